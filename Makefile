@@ -1,0 +1,119 @@
+# breakglass build. One library of every module, one CLI binary, one cmocka binary per
+# unit-test file, one libFuzzer binary per fuzz target. New files are picked up by
+# wildcard: adding a module or a test needs no edit here.
+#
+#   make            release build (build/release/breakglass)
+#   make check      installs what is missing, builds with ASan+UBSan, runs every test
+#   make demo       installs, builds, walks through an incident against local dynalite
+#   make bench      benchmarks (bench/REPORT.md explains them)
+#   make fuzz       builds the libFuzzer targets (make fuzz-run FUZZ_SECONDS=60 runs them)
+#   make format     clang-format every source file
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT = -O1
+else
+BUILD ?= build/release
+SAN_FLAGS =
+OPT = -O2 -D_FORTIFY_SOURCE=2
+endif
+
+CC ?= cc
+PKGS = libmicrohttpd libcurl libcrypto jansson yaml-0.1 sqlite3 liboath
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC $(SAN_FLAGS) \
+             $(CFLAGS) -Isrc $(PKG_CFLAGS)
+LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS) -lpthread
+
+LIB_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/release/bench/%)
+
+.PHONY: all deps check unit e2e fuzz fuzz-smoke fuzz-run demo bench format lint clean
+all: $(BUILD)/breakglass
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libbreakglass.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/breakglass: $(BUILD)/src/cli/main.o $(BUILD)/libbreakglass.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libbreakglass.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs cmocka)
+
+# Unit tests run from the repository root so they can find ../shared/testdata.
+unit: $(TEST_BINS)
+	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
+
+# Forbidden functions (unbounded or locale/overflow traps); see DESIGN.md conventions.
+lint:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy)\s*\(' \
+		src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c 2>/dev/null \
+		|| (echo "lint: banned function used (see DESIGN.md conventions)"; false)
+
+# libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+fuzz: $(FUZZ_BINS)
+
+# A short bounded run of every fuzz target over its seed corpus (fuzz/seeds/NAME/).
+FUZZ_SMOKE_RUNS ?= 20000
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n ($(FUZZ_SMOKE_RUNS) runs)"; \
+		$$f -runs=$(FUZZ_SMOKE_RUNS) -max_len=65536 build/fuzz/corpus-$$n fuzz/seeds/$$n 2>&1 | tail -n 2; done
+
+FUZZ_SECONDS ?= 60
+fuzz-run: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-$$n fuzz/seeds/$$n; done
+
+e2e: $(BUILD)/breakglass
+	BREAKGLASS_BIN=$(abspath $(BUILD)/breakglass) bash tests/e2e/run.sh
+
+# The README's test command: everything, under AddressSanitizer and UBSan.
+check: deps
+	$(MAKE) SANITIZE=1 lint unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) SANITIZE=1 e2e
+
+demo: deps
+	$(MAKE) SANITIZE=0
+	BREAKGLASS_BIN=$(abspath build/release/breakglass) bash scripts/demo.sh
+
+build/release/bench/%: bench/%.c build/release/libbreakglass.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL)
+bench: deps
+	$(MAKE) SANITIZE=0 build/release/breakglass $(BENCH_BINS)
+	BREAKGLASS_BIN=$(abspath build/release/breakglass) bash bench/run.sh
+
+format:
+	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/cli/main.d $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

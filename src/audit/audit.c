@@ -1,0 +1,936 @@
+/*
+ * audit.c - the write-ahead, hash-chained audit log with group commit (see audit.h).
+ *
+ * audit_append() copies the record in the caller's thread (strings, and the detail
+ * serialised), queues it (at most BG_AUDIT_QUEUE waiting; beyond that it fails at once
+ * with BG_ELIMIT, so a stuck disk refuses requests instead of piling up threads) and
+ * sleeps until the writer reports. The writer thread owns one SQLite connection
+ * (synchronous=FULL, so COMMIT returns only once the WAL is synced). It takes
+ * everything queued, writes it in one BEGIN IMMEDIATE transaction and commits: one sync
+ * for the whole batch. Records that arrive during that sync form the next batch, so
+ * throughput grows with concurrency while a lone caller pays one sync.
+ *
+ * The chain head (last seq and hash) is read inside each transaction, never cached:
+ * another process (the CLI's init, a second gateway) may have appended since, and the
+ * write lock taken by BEGIN IMMEDIATE makes the read-then-append atomic across
+ * processes. A failed batch is rolled back as a whole and every caller in it gets
+ * BG_EIO; the chain is untouched.
+ *
+ * Each record's hash is SHA-256(prev_hash bytes || canonical JSON), the canonical JSON
+ * being what jansson's json_dumps(JSON_SORT_KEYS | JSON_COMPACT) makes of the record
+ * object audit_read() returns, minus "hash" (NULL columns as JSON null, detail as JSON).
+ * Because the record's keys are fixed, canonical() writes that text directly, with
+ * jansson's exact string escaping, instead of building and sorting a json_t per record:
+ * it is the writer's and `audit verify`'s inner loop. The unit tests recompute the chain
+ * with jansson itself to hold the two to the same bytes. Strings that are not valid
+ * UTF-8 (hostile input logged verbatim) have invalid bytes replaced by U+FFFD so they
+ * can be recorded at all.
+ */
+#include "audit/audit.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/limits.h"
+
+#define DB_NAME         "breakglass.db"
+#define BUSY_TIMEOUT_MS 5000 /* how long a batch waits for another process's write lock */
+/* How long audit_append waits for its batch before giving up (and refusing). Covers the
+ * busy timeout and a slow sync with room to spare; past it the disk is presumed stuck. */
+#define APPEND_WAIT_S 20
+#define DUMP_FLAGS    (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+/* A record's strings and detail text together: room for a request body twice over
+ * (the detail may carry it, escaped) and the small fields. A larger record is refused
+ * on its own, before it can fail a whole batch. */
+#define RECORD_MAX ((size_t)2 * BG_MAX_REQUEST_BODY + 65536)
+/* Its canonical text: escaping turns a byte into at most six. */
+#define CANON_MAX (6 * RECORD_MAX + 1024)
+
+/* The text fields of a record, in table column order (after seq and ts). */
+enum { F_KIND, F_ACTOR, F_GRANT, F_REQUEST, F_OP, F_TABLES, F_DECISION, F_REASON, F_COUNT };
+static const char *const field_name[F_COUNT] = {
+    "kind", "actor", "grant_id", "request_id", "op", "tables", "decision", "reason",
+};
+
+/* A string with its length; p == NULL stands for JSON null. */
+typedef struct sv {
+	const char *p;
+	size_t n;
+} sv;
+
+typedef struct entry {
+	struct entry *next;
+	sv f[F_COUNT]; /* point into arena */
+	char *arena;   /* the field strings, NUL-separated, valid UTF-8 */
+	char *detail;  /* detail as canonical JSON text, or NULL */
+	int status;
+	pthread_cond_t cv; /* signalled when done: wakes this caller only */
+	bool cv_ready;
+	/* Filled in by the writer, under mu. */
+	bool done;
+	bool abandoned; /* the caller timed out; the writer frees the entry */
+	int rc;
+	int64_t seq;
+	bg_err err;
+} entry;
+
+struct audit_log {
+	char *path;
+	sqlite3 *db; /* the writer's own connection */
+	sqlite3_stmt *begin, *head, *insert, *commit, *rollback;
+	EVP_MD *sha256;
+	EVP_MD_CTX *md; /* writer thread only */
+	bg_buf canon;   /* writer thread only */
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;       /* the writer waits for records */
+	pthread_condattr_t done_attr; /* entries' condition variables use CLOCK_MONOTONIC */
+	bool sync_ready;
+	pthread_t thread;
+	bool thread_started;
+	bool stop;
+	entry *qhead, *qtail;
+	size_t queued;
+	audit_stats stats;
+};
+
+/* --- canonical JSON -------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. Matches
+ * jansson's rules: no overlongs, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t need, i;
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	need = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return need;
+}
+
+/* Appends s as a JSON string exactly as jansson's dump_string does without
+ * JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII: \" \\ \b \f \n \r \t, other control
+ * characters as \u00XX (upper-case hex), everything else verbatim. */
+static void json_quote(bg_buf *b, sv s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+
+	if (s.p == NULL) {
+		bg_buf_add(b, "null", 4);
+		return;
+	}
+	bg_buf_addc(b, '"');
+	for (i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		char esc[6] = {'\\', 0, '0', '0', 0, 0};
+		size_t k = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		bg_buf_add(b, s.p + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		bg_buf_add(b, esc, k);
+	}
+	bg_buf_add(b, s.p + run, s.n - run);
+	bg_buf_addc(b, '"');
+}
+
+static void json_key(bg_buf *b, const char *key)
+{
+	bg_buf_addc(b, '"');
+	bg_buf_adds(b, key);
+	bg_buf_add(b, "\":", 2);
+}
+
+/* The canonical JSON of a record (everything but its hash) into b, keys in sorted
+ * order. detail is canonical JSON text already (or p == NULL for null). */
+static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t status, sv detail,
+                     sv prev_hex)
+{
+	bg_buf_reset(b);
+	bg_buf_addc(b, '{');
+	json_key(b, "actor");
+	json_quote(b, f[F_ACTOR]);
+	bg_buf_addc(b, ',');
+	json_key(b, "decision");
+	json_quote(b, f[F_DECISION]);
+	bg_buf_addc(b, ',');
+	json_key(b, "detail");
+	if (detail.p != NULL)
+		bg_buf_add(b, detail.p, detail.n);
+	else
+		bg_buf_add(b, "null", 4);
+	bg_buf_addc(b, ',');
+	json_key(b, "grant_id");
+	json_quote(b, f[F_GRANT]);
+	bg_buf_addc(b, ',');
+	json_key(b, "kind");
+	json_quote(b, f[F_KIND]);
+	bg_buf_addc(b, ',');
+	json_key(b, "op");
+	json_quote(b, f[F_OP]);
+	bg_buf_addc(b, ',');
+	json_key(b, "prev_hash");
+	json_quote(b, prev_hex);
+	bg_buf_addc(b, ',');
+	json_key(b, "reason");
+	json_quote(b, f[F_REASON]);
+	bg_buf_addc(b, ',');
+	json_key(b, "request_id");
+	json_quote(b, f[F_REQUEST]);
+	bg_buf_addc(b, ',');
+	json_key(b, "seq");
+	bg_buf_addf(b, "%lld", (long long)seq);
+	bg_buf_addc(b, ',');
+	json_key(b, "status");
+	bg_buf_addf(b, "%lld", (long long)status);
+	bg_buf_addc(b, ',');
+	json_key(b, "tables");
+	json_quote(b, f[F_TABLES]);
+	bg_buf_addc(b, ',');
+	json_key(b, "ts");
+	json_quote(b, ts);
+	bg_buf_addc(b, '}');
+	return b->failed;
+}
+
+/* out = SHA-256(prev || text). */
+static bool chain_hash(EVP_MD_CTX *md, const EVP_MD *sha, const uint8_t prev[32], const char *text,
+                       size_t n, uint8_t out[32])
+{
+	unsigned int len = 0;
+
+	return EVP_DigestInit_ex(md, sha, NULL) && EVP_DigestUpdate(md, prev, 32) &&
+	       EVP_DigestUpdate(md, text, n) && EVP_DigestFinal_ex(md, out, &len) && len == 32;
+}
+
+static bool unhex32(const char *s, size_t n, uint8_t out[32])
+{
+	size_t i;
+
+	if (s == NULL || n != 64)
+		return false;
+	for (i = 0; i < 64; i++) {
+		int c = (unsigned char)s[i], v;
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			return false;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return true;
+}
+
+/* --- helpers --------------------------------------------------------------------------- */
+
+static void entry_free(entry *en)
+{
+	if (en == NULL)
+		return;
+	if (en->cv_ready)
+		pthread_cond_destroy(&en->cv);
+	free(en->arena);
+	free(en->detail);
+	free(en);
+}
+
+/* RFC 3339 UTC with milliseconds: 2026-11-24T03:27:00.123Z */
+static void now_rfc3339(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+}
+
+/* Opens a connection to the existing store file with the settings every audit
+ * connection needs. */
+static int open_db(const char *path, sqlite3 **out, bg_err *e)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	*out = NULL;
+	if (rc != SQLITE_OK) {
+		rc = rc == SQLITE_CANTOPEN
+		         ? bg_err_set(e, BG_ENOTFOUND, "audit: cannot open %s (run init?)", path)
+		         : bg_err_set(e, BG_EIO, "audit: open %s: %s", path,
+		                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return rc;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(db,
+	                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	                  "PRAGMA trusted_schema = OFF;",
+	                  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = bg_err_set(e, BG_EIO, "audit: configure %s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+static sv col_sv(sqlite3_stmt *q, int i)
+{
+	sv s = {NULL, 0};
+
+	if (sqlite3_column_type(q, i) != SQLITE_NULL) {
+		s.p = (const char *)sqlite3_column_text(q, i);
+		s.n = (size_t)sqlite3_column_bytes(q, i);
+	}
+	return s;
+}
+
+/* --- the writer ------------------------------------------------------------------------ */
+
+static int step_done(audit_log *a, sqlite3_stmt *q, const char *what, bg_err *e)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return bg_err_set(e, BG_EIO, "audit: %s: %s", what, sqlite3_errmsg(a->db));
+}
+
+static void bind_sv(sqlite3_stmt *q, int i, sv s)
+{
+	if (s.p == NULL)
+		sqlite3_bind_null(q, i);
+	else
+		sqlite3_bind_text(q, i, s.p, (int)s.n, SQLITE_STATIC);
+}
+
+/* Writes the batch in one transaction. On success every entry has its seq. */
+static int write_batch(audit_log *a, entry *list, bg_err *e)
+{
+	uint8_t prev[32], hash[32];
+	char prev_hex[65], hash_hex[65], ts[32];
+	int64_t seq = 0;
+	entry *en;
+	int rc, i;
+
+	rc = step_done(a, a->begin, "begin", e);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(a->head);
+	if (rc == SQLITE_ROW) {
+		seq = sqlite3_column_int64(a->head, 0);
+		if (!unhex32((const char *)sqlite3_column_text(a->head, 1),
+		             (size_t)sqlite3_column_bytes(a->head, 1), prev)) {
+			sqlite3_reset(a->head);
+			rc = bg_err_set(e, BG_EIO, "audit: chain head %lld is corrupt",
+			                (long long)seq);
+			goto fail;
+		}
+	} else if (rc == SQLITE_DONE) {
+		memset(prev, 0, sizeof(prev));
+	} else {
+		sqlite3_reset(a->head);
+		rc = bg_err_set(e, BG_EIO, "audit: read chain head: %s", sqlite3_errmsg(a->db));
+		goto fail;
+	}
+	sqlite3_reset(a->head);
+	now_rfc3339(ts);
+
+	for (en = list; en != NULL; en = en->next) {
+		sv tsv = {ts, strlen(ts)}, prevv = {prev_hex, 64};
+		sv detail = {en->detail, en->detail ? strlen(en->detail) : 0};
+
+		seq++;
+		bg_hex(prev, 32, prev_hex);
+		if (canonical(&a->canon, seq, tsv, en->f, en->status, detail, prevv) != 0) {
+			rc = bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+			goto fail;
+		}
+		if (!chain_hash(a->md, a->sha256, prev, a->canon.data, a->canon.len, hash)) {
+			rc = bg_err_set(e, BG_EIO, "audit: SHA-256 failed");
+			goto fail;
+		}
+		bg_hex(hash, 32, hash_hex);
+
+		sqlite3_bind_int64(a->insert, 1, seq);
+		sqlite3_bind_text(a->insert, 2, ts, -1, SQLITE_STATIC);
+		for (i = 0; i < F_COUNT; i++)
+			bind_sv(a->insert, 3 + i, en->f[i]);
+		sqlite3_bind_int(a->insert, 3 + F_COUNT, en->status);
+		bind_sv(a->insert, 4 + F_COUNT, detail);
+		sqlite3_bind_text(a->insert, 5 + F_COUNT, prev_hex, 64, SQLITE_STATIC);
+		sqlite3_bind_text(a->insert, 6 + F_COUNT, hash_hex, 64, SQLITE_STATIC);
+		rc = step_done(a, a->insert, "insert", e);
+		sqlite3_clear_bindings(a->insert);
+		if (rc != 0)
+			goto fail;
+		en->seq = seq;
+		memcpy(prev, hash, 32);
+	}
+	rc = step_done(a, a->commit, "commit", e);
+	if (rc != 0)
+		goto fail;
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(a->db))
+		(void)step_done(a, a->rollback, "rollback", NULL);
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	audit_log *a = arg;
+	entry *list, *en, *next;
+	int64_t n;
+	bg_err err;
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->qhead == NULL && !a->stop)
+			pthread_cond_wait(&a->work_cv, &a->mu);
+		if (a->qhead == NULL)
+			break; /* stopping, and everything queued has been written */
+		list = a->qhead;
+		a->qhead = a->qtail = NULL;
+		n = (int64_t)a->queued;
+		a->queued = 0;
+		pthread_mutex_unlock(&a->mu);
+
+		bg_err_clear(&err);
+		rc = write_batch(a, list, &err);
+
+		pthread_mutex_lock(&a->mu);
+		if (rc == 0) {
+			a->stats.records += n;
+			a->stats.batches++;
+			if (n > a->stats.max_batch)
+				a->stats.max_batch = n;
+		} else {
+			a->stats.failed_batches++;
+		}
+		for (en = list; en != NULL; en = next) {
+			next = en->next;
+			if (en->abandoned) {
+				entry_free(en);
+				continue;
+			}
+			en->rc = rc;
+			en->err = err;
+			en->done = true;
+			pthread_cond_signal(&en->cv);
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* --- open and close -------------------------------------------------------------------- */
+
+static int prepare(audit_log *a, const char *sql, sqlite3_stmt **q, bg_err *e)
+{
+	int rc = sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL);
+
+	if (rc != SQLITE_OK)
+		return bg_err_set(e, BG_EINVAL, "audit: %s is not a breakglass store: %s", a->path,
+		                  sqlite3_errmsg(a->db));
+	return 0;
+}
+
+/* The mutex, the writer's condition variable and the attributes of the callers'. */
+static bool sync_init(audit_log *a)
+{
+	if (pthread_mutex_init(&a->mu, NULL) != 0)
+		return false;
+	if (pthread_cond_init(&a->work_cv, NULL) != 0)
+		goto fail_mu;
+	if (pthread_condattr_init(&a->done_attr) != 0)
+		goto fail_cv;
+	if (pthread_condattr_setclock(&a->done_attr, CLOCK_MONOTONIC) != 0) {
+		pthread_condattr_destroy(&a->done_attr);
+		goto fail_cv;
+	}
+	return true;
+fail_cv:
+	pthread_cond_destroy(&a->work_cv);
+fail_mu:
+	pthread_mutex_destroy(&a->mu);
+	return false;
+}
+
+int audit_open(const char *dir, audit_log **out, bg_err *e)
+{
+	audit_log *a;
+	size_t n;
+	int rc;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "audit: no store directory given");
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+	bg_buf_init(&a->canon, CANON_MAX);
+	rc = bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+	n = strlen(dir) + sizeof("/" DB_NAME);
+	a->path = malloc(n);
+	if (a->path == NULL)
+		goto fail;
+	snprintf(a->path, n, "%s/%s", dir, DB_NAME);
+	a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	a->md = EVP_MD_CTX_new();
+	if (a->sha256 == NULL || a->md == NULL)
+		goto fail;
+	if (!sync_init(a))
+		goto fail;
+	a->sync_ready = true;
+
+	rc = open_db(a->path, &a->db, e);
+	if (rc != 0)
+		goto fail;
+	rc = prepare(a, "BEGIN IMMEDIATE", &a->begin, e);
+	if (rc == 0)
+		rc = prepare(a, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &a->head,
+		             e);
+	if (rc == 0)
+		rc = prepare(a,
+		             "INSERT INTO audit (seq, ts, kind, actor, grant_id, request_id, op, "
+		             "tables, decision, reason, status, detail, prev_hash, hash) VALUES "
+		             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		             &a->insert, e);
+	if (rc == 0)
+		rc = prepare(a, "COMMIT", &a->commit, e);
+	if (rc == 0)
+		rc = prepare(a, "ROLLBACK", &a->rollback, e);
+	if (rc != 0)
+		goto fail;
+	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
+		rc = bg_err_set(e, BG_EIO, "audit: cannot start the writer thread");
+		goto fail;
+	}
+	a->thread_started = true;
+	bg_err_clear(e);
+	*out = a;
+	return 0;
+fail:
+	audit_free(a);
+	return rc;
+}
+
+void audit_free(audit_log *a)
+{
+	if (a == NULL)
+		return;
+	if (a->thread_started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_signal(&a->work_cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thread, NULL);
+	}
+	if (a->sync_ready) {
+		pthread_condattr_destroy(&a->done_attr);
+		pthread_cond_destroy(&a->work_cv);
+		pthread_mutex_destroy(&a->mu);
+	}
+	sqlite3_finalize(a->begin);
+	sqlite3_finalize(a->head);
+	sqlite3_finalize(a->insert);
+	sqlite3_finalize(a->commit);
+	sqlite3_finalize(a->rollback);
+	sqlite3_close(a->db);
+	EVP_MD_CTX_free(a->md);
+	EVP_MD_free(a->sha256);
+	bg_buf_free(&a->canon);
+	free(a->path);
+	free(a);
+}
+
+/* --- appending ------------------------------------------------------------------------- */
+
+/* Appends s to the arena as valid UTF-8 (invalid bytes become U+FFFD) and a NUL. */
+static void arena_add(bg_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i = 0, run = 0;
+
+	while (i < n) {
+		size_t k = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i);
+		if (k != 0) {
+			i += k;
+			continue;
+		}
+		bg_buf_add(b, s + run, i - run);
+		bg_buf_add(b, "\xef\xbf\xbd", 3);
+		run = ++i;
+	}
+	bg_buf_add(b, s + run, n - run);
+	bg_buf_addc(b, '\0');
+}
+
+/* Builds the queue entry for r in the caller's thread: a private copy, since the caller
+ * may change its strings and detail once we return, even before the writer gets to the
+ * record (an append abandoned after a timeout). */
+static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e)
+{
+	const char *src[F_COUNT] = {r->kind, r->actor,  r->grant_id, r->request_id,
+	                            r->op,   r->tables, r->decision, r->reason};
+	size_t off[F_COUNT], arena_len;
+	entry *en = calloc(1, sizeof(*en));
+	bg_buf arena;
+	int i;
+
+	*out = NULL;
+	bg_buf_init(&arena, RECORD_MAX);
+	if (en == NULL)
+		goto nomem;
+	if (pthread_cond_init(&en->cv, &a->done_attr) != 0)
+		goto nomem;
+	en->cv_ready = true;
+	for (i = 0; i < F_COUNT; i++) {
+		off[i] = arena.len;
+		if (src[i] != NULL)
+			arena_add(&arena, src[i]);
+	}
+	if (arena.failed == BG_ELIMIT) {
+		bg_buf_free(&arena);
+		entry_free(en);
+		return bg_err_set(e, BG_ELIMIT, "audit: record too large");
+	}
+	arena_len = arena.len;
+	en->arena = bg_buf_steal(&arena);
+	if (en->arena == NULL)
+		goto nomem;
+	for (i = 0; i < F_COUNT; i++) {
+		if (src[i] == NULL)
+			continue;
+		en->f[i].p = en->arena + off[i];
+		en->f[i].n = strlen(en->f[i].p);
+	}
+	en->status = r->status;
+	if (r->detail != NULL && !json_is_null(r->detail)) {
+		en->detail = json_dumps(r->detail, DUMP_FLAGS);
+		if (en->detail == NULL) {
+			entry_free(en);
+			return bg_err_set(e, BG_EINVAL, "audit: detail cannot be serialised");
+		}
+		if (strlen(en->detail) > RECORD_MAX - arena_len) {
+			entry_free(en);
+			return bg_err_set(e, BG_ELIMIT, "audit: record too large");
+		}
+	}
+	*out = en;
+	return 0;
+nomem:
+	bg_buf_free(&arena);
+	entry_free(en);
+	return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+}
+
+int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
+{
+	struct timespec deadline;
+	entry *en;
+	int rc;
+
+	if (a == NULL || r == NULL || r->kind == NULL || r->kind[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "audit: a record needs a kind");
+	rc = entry_new(a, r, &en, e);
+	if (rc != 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += APPEND_WAIT_S;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->stop) {
+		pthread_mutex_unlock(&a->mu);
+		entry_free(en);
+		return bg_err_set(e, BG_EIO, "audit: log is closing");
+	}
+	if (a->queued >= BG_AUDIT_QUEUE) {
+		pthread_mutex_unlock(&a->mu);
+		entry_free(en);
+		return bg_err_set(e, BG_ELIMIT, "audit: queue full (%d records waiting)",
+		                  BG_AUDIT_QUEUE);
+	}
+	if (a->qtail != NULL)
+		a->qtail->next = en;
+	else
+		a->qhead = en;
+	a->qtail = en;
+	a->queued++;
+	pthread_cond_signal(&a->work_cv);
+	while (!en->done) {
+		rc = pthread_cond_timedwait(&en->cv, &a->mu, &deadline);
+		if (rc == ETIMEDOUT && !en->done) {
+			/* Refuse; the record may still be written later (over-logging is
+			 * the safe direction). The writer owns the entry from now on. */
+			en->abandoned = true;
+			pthread_mutex_unlock(&a->mu);
+			return bg_err_set(e, BG_EIO, "audit: not durable after %d s",
+			                  APPEND_WAIT_S);
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+
+	rc = en->rc;
+	if (rc == 0) {
+		if (seq != NULL)
+			*seq = en->seq;
+		bg_err_clear(e);
+	} else if (e != NULL) {
+		*e = en->err;
+	}
+	entry_free(en);
+	return rc;
+}
+
+/* --- reading --------------------------------------------------------------------------- */
+
+#define READ_SQL                                                                                   \
+	"SELECT seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, "        \
+	"status, detail, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+enum { C_SEQ, C_TS, C_FIELDS, C_STATUS = C_FIELDS + F_COUNT, C_DETAIL, C_PREV, C_HASH };
+
+/* Text column i as a JSON string, or JSON null. */
+static json_t *col_json(sqlite3_stmt *q, int i)
+{
+	sv s = col_sv(q, i);
+
+	return s.p == NULL ? json_null() : json_stringn(s.p, s.n);
+}
+
+/* The row as the record object audit_read hands out; NULL if it cannot be built (out
+ * of memory, or a column that is not what the writer wrote). */
+static json_t *row_json(sqlite3_stmt *q)
+{
+	json_t *o = json_object(), *v;
+	sv d;
+	int i;
+
+	if (o == NULL)
+		return NULL;
+	if (json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(q, C_SEQ))) != 0 ||
+	    json_object_set_new(o, "ts", col_json(q, C_TS)) != 0)
+		goto fail;
+	for (i = 0; i < F_COUNT; i++)
+		if (json_object_set_new(o, field_name[i], col_json(q, C_FIELDS + i)) != 0)
+			goto fail;
+	if (json_object_set_new(o, "status", json_integer(sqlite3_column_int64(q, C_STATUS))) != 0)
+		goto fail;
+	d = col_sv(q, C_DETAIL);
+	v = d.p == NULL ? json_null()
+	                : json_loadb(d.p, d.n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	if (json_object_set_new(o, "detail", v) != 0 ||
+	    json_object_set_new(o, "prev_hash", col_json(q, C_PREV)) != 0 ||
+	    json_object_set_new(o, "hash", col_json(q, C_HASH)) != 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+/* Returned by a scan callback to end the scan early without an error (negative, so it
+ * cannot be confused with an SQLite result code). */
+#define SCAN_STOP (-1000)
+
+/* Runs the read query on a fresh connection (so fn may call back into the audit log),
+ * calling each(ctx, row) per record in seq order. limit <= 0 means no limit. */
+static int scan(audit_log *a, int64_t after, int64_t limit,
+                int (*each)(void *ctx, sqlite3_stmt *q, bg_err *e), void *ctx, bg_err *e)
+{
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = open_db(a->path, &db, e);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_prepare_v2(db, READ_SQL, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		rc = bg_err_set(e, BG_EIO, "audit: read: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, after);
+	sqlite3_bind_int64(q, 2, limit > 0 ? limit : INT64_MAX);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rc = each(ctx, q, e);
+		if (rc != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE || rc == SCAN_STOP)
+		rc = 0;
+	else if (rc > 0)
+		rc = bg_err_set(e, BG_EIO, "audit: read: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return rc;
+}
+
+struct read_ctx {
+	int (*fn)(void *ctx, json_t *rec);
+	void *ctx;
+};
+
+static int read_each(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	struct read_ctx *rc = ctx;
+	json_t *o = row_json(q);
+	int r;
+
+	if (o == NULL)
+		return bg_err_set(e, BG_EIO, "audit: record %lld is unreadable",
+		                  (long long)sqlite3_column_int64(q, C_SEQ));
+	r = rc->fn(rc->ctx, o);
+	json_decref(o);
+	return r != 0 ? SCAN_STOP : 0;
+}
+
+int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+               void *ctx, bg_err *e)
+{
+	struct read_ctx rc = {fn, ctx};
+
+	if (a == NULL || fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	return scan(a, after, limit, read_each, &rc, e);
+}
+
+struct verify_ctx {
+	EVP_MD_CTX *md;
+	const EVP_MD *sha;
+	bg_buf canon;
+	uint8_t prev[32];
+	char prev_hex[65];
+	int64_t seq;
+	int64_t *bad_seq;
+};
+
+static int verify_each(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	struct verify_ctx *v = ctx;
+	int64_t seq = sqlite3_column_int64(q, C_SEQ);
+	sv f[F_COUNT], prev = col_sv(q, C_PREV), stored = col_sv(q, C_HASH);
+	const char *why = NULL;
+	uint8_t hash[32];
+	char hex[65];
+	int i;
+
+	for (i = 0; i < F_COUNT; i++)
+		f[i] = col_sv(q, C_FIELDS + i);
+	if (seq != v->seq + 1) {
+		why = "sequence gap";
+		goto broken;
+	}
+	if (prev.p == NULL || prev.n != 64 || memcmp(prev.p, v->prev_hex, 64) != 0) {
+		why = "prev_hash does not match the previous record";
+		goto broken;
+	}
+	if (canonical(&v->canon, seq, col_sv(q, C_TS), f, sqlite3_column_int64(q, C_STATUS),
+	              col_sv(q, C_DETAIL), prev) != 0 ||
+	    !chain_hash(v->md, v->sha, v->prev, v->canon.data, v->canon.len, hash))
+		return bg_err_set(e, BG_ENOMEM, "audit: cannot hash record %lld", (long long)seq);
+	bg_hex(hash, 32, hex);
+	if (stored.p == NULL || stored.n != 64 || memcmp(stored.p, hex, 64) != 0) {
+		why = "hash does not match the record";
+		goto broken;
+	}
+	v->seq = seq;
+	memcpy(v->prev, hash, 32);
+	memcpy(v->prev_hex, hex, 65);
+	return 0;
+broken:
+	if (v->bad_seq != NULL)
+		*v->bad_seq = seq;
+	return bg_err_set(e, BG_EINVAL, "audit: chain broken at seq %lld: %s", (long long)seq, why);
+}
+
+int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e)
+{
+	struct verify_ctx v;
+	int rc;
+
+	if (a == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no log");
+	memset(&v, 0, sizeof(v));
+	memset(v.prev_hex, '0', 64);
+	bg_buf_init(&v.canon, CANON_MAX);
+	v.sha = a->sha256;
+	v.bad_seq = bad_seq;
+	v.md = EVP_MD_CTX_new();
+	if (v.md == NULL)
+		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+	rc = scan(a, 0, 0, verify_each, &v, e);
+	EVP_MD_CTX_free(v.md);
+	bg_buf_free(&v.canon);
+	if (rc == 0) {
+		if (count != NULL)
+			*count = v.seq;
+		bg_err_clear(e);
+	}
+	return rc;
+}
+
+void audit_get_stats(audit_log *a, audit_stats *out)
+{
+	pthread_mutex_lock(&a->mu);
+	*out = a->stats;
+	pthread_mutex_unlock(&a->mu);
+}

@@ -1,0 +1,77 @@
+/*
+ * audit.h - the write-ahead audit log.
+ *
+ * Every request the gateway receives is recorded before it is forwarded, and every
+ * response before it is released: audit_append() returns only once the record is
+ * durable (fsynced), and a failure means the caller must refuse (fail closed). Appends
+ * from many threads are group-committed by one writer thread: records that arrive while
+ * a sync is in progress share the next one, so throughput is bounded by batches, not
+ * records.
+ *
+ * Records live in the store's database (table `audit`), each chained to the previous by
+ * hash = SHA-256(prev_hash || canonical JSON of the record), so verification and sinks
+ * (JSON lines, syslog, CloudWatch) can be added without changing the record.
+ */
+#ifndef BG_AUDIT_H
+#define BG_AUDIT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef struct audit_log audit_log;
+
+/* One record. Every field may be NULL/0 except kind. Strings are copied. */
+typedef struct audit_record {
+	const char *kind;       /* "request", "response", "denial", "grant", "revoke", "creds",
+	                           "user", "init", ... */
+	const char *actor;      /* user name, or the access key id when no user is known */
+	const char *grant_id;   /* grant the request ran under */
+	const char *request_id; /* the gateway's x-amzn-RequestId, joining request and response */
+	const char *op;         /* DynamoDB operation or API action */
+	const char *tables;     /* comma-separated table names */
+	const char *decision;   /* "allow" or "deny" */
+	const char *reason;     /* why (denial reason, grant reason) */
+	int status;             /* HTTP status of a response, 0 for others */
+	json_t *detail;         /* borrowed; extra fields (body, sizes, consumed capacity) */
+} audit_record;
+
+/* Opens the audit log in the store directory dir (the same breakglass.db) and starts
+ * the writer thread. */
+int audit_open(const char *dir, audit_log **out, bg_err *e) BG_MUST_CHECK;
+
+/* Stops the writer after flushing what is queued. Accepts NULL. */
+void audit_free(audit_log *a);
+
+/* Appends r and waits until it is durable. On success *seq (if not NULL) is the record's
+ * sequence number. Any failure (queue full, disk error) is returned: the caller must not
+ * proceed with the action the record describes. Thread-safe. */
+int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn with each record (as a JSON object with seq, ts, kind, ... , prev_hash, hash)
+ * whose seq is greater than after, in order, at most limit of them. fn returns 0 to go
+ * on. The object is borrowed for the call. */
+int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+               void *ctx, bg_err *e) BG_MUST_CHECK;
+
+/* Recomputes the whole chain: seqs contiguous from 1, each prev_hash equal to the hash
+ * of the record before (64 zero digits for the first), and each hash equal to
+ * SHA-256(prev_hash bytes || canonical JSON), where the canonical JSON is the record as
+ * audit_read() gives it without "hash", serialised by jansson with
+ * JSON_SORT_KEYS|JSON_COMPACT. Returns 0 with *count (if not NULL) records checked, or
+ * BG_EINVAL with *bad_seq (if not NULL) the first record that does not verify; BG_EIO
+ * when the store cannot be read. */
+int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e) BG_MUST_CHECK;
+
+/* Counters since audit_open (for benchmarks and metrics). */
+typedef struct audit_stats {
+	int64_t records;        /* records committed */
+	int64_t batches;        /* committed transactions, one durable sync each */
+	int64_t failed_batches; /* transactions rolled back; their appends got an error */
+	int64_t max_batch;      /* most records committed in one transaction */
+} audit_stats;
+
+void audit_get_stats(audit_log *a, audit_stats *out);
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * cli.c - option parsing, error reporting and output helpers shared by the client
+ * commands (see cli.h).
+ *
+ * Kept apart from the commands so the rules are the same everywhere: long options only
+ * (plus -h), "--name value" or "--name=value", "--" ends options, and the common options
+ * (--url, --token, --json, --help) are accepted by every command in any position.
+ */
+#include "cli/cli.h"
+
+#include "cli/client.h"
+#include "cli/output.h"
+#include "common/limits.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_ctx_init(cli_ctx *ctx)
+{
+	const char *u = getenv("BREAKGLASS_URL");
+	const char *t = getenv("BREAKGLASS_TOKEN");
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->url = (u != NULL && u[0] != '\0') ? u : CLI_DEFAULT_URL;
+	ctx->token = (t != NULL && t[0] != '\0') ? t : NULL;
+}
+
+void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx *ctx)
+{
+	memset(a, 0, sizeof(*a));
+	a->argc = argc;
+	a->argv = argv;
+	a->i = 1;
+	a->cmd = cmd;
+	a->ctx = ctx;
+}
+
+void cli_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("breakglass: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const cli_args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "breakglass: %s: ", a->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	/* Only the first word of a.cmd names the command to ask about ("grant show"). */
+	fprintf(stderr, "Try 'breakglass %.*s --help'.\n", (int)strcspn(a->cmd, " "), a->cmd);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_print_help(const char *usage)
+{
+	fputs(usage, stdout);
+	fputs("\nCommon options:\n"
+	      "  --url URL      server (default: $BREAKGLASS_URL, else " CLI_DEFAULT_URL ")\n"
+	      "  --token TOKEN  API token (default: $BREAKGLASS_TOKEN)\n"
+	      "  --json         print one JSON object on stdout\n"
+	      "  --help         this text\n"
+	      "\nExit codes: 0 success, 1 refused, 2 usage error, 3 server unreachable.\n",
+	      stdout);
+	return CLI_EXIT_OK;
+}
+
+int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	/* strtoll accepts leading blanks and signs; the grammar here is digits only. */
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return BG_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return BG_EINVAL;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Handles an option every command takes; returns 1 if it was one, 0 if not, or
+ * CLI_ARG_ERROR. */
+static int args_common(cli_args *a, const char *name, size_t nlen, const char *inl)
+{
+	static const char *const with_arg[] = {"url", "token"};
+	const char *val;
+	size_t k;
+
+	if ((nlen == 4 && memcmp(name, "json", 4) == 0) ||
+	    (nlen == 4 && memcmp(name, "help", 4) == 0)) {
+		if (inl != NULL) {
+			cli_usage_error(a, "option --%.*s takes no value", (int)nlen, name);
+			return CLI_ARG_ERROR;
+		}
+		if (name[0] == 'j')
+			a->ctx->json = true;
+		else
+			a->ctx->help = true;
+		return 1;
+	}
+	for (k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++) {
+		if (strlen(with_arg[k]) != nlen || memcmp(name, with_arg[k], nlen) != 0)
+			continue;
+		if (inl != NULL) {
+			val = inl;
+		} else if (a->i < a->argc) {
+			val = a->argv[a->i++];
+		} else {
+			cli_usage_error(a, "option --%s needs a value", with_arg[k]);
+			return CLI_ARG_ERROR;
+		}
+		if (val[0] == '\0') {
+			cli_usage_error(a, "option --%s needs a non-empty value", with_arg[k]);
+			return CLI_ARG_ERROR;
+		}
+		if (k == 0)
+			a->ctx->url = val;
+		else
+			a->ctx->token = val;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_args_next(cli_args *a, const cli_opt *opts, const char **val)
+{
+	const char *arg, *name, *eq, *inl;
+	size_t nlen;
+	int k, rc;
+
+	*val = NULL;
+	for (;;) {
+		if (a->i >= a->argc)
+			return CLI_ARG_END;
+		arg = a->argv[a->i++];
+		if (a->dashdash || arg[0] != '-' || arg[1] == '\0') {
+			*val = arg;
+			return CLI_ARG_POSITIONAL;
+		}
+		if (strcmp(arg, "--") == 0) {
+			a->dashdash = true;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0) {
+			a->ctx->help = true;
+			continue;
+		}
+		if (arg[1] != '-') {
+			cli_usage_error(a, "unknown option %s", arg);
+			return CLI_ARG_ERROR;
+		}
+		name = arg + 2;
+		eq = strchr(name, '=');
+		nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		inl = eq != NULL ? eq + 1 : NULL;
+		rc = args_common(a, name, nlen, inl);
+		if (rc == CLI_ARG_ERROR)
+			return rc;
+		if (rc == 1)
+			continue;
+		for (k = 0; opts != NULL && opts[k].name != NULL; k++) {
+			if (strlen(opts[k].name) == nlen && memcmp(opts[k].name, name, nlen) == 0)
+				break;
+		}
+		if (opts == NULL || opts[k].name == NULL) {
+			cli_usage_error(a, "unknown option --%.*s", (int)nlen, name);
+			return CLI_ARG_ERROR;
+		}
+		if (!opts[k].has_arg) {
+			if (inl != NULL) {
+				cli_usage_error(a, "option --%s takes no value", opts[k].name);
+				return CLI_ARG_ERROR;
+			}
+			return k;
+		}
+		if (inl != NULL) {
+			*val = inl;
+		} else if (a->i < a->argc) {
+			*val = a->argv[a->i++];
+		} else {
+			cli_usage_error(a, "option --%s needs a value", opts[k].name);
+			return CLI_ARG_ERROR;
+		}
+		return k;
+	}
+}
+
+int cli_write_out(const bg_buf *b)
+{
+	if (b->failed) {
+		cli_errorf("out of memory formatting the answer");
+		return CLI_EXIT_REFUSED;
+	}
+	if (b->len > 0 && (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0)) {
+		cli_errorf("cannot write to standard output");
+		return CLI_EXIT_REFUSED;
+	}
+	return CLI_EXIT_OK;
+}
+
+int cli_emit_json(const json_t *j)
+{
+	if (cli_out_json(stdout, j) != 0) {
+		cli_errorf("cannot write the answer to standard output");
+		return CLI_EXIT_REFUSED;
+	}
+	return CLI_EXIT_OK;
+}
+
+int cli_path(bg_buf *b, const char *prefix, const char *id, const char *suffix)
+{
+	char *esc = cli_client_escape(id);
+	int rc;
+
+	if (esc == NULL)
+		return BG_ENOMEM;
+	rc = bg_buf_adds(b, prefix);
+	if (rc == 0)
+		rc = bg_buf_adds(b, esc);
+	if (rc == 0 && suffix != NULL)
+		rc = bg_buf_adds(b, suffix);
+	free(esc);
+	return rc;
+}
+
+int cli_check_id(const cli_args *a, const char *what, const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n > 128)
+		return cli_usage_error(a, "bad %s \"%.40s\"", what, id);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		if (ch <= 0x20 || ch >= 0x7f)
+			return cli_usage_error(a, "bad %s: unexpected character", what);
+	}
+	return CLI_EXIT_OK;
+}
+
+int cli_check_otp(const cli_args *a, const char *otp)
+{
+	size_t i, n = strlen(otp);
+
+	if (n < 6 || n > 8)
+		return cli_usage_error(a,
+		                       "--otp must be the 6-8 digit code from your authenticator");
+	for (i = 0; i < n; i++) {
+		if (otp[i] < '0' || otp[i] > '9')
+			return cli_usage_error(a, "--otp must be the 6-8 digit code from your "
+			                          "authenticator");
+	}
+	return CLI_EXIT_OK;
+}
+
+int cli_check_user(const cli_args *a, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > BG_MAX_USER_NAME)
+		return cli_usage_error(a, "a user name has 1-%d characters", BG_MAX_USER_NAME);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch <= 0x20 || ch >= 0x7f)
+			return cli_usage_error(a, "a user name is printable ASCII without spaces");
+	}
+	return CLI_EXIT_OK;
+}

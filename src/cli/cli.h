@@ -1,0 +1,120 @@
+/*
+ * cli.h - what the `breakglass` client commands share: exit codes, the per-invocation
+ * context (server URL, API token, --json) and a small option parser.
+ *
+ * Every client command is `int cmd_X_main(int argc, char **argv)` with argv[0] the command
+ * name, returning the process exit code. Exit codes are part of the user-facing contract
+ * (scripts branch on them): 0 success, 1 refused, 2 usage error found before any request,
+ * 3 server unreachable or failing. Options are parsed by hand rather than with getopt_long
+ * so that `exec GRANT -- CMD --flags` is never permuted and `--opt=value` and `--opt value`
+ * both work the same way in every command.
+ */
+#ifndef BG_CLI_H
+#define BG_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_REFUSED = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_UNREACHABLE = 3 };
+
+#define CLI_DEFAULT_URL "http://127.0.0.1:8700"
+
+/* Settings common to every client command. Strings point into argv or the environment. */
+typedef struct cli_ctx {
+	const char *url;   /* --url, else BREAKGLASS_URL, else CLI_DEFAULT_URL */
+	const char *token; /* --token, else BREAKGLASS_TOKEN; may be NULL */
+	bool json;         /* --json: one JSON object on stdout */
+	bool help;         /* --help / -h was given */
+} cli_ctx;
+
+/* One option a command accepts besides the common ones. */
+typedef struct cli_opt {
+	const char *name; /* without the leading "--" */
+	bool has_arg;
+} cli_opt;
+
+/* Iterator over a command's arguments. */
+typedef struct cli_args {
+	int argc;
+	char **argv;
+	int i;           /* next argv index */
+	bool dashdash;   /* "--" was seen: the rest are positional */
+	const char *cmd; /* for messages: "grant", "audit tail", ... */
+	cli_ctx *ctx;
+} cli_args;
+
+enum {
+	CLI_ARG_END = -1,        /* no more arguments */
+	CLI_ARG_POSITIONAL = -2, /* *val is a positional argument */
+	CLI_ARG_ERROR = -3       /* a usage error was printed */
+};
+
+/* Fills ctx from the environment (BREAKGLASS_URL, BREAKGLASS_TOKEN). */
+void cli_ctx_init(cli_ctx *ctx);
+
+/* Starts iterating over argv[1..argc-1]; cmd names the command in messages. */
+void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx *ctx);
+
+/*
+ * Returns the index in opts of the next option (its argument in *val, or NULL),
+ * CLI_ARG_POSITIONAL with *val set, CLI_ARG_END, or CLI_ARG_ERROR after printing a usage
+ * error. --url, --token, --json and --help/-h are handled here and never returned. After
+ * "--" everything is positional; a->dashdash tells the caller it was seen.
+ */
+int cli_args_next(cli_args *a, const cli_opt *opts, const char **val) BG_MUST_CHECK;
+
+/* Prints "breakglass: CMD: MESSAGE" and a pointer to --help on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const cli_args *a, const char *fmt, ...) BG_PRINTF(2, 3);
+
+/* Prints the command's usage to stdout (for --help); returns CLI_EXIT_OK. */
+int cli_print_help(const char *usage);
+
+/* Prints "breakglass: MESSAGE" to stderr. */
+void cli_errorf(const char *fmt, ...) BG_PRINTF(1, 2);
+
+/* Strictly parses a decimal integer in [min, max]; returns 0 or BG_EINVAL. */
+int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) BG_MUST_CHECK;
+
+/* Writes b to stdout; returns CLI_EXIT_OK, or prints an error and returns
+ * CLI_EXIT_REFUSED (b failed to build, or stdout is closed). */
+int cli_write_out(const bg_buf *b) BG_MUST_CHECK;
+
+/* Prints j as the command's one JSON object on stdout; returns an exit code. */
+int cli_emit_json(const json_t *j) BG_MUST_CHECK;
+
+/* Appends prefix, id percent-escaped, and suffix (may be NULL): an API path. */
+int cli_path(bg_buf *b, const char *prefix, const char *id, const char *suffix) BG_MUST_CHECK;
+
+/* Checks a positional id (grant or request id): 1-128 printable non-blank characters.
+ * Returns CLI_EXIT_OK or prints a usage error and returns CLI_EXIT_USAGE. */
+int cli_check_id(const cli_args *a, const char *what, const char *id) BG_MUST_CHECK;
+
+/* Checks a TOTP code (6-8 digits) and a user name (1..BG_MAX_USER_NAME printable,
+ * non-blank ASCII); print a usage error and return CLI_EXIT_USAGE if bad. */
+int cli_check_otp(const cli_args *a, const char *otp) BG_MUST_CHECK;
+int cli_check_user(const cli_args *a, const char *name) BG_MUST_CHECK;
+
+/* The argv `exec` runs: cmd itself, or for the AWS CLI (basename "aws") without an
+ * --endpoint-url argument a new array {cmd[0], "--endpoint-url", endpoint, cmd[1], ...,
+ * NULL} (free() only the array; it points into cmd and at endpoint). Releases of the AWS
+ * CLI before 2.13 (Debian 12 ships 2.9) ignore AWS_ENDPOINT_URL_DYNAMODB; without this
+ * they would sign with the grant's key and send the request to real AWS. NULL on
+ * allocation failure. */
+char **cli_exec_argv(char **cmd, const char *endpoint);
+
+/* The client commands (cmd_*.c). */
+int cmd_whoami_main(int argc, char **argv);
+int cmd_user_main(int argc, char **argv);
+int cmd_grant_main(int argc, char **argv);
+int cmd_grants_main(int argc, char **argv);
+int cmd_revoke_main(int argc, char **argv);
+int cmd_creds_main(int argc, char **argv);
+int cmd_exec_main(int argc, char **argv);
+int cmd_audit_main(int argc, char **argv);
+
+#endif

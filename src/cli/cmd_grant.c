@@ -1,0 +1,346 @@
+/*
+ * cmd_grant.c - grants: `breakglass grant` (an admin's direct grant), `grant show ID`,
+ * `grants` (list) and `revoke ID`.
+ *
+ * A direct grant bypasses the request/approval workflow, so the command is strict about
+ * what it sends: table names and operation names are checked for shape, lists are
+ * de-duplicated, and the duration is parsed by the narrow grammar in duration.h. The
+ * server decides whether the caller may grant at all.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/duration.h"
+#include "cli/output.h"
+#include "common/limits.h"
+
+static const char grant_usage[] =
+    "Usage: breakglass grant --user NAME --table T[,T2] --op OP[,OP] --for DURATION\n"
+    "                        --otp CODE [--reason TEXT] [--json]\n"
+    "       breakglass grant show ID [--json]\n"
+    "       breakglass grant list [--json]\n"
+    "Creates an admin's direct grant: temporary DynamoDB credentials for USER, valid\n"
+    "only for the tables and operations named, until DURATION (e.g. 90s, 15m, 1h30m;\n"
+    "at most 12h) has passed. --table and --op may be repeated.\n";
+
+static const char grants_usage[] = "Usage: breakglass grants [--json]\n"
+                                   "Lists grants (admins see all, others their own).\n";
+
+static const char revoke_usage[] = "Usage: breakglass revoke GRANT [--json]\n"
+                                   "Revokes a grant at once; its credentials stop working.\n";
+
+/* DynamoDB table names: 3-255 of [A-Za-z0-9_.-]. */
+static bool grant_table_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || n > BG_MAX_TABLE_NAME)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* DynamoDB operation names: CamelCase letters ("Query", "GetItem"). */
+static bool grant_op_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64 || s[0] < 'A' || s[0] > 'Z')
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+			return false;
+	}
+	return true;
+}
+
+/* Splits a comma-separated value into arr (skipping duplicates). Returns CLI_EXIT_OK or
+ * a usage error. */
+static int grant_add_list(const cli_args *a, json_t *arr, const char *val, const char *opt,
+                          size_t max, bool (*ok)(const char *, size_t))
+{
+	const char *p = val, *comma;
+	size_t n, i;
+	json_t *v;
+	bool dup;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (!ok(p, n))
+			return cli_usage_error(a, "bad --%s value \"%.*s\"", opt,
+			                       (int)(n > 80 ? 80 : n), p);
+		dup = false;
+		json_array_foreach(arr, i, v)
+		{
+			if (json_string_length(v) == n && memcmp(json_string_value(v), p, n) == 0)
+				dup = true;
+		}
+		if (!dup) {
+			if (json_array_size(arr) >= max)
+				return cli_usage_error(a, "at most %zu --%s values", max, opt);
+			if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
+				cli_errorf("out of memory");
+				return CLI_EXIT_REFUSED;
+			}
+		}
+		if (comma == NULL)
+			return CLI_EXIT_OK;
+		p = comma + 1;
+	}
+}
+
+static int grant_print(const cli_ctx *ctx, const json_t *g)
+{
+	bg_buf out;
+	int rc;
+
+	if (ctx->json)
+		return cli_emit_json(g);
+	bg_buf_init(&out, 1u << 20);
+	if (cli_out_grant(&out, g, time(NULL)) != 0) {
+		bg_buf_free(&out);
+		cli_errorf("the server's answer is not a grant");
+		return CLI_EXIT_UNREACHABLE;
+	}
+	rc = cli_write_out(&out);
+	bg_buf_free(&out);
+	return rc;
+}
+
+static int grant_list(const cli_ctx *ctx)
+{
+	json_t *ans = NULL;
+	bg_buf out;
+	int rc = cli_request(ctx, "GET", "/api/v1/grants", NULL, &ans);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (ctx->json) {
+		rc = cli_emit_json(ans);
+	} else {
+		bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
+		if (cli_out_grant_list(&out, ans) != 0) {
+			cli_errorf("the server's answer is not a grant list");
+			rc = CLI_EXIT_UNREACHABLE;
+		} else {
+			rc = cli_write_out(&out);
+		}
+		bg_buf_free(&out);
+	}
+	json_decref(ans);
+	return rc;
+}
+
+/* GET or POST on /api/v1/grants/ID[suffix], printing the grant that comes back. */
+static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, const char *suffix)
+{
+	json_t *ans = NULL, *body = NULL;
+	bg_buf path;
+	int rc;
+
+	bg_buf_init(&path, 4096);
+	if (cli_path(&path, "/api/v1/grants/", id, suffix) != 0) {
+		bg_buf_free(&path);
+		cli_errorf("out of memory");
+		return CLI_EXIT_REFUSED;
+	}
+	if (strcmp(method, "POST") == 0 && (body = json_object()) == NULL) {
+		bg_buf_free(&path);
+		cli_errorf("out of memory");
+		return CLI_EXIT_REFUSED;
+	}
+	rc = cli_request(ctx, method, path.data, body, &ans);
+	if (rc == CLI_EXIT_OK)
+		rc = grant_print(ctx, ans);
+	json_decref(ans);
+	json_decref(body);
+	bg_buf_free(&path);
+	return rc;
+}
+
+static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tables, json_t *ops,
+                        const char *dur, const char *otp, const char *reason)
+{
+	json_t *body = NULL, *ans = NULL;
+	int64_t secs = 0;
+	bg_err e;
+	int rc;
+
+	if (user == NULL)
+		return cli_usage_error(a, "missing --user");
+	rc = cli_check_user(a, user);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (json_array_size(tables) == 0)
+		return cli_usage_error(a, "missing --table");
+	if (json_array_size(ops) == 0)
+		return cli_usage_error(a, "missing --op");
+	if (dur == NULL)
+		return cli_usage_error(a, "missing --for (e.g. --for 15m)");
+	if (cli_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
+		return cli_usage_error(a, "--for: %s", e.msg);
+	if (otp == NULL)
+		return cli_usage_error(a, "missing --otp");
+	rc = cli_check_otp(a, otp);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (reason != NULL && strlen(reason) > BG_MAX_REASON)
+		return cli_usage_error(a, "--reason is longer than %d bytes", BG_MAX_REASON);
+
+	body = json_pack("{s:s, s:O, s:O, s:I, s:s, s:s}", "user", user, "tables", tables, "ops",
+	                 ops, "duration_seconds", (json_int_t)secs, "otp", otp, "reason",
+	                 reason != NULL ? reason : "");
+	if (body == NULL) {
+		cli_errorf("out of memory (or --reason is not UTF-8)");
+		return CLI_EXIT_USAGE;
+	}
+	rc = cli_request(ctx, "POST", "/api/v1/grants", body, &ans);
+	if (rc == CLI_EXIT_OK)
+		rc = grant_print(ctx, ans);
+	json_decref(body);
+	json_decref(ans);
+	return rc;
+}
+
+int cmd_grant_main(int argc, char **argv)
+{
+	static const cli_opt opts[] = {{"user", true}, {"table", true}, {"op", true},
+	                               {"for", true},  {"otp", true},   {"reason", true},
+	                               {NULL, false}};
+	enum { O_USER, O_TABLE, O_OP, O_FOR, O_OTP, O_REASON };
+	cli_ctx ctx;
+	cli_args a;
+	const char *val, *sub = NULL, *id = NULL;
+	const char *user = NULL, *dur = NULL, *otp = NULL, *reason = NULL;
+	json_t *tables = json_array(), *ops = json_array();
+	bool creating = false;
+	int k, rc = CLI_EXIT_USAGE;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "grant", &ctx);
+	if (tables == NULL || ops == NULL) {
+		cli_errorf("out of memory");
+		rc = CLI_EXIT_REFUSED;
+		goto fail;
+	}
+	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			goto fail;
+		if (k == CLI_ARG_POSITIONAL) {
+			if (sub == NULL && !creating &&
+			    (strcmp(val, "show") == 0 || strcmp(val, "list") == 0)) {
+				sub = val;
+			} else if (sub != NULL && strcmp(sub, "show") == 0 && id == NULL) {
+				id = val;
+			} else {
+				rc = cli_usage_error(&a, "unexpected argument \"%s\"", val);
+				goto fail;
+			}
+			continue;
+		}
+		if (sub != NULL) {
+			rc = cli_usage_error(&a, "grant %s takes no --%s", sub, opts[k].name);
+			goto fail;
+		}
+		creating = true;
+		rc = CLI_EXIT_OK;
+		switch (k) {
+		case O_USER:
+			user = val;
+			break;
+		case O_TABLE:
+			rc = grant_add_list(&a, tables, val, "table", BG_MAX_GRANT_TABLES,
+			                    grant_table_ok);
+			break;
+		case O_OP:
+			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, grant_op_ok);
+			break;
+		case O_FOR:
+			dur = val;
+			break;
+		case O_OTP:
+			otp = val;
+			break;
+		case O_REASON:
+			reason = val;
+			break;
+		}
+		if (rc != CLI_EXIT_OK)
+			goto fail;
+	}
+	if (ctx.help) {
+		rc = cli_print_help(grant_usage);
+		goto fail;
+	}
+	if (sub != NULL && strcmp(sub, "list") == 0) {
+		rc = grant_list(&ctx);
+	} else if (sub != NULL) {
+		a.cmd = "grant show";
+		if (id == NULL) {
+			rc = cli_usage_error(&a, "missing the grant ID");
+			goto fail;
+		}
+		rc = cli_check_id(&a, "grant id", id);
+		if (rc == CLI_EXIT_OK)
+			rc = grant_by_id(&ctx, "GET", id, NULL);
+	} else {
+		rc = grant_create(&ctx, &a, user, tables, ops, dur, otp, reason);
+	}
+fail:
+	json_decref(tables);
+	json_decref(ops);
+	return rc;
+}
+
+int cmd_grants_main(int argc, char **argv)
+{
+	cli_ctx ctx;
+	cli_args a;
+	const char *val;
+	int k;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "grants", &ctx);
+	while ((k = cli_args_next(&a, NULL, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			return CLI_EXIT_USAGE;
+		return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+	}
+	if (ctx.help)
+		return cli_print_help(grants_usage);
+	return grant_list(&ctx);
+}
+
+int cmd_revoke_main(int argc, char **argv)
+{
+	cli_ctx ctx;
+	cli_args a;
+	const char *val, *id = NULL;
+	int k, rc;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "revoke", &ctx);
+	while ((k = cli_args_next(&a, NULL, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			return CLI_EXIT_USAGE;
+		if (id != NULL)
+			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+		id = val;
+	}
+	if (ctx.help)
+		return cli_print_help(revoke_usage);
+	if (id == NULL)
+		return cli_usage_error(&a, "missing the GRANT id");
+	rc = cli_check_id(&a, "grant id", id);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	return grant_by_id(&ctx, "POST", id, "/revoke");
+}

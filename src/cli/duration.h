@@ -1,0 +1,24 @@
+/*
+ * duration.h - strict parsing and printing of grant durations ("90s", "15m", "1h30m").
+ *
+ * A break-glass grant's lifetime is typed by a tired human at night, so the grammar is
+ * deliberately narrow: one or more <digits><unit> groups, units h, m, s, each at most once
+ * and in that order, no spaces, no signs, no bare numbers (is "15" minutes or seconds?).
+ * Anything else is a usage error rather than a guess.
+ */
+#ifndef BG_CLI_DURATION_H
+#define BG_CLI_DURATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+/* Parses s into *out seconds, which must be in 1..max. Returns 0, or BG_EINVAL (malformed
+ * or zero) or BG_ELIMIT (above max) with a reason in e; *out is untouched on failure. */
+int cli_duration_parse(const char *s, int64_t max, int64_t *out, bg_err *e) BG_MUST_CHECK;
+
+/* Writes secs as "1h30m", "15m", "45s", "0s" into out (size n, at least 24 bytes). */
+void cli_duration_format(int64_t secs, char *out, size_t n);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * output.c - human and JSON rendering of API answers (see output.h).
+ */
+#include "cli/output.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/duration.h"
+
+void cli_out_sanitize(const char *in, char *out, size_t n)
+{
+	size_t i, j = 0;
+
+	if (n == 0)
+		return;
+	for (i = 0; in[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (j + 1 >= n) {
+			/* Truncated: mark it, if there is room for the marker at all. */
+			if (n > 4) {
+				memcpy(out + n - 4, "...", 3);
+				j = n - 1;
+			}
+			break;
+		}
+		out[j++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	out[j] = '\0';
+}
+
+int cli_out_json(FILE *fp, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	int rc = 0;
+
+	if (s == NULL)
+		return BG_ENOMEM;
+	if (fputs(s, fp) == EOF || fputc('\n', fp) == EOF || fflush(fp) != 0)
+		rc = BG_EIO;
+	free(s);
+	return rc;
+}
+
+int cli_out_shell_quote(bg_buf *b, const char *s)
+{
+	const char *p;
+
+	if (bg_buf_addc(b, '\'') != 0)
+		return b->failed;
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\'') {
+			if (bg_buf_adds(b, "'\\''") != 0)
+				return b->failed;
+		} else if (bg_buf_addc(b, *p) != 0) {
+			return b->failed;
+		}
+	}
+	return bg_buf_addc(b, '\'');
+}
+
+/* A required non-empty string field without NUL or control bytes (values end up in the
+ * environment and in shell lines). */
+static const char *creds_field(const json_t *creds, const char *key, bg_err *e)
+{
+	const json_t *v = json_object_get(creds, key);
+	const char *s = json_string_value(v);
+	size_t i, n;
+
+	if (s == NULL || (n = json_string_length(v)) == 0) {
+		bg_err_set(e, BG_EINVAL, "the server's creds answer has no \"%s\"", key);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			bg_err_set(e, BG_EINVAL, "the server's creds answer has a bad \"%s\"", key);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+int cli_out_creds_vars(const json_t *creds, cli_envvar *vars, bg_err *e)
+{
+	const char *akid, *secret, *token, *region, *endpoint;
+
+	if (!json_is_object(creds))
+		return bg_err_set(e, BG_EINVAL, "the server's creds answer is not an object");
+	if ((akid = creds_field(creds, "access_key_id", e)) == NULL ||
+	    (secret = creds_field(creds, "secret_access_key", e)) == NULL ||
+	    (token = creds_field(creds, "session_token", e)) == NULL ||
+	    (region = creds_field(creds, "region", e)) == NULL ||
+	    (endpoint = creds_field(creds, "endpoint", e)) == NULL)
+		return BG_EINVAL;
+	vars[0] = (cli_envvar){"AWS_ACCESS_KEY_ID", akid};
+	vars[1] = (cli_envvar){"AWS_SECRET_ACCESS_KEY", secret};
+	vars[2] = (cli_envvar){"AWS_SESSION_TOKEN", token};
+	vars[3] = (cli_envvar){"AWS_REGION", region};
+	vars[4] = (cli_envvar){"AWS_DEFAULT_REGION", region};
+	vars[5] = (cli_envvar){"AWS_ENDPOINT_URL_DYNAMODB", endpoint};
+	vars[6] = (cli_envvar){"AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled"};
+	return 0;
+}
+
+int cli_out_creds_env(bg_buf *b, const json_t *creds, bg_err *e)
+{
+	cli_envvar vars[CLI_CREDS_NVARS];
+	size_t i;
+	int rc = cli_out_creds_vars(creds, vars, e);
+
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < CLI_CREDS_NVARS; i++) {
+		if (bg_buf_addf(b, "export %s=", vars[i].name) != 0 ||
+		    cli_out_shell_quote(b, vars[i].value) != 0 || bg_buf_addc(b, '\n') != 0)
+			return bg_err_set(e, b->failed, "out of memory");
+	}
+	return 0;
+}
+
+json_t *cli_out_creds_process(const json_t *creds, bg_err *e)
+{
+	const char *akid, *secret, *token, *exp;
+	time_t t;
+
+	if (!json_is_object(creds)) {
+		bg_err_set(e, BG_EINVAL, "the server's creds answer is not an object");
+		return NULL;
+	}
+	if ((akid = creds_field(creds, "access_key_id", e)) == NULL ||
+	    (secret = creds_field(creds, "secret_access_key", e)) == NULL ||
+	    (token = creds_field(creds, "session_token", e)) == NULL ||
+	    (exp = creds_field(creds, "expiration", e)) == NULL)
+		return NULL;
+	/* SDKs refuse a credential_process answer whose Expiration they cannot parse, with
+	 * an error far from here; check it now. */
+	if (cli_out_parse_time(exp, &t) != 0) {
+		bg_err_set(e, BG_EINVAL, "the server's creds answer has a bad \"expiration\"");
+		return NULL;
+	}
+	return json_pack("{s:i, s:s, s:s, s:s, s:s}", "Version", 1, "AccessKeyId", akid,
+	                 "SecretAccessKey", secret, "SessionToken", token, "Expiration", exp);
+}
+
+static int parse_digits(const char *s, size_t n, int *out)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return BG_EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int cli_out_parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	int year, mon, day, hh, mm, ss;
+	size_t n = strlen(s), i = 19;
+	time_t t;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return BG_EINVAL;
+	if (parse_digits(s, 4, &year) || parse_digits(s + 5, 2, &mon) ||
+	    parse_digits(s + 8, 2, &day) || parse_digits(s + 11, 2, &hh) ||
+	    parse_digits(s + 14, 2, &mm) || parse_digits(s + 17, 2, &ss))
+		return BG_EINVAL;
+	if (s[i] == '.') {
+		i++;
+		if (i >= n || s[i] < '0' || s[i] > '9')
+			return BG_EINVAL;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if (i + 1 != n || (s[i] != 'Z' && s[i] != 'z'))
+		return BG_EINVAL;
+	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 ||
+	    ss > 60)
+		return BG_EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return BG_EINVAL;
+	*out = t;
+	return 0;
+}
+
+static int add_field(bg_buf *b, const json_t *v);
+
+/* An array element: scalars only; nested structure is shown as a placeholder (and the
+ * rendering never recurses more than one level). */
+static int add_elem(bg_buf *b, const json_t *v)
+{
+	if (json_is_array(v) || json_is_object(v))
+		return bg_buf_adds(b, "[...]");
+	return add_field(b, v);
+}
+
+/* Appends a field for human output: strings sanitized, numbers as numbers, arrays joined
+ * with ",", absent/null/empty as "-". */
+static int add_field(bg_buf *b, const json_t *v)
+{
+	char tmp[1024];
+	size_t i;
+
+	if (json_is_string(v) && json_string_length(v) > 0) {
+		cli_out_sanitize(json_string_value(v), tmp, sizeof(tmp));
+		return bg_buf_adds(b, tmp);
+	}
+	if (json_is_integer(v))
+		return bg_buf_addf(b, "%lld", (long long)json_integer_value(v));
+	if (json_is_real(v))
+		return bg_buf_addf(b, "%g", json_real_value(v));
+	if (json_is_boolean(v))
+		return bg_buf_adds(b, json_is_true(v) ? "true" : "false");
+	if (json_is_array(v) && json_array_size(v) > 0) {
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0 && bg_buf_addc(b, ',') != 0)
+				return b->failed;
+			if (add_elem(b, json_array_get(v, i)) != 0)
+				return b->failed;
+		}
+		return 0;
+	}
+	return bg_buf_addc(b, '-');
+}
+
+static int add_line(bg_buf *b, const char *label, const json_t *v)
+{
+	if (bg_buf_addf(b, "%-11s ", label) != 0 || add_field(b, v) != 0 ||
+	    bg_buf_addc(b, '\n') != 0)
+		return b->failed;
+	return 0;
+}
+
+int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
+{
+	const char *status = json_string_value(json_object_get(g, "status"));
+	const char *exp = json_string_value(json_object_get(g, "expires_at"));
+	time_t t;
+
+	if (!json_is_object(g))
+		return BG_EINVAL;
+	if (add_line(b, "grant", json_object_get(g, "id")) != 0 ||
+	    add_line(b, "user", json_object_get(g, "user")) != 0 ||
+	    add_line(b, "status", json_object_get(g, "status")) != 0 ||
+	    add_line(b, "tables", json_object_get(g, "tables")) != 0 ||
+	    add_line(b, "ops", json_object_get(g, "ops")) != 0 ||
+	    add_line(b, "created", json_object_get(g, "created_at")) != 0 ||
+	    add_line(b, "created by", json_object_get(g, "created_by")) != 0)
+		return b->failed;
+	if (bg_buf_addf(b, "%-11s ", "expires") != 0 ||
+	    add_field(b, json_object_get(g, "expires_at")) != 0)
+		return b->failed;
+	if (status != NULL && strcmp(status, "active") == 0 && exp != NULL &&
+	    cli_out_parse_time(exp, &t) == 0 && t > now) {
+		char left[32];
+		cli_duration_format((int64_t)(t - now), left, sizeof(left));
+		if (bg_buf_addf(b, " (in %s)", left) != 0)
+			return b->failed;
+	}
+	if (bg_buf_addc(b, '\n') != 0)
+		return b->failed;
+	if (json_is_string(json_object_get(g, "revoked_at")) &&
+	    add_line(b, "revoked", json_object_get(g, "revoked_at")) != 0)
+		return b->failed;
+	if (add_line(b, "reason", json_object_get(g, "reason")) != 0 ||
+	    add_line(b, "access key", json_object_get(g, "access_key_id")) != 0)
+		return b->failed;
+	return 0;
+}
+
+/* Appends the field padded to width (at least one space after it). */
+static int add_col(bg_buf *b, const json_t *v, size_t width)
+{
+	size_t start = b->len;
+
+	if (add_field(b, v) != 0)
+		return b->failed;
+	do {
+		if (bg_buf_addc(b, ' ') != 0)
+			return b->failed;
+	} while (b->len - start < width);
+	return 0;
+}
+
+int cli_out_grant_list(bg_buf *b, const json_t *answer)
+{
+	const json_t *grants = json_object_get(answer, "grants");
+	const json_t *g;
+	size_t i;
+
+	if (!json_is_array(grants))
+		return BG_EINVAL;
+	if (bg_buf_addf(b, "%-24s %-16s %-8s %-21s %-20s %s\n", "ID", "USER", "STATUS", "EXPIRES",
+	                "TABLES", "OPS") != 0)
+		return b->failed;
+	json_array_foreach(grants, i, g)
+	{
+		if (add_col(b, json_object_get(g, "id"), 25) != 0 ||
+		    add_col(b, json_object_get(g, "user"), 17) != 0 ||
+		    add_col(b, json_object_get(g, "status"), 9) != 0 ||
+		    add_col(b, json_object_get(g, "expires_at"), 22) != 0 ||
+		    add_col(b, json_object_get(g, "tables"), 21) != 0 ||
+		    add_field(b, json_object_get(g, "ops")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	return 0;
+}
+
+int cli_out_audit_line(bg_buf *b, const json_t *rec)
+{
+	static const char *const keys[] = {"seq", "ts",     "kind",     "actor",  "grant_id",
+	                                   "op",  "tables", "decision", "status", "reason"};
+	size_t k;
+
+	if (!json_is_object(rec))
+		return BG_EINVAL;
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (k > 0 && bg_buf_addc(b, ' ') != 0)
+			return b->failed;
+		if (add_field(b, json_object_get(rec, keys[k])) != 0)
+			return b->failed;
+	}
+	return bg_buf_addc(b, '\n');
+}

@@ -1,0 +1,68 @@
+/*
+ * output.h - how the CLI shows answers: human-readable text or one JSON object.
+ *
+ * These are pure functions from a server answer (a jansson object) to text in a bg_buf,
+ * so they can be unit-tested without a server. Text from the server is never written to
+ * the terminal raw: control characters are replaced, so a hostile user name or reason
+ * cannot move the cursor or rewrite what the responder sees. The credential formats
+ * (env lines, credential_process JSON, the variables `exec` sets) are built from one list
+ * so they cannot drift apart.
+ */
+#ifndef BG_CLI_OUTPUT_H
+#define BG_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+/* Copies in to out (size n > 0), replacing control bytes with '?' and truncating with
+ * "..." if needed. Always NUL-terminates. */
+void cli_out_sanitize(const char *in, char *out, size_t n);
+
+/* Prints j compactly on one line to fp; returns 0 or BG_ENOMEM / BG_EIO. */
+int cli_out_json(FILE *fp, const json_t *j) BG_MUST_CHECK;
+
+/* Appends s single-quoted for POSIX sh ('it'\''s'). */
+int cli_out_shell_quote(bg_buf *b, const char *s) BG_MUST_CHECK;
+
+/* The environment a grant's credentials turn into (names point to static strings, values
+ * into the creds object, which must outlive them). */
+#define CLI_CREDS_NVARS 7
+typedef struct cli_envvar {
+	const char *name;
+	const char *value;
+} cli_envvar;
+
+/* Fills vars[CLI_CREDS_NVARS] from a creds answer: AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_DEFAULT_REGION,
+ * AWS_ENDPOINT_URL_DYNAMODB and AWS_ACCOUNT_ID_ENDPOINT_MODE=disabled (so newer SDKs do
+ * not build an account-based endpoint). The expiry is not exported: SDKs that read
+ * AWS_CREDENTIAL_EXPIRATION try to "refresh" short-lived env credentials. Returns 0, or BG_EINVAL
+ * with a reason in e if a field is missing or not a plain string. */
+int cli_out_creds_vars(const json_t *creds, cli_envvar *vars, bg_err *e) BG_MUST_CHECK;
+
+/* Appends "export NAME='VALUE'" lines for the vars above. */
+int cli_out_creds_env(bg_buf *b, const json_t *creds, bg_err *e) BG_MUST_CHECK;
+
+/* A new object in the credential_process format: {"Version":1,"AccessKeyId",
+ * "SecretAccessKey","SessionToken","Expiration"}; NULL with a reason in e. */
+json_t *cli_out_creds_process(const json_t *creds, bg_err *e);
+
+/* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z"; returns 0 or BG_EINVAL. */
+int cli_out_parse_time(const char *s, time_t *out) BG_MUST_CHECK;
+
+/* Appends a grant as "key: value" lines; now is used for the time left. */
+int cli_out_grant(bg_buf *b, const json_t *grant, time_t now) BG_MUST_CHECK;
+
+/* Appends the header line and one row per grant of a {"grants":[...]} answer. */
+int cli_out_grant_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
+
+/* Appends one audit record as a single line:
+ * SEQ TS KIND ACTOR GRANT OP TABLES DECISION STATUS REASON ("-" for absent fields). */
+int cli_out_audit_line(bg_buf *b, const json_t *rec) BG_MUST_CHECK;
+
+#endif

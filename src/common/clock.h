@@ -1,0 +1,25 @@
+/*
+ * clock.h - wall-clock time and its RFC 3339 form.
+ *
+ * Grants, TOTP and SigV4 all reason in Unix seconds; people read RFC 3339 UTC. There is
+ * deliberately no way to fake the clock from outside: a gateway whose notion of time an
+ * environment variable could move would let expired credentials live again.
+ */
+#ifndef BG_CLOCK_H
+#define BG_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Seconds since the epoch. */
+int64_t bg_now(void);
+
+/* Milliseconds since the epoch. */
+int64_t bg_now_ms(void);
+
+/* Formats t as "2026-11-24T03:27:00Z" into out (at least 21 bytes). */
+void bg_rfc3339(int64_t t, char out[21]);
+
+#endif

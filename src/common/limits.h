@@ -1,0 +1,89 @@
+/*
+ * limits.h - every hard limit breakglass enforces, in one place, each with its reason.
+ *
+ * Input from the network or from files is bounded by these numbers before it reaches
+ * a parser. Changing one is a reviewed decision: keep the reason next to the number.
+ */
+#ifndef BG_LIMITS_H
+#define BG_LIMITS_H
+
+/* DynamoDB itself caps a request at 16 MiB (BatchWriteItem with 25 x 400 KiB items plus
+ * overhead is ~10 MiB). Nothing an on-call engineer needs is bigger; anything bigger is
+ * refused before it is buffered. */
+#define BG_MAX_REQUEST_BODY (16u * 1024u * 1024u)
+
+/* DynamoDB responses are capped at 16 MiB (a 1 MiB page plus marshalling overhead);
+ * a larger answer from upstream is treated as an upstream failure. */
+#define BG_MAX_RESPONSE_BODY (16u * 1024u * 1024u)
+
+/* DynamoDB documents nest at most 32 levels, and each level costs two JSON levels in
+ * the wire format ({"M":{...}}); add headroom for the request envelope (RequestItems ->
+ * table -> list -> item -> ...). Deeper JSON is refused before jansson sees it, so a
+ * hostile body cannot exhaust the stack. */
+#define BG_MAX_JSON_DEPTH 80
+
+/* The JSON API (CLI to server) carries small objects only. */
+#define BG_MAX_API_BODY (64u * 1024u)
+
+/* HTTP header count and size: SDKs send about 12 headers. libmicrohttpd bounds the
+ * whole header block by its connection memory limit (below). */
+#define BG_MAX_HEADERS 64
+#define BG_MAX_HEADER_VALUE 8192
+
+/* Per-connection memory libmicrohttpd may use for the request line and headers. */
+#define BG_HTTP_CONN_MEMORY (32u * 1024u)
+
+/* The Authorization header: the credential scope, up to BG_MAX_HEADERS signed header
+ * names, and a 64-hex signature fit comfortably in 4 KiB. */
+#define BG_MAX_AUTH_HEADER 4096
+#define BG_MAX_SIGNED_HEADERS BG_MAX_HEADERS
+
+/* Access key ids are 16-128 characters at AWS; ours are 20. */
+#define BG_MAX_ACCESS_KEY_ID 128
+
+/* Session tokens from STS reach ~2 KiB; ours are 64 bytes of base64url. */
+#define BG_MAX_SESSION_TOKEN 4096
+
+/* SigV4: signatures are valid within 5 minutes of the signer's clock (AWS's own rule). */
+#define BG_SIGV4_MAX_SKEW_SECONDS (5 * 60)
+
+/* Derived signing keys cached by the verifier: one per access key, day, region and
+ * service. Grants are few; 1024 covers every live grant with room to spare. */
+#define BG_SIGV4_KEY_CACHE 1024
+
+/* Table and index names: DynamoDB allows 3-255 characters. */
+#define BG_MAX_TABLE_NAME 255
+
+/* Tables named in one request: BatchGetItem/BatchWriteItem and transactions touch at
+ * most 100 items, hence at most 100 tables. */
+#define BG_MAX_REQUEST_TABLES 100
+
+/* Tables and operations in one grant. */
+#define BG_MAX_GRANT_TABLES 16
+#define BG_MAX_GRANT_OPS 32
+
+/* Longest grant: break-glass access is for minutes to hours, never days. */
+#define BG_MAX_GRANT_SECONDS (12 * 3600)
+
+/* User names: short, printable, safe in logs and file names. */
+#define BG_MAX_USER_NAME 64
+
+/* Free-text fields kept in the store (reason, denial message). */
+#define BG_MAX_REASON 1024
+
+/* Audit records queued for the group-commit writer. When the queue is full an append
+ * fails at once (fail closed: the action is refused) rather than waiting without bound. */
+#define BG_AUDIT_QUEUE 4096
+
+/* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
+ * responder's terminal for long, and must never look like a denial. */
+#define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
+#define BG_UPSTREAM_TIMEOUT_MS 30000
+
+/* Idle HTTP keep-alive connections are closed after this many seconds. */
+#define BG_HTTP_IDLE_TIMEOUT_S 120
+
+/* Concurrent client connections the gateway accepts. */
+#define BG_MAX_CONNECTIONS 1024
+
+#endif

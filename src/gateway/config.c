@@ -1,0 +1,219 @@
+/*
+ * config.c - serve settings from defaults, YAML file, environment and flags (see
+ * config.h). The YAML file is a flat mapping of the keys in config.h; anything else in
+ * it is an error, so a typo cannot silently leave a default in force.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef struct cfg_key {
+	const char *key;
+	const char *flag;
+	const char *env;
+	size_t off;
+	size_t cap;
+} cfg_key;
+
+/* listen is kept as text until the end, then split into host and port. */
+typedef struct cfg_text {
+	char listen[96];
+	char upstream[512];
+	char data[512];
+	char region[64];
+	char public_url[512];
+} cfg_text;
+
+#define K(k, f, v, m) {k, f, v, offsetof(cfg_text, m), sizeof(((cfg_text *)0)->m)}
+static const cfg_key keys[] = {
+	K("listen", "--listen", "BREAKGLASS_LISTEN", listen),
+	K("upstream", "--upstream", "BREAKGLASS_UPSTREAM", upstream),
+	K("data", "--data", "BREAKGLASS_DATA", data),
+	K("region", "--region", "BREAKGLASS_REGION", region),
+	K("public_url", "--public-url", "BREAKGLASS_PUBLIC_URL", public_url),
+};
+#undef K
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static int cfg_set(cfg_text *t, const cfg_key *k, const char *v, const char *from, bg_err *e)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= k->cap)
+		return bg_err_set(e, BG_EINVAL, "%s: %s must be 1 to %zu characters", from, k->key,
+				  k->cap - 1);
+	memcpy((char *)t + k->off, v, n + 1);
+	return 0;
+}
+
+static const cfg_key *cfg_find(const char *name, int by)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		const char *s = by == 0 ? keys[i].key : by == 1 ? keys[i].flag : keys[i].env;
+		if (strcmp(s, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* Reads a flat YAML mapping of scalars. */
+static int cfg_file(cfg_text *t, const char *path, bg_err *e)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	FILE *f = fopen(path, "rb");
+	char key[64] = "";
+	int rc = 0, depth = 0, done = 0, have_key = 0;
+
+	if (f == NULL)
+		return bg_err_set(e, BG_EINVAL, "cannot open config file %s: %s", path,
+				  strerror(errno));
+	if (!yaml_parser_initialize(&p)) {
+		fclose(f);
+		return bg_err_set(e, BG_ENOMEM, "cannot initialise the YAML parser");
+	}
+	yaml_parser_set_input_file(&p, f);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: %s", path, p.problem_mark.line + 1,
+					p.problem ? p.problem : "YAML error");
+			break;
+		}
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > 1)
+				rc = bg_err_set(e, BG_EINVAL, "%s:%zu: nested mappings are not allowed",
+						path, ev.start_mark.line + 1);
+			break;
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: lists are not allowed here", path,
+					ev.start_mark.line + 1);
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *v = (const char *)ev.data.scalar.value;
+			if (depth != 1) {
+				rc = bg_err_set(e, BG_EINVAL, "%s: expected a mapping of settings",
+						path);
+			} else if (!have_key) {
+				if (ev.data.scalar.length >= sizeof(key) || cfg_find(v, 0) == NULL)
+					rc = bg_err_set(e, BG_EINVAL, "%s:%zu: unknown setting '%.40s'",
+							path, ev.start_mark.line + 1, v);
+				else
+					memcpy(key, v, ev.data.scalar.length + 1);
+				have_key = 1;
+			} else {
+				rc = cfg_set(t, cfg_find(key, 0), v, path, e);
+				have_key = 0;
+			}
+			break;
+		}
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return rc;
+}
+
+int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port, bg_err *e)
+{
+	const char *colon = strrchr(s, ':');
+	char *end = NULL;
+	long v;
+
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= cap)
+		return bg_err_set(e, BG_EINVAL, "listen address must be ADDR:PORT, got '%s'", s);
+	errno = 0;
+	v = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end != '\0' || v < 0 || v > 65535)
+		return bg_err_set(e, BG_EINVAL, "invalid port in '%s'", s);
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e)
+{
+	cfg_text t;
+	const char *file = getenv("BREAKGLASS_CONFIG");
+	const char *r;
+	size_t i;
+	int a, rc;
+
+	memset(c, 0, sizeof(*c));
+	memset(&t, 0, sizeof(t));
+	snprintf(t.listen, sizeof(t.listen), "127.0.0.1:8700");
+	snprintf(t.data, sizeof(t.data), "breakglass-data");
+	r = getenv("AWS_REGION");
+	if (r == NULL || *r == '\0')
+		r = getenv("AWS_DEFAULT_REGION");
+	snprintf(t.region, sizeof(t.region), "%s", r && *r ? r : "us-east-1");
+
+	/* The file comes first, so find --config before anything else. */
+	for (a = 1; a < argc; a++)
+		if (strcmp(argv[a], "--config") == 0 && a + 1 < argc)
+			file = argv[a + 1];
+	if (file && *file) {
+		rc = cfg_file(&t, file, e);
+		if (rc)
+			return rc;
+	}
+	for (i = 0; i < NKEYS; i++) {
+		const char *v = getenv(keys[i].env);
+		if (v && *v) {
+			rc = cfg_set(&t, &keys[i], v, keys[i].env, e);
+			if (rc)
+				return rc;
+		}
+	}
+	for (a = 1; a < argc; a++) {
+		const cfg_key *k = cfg_find(argv[a], 1);
+		if (strcmp(argv[a], "--json") == 0) {
+			c->json = true;
+			continue;
+		}
+		if (strcmp(argv[a], "--config") == 0) {
+			if (a + 1 >= argc)
+				return bg_err_set(e, BG_EINVAL, "--config needs a value");
+			a++;
+			continue;
+		}
+		if (k == NULL)
+			return bg_err_set(e, BG_EINVAL, "unknown option '%s'", argv[a]);
+		if (a + 1 >= argc)
+			return bg_err_set(e, BG_EINVAL, "%s needs a value", argv[a]);
+		rc = cfg_set(&t, k, argv[++a], k->flag, e);
+		if (rc)
+			return rc;
+	}
+
+	rc = gw_config_parse_listen(t.listen, c->listen_host, sizeof(c->listen_host),
+				    &c->listen_port, e);
+	if (rc)
+		return rc;
+	if (t.upstream[0] == '\0')
+		snprintf(t.upstream, sizeof(t.upstream), "https://dynamodb.%s.amazonaws.com",
+			 t.region);
+	if (strncmp(t.upstream, "http://", 7) != 0 && strncmp(t.upstream, "https://", 8) != 0)
+		return bg_err_set(e, BG_EINVAL, "upstream must be an http:// or https:// URL");
+	memcpy(c->upstream, t.upstream, sizeof(c->upstream));
+	memcpy(c->data, t.data, sizeof(c->data));
+	memcpy(c->region, t.region, sizeof(c->region));
+	memcpy(c->public_url, t.public_url, sizeof(c->public_url));
+	return 0;
+}

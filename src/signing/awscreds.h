@@ -1,0 +1,52 @@
+/*
+ * awscreds.h - the gateway's own AWS credentials, used to re-sign requests to DynamoDB.
+ *
+ * A subset of the standard credential chain, in the SDKs' order: the environment
+ * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then the shared credentials
+ * file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), profile AWS_PROFILE or "default".
+ * The file is read by a small strict INI reader (no extra dependency): comments, sections,
+ * key = value, bounded in size; a malformed file is an error, never half-read. Credentials are
+ * copied once at start-up; the secret is zeroed when the object is freed.
+ */
+#ifndef BG_AWSCREDS_H
+#define BG_AWSCREDS_H
+
+#include "common/err.h"
+
+typedef struct awscreds awscreds;
+
+/* Resolves credentials from the environment, else from the shared credentials file. Returns
+ * 0 with *out set (free with awscreds_free), BG_ENOTFOUND when neither source has any,
+ * BG_EINVAL for partial or malformed credentials or a malformed file, BG_EIO when the file
+ * cannot be read, BG_ENOMEM. Messages name the source and line, never a secret. */
+int awscreds_load(awscreds **out, bg_err *e) BG_MUST_CHECK;
+
+/* Reads profile (NULL = "default") from the shared credentials file at path. Same returns as
+ * awscreds_load (BG_ENOTFOUND for a missing file or profile). */
+int awscreds_load_file(const char *path, const char *profile, awscreds **out,
+                       bg_err *e) BG_MUST_CHECK;
+
+/* Credentials from explicit values (copied); token may be NULL or "". The access key id must
+ * be 1..BG_MAX_ACCESS_KEY_ID characters of [A-Za-z0-9._-]; the secret and the token printable
+ * ASCII without spaces, at most 256 and BG_MAX_SESSION_TOKEN bytes. Returns 0, BG_EINVAL or
+ * BG_ENOMEM. */
+int awscreds_from_values(const char *akid, const char *secret, const char *token, awscreds **out,
+                         bg_err *e) BG_MUST_CHECK;
+
+/* The parts, owned by c and valid until awscreds_free(c). The token is NULL when none. */
+const char *awscreds_access_key_id(const awscreds *c);
+const char *awscreds_secret_access_key(const awscreds *c);
+const char *awscreds_session_token(const awscreds *c);
+
+/* Where they came from, for logs: "environment", "values" or "shared credentials file
+ * PATH, profile NAME". Never contains a secret. */
+const char *awscreds_source(const awscreds *c);
+
+/* Zeroes the secret and the token and frees. Accepts NULL. */
+void awscreds_free(awscreds *c);
+
+/* The region to sign for: AWS_REGION, else AWS_DEFAULT_REGION, else "us-east-1". The pointer
+ * is valid until the environment changes. */
+const char *awscreds_region(void);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * grant.c - minting grant credentials and checking requests against grants (see grant.h).
+ */
+#include "grant.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#include "common/encode.h"
+#include "common/limits.h"
+#include "protocol/ddb_ops.h"
+
+static bool table_name_valid(const char *t)
+{
+	size_t n = strlen(t), i;
+
+	if (n < 3 || n > BG_MAX_TABLE_NAME)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = t[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+int grant_op_valid(const char *op, bg_err *e)
+{
+	const ddb_op_info *info = ddb_op_lookup(op, strlen(op));
+
+	if (info == NULL)
+		return bg_err_set(e, BG_EINVAL, "unknown DynamoDB operation '%s'", op);
+	if (info->flags & (DDB_F_PARTIQL | DDB_F_OPAQUE))
+		return bg_err_set(e, BG_EINVAL,
+				  "%s cannot be granted: the tables it touches cannot be read from "
+				  "the request, so it cannot be checked against a grant",
+				  op);
+	return 0;
+}
+
+int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
+{
+	uint8_t raw[10], tok[32];
+	size_t i;
+	int rc;
+
+	if (g->n_tables == 0 || g->n_tables > BG_MAX_GRANT_TABLES)
+		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d tables", BG_MAX_GRANT_TABLES);
+	if (g->n_ops == 0 || g->n_ops > BG_MAX_GRANT_OPS)
+		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d operations",
+				  BG_MAX_GRANT_OPS);
+	for (i = 0; i < g->n_tables; i++)
+		if (!table_name_valid(g->tables[i]))
+			return bg_err_set(e, BG_EINVAL, "invalid table name '%s'", g->tables[i]);
+	for (i = 0; i < g->n_ops; i++) {
+		rc = grant_op_valid(g->ops[i], e);
+		if (rc)
+			return rc;
+	}
+	if (g->expires_at <= now || g->expires_at - now > BG_MAX_GRANT_SECONDS)
+		return bg_err_set(e, BG_EINVAL, "a grant lasts from 1 second to %d hours",
+				  BG_MAX_GRANT_SECONDS / 3600);
+
+	if (bg_random(raw, sizeof(raw)) != 0)
+		return bg_err_set(e, BG_EIO, "no randomness available");
+	memcpy(g->id, "bg-", 3);
+	bg_base32(raw, 6, true, g->id + 3, sizeof(g->id) - 3);
+	g->id[13] = '\0';
+	memcpy(g->access_key_id, "BGIA", 4);
+	bg_base32(raw, sizeof(raw), false, g->access_key_id + 4, sizeof(g->access_key_id) - 4);
+	g->created_at = now;
+	g->revoked_at = 0;
+	g->revoked_by[0] = '\0';
+
+	keyring_derive(k, "grant-token", g->access_key_id, strlen(g->access_key_id), tok);
+	{
+		char t[GRANT_TOKEN_MAX];
+		bg_base64url(tok, sizeof(tok), t, sizeof(t));
+		bg_sha256(t, strlen(t), g->session_token_hash);
+		OPENSSL_cleanse(t, sizeof(t));
+	}
+	OPENSSL_cleanse(tok, sizeof(tok));
+	return 0;
+}
+
+void grant_secret(const keyring *k, const char *akid, char *out)
+{
+	uint8_t key[32];
+	unsigned char b64[48];
+
+	keyring_derive(k, "grant-secret", akid, strlen(akid), key);
+	EVP_EncodeBlock(b64, key, sizeof(key));
+	memcpy(out, b64, GRANT_SECRET_LEN);
+	out[GRANT_SECRET_LEN] = '\0';
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(b64, sizeof(b64));
+}
+
+void grant_credentials(const keyring *k, const store_grant *g, grant_creds *out)
+{
+	uint8_t tok[32];
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->access_key_id, g->access_key_id, sizeof(out->access_key_id));
+	grant_secret(k, g->access_key_id, out->secret_access_key);
+	keyring_derive(k, "grant-token", g->access_key_id, strlen(g->access_key_id), tok);
+	bg_base64url(tok, sizeof(tok), out->session_token, sizeof(out->session_token));
+	OPENSSL_cleanse(tok, sizeof(tok));
+}
+
+grant_state grant_status(const store_grant *g, int64_t now)
+{
+	if (g->revoked_at != 0)
+		return GRANT_REVOKED;
+	if (now >= g->expires_at)
+		return GRANT_EXPIRED;
+	return GRANT_ACTIVE;
+}
+
+const char *grant_state_name(grant_state s)
+{
+	switch (s) {
+	case GRANT_ACTIVE:
+		return "active";
+	case GRANT_EXPIRED:
+		return "expired";
+	case GRANT_REVOKED:
+		return "revoked";
+	}
+	return "unknown";
+}
+
+static bool grant_has_op(const store_grant *g, const char *op)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_ops; i++)
+		if (strcmp(g->ops[i], op) == 0)
+			return true;
+	return false;
+}
+
+static bool grant_has_table(const store_grant *g, const char *t)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_tables; i++)
+		if (strcmp(g->tables[i], t) == 0)
+			return true;
+	return false;
+}
+
+/* "Query,GetItem on Orders,Customers" for denial messages. */
+static void grant_describe(const store_grant *g, bg_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_ops; i++)
+		bg_buf_addf(b, "%s%s", i ? "," : "", g->ops[i]);
+	bg_buf_adds(b, " on ");
+	for (i = 0; i < g->n_tables; i++)
+		bg_buf_addf(b, "%s%s", i ? "," : "", g->tables[i]);
+}
+
+int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
+{
+	const ddb_op_info *op = ddb_request_op(r);
+	const char *bad = NULL, *why = NULL;
+	bg_buf allowed;
+	size_t i, n = ddb_request_ntables(r);
+	int rc;
+
+	/* Requests whose tables are hidden (PartiQL text, opaque shard iterators), tables
+	 * named by ARN (which may point into another account), and table-less requests
+	 * other than account-wide listings cannot be matched to a grant's tables. */
+	if (op->flags & (DDB_F_PARTIQL | DDB_F_OPAQUE))
+		why = "the tables it touches cannot be read from the request";
+	else if (ddb_request_has_arn(r))
+		why = "tables must be named by name, not by ARN";
+	else if (n == 0 && !(op->flags & DDB_F_ACCOUNT))
+		why = "it names no table";
+	if (why)
+		return bg_err_set(e, BG_EDENIED,
+				  "User: %s is not authorized to perform: dynamodb:%s because %s "
+				  "(grant %s)",
+				  g->user, op->name, why, g->id);
+
+	for (i = 0; i < n && bad == NULL; i++)
+		if (!grant_has_table(g, ddb_request_table(r, i)))
+			bad = ddb_request_table(r, i);
+	if (grant_has_op(g, op->name) && bad == NULL)
+		return 0;
+
+	bg_buf_init(&allowed, 4096);
+	grant_describe(g, &allowed);
+	rc = bg_err_set(e, BG_EDENIED,
+			"User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "
+			"because grant %s allows only %s",
+			g->user, op->name, bad ? bad : n ? ddb_request_table(r, 0) : "*", g->id,
+			allowed.data ? allowed.data : "");
+	bg_buf_free(&allowed);
+	return rc;
+}

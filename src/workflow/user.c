@@ -1,0 +1,101 @@
+/*
+ * user.c - users, tokens and TOTP step-up (see user.h).
+ */
+#include "user.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/encode.h"
+#include "workflow/totp.h"
+
+bool user_role_valid(const char *role)
+{
+	return role && (strcmp(role, "admin") == 0 || strcmp(role, "responder") == 0 ||
+			strcmp(role, "approver") == 0);
+}
+
+int user_create(store *s, const keyring *k, const char *name, const char *role, user_secrets *out,
+		bg_err *e)
+{
+	uint8_t raw[32], hash[32], seed[16], key[20];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bg_buf_init(&out->totp_uri, 512);
+	if (!user_role_valid(role))
+		return bg_err_set(e, BG_EINVAL, "unknown role '%s' (admin, responder or approver)",
+				  role ? role : "");
+	rc = bg_random(raw, sizeof(raw));
+	if (rc == 0)
+		rc = bg_random(seed, sizeof(seed));
+	if (rc) {
+		rc = bg_err_set(e, BG_EIO, "no randomness available");
+		goto fail;
+	}
+	memcpy(out->token, "bgt_", 4);
+	bg_base64url(raw, sizeof(raw), out->token + 4, sizeof(out->token) - 4);
+	bg_sha256(out->token, strlen(out->token), hash);
+
+	totp_key(k, seed, key);
+	rc = totp_secret_base32(key, out->totp_secret, sizeof(out->totp_secret));
+	if (rc == 0)
+		rc = totp_uri(name, out->totp_secret, &out->totp_uri);
+	if (rc) {
+		rc = bg_err_set(e, rc, "cannot encode the TOTP secret");
+		goto fail;
+	}
+	rc = store_user_add(s, name, role, hash, seed, e);
+fail:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(seed, sizeof(seed));
+	if (rc)
+		user_secrets_free(out);
+	return rc;
+}
+
+void user_secrets_free(user_secrets *us)
+{
+	if (us == NULL)
+		return;
+	bg_buf_free_secure(&us->totp_uri);
+	OPENSSL_cleanse(us, sizeof(*us));
+}
+
+int user_authenticate(store *s, const char *token, size_t n, store_user *out, bg_err *e)
+{
+	uint8_t hash[32];
+	int rc;
+
+	if (n < 5 || n >= USER_TOKEN_MAX || memcmp(token, "bgt_", 4) != 0)
+		return bg_err_set(e, BG_EAUTH, "invalid API token");
+	bg_sha256(token, n, hash);
+	rc = store_user_by_token(s, hash, out, e);
+	if (rc == BG_ENOTFOUND)
+		return bg_err_set(e, BG_EAUTH, "invalid API token");
+	return rc;
+}
+
+int user_check_otp(store *s, const keyring *k, const store_user *u, const char *code, bg_err *e)
+{
+	uint8_t key[20];
+	int64_t counter = 0;
+	int rc;
+
+	if (code == NULL || code[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "a TOTP code is required (--otp)");
+	totp_key(k, u->totp_seed, key);
+	rc = totp_check(key, code, bg_now(), &counter);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc == BG_EINVAL)
+		return bg_err_set(e, BG_EINVAL, "a TOTP code is six digits");
+	if (rc)
+		return bg_err_set(e, BG_EAUTH, "wrong TOTP code");
+	rc = store_user_use_otp(s, u->id, counter, e);
+	if (rc == BG_EDENIED)
+		return bg_err_set(e, BG_EDENIED,
+				  "this TOTP code was already used; wait for the next one");
+	return rc;
+}
