@@ -1,0 +1,133 @@
+/*
+ * test_config.c - serve settings: defaults, then the YAML file, then BREAKGLASS_*
+ * variables, then flags, each overriding the one before; unknown keys and flags,
+ * nested YAML and bad listen addresses are usage errors, never silently ignored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+
+static char path[64];
+
+static void write_file(const char *text)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/bg-test-config-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void clear_env(void)
+{
+	unsetenv("BREAKGLASS_LISTEN");
+	unsetenv("BREAKGLASS_UPSTREAM");
+	unsetenv("BREAKGLASS_DATA");
+	unsetenv("BREAKGLASS_REGION");
+	unsetenv("BREAKGLASS_PUBLIC_URL");
+	unsetenv("BREAKGLASS_CONFIG");
+	unsetenv("AWS_REGION");
+	unsetenv("AWS_DEFAULT_REGION");
+}
+
+static void test_defaults(void **state)
+{
+	char *argv[] = {"serve", NULL};
+	gw_config c;
+	bg_err e;
+
+	clear_env();
+	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_string_equal(c.listen_host, "127.0.0.1");
+	assert_int_equal(c.listen_port, 8700);
+	assert_string_equal(c.region, "us-east-1");
+	assert_string_equal(c.upstream, "https://dynamodb.us-east-1.amazonaws.com");
+	assert_string_equal(c.data, "breakglass-data");
+	setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
+	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_string_equal(c.upstream, "https://dynamodb.eu-west-1.amazonaws.com");
+	clear_env();
+}
+
+static void test_precedence(void **state)
+{
+	char *argv[] = {"serve", "--config", path, "--listen", "127.0.0.1:9001", NULL};
+	gw_config c;
+	bg_err e;
+
+	clear_env();
+	write_file("# breakglass\nlisten: 127.0.0.1:7000\nupstream: http://127.0.0.1:8000\n"
+		   "data: /srv/bg\nregion: eu-west-2\n");
+	setenv("BREAKGLASS_DATA", "/env/bg", 1);
+	assert_int_equal(gw_config_load(&c, 5, argv, &e), 0);
+	assert_int_equal(c.listen_port, 9001);              /* flag */
+	assert_string_equal(c.data, "/env/bg");             /* environment */
+	assert_string_equal(c.upstream, "http://127.0.0.1:8000"); /* file */
+	assert_string_equal(c.region, "eu-west-2");         /* file */
+	/* BREAKGLASS_CONFIG names the file when --config does not. */
+	setenv("BREAKGLASS_CONFIG", path, 1);
+	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(c.listen_port, 7000);
+	unlink(path);
+	clear_env();
+}
+
+static void test_errors(void **state)
+{
+	char *unknown_flag[] = {"serve", "--lsten", "x", NULL};
+	char *missing_val[] = {"serve", "--listen", NULL};
+	char *bad_port[] = {"serve", "--listen", "127.0.0.1:99999", NULL};
+	char *no_port[] = {"serve", "--listen", "127.0.0.1", NULL};
+	char *bad_up[] = {"serve", "--upstream", "ftp://x", NULL};
+	char *with_file[] = {"serve", "--config", path, NULL};
+	char *no_file[] = {"serve", "--config", "/nonexistent/bg.yaml", NULL};
+	gw_config c;
+	bg_err e;
+
+	clear_env();
+	assert_int_equal(gw_config_load(&c, 3, unknown_flag, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "--lsten"));
+	assert_int_equal(gw_config_load(&c, 2, missing_val, &e), BG_EINVAL);
+	assert_int_equal(gw_config_load(&c, 3, bad_port, &e), BG_EINVAL);
+	assert_int_equal(gw_config_load(&c, 3, no_port, &e), BG_EINVAL);
+	assert_int_equal(gw_config_load(&c, 3, bad_up, &e), BG_EINVAL);
+	assert_int_equal(gw_config_load(&c, 3, no_file, &e), BG_EINVAL);
+	write_file("listen: 127.0.0.1:7000\nupstrem: http://x\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "upstrem"));
+	unlink(path);
+	write_file("listen:\n  host: 127.0.0.1\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	unlink(path);
+	write_file("listen: [a, b]\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	unlink(path);
+	write_file("listen: \"unterminated\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,136 @@
+/*
+ * test_user.c - users: a new user's token authenticates them and nothing else does; the
+ * TOTP secret handed out produces codes the server accepts, each code once; bad roles
+ * and names are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "workflow/totp.h"
+#include "workflow/user.h"
+
+static char dir[64];
+static store *st;
+static keyring *kr;
+
+static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	char path[128];
+	bg_err e;
+
+	snprintf(dir, sizeof(dir), "/tmp/bg-test-user-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/data/master.key", dir);
+	{
+		char data[96];
+		snprintf(data, sizeof(data), "%s/data", dir);
+		if (store_open(data, true, &st, &e) != 0)
+			return -1;
+	}
+	return keyring_load(path, true, &kr, &e);
+}
+
+static int teardown(void **state)
+{
+	store_free(st);
+	keyring_free(kr);
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Decodes base32 (upper-case, no padding) as oathtool would. */
+static size_t unbase32(const char *s, uint8_t *out, size_t cap)
+{
+	unsigned acc = 0, bits = 0;
+	size_t n = 0;
+
+	for (; *s; s++) {
+		const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", *p = strchr(a, *s);
+		if (p == NULL)
+			return 0;
+		acc = (acc << 5) | (unsigned)(p - a);
+		bits += 5;
+		if (bits >= 8 && n < cap) {
+			out[n++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	return n;
+}
+
+static void test_create_and_authenticate(void **state)
+{
+	user_secrets us;
+	store_user u;
+	bg_err e;
+
+	assert_int_equal(user_create(st, kr, "alice", "responder", &us, &e), 0);
+	assert_memory_equal(us.token, "bgt_", 4);
+	assert_non_null(strstr(us.totp_uri.data, us.totp_secret));
+	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
+	assert_string_equal(u.name, "alice");
+	assert_string_equal(u.role, "responder");
+	/* A token one character off, or a prefix of it, is not alice. */
+	us.token[10] ^= 1;
+	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), BG_EAUTH);
+	assert_int_equal(user_authenticate(st, us.token, 20, &u, &e), BG_EAUTH);
+	assert_int_equal(user_authenticate(st, "nope", 4, &u, &e), BG_EAUTH);
+	user_secrets_free(&us);
+	assert_int_equal(user_create(st, kr, "alice", "admin", &us, &e), BG_EEXISTS);
+	user_secrets_free(&us);
+	assert_int_equal(user_create(st, kr, "bob", "root", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_int_equal(user_create(st, kr, "bad name", "admin", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_true(user_role_valid("approver"));
+	assert_false(user_role_valid("Admin"));
+}
+
+static void test_otp_once(void **state)
+{
+	user_secrets us;
+	store_user u;
+	uint8_t key[20];
+	char code[7];
+	bg_err e;
+
+	assert_int_equal(user_create(st, kr, "carol", "admin", &us, &e), 0);
+	assert_int_equal(unbase32(us.totp_secret, key, sizeof(key)), 20);
+	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
+	assert_int_equal(totp_code(key, bg_now(), code), 0);
+	assert_int_equal(user_check_otp(st, kr, &u, code, &e), 0);
+	assert_int_equal(user_check_otp(st, kr, &u, code, &e), BG_EDENIED);
+	/* The previous step is older than the one used: refused too. */
+	assert_int_equal(totp_code(key, bg_now() - 30, code), 0);
+	assert_int_not_equal(user_check_otp(st, kr, &u, code, &e), 0);
+	assert_int_equal(totp_code(key, bg_now() + 30, code), 0);
+	assert_int_equal(user_check_otp(st, kr, &u, code, &e), 0);
+	assert_int_equal(user_check_otp(st, kr, &u, "12345", &e), BG_EINVAL);
+	assert_int_equal(user_check_otp(st, kr, &u, NULL, &e), BG_EINVAL);
+	assert_int_equal(user_check_otp(st, kr, &u, "000000", &e) != 0, 1);
+	user_secrets_free(&us);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_authenticate),
+		cmocka_unit_test(test_otp_once),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
