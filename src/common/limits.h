@@ -51,6 +51,29 @@
  * service. Grants are few; 1024 covers every live grant with room to spare. */
 #define BG_SIGV4_KEY_CACHE 1024
 
+/* SigV4 credential scope parts: region and service names ("ap-southeast-2", "dynamodb")
+ * are short; bounding them keeps the string to sign in a fixed stack buffer. */
+#define BG_SIGV4_MAX_SCOPE_PART 63
+
+/* SigV4 path and query: the request line fits in the HTTP connection memory. */
+#define BG_SIGV4_MAX_PATH  BG_HTTP_CONN_MEMORY
+#define BG_SIGV4_MAX_QUERY BG_HTTP_CONN_MEMORY
+
+/* DynamoDB sends no query at all; 64 parameters bound the sort done for other services. */
+#define BG_SIGV4_MAX_QUERY_PARAMS 64
+
+/* HTTP methods are short tokens. */
+#define BG_SIGV4_MAX_METHOD 32
+
+/* AWS secret access keys are 40 characters; ours are 40 too. */
+#define BG_MAX_SECRET_KEY 256
+
+/* A shared credentials file holds a handful of profiles; 1 MiB is far beyond any real
+ * one. Profile names and paths are bounded for messages. */
+#define BG_MAX_CREDENTIALS_FILE (1u << 20)
+#define BG_MAX_PROFILE_NAME 128
+#define BG_MAX_PATH 4096
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 

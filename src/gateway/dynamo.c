@@ -165,6 +165,8 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.hr = hr;
 	c.rep = rep;
 
+	/* server.c sends only POST to exactly "/" with no query here, so the decoded path
+	 * libmicrohttpd gives us is the raw one the client signed. */
 	memset(&sr, 0, sizeof(sr));
 	sr.method = hr->method;
 	sr.path = hr->path;

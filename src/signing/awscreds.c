@@ -24,15 +24,6 @@
 #include "common/buf.h"
 #include "common/limits.h"
 
-/* A credentials file holds a handful of profiles; 1 MiB is far beyond any real one. */
-#define AWSCREDS_MAX_FILE (1u << 20)
-
-/* AWS secret access keys are 40 characters. */
-#define AWSCREDS_MAX_SECRET 256
-
-/* Profile names and paths shown in messages. */
-#define AWSCREDS_MAX_PROFILE 128
-#define AWSCREDS_MAX_PATH    4096
 
 struct awscreds {
 	char *akid, *secret, *token;
@@ -105,7 +96,7 @@ static int make_creds(const char *akid, size_t akid_len, const char *secret, siz
 		    bg_err_set(e, BG_EINVAL, "%s: the access key id is empty or malformed", source);
 		goto fail;
 	}
-	if (secret_len == 0 || secret_len > AWSCREDS_MAX_SECRET ||
+	if (secret_len == 0 || secret_len > BG_MAX_SECRET_KEY ||
 	    !printable_nospace(secret, secret_len)) {
 		rc = bg_err_set(e, BG_EINVAL, "%s: the secret access key is empty or malformed",
 		                source);
@@ -150,7 +141,7 @@ int awscreds_from_values(const char *akid, const char *secret, const char *token
 		return bg_err_set(e, BG_EINVAL,
 		                  "credentials: access key id and secret are required");
 	return make_creds(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
-	                  strnlen(secret, AWSCREDS_MAX_SECRET + 1), token ? token : "",
+	                  strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
 	                  token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0, "credentials", out,
 	                  e);
 }
@@ -212,9 +203,9 @@ static int read_file(const char *path, char **buf, size_t *len, bg_err *e)
 		rc = bg_err_set(e, BG_EINVAL, "%s is not a regular file", path);
 		goto fail;
 	}
-	if (st.st_size > (off_t)AWSCREDS_MAX_FILE) {
+	if (st.st_size > (off_t)BG_MAX_CREDENTIALS_FILE) {
 		rc =
-		    bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", path, AWSCREDS_MAX_FILE);
+		    bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", path, BG_MAX_CREDENTIALS_FILE);
 		goto fail;
 	}
 	cap = (size_t)st.st_size + 1;
@@ -386,10 +377,10 @@ int awscreds_load_file(const char *path, const char *profile, awscreds **out, bg
 	*out = NULL;
 	if (profile == NULL)
 		profile = "default";
-	if (path == NULL || strlen(path) > AWSCREDS_MAX_PATH ||
-	    strlen(profile) > AWSCREDS_MAX_PROFILE)
+	if (path == NULL || strlen(path) > BG_MAX_PATH ||
+	    strlen(profile) > BG_MAX_PROFILE_NAME)
 		return bg_err_set(e, BG_EINVAL, "invalid credentials file path or profile name");
-	bg_buf_init(&src, AWSCREDS_MAX_PATH + AWSCREDS_MAX_PROFILE + 64);
+	bg_buf_init(&src, BG_MAX_PATH + BG_MAX_PROFILE_NAME + 64);
 	rc = read_file(path, &text, &len, e);
 	if (rc)
 		goto fail;
@@ -464,7 +455,7 @@ int awscreds_load(awscreds **out, bg_err *e)
 		if (token == NULL)
 			token = env_nonempty("AWS_SECURITY_TOKEN");
 		return make_creds(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
-		                  strnlen(secret, AWSCREDS_MAX_SECRET + 1), token ? token : "",
+		                  strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
 		                  token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0,
 		                  "environment", out, e);
 	}
@@ -475,7 +466,7 @@ int awscreds_load(awscreds **out, bg_err *e)
 	if (profile == NULL)
 		profile = "default";
 	file = env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
-	bg_buf_init(&path, AWSCREDS_MAX_PATH);
+	bg_buf_init(&path, BG_MAX_PATH);
 	if (file && strncmp(file, "~/", 2) != 0) {
 		bg_buf_adds(&path, file);
 	} else {

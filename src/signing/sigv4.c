@@ -26,28 +26,11 @@
 #define ALGORITHM  "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
 
-/* Region and service names ("ap-southeast-2", "dynamodb") are short; bounding them keeps
- * the string to sign in a fixed stack buffer. */
-#define SIGV4_MAX_SCOPE_PART 63
-
-/* The request line (path and query) fits in the HTTP connection memory. */
-#define SIGV4_MAX_PATH  BG_HTTP_CONN_MEMORY
-#define SIGV4_MAX_QUERY BG_HTTP_CONN_MEMORY
-
-/* DynamoDB sends no query at all; 64 parameters bound the sort done for other services. */
-#define SIGV4_MAX_QUERY_PARAMS 64
-
-/* AWS secret access keys are 40 characters; ours are base64 of 32 bytes. */
-#define SIGV4_MAX_SECRET 256
-
-/* HTTP methods are short tokens. */
-#define SIGV4_MAX_METHOD 32
-
 /* Everything a canonical request can hold: every header at its maximum plus path/query
  * percent-encoded (x3) and the fixed lines. */
 #define SIGV4_MAX_CANONICAL                                                                        \
-	((size_t)(BG_MAX_HEADERS + 3) * (BG_MAX_HEADER_VALUE + 256) + 3 * SIGV4_MAX_PATH +         \
-	 3 * SIGV4_MAX_QUERY + 1024)
+	((size_t)(BG_MAX_HEADERS + 3) * (BG_MAX_HEADER_VALUE + 256) + 3 * BG_SIGV4_MAX_PATH +         \
+	 3 * BG_SIGV4_MAX_QUERY + 1024)
 
 /* The derived-key cache: CACHE_WAYS entries per set, one mutex per set. */
 #define CACHE_WAYS 4
@@ -70,22 +53,26 @@ enum {
 	CH_UPPER = 128     /* [A-Z] */
 };
 
+/* clang-format off */
 static const uint8_t ch_class[256] = {
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   16,  16,  16,  16,  16,  0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   16,  36,  32,  36,  36,  36,
-    36,  36,  32,  32,  36,  36,  0,   46,  46,  32,  111, 111, 111, 111, 111, 111, 111, 111, 111,
-    111, 32,  32,  32,  32,  32,  32,  32,  239, 239, 239, 239, 239, 239, 175, 175, 175, 175, 175,
-    175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 32,  32,  32,  36,
-    46,  36,  111, 111, 111, 111, 111, 111, 47,  47,  47,  47,  47,  47,  47,  47,  47,  47,  47,
-    47,  47,  47,  47,  47,  47,  47,  47,  47,  32,  36,  32,  38,  0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,  16,  16,  16,  16,  16,   0,   0, /* 0x00 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0x10 */
+	 16,  36,  32,  36,  36,  36,  36,  36,  32,  32,  36,  36,   0,  46,  46,  32, /* 0x20 */
+	111, 111, 111, 111, 111, 111, 111, 111, 111, 111,  32,  32,  32,  32,  32,  32, /* 0x30 */
+	 32, 239, 239, 239, 239, 239, 239, 175, 175, 175, 175, 175, 175, 175, 175, 175, /* 0x40 */
+	175, 175, 175, 175, 175, 175, 175, 175, 175, 175, 175,  32,  32,  32,  36,  46, /* 0x50 */
+	 36, 111, 111, 111, 111, 111, 111,  47,  47,  47,  47,  47,  47,  47,  47,  47, /* 0x60 */
+	 47,  47,  47,  47,  47,  47,  47,  47,  47,  47,  47,  32,  36,  32,  38,   0, /* 0x70 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0x80 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0x90 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xa0 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xb0 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xc0 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xd0 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xe0 */
+	  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0, /* 0xf0 */
 };
+/* clang-format on */
 
 static bool has_class(uint8_t c, unsigned mask)
 {
@@ -356,10 +343,10 @@ static int derive_key(EVP_MD_CTX *c, const char *secret, size_t slen, const char
                       const char *region, size_t rlen, const char *service, size_t svlen,
                       uint8_t out[32])
 {
-	uint8_t ks[4 + SIGV4_MAX_SECRET], k1[32], k2[32];
+	uint8_t ks[4 + BG_MAX_SECRET_KEY], k1[32], k2[32];
 	int rc = BG_ELIMIT;
 
-	if (slen > SIGV4_MAX_SECRET)
+	if (slen > BG_MAX_SECRET_KEY)
 		return rc;
 	memcpy(ks, "AWS4", 4);
 	memcpy(ks + 4, secret, slen);
@@ -567,7 +554,7 @@ static int qparam_cmp(const bg_buf *b, const qparam *x, const qparam *y)
  * meaning an empty value, each key and value re-encoded, sorted by key then value. */
 static int put_canonical_query(sink *s, const char *q, size_t len)
 {
-	qparam ps[SIGV4_MAX_QUERY_PARAMS], t;
+	qparam ps[BG_SIGV4_MAX_QUERY_PARAMS], t;
 	size_t np = 0, i = 0, j, k;
 	bg_buf enc;
 	int rc = 0;
@@ -581,7 +568,7 @@ static int put_canonical_query(sink *s, const char *q, size_t len)
 		for (j = i; j < len && q[j] != '&'; j++)
 			;
 		if (j > i) {
-			if (np == SIGV4_MAX_QUERY_PARAMS) {
+			if (np == BG_SIGV4_MAX_QUERY_PARAMS) {
 				rc = BG_ELIMIT;
 				goto fail;
 			}
@@ -696,8 +683,8 @@ static bool method_ok(const char *m)
 
 	if (m == NULL)
 		return false;
-	n = strnlen(m, SIGV4_MAX_METHOD + 1);
-	return n > 0 && n <= SIGV4_MAX_METHOD && all_chars(m, n, CH_TCHAR, 0);
+	n = strnlen(m, BG_SIGV4_MAX_METHOD + 1);
+	return n > 0 && n <= BG_SIGV4_MAX_METHOD && all_chars(m, n, CH_TCHAR, 0);
 }
 
 /* "20150830/us-east-1/service/aws4_request" */
@@ -721,7 +708,7 @@ static size_t write_scope(char *out, const char *date8, const char *region, size
 }
 
 /* Room for "AWS4-HMAC-SHA256\n" + timestamp + "\n" + scope + "\n" + 64 hex. */
-#define STS_MAX (sizeof(ALGORITHM) + 17 + 9 + 2 * (SIGV4_MAX_SCOPE_PART + 1) + 13 + 65)
+#define STS_MAX (sizeof(ALGORITHM) + 17 + 9 + 2 * (BG_SIGV4_MAX_SCOPE_PART + 1) + 13 + 65 + 16)
 
 static size_t write_sts(char *out, const char amz_date[16], const char *region, size_t rlen,
                         const char *service, size_t svlen, const uint8_t creq_hash[32])
@@ -745,8 +732,8 @@ static bool scope_part_ok(const char *s, size_t *len)
 {
 	if (s == NULL)
 		return false;
-	*len = strnlen(s, SIGV4_MAX_SCOPE_PART + 1);
-	return *len > 0 && *len <= SIGV4_MAX_SCOPE_PART && all_chars(s, *len, CH_ID, 0);
+	*len = strnlen(s, BG_SIGV4_MAX_SCOPE_PART + 1);
+	return *len > 0 && *len <= BG_SIGV4_MAX_SCOPE_PART && all_chars(s, *len, CH_ID, 0);
 }
 
 /* ---- signer ---- */
@@ -776,7 +763,7 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	uint8_t hash[32], key[32], sig[32];
 	char sts[STS_MAX];
 	EVP_MD_CTX *c = NULL;
-	sink *snk = NULL;
+	sink text_sink, *snk = &text_sink;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -793,10 +780,10 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	if (p->access_key_id == NULL || p->secret_key == NULL)
 		goto fail;
 	akid_len = strnlen(p->access_key_id, BG_MAX_ACCESS_KEY_ID + 1);
-	secret_len = strnlen(p->secret_key, SIGV4_MAX_SECRET + 1);
+	secret_len = strnlen(p->secret_key, BG_MAX_SECRET_KEY + 1);
 	if (akid_len == 0 || akid_len > BG_MAX_ACCESS_KEY_ID ||
 	    !all_chars(p->access_key_id, akid_len, CH_ID, 0) || secret_len == 0 ||
-	    secret_len > SIGV4_MAX_SECRET || !scope_part_ok(p->region, &rlen) ||
+	    secret_len > BG_MAX_SECRET_KEY || !scope_part_ok(p->region, &rlen) ||
 	    !scope_part_ok(p->service, &svlen))
 		goto fail;
 	if (p->session_token &&
@@ -806,7 +793,7 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 		rc = bg_err_set(e, BG_ELIMIT, "sigv4: session token too long");
 		goto fail;
 	}
-	if (req->path_len > SIGV4_MAX_PATH || req->query_len > SIGV4_MAX_QUERY ||
+	if (req->path_len > BG_SIGV4_MAX_PATH || req->query_len > BG_SIGV4_MAX_QUERY ||
 	    req->body_len > BG_MAX_REQUEST_BODY || req->n_headers > BG_MAX_HEADERS) {
 		rc = bg_err_set(e, BG_ELIMIT, "sigv4: request exceeds a limit");
 		goto fail;
@@ -860,8 +847,7 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 
 	rc = bg_err_set(e, BG_ENOMEM, "sigv4: out of memory");
 	c = EVP_MD_CTX_new();
-	snk = malloc(sizeof(*snk));
-	if (c == NULL || snk == NULL)
+	if (c == NULL)
 		goto fail;
 	rc = bg_err_set(e, BG_EIO, "sigv4: digest failed");
 	if (sha256_buf(c, req->body, req->body_len, hash))
@@ -937,7 +923,6 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 fail:
 	OPENSSL_cleanse(key, sizeof(key));
 	EVP_MD_CTX_free(c);
-	free(snk);
 	if (rc)
 		sigv4_signed_free(out);
 	return rc;
@@ -954,7 +939,7 @@ static bool cur_is(const bg_cur *c, const char *s)
 
 static bool scope_cur_ok(const bg_cur *c)
 {
-	return c->len > 0 && c->len <= SIGV4_MAX_SCOPE_PART && all_chars(c->p, c->len, CH_ID, 0);
+	return c->len > 0 && c->len <= BG_SIGV4_MAX_SCOPE_PART && all_chars(c->p, c->len, CH_ID, 0);
 }
 
 #define MALFORMED                                                                                  \
@@ -1115,8 +1100,8 @@ typedef struct key_set {
 } key_set;
 
 struct sigv4_verifier {
-	char region[SIGV4_MAX_SCOPE_PART + 1];
-	char service[SIGV4_MAX_SCOPE_PART + 1];
+	char region[BG_SIGV4_MAX_SCOPE_PART + 1];
+	char service[BG_SIGV4_MAX_SCOPE_PART + 1];
 	size_t region_len, service_len;
 	char **required; /* lower-case, "host" included */
 	size_t n_required;
@@ -1515,11 +1500,11 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 	name_ref sh[BG_MAX_SIGNED_HEADERS];
 	short hidx[BG_MAX_HEADERS];
 	bool present[BG_MAX_SIGNED_HEADERS];
-	char ts[17], sts[STS_MAX], secret[SIGV4_MAX_SECRET + 1];
+	char ts[17], sts[STS_MAX], secret[BG_MAX_SECRET_KEY + 1];
 	uint8_t key[32], hash[32], want[32], given[32];
 	char hex[65];
 	const char *date_name = NULL, *p;
-	bool secret_used = false;
+	bool secret_used = false, presigned;
 	EVP_MD_CTX *c = NULL;
 	sigv4_auth a;
 	size_t i, k, n, nsh = 0;
@@ -1534,13 +1519,12 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 	st = scan_headers(req, &h, e);
 	if (st)
 		goto done;
-	if (h.n_auth == 0 &&
-	    !(req->query_len && req->query && query_is_presigned(req->query, req->query_len))) {
+	presigned = req->query_len && req->query && query_is_presigned(req->query, req->query_len);
+	if (h.n_auth == 0 && !presigned) {
 		st = verr(e, SIGV4_MISSING, "Request is missing Authentication Token");
 		goto done;
 	}
-	if (req->query_len &&
-	    (req->query == NULL || query_is_presigned(req->query, req->query_len))) {
+	if (presigned) {
 		st = verr(e, SIGV4_INCOMPLETE,
 		          "Query-string (presigned URL) authentication is not supported; sign the "
 		          "request with an Authorization header.");
@@ -1568,9 +1552,9 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 		verr(e, st, "The request method is invalid.");
 		goto done;
 	}
-	if ((req->path == NULL && req->path_len) || req->path_len > SIGV4_MAX_PATH ||
-	    req->query_len > SIGV4_MAX_QUERY || (req->body == NULL && req->body_len) ||
-	    req->body_len > BG_MAX_REQUEST_BODY) {
+	if ((req->path == NULL && req->path_len) || req->path_len > BG_SIGV4_MAX_PATH ||
+	    (req->query == NULL && req->query_len) || req->query_len > BG_SIGV4_MAX_QUERY ||
+	    (req->body == NULL && req->body_len) || req->body_len > BG_MAX_REQUEST_BODY) {
 		verr(e, st, "The request exceeds a size limit.");
 		goto done;
 	}

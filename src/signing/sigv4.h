@@ -71,9 +71,9 @@ typedef struct sigv4_signed {
  * x-amz-security-token / x-amz-content-sha256 when the signer adds its own) is ignored: the
  * caller must send out->amz_date, p->session_token and out->payload_hash instead, exactly as
  * signed. Header names must be HTTP tokens and values must not contain CR, LF or NUL.
- * Returns 0, or BG_EINVAL / BG_ELIMIT / BG_ENOMEM. out is initialized here (no need to zero
- * it first) and must be released with sigv4_signed_free() in every case; on failure it is
- * already empty. */
+ * Returns 0, or BG_EINVAL / BG_ELIMIT / BG_ENOMEM / BG_EIO (digest failure). out is initialized
+ * here (no need to zero it first) and must be released with sigv4_signed_free() in every case; on
+ * failure it is already empty. */
 int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signed *out,
                bg_err *e) BG_MUST_CHECK;
 

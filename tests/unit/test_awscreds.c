@@ -287,8 +287,8 @@ static void test_malformed_files(void **state)
 	    "[default]\njust some words\n",                    /* no '=' */
 	    "[default]\n= value\n",                            /* no key */
 	    "[default]\naws_access_key_id = A\n  stray = 1\n", /* indented, not nested */
-	    "[default]\naws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = "
-	    "wJalrsecret\n", /* twice */
+	    ("[default]\naws_access_key_id = A\naws_access_key_id = B\n"
+	     "aws_secret_access_key = wJalrsecret\n"), /* twice */
 	    "[default]\naws_access_key_id = A\n[default]\naws_secret_access_key = wJalrsecret\n",
 	    "[default]\naws_access_key_id = AK ID\naws_secret_access_key = wJalrsecret\n",
 	    "[default]\naws_access_key_id = AKID\naws_secret_access_key = wJalr secret\n",

@@ -660,6 +660,20 @@ static void check_verify(const char *dir, const tcase *tc)
 		treq_view(&r);
 	}
 
+	/* The presigned (query-string) form of the same request is refused as unsupported. */
+	text = read_file(dir, tc->name, "query-signed-request.txt", &len);
+	if (text) {
+		treq q;
+		sigv4_result qres;
+
+		parse_http(text, len, &q);
+		free(text);
+		assert_int_equal(sigv4_verify(v, &q.req, tc->now, secret_fn, &k, &qres, &e),
+		                 SIGV4_INCOMPLETE);
+		assert_non_null(strstr(e.msg, "not supported"));
+		treq_free(&q);
+	}
+
 	sigv4_verifier_free(v);
 	pthread_mutex_destroy(&k.lock);
 	treq_free(&r);
