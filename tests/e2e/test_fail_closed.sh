@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# test_fail_closed.sh - nothing runs unlogged: while another process holds the store's
+# write lock past the audit writer's busy timeout, a write through the gateway is refused
+# with a non-retryable DynamoDB error and never reaches DynamoDB; once the lock is gone
+# the same call goes through and is audited. Uses its own item in the Users table so the
+# other tests' data is untouched.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+e2e_install_trap
+: "${E2E_STATE:?run me through tests/e2e/run.sh}" "${BREAKGLASS_URL:?}" "${E2E_ADMIN_TOKEN:?}"
+E2E_PREFIX="[fail-closed] "
+BG=$BREAKGLASS_BIN
+item='{"id":{"S":"u-fail-closed"},"email":{"S":"fc@example.com"}}'
+key='{"id":{"S":"u-fail-closed"}}'
+
+g=$(e2e_grant "$E2E_ADMIN_TOKEN" "$E2E_ADMIN_SECRET" --user "$E2E_RESPONDER" --table Users \
+	--op PutItem,GetItem --for 10m --reason "fail-closed test") || {
+	e2e_fail "grant for the test" "$g"
+	e2e_finish
+	exit 1
+}
+gid=$(printf '%s' "$g" | e2e_json id)
+# Fetch the credentials first: fetching them is itself an audited action.
+envs=$(BREAKGLASS_TOKEN=$E2E_RESPONDER_TOKEN "$BG" creds "$gid" --format env) || {
+	e2e_fail "creds for the test" "$envs"
+	e2e_finish
+	exit 1
+}
+eval "$envs"
+e2e_note_secret "$AWS_SECRET_ACCESS_KEY"
+e2e_note_secret "$AWS_SESSION_TOKEN"
+put() { "$AWS" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" --output json dynamodb put-item --table-name Users --item "$item"; }
+present() {
+	[ -n "$(e2e_aws_direct dynamodb get-item --table-name Users --key "$key" \
+		--consistent-read --query Item.id.S --output text | grep -v None)" ]
+}
+
+# Records from here on are this test's (read-only peek at the chain head).
+start_seq=$("$PY" -c 'import sqlite3, sys
+print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("select coalesce(max(seq), 0) from audit").fetchone()[0])' "$E2E_DATA/breakglass.db")
+
+# Hold the write lock for 8 s (the audit writer gives up after 5 s).
+lockfile="$E2E_STATE/fc-locked"
+rm -f "$lockfile"
+"$PY" - "$E2E_DATA/breakglass.db" "$lockfile" <<'PYEOF' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(8)
+c.execute("ROLLBACK")
+PYEOF
+locker=$!
+e2e_pids+=("$locker")
+for _ in $(seq 1 50); do [ -e "$lockfile" ] && break; sleep 0.1; done
+e2e_check "the store's write lock is held" [ -e "$lockfile" ]
+
+out=$(put 2>&1)
+rc=$?
+e2e_check "PutItem refused while the audit log cannot be written" [ "$rc" -ne 0 ]
+e2e_check "the refusal is RequestRefusedException, not a retryable error" \
+	grep -q "RequestRefusedException" <<<"$out"
+e2e_check "the refused write never reached DynamoDB" eval '! present'
+
+wait "$locker"
+e2e_expect_rc "PutItem goes through once the audit log is writable again" 0 put
+e2e_check "the write reached DynamoDB" present
+
+# The refused call left no request record; the accepted one left request + response.
+n=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" audit tail --json --limit 1000 --after "$start_seq" |
+	"$PY" -c 'import json, sys
+g = sys.argv[1]
+r = [x for x in json.load(sys.stdin)["records"] if x.get("grant_id") == g and x.get("op") == "PutItem"]
+print(",".join(x["kind"] for x in r))' "$gid")
+e2e_check "audit holds exactly one request and one response for the PutItem ($n)" \
+	[ "$n" = "request,response" ]
+
+e2e_aws_direct dynamodb delete-item --table-name Users --key "$key" >/dev/null
+e2e_finish
