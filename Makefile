@@ -9,6 +9,13 @@
 #   make fuzz       builds the libFuzzer targets (make fuzz-run FUZZ_SECONDS=60 runs them)
 #   make format     clang-format every source file
 
+# V=1 shows full compiler command lines.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
 BUILD ?= build/asan
@@ -48,18 +55,22 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libbreakglass.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/breakglass: $(BUILD)/src/cli/main.o $(BUILD)/libbreakglass.a
-	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libbreakglass.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs cmocka)
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs cmocka)
 
 # Unit tests run from the repository root so they can find ../shared/testdata.
 unit: $(TEST_BINS)
@@ -75,11 +86,12 @@ lint:
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
 build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
 fuzz: $(FUZZ_BINS)
 
 # A short bounded run of every fuzz target over its seed corpus (fuzz/seeds/NAME/).
-FUZZ_SMOKE_RUNS ?= 20000
+FUZZ_SMOKE_RUNS ?= 200000
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n ($(FUZZ_SMOKE_RUNS) runs)"; \
@@ -105,7 +117,8 @@ demo: deps
 
 build/release/bench/%: bench/%.c build/release/libbreakglass.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL)
+	@echo "  BENCH   $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS_ALL)
 bench: deps
 	$(MAKE) SANITIZE=0 build/release/breakglass $(BENCH_BINS)
 	BREAKGLASS_BIN=$(abspath build/release/breakglass) bash bench/run.sh

@@ -74,6 +74,9 @@
 #define BG_MAX_PROFILE_NAME 128
 #define BG_MAX_PATH 4096
 
+/* The serve config file is a handful of settings. */
+#define BG_MAX_CONFIG_FILE (64u * 1024u)
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 

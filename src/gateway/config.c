@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
+
+#include "common/limits.h"
 
 typedef struct cfg_key {
 	const char *key;
@@ -62,23 +65,21 @@ static const cfg_key *cfg_find(const char *name, int by)
 	return NULL;
 }
 
-/* Reads a flat YAML mapping of scalars. */
-static int cfg_file(cfg_text *t, const char *path, bg_err *e)
+/* Reads a flat YAML mapping of scalars from f, or from text when f is NULL. */
+static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const char *path,
+		    bg_err *e)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	FILE *f = fopen(path, "rb");
 	char key[64] = "";
 	int rc = 0, depth = 0, done = 0, have_key = 0;
 
-	if (f == NULL)
-		return bg_err_set(e, BG_EINVAL, "cannot open config file %s: %s", path,
-				  strerror(errno));
-	if (!yaml_parser_initialize(&p)) {
-		fclose(f);
+	if (!yaml_parser_initialize(&p))
 		return bg_err_set(e, BG_ENOMEM, "cannot initialise the YAML parser");
-	}
-	yaml_parser_set_input_file(&p, f);
+	if (f)
+		yaml_parser_set_input_file(&p, f);
+	else
+		yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
 			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: %s", path, p.problem_mark.line + 1,
@@ -93,6 +94,10 @@ static int cfg_file(cfg_text *t, const char *path, bg_err *e)
 			break;
 		case YAML_MAPPING_END_EVENT:
 			depth--;
+			break;
+		case YAML_ALIAS_EVENT:
+			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: aliases are not allowed", path,
+					ev.start_mark.line + 1);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: lists are not allowed here", path,
@@ -125,8 +130,71 @@ static int cfg_file(cfg_text *t, const char *path, bg_err *e)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
+	return rc;
+}
+
+static int cfg_file(cfg_text *t, const char *path, bg_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	int rc;
+
+	if (f == NULL)
+		return bg_err_set(e, BG_EINVAL, "cannot open config file %s: %s", path,
+				  strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > BG_MAX_CONFIG_FILE)
+		rc = bg_err_set(e, BG_EINVAL, "config file %s is larger than %u bytes", path,
+				BG_MAX_CONFIG_FILE);
+	else
+		rc = cfg_yaml(t, f, NULL, 0, path, e);
 	fclose(f);
 	return rc;
+}
+
+static void cfg_defaults(cfg_text *t)
+{
+	const char *r = getenv("AWS_REGION");
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->listen, sizeof(t->listen), "127.0.0.1:8700");
+	snprintf(t->data, sizeof(t->data), "breakglass-data");
+	if (r == NULL || *r == '\0')
+		r = getenv("AWS_DEFAULT_REGION");
+	snprintf(t->region, sizeof(t->region), "%s", r && *r ? r : "us-east-1");
+}
+
+/* Fills c from t once every source has been applied. */
+static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
+{
+	int rc = gw_config_parse_listen(t->listen, c->listen_host, sizeof(c->listen_host),
+					&c->listen_port, e);
+
+	if (rc)
+		return rc;
+	if (t->upstream[0] == '\0')
+		snprintf(t->upstream, sizeof(t->upstream), "https://dynamodb.%s.amazonaws.com",
+			 t->region);
+	if (strncmp(t->upstream, "http://", 7) != 0 && strncmp(t->upstream, "https://", 8) != 0)
+		return bg_err_set(e, BG_EINVAL, "upstream must be an http:// or https:// URL");
+	memcpy(c->upstream, t->upstream, sizeof(c->upstream));
+	memcpy(c->data, t->data, sizeof(c->data));
+	memcpy(c->region, t->region, sizeof(c->region));
+	memcpy(c->public_url, t->public_url, sizeof(c->public_url));
+	return 0;
+}
+
+int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e)
+{
+	cfg_text t;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	cfg_defaults(&t);
+	if (len > BG_MAX_CONFIG_FILE)
+		return bg_err_set(e, BG_EINVAL, "config is larger than %u bytes",
+				  BG_MAX_CONFIG_FILE);
+	rc = cfg_yaml(&t, NULL, yaml, len, "config", e);
+	return rc ? rc : cfg_finish(c, &t, e);
 }
 
 int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port, bg_err *e)
@@ -151,18 +219,11 @@ int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e)
 {
 	cfg_text t;
 	const char *file = getenv("BREAKGLASS_CONFIG");
-	const char *r;
 	size_t i;
 	int a, rc;
 
 	memset(c, 0, sizeof(*c));
-	memset(&t, 0, sizeof(t));
-	snprintf(t.listen, sizeof(t.listen), "127.0.0.1:8700");
-	snprintf(t.data, sizeof(t.data), "breakglass-data");
-	r = getenv("AWS_REGION");
-	if (r == NULL || *r == '\0')
-		r = getenv("AWS_DEFAULT_REGION");
-	snprintf(t.region, sizeof(t.region), "%s", r && *r ? r : "us-east-1");
+	cfg_defaults(&t);
 
 	/* The file comes first, so find --config before anything else. */
 	for (a = 1; a < argc; a++)
@@ -201,19 +262,5 @@ int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e)
 		if (rc)
 			return rc;
 	}
-
-	rc = gw_config_parse_listen(t.listen, c->listen_host, sizeof(c->listen_host),
-				    &c->listen_port, e);
-	if (rc)
-		return rc;
-	if (t.upstream[0] == '\0')
-		snprintf(t.upstream, sizeof(t.upstream), "https://dynamodb.%s.amazonaws.com",
-			 t.region);
-	if (strncmp(t.upstream, "http://", 7) != 0 && strncmp(t.upstream, "https://", 8) != 0)
-		return bg_err_set(e, BG_EINVAL, "upstream must be an http:// or https:// URL");
-	memcpy(c->upstream, t.upstream, sizeof(c->upstream));
-	memcpy(c->data, t.data, sizeof(c->data));
-	memcpy(c->region, t.region, sizeof(c->region));
-	memcpy(c->public_url, t.public_url, sizeof(c->public_url));
-	return 0;
+	return cfg_finish(c, &t, e);
 }

@@ -35,6 +35,10 @@ typedef struct gw_config {
  * subcommand). Returns 0, or BG_EINVAL with a message for a usage error. */
 int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e) BG_MUST_CHECK;
 
+/* Fills c from defaults and the YAML text alone (len bytes): the config-file parser, also
+ * its fuzz target. */
+int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e) BG_MUST_CHECK;
+
 /* Parses "ADDR:PORT" (ADDR an IPv4 address or "localhost"). */
 int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port,
 			   bg_err *e) BG_MUST_CHECK;

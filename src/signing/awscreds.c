@@ -363,54 +363,69 @@ static int ini_find(const char *text, size_t len, const char *profile, const cha
 	return 0;
 }
 
-int awscreds_load_file(const char *path, const char *profile, awscreds **out, bg_err *e)
+int awscreds_parse(const char *text, size_t len, const char *profile, const char *name,
+		   awscreds **out, bg_err *e)
 {
-	char *text = NULL;
-	size_t len = 0;
 	ini_profile ip;
 	bg_buf src;
 	const bg_cur *tok;
 	int rc;
 
 	if (out == NULL)
-		return bg_err_set(e, BG_EINVAL, "awscreds_load_file: no output");
+		return bg_err_set(e, BG_EINVAL, "awscreds_parse: no output");
 	*out = NULL;
 	if (profile == NULL)
 		profile = "default";
-	if (path == NULL || strlen(path) > BG_MAX_PATH ||
-	    strlen(profile) > BG_MAX_PROFILE_NAME)
+	if (name == NULL || strlen(name) > BG_MAX_PATH || strlen(profile) > BG_MAX_PROFILE_NAME)
 		return bg_err_set(e, BG_EINVAL, "invalid credentials file path or profile name");
+	if (len > BG_MAX_CREDENTIALS_FILE)
+		return bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", name,
+				  BG_MAX_CREDENTIALS_FILE);
 	bg_buf_init(&src, BG_MAX_PATH + BG_MAX_PROFILE_NAME + 64);
-	rc = read_file(path, &text, &len, e);
-	if (rc)
-		goto fail;
-	rc = ini_find(text, len, profile, path, &ip, e);
+	rc = ini_find(text, len, profile, name, &ip, e);
 	if (rc)
 		goto fail;
 	if (!ip.found) {
-		rc = bg_err_set(e, BG_ENOTFOUND, "profile '%s' not found in %s", profile, path);
+		rc = bg_err_set(e, BG_ENOTFOUND, "profile '%s' not found in %s", profile, name);
 		goto fail;
 	}
 	if (!ip.have[0] || !ip.have[1]) {
-		rc = bg_err_set(e, BG_EINVAL, "profile '%s' in %s lacks %s", profile, path,
-		                ip.have[0] ? "aws_secret_access_key" : "aws_access_key_id");
+		rc = bg_err_set(e, BG_EINVAL, "profile '%s' in %s lacks %s", profile, name,
+				ip.have[0] ? "aws_secret_access_key" : "aws_access_key_id");
 		goto fail;
 	}
 	tok = ip.have[2] ? &ip.val[2] : ip.have[3] ? &ip.val[3] : NULL;
-	bg_buf_addf(&src, "shared credentials file %s, profile %s", path, profile);
+	bg_buf_addf(&src, "shared credentials file %s, profile %s", name, profile);
 	if (src.failed) {
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 		goto fail;
 	}
 	rc = make_creds((const char *)ip.val[0].p, ip.val[0].len, (const char *)ip.val[1].p,
-	                ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0,
-	                src.data, out, e);
+			ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0, src.data,
+			out, e);
 fail:
+	bg_buf_free(&src);
+	return rc;
+}
+
+int awscreds_load_file(const char *path, const char *profile, awscreds **out, bg_err *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (out == NULL)
+		return bg_err_set(e, BG_EINVAL, "awscreds_load_file: no output");
+	*out = NULL;
+	if (path == NULL || strlen(path) > BG_MAX_PATH)
+		return bg_err_set(e, BG_EINVAL, "invalid credentials file path or profile name");
+	rc = read_file(path, &text, &len, e);
+	if (rc == 0)
+		rc = awscreds_parse(text, len, profile, path, out, e);
 	if (text) {
 		OPENSSL_cleanse(text, len);
 		free(text);
 	}
-	bg_buf_free(&src);
 	return rc;
 }
 
