@@ -105,7 +105,7 @@ int cli_check_user(const cli_args *a, const char *name) BG_MUST_CHECK;
  * CLI before 2.13 (Debian 12 ships 2.9) ignore AWS_ENDPOINT_URL_DYNAMODB; without this
  * they would sign with the grant's key and send the request to real AWS. NULL on
  * allocation failure. */
-char **cli_exec_argv(char **cmd, const char *endpoint);
+char **cli_exec_argv(char **cmd, const char *endpoint) BG_MUST_CHECK;
 
 /* The client commands (cmd_*.c). */
 int cmd_whoami_main(int argc, char **argv);

@@ -29,7 +29,7 @@ int cli_client_global_init(void) BG_MUST_CHECK;
 /* A client for ctx->url with ctx->token (which may be NULL: the call then goes out
  * without credentials). Returns NULL on allocation failure. The ctx strings must outlive
  * the client. */
-cli_client *cli_client_new(const cli_ctx *ctx);
+cli_client *cli_client_new(const cli_ctx *ctx) BG_MUST_CHECK;
 
 /* Frees c (NULL is fine). */
 void cli_client_free(cli_client *c);

@@ -330,9 +330,14 @@ int cli_out_audit_line(bg_buf *b, const json_t *rec)
 	if (!json_is_object(rec))
 		return BG_EINVAL;
 	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const json_t *v = json_object_get(rec, keys[k]);
 		if (k > 0 && bg_buf_addc(b, ' ') != 0)
 			return b->failed;
-		if (add_field(b, json_object_get(rec, keys[k])) != 0)
+		/* Records that are not HTTP responses carry status 0: show it as absent. */
+		if (strcmp(keys[k], "status") == 0 && json_is_integer(v) &&
+		    json_integer_value(v) == 0)
+			v = NULL;
+		if (add_field(b, v) != 0)
 			return b->failed;
 	}
 	return bg_buf_addc(b, '\n');

@@ -50,7 +50,7 @@ int cli_out_creds_env(bg_buf *b, const json_t *creds, bg_err *e) BG_MUST_CHECK;
 
 /* A new object in the credential_process format: {"Version":1,"AccessKeyId",
  * "SecretAccessKey","SessionToken","Expiration"}; NULL with a reason in e. */
-json_t *cli_out_creds_process(const json_t *creds, bg_err *e);
+json_t *cli_out_creds_process(const json_t *creds, bg_err *e) BG_MUST_CHECK;
 
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z"; returns 0 or BG_EINVAL. */
 int cli_out_parse_time(const char *s, time_t *out) BG_MUST_CHECK;

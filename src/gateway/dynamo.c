@@ -214,6 +214,16 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 		       "The security token included in the request is invalid.");
 		goto done;
 	}
+	/* Parsed before the liveness check only so that a refusal of an expired or revoked
+	 * grant still records what was attempted; the refusals keep their order. */
+	target = gw_header(hr, "x-amz-target", &target_len);
+	st = ddb_request_parse(target ? target : "", target_len, hr->body, hr->body_len, &req, &e);
+	if (st == DDB_OK) {
+		c.op = ddb_request_op(req)->name;
+		c.body = ddb_request_json(req);
+		if (ddb_request_tables_joined(req, &tables) == 0)
+			c.tables = tables.data;
+	}
 	switch (grant_status(grant, now)) {
 	case GRANT_EXPIRED:
 		refuse(&c, DDB_ERR_EXPIRED_TOKEN,
@@ -228,17 +238,10 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	case GRANT_ACTIVE:
 		break;
 	}
-
-	target = gw_header(hr, "x-amz-target", &target_len);
-	st = ddb_request_parse(target ? target : "", target_len, hr->body, hr->body_len, &req, &e);
 	if (st != DDB_OK) {
 		refuse(&c, ddb_request_error_kind(st), e.msg);
 		goto done;
 	}
-	c.op = ddb_request_op(req)->name;
-	c.body = ddb_request_json(req);
-	if (ddb_request_tables_joined(req, &tables) == 0)
-		c.tables = tables.data;
 	if (grant_check(grant, req, &e) != 0) {
 		refuse(&c, DDB_ERR_ACCESS_DENIED, e.msg);
 		goto done;

@@ -234,6 +234,12 @@ static void test_audit_line(void **state)
 	assert_int_equal(cli_out_audit_line(&b, r), 0);
 	assert_int_equal(strchr(b.data, '\n') - b.data, (long)b.len - 1);
 	bg_buf_reset(&b);
+	json_object_set_new(r, "status", json_integer(0));
+	json_object_set_new(r, "reason", json_null());
+	assert_int_equal(cli_out_audit_line(&b, r), 0);
+	assert_string_equal(b.data,
+	                    "7 2026-11-24T03:28:00Z request alice g_42 Query Orders allow - -\n");
+	bg_buf_reset(&b);
 	assert_int_equal(cli_out_audit_line(&b, nested), 0);
 	assert_string_equal(b.data, "8 - - - - - [...] - - -\n");
 	assert_int_not_equal(cli_out_audit_line(&b, json_null()), 0);
