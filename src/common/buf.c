@@ -175,6 +175,17 @@ int bg_buf_addf(bg_buf *b, const char *fmt, ...)
 	return 0;
 }
 
+int bg_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void bg_hex(const void *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -98,6 +98,9 @@ char *bg_buf_steal(bg_buf *b);
 void bg_buf_free(bg_buf *b);
 void bg_buf_free_secure(bg_buf *b);
 
+/* The value of one hex digit (either case), or -1 if c is not one. */
+int bg_hex_digit(int c);
+
 /* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
 void bg_hex(const void *p, size_t n, char *out);
 

@@ -106,24 +106,13 @@ static bool all_chars(const void *p, size_t n, unsigned mask, unsigned forbid)
 	return true;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes 2n hex digits into n bytes; false if any is not hex. */
 static bool unhex(const uint8_t *s, size_t n, uint8_t *out)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = bg_hex_digit(s[2 * i]), lo = bg_hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -515,8 +504,8 @@ static int add_query_encoded(bg_buf *b, const char *p, size_t n)
 		uint8_t c = (uint8_t)p[i];
 		int hi, lo;
 
-		if (c == '%' && i + 2 < n && (hi = hexval((uint8_t)p[i + 1])) >= 0 &&
-		    (lo = hexval((uint8_t)p[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (hi = bg_hex_digit((uint8_t)p[i + 1])) >= 0 &&
+		    (lo = bg_hex_digit((uint8_t)p[i + 2])) >= 0) {
 			c = (uint8_t)(hi << 4 | lo);
 			i += 2;
 		}
@@ -620,8 +609,8 @@ static bool query_is_presigned(const char *q, size_t len)
 			;
 		for (n = 0, k = i; k < j && n < sizeof(key); k++) {
 			int hi, lo;
-			if (q[k] == '%' && k + 2 < j && (hi = hexval((uint8_t)q[k + 1])) >= 0 &&
-			    (lo = hexval((uint8_t)q[k + 2])) >= 0) {
+			if (q[k] == '%' && k + 2 < j && (hi = bg_hex_digit((uint8_t)q[k + 1])) >= 0 &&
+			    (lo = bg_hex_digit((uint8_t)q[k + 2])) >= 0) {
 				key[n++] = (char)(hi << 4 | lo);
 				k += 2;
 			} else {

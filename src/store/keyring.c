@@ -41,17 +41,6 @@ struct keyring {
 	EVP_MAC_CTX *tmpl; /* keyed with the master key; duplicated per derivation */
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Writes all n bytes, retrying short writes and EINTR. */
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -172,8 +161,8 @@ static int read_key_file(const char *path, uint8_t key[KEY_LEN], bg_err *e)
 		goto fail;
 	}
 	for (i = 0; i < KEY_LEN; i++) {
-		int hi = hexval((unsigned char)text[2 * i]);
-		int lo = hexval((unsigned char)text[2 * i + 1]);
+		int hi = bg_hex_digit((unsigned char)text[2 * i]);
+		int lo = bg_hex_digit((unsigned char)text[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			rc = bg_err_set(e, BG_EINVAL, "keyring: %s is not a breakglass master key",
 			                path);
