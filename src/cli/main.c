@@ -21,7 +21,7 @@ static const struct {
 	const char *help;
 } commands[] = {
     {"init", gateway_init_main, true, "create the store and the first admin"},
-    {"serve", gateway_serve_main, true, "run the gateway, JSON API and console"},
+    {"serve", gateway_serve_main, true, "run the DynamoDB gateway and its JSON API"},
     {"whoami", cmd_whoami_main, false, "show who the API token belongs to"},
     {"user", cmd_user_main, false, "user add NAME --role ROLE --otp CODE"},
     {"grant", cmd_grant_main, false, "grant --user U --table T --op OP --for 15m --otp CODE"},
