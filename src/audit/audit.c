@@ -2,13 +2,22 @@
  * audit.c - the write-ahead, hash-chained audit log with group commit (see audit.h).
  *
  * audit_append() copies the record in the caller's thread (strings, and the detail
- * serialised), queues it (at most BG_AUDIT_QUEUE waiting; beyond that it fails at once
- * with BG_ELIMIT, so a stuck disk refuses requests instead of piling up threads) and
- * sleeps until the writer reports. The writer thread owns one SQLite connection
- * (synchronous=FULL, so COMMIT returns only once the WAL is synced). It takes
- * everything queued, writes it in one BEGIN IMMEDIATE transaction and commits: one sync
- * for the whole batch. Records that arrive during that sync form the next batch, so
- * throughput grows with concurrency while a lone caller pays one sync.
+ * serialised) and queues it (at most BG_AUDIT_QUEUE waiting; beyond that it fails at
+ * once with BG_ELIMIT, so a stuck disk refuses requests instead of piling up threads).
+ * If no commit is in progress, the caller becomes the leader: it takes everything
+ * queued, writes it in one BEGIN IMMEDIATE transaction on the log's one write connection
+ * (synchronous=FULL, so COMMIT returns only once the WAL is synced) and wakes the
+ * callers whose records were in the batch. Records that arrive during that sync wait and
+ * form the next batch, led by the first of them. So a lone caller pays one sync and no
+ * thread hand-off, and throughput grows with concurrency.
+ *
+ * Checkpoints (copying the WAL into the database: three more syncs) are kept out of the
+ * commit itself: automatic checkpoints are off, and every CKPT_EVERY commits the leader
+ * checkpoints after it has woken its batch's callers, still holding the write
+ * connection. Nothing commits meanwhile, so the checkpoint completes and the next commit
+ * restarts the WAL from its beginning: overwriting the WAL costs less to sync than
+ * growing it, which a checkpoint racing the writer (PASSIVE, from another connection)
+ * would rarely allow.
  *
  * The chain head (last seq and hash) is read inside each transaction, never cached:
  * another process (the CLI's init, a second gateway) may have appended since, and the
@@ -46,6 +55,9 @@
  * busy timeout and a slow sync with room to spare; past it the disk is presumed stuck. */
 #define APPEND_WAIT_S 20
 #define DUMP_FLAGS    (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+/* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
+ * inside a commit). */
+#define CKPT_EVERY 512
 /* A record's strings and detail text together: room for a request body twice over
  * (the detail may carry it, escaped) and the small fields. A larger record is refused
  * on its own, before it can fail a whole batch. */
@@ -73,9 +85,9 @@ typedef struct entry {
 	int status;
 	pthread_cond_t cv; /* signalled when done: wakes this caller only */
 	bool cv_ready;
-	/* Filled in by the writer, under mu. */
+	/* Filled in by the leader of its batch, under mu. */
 	bool done;
-	bool abandoned; /* the caller timed out; the writer frees the entry */
+	bool abandoned; /* the caller timed out; whoever writes it frees the entry */
 	int rc;
 	int64_t seq;
 	bg_err err;
@@ -83,19 +95,18 @@ typedef struct entry {
 
 struct audit_log {
 	char *path;
-	sqlite3 *db; /* the writer's own connection */
+	sqlite3 *db; /* the write connection, used by one leader at a time */
 	sqlite3_stmt *begin, *head, *insert, *commit, *rollback;
 	EVP_MD *sha256;
-	EVP_MD_CTX *md; /* writer thread only */
-	bg_buf canon;   /* writer thread only */
+	EVP_MD_CTX *md; /* the leader's only */
+	bg_buf canon;   /* the leader's only */
 
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;       /* the writer waits for records */
 	pthread_condattr_t done_attr; /* entries' condition variables use CLOCK_MONOTONIC */
 	bool sync_ready;
-	pthread_t thread;
-	bool thread_started;
 	bool stop;
+	bool writing;       /* a leader is committing a batch */
+	int64_t since_ckpt; /* commits since the last checkpoint */
 	entry *qhead, *qtail;
 	size_t queued;
 	audit_stats stats;
@@ -432,52 +443,60 @@ fail:
 	return rc;
 }
 
-static void *writer_main(void *arg)
+/* Commits every queued record as one batch. Called and returns with mu held; drops it
+ * while writing. Only one leader runs at a time (a->writing). */
+static void lead(audit_log *a)
 {
-	audit_log *a = arg;
-	entry *list, *en, *next;
-	int64_t n;
+	entry *list = a->qhead, *en, *next;
+	int64_t n = (int64_t)a->queued;
+	bool ckpt = false;
 	bg_err err;
 	int rc;
 
-	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		while (a->qhead == NULL && !a->stop)
-			pthread_cond_wait(&a->work_cv, &a->mu);
-		if (a->qhead == NULL)
-			break; /* stopping, and everything queued has been written */
-		list = a->qhead;
-		a->qhead = a->qtail = NULL;
-		n = (int64_t)a->queued;
-		a->queued = 0;
-		pthread_mutex_unlock(&a->mu);
-
-		bg_err_clear(&err);
-		rc = write_batch(a, list, &err);
-
-		pthread_mutex_lock(&a->mu);
-		if (rc == 0) {
-			a->stats.records += n;
-			a->stats.batches++;
-			if (n > a->stats.max_batch)
-				a->stats.max_batch = n;
-		} else {
-			a->stats.failed_batches++;
-		}
-		for (en = list; en != NULL; en = next) {
-			next = en->next;
-			if (en->abandoned) {
-				entry_free(en);
-				continue;
-			}
-			en->rc = rc;
-			en->err = err;
-			en->done = true;
-			pthread_cond_signal(&en->cv);
-		}
-	}
+	a->qhead = a->qtail = NULL;
+	a->queued = 0;
+	a->writing = true;
 	pthread_mutex_unlock(&a->mu);
-	return NULL;
+
+	bg_err_clear(&err);
+	rc = write_batch(a, list, &err);
+
+	pthread_mutex_lock(&a->mu);
+	if (rc == 0) {
+		a->stats.records += n;
+		a->stats.batches++;
+		if (n > a->stats.max_batch)
+			a->stats.max_batch = n;
+		if (++a->since_ckpt >= CKPT_EVERY) {
+			a->since_ckpt = 0;
+			ckpt = true;
+		}
+	} else {
+		a->stats.failed_batches++;
+	}
+	for (en = list; en != NULL; en = next) {
+		next = en->next;
+		if (en->abandoned) {
+			entry_free(en);
+			continue;
+		}
+		en->rc = rc;
+		en->err = err;
+		en->done = true;
+		pthread_cond_signal(&en->cv);
+	}
+	if (ckpt) {
+		pthread_mutex_unlock(&a->mu);
+		(void)sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&a->mu);
+	}
+	a->writing = false;
+	/* Hand the lead to the first of those who queued meanwhile and still wait. */
+	for (en = a->qhead; en != NULL; en = en->next)
+		if (!en->abandoned) {
+			pthread_cond_signal(&en->cv);
+			break;
+		}
 }
 
 /* --- open and close -------------------------------------------------------------------- */
@@ -492,22 +511,18 @@ static int prepare(audit_log *a, const char *sql, sqlite3_stmt **q, bg_err *e)
 	return 0;
 }
 
-/* The mutex, the writer's condition variable and the attributes of the callers'. */
+/* The mutex and the attributes of the callers' condition variables. */
 static bool sync_init(audit_log *a)
 {
 	if (pthread_mutex_init(&a->mu, NULL) != 0)
 		return false;
-	if (pthread_cond_init(&a->work_cv, NULL) != 0)
-		goto fail_mu;
 	if (pthread_condattr_init(&a->done_attr) != 0)
-		goto fail_cv;
+		goto fail_mu;
 	if (pthread_condattr_setclock(&a->done_attr, CLOCK_MONOTONIC) != 0) {
 		pthread_condattr_destroy(&a->done_attr);
-		goto fail_cv;
+		goto fail_mu;
 	}
 	return true;
-fail_cv:
-	pthread_cond_destroy(&a->work_cv);
 fail_mu:
 	pthread_mutex_destroy(&a->mu);
 	return false;
@@ -543,6 +558,7 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 	rc = open_db(a->path, &a->db, e);
 	if (rc != 0)
 		goto fail;
+	sqlite3_wal_autocheckpoint(a->db, 0);
 	rc = prepare(a, "BEGIN IMMEDIATE", &a->begin, e);
 	if (rc == 0)
 		rc = prepare(a, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &a->head,
@@ -559,11 +575,6 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 		rc = prepare(a, "ROLLBACK", &a->rollback, e);
 	if (rc != 0)
 		goto fail;
-	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
-		rc = bg_err_set(e, BG_EIO, "audit: cannot start the writer thread");
-		goto fail;
-	}
-	a->thread_started = true;
 	bg_err_clear(e);
 	*out = a;
 	return 0;
@@ -576,16 +587,14 @@ void audit_free(audit_log *a)
 {
 	if (a == NULL)
 		return;
-	if (a->thread_started) {
+	if (a->sync_ready) {
+		/* Records whose callers gave up may still be queued: write them. */
 		pthread_mutex_lock(&a->mu);
 		a->stop = true;
-		pthread_cond_signal(&a->work_cv);
+		if (a->qhead != NULL && !a->writing && a->db != NULL)
+			lead(a);
 		pthread_mutex_unlock(&a->mu);
-		pthread_join(a->thread, NULL);
-	}
-	if (a->sync_ready) {
 		pthread_condattr_destroy(&a->done_attr);
-		pthread_cond_destroy(&a->work_cv);
 		pthread_mutex_destroy(&a->mu);
 	}
 	sqlite3_finalize(a->begin);
@@ -624,7 +633,7 @@ static void arena_add(bg_buf *b, const char *s)
 }
 
 /* Builds the queue entry for r in the caller's thread: a private copy, since the caller
- * may change its strings and detail once we return, even before the writer gets to the
+ * may change its strings and detail once we return, even before a leader gets to the
  * record (an append abandoned after a timeout). */
 static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e)
 {
@@ -714,12 +723,15 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 		a->qhead = en;
 	a->qtail = en;
 	a->queued++;
-	pthread_cond_signal(&a->work_cv);
 	while (!en->done) {
+		if (!a->writing) {
+			lead(a);
+			continue;
+		}
 		rc = pthread_cond_timedwait(&en->cv, &a->mu, &deadline);
 		if (rc == ETIMEDOUT && !en->done) {
 			/* Refuse; the record may still be written later (over-logging is
-			 * the safe direction). The writer owns the entry from now on. */
+			 * the safe direction). The next leader owns the entry from now on. */
 			en->abandoned = true;
 			pthread_mutex_unlock(&a->mu);
 			return bg_err_set(e, BG_EIO, "audit: not durable after %d s",

@@ -89,7 +89,8 @@ check(len(d) > 0, "denial records for revoked grants")
 check(all(r.get("op") and r.get("tables") for r in d),
       "revoked-grant denials record the operation and tables attempted",
       str([(r.get("op"), r.get("tables")) for r in d if not (r.get("op") and r.get("tables"))][:3]))
-d = has("denial", decision="deny", pred=lambda r: "expired" in (r.get("reason") or "").lower())
+d = has("denial", decision="deny",
+        pred=lambda r: ((r.get("detail") or {}).get("error") or "").endswith("#ExpiredTokenException"))
 check(len(d) > 0, "denial records for expired grants")
 check(all(r.get("op") and r.get("tables") for r in d),
       "expired-grant denials record the operation and tables attempted",
