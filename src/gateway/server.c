@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ const char *gw_header(const gw_http_request *r, const char *name, size_t *len)
 }
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				      size_t key_size, const char *value, size_t value_size)
+                                      size_t key_size, const char *value, size_t value_size)
 {
 	conn_state *cs = cls;
 
@@ -74,12 +75,12 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
 		return MHD_NO;
 	}
 	cs->headers[cs->n_headers++] =
-		(sigv4_header){key, key_size, value ? value : "", value ? value_size : 0};
+	    (sigv4_header){key, key_size, value ? value : "", value ? value_size : 0};
 	return MHD_YES;
 }
 
 static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-				 const char *value)
+                                 const char *value)
 {
 	(*(size_t *)cls)++;
 	return MHD_YES;
@@ -93,7 +94,7 @@ static const char *query_arg(const gw_http_request *r, const char *name)
 static void peer_name(struct MHD_Connection *conn, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char a[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
 
@@ -110,7 +111,7 @@ static void peer_name(struct MHD_Connection *conn, char *out, size_t cap)
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, gw_reply *rep,
-				  const char *request_id)
+                                  const char *request_id)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -118,12 +119,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, gw_reply *rep,
 	int have_rid = 0;
 
 	resp = MHD_create_response_from_buffer(rep->body.len, rep->body.data ? rep->body.data : "",
-					       MHD_RESPMEM_MUST_COPY);
+	                                       MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type",
-				rep->content_type[0] ? rep->content_type
-						     : "application/x-amz-json-1.0");
+	                        rep->content_type[0] ? rep->content_type
+	                                             : "application/x-amz-json-1.0");
 	for (i = 0; i < rep->n_headers; i++) {
 		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
 		if (strcasecmp(rep->headers[i].name, "x-amzn-RequestId") == 0)
@@ -146,8 +147,8 @@ static void reply_error(gw_reply *rep, ddb_error_kind k, const char *msg)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	gw *g = cls;
 	conn_state *cs = *con_cls;
@@ -206,8 +207,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(rep.content_type, sizeof(rep.content_type), "text/plain");
 		bg_buf_adds(&rep.body, "healthy: breakglass\n");
 	} else if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0 || hr.n_query != 0) {
-		reply_error(&rep, DDB_ERR_VALIDATION,
-			    "breakglass serves DynamoDB requests as POST / and its API under /api/v1/");
+		reply_error(
+		    &rep, DDB_ERR_VALIDATION,
+		    "breakglass serves DynamoDB requests as POST / and its API under /api/v1/");
 	} else {
 		gw_dynamo_handle(g, &hr, &rep);
 	}
@@ -217,7 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	conn_state *cs = *con_cls;
 
@@ -226,6 +228,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	bg_buf_free(&cs->body);
 	free(cs);
 	*con_cls = NULL;
+}
+
+/* Open client connections. When the last one closes, return freed heap to the system:
+ * glibc keeps it after a burst otherwise, and an idle gateway should be small again. */
+static atomic_int open_connections;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&open_connections, 1);
+	else if (atomic_fetch_sub(&open_connections, 1) == 1)
+		malloc_trim(0);
 }
 
 static void gw_close(gw *g)
@@ -286,8 +301,8 @@ int gateway_serve_main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(g.cfg.listen_port);
 	if (inet_pton(AF_INET,
-		      strcmp(g.cfg.listen_host, "localhost") == 0 ? "127.0.0.1" : g.cfg.listen_host,
-		      &sa.sin_addr) != 1) {
+	              strcmp(g.cfg.listen_host, "localhost") == 0 ? "127.0.0.1" : g.cfg.listen_host,
+	              &sa.sin_addr) != 1) {
 		fprintf(stderr, "breakglass serve: listen address must be an IPv4 address\n");
 		return 2;
 	}
@@ -307,16 +322,17 @@ int gateway_serve_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				     MHD_USE_POLL | MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, on_request, &g, MHD_OPTION_SOCK_ADDR, &sa,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)BG_MAX_CONNECTIONS,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BG_HTTP_IDLE_TIMEOUT_S,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BG_HTTP_CONN_MEMORY,
-			     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	                         MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	                     0, NULL, NULL, on_request, &g, MHD_OPTION_SOCK_ADDR, &sa,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)BG_MAX_CONNECTIONS,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BG_HTTP_IDLE_TIMEOUT_S,
+	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BG_HTTP_CONN_MEMORY,
+	                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "breakglass serve: cannot listen on %s:%u: %s\n", g.cfg.listen_host,
-			g.cfg.listen_port, strerror(errno));
+		        g.cfg.listen_port, strerror(errno));
 		gw_close(&g);
 		return 3;
 	}
@@ -324,10 +340,11 @@ int gateway_serve_main(int argc, char **argv)
 	port = di ? di->port : g.cfg.listen_port;
 	if (g.cfg.public_url[0] == '\0')
 		snprintf(g.cfg.public_url, sizeof(g.cfg.public_url), "http://%s:%u",
-			 g.cfg.listen_host, port);
+		         g.cfg.listen_host, port);
 	if (g.cfg.json)
-		printf("{\"listen\":\"%s:%u\",\"upstream\":\"%s\",\"public_url\":\"%s\",\"pid\":%d}\n",
-		       g.cfg.listen_host, port, g.cfg.upstream, g.cfg.public_url, (int)getpid());
+		printf(
+		    "{\"listen\":\"%s:%u\",\"upstream\":\"%s\",\"public_url\":\"%s\",\"pid\":%d}\n",
+		    g.cfg.listen_host, port, g.cfg.upstream, g.cfg.public_url, (int)getpid());
 	else
 		printf("breakglass: serving DynamoDB and the API on %s (upstream %s, region %s)\n",
 		       g.cfg.public_url, g.cfg.upstream, g.cfg.region);
