@@ -328,7 +328,8 @@ static int open_db(const char *path, sqlite3 **out, bg_err *e)
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	rc = sqlite3_exec(db,
 	                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	                  "PRAGMA trusted_schema = OFF;",
+	                  "PRAGMA trusted_schema = OFF;"
+	                  "PRAGMA cache_size = -" BG_STR(BG_SQLITE_CACHE_KIB) ";",
 	                  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		rc = bg_err_set(e, BG_EIO, "audit: configure %s: %s", path, sqlite3_errmsg(db));

@@ -109,6 +109,15 @@
 /* Idle HTTP keep-alive connections are closed after this many seconds. */
 #define BG_HTTP_IDLE_TIMEOUT_S 120
 
+/* SQLite page cache per connection, in KiB. The audit writer touches only the right edge
+ * of its B-trees and the state tables are small, so SQLite's default (2 MiB each, filled
+ * as the audit table grows) would only hold memory. */
+#define BG_SQLITE_CACHE_KIB 256
+
+/* A limit as a string literal, for SQL text. */
+#define BG_STR_(x) #x
+#define BG_STR(x)  BG_STR_(x)
+
 /* Concurrent client connections the gateway accepts. */
 #define BG_MAX_CONNECTIONS 1024
 

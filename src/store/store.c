@@ -249,7 +249,8 @@ static int conn_open(const char *path, conn **out, bg_err *e)
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	rc = exec_sql(c->db,
 	              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	              "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;",
+	              "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
+	              "PRAGMA cache_size = -" BG_STR(BG_SQLITE_CACHE_KIB) ";",
 	              e);
 	if (rc != 0)
 		goto fail;
