@@ -30,8 +30,10 @@
 #define BG_MAX_HEADERS 64
 #define BG_MAX_HEADER_VALUE 8192
 
-/* Per-connection memory libmicrohttpd may use for the request line and headers. */
-#define BG_HTTP_CONN_MEMORY (32u * 1024u)
+/* Per-connection memory libmicrohttpd may use for the request line, headers and its read
+ * buffer (the body goes to our own buffer). SDKs send about 2 KiB of headers; nginx's
+ * default header buffer is 8 KiB. Every open connection holds this much. */
+#define BG_HTTP_CONN_MEMORY (16u * 1024u)
 
 /* The Authorization header: the credential scope, up to BG_MAX_HEADERS signed header
  * names, and a 64-hex signature fit comfortably in 4 KiB. */
