@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# bench/run.sh - breakglass benchmarks, side by side in one run (see bench/REPORT.md).
+#
+# Starts dynalite (in-memory) on loopback, nginx proxy_pass in front of it (1 worker and
+# `auto` workers), and `breakglass serve` in front of the same dynalite; replays one
+# signed DynamoDB Query with wrk (bench/replay.lua) directly, via nginx and via the
+# gateway; measures latency at 1 connection, throughput at 32, the gateway's audit
+# records, resident memory idle and with 256 open connections, start-up time, the
+# data directory's fdatasync cost, and runs the C micro-benchmarks when built.
+#
+# Run by `make bench` with BREAKGLASS_BIN set. Without a gateway binary it still
+# measures the direct and nginx paths. Raw outputs go to bench/out/ (git-ignored);
+# the summary table is printed at the end and saved as bench/out/summary.txt.
+#
+# Knobs (environment): BENCH_DURATION (s per measured wrk run, 10), BENCH_WARMUP (s, 2),
+# BENCH_ROUNDS (rounds of every wrk measurement, median reported, 2), BENCH_CONNS (32),
+# BENCH_HOLD_CONNS (256), BENCH_STARTUPS (10), BENCH_PACED_RATE (ticks/s, 200),
+# BENCH_PERF (1: perf stat counts CPU time and context switches of each process).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/bench/out
+PY=/usr/bin/python3
+BP=("$PY" "$ROOT/bench/bench.py")
+DUR=${BENCH_DURATION:-10}
+WARM=${BENCH_WARMUP:-2}
+ROUNDS=${BENCH_ROUNDS:-2}
+CONNS=${BENCH_CONNS:-32}
+HOLD=${BENCH_HOLD_CONNS:-256}
+STARTUPS=${BENCH_STARTUPS:-10}
+PACED_RATE=${BENCH_PACED_RATE:-200}
+BIN=${BREAKGLASS_BIN:-$ROOT/build/release/breakglass}
+MICRO_DIR=$ROOT/build/release/bench
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
+
+T0=$(date +%s)
+log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+for t in wrk nginx oathtool sqlite3 curl node; do
+	command -v "$t" >/dev/null || die "$t is not installed (make deps installs it)"
+done
+[ -x "$PY" ] || die "$PY is missing"
+[ -x /usr/bin/aws ] || die "/usr/bin/aws is missing"
+[ -x node_modules/.bin/dynalite ] || die "node_modules/.bin/dynalite is missing (make deps)"
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+# Everything temporary lives under bench/out/tmp: on the repository's filesystem, so the
+# data directory is on a real disk (a tmpfs /tmp would make fdatasync free).
+TMP=$OUT/tmp
+DATA=$TMP/data
+mkdir -p "$TMP" "$DATA"
+
+PIDS=()
+cleanup() {
+	local rc=$? p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+busy_top() { # the busiest processes over half a second (top's second frame)
+	top -b -n2 -d 0.5 -w 160 | awk '/^top -/ {n++} n == 2' | sed -n '7,11p' | sed 's/^/    /'
+}
+
+jget() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+wait_http() { # URL [tries]: wait until URL answers at all
+	for _ in $(seq "${2:-200}"); do
+		curl -s -o /dev/null --max-time 1 "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------
+log "machine"
+{
+	echo "date: $(date -u +%FT%TZ)"
+	echo "nproc: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+	echo "kernel: $(uname -sr)"
+	echo "data dir fs: $(findmnt -no FSTYPE,SOURCE,OPTIONS -T "$DATA" 2>/dev/null || df -PT "$DATA" | awk 'NR==2 {print $2" on "$1}')"
+	dev=$(basename "$(findmnt -no SOURCE -T "$DATA" 2>/dev/null)" 2>/dev/null || true)
+	if [ -n "$dev" ] && [ -r "/sys/block/$dev/queue/write_cache" ]; then
+		echo "data dir disk: $dev, write cache: $(cat "/sys/block/$dev/queue/write_cache"), rotational: $(cat "/sys/block/$dev/queue/rotational")"
+	fi
+	echo "loadavg before: $(cat /proc/loadavg)"
+	echo "busiest processes before (other users share this machine):"
+	busy_top
+	echo "wrk: $(wrk -v 2>&1 | head -1)"
+	echo "nginx: $(nginx -v 2>&1)"
+	echo "node: $(node --version)"
+	if [ -x "$BIN" ]; then echo "breakglass: $BIN"; else echo "breakglass: not built ($BIN)"; fi
+	echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo none) $(git status --porcelain 2>/dev/null | wc -l) changed files"
+	echo "rounds=$ROUNDS duration=${DUR}s warmup=${WARM}s conns=$CONNS"
+} >"$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+log "fdatasync on the data directory's filesystem"
+"${BP[@]}" fsync "$TMP" 1000 >"$OUT/fsync.json"
+cat "$OUT/fsync.json" >&2
+
+DPORT=$("${BP[@]}" freeport)
+N1PORT=$("${BP[@]}" freeport)
+NAPORT=$("${BP[@]}" freeport)
+GPORT=$("${BP[@]}" freeport)
+
+# ---------------------------------------------------------------------------------------
+log "dynalite on 127.0.0.1:$DPORT"
+node_modules/.bin/dynalite --host 127.0.0.1 --port "$DPORT" --createTableMs 0 \
+	--deleteTableMs 0 --updateTableMs 0 >"$OUT/dynalite.log" 2>&1 &
+DYN_PID=$!
+PIDS+=("$DYN_PID")
+wait_http "http://127.0.0.1:$DPORT/" || die "dynalite did not start"
+
+ddb() { AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x /usr/bin/aws --endpoint-url "http://127.0.0.1:$DPORT" dynamodb "$@"; }
+ddb create-table --table-name Orders \
+	--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S \
+	--key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE \
+	--billing-mode PAY_PER_REQUEST >"$OUT/create-table.json"
+# 20 items: customer#1 has 4 orders (what the benchmark queries), 16 others one each.
+"$PY" - >"$TMP/items.json" <<'EOF'
+import json
+items = []
+for i in range(20):
+    c = 1 if i < 4 else i
+    items.append({"PutRequest": {"Item": {
+        "pk": {"S": "customer#%d" % c}, "sk": {"S": "order#%04d" % i},
+        "status": {"S": "shipped" if i % 2 else "open"}, "total": {"N": str(10 * i + 5)},
+        "note": {"S": "benchmark item %d" % i}}}})
+print(json.dumps({"Orders": items}))
+EOF
+ddb batch-write-item --request-items "file://$TMP/items.json" >"$OUT/batch-write.json"
+ddb query --table-name Orders --key-condition-expression 'pk = :p' \
+	--expression-attribute-values '{":p":{"S":"customer#1"}}' --select COUNT >"$OUT/direct-query.json"
+log "table Orders: $(jget "$OUT/direct-query.json" Count) items for customer#1"
+
+# ---------------------------------------------------------------------------------------
+start_nginx() { # NAME WORKERS PORT
+	local d=$TMP/$1
+	mkdir -p "$d"
+	sed -e "s|@PREFIX@|$d|g" -e "s|@WORKERS@|$2|g" -e "s|@PORT@|$3|g" \
+		-e "s|@UPSTREAM_PORT@|$DPORT|g" bench/nginx.conf.in >"$d/nginx.conf"
+	cp "$d/nginx.conf" "$OUT/$1.conf"
+	nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf" >"$OUT/$1.log" 2>&1 &
+	PIDS+=("$!")
+	eval "${1^^}_PID=$!"
+	wait_http "http://127.0.0.1:$3/" || die "nginx ($1) did not start: $(cat "$d/error.log")"
+}
+log "nginx (1 worker) on 127.0.0.1:$N1PORT, nginx (auto workers) on 127.0.0.1:$NAPORT"
+start_nginx nginx_w1 1 "$N1PORT"
+start_nginx nginx_auto auto "$NAPORT"
+
+# ---------------------------------------------------------------------------------------
+HAVE_GW=0
+GW_PID=
+
+# Opens $HOLD keep-alive connections to the gateway, one signed Query on each, and reads
+# its RSS while they are held open. LABEL NAME: log label, output file name.
+hold_conns() {
+	log "RSS with $HOLD open connections ($1)"
+	AWS_ACCESS_KEY_ID=$GW_AK AWS_SECRET_ACCESS_KEY=$GW_SK AWS_SESSION_TOKEN=$GW_ST \
+		"${BP[@]}" conns "127.0.0.1:$GPORT" "$GW_PID" "$HOLD" >"$OUT/$2.json" ||
+		log "connection hold failed"
+	log "$(cat "$OUT/$2.json")"
+}
+
+if [ -x "$BIN" ]; then
+	HAVE_GW=1
+	log "breakglass init"
+	"$BIN" init --data "$DATA" --admin admin --json >"$TMP/init.json"
+	ADMIN_TOKEN=$(jget "$TMP/init.json" token)
+	ADMIN_SECRET=$(jget "$TMP/init.json" totp_secret)
+
+	serve_cmd() { # PORT: sets SERVE to the gateway's command line
+		SERVE=(env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x "$BIN" serve --listen "127.0.0.1:$1"
+			--upstream "http://127.0.0.1:$DPORT" --data "$DATA" --region us-east-1)
+	}
+
+	log "start-up time, fresh store ($STARTUPS runs)"
+	serve_cmd "$("${BP[@]}" freeport)"
+	"${BP[@]}" startup "$STARTUPS" "$OUT/startup-fresh.log" -- "${SERVE[@]}" \
+		>"$OUT/startup-fresh.json" || log "start-up measurement failed: $(cat "$OUT/startup-fresh.json")"
+
+	log "breakglass serve on 127.0.0.1:$GPORT"
+	serve_cmd "$GPORT"
+	"${SERVE[@]}" >"$OUT/gateway.log" 2>&1 &
+	GW_PID=$!
+	PIDS+=("$GW_PID")
+	wait_http "http://127.0.0.1:$GPORT/" || die "gateway did not start: $(cat "$OUT/gateway.log")"
+
+	export BREAKGLASS_URL=http://127.0.0.1:$GPORT
+	BREAKGLASS_TOKEN=$ADMIN_TOKEN "$BIN" user add oncall --role responder \
+		--otp "$(oathtool --totp -b "$ADMIN_SECRET")" --json >"$TMP/user.json" ||
+		die "user add failed: $(cat "$TMP/user.json")"
+	ONCALL_TOKEN=$(jget "$TMP/user.json" token)
+	# Each TOTP code is accepted once; the server accepts the next step's code too.
+	if ! BREAKGLASS_TOKEN=$ADMIN_TOKEN "$BIN" grant --user oncall --table Orders --op Query,GetItem \
+		--for 1h --reason "benchmark" --otp "$(oathtool --totp -b -N 'now + 30 seconds' "$ADMIN_SECRET")" \
+		--json >"$TMP/grant.json"; then
+		log "grant with the next step's code refused; waiting for the next 30 s step"
+		sleep $((31 - $(date +%s) % 30))
+		BREAKGLASS_TOKEN=$ADMIN_TOKEN "$BIN" grant --user oncall --table Orders --op Query,GetItem \
+			--for 1h --reason "benchmark" --otp "$(oathtool --totp -b -N 'now + 30 seconds' "$ADMIN_SECRET")" \
+			--json >"$TMP/grant.json" || die "grant failed: $(cat "$TMP/grant.json")"
+	fi
+	GRANT=$(jget "$TMP/grant.json" id)
+	BREAKGLASS_TOKEN=$ONCALL_TOKEN "$BIN" creds "$GRANT" --format json >"$TMP/creds.json" ||
+		die "creds failed: $(cat "$TMP/creds.json")"
+	GW_AK=$(jget "$TMP/creds.json" access_key_id)
+	GW_SK=$(jget "$TMP/creds.json" secret_access_key)
+	GW_ST=$(jget "$TMP/creds.json" session_token)
+	log "grant $GRANT for oncall, access key $GW_AK"
+
+	# One request through the gateway with the real AWS CLI, then the idle RSS.
+	AWS_ACCESS_KEY_ID=$GW_AK AWS_SECRET_ACCESS_KEY=$GW_SK AWS_SESSION_TOKEN=$GW_ST \
+		/usr/bin/aws --endpoint-url "http://127.0.0.1:$GPORT" dynamodb query --table-name Orders \
+		--key-condition-expression 'pk = :p' --expression-attribute-values '{":p":{"S":"customer#1"}}' \
+		--select COUNT >"$OUT/gateway-query.json" || die "query through the gateway failed"
+	sleep 1
+	"${BP[@]}" mem "$GW_PID" >"$OUT/mem-idle.json"
+	log "gateway idle memory (KiB): $(cat "$OUT/mem-idle.json")"
+	hold_conns "before any load" conns-fresh
+else
+	log "no gateway binary at $BIN: measuring the direct and nginx paths only"
+fi
+
+audit_count() {
+	sqlite3 -cmd ".timeout 10000" "$DATA/breakglass.db" "select count(*) from audit;"
+}
+
+sign_for() { # PORT OUTFILE: sign the Query for 127.0.0.1:PORT (grant creds when present)
+	if [ "$HAVE_GW" = 1 ]; then
+		AWS_ACCESS_KEY_ID=$GW_AK AWS_SECRET_ACCESS_KEY=$GW_SK AWS_SESSION_TOKEN=$GW_ST \
+			"${BP[@]}" sign "127.0.0.1:$1" "$2"
+	else
+		AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=x AWS_SESSION_TOKEN=bench-token \
+			"${BP[@]}" sign "127.0.0.1:$1" "$2"
+	fi
+}
+
+: >"$OUT/audit-counts.txt"
+run_wrk() { # KIND(lat|thr) NAME PORT ROUND
+	local kind=$1 name=$2 port=$3 round=$4 req=$TMP/req-$2-$3.txt
+	local out=$OUT/$kind-$name-r$round.txt threads conns before after
+	if [ "$kind" = lat ]; then threads=1 conns=1; else threads=2 conns=$CONNS; fi
+	sign_for "$port" "$req"
+	# A copy for the record, without the grant's session token and signature.
+	sed -e 's/^\(X-Amz-Security-Token: \).*/\1<redacted>/' -e 's/Signature=[0-9a-f]*/Signature=<redacted>/' \
+		"$req" >"$OUT/request-$name.txt"
+	BENCH_REQ=$req wrk -t"$threads" -c"$conns" -d"${WARM}s" -s bench/replay.lua \
+		"http://127.0.0.1:$port/" >"$OUT/warmup-$kind-$name-r$round.txt" 2>&1 || true
+	sleep 0.3
+	if [ "$name" = breakglass ]; then before=$(audit_count); fi
+	local labels=("dynalite=$DYN_PID")
+	case $name in
+	nginx_w1) labels+=("nginx=$NGINX_W1_PID") ;;
+	nginx_auto) labels+=("nginx=$NGINX_AUTO_PID") ;;
+	breakglass) labels+=("breakglass=$GW_PID") ;;
+	esac
+	BENCH_REQ=$req "${BP[@]}" wrk "$out" "${labels[@]}" -- \
+		wrk -t"$threads" -c"$conns" -d"${DUR}s" --latency -s bench/replay.lua "http://127.0.0.1:$port/" || true
+	if [ "$name" = breakglass ]; then
+		sleep 0.5
+		after=$(audit_count)
+		echo "$(basename "$out") $before $after $conns" >>"$OUT/audit-counts.txt"
+	fi
+	log "$kind $name round $round: $(grep '^BENCHJSON' "$out" | cut -c10- |
+		"$PY" -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); print("rps %s p50 %sus p99 %sus non200 %s sockerr %s %s" % (d.get("rps"), d.get("p50_us"), d.get("p99_us"), d.get("non200"), d.get("socket_errors"), d.get("first_error","")[:120]))')"
+}
+
+for r in $(seq "$ROUNDS"); do
+	log "round $r/$ROUNDS: latency at 1 connection (${DUR}s each)"
+	run_wrk lat direct "$DPORT" "$r"
+	run_wrk lat nginx "$N1PORT" "$r"
+	if [ "$HAVE_GW" = 1 ]; then run_wrk lat breakglass "$GPORT" "$r"; fi
+	log "round $r/$ROUNDS: paced interleaved latency ($PACED_RATE/s, ${DUR}s, one request per path per tick)"
+	paced=(direct="127.0.0.1:$DPORT:$TMP/paced-direct.txt" nginx="127.0.0.1:$N1PORT:$TMP/paced-nginx.txt")
+	sign_for "$DPORT" "$TMP/paced-direct.txt"
+	sign_for "$N1PORT" "$TMP/paced-nginx.txt"
+	if [ "$HAVE_GW" = 1 ]; then
+		sign_for "$GPORT" "$TMP/paced-breakglass.txt"
+		paced+=(breakglass="127.0.0.1:$GPORT:$TMP/paced-breakglass.txt")
+	fi
+	pids="dynalite=$DYN_PID,nginx=$NGINX_W1_PID"
+	if [ "$HAVE_GW" = 1 ]; then pids+=",breakglass=$GW_PID"; fi
+	BENCH_PACED_PIDS=$pids "${BP[@]}" paced "$OUT/paced-r$r.json" "$PACED_RATE" "$DUR" "${paced[@]}" >/dev/null ||
+		log "paced run failed"
+	log "$(cat "$OUT/paced-r$r.json" 2>/dev/null)"
+	log "round $r/$ROUNDS: throughput at $CONNS connections (${DUR}s each)"
+	run_wrk thr direct "$DPORT" "$r"
+	run_wrk thr nginx_w1 "$N1PORT" "$r"
+	run_wrk thr nginx_auto "$NAPORT" "$r"
+	if [ "$HAVE_GW" = 1 ]; then run_wrk thr breakglass "$GPORT" "$r"; fi
+done
+
+if [ "$HAVE_GW" = 1 ]; then
+	sqlite3 -cmd ".timeout 10000" "$DATA/breakglass.db" \
+		"select kind, count(*) from audit group by kind;" >"$OUT/audit-kinds.txt" || true
+	log "audit records by kind: $(tr '\n' ' ' <"$OUT/audit-kinds.txt")"
+
+	hold_conns "after the load" conns-loaded
+	"${BP[@]}" mem "$GW_PID" >"$OUT/mem-after.json"
+
+	log "stopping the gateway; start-up time with the populated store ($STARTUPS runs)"
+	kill -TERM "$GW_PID"
+	wait "$GW_PID" 2>/dev/null || true
+	serve_cmd "$("${BP[@]}" freeport)"
+	"${BP[@]}" startup "$STARTUPS" "$OUT/startup-populated.log" -- "${SERVE[@]}" \
+		>"$OUT/startup-populated.json" || log "start-up measurement failed: $(cat "$OUT/startup-populated.json")"
+	echo "audit records: $(audit_count)" >>"$OUT/startup-populated.log"
+fi
+
+# ---------------------------------------------------------------------------------------
+for b in sigv4_bench audit_bench; do
+	if [ -x "$MICRO_DIR/$b" ]; then
+		log "$b"
+		args=()
+		if [ "$b" = audit_bench ]; then args=("$TMP"); fi # the data dir's filesystem
+		(cd "$TMP" && timeout 120 "$MICRO_DIR/$b" "${args[@]}") >"$OUT/$b.txt" 2>&1 || log "$b failed (rc $?)"
+		cat "$OUT/$b.txt" >&2
+	else
+		log "$b not built ($MICRO_DIR/$b)"
+	fi
+done
+
+{
+	echo "loadavg after: $(cat /proc/loadavg)"
+	echo "busiest processes after:"
+	busy_top
+} >>"$OUT/machine.txt"
+log "done in $(($(date +%s) - T0)) s; raw outputs in bench/out/"
+"${BP[@]}" summary "$OUT" | tee "$OUT/summary.txt"
