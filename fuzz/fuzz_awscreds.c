@@ -20,8 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	if (awscreds_parse((const char *)data + 1, size - 1, profiles[data[0] & 3], "fuzz", &c,
-			   &e) == 0) {
-		if (awscreds_access_key_id(c)[0] == '\0' || awscreds_secret_access_key(c)[0] == '\0')
+	                   &e) == 0) {
+		if (awscreds_access_key_id(c)[0] == '\0' ||
+		    awscreds_secret_access_key(c)[0] == '\0')
 			__builtin_trap();
 	}
 	awscreds_free(c);

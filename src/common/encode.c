@@ -7,7 +7,8 @@
 
 size_t bg_base32(const void *p, size_t n, bool lower, char *out, size_t cap)
 {
-	const char *alpha = lower ? "abcdefghijklmnopqrstuvwxyz234567" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	const char *alpha =
+	    lower ? "abcdefghijklmnopqrstuvwxyz234567" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	const uint8_t *s = p;
 	size_t need = (n * 8 + 4) / 5, o = 0, i;
 	unsigned bits = 0, acc = 0;
@@ -31,7 +32,7 @@ size_t bg_base32(const void *p, size_t n, bool lower, char *out, size_t cap)
 size_t bg_base64url(const void *p, size_t n, char *out, size_t cap)
 {
 	static const char alpha[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const uint8_t *s = p;
 	size_t need = (n * 4 + 2) / 3, o = 0, i;
 	unsigned bits = 0, acc = 0;

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define BG_MUST_CHECK __attribute__((warn_unused_result))
+#define BG_MUST_CHECK   __attribute__((warn_unused_result))
 #define BG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 enum {

@@ -27,7 +27,7 @@
 
 /* HTTP header count and size: SDKs send about 12 headers. libmicrohttpd bounds the
  * whole header block by its connection memory limit (below). */
-#define BG_MAX_HEADERS 64
+#define BG_MAX_HEADERS      64
 #define BG_MAX_HEADER_VALUE 8192
 
 /* Per-connection memory libmicrohttpd may use for the request line, headers and its read
@@ -37,7 +37,7 @@
 
 /* The Authorization header: the credential scope, up to BG_MAX_HEADERS signed header
  * names, and a 64-hex signature fit comfortably in 4 KiB. */
-#define BG_MAX_AUTH_HEADER 4096
+#define BG_MAX_AUTH_HEADER    4096
 #define BG_MAX_SIGNED_HEADERS BG_MAX_HEADERS
 
 /* Access key ids are 16-128 characters at AWS; ours are 20. */
@@ -73,8 +73,8 @@
 /* A shared credentials file holds a handful of profiles; 1 MiB is far beyond any real
  * one. Profile names and paths are bounded for messages. */
 #define BG_MAX_CREDENTIALS_FILE (1u << 20)
-#define BG_MAX_PROFILE_NAME 128
-#define BG_MAX_PATH 4096
+#define BG_MAX_PROFILE_NAME     128
+#define BG_MAX_PATH             4096
 
 /* The serve config file is a handful of settings. */
 #define BG_MAX_CONFIG_FILE (64u * 1024u)
@@ -88,7 +88,7 @@
 
 /* Tables and operations in one grant. */
 #define BG_MAX_GRANT_TABLES 16
-#define BG_MAX_GRANT_OPS 32
+#define BG_MAX_GRANT_OPS    32
 
 /* Longest grant: break-glass access is for minutes to hours, never days. */
 #define BG_MAX_GRANT_SECONDS (12 * 3600)
@@ -106,7 +106,7 @@
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
-#define BG_UPSTREAM_TIMEOUT_MS 30000
+#define BG_UPSTREAM_TIMEOUT_MS         30000
 
 /* Idle HTTP keep-alive connections are closed after this many seconds. */
 #define BG_HTTP_IDLE_TIMEOUT_S 120

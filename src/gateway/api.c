@@ -31,7 +31,8 @@ static void api_reply(api_ctx *c, int status, json_t *obj)
 	c->rep->status = s ? status : 500;
 	snprintf(c->rep->content_type, sizeof(c->rep->content_type), "application/json");
 	bg_buf_reset(&c->rep->body);
-	bg_buf_adds(&c->rep->body, s ? s : "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+	bg_buf_adds(&c->rep->body,
+	            s ? s : "{\"error\":\"internal\",\"message\":\"out of memory\"}");
 	if (s) {
 		OPENSSL_cleanse(s, strlen(s)); /* may hold credentials */
 		free(s);
@@ -69,7 +70,7 @@ static void api_fail(api_ctx *c, const bg_err *e)
 
 /* Writes an audit record for an API action; on failure answers 503 and returns non-zero. */
 static int api_audit(api_ctx *c, const char *kind, const char *grant_id, const char *reason,
-		     json_t *detail)
+                     json_t *detail)
 {
 	audit_record r;
 	bg_err e;
@@ -85,7 +86,7 @@ static int api_audit(api_ctx *c, const char *kind, const char *grant_id, const c
 	r.detail = detail;
 	if (audit_append(c->g->audit, &r, NULL, &e) != 0) {
 		api_error(c, 503, "audit_unavailable",
-			  "the audit log could not record this action, so it was not done");
+		          "the audit log could not record this action, so it was not done");
 		return -1;
 	}
 	return 0;
@@ -159,7 +160,8 @@ static void api_users_add(api_ctx *c)
 	if (name == NULL || role == NULL)
 		return api_error(c, 400, "bad_request", "name and role are required");
 	if (!user_role_valid(role))
-		return api_error(c, 400, "bad_request", "role must be admin, responder or approver");
+		return api_error(c, 400, "bad_request",
+		                 "role must be admin, responder or approver");
 	if (require_otp(c))
 		return;
 	d = json_pack("{s:s,s:s}", "name", name, "role", role);
@@ -172,13 +174,13 @@ static void api_users_add(api_ctx *c)
 	if (user_create(c->g->st, c->g->kr, name, role, &us, &e) != 0)
 		return api_fail(c, &e);
 	api_reply(c, 200,
-		  json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "role", role, "token", us.token,
-			    "totp_secret", us.totp_secret, "totp_uri", us.totp_uri.data));
+	          json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "role", role, "token", us.token,
+	                    "totp_secret", us.totp_secret, "totp_uri", us.totp_uri.data));
 	user_secrets_free(&us);
 }
 
-static int fill_names(json_t *arr, size_t max, size_t width, char *dst, size_t *n,
-		      const char *what, bg_err *e)
+static int fill_names(json_t *arr, size_t max, size_t width, char *dst, size_t *n, const char *what,
+                      bg_err *e)
 {
 	size_t i;
 	json_t *v;
@@ -214,17 +216,18 @@ static void api_grants_add(api_ctx *c)
 		goto done;
 	}
 	if (user == NULL || !json_is_integer(dur)) {
-		api_error(c, 400, "bad_request", "user, tables, ops and duration_seconds are required");
+		api_error(c, 400, "bad_request",
+		          "user, tables, ops and duration_seconds are required");
 		goto done;
 	}
 	if (store_user_by_name(c->g->st, user, &target, &e) != 0) {
 		api_fail(c, &e);
 		goto done;
 	}
-	if (fill_names(json_object_get(c->in, "tables"), BG_MAX_GRANT_TABLES,
-		       sizeof(g->tables[0]), g->tables[0], &g->n_tables, "tables", &e) ||
+	if (fill_names(json_object_get(c->in, "tables"), BG_MAX_GRANT_TABLES, sizeof(g->tables[0]),
+	               g->tables[0], &g->n_tables, "tables", &e) ||
 	    fill_names(json_object_get(c->in, "ops"), BG_MAX_GRANT_OPS, sizeof(g->ops[0]),
-		       g->ops[0], &g->n_ops, "ops", &e)) {
+	               g->ops[0], &g->n_ops, "ops", &e)) {
 		api_fail(c, &e);
 		goto done;
 	}
@@ -316,7 +319,8 @@ static void api_grant_one(api_ctx *c, const char *id, const char *action)
 	} else if (strcmp(action, "creds") == 0) {
 		/* Only the grantee: an admin who grants must not also hold the keys. */
 		if (strcmp(g->user, c->me.name) != 0) {
-			api_error(c, 403, "forbidden", "only the grantee can fetch a grant's credentials");
+			api_error(c, 403, "forbidden",
+			          "only the grantee can fetch a grant's credentials");
 			goto done;
 		}
 		if (grant_status(g, now) != GRANT_ACTIVE) {
@@ -328,10 +332,11 @@ static void api_grant_one(api_ctx *c, const char *id, const char *action)
 		grant_credentials(c->g->kr, g, &cr);
 		bg_rfc3339(g->expires_at, exp);
 		api_reply(c, 200,
-			  json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "grant", g->id, "access_key_id",
-				    cr.access_key_id, "secret_access_key", cr.secret_access_key,
-				    "session_token", cr.session_token, "expiration", exp, "region",
-				    c->g->cfg.region, "endpoint", c->g->cfg.public_url));
+		          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "grant", g->id,
+		                    "access_key_id", cr.access_key_id, "secret_access_key",
+		                    cr.secret_access_key, "session_token", cr.session_token,
+		                    "expiration", exp, "region", c->g->cfg.region, "endpoint",
+		                    c->g->cfg.public_url));
 		OPENSSL_cleanse(&cr, sizeof(cr));
 	} else {
 		api_error(c, 404, "not_found", "no such action");
@@ -396,12 +401,12 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	if (auth == NULL || alen < 8 || strncmp(auth, "Bearer ", 7) != 0 ||
 	    user_authenticate(g->st, auth + 7, alen - 7, &c.me, &e) != 0)
 		return api_error(&c, 401, "unauthenticated",
-				 "a valid API token is required (BREAKGLASS_TOKEN)");
+		                 "a valid API token is required (BREAKGLASS_TOKEN)");
 	if (post) {
 		json_error_t je;
 		c.in = hr->body_len ? json_loadb((const char *)hr->body, hr->body_len,
-						 JSON_REJECT_DUPLICATES, &je)
-				    : json_object();
+		                                 JSON_REJECT_DUPLICATES, &je)
+		                    : json_object();
 		if (!json_is_object(c.in)) {
 			json_decref(c.in);
 			return api_error(&c, 400, "bad_request", "the body must be a JSON object");

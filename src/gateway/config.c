@@ -31,13 +31,16 @@ typedef struct cfg_text {
 	char public_url[512];
 } cfg_text;
 
-#define K(k, f, v, m) {k, f, v, offsetof(cfg_text, m), sizeof(((cfg_text *)0)->m)}
+#define K(k, f, v, m)                                                                              \
+	{                                                                                          \
+		k, f, v, offsetof(cfg_text, m), sizeof(((cfg_text *)0)->m)                         \
+	}
 static const cfg_key keys[] = {
-	K("listen", "--listen", "BREAKGLASS_LISTEN", listen),
-	K("upstream", "--upstream", "BREAKGLASS_UPSTREAM", upstream),
-	K("data", "--data", "BREAKGLASS_DATA", data),
-	K("region", "--region", "BREAKGLASS_REGION", region),
-	K("public_url", "--public-url", "BREAKGLASS_PUBLIC_URL", public_url),
+    K("listen", "--listen", "BREAKGLASS_LISTEN", listen),
+    K("upstream", "--upstream", "BREAKGLASS_UPSTREAM", upstream),
+    K("data", "--data", "BREAKGLASS_DATA", data),
+    K("region", "--region", "BREAKGLASS_REGION", region),
+    K("public_url", "--public-url", "BREAKGLASS_PUBLIC_URL", public_url),
 };
 #undef K
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -48,7 +51,7 @@ static int cfg_set(cfg_text *t, const cfg_key *k, const char *v, const char *fro
 
 	if (n == 0 || n >= k->cap)
 		return bg_err_set(e, BG_EINVAL, "%s: %s must be 1 to %zu characters", from, k->key,
-				  k->cap - 1);
+		                  k->cap - 1);
 	memcpy((char *)t + k->off, v, n + 1);
 	return 0;
 }
@@ -66,8 +69,7 @@ static const cfg_key *cfg_find(const char *name, int by)
 }
 
 /* Reads a flat YAML mapping of scalars from f, or from text when f is NULL. */
-static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const char *path,
-		    bg_err *e)
+static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const char *path, bg_err *e)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
@@ -83,35 +85,37 @@ static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const ch
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
 			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: %s", path, p.problem_mark.line + 1,
-					p.problem ? p.problem : "YAML error");
+			                p.problem ? p.problem : "YAML error");
 			break;
 		}
 		switch (ev.type) {
 		case YAML_MAPPING_START_EVENT:
 			if (++depth > 1)
-				rc = bg_err_set(e, BG_EINVAL, "%s:%zu: nested mappings are not allowed",
-						path, ev.start_mark.line + 1);
+				rc = bg_err_set(e, BG_EINVAL,
+				                "%s:%zu: nested mappings are not allowed", path,
+				                ev.start_mark.line + 1);
 			break;
 		case YAML_MAPPING_END_EVENT:
 			depth--;
 			break;
 		case YAML_ALIAS_EVENT:
 			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: aliases are not allowed", path,
-					ev.start_mark.line + 1);
+			                ev.start_mark.line + 1);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: lists are not allowed here", path,
-					ev.start_mark.line + 1);
+			                ev.start_mark.line + 1);
 			break;
 		case YAML_SCALAR_EVENT: {
 			const char *v = (const char *)ev.data.scalar.value;
 			if (depth != 1) {
 				rc = bg_err_set(e, BG_EINVAL, "%s: expected a mapping of settings",
-						path);
+				                path);
 			} else if (!have_key) {
 				if (ev.data.scalar.length >= sizeof(key) || cfg_find(v, 0) == NULL)
-					rc = bg_err_set(e, BG_EINVAL, "%s:%zu: unknown setting '%.40s'",
-							path, ev.start_mark.line + 1, v);
+					rc = bg_err_set(e, BG_EINVAL,
+					                "%s:%zu: unknown setting '%.40s'", path,
+					                ev.start_mark.line + 1, v);
 				else
 					memcpy(key, v, ev.data.scalar.length + 1);
 				have_key = 1;
@@ -141,10 +145,10 @@ static int cfg_file(cfg_text *t, const char *path, bg_err *e)
 
 	if (f == NULL)
 		return bg_err_set(e, BG_EINVAL, "cannot open config file %s: %s", path,
-				  strerror(errno));
+		                  strerror(errno));
 	if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > BG_MAX_CONFIG_FILE)
 		rc = bg_err_set(e, BG_EINVAL, "config file %s is larger than %u bytes", path,
-				BG_MAX_CONFIG_FILE);
+		                BG_MAX_CONFIG_FILE);
 	else
 		rc = cfg_yaml(t, f, NULL, 0, path, e);
 	fclose(f);
@@ -167,13 +171,13 @@ static void cfg_defaults(cfg_text *t)
 static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 {
 	int rc = gw_config_parse_listen(t->listen, c->listen_host, sizeof(c->listen_host),
-					&c->listen_port, e);
+	                                &c->listen_port, e);
 
 	if (rc)
 		return rc;
 	if (t->upstream[0] == '\0')
 		snprintf(t->upstream, sizeof(t->upstream), "https://dynamodb.%s.amazonaws.com",
-			 t->region);
+		         t->region);
 	if (strncmp(t->upstream, "http://", 7) != 0 && strncmp(t->upstream, "https://", 8) != 0)
 		return bg_err_set(e, BG_EINVAL, "upstream must be an http:// or https:// URL");
 	memcpy(c->upstream, t->upstream, sizeof(c->upstream));
@@ -192,7 +196,7 @@ int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e)
 	cfg_defaults(&t);
 	if (len > BG_MAX_CONFIG_FILE)
 		return bg_err_set(e, BG_EINVAL, "config is larger than %u bytes",
-				  BG_MAX_CONFIG_FILE);
+		                  BG_MAX_CONFIG_FILE);
 	rc = cfg_yaml(&t, NULL, yaml, len, "config", e);
 	return rc ? rc : cfg_finish(c, &t, e);
 }

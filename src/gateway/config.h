@@ -41,6 +41,6 @@ int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e) BG_MU
 
 /* Parses "ADDR:PORT" (ADDR an IPv4 address or "localhost"). */
 int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port,
-			   bg_err *e) BG_MUST_CHECK;
+                           bg_err *e) BG_MUST_CHECK;
 
 #endif

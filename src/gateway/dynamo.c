@@ -232,7 +232,7 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	case GRANT_REVOKED:
 		bg_rfc3339(grant->revoked_at, when);
 		bg_err_set(&e, BG_EDENIED, "Grant %s was revoked at %s by %s; ask for a new grant",
-			   grant->id, when, grant->revoked_by);
+		           grant->id, when, grant->revoked_by);
 		refuse(&c, DDB_ERR_ACCESS_DENIED, e.msg);
 		goto done;
 	case GRANT_ACTIVE:
@@ -260,7 +260,7 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	ar.detail = detail;
 	if (audit_append(g->audit, &ar, NULL, &e) != 0) {
 		fail_internal(&c, "breakglass: the audit log is unavailable; request refused "
-				  "(fail closed)");
+		                  "(fail closed)");
 		goto done;
 	}
 	json_decref(detail);
@@ -283,14 +283,14 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 		json_object_set_new(detail, "upstream_request_id", json_string(ur.request_id));
 		json_object_set_new(detail, "consumed_capacity", consumed_capacity(&ur));
 		if (ur.status != 200)
-			json_object_set_new(detail, "error",
-					    json_loadb(ur.body.data ? ur.body.data : "", ur.body.len,
-						       0, NULL));
+			json_object_set_new(
+			    detail, "error",
+			    json_loadb(ur.body.data ? ur.body.data : "", ur.body.len, 0, NULL));
 	}
 	ar.detail = detail;
 	if (audit_append(g->audit, &ar, NULL, &e) != 0) {
 		fail_internal(&c, "breakglass: the audit log is unavailable; response withheld "
-				  "(fail closed)");
+		                  "(fail closed)");
 		goto done;
 	}
 	if (st != 0) {

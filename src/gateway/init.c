@@ -70,9 +70,9 @@ int gateway_init_main(int argc, char **argv)
 	}
 	made_user = 1;
 	if (json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "data", data, "admin", admin, "token",
-				      us.token, "totp_secret", us.totp_secret, "totp_uri",
-				      us.totp_uri.data);
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "data", data, "admin", admin,
+		                      "token", us.token, "totp_secret", us.totp_secret, "totp_uri",
+		                      us.totp_uri.data);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		printf("%s\n", s ? s : "{}");
 		free(s);
@@ -83,7 +83,8 @@ int gateway_init_main(int argc, char **argv)
 		printf("API token:    %s\n", us.token);
 		printf("TOTP secret:  %s\n", us.totp_secret);
 		printf("TOTP URI:     %s\n\n", us.totp_uri.data);
-		printf("Keep the token secret (export BREAKGLASS_TOKEN=...). Add the TOTP secret to an\n"
+		printf("Keep the token secret (export BREAKGLASS_TOKEN=...). Add the TOTP secret "
+		       "to an\n"
 		       "authenticator app; `oathtool --totp -b SECRET` prints the current code.\n"
 		       "These are shown once: the store keeps neither.\n");
 	}

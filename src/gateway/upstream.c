@@ -158,8 +158,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-int upstream_call(upstream *u, const char *target, size_t target_len, const void *body,
-		  size_t len, upstream_response *resp, bg_err *e)
+int upstream_call(upstream *u, const char *target, size_t target_len, const void *body, size_t len,
+                  upstream_response *resp, bg_err *e)
 {
 	static const char ctype[] = "application/x-amz-json-1.0";
 	sigv4_header hdr[5];

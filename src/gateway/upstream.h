@@ -29,7 +29,7 @@ typedef struct upstream_response {
 
 /* Prepares forwarding to url (http:// or https://) for region. Takes ownership of creds. */
 int upstream_new(const char *url, const char *region, awscreds *creds, upstream **out,
-		 bg_err *e) BG_MUST_CHECK;
+                 bg_err *e) BG_MUST_CHECK;
 
 /* Closes every pooled connection and zeroes the credentials. Accepts NULL. */
 void upstream_free(upstream *u);
@@ -38,8 +38,8 @@ void upstream_free(upstream *u);
  * to BG_UPSTREAM_TIMEOUT_MS), and fills *resp, which the caller frees with
  * upstream_response_free even on failure. BG_EUPSTREAM when no HTTP answer came. Any
  * HTTP answer, error or throttling included, is a success here: it is passed back. */
-int upstream_call(upstream *u, const char *target, size_t target_len, const void *body,
-		  size_t len, upstream_response *resp, bg_err *e) BG_MUST_CHECK;
+int upstream_call(upstream *u, const char *target, size_t target_len, const void *body, size_t len,
+                  upstream_response *resp, bg_err *e) BG_MUST_CHECK;
 
 void upstream_response_free(upstream_response *r);
 

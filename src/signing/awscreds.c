@@ -24,7 +24,6 @@
 #include "common/buf.h"
 #include "common/limits.h"
 
-
 struct awscreds {
 	char *akid, *secret, *token;
 	size_t secret_len, token_len;
@@ -204,8 +203,8 @@ static int read_file(const char *path, char **buf, size_t *len, bg_err *e)
 		goto fail;
 	}
 	if (st.st_size > (off_t)BG_MAX_CREDENTIALS_FILE) {
-		rc =
-		    bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", path, BG_MAX_CREDENTIALS_FILE);
+		rc = bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", path,
+		                BG_MAX_CREDENTIALS_FILE);
 		goto fail;
 	}
 	cap = (size_t)st.st_size + 1;
@@ -364,7 +363,7 @@ static int ini_find(const char *text, size_t len, const char *profile, const cha
 }
 
 int awscreds_parse(const char *text, size_t len, const char *profile, const char *name,
-		   awscreds **out, bg_err *e)
+                   awscreds **out, bg_err *e)
 {
 	ini_profile ip;
 	bg_buf src;
@@ -380,7 +379,7 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 		return bg_err_set(e, BG_EINVAL, "invalid credentials file path or profile name");
 	if (len > BG_MAX_CREDENTIALS_FILE)
 		return bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", name,
-				  BG_MAX_CREDENTIALS_FILE);
+		                  BG_MAX_CREDENTIALS_FILE);
 	bg_buf_init(&src, BG_MAX_PATH + BG_MAX_PROFILE_NAME + 64);
 	rc = ini_find(text, len, profile, name, &ip, e);
 	if (rc)
@@ -391,7 +390,7 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 	}
 	if (!ip.have[0] || !ip.have[1]) {
 		rc = bg_err_set(e, BG_EINVAL, "profile '%s' in %s lacks %s", profile, name,
-				ip.have[0] ? "aws_secret_access_key" : "aws_access_key_id");
+		                ip.have[0] ? "aws_secret_access_key" : "aws_access_key_id");
 		goto fail;
 	}
 	tok = ip.have[2] ? &ip.val[2] : ip.have[3] ? &ip.val[3] : NULL;
@@ -401,8 +400,8 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 		goto fail;
 	}
 	rc = make_creds((const char *)ip.val[0].p, ip.val[0].len, (const char *)ip.val[1].p,
-			ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0, src.data,
-			out, e);
+	                ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0,
+	                src.data, out, e);
 fail:
 	bg_buf_free(&src);
 	return rc;

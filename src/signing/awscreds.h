@@ -30,7 +30,7 @@ int awscreds_load_file(const char *path, const char *profile, awscreds **out,
  * (NULL = "default"); name is the file's name for messages. Same returns as
  * awscreds_load_file. This is the parser behind awscreds_load_file and its fuzz target. */
 int awscreds_parse(const char *text, size_t len, const char *profile, const char *name,
-		   awscreds **out, bg_err *e) BG_MUST_CHECK;
+                   awscreds **out, bg_err *e) BG_MUST_CHECK;
 
 /* Credentials from explicit values (copied); token may be NULL or "". The access key id must
  * be 1..BG_MAX_ACCESS_KEY_ID characters of [A-Za-z0-9._-]; the secret and the token printable

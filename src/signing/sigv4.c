@@ -29,7 +29,7 @@
 /* Everything a canonical request can hold: every header at its maximum plus path/query
  * percent-encoded (x3) and the fixed lines. */
 #define SIGV4_MAX_CANONICAL                                                                        \
-	((size_t)(BG_MAX_HEADERS + 3) * (BG_MAX_HEADER_VALUE + 256) + 3 * BG_SIGV4_MAX_PATH +         \
+	((size_t)(BG_MAX_HEADERS + 3) * (BG_MAX_HEADER_VALUE + 256) + 3 * BG_SIGV4_MAX_PATH +      \
 	 3 * BG_SIGV4_MAX_QUERY + 1024)
 
 /* The derived-key cache: CACHE_WAYS entries per set, one mutex per set. */
@@ -609,7 +609,8 @@ static bool query_is_presigned(const char *q, size_t len)
 			;
 		for (n = 0, k = i; k < j && n < sizeof(key); k++) {
 			int hi, lo;
-			if (q[k] == '%' && k + 2 < j && (hi = bg_hex_digit((uint8_t)q[k + 1])) >= 0 &&
+			if (q[k] == '%' && k + 2 < j &&
+			    (hi = bg_hex_digit((uint8_t)q[k + 1])) >= 0 &&
 			    (lo = bg_hex_digit((uint8_t)q[k + 2])) >= 0) {
 				key[n++] = (char)(hi << 4 | lo);
 				k += 2;

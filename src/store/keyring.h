@@ -27,7 +27,7 @@ void keyring_free(keyring *k);
 
 /* out = HMAC-SHA256(master, label || 0x00 || data). */
 void keyring_derive(const keyring *k, const char *label, const void *data, size_t n,
-		    uint8_t out[32]);
+                    uint8_t out[32]);
 
 /* Fills out with n cryptographically random bytes (OpenSSL RAND_bytes). */
 int bg_random(void *out, size_t n) BG_MUST_CHECK;

@@ -19,8 +19,8 @@
 
 typedef struct store store;
 
-#define STORE_ID_MAX 32   /* grant ids ("bg-" + 10 base32), access key ids (20) */
-#define STORE_OP_MAX 40   /* longest DynamoDB operation name is 29 characters */
+#define STORE_ID_MAX   32 /* grant ids ("bg-" + 10 base32), access key ids (20) */
+#define STORE_OP_MAX   40 /* longest DynamoDB operation name is 29 characters */
 #define STORE_ROLE_MAX 16 /* "admin", "responder", "approver" */
 
 typedef struct store_user {
@@ -64,12 +64,12 @@ const char *store_dir(const store *s);
 /* Adds a user. token_hash is SHA-256 of the user's API token. BG_EEXISTS if the name is
  * taken. */
 int store_user_add(store *s, const char *name, const char *role, const uint8_t token_hash[32],
-		   const uint8_t totp_seed[16], bg_err *e) BG_MUST_CHECK;
+                   const uint8_t totp_seed[16], bg_err *e) BG_MUST_CHECK;
 
 /* Finds a user by name, or by the SHA-256 of an API token. BG_ENOTFOUND if none. */
 int store_user_by_name(store *s, const char *name, store_user *out, bg_err *e) BG_MUST_CHECK;
 int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
-			bg_err *e) BG_MUST_CHECK;
+                        bg_err *e) BG_MUST_CHECK;
 
 /* Records that TOTP step `counter` was used by the user, atomically: succeeds only if
  * counter is greater than the last one recorded (so a code cannot be used twice, even
@@ -87,11 +87,11 @@ int store_grant_by_akid(store *s, const char *akid, store_grant *out, bg_err *e)
 /* Marks a grant revoked at `now` by `who`. BG_ENOTFOUND if no such grant; revoking a
  * revoked grant succeeds and keeps the first revocation. */
 int store_grant_revoke(store *s, const char *id, const char *who, int64_t now,
-		       bg_err *e) BG_MUST_CHECK;
+                       bg_err *e) BG_MUST_CHECK;
 
 /* Calls fn for each grant (newest first), optionally only those of user (NULL for all).
  * fn returns 0 to continue, non-zero to stop. */
 int store_grant_list(store *s, const char *user, int (*fn)(void *ctx, const store_grant *g),
-		     void *ctx, bg_err *e) BG_MUST_CHECK;
+                     void *ctx, bg_err *e) BG_MUST_CHECK;
 
 #endif

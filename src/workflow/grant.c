@@ -34,9 +34,9 @@ int grant_op_valid(const char *op, bg_err *e)
 		return bg_err_set(e, BG_EINVAL, "unknown DynamoDB operation '%s'", op);
 	if (info->flags & (DDB_F_PARTIQL | DDB_F_OPAQUE))
 		return bg_err_set(e, BG_EINVAL,
-				  "%s cannot be granted: the tables it touches cannot be read from "
-				  "the request, so it cannot be checked against a grant",
-				  op);
+		                  "%s cannot be granted: the tables it touches cannot be read from "
+		                  "the request, so it cannot be checked against a grant",
+		                  op);
 	return 0;
 }
 
@@ -47,10 +47,11 @@ int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
 	int rc;
 
 	if (g->n_tables == 0 || g->n_tables > BG_MAX_GRANT_TABLES)
-		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d tables", BG_MAX_GRANT_TABLES);
+		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d tables",
+		                  BG_MAX_GRANT_TABLES);
 	if (g->n_ops == 0 || g->n_ops > BG_MAX_GRANT_OPS)
 		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d operations",
-				  BG_MAX_GRANT_OPS);
+		                  BG_MAX_GRANT_OPS);
 	for (i = 0; i < g->n_tables; i++)
 		if (!table_name_valid(g->tables[i]))
 			return bg_err_set(e, BG_EINVAL, "invalid table name '%s'", g->tables[i]);
@@ -61,7 +62,7 @@ int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
 	}
 	if (g->expires_at <= now || g->expires_at - now > BG_MAX_GRANT_SECONDS)
 		return bg_err_set(e, BG_EINVAL, "a grant lasts from 1 second to %d hours",
-				  BG_MAX_GRANT_SECONDS / 3600);
+		                  BG_MAX_GRANT_SECONDS / 3600);
 
 	if (bg_random(raw, sizeof(raw)) != 0)
 		return bg_err_set(e, BG_EIO, "no randomness available");
@@ -183,9 +184,9 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 		why = "it names no table";
 	if (why)
 		return bg_err_set(e, BG_EDENIED,
-				  "User: %s is not authorized to perform: dynamodb:%s because %s "
-				  "(grant %s)",
-				  g->user, op->name, why, g->id);
+		                  "User: %s is not authorized to perform: dynamodb:%s because %s "
+		                  "(grant %s)",
+		                  g->user, op->name, why, g->id);
 
 	for (i = 0; i < n && bad == NULL; i++)
 		if (!grant_has_table(g, ddb_request_table(r, i)))
@@ -196,10 +197,13 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	bg_buf_init(&allowed, 4096);
 	grant_describe(g, &allowed);
 	rc = bg_err_set(e, BG_EDENIED,
-			"User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "
-			"because grant %s allows only %s",
-			g->user, op->name, bad ? bad : n ? ddb_request_table(r, 0) : "*", g->id,
-			allowed.data ? allowed.data : "");
+	                "User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "
+	                "because grant %s allows only %s",
+	                g->user, op->name,
+	                bad ? bad
+	                : n ? ddb_request_table(r, 0)
+	                    : "*",
+	                g->id, allowed.data ? allowed.data : "");
 	bg_buf_free(&allowed);
 	return rc;
 }

@@ -18,7 +18,7 @@
 #include "store/store.h"
 
 #define GRANT_SECRET_LEN 40
-#define GRANT_TOKEN_MAX 96
+#define GRANT_TOKEN_MAX  96
 
 typedef struct grant_creds {
 	char access_key_id[STORE_ID_MAX];

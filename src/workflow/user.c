@@ -13,11 +13,11 @@
 bool user_role_valid(const char *role)
 {
 	return role && (strcmp(role, "admin") == 0 || strcmp(role, "responder") == 0 ||
-			strcmp(role, "approver") == 0);
+	                strcmp(role, "approver") == 0);
 }
 
 int user_create(store *s, const keyring *k, const char *name, const char *role, user_secrets *out,
-		bg_err *e)
+                bg_err *e)
 {
 	uint8_t raw[32], hash[32], seed[16], key[20];
 	int rc;
@@ -26,7 +26,7 @@ int user_create(store *s, const keyring *k, const char *name, const char *role, 
 	bg_buf_init(&out->totp_uri, 512);
 	if (!user_role_valid(role))
 		return bg_err_set(e, BG_EINVAL, "unknown role '%s' (admin, responder or approver)",
-				  role ? role : "");
+		                  role ? role : "");
 	rc = bg_random(raw, sizeof(raw));
 	if (rc == 0)
 		rc = bg_random(seed, sizeof(seed));
@@ -96,6 +96,6 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 	rc = store_user_use_otp(s, u->id, counter, e);
 	if (rc == BG_EDENIED)
 		return bg_err_set(e, BG_EDENIED,
-				  "this TOTP code was already used; wait for the next one");
+		                  "this TOTP code was already used; wait for the next one");
 	return rc;
 }

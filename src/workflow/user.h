@@ -16,7 +16,7 @@
 #include "store/keyring.h"
 #include "store/store.h"
 
-#define USER_TOKEN_MAX 64
+#define USER_TOKEN_MAX       64
 #define USER_TOTP_SECRET_MAX 40
 
 /* What a new user is told once. */
@@ -32,7 +32,7 @@ bool user_role_valid(const char *role);
 /* Creates user name with role, filling *out. BG_EEXISTS if the name is taken, BG_EINVAL
  * for a bad name or role. */
 int user_create(store *s, const keyring *k, const char *name, const char *role, user_secrets *out,
-		bg_err *e) BG_MUST_CHECK;
+                bg_err *e) BG_MUST_CHECK;
 
 /* Zeroes and frees what user_create filled in. */
 void user_secrets_free(user_secrets *us);
@@ -40,11 +40,11 @@ void user_secrets_free(user_secrets *us);
 /* Finds the user whose API token is token (n bytes, not NUL-terminated). BG_EAUTH if
  * none. */
 int user_authenticate(store *s, const char *token, size_t n, store_user *out,
-		      bg_err *e) BG_MUST_CHECK;
+                      bg_err *e) BG_MUST_CHECK;
 
 /* Checks a TOTP code for u at the current time and marks its step used. BG_EAUTH for a
  * wrong code, BG_EDENIED for a code already used, BG_EINVAL for a malformed one. */
 int user_check_otp(store *s, const keyring *k, const store_user *u, const char *code,
-		   bg_err *e) BG_MUST_CHECK;
+                   bg_err *e) BG_MUST_CHECK;
 
 #endif

@@ -116,9 +116,9 @@ static void test_rfc3339(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cursor_bounds), cmocka_unit_test(test_cursor_uint),
-		cmocka_unit_test(test_buf_limit),     cmocka_unit_test(test_base32),
-		cmocka_unit_test(test_base64url),     cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_cursor_bounds), cmocka_unit_test(test_cursor_uint),
+	    cmocka_unit_test(test_buf_limit),     cmocka_unit_test(test_base32),
+	    cmocka_unit_test(test_base64url),     cmocka_unit_test(test_rfc3339),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,13 +72,13 @@ static void test_precedence(void **state)
 
 	clear_env();
 	write_file("# breakglass\nlisten: 127.0.0.1:7000\nupstream: http://127.0.0.1:8000\n"
-		   "data: /srv/bg\nregion: eu-west-2\n");
+	           "data: /srv/bg\nregion: eu-west-2\n");
 	setenv("BREAKGLASS_DATA", "/env/bg", 1);
 	assert_int_equal(gw_config_load(&c, 5, argv, &e), 0);
-	assert_int_equal(c.listen_port, 9001);              /* flag */
-	assert_string_equal(c.data, "/env/bg");             /* environment */
+	assert_int_equal(c.listen_port, 9001);                    /* flag */
+	assert_string_equal(c.data, "/env/bg");                   /* environment */
 	assert_string_equal(c.upstream, "http://127.0.0.1:8000"); /* file */
-	assert_string_equal(c.region, "eu-west-2");         /* file */
+	assert_string_equal(c.region, "eu-west-2");               /* file */
 	/* BREAKGLASS_CONFIG names the file when --config does not. */
 	setenv("BREAKGLASS_CONFIG", path, 1);
 	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
@@ -125,9 +125,9 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,8 +135,9 @@ static int check(const store_grant *g, const char *op, const char *body)
 	int rc;
 
 	snprintf(target, sizeof(target), "%s%s",
-		 strncmp(op, "Streams.", 8) == 0 ? "DynamoDBStreams_20120810." : "DynamoDB_20120810.",
-		 strncmp(op, "Streams.", 8) == 0 ? op + 8 : op);
+	         strncmp(op, "Streams.", 8) == 0 ? "DynamoDBStreams_20120810."
+	                                         : "DynamoDB_20120810.",
+	         strncmp(op, "Streams.", 8) == 0 ? op + 8 : op);
 	rc = ddb_request_parse(target, strlen(target), body, strlen(body), &r, &e);
 	assert_int_equal(rc, DDB_OK);
 	rc = grant_check(g, r, &e);
@@ -155,24 +156,25 @@ static void test_check(void **state)
 	assert_int_equal(check(&g, "Query", "{\"TableName\":\"Secrets\"}"), BG_EDENIED);
 	assert_int_equal(check(&g, "Query", "{\"TableName\":\"orders\"}"), BG_EDENIED);
 	assert_int_equal(check(&g, "BatchGetItem",
-			       "{\"RequestItems\":{\"Orders\":{\"Keys\":[{}]},"
-			       "\"Customers\":{\"Keys\":[{}]}}}"),
-			 0);
+	                       "{\"RequestItems\":{\"Orders\":{\"Keys\":[{}]},"
+	                       "\"Customers\":{\"Keys\":[{}]}}}"),
+	                 0);
 	assert_int_equal(check(&g, "BatchGetItem",
-			       "{\"RequestItems\":{\"Orders\":{\"Keys\":[{}]},"
-			       "\"Secrets\":{\"Keys\":[{}]}}}"),
-			 BG_EDENIED);
+	                       "{\"RequestItems\":{\"Orders\":{\"Keys\":[{}]},"
+	                       "\"Secrets\":{\"Keys\":[{}]}}}"),
+	                 BG_EDENIED);
 	/* A ConditionCheck on another table inside a granted transaction. */
-	assert_int_equal(check(&g, "TransactWriteItems",
-			       "{\"TransactItems\":[{\"Put\":{\"TableName\":\"Orders\",\"Item\":{}}},"
-			       "{\"ConditionCheck\":{\"TableName\":\"Secrets\",\"Key\":{},"
-			       "\"ConditionExpression\":\"a\"}}]}"),
-			 BG_EDENIED);
+	assert_int_equal(
+	    check(&g, "TransactWriteItems",
+	          "{\"TransactItems\":[{\"Put\":{\"TableName\":\"Orders\",\"Item\":{}}},"
+	          "{\"ConditionCheck\":{\"TableName\":\"Secrets\",\"Key\":{},"
+	          "\"ConditionExpression\":\"a\"}}]}"),
+	    BG_EDENIED);
 	/* Another account's table of the same name, by ARN. */
 	assert_int_equal(check(&g, "Query",
-			       "{\"TableName\":\"arn:aws:dynamodb:us-east-1:999999999999:table/"
-			       "Orders\"}"),
-			 BG_EDENIED);
+	                       "{\"TableName\":\"arn:aws:dynamodb:us-east-1:999999999999:table/"
+	                       "Orders\"}"),
+	                 BG_EDENIED);
 }
 
 static void test_check_tableless(void **state)
@@ -182,22 +184,24 @@ static void test_check_tableless(void **state)
 	make_grant(&g, "Orders", "Query,ListTables");
 	assert_int_equal(check(&g, "ListTables", "{}"), 0);
 	assert_int_equal(check(&g, "ExecuteStatement", "{\"Statement\":\"SELECT * FROM Orders\"}"),
-			 BG_EDENIED);
+	                 BG_EDENIED);
 	/* Even if a grant row somehow names them, opaque operations never pass. */
 	snprintf(g.ops[g.n_ops++], sizeof(g.ops[0]), "GetRecords");
 	assert_int_equal(check(&g, "Streams.GetRecords", "{\"ShardIterator\":\"abc\"}"),
-			 BG_EDENIED);
+	                 BG_EDENIED);
 	snprintf(g.ops[g.n_ops++], sizeof(g.ops[0]), "ExecuteStatement");
 	assert_int_equal(check(&g, "ExecuteStatement", "{\"Statement\":\"SELECT * FROM Orders\"}"),
-			 BG_EDENIED);
+	                 BG_EDENIED);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mint),   cmocka_unit_test(test_mint_refuses),
-		cmocka_unit_test(test_status), cmocka_unit_test(test_check),
-		cmocka_unit_test(test_check_tableless),
+	    cmocka_unit_test(test_mint),
+	    cmocka_unit_test(test_mint_refuses),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_check_tableless),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

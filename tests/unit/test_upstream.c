@@ -107,10 +107,10 @@ static void serve_one(fake *f, int fd, char *buf, size_t n, size_t hdr_end)
 	sigv4_verifier_free(v);
 	f->requests++;
 	len = asprintf(&resp,
-		       "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
-		       "x-amzn-RequestId: UPSTREAM-RID-%d\r\nx-amz-crc32: 12345\r\n"
-		       "Content-Length: 30\r\n\r\n{\"__type\":\"x#Throttling\"}     ",
-		       f->requests);
+	               "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\n"
+	               "x-amzn-RequestId: UPSTREAM-RID-%d\r\nx-amz-crc32: 12345\r\n"
+	               "Content-Length: 30\r\n\r\n{\"__type\":\"x#Throttling\"}     ",
+	               f->requests);
 	if (len > 0 && write(fd, resp, (size_t)len) != len)
 		f->requests = -1000;
 	free(resp);
@@ -164,13 +164,13 @@ static void test_forward_resigned(void **state)
 
 	start_fake(&f, &t);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
-	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e),
-			 0);
+	assert_int_equal(
+	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
 	assert_int_equal(upstream_new(url, "eu-west-1", cr, &u, &e), 0);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(upstream_call(u, "DynamoDB_20120810.Query", 23, body,
-					       sizeof(body) - 1, &r, &e),
-				 0);
+		assert_int_equal(
+		    upstream_call(u, "DynamoDB_20120810.Query", 23, body, sizeof(body) - 1, &r, &e),
+		    0);
 		/* Errors and throttling pass back untouched. */
 		assert_int_equal(r.status, 400);
 		assert_int_equal(r.body.len, 30);
@@ -214,7 +214,7 @@ static void test_unreachable(void **state)
 	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", NULL, &cr, &e), 0);
 	assert_int_equal(upstream_new(url, "eu-west-1", cr, &u, &e), 0);
 	assert_int_equal(upstream_call(u, "DynamoDB_20120810.Query", 23, "{}", 2, &r, &e),
-			 BG_EUPSTREAM);
+	                 BG_EUPSTREAM);
 	upstream_response_free(&r);
 	upstream_free(u);
 	cr = NULL;
@@ -225,8 +225,8 @@ static void test_unreachable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_forward_resigned),
-		cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_forward_resigned),
+	    cmocka_unit_test(test_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

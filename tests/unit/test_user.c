@@ -129,8 +129,8 @@ static void test_otp_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_and_authenticate),
-		cmocka_unit_test(test_otp_once),
+	    cmocka_unit_test(test_create_and_authenticate),
+	    cmocka_unit_test(test_otp_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
