@@ -57,17 +57,6 @@ static bool bool_field(json_t *o, const char *name, bool def)
 	return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The body: body_hex (exact bytes) or body (a JSON string, UTF-8). Heap copy in *out. */
 static int get_body(json_t *in, char **out, size_t *len)
 {
@@ -86,8 +75,8 @@ static int get_body(json_t *in, char **out, size_t *len)
 		if (*out == NULL)
 			return -1;
 		for (i = 0; i < n / 2; i++) {
-			int hi = hexval((unsigned char)s[2 * i]),
-			    lo = hexval((unsigned char)s[2 * i + 1]);
+			int hi = bg_hex_digit((unsigned char)s[2 * i]),
+			    lo = bg_hex_digit((unsigned char)s[2 * i + 1]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			(*out)[i] = (char)(hi << 4 | lo);

@@ -13,54 +13,16 @@ BREAKGLASS_BIN, BREAKGLASS_URL, E2E_DYNALITE_URL, E2E_STATE and the responder's 
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 
-E2E_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import Report, bg, lib, note_secret  # noqa: E402
+
 PREFIX = "[boto3] "
-passed = 0
-failed = 0
-
-
-def report(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {PREFIX}{name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {PREFIX}{name}: {detail}"[:600], flush=True)
-
-
-def finish():
-    print(f"{PREFIX.strip()}: {passed} passed, {failed} failed", file=sys.stderr)
-    sys.exit(0 if failed == 0 and passed > 0 else 1)
-
-
-def lib(*args):
-    """Runs `bash lib.sh ARGS` and returns its stdout."""
-    r = subprocess.run(["bash", os.path.join(E2E_DIR, "lib.sh"), *args],
-                       capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError(f"lib.sh {args[0]} failed ({r.returncode}): {r.stderr.strip()[:300]}")
-    return r.stdout
-
-
-def bg(token, *args, check=True):
-    """Runs the breakglass CLI as the user with API token; returns (rc, stdout)."""
-    env = dict(os.environ, BREAKGLASS_TOKEN=token)
-    r = subprocess.run([os.environ["BREAKGLASS_BIN"], *args], capture_output=True, text=True,
-                       env=env, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError(f"breakglass {args[0]} failed ({r.returncode}): {r.stderr.strip()[:300]}")
-    return r.returncode, r.stdout
-
-
-def note_secret(s):
-    with open(os.path.join(os.environ["E2E_STATE"], "secrets"), "a") as f:
-        f.write(s + "\n")
+report = Report(PREFIX)
+finish = report.finish
 
 
 def main():

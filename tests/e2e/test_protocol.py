@@ -16,34 +16,15 @@ import datetime
 import http.client
 import json
 import os
-import subprocess
 import sys
 import urllib.parse
 import zlib
 from unittest import mock
 
-E2E_DIR = os.path.dirname(os.path.abspath(__file__))
-PREFIX = "[protocol] "
-passed = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import Report, bg, lib, note_secret  # noqa: E402
 
-
-def report(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {PREFIX}{name}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {PREFIX}{name}: {detail}"[:600], flush=True)
-
-
-def lib(*args):
-    r = subprocess.run(["bash", os.path.join(E2E_DIR, "lib.sh"), *args],
-                       capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError(f"lib.sh {args[0]} failed: {r.stderr.strip()[:300]}")
-    return r.stdout
+report = Report("[protocol] ")
 
 
 def main():
@@ -58,11 +39,8 @@ def main():
     g = json.loads(lib("grant", adm["token"], adm["totp_secret"], "--user",
                        os.environ["E2E_RESPONDER"], "--table", "Orders", "--op",
                        "Query,GetItem", "--for", "15m", "--reason", "e2e protocol"))
-    env = dict(os.environ, BREAKGLASS_TOKEN=os.environ["E2E_RESPONDER_TOKEN"])
-    cr = json.loads(subprocess.run([os.environ["BREAKGLASS_BIN"], "creds", g["id"], "--json"],
-                                   capture_output=True, text=True, env=env, check=True).stdout)
-    with open(os.path.join(os.environ["E2E_STATE"], "secrets"), "a") as f:
-        f.write(cr["secret_access_key"] + "\n" + cr["session_token"] + "\n" + adm["token"] + "\n")
+    cr = json.loads(bg(os.environ["E2E_RESPONDER_TOKEN"], "creds", g["id"], "--json")[1])
+    note_secret(cr["secret_access_key"], cr["session_token"], adm["token"])
     creds = Credentials(cr["access_key_id"], cr["secret_access_key"], cr["session_token"])
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
@@ -205,5 +183,4 @@ if __name__ == "__main__":
         main()
     except Exception as e:  # a crash is a failure, never a skip
         report(False, "test ran to the end", f"{type(e).__name__}: {e}")
-    print(f"{PREFIX.strip()}: {passed} passed, {failed} failed", file=sys.stderr)
-    sys.exit(0 if failed == 0 and passed > 0 else 1)
+    report.finish()
