@@ -8,6 +8,7 @@
  * on the route, before any parser sees them.
  */
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
@@ -341,11 +342,18 @@ int gateway_serve_main(int argc, char **argv)
 	if (g.cfg.public_url[0] == '\0')
 		snprintf(g.cfg.public_url, sizeof(g.cfg.public_url), "http://%s:%u",
 		         g.cfg.listen_host, port);
-	if (g.cfg.json)
-		printf(
-		    "{\"listen\":\"%s:%u\",\"upstream\":\"%s\",\"public_url\":\"%s\",\"pid\":%d}\n",
-		    g.cfg.listen_host, port, g.cfg.upstream, g.cfg.public_url, (int)getpid());
-	else
+	if (g.cfg.json) {
+		char listen[96], *line;
+		json_t *o;
+
+		snprintf(listen, sizeof(listen), "%s:%u", g.cfg.listen_host, port);
+		o = json_pack("{s:s,s:s,s:s,s:i}", "listen", listen, "upstream", g.cfg.upstream,
+		              "public_url", g.cfg.public_url, "pid", (int)getpid());
+		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		printf("%s\n", line ? line : "{}");
+		free(line);
+		json_decref(o);
+	} else
 		printf("breakglass: serving DynamoDB and the API on %s (upstream %s, region %s)\n",
 		       g.cfg.public_url, g.cfg.upstream, g.cfg.region);
 	fflush(stdout);
