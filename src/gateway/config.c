@@ -108,7 +108,12 @@ static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const ch
 			break;
 		case YAML_SCALAR_EVENT: {
 			const char *v = (const char *)ev.data.scalar.value;
-			if (depth != 1) {
+			/* A "\0" escape would make the C string shorter than the scalar: a
+			 * key or value silently cut short. */
+			if (strlen(v) != ev.data.scalar.length) {
+				rc = bg_err_set(e, BG_EINVAL, "%s:%zu: NUL byte in a setting", path,
+				                ev.start_mark.line + 1);
+			} else if (depth != 1) {
 				rc = bg_err_set(e, BG_EINVAL, "%s: expected a mapping of settings",
 				                path);
 			} else if (!have_key) {

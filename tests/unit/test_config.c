@@ -117,6 +117,14 @@ static void test_errors(void **state)
 	write_file("listen: [a, b]\n");
 	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
 	unlink(path);
+	/* A NUL escape would cut the value (or key) short: refused, not truncated. */
+	write_file("upstream: \"http://127.0.0.1:8000\\0.evil\"\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "NUL"));
+	unlink(path);
+	write_file("\"listen\\0x\": 127.0.0.1:7000\n");
+	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	unlink(path);
 	write_file("listen: \"unterminated\n");
 	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
 	unlink(path);
