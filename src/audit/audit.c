@@ -16,7 +16,7 @@
  * checkpoints after it has woken its batch's callers, still holding the write
  * connection. Nothing commits meanwhile, so the checkpoint completes and the next commit
  * restarts the WAL from its beginning: overwriting the WAL costs less to sync than
- * growing it, which a checkpoint racing the writer (PASSIVE, from another connection)
+ * growing it, which a checkpoint racing the commits (PASSIVE, from another connection)
  * would rarely allow.
  *
  * The chain head (last seq and hash) is read inside each transaction, never cached:
@@ -30,7 +30,7 @@
  * object audit_read() returns, minus "hash" (NULL columns as JSON null, detail as JSON).
  * Because the record's keys are fixed, canonical() writes that text directly, with
  * jansson's exact string escaping, instead of building and sorting a json_t per record:
- * it is the writer's and `audit verify`'s inner loop. The unit tests recompute the chain
+ * it is the leader's and `audit verify`'s inner loop. The unit tests recompute the chain
  * with jansson itself to hold the two to the same bytes. Strings that are not valid
  * UTF-8 (hostile input logged verbatim) have invalid bytes replaced by U+FFFD so they
  * can be recorded at all.
@@ -351,7 +351,7 @@ static sv col_sv(sqlite3_stmt *q, int i)
 	return s;
 }
 
-/* --- the writer ------------------------------------------------------------------------ */
+/* --- writing a batch ------------------------------------------------------------------- */
 
 static int step_done(audit_log *a, sqlite3_stmt *q, const char *what, bg_err *e)
 {
@@ -769,7 +769,7 @@ static json_t *col_json(sqlite3_stmt *q, int i)
 }
 
 /* The row as the record object audit_read hands out; NULL if it cannot be built (out
- * of memory, or a column that is not what the writer wrote). */
+ * of memory, or a column that is not what a leader wrote). */
 static json_t *row_json(sqlite3_stmt *q)
 {
 	json_t *o = json_object(), *v;

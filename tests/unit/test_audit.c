@@ -483,6 +483,26 @@ static void test_reopen(void **state)
 	check_chain(a, 7, NULL);
 }
 
+/* The log checkpoints itself (automatic checkpoints are off on its connection): after
+ * four checkpoint periods of single-record commits the WAL holds at most one period's
+ * frames (about 4 MiB here), not every commit's (about 17 MiB), and the chain is intact. */
+static void test_wal_stays_bounded(void **state)
+{
+	audit_log *a = *state;
+	char walpath[200];
+	struct stat st;
+	int64_t seq = 0;
+	int i;
+
+	for (i = 0; i < 2048; i++)
+		assert_int_equal(append_simple(a, "request", &seq), 0);
+	assert_int_equal(seq, 2048);
+	snprintf(walpath, sizeof(walpath), "%s-wal", dbpath);
+	assert_int_equal(stat(walpath, &st), 0);
+	assert_true(st.st_size < 8 * 1024 * 1024);
+	check_chain(a, 2048, NULL);
+}
+
 struct blocked {
 	audit_log *a;
 	int rc;
@@ -647,6 +667,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_locked_database_fails_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dropped_table_fails_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
