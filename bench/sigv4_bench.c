@@ -56,6 +56,22 @@ static void add(bench_req *b, const char *name, const char *value)
 
 /* Signs the headers added so far (plus date/token/sha as the params say) and appends what
  * the client would put on the wire. */
+/* The fixed credentials and scope every request here is signed with. */
+static sigv4_sign_params sign_params(time_t t)
+{
+	sigv4_sign_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.access_key_id = AKID;
+	p.secret_key = SECRET;
+	p.session_token = TOKEN;
+	p.region = "us-east-1";
+	p.service = "dynamodb";
+	p.now = t;
+	p.normalize_path = true;
+	return p;
+}
+
 static int finish(bench_req *b, time_t t, bool sha, const char *const *extra, size_t nextra)
 {
 	sigv4_sign_params p;
@@ -71,14 +87,7 @@ static int finish(bench_req *b, time_t t, bool sha, const char *const *extra, si
 	b->req.n_headers = b->nh;
 	b->req.body = BODY;
 	b->req.body_len = strlen(BODY);
-	memset(&p, 0, sizeof(p));
-	p.access_key_id = AKID;
-	p.secret_key = SECRET;
-	p.session_token = TOKEN;
-	p.region = "us-east-1";
-	p.service = "dynamodb";
-	p.now = t;
-	p.normalize_path = true;
+	p = sign_params(t);
 	p.sign_body_header = sha;
 	if (sigv4_sign(&b->req, &p, &s, &e)) {
 		fprintf(stderr, "sign: %s\n", e.msg);
@@ -187,14 +196,7 @@ int main(int argc, char **argv)
 	up.req = cli.req;
 	up.req.headers = up.h;
 	up.req.n_headers = up.nh;
-	memset(&p, 0, sizeof(p));
-	p.access_key_id = AKID;
-	p.secret_key = SECRET;
-	p.session_token = TOKEN;
-	p.region = "us-east-1";
-	p.service = "dynamodb";
-	p.now = t;
-	p.normalize_path = true;
+	p = sign_params(t);
 	t0 = now_s();
 	do {
 		for (i = 0; i < 1000; i++) {
