@@ -122,12 +122,15 @@ static int secret_cb(void *ctx, const char *akid, char *buf, size_t cap)
 	return 0;
 }
 
-/* The answer's ConsumedCapacity, if it reported one (for the audit and, later, budgets). */
-static json_t *consumed_capacity(const upstream_response *ur)
+/* The answer's ConsumedCapacity (for the audit and, later, budgets). DynamoDB reports it
+ * only when the request asked (ReturnConsumedCapacity other than NONE), so the answer,
+ * up to a 1 MiB page, is parsed only then. */
+static json_t *consumed_capacity(json_t *req, const upstream_response *ur)
 {
+	const char *rcc = json_string_value(json_object_get(req, "ReturnConsumedCapacity"));
 	json_t *doc, *cc = NULL;
 
-	if (ur->status != 200 || ur->body.len == 0)
+	if (ur->status != 200 || ur->body.len == 0 || rcc == NULL || strcmp(rcc, "NONE") == 0)
 		return NULL;
 	doc = json_loadb(ur->body.data, ur->body.len, 0, NULL);
 	if (doc) {
@@ -281,7 +284,7 @@ void gw_dynamo_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	if (detail && st == 0) {
 		json_object_set_new(detail, "bytes", json_integer((json_int_t)ur.body.len));
 		json_object_set_new(detail, "upstream_request_id", json_string(ur.request_id));
-		json_object_set_new(detail, "consumed_capacity", consumed_capacity(&ur));
+		json_object_set_new(detail, "consumed_capacity", consumed_capacity(c.body, &ur));
 		if (ur.status != 200)
 			json_object_set_new(
 			    detail, "error",

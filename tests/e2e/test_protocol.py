@@ -101,6 +101,33 @@ def main():
            r.getheader("x-breakglass-request-id") is not None,
            "upstream request id and the gateway's own request id are both there")
 
+    # --- the response record carries ConsumedCapacity when the client asked for it -------
+    qc = json.dumps({"TableName": "Orders", "KeyConditionExpression": "customer = :c",
+                     "ExpressionAttributeValues": {":c": {"S": "c-100"}},
+                     "ReturnConsumedCapacity": "TOTAL"}).encode()
+    r, data = send(signed("Query", qc), qc)
+    rid_cc = r.getheader("x-breakglass-request-id")
+    want_cc = json.loads(data).get("ConsumedCapacity")
+    r, data = send(signed("Query", q), q)
+    rid_plain = r.getheader("x-breakglass-request-id")
+    responses = {}
+    after = 0
+    while True:
+        page = json.loads(bg(adm["token"], "audit", "tail", "--json", "--after", str(after),
+                             "--limit", "1000")[1])["records"]
+        if not page:
+            break
+        for rec in page:
+            if rec.get("kind") == "response":
+                responses[rec.get("request_id")] = rec
+        after = page[-1]["seq"]
+    got = (responses.get(rid_cc, {}).get("detail") or {}).get("consumed_capacity")
+    report(want_cc is not None and got == want_cc,
+           "response record holds the ConsumedCapacity DynamoDB reported", f"{got} vs {want_cc}")
+    got = (responses.get(rid_plain, {}).get("detail") or {"consumed_capacity": "missing"})
+    report(rid_plain in responses and got.get("consumed_capacity") is None,
+           "no ConsumedCapacity recorded when the client did not ask for it", str(got)[:200])
+
     # --- authentication -------------------------------------------------------------------
     expect("no Authorization header -> MissingAuthenticationTokenException",
            "MissingAuthenticationTokenException", 400,
