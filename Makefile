@@ -28,7 +28,7 @@ OPT = -O2 -D_FORTIFY_SOURCE=2
 endif
 
 CC ?= cc
-PKGS = libmicrohttpd libcurl libcrypto jansson yaml-0.1 sqlite3 liboath
+PKGS = libcurl libcrypto jansson yaml-0.1 sqlite3 liboath
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \
@@ -36,7 +36,7 @@ WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC $(SAN_FLAGS) \
              $(CFLAGS) -Isrc $(PKG_CFLAGS)
-LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS) -lpthread
+LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser -lpthread
 
 LIB_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -87,7 +87,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
 build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lhttp_parser -lpthread
 fuzz: $(FUZZ_BINS)
 
 # A short bounded run of every fuzz target over its seed corpus (fuzz/seeds/NAME/).

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(
 	build-essential pkg-config clang llvm libclang-rt-14-dev
-	libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev
+	libhttp-parser-dev libcurl4-openssl-dev libssl-dev libjansson-dev
 	libyaml-dev libsqlite3-dev sqlite3 liboath-dev oathtool libcmocka-dev
 	awscli python3 python3-boto3 python3-botocore
 	curl procps ca-certificates

@@ -1,19 +1,20 @@
 /*
  * audit.c - the write-ahead, hash-chained audit log with group commit (see audit.h).
  *
- * audit_append() copies the record in the caller's thread (strings, and the detail
- * serialised) and queues it (at most BG_AUDIT_QUEUE waiting; beyond that it fails at
- * once with BG_ELIMIT, so a stuck disk refuses requests instead of piling up threads).
- * If no commit is in progress, the caller becomes the leader: it takes everything
- * queued, writes it in one BEGIN IMMEDIATE transaction on the log's one write connection
- * (synchronous=FULL, so COMMIT returns only once the WAL is synced) and wakes the
- * callers whose records were in the batch. Records that arrive during that sync wait and
- * form the next batch, led by the first of them. So a lone caller pays one sync and no
- * thread hand-off, and throughput grows with concurrency.
+ * audit_submit() and audit_append() copy the record in the caller's thread (strings, and
+ * the detail serialised) and queue it (at most BG_AUDIT_QUEUE waiting; beyond that it
+ * fails at once with BG_ELIMIT, so a stuck disk refuses requests instead of piling them
+ * up). One committer thread takes everything queued, writes it in one BEGIN IMMEDIATE
+ * transaction on the log's one write connection (synchronous=FULL, so COMMIT returns
+ * only once the WAL is synced) and then completes the batch: an asynchronous caller's
+ * callback runs (the gateway's loops post the request back to themselves, so a batch
+ * costs each loop one wake-up), a blocking caller is woken. Records that arrive during
+ * a sync wait and form the next batch, so throughput grows with concurrency and no loop
+ * thread ever waits for the disk.
  *
  * Checkpoints (copying the WAL into the database: three more syncs) are kept out of the
- * commit itself: automatic checkpoints are off, and every CKPT_EVERY commits the leader
- * checkpoints after it has woken its batch's callers, still holding the write
+ * commit itself: automatic checkpoints are off, and every CKPT_EVERY commits the
+ * committer checkpoints after it has completed its batch, still holding the write
  * connection. Nothing commits meanwhile, so the checkpoint completes and the next commit
  * restarts the WAL from its beginning: overwriting the WAL costs less to sync than
  * growing it, which a checkpoint racing the commits (PASSIVE, from another connection)
@@ -30,7 +31,7 @@
  * object audit_read() returns, minus "hash" (NULL columns as JSON null, detail as JSON).
  * Because the record's keys are fixed, canonical() writes that text directly, with
  * jansson's exact string escaping, instead of building and sorting a json_t per record:
- * it is the leader's and `audit verify`'s inner loop. The unit tests recompute the chain
+ * it is the committer's and `audit verify`'s inner loop. The unit tests recompute the chain
  * with jansson itself to hold the two to the same bytes. Strings that are not valid
  * UTF-8 (hostile input logged verbatim) have invalid bytes replaced by U+FFFD so they
  * can be recorded at all.
@@ -51,10 +52,7 @@
 
 #define DB_NAME         "breakglass.db"
 #define BUSY_TIMEOUT_MS 5000 /* how long a batch waits for another process's write lock */
-/* How long audit_append waits for its batch before giving up (and refusing). Covers the
- * busy timeout and a slow sync with room to spare; past it the disk is presumed stuck. */
-#define APPEND_WAIT_S 20
-#define DUMP_FLAGS    (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+#define DUMP_FLAGS      (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
 /* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
  * inside a commit). */
 #define CKPT_EVERY 512
@@ -85,7 +83,9 @@ typedef struct entry {
 	int status;
 	pthread_cond_t cv; /* signalled when done: wakes this caller only */
 	bool cv_ready;
-	/* Filled in by the leader of its batch, under mu. */
+	audit_done_fn done_fn; /* asynchronous caller: called instead of signalling cv */
+	void *done_arg;
+	/* Filled in by the committer, under mu. */
 	bool done;
 	bool abandoned; /* the caller timed out; whoever writes it frees the entry */
 	int rc;
@@ -95,17 +95,20 @@ typedef struct entry {
 
 struct audit_log {
 	char *path;
-	sqlite3 *db; /* the write connection, used by one leader at a time */
+	sqlite3 *db; /* the write connection, the committer's only */
 	sqlite3_stmt *begin, *head, *insert, *commit, *rollback;
 	EVP_MD *sha256;
-	EVP_MD_CTX *md; /* the leader's only */
-	bg_buf canon;   /* the leader's only */
+	EVP_MD_CTX *md; /* the committer's only */
+	bg_buf canon;   /* the committer's only */
 
 	pthread_mutex_t mu;
 	pthread_condattr_t done_attr; /* entries' condition variables use CLOCK_MONOTONIC */
+	pthread_cond_t work;          /* the committer waits here for records */
+	pthread_t committer;
 	bool sync_ready;
+	bool committer_running;
 	bool stop;
-	bool writing;       /* a leader is committing a batch */
+	bool writing;       /* the committer is writing a batch */
 	int64_t since_ckpt; /* commits since the last checkpoint */
 	entry *qhead, *qtail;
 	size_t queued;
@@ -444,11 +447,11 @@ fail:
 	return rc;
 }
 
-/* Commits every queued record as one batch. Called and returns with mu held; drops it
- * while writing. Only one leader runs at a time (a->writing). */
-static void lead(audit_log *a)
+/* Commits every queued record as one batch and completes its callers. Called and
+ * returns with mu held; drops it while writing and while calling callbacks. */
+static void commit_queued(audit_log *a)
 {
-	entry *list = a->qhead, *en, *next;
+	entry *list = a->qhead, *en, *next, *async = NULL, **async_tail = &async;
 	int64_t n = (int64_t)a->queued;
 	bool ckpt = false;
 	bg_err err;
@@ -477,27 +480,45 @@ static void lead(audit_log *a)
 	}
 	for (en = list; en != NULL; en = next) {
 		next = en->next;
-		if (en->abandoned) {
-			entry_free(en);
-			continue;
-		}
 		en->rc = rc;
 		en->err = err;
 		en->done = true;
-		pthread_cond_signal(&en->cv);
-	}
-	if (ckpt) {
-		pthread_mutex_unlock(&a->mu);
-		(void)sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		pthread_mutex_lock(&a->mu);
-	}
-	a->writing = false;
-	/* Hand the lead to the first of those who queued meanwhile and still wait. */
-	for (en = a->qhead; en != NULL; en = en->next)
-		if (!en->abandoned) {
+		if (en->done_fn != NULL) {
+			en->next = NULL;
+			*async_tail = en;
+			async_tail = &en->next;
+		} else if (en->abandoned) {
+			entry_free(en);
+		} else {
 			pthread_cond_signal(&en->cv);
-			break;
 		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	for (en = async; en != NULL; en = next) {
+		next = en->next;
+		en->done_fn(en->done_arg, en->rc, en->seq, &en->err);
+		entry_free(en);
+	}
+	if (ckpt)
+		(void)sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	pthread_mutex_lock(&a->mu);
+	a->writing = false;
+}
+
+static void *committer_main(void *arg)
+{
+	audit_log *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->qhead == NULL && !a->stop)
+			pthread_cond_wait(&a->work, &a->mu);
+		if (a->qhead == NULL)
+			break; /* stopping, and everything queued is written */
+		commit_queued(a);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
 }
 
 /* --- open and close -------------------------------------------------------------------- */
@@ -520,6 +541,10 @@ static bool sync_init(audit_log *a)
 	if (pthread_condattr_init(&a->done_attr) != 0)
 		goto fail_mu;
 	if (pthread_condattr_setclock(&a->done_attr, CLOCK_MONOTONIC) != 0) {
+		pthread_condattr_destroy(&a->done_attr);
+		goto fail_mu;
+	}
+	if (pthread_cond_init(&a->work, NULL) != 0) {
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
@@ -576,6 +601,11 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 		rc = prepare(a, "ROLLBACK", &a->rollback, e);
 	if (rc != 0)
 		goto fail;
+	if (pthread_create(&a->committer, NULL, committer_main, a) != 0) {
+		rc = bg_err_set(e, BG_ENOMEM, "audit: cannot start the committer thread");
+		goto fail;
+	}
+	a->committer_running = true;
 	bg_err_clear(e);
 	*out = a;
 	return 0;
@@ -589,12 +619,15 @@ void audit_free(audit_log *a)
 	if (a == NULL)
 		return;
 	if (a->sync_ready) {
-		/* Records whose callers gave up may still be queued: write them. */
+		/* The committer writes what is still queued (records whose callers gave up
+		 * included), then ends. */
 		pthread_mutex_lock(&a->mu);
 		a->stop = true;
-		if (a->qhead != NULL && !a->writing && a->db != NULL)
-			lead(a);
+		pthread_cond_signal(&a->work);
 		pthread_mutex_unlock(&a->mu);
+		if (a->committer_running)
+			pthread_join(a->committer, NULL);
+		pthread_cond_destroy(&a->work);
 		pthread_condattr_destroy(&a->done_attr);
 		pthread_mutex_destroy(&a->mu);
 	}
@@ -634,7 +667,7 @@ static void arena_add(bg_buf *b, const char *s)
 }
 
 /* Builds the queue entry for r in the caller's thread: a private copy, since the caller
- * may change its strings and detail once we return, even before a leader gets to the
+ * may change its strings and detail once we return, even before the committer gets to the
  * record (an append abandoned after a timeout). */
 static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e)
 {
@@ -692,6 +725,47 @@ nomem:
 	return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
 }
 
+/* Queues en for the committer. Takes ownership of en; on failure it is freed. */
+static int enqueue(audit_log *a, entry *en, bg_err *e)
+{
+	if (a->stop) {
+		entry_free(en);
+		return bg_err_set(e, BG_EIO, "audit: log is closing");
+	}
+	if (a->queued >= BG_AUDIT_QUEUE) {
+		entry_free(en);
+		return bg_err_set(e, BG_ELIMIT, "audit: queue full (%d records waiting)",
+		                  BG_AUDIT_QUEUE);
+	}
+	if (a->qtail != NULL)
+		a->qtail->next = en;
+	else
+		a->qhead = en;
+	a->qtail = en;
+	a->queued++;
+	if (!a->writing)
+		pthread_cond_signal(&a->work);
+	return 0;
+}
+
+int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+{
+	entry *en;
+	int rc;
+
+	if (a == NULL || r == NULL || r->kind == NULL || r->kind[0] == '\0' || fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: a record needs a kind");
+	rc = entry_new(a, r, &en, e);
+	if (rc != 0)
+		return rc;
+	en->done_fn = fn;
+	en->done_arg = arg;
+	pthread_mutex_lock(&a->mu);
+	rc = enqueue(a, en, e);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 {
 	struct timespec deadline;
@@ -704,39 +778,23 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	if (rc != 0)
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += APPEND_WAIT_S;
+	deadline.tv_sec += BG_AUDIT_WAIT_MS / 1000;
 
 	pthread_mutex_lock(&a->mu);
-	if (a->stop) {
+	rc = enqueue(a, en, e);
+	if (rc != 0) {
 		pthread_mutex_unlock(&a->mu);
-		entry_free(en);
-		return bg_err_set(e, BG_EIO, "audit: log is closing");
+		return rc;
 	}
-	if (a->queued >= BG_AUDIT_QUEUE) {
-		pthread_mutex_unlock(&a->mu);
-		entry_free(en);
-		return bg_err_set(e, BG_ELIMIT, "audit: queue full (%d records waiting)",
-		                  BG_AUDIT_QUEUE);
-	}
-	if (a->qtail != NULL)
-		a->qtail->next = en;
-	else
-		a->qhead = en;
-	a->qtail = en;
-	a->queued++;
 	while (!en->done) {
-		if (!a->writing) {
-			lead(a);
-			continue;
-		}
 		rc = pthread_cond_timedwait(&en->cv, &a->mu, &deadline);
 		if (rc == ETIMEDOUT && !en->done) {
 			/* Refuse; the record may still be written later (over-logging is
-			 * the safe direction). The next leader owns the entry from now on. */
+			 * the safe direction). The committer frees the entry. */
 			en->abandoned = true;
 			pthread_mutex_unlock(&a->mu);
 			return bg_err_set(e, BG_EIO, "audit: not durable after %d s",
-			                  APPEND_WAIT_S);
+			                  BG_AUDIT_WAIT_MS / 1000);
 		}
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -769,7 +827,7 @@ static json_t *col_json(sqlite3_stmt *q, int i)
 }
 
 /* The row as the record object audit_read hands out; NULL if it cannot be built (out
- * of memory, or a column that is not what a leader wrote). */
+ * of memory, or a column that is not what the committer wrote). */
 static json_t *row_json(sqlite3_stmt *q)
 {
 	json_t *o = json_object(), *v;

@@ -3,10 +3,11 @@
  *
  * Every request the gateway receives is recorded before it is forwarded, and every
  * response before it is released: audit_append() returns only once the record is
- * durable (fsynced), and a failure means the caller must refuse (fail closed). Appends
- * from many threads are group-committed by one writer thread: records that arrive while
- * a sync is in progress share the next one, so throughput is bounded by batches, not
- * records.
+ * durable (fsynced), and a failure means the caller must refuse (fail closed); the
+ * gateway's loops use audit_submit(), which returns at once and calls back when the
+ * record is durable. Appends from many threads are group-committed by one committer
+ * thread: records that arrive while a sync is in progress share the next one, so
+ * throughput is bounded by batches, not records.
  *
  * Records live in the store's database (table `audit`), each chained to the previous by
  * hash = SHA-256(prev_hash || canonical JSON of the record), so verification and sinks
@@ -38,16 +39,28 @@ typedef struct audit_record {
 } audit_record;
 
 /* Opens the audit log in the store directory dir (the same breakglass.db) and starts
- * the writer thread. */
+ * the committer thread. */
 int audit_open(const char *dir, audit_log **out, bg_err *e) BG_MUST_CHECK;
 
-/* Stops the writer after flushing what is queued. Accepts NULL. */
+/* Stops the committer after it has written what is queued (every pending callback
+ * runs). Accepts NULL. */
 void audit_free(audit_log *a);
 
 /* Appends r and waits until it is durable. On success *seq (if not NULL) is the record's
  * sequence number. Any failure (queue full, disk error) is returned: the caller must not
  * proceed with the action the record describes. Thread-safe. */
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e) BG_MUST_CHECK;
+
+/* Completion of an asynchronous append: rc is 0 once the record is durable (seq is its
+ * sequence number), or the error (e says why; the action must not proceed). Runs on the
+ * committer thread: keep it short (hand the result to the caller's own thread). */
+typedef void (*audit_done_fn)(void *arg, int rc, int64_t seq, const bg_err *e);
+
+/* Queues r and returns at once; fn(arg, ...) runs exactly once when the record is
+ * durable or has failed. Returns 0, or an error (fn will not run) when the record cannot
+ * be queued: too large, queue full, log closing. Thread-safe. */
+int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg,
+                 bg_err *e) BG_MUST_CHECK;
 
 /* Calls fn with each record (as a JSON object with seq, ts, kind, ... , prev_hash, hash)
  * whose seq is greater than after, in order, at most limit of them. fn returns 0 to go

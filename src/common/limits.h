@@ -30,10 +30,54 @@
 #define BG_MAX_HEADERS      64
 #define BG_MAX_HEADER_VALUE 8192
 
-/* Per-connection memory libmicrohttpd may use for the request line, headers and its read
- * buffer (the body goes to our own buffer). SDKs send about 2 KiB of headers; nginx's
- * default header buffer is 8 KiB. Every open connection holds this much. */
-#define BG_HTTP_CONN_MEMORY (16u * 1024u)
+/* The request line and header block of one request. SDKs send about 2 KiB of headers;
+ * nginx's default header buffer is 8 KiB. Held only while a request is being received
+ * or answered, not by idle keep-alive connections. */
+#define BG_HTTP_HEAD_MAX (16u * 1024u)
+
+/* Room after the header block through which body bytes are read (and copied into the
+ * body buffer): one read of this size per loop wake-up and connection. */
+#define BG_HTTP_READ_ROOM (16u * 1024u)
+
+/* All request bodies being received or processed at once, across connections. A
+ * body's declared length is reserved before it is read, so 64 clients announcing
+ * 16 MiB bodies cannot make the gateway allocate 1 GiB; beyond the budget a request
+ * is refused (and may be retried). 128 MiB is eight maximal DynamoDB requests. */
+#define BG_HTTP_BODY_BUDGET ((size_t)128u * 1024u * 1024u)
+
+/* A request's headers must be complete this long after its first byte (or after the
+ * connection was accepted). Clients send them in one packet; a slow-loris trickle
+ * never completes them. */
+#define BG_HTTP_HEADER_TIMEOUT_MS 10000
+
+/* A body must be complete this long after its headers: 16 MiB in 30 s is 0.5 MiB/s. */
+#define BG_HTTP_BODY_TIMEOUT_MS 30000
+
+/* A client must take its answer (up to 16 MiB) within this long. */
+#define BG_HTTP_WRITE_TIMEOUT_MS 30000
+
+/* After refusing a request whose body was not read, the rest of what the client sends
+ * is read and dropped for at most this long before the connection closes, so the client
+ * reads the refusal rather than a reset (nginx's lingering_time is 30 s). */
+#define BG_HTTP_LINGER_MS 5000
+
+/* Pending connections the kernel queues for accept(). */
+#define BG_LISTEN_BACKLOG 1024
+
+/* Connections one loop accepts per wake-up before it serves others again. */
+#define BG_ACCEPT_BATCH 64
+
+/* Readiness events one loop takes per epoll_wait. */
+#define BG_LOOP_EVENTS 256
+
+/* On SIGTERM, in-flight requests get this long to finish and be audited before the
+ * gateway answers the rest as "outcome unknown" or refused and exits. */
+#define BG_DRAIN_TIMEOUT_MS 10000
+
+/* How long a request waits for its audit record to become durable. A stuck disk must
+ * not hold clients without bound: past this the request is refused (request record)
+ * or answered "outcome unknown" (response record). */
+#define BG_AUDIT_WAIT_MS 10000
 
 /* The Authorization header: the credential scope, up to BG_MAX_HEADERS signed header
  * names, and a 64-hex signature fit comfortably in 4 KiB. */
@@ -57,9 +101,9 @@
  * are short; bounding them keeps the string to sign in a fixed stack buffer. */
 #define BG_SIGV4_MAX_SCOPE_PART 63
 
-/* SigV4 path and query: the request line fits in the HTTP connection memory. */
-#define BG_SIGV4_MAX_PATH  BG_HTTP_CONN_MEMORY
-#define BG_SIGV4_MAX_QUERY BG_HTTP_CONN_MEMORY
+/* SigV4 path and query: the request line fits in the HTTP header block. */
+#define BG_SIGV4_MAX_PATH  BG_HTTP_HEAD_MAX
+#define BG_SIGV4_MAX_QUERY BG_HTTP_HEAD_MAX
 
 /* DynamoDB sends no query at all; 64 parameters bound the sort done for other services. */
 #define BG_SIGV4_MAX_QUERY_PARAMS 64
@@ -120,7 +164,17 @@
 #define BG_STR_(x) #x
 #define BG_STR(x)  BG_STR_(x)
 
-/* Concurrent client connections the gateway accepts. */
-#define BG_MAX_CONNECTIONS 1024
+/* Concurrent client connections the gateway accepts by default (max_connections), and
+ * the most it may be configured to (each costs a descriptor and ~1 KiB when idle). */
+#define BG_MAX_CONNECTIONS       1024
+#define BG_MAX_CONNECTIONS_LIMIT 65536
+
+/* Event loop threads: one per core is the design; more only adds switching. */
+#define BG_MAX_THREADS 64
+
+/* The JSON API's decoded path and query ("/api/v1/grants/bg-XXXX/revoke",
+ * "?after=123&limit=50"): short by construction. */
+#define BG_MAX_API_PATH  512
+#define BG_MAX_API_QUERY 1024
 
 #endif

@@ -257,6 +257,10 @@ static void api_grants_add(api_ctx *c)
 		api_fail(c, &e);
 		goto done;
 	}
+	if (c->g->grants && grant_cache_put(c->g->grants, g) != 0) {
+		api_error(c, 500, "internal", "out of memory");
+		goto done;
+	}
 	api_reply(c, 200, d);
 	d = NULL;
 done:
@@ -313,6 +317,11 @@ static void api_grant_one(api_ctx *c, const char *id, const char *action)
 		if (store_grant_revoke(c->g->st, g->id, c->me.name, now, &e) != 0 ||
 		    store_grant_by_id(c->g->st, id, g, &e) != 0) {
 			api_fail(c, &e);
+			goto done;
+		}
+		/* Effective on the very next request: the request path reads the cache. */
+		if (c->g->grants && grant_cache_put(c->g->grants, g) != 0) {
+			api_error(c, 500, "internal", "out of memory");
 			goto done;
 		}
 		api_reply(c, 200, grant_json(g, now));

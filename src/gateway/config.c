@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common/limits.h"
@@ -29,6 +30,11 @@ typedef struct cfg_text {
 	char data[512];
 	char region[64];
 	char public_url[512];
+	char threads[16];
+	char max_connections[16];
+	char header_timeout[32];
+	char upstream_timeout[32];
+	char drain_timeout[32];
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -41,6 +47,11 @@ static const cfg_key keys[] = {
     K("data", "--data", "BREAKGLASS_DATA", data),
     K("region", "--region", "BREAKGLASS_REGION", region),
     K("public_url", "--public-url", "BREAKGLASS_PUBLIC_URL", public_url),
+    K("threads", "--threads", "BREAKGLASS_THREADS", threads),
+    K("max_connections", "--max-connections", "BREAKGLASS_MAX_CONNECTIONS", max_connections),
+    K("header_timeout", "--header-timeout", "BREAKGLASS_HEADER_TIMEOUT", header_timeout),
+    K("upstream_timeout", "--upstream-timeout", "BREAKGLASS_UPSTREAM_TIMEOUT", upstream_timeout),
+    K("drain_timeout", "--drain-timeout", "BREAKGLASS_DRAIN_TIMEOUT", drain_timeout),
 };
 #undef K
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -172,12 +183,77 @@ static void cfg_defaults(cfg_text *t)
 	snprintf(t->region, sizeof(t->region), "%s", r && *r ? r : "us-east-1");
 }
 
+int gw_config_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}};
+	char *end = NULL;
+	long long v;
+	size_t i;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9')
+		return bg_err_set(e, BG_EINVAL, "'%s' is not a duration (like 500ms, 10s, 2m)", s);
+	v = strtoll(s, &end, 10);
+	for (i = 0; errno == 0 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0 && v <= max_ms / units[i].ms) {
+			*out = (int64_t)v * units[i].ms;
+			if (*out > 0)
+				return 0;
+		}
+	return bg_err_set(e, BG_EINVAL, "'%s' is not a duration between 1ms and %lld s", s,
+	                  (long long)(max_ms / 1000));
+}
+
+static int cfg_count(const char *s, const char *key, long max, unsigned *out, bg_err *e)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < 1 || v > max)
+		return bg_err_set(e, BG_EINVAL, "%s must be a number from 1 to %ld, got '%s'", key,
+		                  max, s);
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Fills c's tuning settings (defaults from limits.h when not given). */
+static int cfg_tuning(gw_config *c, const cfg_text *t, bg_err *e)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc = 0;
+
+	c->threads = cores < 1 ? 1 : cores > BG_MAX_THREADS ? BG_MAX_THREADS : (unsigned)cores;
+	c->max_connections = BG_MAX_CONNECTIONS;
+	c->header_timeout_ms = BG_HTTP_HEADER_TIMEOUT_MS;
+	c->upstream_timeout_ms = BG_UPSTREAM_TIMEOUT_MS;
+	c->drain_timeout_ms = BG_DRAIN_TIMEOUT_MS;
+	if (t->threads[0])
+		rc = cfg_count(t->threads, "threads", BG_MAX_THREADS, &c->threads, e);
+	if (rc == 0 && t->max_connections[0])
+		rc = cfg_count(t->max_connections, "max_connections", BG_MAX_CONNECTIONS_LIMIT,
+		               &c->max_connections, e);
+	if (rc == 0 && t->header_timeout[0])
+		rc = gw_config_parse_ms(t->header_timeout, 600000, &c->header_timeout_ms, e);
+	if (rc == 0 && t->upstream_timeout[0])
+		rc = gw_config_parse_ms(t->upstream_timeout, 600000, &c->upstream_timeout_ms, e);
+	if (rc == 0 && t->drain_timeout[0])
+		rc = gw_config_parse_ms(t->drain_timeout, 600000, &c->drain_timeout_ms, e);
+	return rc;
+}
+
 /* Fills c from t once every source has been applied. */
 static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 {
 	int rc = gw_config_parse_listen(t->listen, c->listen_host, sizeof(c->listen_host),
 	                                &c->listen_port, e);
 
+	if (rc == 0)
+		rc = cfg_tuning(c, t, e);
 	if (rc)
 		return rc;
 	if (t->upstream[0] == '\0')

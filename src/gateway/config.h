@@ -11,7 +11,14 @@
  *   data       --data        BREAKGLASS_DATA        ./breakglass-data
  *   region     --region      BREAKGLASS_REGION      AWS_REGION, AWS_DEFAULT_REGION, us-east-1
  *   public_url --public-url  BREAKGLASS_PUBLIC_URL  http://LISTEN
+ *   threads    --threads     BREAKGLASS_THREADS     the number of cores (event loops)
+ *   max_connections  --max-connections  BREAKGLASS_MAX_CONNECTIONS  1024
+ *   header_timeout   --header-timeout   BREAKGLASS_HEADER_TIMEOUT   10s
+ *   upstream_timeout --upstream-timeout BREAKGLASS_UPSTREAM_TIMEOUT 30s
+ *   drain_timeout    --drain-timeout    BREAKGLASS_DRAIN_TIMEOUT    10s
  *   (file)     --config      BREAKGLASS_CONFIG      none
+ *
+ * Durations take a unit: 500ms, 10s, 2m.
  */
 #ifndef BG_CONFIG_H
 #define BG_CONFIG_H
@@ -28,7 +35,12 @@ typedef struct gw_config {
 	char data[512];
 	char region[64];
 	char public_url[512];
-	bool json; /* --json: print the start-up line as JSON */
+	unsigned threads;            /* event loops */
+	unsigned max_connections;    /* open client connections */
+	int64_t header_timeout_ms;   /* a request's headers must arrive within this */
+	int64_t upstream_timeout_ms; /* a DynamoDB call must answer within this */
+	int64_t drain_timeout_ms;    /* SIGTERM: in-flight requests get this long */
+	bool json;                   /* --json: print the start-up line as JSON */
 } gw_config;
 
 /* Fills c from defaults, the config file, the environment and argv (argv[0] is the
@@ -38,6 +50,9 @@ int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e) BG_MUST_CHECK
 /* Fills c from defaults and the YAML text alone (len bytes): the config-file parser, also
  * its fuzz target. */
 int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e) BG_MUST_CHECK;
+
+/* Parses a duration with a unit ("500ms", "10s", "2m") of at most max_ms into *out. */
+int gw_config_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e) BG_MUST_CHECK;
 
 /* Parses "ADDR:PORT" (ADDR an IPv4 address or "localhost"). */
 int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port,

@@ -1,9 +1,10 @@
 /*
- * gw.h - the gateway's internals, shared by server.c (HTTP, libmicrohttpd), dynamo.c
- * (the DynamoDB endpoint) and api.c (the CLI's JSON API). Not a public interface.
+ * gw.h - the gateway's internals, shared by server.c (start-up, the event loops, the
+ * DynamoDB endpoint's wiring to the transport) and api.c (the CLI's JSON API). Not a
+ * public interface.
  *
- * Handlers see a plain gw_http_request and fill a gw_reply; only server.c knows about
- * libmicrohttpd, so the request path can be driven directly in tests and benchmarks.
+ * API handlers see a plain gw_http_request and fill a gw_reply; they may block (store,
+ * audit), so server.c runs them on a worker thread, never on an event loop.
  */
 #ifndef BG_GW_H
 #define BG_GW_H
@@ -18,6 +19,7 @@
 #include "signing/sigv4.h"
 #include "store/keyring.h"
 #include "store/store.h"
+#include "workflow/grant_cache.h"
 
 typedef struct gw {
 	gw_config cfg;
@@ -26,6 +28,7 @@ typedef struct gw {
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;
+	grant_cache *grants; /* live grants for the request path; api.c keeps it current */
 } gw;
 
 typedef struct gw_http_request {
@@ -56,14 +59,8 @@ typedef struct gw_reply {
 	size_t n_headers;
 } gw_reply;
 
-/* Adds a response header (value copied, truncated to 127 bytes). */
-void gw_reply_header(gw_reply *r, const char *name, const char *value);
-
 /* The first header named name (case-insensitive), or NULL; *len gets its length. */
 const char *gw_header(const gw_http_request *r, const char *name, size_t *len);
-
-/* POST / with X-Amz-Target: the DynamoDB endpoint. */
-void gw_dynamo_handle(gw *g, const gw_http_request *r, gw_reply *rep);
 
 /* /api/v1/...: the JSON API. */
 void gw_api_handle(gw *g, const gw_http_request *r, gw_reply *rep);

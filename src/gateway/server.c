@@ -1,57 +1,275 @@
 /*
- * server.c - `breakglass serve`: the HTTP front (libmicrohttpd) that carries both the
- * DynamoDB endpoint and the JSON API, and the start-up and shutdown around it.
+ * server.c - `breakglass serve`: start-up, the event loops, and the wiring of the
+ * transport (net/http_server) to the DynamoDB pipeline (gateway/pipeline) and to the
+ * JSON API (api.c), then a graceful shutdown.
  *
- * libmicrohttpd runs one thread per connection: a forwarded request blocks on DynamoDB
- * and on the audit log's durable write, and a thread per connection keeps that simple
- * and lets other clients proceed. Bodies are collected up to a hard limit that depends
- * on the route, before any parser sees them.
+ * Threads: one event loop per core (or --threads), each with its own libcurl multi
+ * handle for upstream calls; the audit log's committer thread; one API worker thread
+ * (API actions use the store and wait for their audit record, so they never run on a
+ * loop); and the main thread, which waits for SIGTERM/SIGINT and then drains: stop
+ * accepting, let in-flight requests finish and be audited for up to drain_timeout,
+ * answer what is still waiting for DynamoDB as "outcome unknown" (recorded as such),
+ * and exit 0.
  */
-#include <arpa/inet.h>
-#include <jansson.h>
 #include <errno.h>
+#include <jansson.h>
 #include <malloc.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/encode.h"
 #include "gateway/gateway.h"
 #include "gateway/gw.h"
-#include "protocol/ddb_error.h"
-#include "signing/awscreds.h"
-#include "workflow/grant.h"
+#include "gateway/pipeline.h"
+#include "net/curl_loop.h"
+#include "net/http_server.h"
+#include "net/loop.h"
 
-/* Per-request state kept by libmicrohttpd between calls of the access handler. */
-typedef struct conn_state {
-	bg_buf body;
-	int too_large;
-	int is_api;
-	sigv4_header headers[BG_MAX_HEADERS];
-	size_t n_headers;
-	int too_many_headers;
-} conn_state;
+/* --- per-loop state -------------------------------------------------------------------- */
 
-void gw_reply_header(gw_reply *r, const char *name, const char *value)
+typedef struct call call;
+
+typedef struct gw_loop {
+	struct server *srv;
+	net_loop *loop;
+	net_curl *curl;
+	pthread_t thread;
+	bool started;
+	uint8_t rid_prefix[10]; /* request ids: random prefix + counter */
+	uint64_t rid_next;
+	call *calls; /* DynamoDB requests in flight on this loop */
+	net_task abort_task;
+} gw_loop;
+
+typedef struct api_job api_job;
+
+typedef struct server {
+	gw g;
+	pl_env env;
+	gw_loop *loops;
+	size_t nloops;
+	net_http_server *http;
+	atomic_int inflight; /* DynamoDB requests and API jobs not yet answered */
+
+	/* The API worker. */
+	pthread_t api_thread;
+	bool api_started;
+	pthread_mutex_t api_mu;
+	pthread_cond_t api_cv;
+	api_job *api_head, *api_tail;
+	bool api_stop;
+} server;
+
+static __thread gw_loop *this_loop;
+
+static void new_request_id(gw_loop *gl, char out[32])
 {
-	size_t n;
+	uint8_t raw[16];
+	uint64_t n = gl->rid_next++;
+	int i;
 
-	if (r->n_headers >= GW_REPLY_MAX_HEADERS || value == NULL || value[0] == '\0')
-		return;
-	n = strlen(value);
-	if (n >= sizeof(r->headers[0].value))
-		n = sizeof(r->headers[0].value) - 1;
-	r->headers[r->n_headers].name = name;
-	memcpy(r->headers[r->n_headers].value, value, n);
-	r->headers[r->n_headers].value[n] = '\0';
-	r->n_headers++;
+	memcpy(raw, gl->rid_prefix, 10);
+	for (i = 0; i < 6; i++)
+		raw[10 + i] = (uint8_t)(n >> (8 * (5 - i)));
+	bg_base32(raw, sizeof(raw), false, out, 32);
 }
+
+/* --- DynamoDB requests: the pipeline's I/O on a loop --------------------------------------- */
+
+struct call {
+	gw_loop *gl;
+	net_http_conn *conn;
+	pl_req *pl;
+	call *prev, *next;
+	int refs;             /* the flow, plus one per audit record in the committer */
+	bool closing;         /* answer with Connection: close (body left unread) */
+	bool audit_abandoned; /* the audit timer fired first: ignore its completion */
+	net_timer audit_timer;
+	net_task audit_task; /* the committer's completion, posted back to the loop */
+	int audit_rc;
+	char audit_why[256];
+	upstream_call *up;
+	sigv4_header headers[BG_MAX_HEADERS];
+};
+
+static void call_unref(call *c)
+{
+	if (--c->refs > 0)
+		return;
+	pl_req_free(c->pl);
+	free(c);
+}
+
+/* After any entry into the pipeline: a finished request leaves the loop's list. */
+static void call_check_done(call *c)
+{
+	gw_loop *gl = c->gl;
+
+	if (c->pl == NULL || pl_req_stage(c->pl) != PL_DONE || c->conn == NULL)
+		return;
+	c->conn = NULL;
+	net_timer_disarm(gl->loop, &c->audit_timer);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		gl->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	atomic_fetch_sub(&gl->srv->inflight, 1);
+	call_unref(c);
+}
+
+static void audit_posted(void *arg)
+{
+	call *c = arg;
+
+	if (!c->audit_abandoned && c->conn != NULL) {
+		net_timer_disarm(c->gl->loop, &c->audit_timer);
+		pl_audit_done(c->pl, c->audit_rc, c->audit_why);
+		call_check_done(c);
+	}
+	call_unref(c);
+}
+
+/* On the committer thread: hand the result to the request's loop. */
+static void audit_completed(void *arg, int rc, int64_t seq, const bg_err *e)
+{
+	call *c = arg;
+
+	c->audit_rc = rc;
+	snprintf(c->audit_why, sizeof(c->audit_why), "%s", rc && e ? e->msg : "");
+	c->audit_task.fn = audit_posted;
+	c->audit_task.arg = c;
+	net_loop_post(c->gl->loop, &c->audit_task);
+}
+
+/* A stuck audit disk: the request is answered (refused, or "outcome unknown") within
+ * BG_AUDIT_WAIT_MS; the record may still be written later. */
+static void audit_timeout(void *arg)
+{
+	call *c = arg;
+
+	c->audit_abandoned = true;
+	pl_audit_done(c->pl, BG_EIO, "the audit record was not durable in time");
+	call_check_done(c);
+}
+
+static int io_audit(void *ctx, pl_req *r, const audit_record *rec)
+{
+	call *c = ctx;
+	bg_err e;
+
+	if (c->audit_abandoned)
+		return BG_EIO; /* the committer is stuck: do not queue behind it */
+	c->refs++;
+	if (audit_submit(c->gl->srv->g.audit, rec, audit_completed, c, &e) != 0) {
+		c->refs--;
+		return BG_EIO;
+	}
+	if (net_timer_arm(c->gl->loop, &c->audit_timer, BG_AUDIT_WAIT_MS) != 0) {
+		/* No timer (out of memory): the committer's answer still comes. */
+	}
+	return 0;
+}
+
+static void upstream_done(void *arg, upstream_call *up)
+{
+	call *c = arg;
+	const char *why = "";
+	upstream_outcome o = upstream_call_outcome(up, &why);
+
+	pl_forward_done(c->pl, o, upstream_call_response(up), why);
+	upstream_call_free(up);
+	c->up = NULL;
+	call_check_done(c);
+}
+
+static int io_forward(void *ctx, pl_req *r, const char *target, size_t target_len,
+                      const uint8_t *body, size_t len)
+{
+	call *c = ctx;
+	bg_err e;
+
+	return upstream_start(c->gl->srv->g.up, c->gl->curl, target, target_len, body, len,
+	                      upstream_done, c, &c->up, &e);
+}
+
+static net_http_header hdr(const char *name, const char *value)
+{
+	return (net_http_header){name, strlen(name), value, strlen(value)};
+}
+
+static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
+{
+	call *c = ctx;
+	net_http_header h[4];
+	size_t n = 0;
+
+	h[n++] = hdr("Content-Type",
+	             rep->content_type ? rep->content_type : "application/x-amz-json-1.0");
+	h[n++] = hdr("x-amzn-RequestId", rep->upstream_rid ? rep->upstream_rid : pl_req_id(r));
+	if (rep->crc32)
+		h[n++] = hdr("x-amz-crc32", rep->crc32);
+	h[n++] = hdr("x-breakglass-request-id", pl_req_id(r));
+	(void)net_http_reply(c->conn, rep->status, h, n, &rep->body,
+	                     c->closing ? NET_REPLY_CLOSE : 0);
+}
+
+static const pl_io pipeline_io = {io_audit, io_forward, io_reply};
+
+/* A call for the connection's current request (headers so far, maybe no body). */
+static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *r)
+{
+	call *c = calloc(1, sizeof(*c));
+	pl_http http;
+	char rid[32];
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	c->gl = gl;
+	c->conn = conn;
+	c->refs = 1;
+	c->audit_timer.fn = audit_timeout;
+	c->audit_timer.arg = c;
+	for (i = 0; i < r->n_headers; i++)
+		c->headers[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
+		                               r->headers[i].value, r->headers[i].value_len};
+	memset(&http, 0, sizeof(http));
+	http.method = r->method ? r->method : "?";
+	http.path = r->target ? r->target : "";
+	http.path_len = r->target ? r->path_len : 0;
+	http.has_query = r->has_query;
+	http.headers = c->headers;
+	http.n_headers = r->n_headers;
+	http.body = r->body ? r->body : (const uint8_t *)"";
+	http.body_len = r->body_len;
+	http.peer = r->peer;
+	new_request_id(gl, rid);
+	c->pl = pl_req_new(&gl->srv->env, &pipeline_io, c, &http, rid);
+	if (c->pl == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->next = gl->calls;
+	if (gl->calls)
+		gl->calls->prev = c;
+	gl->calls = c;
+	atomic_fetch_add(&gl->srv->inflight, 1);
+	return c;
+}
+
+/* --- the API, on its worker thread -------------------------------------------------------- */
 
 const char *gw_header(const gw_http_request *r, const char *name, size_t *len)
 {
@@ -66,182 +284,341 @@ const char *gw_header(const gw_http_request *r, const char *name, size_t *len)
 	return NULL;
 }
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      size_t key_size, const char *value, size_t value_size)
-{
-	conn_state *cs = cls;
+#define API_MAX_ARGS 16
 
-	if (cs->n_headers >= BG_MAX_HEADERS || value_size > BG_MAX_HEADER_VALUE) {
-		cs->too_many_headers = 1;
-		return MHD_NO;
-	}
-	cs->headers[cs->n_headers++] =
-	    (sigv4_header){key, key_size, value ? value : "", value ? value_size : 0};
-	return MHD_YES;
-}
-
-static enum MHD_Result count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-	(*(size_t *)cls)++;
-	return MHD_YES;
-}
-
-static const char *query_arg(const gw_http_request *r, const char *name)
-{
-	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-static void peer_name(struct MHD_Connection *conn, char *out, size_t cap)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char a[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ci->client_addr;
-		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		port = ntohs(s->sin_port);
-	} else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ci->client_addr;
-		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		port = ntohs(s->sin6_port);
-	}
-	snprintf(out, cap, "%s:%u", a, port);
-}
-
-static enum MHD_Result send_reply(struct MHD_Connection *conn, gw_reply *rep,
-                                  const char *request_id)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	size_t i;
-	int have_rid = 0;
-
-	resp = MHD_create_response_from_buffer(rep->body.len, rep->body.data ? rep->body.data : "",
-	                                       MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type",
-	                        rep->content_type[0] ? rep->content_type
-	                                             : "application/x-amz-json-1.0");
-	for (i = 0; i < rep->n_headers; i++) {
-		MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
-		if (strcasecmp(rep->headers[i].name, "x-amzn-RequestId") == 0)
-			have_rid = 1;
-	}
-	if (!have_rid)
-		MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
-	MHD_add_response_header(resp, "x-breakglass-request-id", request_id);
-	ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static void reply_error(gw_reply *rep, ddb_error_kind k, const char *msg)
-{
-	rep->status = ddb_error_status(k);
-	bg_buf_reset(&rep->body);
-	if (ddb_error_body(k, msg, &rep->body) != 0)
-		rep->status = 500;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
-{
-	gw *g = cls;
-	conn_state *cs = *con_cls;
+struct api_job {
+	api_job *next;
+	gw_loop *gl;
+	net_http_conn *conn;
 	gw_http_request hr;
 	gw_reply rep;
-	char peer[80];
-	uint8_t rid[16];
-	enum MHD_Result ret;
+	sigv4_header headers[BG_MAX_HEADERS];
+	char path[BG_MAX_API_PATH];
+	char args[BG_MAX_API_QUERY]; /* decoded "name\0value\0..." */
+	const char *argv[2 * API_MAX_ARGS];
+	size_t nargs;
+	net_task done_task;
+};
 
-	if (cs == NULL) {
-		cs = calloc(1, sizeof(*cs));
-		if (cs == NULL)
-			return MHD_NO;
-		cs->is_api = strncmp(url, "/api/", 5) == 0;
-		bg_buf_init(&cs->body, cs->is_api ? BG_MAX_API_BODY : BG_MAX_REQUEST_BODY);
-		*con_cls = cs;
-		return MHD_YES;
-	}
-	if (*upload_data_size > 0) {
-		if (!cs->too_large && bg_buf_add(&cs->body, upload_data, *upload_data_size) != 0) {
-			cs->too_large = 1;
-			bg_buf_free(&cs->body);
+/* Decodes %XX and '+' of n bytes at s into out (cap bytes, NUL-terminated). */
+static bool url_decode(const char *s, size_t n, char *out, size_t cap, size_t *used)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= n)
+				return false;
+			hi = bg_hex_digit((unsigned char)s[i + 1]);
+			lo = bg_hex_digit((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
 		}
-		*upload_data_size = 0;
-		return MHD_YES;
+		if (c == 0 || o + 1 >= cap)
+			return false;
+		out[o++] = (char)c;
 	}
-
-	memset(&hr, 0, sizeof(hr));
-	memset(&rep, 0, sizeof(rep));
-	bg_buf_init(&rep.body, BG_MAX_RESPONSE_BODY);
-	if (bg_random(rid, sizeof(rid)) != 0)
-		return MHD_NO;
-	bg_base32(rid, sizeof(rid), false, hr.request_id, sizeof(hr.request_id));
-	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, cs);
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_arg, &hr.n_query);
-	peer_name(conn, peer, sizeof(peer));
-	hr.method = method;
-	hr.path = url;
-	hr.headers = cs->headers;
-	hr.n_headers = cs->n_headers;
-	hr.body = (const uint8_t *)(cs->body.data ? cs->body.data : "");
-	hr.body_len = cs->body.len;
-	hr.peer = peer;
-	hr.arg = query_arg;
-	hr.conn = conn;
-
-	if (cs->too_many_headers) {
-		reply_error(&rep, DDB_ERR_VALIDATION, "Too many or too large HTTP headers");
-	} else if (cs->too_large) {
-		reply_error(&rep, DDB_ERR_TOO_LARGE, "Request body exceeds the gateway's limit");
-	} else if (cs->is_api) {
-		gw_api_handle(g, &hr, &rep);
-	} else if (strcmp(method, "GET") == 0 && strcmp(url, "/") == 0) {
-		/* DynamoDB answers GET / with a health line; load balancers probe it. */
-		rep.status = 200;
-		snprintf(rep.content_type, sizeof(rep.content_type), "text/plain");
-		bg_buf_adds(&rep.body, "healthy: breakglass\n");
-	} else if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0 || hr.n_query != 0) {
-		reply_error(
-		    &rep, DDB_ERR_VALIDATION,
-		    "breakglass serves DynamoDB requests as POST / and its API under /api/v1/");
-	} else {
-		gw_dynamo_handle(g, &hr, &rep);
-	}
-	ret = send_reply(conn, &rep, hr.request_id);
-	bg_buf_free(&rep.body);
-	return ret;
+	out[o++] = '\0';
+	*used = o;
+	return true;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static const char *api_arg(const gw_http_request *hr, const char *name)
 {
-	conn_state *cs = *con_cls;
+	const api_job *j = hr->conn;
+	size_t i;
 
-	if (cs == NULL)
+	for (i = 0; i < j->nargs; i++)
+		if (strcmp(j->argv[2 * i], name) == 0)
+			return j->argv[2 * i + 1];
+	return NULL;
+}
+
+/* Fills the job's path and query arguments from the raw target; false if malformed. */
+static bool api_parse_target(api_job *j, const net_http_request *r)
+{
+	const char *q = r->target + r->path_len + (r->has_query ? 1 : 0);
+	const char *end = r->target + r->target_len;
+	size_t used, off = 0;
+
+	if (!url_decode(r->target, r->path_len, j->path, sizeof(j->path), &used))
+		return false;
+	while (r->has_query && q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q)), *eq;
+		size_t len = amp ? (size_t)(amp - q) : (size_t)(end - q);
+
+		eq = memchr(q, '=', len);
+		if (j->nargs == API_MAX_ARGS)
+			return false;
+		j->argv[2 * j->nargs] = j->args + off;
+		if (!url_decode(q, eq ? (size_t)(eq - q) : len, j->args + off,
+		                sizeof(j->args) - off, &used))
+			return false;
+		off += used;
+		j->argv[2 * j->nargs + 1] = j->args + off;
+		if (!url_decode(eq ? eq + 1 : q + len, eq ? len - (size_t)(eq - q) - 1 : 0,
+		                j->args + off, sizeof(j->args) - off, &used))
+			return false;
+		off += used;
+		j->nargs++;
+		q += len + (amp ? 1 : 0);
+	}
+	return true;
+}
+
+static void api_job_free(api_job *j)
+{
+	bg_buf_free_secure(&j->rep.body); /* may hold credentials */
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void api_job_done(void *arg)
+{
+	api_job *j = arg;
+	server *s = j->gl->srv;
+	net_http_header h[2];
+	char rid[32];
+
+	new_request_id(j->gl, rid);
+	h[0] =
+	    hdr("Content-Type", j->rep.content_type[0] ? j->rep.content_type : "application/json");
+	h[1] = hdr("x-amzn-RequestId", rid);
+	(void)net_http_reply(j->conn, j->rep.status ? j->rep.status : 500, h, 2, &j->rep.body,
+	                     NET_REPLY_SECRET);
+	api_job_free(j);
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void *api_main(void *arg)
+{
+	server *s = arg;
+
+	pthread_mutex_lock(&s->api_mu);
+	for (;;) {
+		api_job *j;
+		while (s->api_head == NULL && !s->api_stop)
+			pthread_cond_wait(&s->api_cv, &s->api_mu);
+		j = s->api_head;
+		if (j == NULL)
+			break;
+		s->api_head = j->next;
+		if (s->api_head == NULL)
+			s->api_tail = NULL;
+		pthread_mutex_unlock(&s->api_mu);
+		gw_api_handle(&s->g, &j->hr, &j->rep);
+		j->done_task.fn = api_job_done;
+		j->done_task.arg = j;
+		net_loop_post(j->gl->loop, &j->done_task);
+		pthread_mutex_lock(&s->api_mu);
+	}
+	pthread_mutex_unlock(&s->api_mu);
+	return NULL;
+}
+
+static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request *r)
+{
+	server *s = gl->srv;
+	api_job *j = calloc(1, sizeof(*j));
+	size_t i;
+
+	if (j == NULL) {
+		(void)net_http_reply(conn, 500, NULL, 0, NULL, NET_REPLY_CLOSE);
 		return;
-	bg_buf_free(&cs->body);
-	free(cs);
-	*con_cls = NULL;
+	}
+	j->gl = gl;
+	j->conn = conn;
+	bg_buf_init(&j->rep.body, BG_MAX_RESPONSE_BODY);
+	if (!api_parse_target(j, r)) {
+		static const char msg[] =
+		    "{\"error\":\"bad_request\",\"message\":\"malformed URL\"}";
+		net_http_header h = hdr("Content-Type", "application/json");
+		bg_buf body;
+		bg_buf_init(&body, sizeof(msg));
+		(void)net_http_reply(conn, 400, &h, 1,
+		                     bg_buf_add(&body, msg, sizeof(msg) - 1) == 0 ? &body : NULL,
+		                     0);
+		bg_buf_free(&body);
+		api_job_free(j);
+		return;
+	}
+	for (i = 0; i < r->n_headers; i++)
+		j->headers[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
+		                               r->headers[i].value, r->headers[i].value_len};
+	j->hr.method = r->method;
+	j->hr.path = j->path;
+	j->hr.headers = j->headers;
+	j->hr.n_headers = r->n_headers;
+	j->hr.n_query = j->nargs;
+	j->hr.body = r->body;
+	j->hr.body_len = r->body_len;
+	j->hr.peer = r->peer;
+	j->hr.arg = api_arg;
+	j->hr.conn = j;
+	new_request_id(gl, j->hr.request_id);
+	atomic_fetch_add(&s->inflight, 1);
+	pthread_mutex_lock(&s->api_mu);
+	if (s->api_tail)
+		s->api_tail->next = j;
+	else
+		s->api_head = j;
+	s->api_tail = j;
+	pthread_cond_signal(&s->api_cv);
+	pthread_mutex_unlock(&s->api_mu);
 }
 
-/* Open client connections. When the last one closes, return freed heap to the system:
- * glibc keeps it after a burst otherwise, and an idle gateway should be small again. */
-static atomic_int open_connections;
+/* --- the transport's callbacks ----------------------------------------------------------- */
 
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
+static bool is_api(const net_http_request *r)
 {
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&open_connections, 1);
-	else if (atomic_fetch_sub(&open_connections, 1) == 1)
-		malloc_trim(0);
+	return r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0;
+}
+
+static bool is_health(const net_http_request *r)
+{
+	return strcmp(r->method, "GET") == 0 && r->target_len == 1 && r->target[0] == '/';
+}
+
+static int on_head(void *app, net_http_conn *conn, net_http_request *r)
+{
+	server *s = app;
+	sigv4_header h[BG_MAX_HEADERS];
+	ddb_error_kind kind;
+	bg_err e;
+	size_t i;
+	call *c;
+
+	if (is_api(r)) {
+		r->body_max = BG_MAX_API_BODY;
+		return 0;
+	}
+	if (is_health(r))
+		return 0;
+	for (i = 0; i < r->n_headers; i++)
+		h[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
+		                      r->headers[i].value, r->headers[i].value_len};
+	if (pl_check_head(&s->env, h, r->n_headers, &kind, &e) == 0)
+		return 0;
+	/* Refused before its body is read: recorded, answered, connection closed. */
+	c = call_new(this_loop, conn, r);
+	if (c == NULL)
+		return -1;
+	c->closing = true;
+	pl_refuse(c->pl, kind, e.msg);
+	call_check_done(c);
+	return -1;
+}
+
+static void on_request(void *app, net_http_conn *conn, const net_http_request *r)
+{
+	call *c;
+
+	if (is_api(r)) {
+		api_submit(this_loop, conn, r);
+		return;
+	}
+	if (is_health(r)) {
+		/* DynamoDB answers GET / with a health line; load balancers probe it. */
+		static const char line[] = "healthy: breakglass\n";
+		net_http_header h = hdr("Content-Type", "text/plain");
+		bg_buf body;
+		bg_buf_init(&body, sizeof(line));
+		(void)net_http_reply(conn, 200, &h, 1,
+		                     bg_buf_add(&body, line, sizeof(line) - 1) == 0 ? &body : NULL,
+		                     0);
+		bg_buf_free(&body);
+		return;
+	}
+	c = call_new(this_loop, conn, r);
+	if (c == NULL) {
+		(void)net_http_reply(conn, 500, NULL, 0, NULL, NET_REPLY_CLOSE);
+		return;
+	}
+	pl_run(c->pl);
+	call_check_done(c);
+}
+
+static int on_error(void *app, net_http_conn *conn, const net_http_request *r, net_http_error err,
+                    const char *msg)
+{
+	static const ddb_error_kind kinds[] = {
+	    [NET_HTTP_BAD_REQUEST] = DDB_ERR_BAD_REQUEST,
+	    [NET_HTTP_HEAD_TOO_LARGE] = DDB_ERR_VALIDATION,
+	    [NET_HTTP_TOO_LARGE] = DDB_ERR_TOO_LARGE,
+	    [NET_HTTP_BUSY] = DDB_ERR_INTERNAL,
+	    [NET_HTTP_BODY_TIMEOUT] = DDB_ERR_BAD_REQUEST,
+	};
+	call *c = call_new(this_loop, conn, r);
+
+	if (c == NULL)
+		return -1;
+	c->closing = true;
+	pl_refuse(c->pl, kinds[err], msg);
+	call_check_done(c);
+	return 0;
+}
+
+/* --- loops, start-up and shutdown -------------------------------------------------------- */
+
+static void *loop_main(void *arg)
+{
+	gw_loop *gl = arg;
+
+	this_loop = gl;
+	if (net_loop_run(gl->loop) != 0)
+		fprintf(stderr, "breakglass: event loop failed: %s\n", strerror(errno));
+	return NULL;
+}
+
+/* Drain timeout: what still waits for DynamoDB is cut off and answered "outcome
+ * unknown" (and recorded so); the loop keeps running until its records are written. */
+static void abort_upstream(void *arg)
+{
+	gw_loop *gl = arg;
+	call *c, *next;
+
+	for (c = gl->calls; c != NULL; c = next) {
+		next = c->next;
+		if (c->up == NULL)
+			continue;
+		upstream_call_free(c->up);
+		c->up = NULL;
+		pl_forward_done(c->pl, UPSTREAM_UNKNOWN, NULL,
+		                "the gateway shut down before DynamoDB answered");
+		call_check_done(c);
+	}
+}
+
+static int64_t now_s(void)
+{
+	return bg_now();
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Waits until nothing is open or in flight, or ms have passed; true if it emptied. */
+static bool wait_quiet(server *s, int64_t ms)
+{
+	int64_t waited = 0;
+
+	while (waited < ms) {
+		if (atomic_load(&s->inflight) == 0 && net_http_server_connections(s->http) == 0)
+			return true;
+		sleep_ms(10);
+		waited += 10;
+	}
+	return false;
 }
 
 static void gw_close(gw *g)
@@ -249,6 +626,7 @@ static void gw_close(gw *g)
 	sigv4_verifier_free(g->verifier);
 	upstream_free(g->up);
 	audit_free(g->audit);
+	grant_cache_free(g->grants);
 	store_free(g->st);
 	keyring_free(g->kr);
 	memset(g, 0, sizeof(*g));
@@ -258,21 +636,23 @@ static int gw_open(gw *g, bg_err *e)
 {
 	static const char *const required[] = {"host", "x-amz-target"};
 	awscreds *creds = NULL;
-	bg_buf path;
+	char path[BG_MAX_PATH];
 	int rc;
 
-	bg_buf_init(&path, 4096);
-	bg_buf_addf(&path, "%s/master.key", g->cfg.data);
+	if ((size_t)snprintf(path, sizeof(path), "%s/master.key", g->cfg.data) >= sizeof(path))
+		return bg_err_set(e, BG_EINVAL, "data directory path too long");
 	rc = store_open(g->cfg.data, false, &g->st, e);
 	if (rc == 0)
-		rc = keyring_load(path.data, false, &g->kr, e);
-	bg_buf_free(&path);
+		rc = keyring_load(path, false, &g->kr, e);
 	if (rc == 0)
 		rc = audit_open(g->cfg.data, &g->audit, e);
 	if (rc == 0)
+		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
+	if (rc == 0)
 		rc = awscreds_load(&creds, e);
 	if (rc == 0)
-		rc = upstream_new(g->cfg.upstream, g->cfg.region, creds, &g->up, e);
+		rc = upstream_new(g->cfg.upstream, g->cfg.region, creds, g->cfg.upstream_timeout_ms,
+		                  &g->up, e);
 	if (rc)
 		return rc;
 	g->verifier = sigv4_verifier_new(g->cfg.region, "dynamodb", required, 2);
@@ -281,86 +661,195 @@ static int gw_open(gw *g, bg_err *e)
 	return 0;
 }
 
-int gateway_serve_main(int argc, char **argv)
+static void print_started(const gw_config *cfg, unsigned port)
 {
-	gw g;
-	bg_err e;
-	struct MHD_Daemon *d = NULL;
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *di;
-	sigset_t set;
-	int sig = 0, rc;
-	unsigned port;
-
-	memset(&g, 0, sizeof(g));
-	bg_err_clear(&e);
-	if (gw_config_load(&g.cfg, argc, argv, &e) != 0) {
-		fprintf(stderr, "breakglass serve: %s\n", e.msg);
-		return 2;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(g.cfg.listen_port);
-	if (inet_pton(AF_INET,
-	              strcmp(g.cfg.listen_host, "localhost") == 0 ? "127.0.0.1" : g.cfg.listen_host,
-	              &sa.sin_addr) != 1) {
-		fprintf(stderr, "breakglass serve: listen address must be an IPv4 address\n");
-		return 2;
-	}
-	/* Few malloc arenas: many connection threads, each touching little memory. */
-	mallopt(M_ARENA_MAX, 2);
-	if (gw_open(&g, &e) != 0) {
-		fprintf(stderr, "breakglass serve: %s\n", e.msg);
-		gw_close(&g);
-		return 3;
-	}
-
-	/* Worker threads inherit this mask, so only sigwait() below sees the signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                         MHD_USE_POLL | MHD_USE_ERROR_LOG,
-	                     0, NULL, NULL, on_request, &g, MHD_OPTION_SOCK_ADDR, &sa,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)BG_MAX_CONNECTIONS,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BG_HTTP_IDLE_TIMEOUT_S,
-	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BG_HTTP_CONN_MEMORY,
-	                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
-	if (d == NULL) {
-		fprintf(stderr, "breakglass serve: cannot listen on %s:%u: %s\n", g.cfg.listen_host,
-		        g.cfg.listen_port, strerror(errno));
-		gw_close(&g);
-		return 3;
-	}
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	port = di ? di->port : g.cfg.listen_port;
-	if (g.cfg.public_url[0] == '\0')
-		snprintf(g.cfg.public_url, sizeof(g.cfg.public_url), "http://%s:%u",
-		         g.cfg.listen_host, port);
-	if (g.cfg.json) {
+	if (cfg->json) {
 		char listen[96], *line;
 		json_t *o;
 
-		snprintf(listen, sizeof(listen), "%s:%u", g.cfg.listen_host, port);
-		o = json_pack("{s:s,s:s,s:s,s:i}", "listen", listen, "upstream", g.cfg.upstream,
-		              "public_url", g.cfg.public_url, "pid", (int)getpid());
+		snprintf(listen, sizeof(listen), "%s:%u", cfg->listen_host, port);
+		o = json_pack("{s:s,s:s,s:s,s:i}", "listen", listen, "upstream", cfg->upstream,
+		              "public_url", cfg->public_url, "pid", (int)getpid());
 		line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		printf("%s\n", line ? line : "{}");
 		free(line);
 		json_decref(o);
 	} else
 		printf("breakglass: serving DynamoDB and the API on %s (upstream %s, region %s)\n",
-		       g.cfg.public_url, g.cfg.upstream, g.cfg.region);
+		       cfg->public_url, cfg->upstream, cfg->region);
 	fflush(stdout);
+}
 
-	rc = sigwait(&set, &sig);
-	fprintf(stderr, "breakglass: %s, stopping\n", rc == 0 ? strsignal(sig) : "sigwait failed");
-	MHD_stop_daemon(d);
-	gw_close(&g);
-	return 0;
+/* Every jansson string freed is wiped first: API answers carry credentials in them. */
+static void wiping_free(void *p)
+{
+	if (p != NULL)
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void stop_all(server *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nloops; i++)
+		if (s->loops[i].started) {
+			net_loop_stop(s->loops[i].loop);
+			pthread_join(s->loops[i].thread, NULL);
+			s->loops[i].started = false;
+		}
+	if (s->api_started) {
+		pthread_mutex_lock(&s->api_mu);
+		s->api_stop = true;
+		pthread_cond_signal(&s->api_cv);
+		pthread_mutex_unlock(&s->api_mu);
+		pthread_join(s->api_thread, NULL);
+		s->api_started = false;
+	}
+}
+
+static void server_free(server *s)
+{
+	size_t i;
+
+	stop_all(s);
+	/* Loops have stopped: run what their queues still hold (API answers). */
+	net_http_server_free(s->http);
+	for (i = 0; i < s->nloops; i++) {
+		call *c;
+		this_loop = &s->loops[i];
+		while ((c = s->loops[i].calls) != NULL) {
+			/* Only after a failed drain: forget the request. */
+			s->loops[i].calls = c->next;
+			upstream_call_free(c->up);
+			pl_req_free(c->pl);
+			free(c);
+		}
+		net_curl_free(s->loops[i].curl);
+		net_loop_free(s->loops[i].loop);
+	}
+	free(s->loops);
+	gw_close(&s->g);
+	pthread_cond_destroy(&s->api_cv);
+	pthread_mutex_destroy(&s->api_mu);
+}
+
+int gateway_serve_main(int argc, char **argv)
+{
+	static server s;
+	net_http_settings set;
+	net_http_handler h = {&s, on_head, on_request, on_error};
+	net_loop **loops = NULL;
+	sigset_t sigs;
+	bg_err e;
+	uint16_t port = 0;
+	int sig = 0, rc = 0;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.api_mu, NULL);
+	pthread_cond_init(&s.api_cv, NULL);
+	bg_err_clear(&e);
+	if (gw_config_load(&s.g.cfg, argc, argv, &e) != 0) {
+		fprintf(stderr, "breakglass serve: %s\n", e.msg);
+		return 2;
+	}
+	json_set_alloc_funcs(malloc, wiping_free);
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	/* Threads inherit this mask, so only sigwait() below sees the signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (gw_open(&s.g, &e) != 0) {
+		fprintf(stderr, "breakglass serve: %s\n", e.msg);
+		rc = 3;
+		goto done;
+	}
+	s.env.verifier = s.g.verifier;
+	s.env.grants = s.g.grants;
+	s.env.kr = s.g.kr;
+	s.env.now = now_s;
+
+	s.nloops = s.g.cfg.threads;
+	s.loops = calloc(s.nloops, sizeof(*s.loops));
+	loops = calloc(s.nloops, sizeof(*loops));
+	if (s.loops == NULL || loops == NULL) {
+		fprintf(stderr, "breakglass serve: out of memory\n");
+		rc = 3;
+		goto done;
+	}
+	for (i = 0; i < s.nloops; i++) {
+		gw_loop *gl = &s.loops[i];
+		gl->srv = &s;
+		if (net_loop_new(&gl->loop, &e) != 0 ||
+		    net_curl_new(gl->loop, &gl->curl, &e) != 0 ||
+		    bg_random(gl->rid_prefix, sizeof(gl->rid_prefix)) != 0) {
+			fprintf(stderr, "breakglass serve: %s\n", e.msg);
+			rc = 3;
+			goto done;
+		}
+		loops[i] = gl->loop;
+	}
+	net_http_settings_default(&set);
+	set.header_timeout_ms = s.g.cfg.header_timeout_ms;
+	set.max_connections = s.g.cfg.max_connections;
+	if (net_http_server_new(s.g.cfg.listen_host, s.g.cfg.listen_port, loops, s.nloops, &set, &h,
+	                        &s.http, &port, &e) != 0) {
+		fprintf(stderr, "breakglass serve: %s\n", e.msg);
+		rc = 3;
+		goto done;
+	}
+	if (pthread_create(&s.api_thread, NULL, api_main, &s) != 0) {
+		fprintf(stderr, "breakglass serve: cannot start the API thread\n");
+		rc = 3;
+		goto done;
+	}
+	s.api_started = true;
+	for (i = 0; i < s.nloops; i++) {
+		if (pthread_create(&s.loops[i].thread, NULL, loop_main, &s.loops[i]) != 0) {
+			fprintf(stderr, "breakglass serve: cannot start an event loop thread\n");
+			rc = 3;
+			goto done;
+		}
+		s.loops[i].started = true;
+	}
+	if (s.g.cfg.public_url[0] == '\0')
+		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "http://%s:%u",
+		         s.g.cfg.listen_host, port);
+	print_started(&s.g.cfg, port);
+
+	if (sigwait(&sigs, &sig) != 0)
+		sig = SIGTERM;
+	fprintf(stderr, "breakglass: %s, draining (up to %lld ms)\n", strsignal(sig),
+	        (long long)s.g.cfg.drain_timeout_ms);
+	net_http_server_drain(s.http);
+	if (!wait_quiet(&s, s.g.cfg.drain_timeout_ms)) {
+		for (i = 0; i < s.nloops; i++) {
+			s.loops[i].abort_task.fn = abort_upstream;
+			s.loops[i].abort_task.arg = &s.loops[i];
+			net_loop_post(s.loops[i].loop, &s.loops[i].abort_task);
+		}
+		/* Their answers and records need the audit log, which bounds itself. */
+		if (!wait_quiet(&s, BG_AUDIT_WAIT_MS + 1000))
+			fprintf(stderr, "breakglass: %d requests still open at exit\n",
+			        atomic_load(&s.inflight));
+	}
+	fprintf(stderr, "breakglass: stopped\n");
+done:
+	server_free(&s);
+	free(loops);
+	return rc;
 }

@@ -1,23 +1,27 @@
 /*
  * upstream.h - forwarding an allowed request to DynamoDB, re-signed with the gateway's
- * own AWS credentials.
+ * own AWS credentials, without blocking a thread.
  *
  * Clients' signatures are made with grant credentials that only the gateway honours, so
  * every forwarded request is signed again (SigV4, service "dynamodb") with the
- * credentials from the standard environment variables or shared credentials file. A pool
- * of libcurl handles keeps connections to the upstream alive across requests; each call
- * checks one out, so concurrent client connections never share a handle.
+ * credentials from the standard environment variables or shared credentials file. A
+ * call is a libcurl transfer on the calling loop's multi handle (net/curl_loop.h); its
+ * callback runs on that loop when the answer, or the failure, is complete. Easy handles
+ * are pooled; upstream connections stay alive in each loop's multi handle.
  */
 #ifndef BG_UPSTREAM_H
 #define BG_UPSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "net/curl_loop.h"
 #include "signing/awscreds.h"
 
 typedef struct upstream upstream;
+typedef struct upstream_call upstream_call;
 
 typedef struct upstream_response {
 	long status;
@@ -27,19 +31,45 @@ typedef struct upstream_response {
 	char content_type[128]; /* Content-Type from upstream */
 } upstream_response;
 
-/* Prepares forwarding to url (http:// or https://) for region. Takes ownership of creds. */
-int upstream_new(const char *url, const char *region, awscreds *creds, upstream **out,
-                 bg_err *e) BG_MUST_CHECK;
+/* How a call ended. */
+typedef enum upstream_outcome {
+	UPSTREAM_ANSWERED, /* an HTTP answer came (errors and throttling included) */
+	UPSTREAM_NOT_SENT, /* nothing was sent (no connection): the request did not run */
+	UPSTREAM_UNKNOWN,  /* sent, but no complete answer: it may or may not have run */
+} upstream_outcome;
 
-/* Closes every pooled connection and zeroes the credentials. Accepts NULL. */
+/* Prepares forwarding to url (http:// or https://) for region. Takes ownership of creds.
+ * timeout_ms bounds a whole call (0: BG_UPSTREAM_TIMEOUT_MS). */
+int upstream_new(const char *url, const char *region, awscreds *creds, long timeout_ms,
+                 upstream **out, bg_err *e) BG_MUST_CHECK;
+
+/* Frees the pooled handles and zeroes the credentials. No call may be running.
+ * Accepts NULL. */
 void upstream_free(upstream *u);
 
-/* Sends POST / with X-Amz-Target target (n bytes) and body, waits for the answer (up
- * to BG_UPSTREAM_TIMEOUT_MS), and fills *resp, which the caller frees with
- * upstream_response_free even on failure. BG_EUPSTREAM when no HTTP answer came. Any
- * HTTP answer, error or throttling included, is a success here: it is passed back. */
-int upstream_call(upstream *u, const char *target, size_t target_len, const void *body, size_t len,
-                  upstream_response *resp, bg_err *e) BG_MUST_CHECK;
+/* Starts POST / with X-Amz-Target target (n bytes) and body (borrowed: kept alive by the
+ * caller until done runs) on mc's loop. done(arg, call) runs once on that loop; the
+ * caller then reads upstream_call_outcome/_response and frees the call. */
+int upstream_start(upstream *u, net_curl *mc, const char *target, size_t target_len,
+                   const void *body, size_t len, void (*done)(void *arg, upstream_call *call),
+                   void *arg, upstream_call **out, bg_err *e) BG_MUST_CHECK;
+
+/* How the call ended; for a failure, why (a static or call-owned string). */
+upstream_outcome upstream_call_outcome(const upstream_call *call, const char **why);
+
+/* The answer (UPSTREAM_ANSWERED only); owned by the call. */
+upstream_response *upstream_call_response(upstream_call *call);
+
+/* Stops a running call without calling done (its outcome is then UPSTREAM_UNKNOWN if
+ * anything was sent). Frees the call. Accepts NULL. */
+void upstream_call_free(upstream_call *call);
+
+/* Blocking form for tests and tools: runs loop (which mc belongs to) until the call
+ * ends. Returns 0 when an HTTP answer came and fills *resp (the caller frees it with
+ * upstream_response_free, even on failure), BG_EUPSTREAM otherwise. */
+int upstream_call_sync(upstream *u, net_loop *loop, net_curl *mc, const char *target,
+                       size_t target_len, const void *body, size_t len, upstream_response *resp,
+                       bg_err *e) BG_MUST_CHECK;
 
 void upstream_response_free(upstream_response *r);
 

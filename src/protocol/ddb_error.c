@@ -46,6 +46,10 @@ static const struct kind_info kinds[DDB_ERR_COUNT] = {
     [DDB_ERR_INTERNAL] = {400, DDB "RequestRefusedException",
                           "The gateway cannot process requests safely right now; the "
                           "request was refused and did not run"},
+    [DDB_ERR_OUTCOME_UNKNOWN] = {400, DDB "RequestOutcomeUnknownException",
+                                 "The request was sent to DynamoDB but its outcome is unknown; "
+                                 "it may or may not have been applied"},
+    [DDB_ERR_BAD_REQUEST] = {400, CORAL "BadRequestException", "The HTTP request is malformed"},
 };
 
 static const struct kind_info *kind_get(ddb_error_kind k)

@@ -40,6 +40,14 @@ typedef enum ddb_error_kind {
 	 * against a gateway that refuses to run unaudited helps nobody, and the responder
 	 * must see at once that the request did not run. */
 	DDB_ERR_INTERNAL,
+	/* 400 RequestOutcomeUnknownException: the request went to DynamoDB and no answer
+	 * came (timeout, connection lost, shutdown), or the answer could not be recorded.
+	 * It may have been applied: never retried by SDKs, and never called a refusal,
+	 * so the responder checks before trying again. */
+	DDB_ERR_OUTCOME_UNKNOWN,
+	/* 400 BadRequestException: the HTTP framing itself is malformed or ambiguous (two
+	 * Content-Lengths, an unsupported Transfer-Encoding, a bad request line). */
+	DDB_ERR_BAD_REQUEST,
 	DDB_ERR_COUNT
 } ddb_error_kind;
 

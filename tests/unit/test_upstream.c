@@ -157,6 +157,8 @@ static void test_forward_resigned(void **state)
 	awscreds *cr = NULL;
 	upstream *u = NULL;
 	upstream_response r;
+	net_loop *loop = NULL;
+	net_curl *mc = NULL;
 	char url[64];
 	const char body[] = "{\"TableName\":\"Orders\"}";
 	bg_err e;
@@ -166,11 +168,13 @@ static void test_forward_resigned(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
 	assert_int_equal(
 	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
-	assert_int_equal(upstream_new(url, "eu-west-1", cr, &u, &e), 0);
+	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
+	assert_int_equal(net_loop_new(&loop, &e), 0);
+	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(
-		    upstream_call(u, "DynamoDB_20120810.Query", 23, body, sizeof(body) - 1, &r, &e),
-		    0);
+		assert_int_equal(upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23,
+		                                    body, sizeof(body) - 1, &r, &e),
+		                 0);
 		/* Errors and throttling pass back untouched. */
 		assert_int_equal(r.status, 400);
 		assert_int_equal(r.body.len, 30);
@@ -185,6 +189,8 @@ static void test_forward_resigned(void **state)
 	assert_int_equal(f.connections, 1); /* kept alive */
 	assert_string_equal(f.target, "DynamoDB_20120810.Query");
 	assert_string_equal(f.body, body);
+	net_curl_free(mc);
+	net_loop_free(loop);
 	upstream_free(u);
 	shutdown(f.lfd, SHUT_RDWR);
 	close(f.lfd);
@@ -195,6 +201,8 @@ static void test_unreachable(void **state)
 {
 	awscreds *cr = NULL;
 	upstream *u = NULL;
+	net_loop *loop = NULL;
+	net_curl *mc = NULL;
 	upstream_response r;
 	bg_err e;
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
@@ -212,14 +220,19 @@ static void test_unreachable(void **state)
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
 	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", NULL, &cr, &e), 0);
-	assert_int_equal(upstream_new(url, "eu-west-1", cr, &u, &e), 0);
-	assert_int_equal(upstream_call(u, "DynamoDB_20120810.Query", 23, "{}", 2, &r, &e),
-	                 BG_EUPSTREAM);
+	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
+	assert_int_equal(net_loop_new(&loop, &e), 0);
+	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
+	assert_int_equal(
+	    upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23, "{}", 2, &r, &e),
+	    BG_EUPSTREAM);
 	upstream_response_free(&r);
+	net_curl_free(mc);
+	net_loop_free(loop);
 	upstream_free(u);
 	cr = NULL;
 	assert_int_equal(awscreds_from_values("A", "B", NULL, &cr, &e), 0);
-	assert_int_equal(upstream_new("ftp://x", "eu-west-1", cr, &u, &e), BG_EINVAL);
+	assert_int_equal(upstream_new("ftp://x", "eu-west-1", cr, 0, &u, &e), BG_EINVAL);
 }
 
 int main(void)

@@ -1,0 +1,540 @@
+/*
+ * pipeline.c - the stages of a DynamoDB request (see pipeline.h).
+ *
+ * Order matters and is the product's promise. A request is answered by the gateway
+ * itself (never forwarded) unless its signature verifies with a live grant's
+ * credentials and the parsed request lies inside the grant. The request record is
+ * durable before anything is sent upstream and the response record before the answer
+ * is released. A refusal is recorded before it is sent (and sent even if the record
+ * cannot be written: refusing is the safe side either way).
+ */
+#include "gateway/pipeline.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/clock.h"
+#include "common/encode.h"
+#include "protocol/ddb_request.h"
+#include "workflow/grant.h"
+
+struct pl_req {
+	const pl_env *env;
+	const pl_io *io;
+	void *io_ctx;
+	pl_http http;
+	char request_id[32];
+	pl_stage stage;
+	bool denying; /* a refusal's record is being written; then the refusal is sent */
+
+	const store_grant *grant; /* referenced from the grant cache */
+	sigv4_result vr;
+	ddb_request *req;
+	const char *target;
+	size_t target_len;
+	const char *actor;
+	const char *grant_id;
+	const char *op;
+	bg_buf tables;
+	bool have_tables;
+
+	upstream_outcome outcome;
+	char why[256];
+	upstream_response resp;
+	pl_reply reply;
+};
+
+const char *pl_stage_name(pl_stage s)
+{
+	static const char *const names[] = {"verify",  "authorise", "audit_request",
+	                                    "forward", "transform", "audit_response",
+	                                    "release", "done"};
+	return (unsigned)s <= PL_DONE ? names[s] : "?";
+}
+
+static const char *header(const pl_http *h, const char *name, size_t *len)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < h->n_headers; i++)
+		if (h->headers[i].name_len == n && strncasecmp(h->headers[i].name, name, n) == 0) {
+			if (len)
+				*len = h->headers[i].value_len;
+			return h->headers[i].value;
+		}
+	return NULL;
+}
+
+pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_http *http,
+                   const char *request_id)
+{
+	pl_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->env = env;
+	r->io = io;
+	r->io_ctx = io_ctx;
+	r->http = *http;
+	snprintf(r->request_id, sizeof(r->request_id), "%s", request_id);
+	r->stage = PL_VERIFY;
+	bg_buf_init(&r->tables, (size_t)BG_MAX_REQUEST_TABLES * (BG_MAX_TABLE_NAME + 1));
+	bg_buf_init(&r->reply.body, BG_MAX_RESPONSE_BODY);
+	r->target = header(&r->http, "x-amz-target", &r->target_len);
+	return r;
+}
+
+void pl_req_free(pl_req *r)
+{
+	if (r == NULL)
+		return;
+	grant_cache_release(r->grant);
+	ddb_request_free(r->req);
+	bg_buf_free(&r->tables);
+	upstream_response_free(&r->resp);
+	bg_buf_free(&r->reply.body);
+	free(r);
+}
+
+pl_stage pl_req_stage(const pl_req *r)
+{
+	return r->stage;
+}
+
+const char *pl_req_id(const pl_req *r)
+{
+	return r->request_id;
+}
+
+/* --- records --------------------------------------------------------------------------- */
+
+static json_t *body_summary(const pl_req *r)
+{
+	json_t *d = json_object();
+	json_t *body = r->req ? ddb_request_json(r->req) : NULL;
+	uint8_t h[32];
+	char hex[65];
+
+	if (d == NULL)
+		return NULL;
+	json_object_set_new(d, "peer", json_string(r->http.peer ? r->http.peer : ""));
+	if (body) {
+		json_object_set(d, "body", body);
+	} else {
+		bg_sha256(r->http.body, r->http.body_len, h);
+		bg_hex(h, sizeof(h), hex);
+		json_object_set_new(d, "body_bytes", json_integer((json_int_t)r->http.body_len));
+		json_object_set_new(d, "body_sha256", json_string(hex));
+	}
+	return d;
+}
+
+static void record_init(const pl_req *r, audit_record *rec, const char *kind)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = kind;
+	rec->actor = r->actor;
+	rec->grant_id = r->grant_id;
+	rec->request_id = r->request_id;
+	rec->op = r->op;
+	rec->tables = r->have_tables ? r->tables.data : NULL;
+}
+
+/* The reply body for an error of kind k. */
+static void set_error(pl_req *r, ddb_error_kind k, const char *msg)
+{
+	r->reply.status = ddb_error_status(k);
+	r->reply.content_type = NULL;
+	r->reply.upstream_rid = NULL;
+	r->reply.crc32 = NULL;
+	bg_buf_reset(&r->reply.body);
+	if (ddb_error_body(k, msg, &r->reply.body) != 0) {
+		/* Only a message over the buffer's limit gets here: send the bare type. */
+		bg_buf_reset(&r->reply.body);
+		if (ddb_error_body(k, NULL, &r->reply.body) != 0)
+			r->reply.status = 400;
+	}
+}
+
+static void release(pl_req *r)
+{
+	r->stage = PL_RELEASE;
+	r->io->reply(r->io_ctx, r, &r->reply);
+	r->stage = PL_DONE;
+}
+
+void pl_refuse(pl_req *r, ddb_error_kind k, const char *msg)
+{
+	audit_record rec;
+	json_t *d = body_summary(r);
+
+	set_error(r, k, msg);
+	record_init(r, &rec, "denial");
+	rec.decision = "deny";
+	rec.reason = msg;
+	rec.status = ddb_error_status(k);
+	if (d)
+		json_object_set_new(d, "error", json_string(ddb_error_type(k)));
+	rec.detail = d;
+	r->denying = true;
+	if (r->io->audit(r->io_ctx, r, &rec) != 0) {
+		fprintf(stderr, "breakglass: audit of a denial could not be queued\n");
+		r->denying = false;
+		release(r);
+	}
+	json_decref(d);
+}
+
+/* --- VERIFY ---------------------------------------------------------------------------- */
+
+static ddb_error_kind sigv4_kind(int st)
+{
+	switch (st) {
+	case SIGV4_MISSING:
+		return DDB_ERR_MISSING_AUTH;
+	case SIGV4_INCOMPLETE:
+		return DDB_ERR_INCOMPLETE_SIGNATURE;
+	case SIGV4_UNKNOWN_KEY:
+		return DDB_ERR_UNRECOGNIZED_CLIENT;
+	case SIGV4_INTERNAL:
+		return DDB_ERR_INTERNAL;
+	default:
+		return DDB_ERR_INVALID_SIGNATURE;
+	}
+}
+
+/* The verifier's secret lookup: the live grant from memory, kept for AUTHORISE. */
+static int secret_cb(void *ctx, const char *akid, char *buf, size_t cap)
+{
+	pl_req *r = ctx;
+	const store_grant *g = grant_cache_get(r->env->grants, akid);
+
+	if (g == NULL)
+		return BG_ENOTFOUND;
+	if (cap < GRANT_SECRET_LEN + 1) {
+		grant_cache_release(g);
+		return BG_ELIMIT;
+	}
+	grant_cache_release(r->grant);
+	r->grant = g;
+	grant_secret(r->env->kr, akid, buf);
+	return 0;
+}
+
+static bool stage_verify(pl_req *r)
+{
+	sigv4_request sr;
+	bg_err e;
+	int st;
+
+	bg_err_clear(&e);
+	if (strcmp(r->http.method, "POST") != 0 || r->http.path_len != 1 ||
+	    r->http.path[0] != '/' || r->http.has_query) {
+		pl_refuse(
+		    r, DDB_ERR_VALIDATION,
+		    "breakglass serves DynamoDB requests as POST / and its API under /api/v1/");
+		return false;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.method = r->http.method;
+	sr.path = r->http.path;
+	sr.path_len = r->http.path_len;
+	sr.query = "";
+	sr.headers = r->http.headers;
+	sr.n_headers = r->http.n_headers;
+	sr.body = r->http.body;
+	sr.body_len = r->http.body_len;
+	st = sigv4_verify(r->env->verifier, &sr, (time_t)r->env->now(), secret_cb, r, &r->vr, &e);
+	if (r->vr.access_key_id[0])
+		r->actor = r->vr.access_key_id;
+	if (st != SIGV4_OK) {
+		pl_refuse(r, sigv4_kind(st), e.msg);
+		return false;
+	}
+	return true;
+}
+
+/* --- AUTHORISE ------------------------------------------------------------------------- */
+
+static bool stage_authorise(pl_req *r)
+{
+	const store_grant *g;
+	uint8_t tok_hash[32];
+	char when[21];
+	bg_err e;
+	int st;
+
+	bg_err_clear(&e);
+	/* The verifier asks for a secret only when its derived-key cache misses. */
+	if (r->grant == NULL)
+		r->grant = grant_cache_get(r->env->grants, r->vr.access_key_id);
+	g = r->grant;
+	if (g == NULL) {
+		pl_refuse(r, DDB_ERR_UNRECOGNIZED_CLIENT,
+		          "The security token included in the request is invalid.");
+		return false;
+	}
+	r->actor = g->user;
+	r->grant_id = g->id;
+	/* The session token is a second secret: it must come with the key and match. */
+	if (r->vr.session_token == NULL) {
+		pl_refuse(r, DDB_ERR_UNRECOGNIZED_CLIENT,
+		          "The security token included in the request is invalid.");
+		return false;
+	}
+	bg_sha256(r->vr.session_token, r->vr.session_token_len, tok_hash);
+	if (!bg_ct_equal(tok_hash, g->session_token_hash, sizeof(tok_hash))) {
+		pl_refuse(r, DDB_ERR_UNRECOGNIZED_CLIENT,
+		          "The security token included in the request is invalid.");
+		return false;
+	}
+	/* Parsed before the liveness check only so that a refusal of an expired or revoked
+	 * grant still records what was attempted; the refusals keep their order. */
+	st = ddb_request_parse(r->target ? r->target : "", r->target_len, r->http.body,
+	                       r->http.body_len, &r->req, &e);
+	if (st == DDB_OK) {
+		r->op = ddb_request_op(r->req)->name;
+		r->have_tables = ddb_request_tables_joined(r->req, &r->tables) == 0;
+	}
+	switch (grant_status(g, r->env->now())) {
+	case GRANT_EXPIRED:
+		pl_refuse(r, DDB_ERR_EXPIRED_TOKEN,
+		          "The security token included in the request is expired");
+		return false;
+	case GRANT_REVOKED:
+		bg_rfc3339(g->revoked_at, when);
+		bg_err_set(&e, BG_EDENIED, "Grant %s was revoked at %s by %s; ask for a new grant",
+		           g->id, when, g->revoked_by);
+		pl_refuse(r, DDB_ERR_ACCESS_DENIED, e.msg);
+		return false;
+	case GRANT_ACTIVE:
+		break;
+	}
+	if (st != DDB_OK) {
+		pl_refuse(r, ddb_request_error_kind(st), e.msg);
+		return false;
+	}
+	if (grant_check(g, r->req, &e) != 0) {
+		pl_refuse(r, DDB_ERR_ACCESS_DENIED, e.msg);
+		return false;
+	}
+	return true;
+}
+
+/* --- the waiting stages ---------------------------------------------------------------- */
+
+static void start_audit_request(pl_req *r)
+{
+	audit_record rec;
+	json_t *d = body_summary(r);
+
+	r->stage = PL_AUDIT_REQUEST;
+	record_init(r, &rec, "request");
+	rec.decision = "allow";
+	rec.detail = d;
+	if (r->io->audit(r->io_ctx, r, &rec) != 0)
+		pl_audit_done(r, BG_EIO, "the audit queue is full");
+	json_decref(d);
+}
+
+static void start_forward(pl_req *r)
+{
+	r->stage = PL_FORWARD;
+	if (r->io->forward(r->io_ctx, r, r->target, r->target_len, r->http.body,
+	                   r->http.body_len) != 0)
+		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "the upstream call could not start");
+}
+
+/* The answer's ConsumedCapacity (for the audit and, later, budgets). DynamoDB reports it
+ * only when the request asked (ReturnConsumedCapacity other than NONE), so the answer,
+ * up to a 1 MiB page, is parsed only then. */
+static json_t *consumed_capacity(const pl_req *r)
+{
+	json_t *req = ddb_request_json(r->req);
+	const char *rcc = json_string_value(json_object_get(req, "ReturnConsumedCapacity"));
+	json_t *doc, *cc = NULL;
+
+	const bg_buf *b = &r->reply.body; /* the answer, moved there by TRANSFORM */
+
+	if (r->resp.status != 200 || b->len == 0 || rcc == NULL || strcmp(rcc, "NONE") == 0)
+		return NULL;
+	doc = json_loadb(b->data, b->len, 0, NULL);
+	if (doc) {
+		cc = json_object_get(doc, "ConsumedCapacity");
+		json_incref(cc);
+		json_decref(doc);
+	}
+	return cc;
+}
+
+/* TRANSFORM: the answer as it will be released. Today DynamoDB's answer passes unchanged
+ * (status, body, request id, checksum); masking and capacity stripping go here. */
+static void stage_transform(pl_req *r)
+{
+	r->stage = PL_TRANSFORM;
+	switch (r->outcome) {
+	case UPSTREAM_ANSWERED:
+		r->reply.status = (int)r->resp.status;
+		bg_buf_free(&r->reply.body);
+		r->reply.body = r->resp.body; /* moved: the answer is released as it came */
+		bg_buf_init(&r->resp.body, BG_MAX_RESPONSE_BODY);
+		r->reply.content_type = r->resp.content_type[0] ? r->resp.content_type : NULL;
+		r->reply.upstream_rid = r->resp.request_id[0] ? r->resp.request_id : NULL;
+		r->reply.crc32 = r->resp.crc32[0] ? r->resp.crc32 : NULL;
+		break;
+	case UPSTREAM_NOT_SENT:
+		set_error(r, DDB_ERR_INTERNAL,
+		          "breakglass: DynamoDB could not be reached; the request was not sent");
+		break;
+	case UPSTREAM_UNKNOWN:
+		set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
+		          "breakglass: the request was sent to DynamoDB but no answer came; it may "
+		          "or may not have been applied. Check before retrying.");
+		break;
+	}
+}
+
+static void start_audit_response(pl_req *r)
+{
+	static const char *const outcome_name[] = {"answered", "not_sent", "unknown"};
+	audit_record rec;
+	json_t *d = json_object();
+
+	r->stage = PL_AUDIT_RESPONSE;
+	record_init(r, &rec, "response");
+	rec.status = r->outcome == UPSTREAM_ANSWERED ? (int)r->resp.status : 0;
+	rec.reason = r->outcome == UPSTREAM_ANSWERED ? NULL : r->why;
+	if (d) {
+		json_object_set_new(d, "outcome", json_string(outcome_name[r->outcome]));
+		if (r->outcome == UPSTREAM_ANSWERED) {
+			const bg_buf *b = &r->reply.body;
+			json_object_set_new(d, "bytes", json_integer((json_int_t)b->len));
+			json_object_set_new(d, "upstream_request_id",
+			                    json_string(r->resp.request_id));
+			json_object_set_new(d, "consumed_capacity", consumed_capacity(r));
+			if (r->resp.status != 200)
+				json_object_set_new(
+				    d, "error",
+				    json_loadb(b->data ? b->data : "", b->len, 0, NULL));
+		}
+	}
+	rec.detail = d;
+	if (r->io->audit(r->io_ctx, r, &rec) != 0)
+		pl_audit_done(r, BG_EIO, "the audit queue is full");
+	json_decref(d);
+}
+
+void pl_forward_done(pl_req *r, upstream_outcome o, upstream_response *resp, const char *why)
+{
+	if (r->stage != PL_FORWARD)
+		return;
+	r->outcome = o;
+	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
+	if (o == UPSTREAM_ANSWERED && resp != NULL) {
+		upstream_response_free(&r->resp);
+		r->resp = *resp;
+		memset(resp, 0, sizeof(*resp));
+	}
+	stage_transform(r);
+	start_audit_response(r);
+}
+
+void pl_audit_done(pl_req *r, int rc, const char *why)
+{
+	if (r->denying) {
+		r->denying = false;
+		if (rc != 0)
+			fprintf(stderr, "breakglass: audit of a denial failed: %s\n",
+			        why ? why : "");
+		release(r);
+		return;
+	}
+	if (r->stage == PL_AUDIT_REQUEST) {
+		if (rc != 0) {
+			set_error(r, DDB_ERR_INTERNAL,
+			          "breakglass: the audit log is unavailable; request refused (fail "
+			          "closed)");
+			release(r);
+			return;
+		}
+		start_forward(r);
+		return;
+	}
+	if (r->stage == PL_AUDIT_RESPONSE) {
+		if (rc != 0) {
+			if (r->outcome == UPSTREAM_NOT_SENT)
+				set_error(
+				    r, DDB_ERR_INTERNAL,
+				    "breakglass: DynamoDB could not be reached; the request was "
+				    "not sent");
+			else
+				set_error(
+				    r, DDB_ERR_OUTCOME_UNKNOWN,
+				    "breakglass: the audit log is unavailable, so DynamoDB's "
+				    "answer "
+				    "is withheld (fail closed); the request may have been applied");
+		}
+		release(r);
+	}
+}
+
+void pl_run(pl_req *r)
+{
+	if (r->stage != PL_VERIFY)
+		return;
+	if (!stage_verify(r))
+		return;
+	r->stage = PL_AUTHORISE;
+	if (!stage_authorise(r))
+		return;
+	start_audit_request(r);
+}
+
+/* --- the early look -------------------------------------------------------------------- */
+
+int pl_check_head(const pl_env *env, const sigv4_header *h, size_t n, ddb_error_kind *kind,
+                  bg_err *e)
+{
+	const char *auth = NULL;
+	size_t auth_len = 0, i, count = 0;
+	sigv4_auth a;
+	char akid[BG_MAX_ACCESS_KEY_ID + 1];
+	const store_grant *g;
+
+	for (i = 0; i < n; i++)
+		if (h[i].name_len == 13 && strncasecmp(h[i].name, "authorization", 13) == 0) {
+			auth = h[i].value;
+			auth_len = h[i].value_len;
+			count++;
+		}
+	if (count == 0) {
+		*kind = DDB_ERR_MISSING_AUTH;
+		return bg_err_set(e, BG_EAUTH, "Request is missing Authentication Token");
+	}
+	if (count != 1) {
+		*kind = DDB_ERR_INCOMPLETE_SIGNATURE;
+		return bg_err_set(e, BG_EAUTH, "Only one Authorization header is allowed");
+	}
+	if (sigv4_parse_authorization(auth, auth_len, &a, e) != 0) {
+		*kind = DDB_ERR_INCOMPLETE_SIGNATURE;
+		return BG_EAUTH;
+	}
+	if (a.akid.len > BG_MAX_ACCESS_KEY_ID) {
+		*kind = DDB_ERR_UNRECOGNIZED_CLIENT;
+		return bg_err_set(e, BG_EAUTH,
+		                  "The security token included in the request is invalid.");
+	}
+	memcpy(akid, a.akid.p, a.akid.len);
+	akid[a.akid.len] = '\0';
+	g = grant_cache_get(env->grants, akid);
+	if (g == NULL) {
+		*kind = DDB_ERR_UNRECOGNIZED_CLIENT;
+		return bg_err_set(e, BG_EAUTH,
+		                  "The security token included in the request is invalid.");
+	}
+	grant_cache_release(g);
+	return 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * curl_loop.c - a CURLM on a net_loop (see curl_loop.h).
+ */
+#include "net/curl_loop.h"
+
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+struct net_curl {
+	net_loop *loop;
+	CURLM *multi;
+	net_timer timer;
+	size_t running;
+	struct sock_watch *socks; /* every watched socket, freed at the end if libcurl did not */
+};
+
+/* One socket libcurl asked us to watch. */
+typedef struct sock_watch {
+	struct sock_watch *prev, *next;
+	net_watch w;
+	net_curl *c;
+	curl_socket_t fd;
+	bool added;
+} sock_watch;
+
+static void check_done(net_curl *c)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		net_curl_job *j = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		curl_multi_remove_handle(c->multi, m->easy_handle);
+		if (j == NULL)
+			continue;
+		j->running = false;
+		c->running--;
+		j->done(j, m->data.result);
+	}
+}
+
+static void on_sock(void *arg, uint32_t ev)
+{
+	sock_watch *s = arg;
+	net_curl *c = s->c;
+	int flags = 0, still;
+
+	if (ev & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (ev & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (ev & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(c->multi, s->fd, flags, &still);
+	check_done(c);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	net_curl *c = userp;
+	sock_watch *s = socketp;
+	uint32_t ev = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (s) {
+			if (s->added)
+				net_loop_del(c->loop, fd);
+			curl_multi_assign(c->multi, fd, NULL);
+			if (s->prev)
+				s->prev->next = s->next;
+			else
+				c->socks = s->next;
+			if (s->next)
+				s->next->prev = s->prev;
+			free(s);
+		}
+		return 0;
+	}
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return -1;
+		s->w.fn = on_sock;
+		s->w.arg = s;
+		s->c = c;
+		s->fd = fd;
+		s->next = c->socks;
+		if (c->socks)
+			c->socks->prev = s;
+		c->socks = s;
+		curl_multi_assign(c->multi, fd, s);
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		ev |= EPOLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		ev |= EPOLLOUT;
+	if (s->added) {
+		if (net_loop_mod(c->loop, fd, ev, &s->w) != 0)
+			return -1;
+	} else {
+		if (net_loop_add(c->loop, fd, ev, &s->w) != 0)
+			return -1;
+		s->added = true;
+	}
+	return 0;
+}
+
+static void on_timer(void *arg)
+{
+	net_curl *c = arg;
+	int still;
+
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &still);
+	check_done(c);
+}
+
+static int timer_cb(CURLM *multi, long ms, void *userp)
+{
+	net_curl *c = userp;
+
+	if (ms < 0) {
+		net_timer_disarm(c->loop, &c->timer);
+		return 0;
+	}
+	return net_timer_arm(c->loop, &c->timer, ms) == 0 ? 0 : -1;
+}
+
+int net_curl_new(net_loop *l, net_curl **out, bg_err *e)
+{
+	net_curl *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	c->loop = l;
+	c->timer.fn = on_timer;
+	c->timer.arg = c;
+	c->multi = curl_multi_init();
+	if (c->multi == NULL) {
+		free(c);
+		return bg_err_set(e, BG_ENOMEM, "cannot create a libcurl multi handle");
+	}
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	*out = c;
+	return 0;
+}
+
+void net_curl_free(net_curl *c)
+{
+	if (c == NULL)
+		return;
+	net_timer_disarm(c->loop, &c->timer);
+	curl_multi_cleanup(c->multi);
+	while (c->socks) {
+		struct sock_watch *s = c->socks;
+		c->socks = s->next;
+		if (s->added)
+			net_loop_del(c->loop, s->fd);
+		free(s);
+	}
+	free(c);
+}
+
+int net_curl_start(net_curl *c, net_curl_job *j)
+{
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, (char *)j);
+	if (curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)
+		return BG_EUPSTREAM;
+	j->running = true;
+	c->running++;
+	return 0;
+}
+
+void net_curl_abort(net_curl *c, net_curl_job *j)
+{
+	if (!j->running)
+		return;
+	curl_multi_remove_handle(c->multi, j->easy);
+	j->running = false;
+	c->running--;
+}
+
+size_t net_curl_running(const net_curl *c)
+{
+	return c->running;
+}
