@@ -17,7 +17,7 @@
 
 typedef struct grant_cache grant_cache;
 
-/* Loads the grants of st that expire after now - 86400. */
+/* Loads the grants of st that expire after now - 86400 (st NULL: starts empty). */
 int grant_cache_new(store *st, int64_t now, grant_cache **out, bg_err *e) BG_MUST_CHECK;
 
 /* Frees the cache; entries still referenced stay valid until released. Accepts NULL. */

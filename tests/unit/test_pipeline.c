@@ -1,0 +1,452 @@
+/*
+ * test_pipeline.c - the DynamoDB request pipeline's stages, driven through its own
+ * interface (pl_io) with no sockets, no disk and no upstream: the test plays the audit
+ * log and DynamoDB, and checks the order the product promises (request record durable
+ * before forwarding, response record before release, refusals recorded, unknown outcomes
+ * reported as such).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "gateway/pipeline.h"
+#include "store/keyring.h"
+#include "workflow/grant.h"
+
+#define NOW 2000000000
+
+static char keypath[64];
+static keyring *kr;
+static sigv4_verifier *verifier;
+static grant_cache *grants;
+static pl_env env;
+static store_grant grant;
+static grant_creds creds;
+
+/* What the fake I/O saw. */
+typedef struct seen {
+	int audits, forwards, replies;
+	char kinds[8][16];
+	json_t *details[8];
+	char reasons[8][256];
+	char target[64];
+	size_t body_len;
+	int status;
+	char reply[1024];
+	int audit_rc; /* what io->audit returns */
+	int forward_rc;
+	const char *order[16];
+	int n_order;
+} seen;
+
+static seen S;
+
+static int64_t fixed_now(void)
+{
+	return NOW;
+}
+
+static int io_audit(void *ctx, pl_req *r, const audit_record *rec)
+{
+	int i = S.audits++;
+
+	if (S.audit_rc)
+		return S.audit_rc;
+	snprintf(S.kinds[i], sizeof(S.kinds[i]), "%s", rec->kind);
+	snprintf(S.reasons[i], sizeof(S.reasons[i]), "%s", rec->reason ? rec->reason : "");
+	S.details[i] = json_deep_copy(rec->detail);
+	S.order[S.n_order++] = "audit";
+	return 0;
+}
+
+static int io_forward(void *ctx, pl_req *r, const char *target, size_t tlen, const uint8_t *body,
+                      size_t len)
+{
+	S.forwards++;
+	S.order[S.n_order++] = "forward";
+	snprintf(S.target, sizeof(S.target), "%.*s", (int)tlen, target);
+	S.body_len = len;
+	return S.forward_rc;
+}
+
+static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
+{
+	S.replies++;
+	S.order[S.n_order++] = "reply";
+	S.status = rep->status;
+	snprintf(S.reply, sizeof(S.reply), "%.*s", (int)rep->body.len,
+	         rep->body.data ? rep->body.data : "");
+}
+
+static const pl_io io = {io_audit, io_forward, io_reply};
+
+static int setup(void **state)
+{
+	static const char *const required[] = {"host", "x-amz-target"};
+	int fd;
+	bg_err e;
+
+	snprintf(keypath, sizeof(keypath), "/tmp/bg-test-pipeline-XXXXXX");
+	fd = mkstemp(keypath);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	unlink(keypath);
+	if (keyring_load(keypath, true, &kr, &e) != 0)
+		return -1;
+	verifier = sigv4_verifier_new("us-east-1", "dynamodb", required, 2);
+	if (verifier == NULL || grant_cache_new(NULL, NOW, &grants, &e) != 0)
+		return -1;
+	memset(&grant, 0, sizeof(grant));
+	snprintf(grant.user, sizeof(grant.user), "oncall");
+	snprintf(grant.created_by, sizeof(grant.created_by), "admin");
+	snprintf(grant.kind, sizeof(grant.kind), "direct");
+	snprintf(grant.tables[grant.n_tables++], sizeof(grant.tables[0]), "Orders");
+	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "Query");
+	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "GetItem");
+	grant.expires_at = NOW + 900;
+	if (grant_mint(kr, &grant, NOW, &e) != 0 || grant_cache_put(grants, &grant) != 0)
+		return -1;
+	grant_credentials(kr, &grant, &creds);
+	env.verifier = verifier;
+	env.grants = grants;
+	env.kr = kr;
+	env.now = fixed_now;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	grant_cache_free(grants);
+	sigv4_verifier_free(verifier);
+	keyring_free(kr);
+	return unlink(keypath);
+}
+
+static void reset(void)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		json_decref(S.details[i]);
+	memset(&S, 0, sizeof(S));
+}
+
+/* A request signed with the grant's credentials, as a client would send it. */
+typedef struct signed_req {
+	sigv4_header h[6];
+	char date[17], target[64], auth[1024];
+	const char *body;
+	pl_http http;
+} signed_req;
+
+static void sign(signed_req *s, const char *op, const char *body, const grant_creds *c)
+{
+	sigv4_request req;
+	sigv4_sign_params p;
+	sigv4_signed sig;
+	bg_err e;
+	size_t n = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->body = body;
+	snprintf(s->target, sizeof(s->target), "DynamoDB_20120810.%s", op);
+	s->h[n++] = (sigv4_header){"Content-Type", 12, "application/x-amz-json-1.0", 26};
+	s->h[n++] = (sigv4_header){"Host", 4, "127.0.0.1:8700", 14};
+	s->h[n++] = (sigv4_header){"X-Amz-Target", 12, s->target, strlen(s->target)};
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/";
+	req.path_len = 1;
+	req.query = "";
+	req.headers = s->h;
+	req.n_headers = n;
+	req.body = body;
+	req.body_len = strlen(body);
+	memset(&p, 0, sizeof(p));
+	p.access_key_id = c->access_key_id;
+	p.secret_key = c->secret_access_key;
+	p.session_token = c->session_token;
+	p.region = "us-east-1";
+	p.service = "dynamodb";
+	p.now = NOW;
+	p.normalize_path = true;
+	assert_int_equal(sigv4_sign(&req, &p, &sig, &e), 0);
+	snprintf(s->date, sizeof(s->date), "%s", sig.amz_date);
+	snprintf(s->auth, sizeof(s->auth), "%s", sig.authorization.data);
+	sigv4_signed_free(&sig);
+	s->h[n++] = (sigv4_header){"X-Amz-Date", 10, s->date, strlen(s->date)};
+	s->h[n++] =
+	    (sigv4_header){"X-Amz-Security-Token", 20, c->session_token, strlen(c->session_token)};
+	s->h[n++] = (sigv4_header){"Authorization", 13, s->auth, strlen(s->auth)};
+	s->http.method = "POST";
+	s->http.path = "/";
+	s->http.path_len = 1;
+	s->http.headers = s->h;
+	s->http.n_headers = n;
+	s->http.body = (const uint8_t *)body;
+	s->http.body_len = strlen(body);
+	s->http.peer = "127.0.0.1:5555";
+}
+
+static const char query[] = "{\"TableName\":\"Orders\",\"KeyConditionExpression\":\"pk = :p\","
+                            "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"A\"}}}";
+
+static upstream_response answer(int status, const char *body)
+{
+	upstream_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	bg_buf_init(&r.body, 1 << 20);
+	assert_int_equal(bg_buf_adds(&r.body, body), 0);
+	snprintf(r.request_id, sizeof(r.request_id), "UPSTREAM-1");
+	snprintf(r.crc32, sizeof(r.crc32), "42");
+	return r;
+}
+
+static void test_allowed_request_order(void **state)
+{
+	signed_req s;
+	upstream_response up = answer(200, "{\"Items\":[],\"Count\":0}");
+	pl_req *r;
+
+	reset();
+	sign(&s, "Query", query, &creds);
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID1");
+	assert_non_null(r);
+	pl_run(r);
+	/* Waiting for the request record: nothing has gone upstream yet. */
+	assert_int_equal(pl_req_stage(r), PL_AUDIT_REQUEST);
+	assert_string_equal(S.kinds[0], "request");
+	assert_int_equal(S.forwards, 0);
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(pl_req_stage(r), PL_FORWARD);
+	assert_int_equal(S.forwards, 1);
+	assert_string_equal(S.target, "DynamoDB_20120810.Query");
+	assert_int_equal(S.body_len, strlen(query));
+	pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
+	/* Waiting for the response record: nothing released yet. */
+	assert_int_equal(pl_req_stage(r), PL_AUDIT_RESPONSE);
+	assert_string_equal(S.kinds[1], "response");
+	assert_string_equal(json_string_value(json_object_get(S.details[1], "outcome")),
+	                    "answered");
+	assert_int_equal(S.replies, 0);
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(pl_req_stage(r), PL_DONE);
+	assert_int_equal(S.replies, 1);
+	assert_int_equal(S.status, 200);
+	assert_string_equal(S.reply, "{\"Items\":[],\"Count\":0}");
+	assert_string_equal(S.order[0], "audit");
+	assert_string_equal(S.order[1], "forward");
+	assert_string_equal(S.order[2], "audit");
+	assert_string_equal(S.order[3], "reply");
+	upstream_response_free(&up);
+	pl_req_free(r);
+}
+
+static void test_request_record_fails_closed(void **state)
+{
+	signed_req s;
+	pl_req *r;
+
+	reset();
+	sign(&s, "Query", query, &creds);
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID2");
+	pl_run(r);
+	pl_audit_done(r, BG_EIO, "disk full");
+	assert_int_equal(pl_req_stage(r), PL_DONE);
+	assert_int_equal(S.forwards, 0);
+	assert_int_equal(S.status, 400);
+	assert_non_null(strstr(S.reply, "RequestRefusedException"));
+	pl_req_free(r);
+
+	/* The queue refusing the record at once is the same: never forwarded. */
+	reset();
+	S.audit_rc = BG_ELIMIT;
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID3");
+	pl_run(r);
+	assert_int_equal(pl_req_stage(r), PL_DONE);
+	assert_int_equal(S.forwards, 0);
+	assert_non_null(strstr(S.reply, "RequestRefusedException"));
+	pl_req_free(r);
+}
+
+static void test_outcomes(void **state)
+{
+	signed_req s;
+	pl_req *r;
+
+	/* Sent, no answer: "outcome unknown", recorded so, never called a refusal. */
+	reset();
+	sign(&s, "Query", query, &creds);
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID4");
+	pl_run(r);
+	pl_audit_done(r, 0, NULL);
+	pl_forward_done(r, UPSTREAM_UNKNOWN, NULL, "Operation timed out");
+	assert_string_equal(json_string_value(json_object_get(S.details[1], "outcome")), "unknown");
+	assert_string_equal(S.reasons[1], "Operation timed out");
+	pl_audit_done(r, 0, NULL);
+	assert_non_null(strstr(S.reply, "RequestOutcomeUnknownException"));
+	assert_null(strstr(S.reply, "RequestRefused"));
+	pl_req_free(r);
+
+	/* Never sent: refused (it did not run). */
+	reset();
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID5");
+	pl_run(r);
+	pl_audit_done(r, 0, NULL);
+	pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "Connection refused");
+	assert_string_equal(json_string_value(json_object_get(S.details[1], "outcome")),
+	                    "not_sent");
+	pl_audit_done(r, 0, NULL);
+	assert_non_null(strstr(S.reply, "RequestRefusedException"));
+	pl_req_free(r);
+
+	/* DynamoDB answered but the answer cannot be recorded: withheld, outcome unknown. */
+	reset();
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID6");
+	{
+		upstream_response up = answer(200, "{}");
+		pl_run(r);
+		pl_audit_done(r, 0, NULL);
+		pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
+		upstream_response_free(&up);
+	}
+	pl_audit_done(r, BG_EIO, "disk gone");
+	assert_int_equal(S.status, 400);
+	assert_non_null(strstr(S.reply, "RequestOutcomeUnknownException"));
+	pl_req_free(r);
+
+	/* Upstream errors pass back unchanged. */
+	reset();
+	r = pl_req_new(&env, &io, NULL, &s.http, "RID7");
+	{
+		upstream_response up =
+		    answer(400, "{\"__type\":\"x#ProvisionedThroughputExceeded\"}");
+		pl_run(r);
+		pl_audit_done(r, 0, NULL);
+		pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
+		upstream_response_free(&up);
+	}
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(S.status, 400);
+	assert_string_equal(S.reply, "{\"__type\":\"x#ProvisionedThroughputExceeded\"}");
+	pl_req_free(r);
+}
+
+/* A refusal: recorded as a denial, answered after the record, never forwarded. */
+static void expect_denial(pl_req *r, const char *code)
+{
+	pl_run(r);
+	assert_int_equal(S.forwards, 0);
+	assert_int_equal(S.audits, 1);
+	assert_string_equal(S.kinds[0], "denial");
+	assert_int_equal(S.replies, 0);
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(pl_req_stage(r), PL_DONE);
+	assert_int_equal(S.replies, 1);
+	assert_non_null(strstr(S.reply, code));
+	pl_req_free(r);
+}
+
+static void test_refusals(void **state)
+{
+	signed_req s;
+	grant_creds other;
+	store_grant revoked;
+
+	reset();
+	sign(&s, "Scan", "{\"TableName\":\"Orders\"}", &creds);
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R1"), "AccessDeniedException");
+
+	reset();
+	sign(&s, "Query", "{\"TableName\":\"Users\",\"KeyConditionExpression\":\"pk = :p\"}",
+	     &creds);
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R2"), "AccessDeniedException");
+
+	reset();
+	other = creds;
+	memcpy(other.access_key_id, "BGIAUNKNOWNUNKNOWN00", 20);
+	sign(&s, "Query", query, &other);
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R3"), "UnrecognizedClientException");
+
+	reset();
+	sign(&s, "Query", query, &creds);
+	s.http.has_query = true;
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R4"), "ValidationException");
+
+	reset();
+	sign(&s, "Query", query, &creds);
+	s.body = "{\"TableName\":\"Orders\"} ";
+	s.http.body = (const uint8_t *)s.body;
+	s.http.body_len = strlen(s.body);
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R5"), "InvalidSignatureException");
+
+	/* Revocation takes effect on the next request, from memory. */
+	revoked = grant;
+	revoked.revoked_at = NOW - 1;
+	snprintf(revoked.revoked_by, sizeof(revoked.revoked_by), "admin");
+	assert_int_equal(grant_cache_put(grants, &revoked), 0);
+	reset();
+	sign(&s, "Query", query, &creds);
+	expect_denial(pl_req_new(&env, &io, NULL, &s.http, "R6"), "revoked");
+	assert_int_equal(grant_cache_put(grants, &grant), 0);
+
+	/* A denial whose record cannot even be queued is still refused. */
+	reset();
+	S.audit_rc = BG_ELIMIT;
+	sign(&s, "Scan", "{\"TableName\":\"Orders\"}", &creds);
+	{
+		pl_req *r = pl_req_new(&env, &io, NULL, &s.http, "R7");
+		pl_run(r);
+		assert_int_equal(pl_req_stage(r), PL_DONE);
+		assert_int_equal(S.forwards, 0);
+		assert_non_null(strstr(S.reply, "AccessDeniedException"));
+		pl_req_free(r);
+	}
+}
+
+static void test_check_head(void **state)
+{
+	signed_req s;
+	grant_creds other = creds;
+	ddb_error_kind k;
+	bg_err e;
+	sigv4_header two[2];
+
+	sign(&s, "Query", query, &creds);
+	assert_int_equal(pl_check_head(&env, s.h, s.http.n_headers, &k, &e), 0);
+	/* No Authorization: refused before the body is read. */
+	assert_int_not_equal(pl_check_head(&env, s.h, 3, &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_MISSING_AUTH);
+	memcpy(other.access_key_id, "BGIAUNKNOWNUNKNOWN00", 20);
+	sign(&s, "Query", query, &other);
+	assert_int_not_equal(pl_check_head(&env, s.h, s.http.n_headers, &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_UNRECOGNIZED_CLIENT);
+	two[0] = s.h[5];
+	two[1] = s.h[5];
+	assert_int_not_equal(pl_check_head(&env, two, 2, &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_INCOMPLETE_SIGNATURE);
+	two[0] = (sigv4_header){"Authorization", 13, "AWS4-HMAC-SHA256 nonsense", 25};
+	assert_int_not_equal(pl_check_head(&env, two, 1, &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_INCOMPLETE_SIGNATURE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_allowed_request_order),
+	    cmocka_unit_test(test_request_record_fails_closed),
+	    cmocka_unit_test(test_outcomes),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_check_head),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
