@@ -97,6 +97,7 @@ struct net_http_server {
 	atomic_uint nconns;
 	atomic_size_t budget_used;
 	atomic_bool draining;
+	atomic_size_t unlistened; /* loops that have stopped watching lfd; the last closes it */
 };
 
 static http_parser_settings parser_settings;
@@ -553,20 +554,26 @@ static void headers_complete(net_http_conn *c)
 		       "the gateway is holding too many request bodies; retry shortly");
 		return;
 	}
-	if (a->req.expect_continue && a->req.has_length && a->req.content_length > 0 &&
-	    a->pos == a->hlen) {
-		if (c->out.max == 0)
-			bg_buf_init(&c->out, BG_HTTP_HEAD_MAX + 256);
-		if (bg_buf_adds(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
-			conn_close(c);
-			return;
-		}
-		c->sent_continue = true;
-		(void)flush_out(c);
-		if (c->state == ST_CLOSED)
-			return;
-	}
 	arm(c, s->set.body_timeout_ms);
+}
+
+/* The client waits for "100 Continue" before sending its body: send it once the
+ * request's headers were accepted and none of the body has come. */
+static void maybe_continue(net_http_conn *c)
+{
+	active *a = c->a;
+
+	if (c->state != ST_BODY || c->sent_continue || !a->req.expect_continue ||
+	    !a->req.has_length || a->req.content_length == 0 || a->body.len > 0)
+		return;
+	c->sent_continue = true;
+	if (c->out.max == 0)
+		bg_buf_init(&c->out, BG_HTTP_HEAD_MAX + 256);
+	if (bg_buf_adds(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
+		conn_close(c);
+		return;
+	}
+	(void)flush_out(c);
 }
 
 static const char *parse_error_text(enum http_errno err)
@@ -639,6 +646,8 @@ static void process_input(net_http_conn *c)
 		if (c->state == ST_BODY && a->pos == a->hlen)
 			a->pos = a->hlen = a->head_end;
 	}
+	if (c->state == ST_BODY)
+		maybe_continue(c);
 	c->dispatching = false;
 }
 
@@ -805,6 +814,8 @@ static void on_accept(void *arg, uint32_t ev)
 	net_http_server *s = p->srv;
 	int i;
 
+	if (!p->listening)
+		return; /* drained earlier in this wake-up */
 	for (i = 0; i < BG_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -856,6 +867,12 @@ static void drain_part(void *arg)
 	if (p->listening) {
 		net_loop_del(p->loop, p->srv->lfd);
 		p->listening = false;
+		/* Closed by the last loop, so no loop can accept on a reused descriptor;
+		 * closing it makes the kernel refuse new connections at once. */
+		if (atomic_fetch_add(&p->srv->unlistened, 1) + 1 == p->srv->nparts) {
+			close(p->srv->lfd);
+			p->srv->lfd = -1;
+		}
 	}
 	/* Idle and header-incomplete connections have nothing in flight. */
 	while (p->lru_head)
