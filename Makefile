@@ -28,7 +28,7 @@ OPT = -O2 -D_FORTIFY_SOURCE=2
 endif
 
 CC ?= cc
-PKGS = libcurl libcrypto jansson yaml-0.1 sqlite3 liboath
+PKGS = libcurl libssl libcrypto jansson yaml-0.1 sqlite3 liboath
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \

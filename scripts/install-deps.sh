@@ -11,7 +11,7 @@ PKGS=(
 	libhttp-parser-dev libcurl4-openssl-dev libssl-dev libjansson-dev
 	libyaml-dev libsqlite3-dev sqlite3 liboath-dev oathtool libcmocka-dev
 	awscli python3 python3-boto3 python3-botocore
-	curl procps ca-certificates
+	curl procps ca-certificates openssl
 	nginx-light wrk
 )
 

@@ -35,6 +35,8 @@ typedef struct cfg_text {
 	char header_timeout[32];
 	char upstream_timeout[32];
 	char drain_timeout[32];
+	char tls_cert[512];
+	char tls_key[512];
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -52,6 +54,8 @@ static const cfg_key keys[] = {
     K("header_timeout", "--header-timeout", "BREAKGLASS_HEADER_TIMEOUT", header_timeout),
     K("upstream_timeout", "--upstream-timeout", "BREAKGLASS_UPSTREAM_TIMEOUT", upstream_timeout),
     K("drain_timeout", "--drain-timeout", "BREAKGLASS_DRAIN_TIMEOUT", drain_timeout),
+    K("tls_cert", "--tls-cert", "BREAKGLASS_TLS_CERT", tls_cert),
+    K("tls_key", "--tls-key", "BREAKGLASS_TLS_KEY", tls_key),
 };
 #undef K
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -265,7 +269,23 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->data, t->data, sizeof(c->data));
 	memcpy(c->region, t->region, sizeof(c->region));
 	memcpy(c->public_url, t->public_url, sizeof(c->public_url));
+	memcpy(c->tls_cert, t->tls_cert, sizeof(c->tls_cert));
+	memcpy(c->tls_key, t->tls_key, sizeof(c->tls_key));
+	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
+		return bg_err_set(e, BG_EINVAL, "tls_cert and tls_key go together");
+	/* Grant credentials and API tokens cross this listener: in clear text only on the
+	 * machine itself. */
+	if (c->tls_cert[0] == '\0' && !gw_config_is_loopback(c->listen_host))
+		return bg_err_set(e, BG_EINVAL,
+		                  "listening on %s needs TLS (--tls-cert and --tls-key); plain "
+		                  "HTTP is served on loopback addresses only",
+		                  c->listen_host);
 	return 0;
+}
+
+bool gw_config_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0;
 }
 
 int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e)

@@ -16,6 +16,8 @@
  *   header_timeout   --header-timeout   BREAKGLASS_HEADER_TIMEOUT   10s
  *   upstream_timeout --upstream-timeout BREAKGLASS_UPSTREAM_TIMEOUT 30s
  *   drain_timeout    --drain-timeout    BREAKGLASS_DRAIN_TIMEOUT    10s
+ *   tls_cert   --tls-cert    BREAKGLASS_TLS_CERT    none (PEM chain; required off loopback)
+ *   tls_key    --tls-key     BREAKGLASS_TLS_KEY     none (PEM key, mode 0600)
  *   (file)     --config      BREAKGLASS_CONFIG      none
  *
  * Durations take a unit: 500ms, 10s, 2m.
@@ -40,7 +42,9 @@ typedef struct gw_config {
 	int64_t header_timeout_ms;   /* a request's headers must arrive within this */
 	int64_t upstream_timeout_ms; /* a DynamoDB call must answer within this */
 	int64_t drain_timeout_ms;    /* SIGTERM: in-flight requests get this long */
-	bool json;                   /* --json: print the start-up line as JSON */
+	char tls_cert[512];          /* empty: plain HTTP (loopback only) */
+	char tls_key[512];
+	bool json; /* --json: print the start-up line as JSON */
 } gw_config;
 
 /* Fills c from defaults, the config file, the environment and argv (argv[0] is the
@@ -50,6 +54,9 @@ int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e) BG_MUST_CHECK
 /* Fills c from defaults and the YAML text alone (len bytes): the config-file parser, also
  * its fuzz target. */
 int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e) BG_MUST_CHECK;
+
+/* True for "localhost" and 127.0.0.0/8. */
+bool gw_config_is_loopback(const char *host);
 
 /* Parses a duration with a unit ("500ms", "10s", "2m") of at most max_ms into *out. */
 int gw_config_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e) BG_MUST_CHECK;

@@ -59,6 +59,7 @@ typedef struct server {
 	gw_loop *loops;
 	size_t nloops;
 	net_http_server *http;
+	net_tls *tls;
 	atomic_int inflight; /* DynamoDB requests and API jobs not yet answered */
 
 	/* The API worker. */
@@ -739,6 +740,7 @@ static void server_free(server *s)
 		net_loop_free(s->loops[i].loop);
 	}
 	free(s->loops);
+	net_tls_free(s->tls);
 	gw_close(&s->g);
 	pthread_cond_destroy(&s->api_cv);
 	pthread_mutex_destroy(&s->api_mu);
@@ -806,6 +808,14 @@ int gateway_serve_main(int argc, char **argv)
 	net_http_settings_default(&set);
 	set.header_timeout_ms = s.g.cfg.header_timeout_ms;
 	set.max_connections = s.g.cfg.max_connections;
+	if (s.g.cfg.tls_cert[0] != '\0') {
+		if (net_tls_new(s.g.cfg.tls_cert, s.g.cfg.tls_key, &s.tls, &e) != 0) {
+			fprintf(stderr, "breakglass serve: %s\n", e.msg);
+			rc = 2;
+			goto done;
+		}
+		set.tls = s.tls;
+	}
 	if (net_http_server_new(s.g.cfg.listen_host, s.g.cfg.listen_port, loops, s.nloops, &set, &h,
 	                        &s.http, &port, &e) != 0) {
 		fprintf(stderr, "breakglass serve: %s\n", e.msg);
@@ -827,8 +837,8 @@ int gateway_serve_main(int argc, char **argv)
 		s.loops[i].started = true;
 	}
 	if (s.g.cfg.public_url[0] == '\0')
-		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "http://%s:%u",
-		         s.g.cfg.listen_host, port);
+		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "%s://%s:%u",
+		         s.tls ? "https" : "http", s.g.cfg.listen_host, port);
 	print_started(&s.g.cfg, port);
 
 	if (sigwait(&sigs, &sig) != 0)

@@ -83,9 +83,13 @@ struct net_http_conn {
 	bg_buf outbody; /* the body, taken from the app */
 	size_t out_off, body_off;
 	unsigned flags;
-	bool dispatching; /* inside process_input: do not re-enter it */
+	net_tls_conn *tls;   /* NULL for plain HTTP */
+	bool read_wants_out; /* TLS: a read needs the socket writable first */
+	bool dispatching;    /* inside process_input: do not re-enter it */
 	bool sent_continue;
 	net_task free_task;
+	net_task pending_task; /* TLS: read what the session already holds */
+	bool pending_queued;
 };
 
 struct net_http_server {
@@ -207,6 +211,8 @@ static void conn_close(net_http_conn *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	net_timer_disarm(c->part->loop, &c->timer);
+	net_tls_close(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0) {
 		net_loop_del(c->part->loop, c->fd);
 		close(c->fd);
@@ -371,6 +377,44 @@ static void parser_settings_init(void)
 
 static void finish_request(net_http_conn *c);
 
+/* Socket I/O, plain or TLS. Both return bytes moved, 0 at the peer's end of stream, -1 on
+ * an error, or -2 when the call would block (TLS: maybe for the other direction). */
+static ssize_t conn_read(net_http_conn *c, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (c->tls == NULL) {
+		r = read(c->fd, buf, n);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return -2;
+		return r;
+	}
+	c->read_wants_out = false;
+	r = net_tls_read(c->tls, buf, n);
+	if (r == NET_TLS_WANT_WRITE) {
+		c->read_wants_out = true;
+		set_interest(c, c->interest | EPOLLOUT);
+		return -2;
+	}
+	return r == NET_TLS_WANT_READ ? -2 : r;
+}
+
+static ssize_t conn_writev(net_http_conn *c, const struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	if (c->tls == NULL) {
+		w = writev(c->fd, iov, n);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return -2;
+		return w;
+	}
+	w = net_tls_write(c->tls, iov[0].iov_base, iov[0].iov_len);
+	if (w == NET_TLS_WANT_WRITE || w == NET_TLS_WANT_READ)
+		return -2;
+	return w <= 0 ? -1 : w;
+}
+
 /* Writes what is pending. Returns true when all of it is out (or the connection died). */
 static bool flush_out(net_http_conn *c)
 {
@@ -385,12 +429,10 @@ static bool flush_out(net_http_conn *c)
 		if (c->body_off < c->outbody.len)
 			iov[n++] = (struct iovec){c->outbody.data + c->body_off,
 			                          c->outbody.len - c->body_off};
-		w = writev(c->fd, iov, n);
+		w = conn_writev(c, iov, n);
+		if (w == -2)
+			return false;
 		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return false;
 			conn_close(c);
 			return true;
 		}
@@ -651,6 +693,8 @@ static void process_input(net_http_conn *c)
 	c->dispatching = false;
 }
 
+static void check_tls_pending(net_http_conn *c);
+
 static void on_readable(net_http_conn *c)
 {
 	net_http_server *s = c->part->srv;
@@ -676,9 +720,9 @@ static void on_readable(net_http_conn *c)
 		refuse(c, NET_HTTP_HEAD_TOO_LARGE, "request header block too large");
 		return;
 	}
-	r = read(c->fd, a->block + a->hlen,
-	         (c->state == ST_HEAD ? BG_HTTP_HEAD_MAX : sizeof(a->block)) - a->hlen);
-	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+	r = conn_read(c, a->block + a->hlen,
+	              (c->state == ST_HEAD ? BG_HTTP_HEAD_MAX : sizeof(a->block)) - a->hlen);
+	if (r == 0 || r == -1) {
 		conn_close(c);
 		return;
 	}
@@ -688,6 +732,28 @@ static void on_readable(net_http_conn *c)
 	if (c->state == ST_HEAD)
 		lru_push(c); /* most recently active */
 	process_input(c);
+	check_tls_pending(c);
+}
+
+static void read_pending(void *arg)
+{
+	net_http_conn *c = arg;
+
+	c->pending_queued = false;
+	if (c->state == ST_HEAD || c->state == ST_BODY || c->state == ST_IDLE)
+		on_readable(c);
+}
+
+/* TLS may hold decrypted bytes that epoll cannot announce: read them after this
+ * wake-up's events (deferred tasks run in order, so before the connection's free if it
+ * closes meanwhile). */
+static void check_tls_pending(net_http_conn *c)
+{
+	if (c->tls != NULL && !c->pending_queued && net_tls_pending(c->tls) > 0 &&
+	    (c->state == ST_HEAD || c->state == ST_BODY || c->state == ST_IDLE)) {
+		c->pending_queued = true;
+		net_loop_defer(c->part->loop, &c->pending_task);
+	}
 }
 
 static void on_conn_event(void *arg, uint32_t ev)
@@ -712,9 +778,13 @@ static void on_conn_event(void *arg, uint32_t ev)
 			finish_request(c);
 		return;
 	}
+	if ((ev & EPOLLOUT) && c->read_wants_out) {
+		set_interest(c, c->interest & ~(uint32_t)EPOLLOUT);
+		ev |= EPOLLIN;
+	}
 	if (c->state == ST_LINGER) {
-		ssize_t r = read(c->fd, c->a->block, sizeof(c->a->block));
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+		ssize_t r = conn_read(c, c->a->block, sizeof(c->a->block));
+		if (r == 0 || r == -1)
 			conn_close(c);
 		return;
 	}
@@ -735,6 +805,8 @@ static void finish_request(net_http_conn *c)
 		out_free(c);
 		budget_release(c);
 		bg_buf_free(&a->body);
+		if (c->tls)
+			net_tls_shutdown(c->tls);
 		(void)shutdown(c->fd, SHUT_WR);
 		c->state = ST_LINGER;
 		lru_push(c);
@@ -758,6 +830,7 @@ static void finish_request(net_http_conn *c)
 		lru_push(c);
 		set_interest(c, EPOLLIN | EPOLLRDHUP);
 		arm(c, s->set.idle_timeout_ms);
+		check_tls_pending(c);
 		return;
 	}
 	budget_release(c);
@@ -773,6 +846,7 @@ static void finish_request(net_http_conn *c)
 	arm(c, s->set.header_timeout_ms);
 	if (!c->dispatching && c->state == ST_HEAD)
 		process_input(c);
+	check_tls_pending(c);
 }
 
 /* --- accepting ------------------------------------------------------------------------- */
@@ -837,11 +911,19 @@ static void on_accept(void *arg, uint32_t ev)
 		c->watch.arg = c;
 		c->timer.fn = on_timer;
 		c->timer.arg = c;
+		c->pending_task.fn = read_pending;
+		c->pending_task.arg = c;
+		if (s->set.tls != NULL && (c->tls = net_tls_accept(s->set.tls, fd)) == NULL) {
+			close(fd);
+			free(c);
+			continue;
+		}
 		peer_text(&ss, c->peer, sizeof(c->peer));
 		atomic_fetch_add(&s->nconns, 1);
 		c->interest = EPOLLIN | EPOLLRDHUP;
 		if (net_loop_add(p->loop, fd, c->interest, &c->watch) != 0) {
 			c->fd = -1;
+			net_tls_close(c->tls);
 			close(fd);
 			c->state = ST_IDLE;
 			atomic_fetch_sub(&s->nconns, 1);
@@ -901,6 +983,7 @@ unsigned net_http_server_connections(const net_http_server *srv)
 
 void net_http_settings_default(net_http_settings *s)
 {
+	memset(s, 0, sizeof(*s));
 	s->header_timeout_ms = BG_HTTP_HEADER_TIMEOUT_MS;
 	s->body_timeout_ms = BG_HTTP_BODY_TIMEOUT_MS;
 	s->idle_timeout_ms = (int64_t)BG_HTTP_IDLE_TIMEOUT_S * 1000;

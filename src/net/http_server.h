@@ -33,6 +33,7 @@
 #include "common/err.h"
 #include "common/limits.h"
 #include "net/loop.h"
+#include "net/tls.h"
 
 typedef struct net_http_server net_http_server;
 typedef struct net_http_conn net_http_conn;
@@ -95,6 +96,7 @@ typedef struct net_http_settings {
 	int64_t idle_timeout_ms;
 	int64_t write_timeout_ms;
 	unsigned max_connections;
+	net_tls *tls; /* NULL: plain HTTP; else every connection speaks TLS (borrowed) */
 } net_http_settings;
 
 /* Fills s with the defaults from limits.h. */

@@ -29,7 +29,7 @@ struct net_loop {
 	net_task *qhead, *qtail;
 	bool stop_requested;
 
-	net_task *deferred; /* loop thread only */
+	net_task *deferred, *deferred_tail; /* loop thread only, run in order */
 };
 
 static int64_t mono_ms(void)
@@ -175,8 +175,12 @@ static void on_wake(void *arg, uint32_t events)
 
 void net_loop_defer(net_loop *l, net_task *t)
 {
-	t->next = l->deferred;
-	l->deferred = t;
+	t->next = NULL;
+	if (l->deferred_tail)
+		l->deferred_tail->next = t;
+	else
+		l->deferred = t;
+	l->deferred_tail = t;
 }
 
 static void run_deferred(net_loop *l)
@@ -184,6 +188,8 @@ static void run_deferred(net_loop *l)
 	while (l->deferred != NULL) {
 		net_task *t = l->deferred;
 		l->deferred = t->next;
+		if (l->deferred == NULL)
+			l->deferred_tail = NULL;
 		t->fn(t->arg);
 	}
 }
