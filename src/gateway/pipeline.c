@@ -55,19 +55,6 @@ const char *pl_stage_name(pl_stage s)
 	return (unsigned)s <= PL_DONE ? names[s] : "?";
 }
 
-static const char *header(const pl_http *h, const char *name, size_t *len)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < h->n_headers; i++)
-		if (h->headers[i].name_len == n && strncasecmp(h->headers[i].name, name, n) == 0) {
-			if (len)
-				*len = h->headers[i].value_len;
-			return h->headers[i].value;
-		}
-	return NULL;
-}
-
 pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_http *http,
                    const char *request_id)
 {
@@ -83,7 +70,12 @@ pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_ht
 	r->stage = PL_VERIFY;
 	bg_buf_init(&r->tables, (size_t)BG_MAX_REQUEST_TABLES * (BG_MAX_TABLE_NAME + 1));
 	bg_buf_init(&r->reply.body, BG_MAX_RESPONSE_BODY);
-	r->target = header(&r->http, "x-amz-target", &r->target_len);
+	{
+		const sigv4_header *t =
+		    sigv4_header_find(http->headers, http->n_headers, "x-amz-target", NULL);
+		r->target = t ? t->value : NULL;
+		r->target_len = t ? t->value_len : 0;
+	}
 	return r;
 }
 
@@ -498,18 +490,12 @@ void pl_run(pl_req *r)
 int pl_check_head(const pl_env *env, const sigv4_header *h, size_t n, ddb_error_kind *kind,
                   bg_err *e)
 {
-	const char *auth = NULL;
-	size_t auth_len = 0, i, count = 0;
+	size_t count = 0;
+	const sigv4_header *auth = sigv4_header_find(h, n, "authorization", &count);
 	sigv4_auth a;
 	char akid[BG_MAX_ACCESS_KEY_ID + 1];
 	const store_grant *g;
 
-	for (i = 0; i < n; i++)
-		if (h[i].name_len == 13 && strncasecmp(h[i].name, "authorization", 13) == 0) {
-			auth = h[i].value;
-			auth_len = h[i].value_len;
-			count++;
-		}
 	if (count == 0) {
 		*kind = DDB_ERR_MISSING_AUTH;
 		return bg_err_set(e, BG_EAUTH, "Request is missing Authentication Token");
@@ -518,7 +504,7 @@ int pl_check_head(const pl_env *env, const sigv4_header *h, size_t n, ddb_error_
 		*kind = DDB_ERR_INCOMPLETE_SIGNATURE;
 		return bg_err_set(e, BG_EAUTH, "Only one Authorization header is allowed");
 	}
-	if (sigv4_parse_authorization(auth, auth_len, &a, e) != 0) {
+	if (sigv4_parse_authorization(auth->value, auth->value_len, &a, e) != 0) {
 		*kind = DDB_ERR_INCOMPLETE_SIGNATURE;
 		return BG_EAUTH;
 	}

@@ -103,6 +103,16 @@ struct call {
 	sigv4_header headers[BG_MAX_HEADERS];
 };
 
+/* The transport's headers as the signing code's type (same fields, borrowed). */
+static void copy_headers(sigv4_header *dst, const net_http_request *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_headers; i++)
+		dst[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
+		                        r->headers[i].value, r->headers[i].value_len};
+}
+
 static void call_unref(call *c)
 {
 	if (--c->refs > 0)
@@ -234,7 +244,6 @@ static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *
 	call *c = calloc(1, sizeof(*c));
 	pl_http http;
 	char rid[32];
-	size_t i;
 
 	if (c == NULL)
 		return NULL;
@@ -243,9 +252,7 @@ static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *
 	c->refs = 1;
 	c->audit_timer.fn = audit_timeout;
 	c->audit_timer.arg = c;
-	for (i = 0; i < r->n_headers; i++)
-		c->headers[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
-		                               r->headers[i].value, r->headers[i].value_len};
+	copy_headers(c->headers, r);
 	memset(&http, 0, sizeof(http));
 	http.method = r->method ? r->method : "?";
 	http.path = r->target ? r->target : "";
@@ -274,15 +281,11 @@ static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *
 
 const char *gw_header(const gw_http_request *r, const char *name, size_t *len)
 {
-	size_t i, n = strlen(name);
+	const sigv4_header *h = sigv4_header_find(r->headers, r->n_headers, name, NULL);
 
-	for (i = 0; i < r->n_headers; i++)
-		if (r->headers[i].name_len == n && strncasecmp(r->headers[i].name, name, n) == 0) {
-			if (len)
-				*len = r->headers[i].value_len;
-			return r->headers[i].value;
-		}
-	return NULL;
+	if (h && len)
+		*len = h->value_len;
+	return h ? h->value : NULL;
 }
 
 #define API_MAX_ARGS 16
@@ -427,7 +430,6 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 {
 	server *s = gl->srv;
 	api_job *j = calloc(1, sizeof(*j));
-	size_t i;
 
 	if (j == NULL) {
 		(void)net_http_reply(conn, 500, NULL, 0, NULL, NET_REPLY_CLOSE);
@@ -449,9 +451,7 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 		api_job_free(j);
 		return;
 	}
-	for (i = 0; i < r->n_headers; i++)
-		j->headers[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
-		                               r->headers[i].value, r->headers[i].value_len};
+	copy_headers(j->headers, r);
 	j->hr.method = r->method;
 	j->hr.path = j->path;
 	j->hr.headers = j->headers;
@@ -492,7 +492,6 @@ static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 	sigv4_header h[BG_MAX_HEADERS];
 	ddb_error_kind kind;
 	bg_err e;
-	size_t i;
 	call *c;
 
 	if (is_api(r)) {
@@ -501,9 +500,7 @@ static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 	}
 	if (is_health(r))
 		return 0;
-	for (i = 0; i < r->n_headers; i++)
-		h[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
-		                      r->headers[i].value, r->headers[i].value_len};
+	copy_headers(h, r);
 	if (pl_check_head(&s->env, h, r->n_headers, &kind, &e) == 0)
 		return 0;
 	/* Refused before its body is read: recorded, answered, connection closed. */

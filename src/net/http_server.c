@@ -55,6 +55,7 @@ typedef struct active {
 	size_t hlen;     /* bytes in block */
 	size_t pos;      /* bytes of block parsed */
 	size_t head_end; /* end of the header block (0 until headers complete) */
+	size_t hwm;      /* most of block ever filled: what to wipe */
 	bool last_was_value;
 	bool too_many;
 	bool complete;
@@ -175,7 +176,9 @@ static void active_free(net_http_conn *c)
 	if (c->a == NULL)
 		return;
 	budget_release(c);
-	bg_buf_free(&c->a->body);
+	/* Requests carry API tokens and signatures: wipe what was received. */
+	OPENSSL_cleanse(c->a->block, c->a->hwm);
+	bg_buf_free_secure(&c->a->body);
 	free(c->a);
 	c->a = NULL;
 }
@@ -729,6 +732,8 @@ static void on_readable(net_http_conn *c)
 	if (r < 0)
 		return;
 	a->hlen += (size_t)r;
+	if (a->hlen > a->hwm)
+		a->hwm = a->hlen;
 	if (c->state == ST_HEAD)
 		lru_push(c); /* most recently active */
 	process_input(c);
@@ -784,6 +789,7 @@ static void on_conn_event(void *arg, uint32_t ev)
 	}
 	if (c->state == ST_LINGER) {
 		ssize_t r = conn_read(c, c->a->block, sizeof(c->a->block));
+		c->a->hwm = sizeof(c->a->block);
 		if (r == 0 || r == -1)
 			conn_close(c);
 		return;
@@ -804,7 +810,7 @@ static void finish_request(net_http_conn *c)
 		/* Refused with bytes of the request still coming: linger. */
 		out_free(c);
 		budget_release(c);
-		bg_buf_free(&a->body);
+		bg_buf_free_secure(&a->body);
 		if (c->tls)
 			net_tls_shutdown(c->tls);
 		(void)shutdown(c->fd, SHUT_WR);
@@ -834,7 +840,7 @@ static void finish_request(net_http_conn *c)
 		return;
 	}
 	budget_release(c);
-	bg_buf_free(&a->body);
+	bg_buf_free_secure(&a->body);
 	memset(&a->req, 0, sizeof(a->req));
 	a->hlen = left;
 	a->pos = a->head_end = 0;

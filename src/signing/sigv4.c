@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ALGORITHM  "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
@@ -1251,6 +1252,23 @@ static void cache_put(sigv4_verifier *v, const char *akid, size_t n, const char 
 	memcpy(k->key, key, 32);
 	k->tick = ++s->tick;
 	pthread_mutex_unlock(&s->lock);
+}
+
+const sigv4_header *sigv4_header_find(const sigv4_header *h, size_t n, const char *name,
+                                      size_t *count)
+{
+	const sigv4_header *first = NULL;
+	size_t i, len = strlen(name), k = 0;
+
+	for (i = 0; i < n; i++)
+		if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0) {
+			if (first == NULL)
+				first = &h[i];
+			k++;
+		}
+	if (count)
+		*count = k;
+	return first;
 }
 
 static int status_code(int st)

@@ -31,6 +31,11 @@ typedef struct sigv4_header {
 } sigv4_header;
 
 /* A request to sign or verify. Nothing is copied; the caller keeps it alive. */
+/* The first of the n headers named name (ASCII case-insensitive), or NULL; *count (if
+ * not NULL) gets how many there are. */
+const sigv4_header *sigv4_header_find(const sigv4_header *h, size_t n, const char *name,
+                                      size_t *count);
+
 typedef struct sigv4_request {
 	const char *method;          /* "POST", NUL-terminated */
 	const char *path;            /* raw (still percent-encoded) path */

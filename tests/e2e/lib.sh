@@ -322,6 +322,27 @@ e2e_passed=0
 e2e_failed=0
 E2E_PREFIX=${E2E_PREFIX:-}
 
+# A grant for the run's responder (made by the run's admin; arguments as for `grant`),
+# its credentials fetched and exported as AWS_* (they are noted as secrets), and its id in
+# $E2E_GRANT_ID. On failure: a FAIL line, and returns 1.
+e2e_responder_grant() {
+	local g envs
+	g=$(e2e_grant "$E2E_ADMIN_TOKEN" "$E2E_ADMIN_SECRET" --user "$E2E_RESPONDER" "$@") || {
+		e2e_fail "grant for the test" "$g"
+		return 1
+	}
+	E2E_GRANT_ID=$(printf '%s' "$g" | e2e_json id)
+	# Fetching the credentials is itself an audited action.
+	envs=$(BREAKGLASS_TOKEN=$E2E_RESPONDER_TOKEN "$BREAKGLASS_BIN" creds "$E2E_GRANT_ID" \
+		--format env) || {
+		e2e_fail "creds for the test" "$envs"
+		return 1
+	}
+	eval "$envs"
+	e2e_note_secret "$AWS_SECRET_ACCESS_KEY"
+	e2e_note_secret "$AWS_SESSION_TOKEN"
+}
+
 e2e_pass() {
 	e2e_passed=$((e2e_passed + 1))
 	printf 'PASS %s%s\n' "$E2E_PREFIX" "$1"

@@ -13,22 +13,10 @@ BG=$BREAKGLASS_BIN
 item='{"id":{"S":"u-fail-closed"},"email":{"S":"fc@example.com"}}'
 key='{"id":{"S":"u-fail-closed"}}'
 
-g=$(e2e_grant "$E2E_ADMIN_TOKEN" "$E2E_ADMIN_SECRET" --user "$E2E_RESPONDER" --table Users \
-	--op PutItem,GetItem --for 10m --reason "fail-closed test") || {
-	e2e_fail "grant for the test" "$g"
+e2e_responder_grant --table Users --op PutItem,GetItem --for 10m --reason "fail-closed test" || {
 	e2e_finish
 	exit 1
 }
-gid=$(printf '%s' "$g" | e2e_json id)
-# Fetch the credentials first: fetching them is itself an audited action.
-envs=$(BREAKGLASS_TOKEN=$E2E_RESPONDER_TOKEN "$BG" creds "$gid" --format env) || {
-	e2e_fail "creds for the test" "$envs"
-	e2e_finish
-	exit 1
-}
-eval "$envs"
-e2e_note_secret "$AWS_SECRET_ACCESS_KEY"
-e2e_note_secret "$AWS_SESSION_TOKEN"
 put() { "$AWS" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" --output json dynamodb put-item --table-name Users --item "$item"; }
 present() {
 	[ -n "$(e2e_aws_direct dynamodb get-item --table-name Users --key "$key" \
@@ -71,7 +59,7 @@ n=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" audit tail --json --limit 1000 --aft
 	"$PY" -c 'import json, sys
 g = sys.argv[1]
 r = [x for x in json.load(sys.stdin)["records"] if x.get("grant_id") == g and x.get("op") == "PutItem"]
-print(",".join(x["kind"] for x in r))' "$gid")
+print(",".join(x["kind"] for x in r))' "$E2E_GRANT_ID")
 e2e_check "audit holds exactly one request and one response for the PutItem ($n)" \
 	[ "$n" = "request,response" ]
 

@@ -30,21 +30,10 @@ dir=$(mktemp -d "$E2E_STATE/tls.XXXXXX")
 }
 
 # --- a grant, made before the TLS gateway starts (it loads live grants at start-up) --------
-g=$(e2e_grant "$E2E_ADMIN_TOKEN" "$E2E_ADMIN_SECRET" --user "$E2E_RESPONDER" --table Orders \
-	--op Query,GetItem --for 10m --reason "tls test") || {
-	e2e_fail "grant for the test" "$g"
+e2e_responder_grant --table Orders --op Query,GetItem --for 10m --reason "tls test" || {
 	e2e_finish
 	exit 1
 }
-gid=$(printf '%s' "$g" | e2e_json id)
-envs=$(BREAKGLASS_TOKEN=$E2E_RESPONDER_TOKEN "$BG" creds "$gid" --format env) || {
-	e2e_fail "creds for the test" "$envs"
-	e2e_finish
-	exit 1
-}
-eval "$envs"
-e2e_note_secret "$AWS_SECRET_ACCESS_KEY"
-e2e_note_secret "$AWS_SESSION_TOKEN"
 
 start_tls_gateway() {
 	local port=$1 log=$2
