@@ -448,8 +448,13 @@ class FakeUpstream:
                 self.end_headers()
                 self.wfile.write(out)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            # socketserver's default backlog of 5 drops SYNs when the gateway opens 20
+            # upstream connections at once; the retry a second later would skew timings.
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
