@@ -68,6 +68,7 @@ def report(ok, name, detail=""):
     if ok and detail:
         print(f"  ({detail[:300]})", file=sys.stderr, flush=True)
 
+
 MiB = 1 << 20
 # Any client error but throttling: where the contract names no status, the transport
 # may pick the one RFC 9110 suggests (404, 405, 431...), as long as the body is
