@@ -160,6 +160,10 @@
  * as the audit table grows) would only hold memory. */
 #define BG_SQLITE_CACHE_KIB 256
 
+/* Stack below an API handler that is wiped after each API request (credentials pass
+ * through jansson and libc there). Handlers use a few KiB; 64 KiB is ample. */
+#define BG_STACK_SCRUB (64u * 1024u)
+
 /* A limit as a string literal, for SQL text. */
 #define BG_STR_(x) #x
 #define BG_STR(x)  BG_STR_(x)

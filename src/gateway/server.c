@@ -417,6 +417,7 @@ static void *api_main(void *arg)
 			s->api_tail = NULL;
 		pthread_mutex_unlock(&s->api_mu);
 		gw_api_handle(&s->g, &j->hr, &j->rep);
+		bg_stack_scrub();
 		j->done_task.fn = api_job_done;
 		j->done_task.arg = j;
 		net_loop_post(j->gl->loop, &j->done_task);

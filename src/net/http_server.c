@@ -578,6 +578,12 @@ static void headers_complete(net_http_conn *c)
 		refuse(c, NET_HTTP_BAD_REQUEST, "only HTTP/1.x is served");
 		return;
 	}
+	/* Over any route's limit: refused for its size before anyone looks at it. */
+	if (a->req.has_length && a->req.content_length > a->req.body_max) {
+		refuse(c, NET_HTTP_TOO_LARGE,
+		       "the request body is larger than the gateway accepts");
+		return;
+	}
 	c->state = ST_BODY;
 	if (s->h.on_head(s->h.app, c, &a->req) != 0) {
 		/* Refused unread: the app answers (now or later); nothing more is read. */

@@ -16,6 +16,8 @@
  */
 #include "store/keyring.h"
 
+#include "common/limits.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -271,4 +273,12 @@ void bg_sha256(const void *p, size_t n, uint8_t out[32])
 bool bg_ct_equal(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+__attribute__((noinline)) void bg_stack_scrub(void)
+{
+	unsigned char area[BG_STACK_SCRUB];
+
+	OPENSSL_cleanse(area, sizeof(area));
+	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep the frame */
 }

@@ -32,6 +32,11 @@ void keyring_derive(const keyring *k, const char *label, const void *data, size_
 /* Fills out with n cryptographically random bytes (OpenSSL RAND_bytes). */
 int bg_random(void *out, size_t n) BG_MUST_CHECK;
 
+/* Zeroes the BG_STACK_SCRUB bytes of stack below the caller: library code (jansson,
+ * OpenSSL, libc) leaves copies of what it handled in its stack frames, which a thread
+ * that handled credentials must not keep until something else overwrites them. */
+void bg_stack_scrub(void);
+
 /* out = SHA-256(p, n). */
 void bg_sha256(const void *p, size_t n, uint8_t out[32]);
 
