@@ -101,6 +101,10 @@ void bg_buf_free_secure(bg_buf *b);
 /* The value of one hex digit (either case), or -1 if c is not one. */
 int bg_hex_digit(int c);
 
+/* Decodes the 2n hex digits (either case) at s into n bytes at out. Returns 0, or
+ * BG_EINVAL when one of them is not a hex digit (out is then partly written). */
+int bg_unhex(const char *s, size_t n, uint8_t *out) BG_MUST_CHECK;
+
 /* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
 void bg_hex(const void *p, size_t n, char *out);
 

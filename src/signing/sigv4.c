@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
+
 #define ALGORITHM  "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
 
@@ -103,20 +105,6 @@ static bool all_chars(const void *p, size_t n, unsigned mask, unsigned forbid)
 	for (i = 0; i < n; i++)
 		if (!(ch_class[s[i]] & mask) || (ch_class[s[i]] & forbid))
 			return false;
-	return true;
-}
-
-/* Decodes 2n hex digits into n bytes; false if any is not hex. */
-static bool unhex(const uint8_t *s, size_t n, uint8_t *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int hi = bg_hex_digit(s[2 * i]), lo = bg_hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return true;
 }
 
@@ -267,26 +255,11 @@ int sigv4_format_amz_date(time_t t, char out[17])
 
 /* ---- SHA-256 and HMAC ---- */
 
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha256;
-
-/* Fetching once avoids the implicit per-call fetch of EVP_sha256() (~0.15 us each). */
-static void md_init(void)
-{
-	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256_md(void)
-{
-	pthread_once(&md_once, md_init);
-	return md_sha256;
-}
-
 static int sha256_buf(EVP_MD_CTX *c, const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int ol;
 
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    (n && EVP_DigestUpdate(c, p, n) != 1) || EVP_DigestFinal_ex(c, out, &ol) != 1)
 		return BG_EIO;
 	return 0;
@@ -309,13 +282,13 @@ static int hmac_sha256(EVP_MD_CTX *c, const void *key, size_t klen, const void *
 	}
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] = k[i] ^ 0x36;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, pad, sizeof(pad)) != 1 ||
 	    (mlen && EVP_DigestUpdate(c, msg, mlen) != 1) || EVP_DigestFinal_ex(c, inner, &ol) != 1)
 		goto fail;
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] = k[i] ^ 0x5c;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, pad, sizeof(pad)) != 1 ||
 	    EVP_DigestUpdate(c, inner, sizeof(inner)) != 1 || EVP_DigestFinal_ex(c, out, &ol) != 1)
 		goto fail;
@@ -1643,8 +1616,7 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 		p = h.csha->value;
 		n = h.csha->value_len;
 		trim(&p, &n);
-		if (n != 64 || !unhex((const uint8_t *)p, 32, given) ||
-		    CRYPTO_memcmp(given, hash, 32) != 0) {
+		if (n != 64 || bg_unhex(p, 32, given) != 0 || CRYPTO_memcmp(given, hash, 32) != 0) {
 			st = verr(e, SIGV4_MISMATCH,
 			          "The provided 'x-amz-content-sha256' header does not match what "
 			          "was computed.");
@@ -1658,7 +1630,7 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 	snk.text = NULL;
 	snk.err = 0;
 	snk.n = 0;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1) {
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1) {
 		verr(e, st, "digest failed");
 		goto done;
 	}
@@ -1702,7 +1674,8 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 		verr(e, st, "cannot compute the signature");
 		goto done;
 	}
-	if (!unhex(a.signature.p, 32, given) || CRYPTO_memcmp(given, want, 32) != 0) {
+	if (bg_unhex((const char *)a.signature.p, 32, given) != 0 ||
+	    CRYPTO_memcmp(given, want, 32) != 0) {
 		st = verr(e, SIGV4_MISMATCH, MSG_MISMATCH);
 		goto done;
 	}
