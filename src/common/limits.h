@@ -82,6 +82,10 @@
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 
+/* DynamoDB operation names are CamelCase words; the longest today
+ * (DescribeKinesisStreamingDestination) has 35 characters. */
+#define BG_MAX_OP_NAME 39
+
 /* Tables named in one request: BatchGetItem/BatchWriteItem and transactions touch at
  * most 100 items, hence at most 100 tables. */
 #define BG_MAX_REQUEST_TABLES 100

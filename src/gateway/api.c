@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/validate.h"
 #include "gateway/gw.h"
 #include "workflow/grant.h"
 #include "workflow/user.h"
@@ -239,7 +240,7 @@ static void api_grants_add(api_ctx *c)
 	snprintf(g->created_by, sizeof(g->created_by), "%s", c->me.name);
 	snprintf(g->kind, sizeof(g->kind), "direct");
 	snprintf(g->reason, sizeof(g->reason), "%s", reason ? reason : "");
-	if (json_integer_value(dur) <= 0 || json_integer_value(dur) > BG_MAX_GRANT_SECONDS) {
+	if (!bg_valid_grant_seconds(json_integer_value(dur))) {
 		api_error(c, 400, "bad_request", "duration_seconds must be 1 to 43200");
 		goto done;
 	}

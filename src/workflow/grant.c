@@ -9,22 +9,8 @@
 
 #include "common/encode.h"
 #include "common/limits.h"
+#include "common/validate.h"
 #include "protocol/ddb_ops.h"
-
-static bool table_name_valid(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n < 3 || n > BG_MAX_TABLE_NAME)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return false;
-	}
-	return true;
-}
 
 int grant_op_valid(const char *op, bg_err *e)
 {
@@ -53,14 +39,14 @@ int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
 		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d operations",
 		                  BG_MAX_GRANT_OPS);
 	for (i = 0; i < g->n_tables; i++)
-		if (!table_name_valid(g->tables[i]))
+		if (!bg_valid_table_name(g->tables[i], strnlen(g->tables[i], sizeof(g->tables[i]))))
 			return bg_err_set(e, BG_EINVAL, "invalid table name '%s'", g->tables[i]);
 	for (i = 0; i < g->n_ops; i++) {
 		rc = grant_op_valid(g->ops[i], e);
 		if (rc)
 			return rc;
 	}
-	if (g->expires_at <= now || g->expires_at - now > BG_MAX_GRANT_SECONDS)
+	if (g->expires_at <= now || !bg_valid_grant_seconds(g->expires_at - now))
 		return bg_err_set(e, BG_EINVAL, "a grant lasts from 1 second to %d hours",
 		                  BG_MAX_GRANT_SECONDS / 3600);
 
