@@ -75,7 +75,7 @@ static int grant_print(const cli_ctx *ctx, const json_t *g)
 
 	if (ctx->json)
 		return cli_emit_json(g);
-	bg_buf_init(&out, 1u << 20);
+	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	if (cli_out_grant(&out, g, time(NULL)) != 0) {
 		bg_buf_free(&out);
 		cli_errorf("the server's answer is not a grant");
@@ -117,7 +117,7 @@ static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, c
 	bg_buf path;
 	int rc;
 
-	bg_buf_init(&path, 4096);
+	bg_buf_init(&path, BG_MAX_API_PATH);
 	if (cli_path(&path, "/api/v1/grants/", id, suffix) != 0) {
 		bg_buf_free(&path);
 		cli_errorf("out of memory");

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "common/limits.h"
 
 static const char usage[] =
     "Usage: breakglass user add NAME --role admin|responder|approver --otp CODE [--json]\n"
@@ -30,7 +31,7 @@ static int user_print(const json_t *ans)
 	size_t k;
 	int rc;
 
-	bg_buf_init(&out, 16384);
+	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 		const char *v = json_string_value(json_object_get(ans, rows[k].key));
 		cli_out_sanitize(v != NULL ? v : "-", tmp, sizeof(tmp));

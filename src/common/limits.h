@@ -79,6 +79,27 @@
 /* The serve config file is a handful of settings. */
 #define BG_MAX_CONFIG_FILE (64u * 1024u)
 
+/* URLs: the upstream endpoint, the public URL handed to clients, the CLI's server URL.
+ * Real ones are well under 100 characters; 511 leaves room for a long internal name. */
+#define BG_MAX_URL 511
+
+/* The data directory as configured: the store adds its file names below it, so it stays
+ * well inside BG_MAX_PATH. */
+#define BG_MAX_DATA_DIR 511
+
+/* The host part of the listen address: an IPv4 address or a host name such as
+ * "localhost" (the listener binds IPv4 only). */
+#define BG_MAX_LISTEN_HOST 63
+
+/* A JSON API path the CLI builds: a fixed prefix, an id of at most 128 characters
+ * percent-escaped (3 bytes each), an action and a short query. */
+#define BG_MAX_API_PATH 1024
+
+/* What the CLI prints for one object (a grant, a new user's secrets, credentials): a few
+ * lines of bounded fields, the longest a grant's 16 table names and its reason. Lists
+ * (grants, audit records) are bounded by the answer they come from instead. */
+#define BG_MAX_CLI_TEXT (64u * 1024u)
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 
@@ -114,6 +135,11 @@
 
 /* Idle HTTP keep-alive connections are closed after this many seconds. */
 #define BG_HTTP_IDLE_TIMEOUT_S 120
+
+/* How long a store connection waits for another connection's (or process's) write lock
+ * before giving up: a CLI-side command and the gateway share the file, and a write
+ * commits in milliseconds, so waiting longer would only hide a stuck writer. */
+#define BG_SQLITE_BUSY_TIMEOUT_MS 5000
 
 /* SQLite page cache per connection, in KiB. The audit writer touches only the right edge
  * of its B-trees and the state tables are small, so SQLite's default (2 MiB each, filled

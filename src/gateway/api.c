@@ -96,7 +96,7 @@ static int api_audit(api_ctx *c, const char *kind, const char *grant_id, const c
 static json_t *grant_json(const store_grant *g, int64_t now)
 {
 	json_t *o = json_object(), *t = json_array(), *ops = json_array();
-	char ts[21];
+	char ts[BG_RFC3339_SIZE];
 	size_t i;
 
 	for (i = 0; i < g->n_tables; i++)
@@ -287,7 +287,7 @@ static void api_grant_one(api_ctx *c, const char *id, const char *action)
 {
 	store_grant *g = calloc(1, sizeof(*g));
 	grant_creds cr;
-	char exp[21];
+	char exp[BG_RFC3339_SIZE];
 	int64_t now = bg_now();
 	bg_err e;
 

@@ -20,14 +20,15 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
 typedef struct gw_config {
-	char listen_host[64];
+	char listen_host[BG_MAX_LISTEN_HOST + 1];
 	uint16_t listen_port;
-	char upstream[512];
-	char data[512];
-	char region[64];
-	char public_url[512];
+	char upstream[BG_MAX_URL + 1];
+	char data[BG_MAX_DATA_DIR + 1];
+	char region[BG_SIGV4_MAX_SCOPE_PART + 1]; /* it is a SigV4 scope part */
+	char public_url[BG_MAX_URL + 1];
 	bool json; /* --json: print the start-up line as JSON */
 } gw_config;
 

@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "common/buf.h"
+#include "common/limits.h"
 #include "gateway/gateway.h"
 #include "store/keyring.h"
 #include "store/store.h"
@@ -50,7 +51,7 @@ int gateway_init_main(int argc, char **argv)
 		return usage();
 
 	bg_err_clear(&e);
-	bg_buf_init(&path, 4096);
+	bg_buf_init(&path, BG_MAX_PATH);
 	bg_buf_addf(&path, "%s/master.key", data);
 	if (store_open(data, true, &st, &e) != 0 || keyring_load(path.data, true, &kr, &e) != 0 ||
 	    audit_open(data, &al, &e) != 0)

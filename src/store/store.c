@@ -40,13 +40,10 @@
 
 #include "common/validate.h"
 
-#define SCHEMA_VERSION  "1"
-#define DB_NAME         "breakglass.db"
-#define POOL_MAX        16   /* connections; readers never block each other in WAL */
-#define BUSY_TIMEOUT_MS 5000 /* a writer waits this long for another writer's lock */
-#define LIST_PAGE       64   /* grants fetched per connection checkout when listing */
-#define STR_(x)         #x
-#define STR(x)          STR_(x)
+#define SCHEMA_VERSION "1"
+#define DB_NAME        "breakglass.db"
+#define POOL_MAX       16 /* connections; readers never block each other in WAL */
+#define LIST_PAGE      64 /* grants fetched per connection checkout when listing */
 
 enum {
 	ST_USER_ADD,
@@ -88,10 +85,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GRANT_EXISTS] = "SELECT 1 FROM grants WHERE id = ?1",
     [ST_GRANT_PAGE_ALL] = "SELECT " GRANT_COLS " FROM grants "
                           "WHERE created_at < ?1 OR (created_at = ?1 AND rowid < ?2) "
-                          "ORDER BY created_at DESC, rowid DESC LIMIT " STR(LIST_PAGE),
+                          "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
     [ST_GRANT_PAGE_USER] = "SELECT " GRANT_COLS " FROM grants WHERE user = ?3 AND "
                            "(created_at < ?1 OR (created_at = ?1 AND rowid < ?2)) "
-                           "ORDER BY created_at DESC, rowid DESC LIMIT " STR(LIST_PAGE),
+                           "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
 };
 
 static const char schema_sql[] =
@@ -212,7 +209,7 @@ static int conn_open(const char *path, conn **out, bg_err *e)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(c->db, BG_SQLITE_BUSY_TIMEOUT_MS);
 	rc = exec_sql(c->db,
 	              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	              "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"

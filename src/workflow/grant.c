@@ -139,6 +139,12 @@ static bool grant_has_table(const store_grant *g, const char *t)
 	return false;
 }
 
+/* The longest description: every operation and table a grant may name, each with its
+ * separator, and " on ". */
+#define DESCRIBE_MAX                                                                               \
+	((size_t)BG_MAX_GRANT_OPS * STORE_OP_MAX +                                                 \
+	 (size_t)BG_MAX_GRANT_TABLES * (BG_MAX_TABLE_NAME + 1) + 4)
+
 /* "Query,GetItem on Orders,Customers" for denial messages. */
 static void grant_describe(const store_grant *g, bg_buf *b)
 {
@@ -180,7 +186,7 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	if (grant_has_op(g, op->name) && bad == NULL)
 		return 0;
 
-	bg_buf_init(&allowed, 4096);
+	bg_buf_init(&allowed, DESCRIBE_MAX);
 	grant_describe(g, &allowed);
 	rc = bg_err_set(e, BG_EDENIED,
 	                "User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "

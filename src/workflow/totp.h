@@ -21,6 +21,8 @@
 #define TOTP_KEY_LEN        20 /* the RFC 4226 recommended HMAC-SHA1 key size */
 #define TOTP_DIGITS         6  /* what authenticator apps and oathtool show by default */
 #define TOTP_SECRET_B32_MAX 33 /* 32 base32 characters and a NUL */
+/* The otpauth URI for a BG_MAX_USER_NAME name and a 32-character secret: about 170 bytes. */
+#define TOTP_URI_MAX 256
 
 /* key = first 20 bytes of keyring_derive(k, "totp", seed, 16). */
 void totp_key(const keyring *k, const uint8_t seed[16], uint8_t key[20]);

@@ -23,7 +23,7 @@ int user_create(store *s, const keyring *k, const char *name, const char *role, 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	bg_buf_init(&out->totp_uri, 512);
+	bg_buf_init(&out->totp_uri, TOTP_URI_MAX);
 	if (!user_role_valid(role))
 		return bg_err_set(e, BG_EINVAL, "unknown role '%s' (admin, responder or approver)",
 		                  role ? role : "");
