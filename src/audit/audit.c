@@ -140,16 +140,15 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 /* Appends s as a JSON string exactly as jansson's dump_string does without
  * JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII: \" \\ \b \f \n \r \t, other control
  * characters as \u00XX (upper-case hex), everything else verbatim. */
-static void json_quote(bg_buf *b, sv s)
+static int json_quote(bg_buf *b, sv s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 
-	if (s.p == NULL) {
-		bg_buf_add(b, "null", 4);
-		return;
-	}
-	bg_buf_addc(b, '"');
+	if (s.p == NULL)
+		return bg_buf_add(b, "null", 4);
+	if (bg_buf_addc(b, '"') != 0)
+		return b->failed;
 	for (i = 0; i < s.n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 		char esc[6] = {'\\', 0, '0', '0', 0, 0};
@@ -157,7 +156,8 @@ static void json_quote(bg_buf *b, sv s)
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		bg_buf_add(b, s.p + run, i - run);
+		if (bg_buf_add(b, s.p + run, i - run) != 0)
+			return b->failed;
 		run = i + 1;
 		switch (c) {
 		case '"':
@@ -185,17 +185,19 @@ static void json_quote(bg_buf *b, sv s)
 			esc[5] = hex[c & 15];
 			k = 6;
 		}
-		bg_buf_add(b, esc, k);
+		if (bg_buf_add(b, esc, k) != 0)
+			return b->failed;
 	}
-	bg_buf_add(b, s.p + run, s.n - run);
-	bg_buf_addc(b, '"');
+	if (bg_buf_add(b, s.p + run, s.n - run) != 0)
+		return b->failed;
+	return bg_buf_addc(b, '"');
 }
 
-static void json_key(bg_buf *b, const char *key)
+static int json_key(bg_buf *b, const char *key)
 {
-	bg_buf_addc(b, '"');
-	bg_buf_adds(b, key);
-	bg_buf_add(b, "\":", 2);
+	if (bg_buf_addc(b, '"') != 0 || bg_buf_adds(b, key) != 0)
+		return b->failed;
+	return bg_buf_add(b, "\":", 2);
 }
 
 /* The canonical JSON of a record (everything but its hash) into b, keys in sorted
@@ -204,50 +206,62 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t
                      sv prev_hex)
 {
 	bg_buf_reset(b);
-	bg_buf_addc(b, '{');
+	if (bg_buf_addc(b, '{') != 0)
+		return b->failed;
 	json_key(b, "actor");
 	json_quote(b, f[F_ACTOR]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "decision");
 	json_quote(b, f[F_DECISION]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "detail");
-	if (detail.p != NULL)
-		bg_buf_add(b, detail.p, detail.n);
-	else
-		bg_buf_add(b, "null", 4);
-	bg_buf_addc(b, ',');
+	if ((detail.p != NULL ? bg_buf_add(b, detail.p, detail.n) : bg_buf_add(b, "null", 4)) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "grant_id");
 	json_quote(b, f[F_GRANT]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "kind");
 	json_quote(b, f[F_KIND]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "op");
 	json_quote(b, f[F_OP]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "prev_hash");
 	json_quote(b, prev_hex);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "reason");
 	json_quote(b, f[F_REASON]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "request_id");
 	json_quote(b, f[F_REQUEST]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "seq");
-	bg_buf_addf(b, "%lld", (long long)seq);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addf(b, "%lld", (long long)seq) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "status");
-	bg_buf_addf(b, "%lld", (long long)status);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addf(b, "%lld", (long long)status) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "tables");
 	json_quote(b, f[F_TABLES]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "ts");
 	json_quote(b, ts);
-	bg_buf_addc(b, '}');
-	return b->failed;
+	return bg_buf_addc(b, '}');
 }
 
 /* out = SHA-256(prev || text). */
@@ -614,7 +628,7 @@ void audit_free(audit_log *a)
 /* --- appending ------------------------------------------------------------------------- */
 
 /* Appends s to the arena as valid UTF-8 (invalid bytes become U+FFFD) and a NUL. */
-static void arena_add(bg_buf *b, const char *s)
+static int arena_add(bg_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, run = 0;
@@ -625,12 +639,13 @@ static void arena_add(bg_buf *b, const char *s)
 			i += k;
 			continue;
 		}
-		bg_buf_add(b, s + run, i - run);
-		bg_buf_add(b, "\xef\xbf\xbd", 3);
+		if (bg_buf_add(b, s + run, i - run) != 0 || bg_buf_add(b, "\xef\xbf\xbd", 3) != 0)
+			return b->failed;
 		run = ++i;
 	}
-	bg_buf_add(b, s + run, n - run);
-	bg_buf_addc(b, '\0');
+	if (bg_buf_add(b, s + run, n - run) != 0)
+		return b->failed;
+	return bg_buf_addc(b, '\0');
 }
 
 /* Builds the queue entry for r in the caller's thread: a private copy, since the caller

@@ -32,15 +32,19 @@ static int user_print(const json_t *ans)
 	int rc;
 
 	bg_buf_init(&out, BG_MAX_CLI_TEXT);
-	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+	rc = 0;
+	for (k = 0; rc == 0 && k < sizeof(rows) / sizeof(rows[0]); k++) {
 		const char *v = json_string_value(json_object_get(ans, rows[k].key));
 		cli_out_sanitize(v != NULL ? v : "-", tmp, sizeof(tmp));
-		(void)bg_buf_addf(&out, "%-12s %s\n", rows[k].label, tmp);
+		rc = bg_buf_addf(&out, "%-12s %s\n", rows[k].label, tmp);
 	}
-	(void)bg_buf_adds(&out, "\nHand the token and TOTP secret over a trusted channel: they are "
-	                        "not shown again.\nThe user sets BREAKGLASS_TOKEN to the token and "
-	                        "adds the TOTP secret (or URI) to an authenticator.\n");
-	rc = cli_write_out(&out);
+	if (rc == 0)
+		rc = bg_buf_adds(&out,
+		                 "\nHand the token and TOTP secret over a trusted channel: "
+		                 "they are not shown again.\nThe user sets BREAKGLASS_TOKEN to "
+		                 "the token and adds the TOTP secret (or URI) to an "
+		                 "authenticator.\n");
+	rc = cli_write_out(&out); /* reports a failed append too (out.failed) */
 	bg_buf_free_secure(&out);
 	return rc;
 }

@@ -42,8 +42,8 @@ int cmd_whoami_main(int argc, char **argv)
 		cli_out_sanitize(u != NULL ? u : "?", user, sizeof(user));
 		cli_out_sanitize(r != NULL ? r : "?", role, sizeof(role));
 		bg_buf_init(&out, BG_MAX_CLI_TEXT);
-		(void)bg_buf_addf(&out, "%s (%s)\n", user, role);
-		rc = cli_write_out(&out);
+		rc = bg_buf_addf(&out, "%s (%s)\n", user, role);
+		rc = cli_write_out(&out); /* reports a failed append too (out.failed) */
 		bg_buf_free(&out);
 	}
 	json_decref(ans);

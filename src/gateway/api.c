@@ -27,13 +27,21 @@ typedef struct api_ctx {
 
 static void api_reply(api_ctx *c, int status, json_t *obj)
 {
+	static const char failed[] =
+	    "{\"error\":\"internal\",\"message\":\"the answer could not be built\"}";
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	bg_buf *body = &c->rep->body;
 
-	c->rep->status = s ? status : 500;
+	c->rep->status = status;
 	snprintf(c->rep->content_type, sizeof(c->rep->content_type), "application/json");
-	bg_buf_reset(&c->rep->body);
-	bg_buf_adds(&c->rep->body,
-	            s ? s : "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+	bg_buf_reset(body);
+	/* Out of memory, or over the reply's limit: never a 200 with a cut-short body. */
+	if (s == NULL || bg_buf_adds(body, s) != 0) {
+		c->rep->status = 500;
+		bg_buf_reset(body);
+		if (bg_buf_adds(body, failed) != 0)
+			bg_buf_reset(body); /* not even that: an empty 500 */
+	}
 	if (s) {
 		OPENSSL_cleanse(s, strlen(s)); /* may hold credentials */
 		free(s);

@@ -52,7 +52,11 @@ int gateway_init_main(int argc, char **argv)
 
 	bg_err_clear(&e);
 	bg_buf_init(&path, BG_MAX_PATH);
-	bg_buf_addf(&path, "%s/master.key", data);
+	if (bg_buf_addf(&path, "%s/master.key", data) != 0) {
+		bg_err_set(&e, BG_EINVAL, "the data directory's path is too long");
+		rc = 2;
+		goto fail;
+	}
 	if (store_open(data, true, &st, &e) != 0 || keyring_load(path.data, true, &kr, &e) != 0 ||
 	    audit_open(data, &al, &e) != 0)
 		goto fail;

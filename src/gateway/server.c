@@ -206,7 +206,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* DynamoDB answers GET / with a health line; load balancers probe it. */
 		rep.status = 200;
 		snprintf(rep.content_type, sizeof(rep.content_type), "text/plain");
-		bg_buf_adds(&rep.body, "healthy: breakglass\n");
+		if (bg_buf_adds(&rep.body, "healthy: breakglass\n") != 0)
+			rep.status = 500;
 	} else if (strcmp(method, "POST") != 0 || strcmp(url, "/") != 0 || hr.n_query != 0) {
 		reply_error(
 		    &rep, DDB_ERR_VALIDATION,
@@ -262,8 +263,10 @@ static int gw_open(gw *g, bg_err *e)
 	int rc;
 
 	bg_buf_init(&path, 4096);
-	bg_buf_addf(&path, "%s/master.key", g->cfg.data);
-	rc = store_open(g->cfg.data, false, &g->st, e);
+	if (bg_buf_addf(&path, "%s/master.key", g->cfg.data) != 0)
+		rc = bg_err_set(e, BG_ELIMIT, "the data directory's path is too long");
+	else
+		rc = store_open(g->cfg.data, false, &g->st, e);
 	if (rc == 0)
 		rc = keyring_load(path.data, false, &g->kr, e);
 	bg_buf_free(&path);

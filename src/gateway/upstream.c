@@ -205,29 +205,29 @@ int upstream_call(upstream *u, const char *target, size_t target_len, const void
 
 	/* Exactly the signed headers, plus ones no signer covers; "Expect:" stops libcurl
 	 * from waiting for 100-continue on large bodies, "Accept:" drops its default. */
-	bg_buf_addf(&line, "Content-Type: %s", ctype);
+	rc |= bg_buf_addf(&line, "Content-Type: %s", ctype);
 	list = curl_slist_append(list, line.data);
 	bg_buf_reset(&line);
-	bg_buf_addf(&line, "Host: %s", u->host);
+	rc |= bg_buf_addf(&line, "Host: %s", u->host);
 	list = curl_slist_append(list, line.data);
 	bg_buf_reset(&line);
-	bg_buf_adds(&line, "X-Amz-Target: ");
-	bg_buf_add(&line, target, target_len);
+	rc |= bg_buf_adds(&line, "X-Amz-Target: ");
+	rc |= bg_buf_add(&line, target, target_len);
 	list = curl_slist_append(list, line.data);
 	bg_buf_reset(&line);
-	bg_buf_addf(&line, "X-Amz-Date: %s", sig.amz_date);
+	rc |= bg_buf_addf(&line, "X-Amz-Date: %s", sig.amz_date);
 	list = curl_slist_append(list, line.data);
 	if (tok) {
 		bg_buf_reset(&line);
-		bg_buf_addf(&line, "X-Amz-Security-Token: %s", tok);
+		rc |= bg_buf_addf(&line, "X-Amz-Security-Token: %s", tok);
 		list = curl_slist_append(list, line.data);
 	}
 	bg_buf_reset(&line);
-	bg_buf_addf(&line, "Authorization: %s", sig.authorization.data);
+	rc |= bg_buf_addf(&line, "Authorization: %s", sig.authorization.data);
 	list = curl_slist_append(list, line.data);
 	list = curl_slist_append(list, "Expect:");
 	list = curl_slist_append(list, "Accept:");
-	if (line.failed || list == NULL) {
+	if (rc || line.failed || list == NULL) {
 		rc = bg_err_set(e, BG_ENOMEM, "cannot build the upstream request");
 		goto fail;
 	}

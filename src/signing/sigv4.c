@@ -472,6 +472,7 @@ static int add_query_encoded(bg_buf *b, const char *p, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		uint8_t c = (uint8_t)p[i];
@@ -483,13 +484,15 @@ static int add_query_encoded(bg_buf *b, const char *p, size_t n)
 			i += 2;
 		}
 		if (is_unreserved(c)) {
-			bg_buf_addc(b, (char)c);
+			rc = bg_buf_addc(b, (char)c);
 		} else {
 			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-			bg_buf_add(b, esc, 3);
+			rc = bg_buf_add(b, esc, 3);
 		}
+		if (rc != 0)
+			return rc;
 	}
-	return b->failed;
+	return 0;
 }
 
 typedef struct qparam {
@@ -819,8 +822,8 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 
 	memset(snk, 0, offsetof(sink, chunk));
 	snk->text = &out->canonical_request;
-	bg_buf_adds(&out->canonical_request, req->method);
-	bg_buf_addc(&out->canonical_request, '\n');
+	sink_put(snk, req->method, strlen(req->method));
+	sink_putc(snk, '\n');
 	rc = put_canonical_path(snk, req->path, req->path_len, p->normalize_path);
 	sink_putc(snk, '\n');
 	if (rc == 0)
@@ -834,12 +837,14 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 		} else {
 			if (i > 0) {
 				sink_putc(snk, '\n');
-				bg_buf_addc(&out->signed_headers, ';');
+				if (rc == 0)
+					rc = bg_buf_addc(&out->signed_headers, ';');
 			}
 			put_lower(snk, hs[i].name, hs[i].name_len);
 			sink_putc(snk, ':');
-			for (k = 0; k < hs[i].name_len; k++)
-				bg_buf_addc(&out->signed_headers, (char)lc((uint8_t)hs[i].name[k]));
+			for (k = 0; rc == 0 && k < hs[i].name_len; k++)
+				rc = bg_buf_addc(&out->signed_headers,
+				                 (char)lc((uint8_t)hs[i].name[k]));
 		}
 		put_trimmed(snk, hs[i].value, hs[i].value_len);
 	}
@@ -849,8 +854,6 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	sink_put(snk, out->payload_hash, 64);
 	if (rc == 0)
 		rc = sink_finish(snk, hash);
-	if (rc == 0 && (out->canonical_request.failed || out->signed_headers.failed))
-		rc = BG_ELIMIT;
 	if (rc) {
 		rc = bg_err_set(e, rc, "sigv4: cannot build the canonical request (%s)",
 		                bg_err_name(rc));
@@ -861,23 +864,25 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	if (sha256_buf(c, out->canonical_request.data, out->canonical_request.len, hash))
 		goto fail;
 	write_sts(sts, out->amz_date, p->region, rlen, p->service, svlen, hash);
-	bg_buf_adds(&out->string_to_sign, sts);
+	if (bg_buf_adds(&out->string_to_sign, sts) != 0) {
+		rc = bg_err_set(e, BG_ELIMIT, "sigv4: signed request exceeds a limit");
+		goto fail;
+	}
 	if (derive_key(c, p->secret_key, secret_len, out->amz_date, p->region, rlen, p->service,
 	               svlen, key) ||
 	    hmac_sha256(c, key, sizeof(key), out->string_to_sign.data, out->string_to_sign.len,
 	                sig))
 		goto fail;
 	bg_hex(sig, 32, out->signature);
-	bg_buf_adds(&out->authorization, ALGORITHM " Credential=");
-	bg_buf_adds(&out->authorization, p->access_key_id);
-	bg_buf_addc(&out->authorization, '/');
-	bg_buf_add(&out->authorization, sts + sizeof(ALGORITHM) + 17,
-	           8 + 1 + rlen + 1 + svlen + 1 + sizeof(TERMINATOR) - 1);
-	bg_buf_adds(&out->authorization, ", SignedHeaders=");
-	bg_buf_add(&out->authorization, out->signed_headers.data, out->signed_headers.len);
-	bg_buf_adds(&out->authorization, ", Signature=");
-	bg_buf_add(&out->authorization, out->signature, 64);
-	if (out->string_to_sign.failed || out->authorization.failed) {
+	if (bg_buf_adds(&out->authorization, ALGORITHM " Credential=") ||
+	    bg_buf_adds(&out->authorization, p->access_key_id) ||
+	    bg_buf_addc(&out->authorization, '/') ||
+	    bg_buf_add(&out->authorization, sts + sizeof(ALGORITHM) + 17,
+	               8 + 1 + rlen + 1 + svlen + 1 + sizeof(TERMINATOR) - 1) ||
+	    bg_buf_adds(&out->authorization, ", SignedHeaders=") ||
+	    bg_buf_add(&out->authorization, out->signed_headers.data, out->signed_headers.len) ||
+	    bg_buf_adds(&out->authorization, ", Signature=") ||
+	    bg_buf_add(&out->authorization, out->signature, 64)) {
 		rc = bg_err_set(e, BG_ELIMIT, "sigv4: signed request exceeds a limit");
 		goto fail;
 	}

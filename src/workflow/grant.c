@@ -146,15 +146,18 @@ static bool grant_has_table(const store_grant *g, const char *t)
 	 (size_t)BG_MAX_GRANT_TABLES * (BG_MAX_TABLE_NAME + 1) + 4)
 
 /* "Query,GetItem on Orders,Customers" for denial messages. */
-static void grant_describe(const store_grant *g, bg_buf *b)
+static int grant_describe(const store_grant *g, bg_buf *b)
 {
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < g->n_ops; i++)
-		bg_buf_addf(b, "%s%s", i ? "," : "", g->ops[i]);
-	bg_buf_adds(b, " on ");
-	for (i = 0; i < g->n_tables; i++)
-		bg_buf_addf(b, "%s%s", i ? "," : "", g->tables[i]);
+	for (i = 0; rc == 0 && i < g->n_ops; i++)
+		rc = bg_buf_addf(b, "%s%s", i ? "," : "", g->ops[i]);
+	if (rc == 0)
+		rc = bg_buf_adds(b, " on ");
+	for (i = 0; rc == 0 && i < g->n_tables; i++)
+		rc = bg_buf_addf(b, "%s%s", i ? "," : "", g->tables[i]);
+	return rc;
 }
 
 int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
@@ -163,6 +166,7 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	const char *bad = NULL, *why = NULL;
 	bg_buf allowed;
 	size_t i, n = ddb_request_ntables(r);
+	bool described;
 	int rc;
 
 	/* Requests whose tables are hidden (PartiQL text, opaque shard iterators), tables
@@ -186,8 +190,9 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	if (grant_has_op(g, op->name) && bad == NULL)
 		return 0;
 
+	/* Refused either way; only the message's list depends on memory for it. */
 	bg_buf_init(&allowed, DESCRIBE_MAX);
-	grant_describe(g, &allowed);
+	described = grant_describe(g, &allowed) == 0;
 	rc = bg_err_set(e, BG_EDENIED,
 	                "User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "
 	                "because grant %s allows only %s",
@@ -195,7 +200,7 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	                bad ? bad
 	                : n ? ddb_request_table(r, 0)
 	                    : "*",
-	                g->id, allowed.data ? allowed.data : "");
+	                g->id, described ? allowed.data : "what it names");
 	bg_buf_free(&allowed);
 	return rc;
 }
