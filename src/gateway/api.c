@@ -136,7 +136,7 @@ static json_t *grant_json(const store_grant *g, int64_t now)
 
 static bool is_admin(const api_ctx *c)
 {
-	return strcmp(c->me.role, "admin") == 0;
+	return user_role_parse(c->me.role) == USER_ROLE_ADMIN;
 }
 
 static const char *in_str(api_ctx *c, const char *key)
@@ -151,7 +151,7 @@ static int require_otp(api_ctx *c)
 
 	bg_err_clear(&e);
 	if (user_check_otp(c->g->st, c->g->kr, &c->me, in_str(c, "otp"), &e) != 0) {
-		api_error(c, e.code == BG_EINVAL ? 400 : 403, "otp_invalid", e.msg);
+		api_error(c, e.code == BG_EOTP ? 400 : 403, "otp_invalid", e.msg);
 		return -1;
 	}
 	return 0;
@@ -168,7 +168,7 @@ static void api_users_add(api_ctx *c)
 		return api_error(c, 403, "forbidden", "only an admin can add users");
 	if (name == NULL || role == NULL)
 		return api_error(c, 400, "bad_request", "name and role are required");
-	if (!user_role_valid(role))
+	if (user_role_parse(role) == USER_ROLE_NONE)
 		return api_error(c, 400, "bad_request",
 		                 "role must be admin, responder or approver");
 	if (require_otp(c))
@@ -180,7 +180,7 @@ static void api_users_add(api_ctx *c)
 	}
 	json_decref(d);
 	bg_err_clear(&e);
-	if (user_create(c->g->st, c->g->kr, name, role, &us, &e) != 0)
+	if (user_create(c->g->st, c->g->kr, name, user_role_parse(role), &us, &e) != 0)
 		return api_fail(c, &e);
 	api_reply(c, 200,
 	          json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "role", role, "token", us.token,

@@ -69,7 +69,7 @@ int gateway_init_main(int argc, char **argv)
 	r.detail = d;
 	if (audit_append(al, &r, NULL, &e) != 0)
 		goto fail;
-	if (user_create(st, kr, admin, "admin", &us, &e) != 0) {
+	if (user_create(st, kr, admin, USER_ROLE_ADMIN, &us, &e) != 0) {
 		rc = e.code == BG_EINVAL ? 2 : 3;
 		goto fail;
 	}
