@@ -124,6 +124,13 @@
 /* Free-text fields kept in the store (reason, denial message). */
 #define BG_MAX_REASON 1024
 
+/* Audit records in one answer of the JSON API (the CLI pages with --after), and how many
+ * a request that names no limit gets. A record may carry a whole request body, so a page
+ * of large ones can still exceed BG_MAX_RESPONSE_BODY: that answer is an error, never a
+ * cut-short list, and a smaller limit reads it. */
+#define BG_MAX_AUDIT_PAGE     1000
+#define BG_AUDIT_PAGE_DEFAULT 100
+
 /* Audit records queued for the group-commit writer. When the queue is full an append
  * fails at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096
