@@ -12,7 +12,7 @@ for c in "$(dirname "$0")"/../src/common/*.c; do
 	case " $* " in *"$name "*) ;; *) srcs+=("$c") ;; esac
 done
 PKGS="libmicrohttpd libcurl libcrypto jansson yaml-0.1 sqlite3 liboath cmocka"
-exec ${CC:-cc} -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wformat=2 \
+exec ${CC:-cc} -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wpedantic -Werror -Wformat=2 \
 	-Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
 	-I"$(dirname "$0")/../src" $(pkg-config --cflags $PKGS) "${srcs[@]}" -o "$out" \
