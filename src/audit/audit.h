@@ -4,9 +4,9 @@
  * Every request the gateway receives is recorded before it is forwarded, and every
  * response before it is released: audit_append() returns only once the record is
  * durable (fsynced), and a failure means the caller must refuse (fail closed). Appends
- * from many threads are group-committed by one writer thread: records that arrive while
- * a sync is in progress share the next one, so throughput is bounded by batches, not
- * records.
+ * from many threads are group-committed: a caller that finds no commit in progress
+ * writes everything queued in one transaction; records that arrive during its sync
+ * share the next one, so throughput is bounded by batches, not records.
  *
  * Records live in the store's database (table `audit`), each chained to the previous by
  * hash = SHA-256(prev_hash || canonical JSON of the record), so verification and sinks
@@ -37,11 +37,11 @@ typedef struct audit_record {
 	json_t *detail;         /* borrowed; extra fields (body, sizes, consumed capacity) */
 } audit_record;
 
-/* Opens the audit log in the store directory dir (the same breakglass.db) and starts
- * the writer thread. */
+/* Opens the audit log in the store directory dir (the same breakglass.db). */
 int audit_open(const char *dir, audit_log **out, bg_err *e) BG_MUST_CHECK;
 
-/* Stops the writer after flushing what is queued. Accepts NULL. */
+/* Writes what is still queued (appends whose callers gave up waiting), then closes.
+ * Accepts NULL. */
 void audit_free(audit_log *a);
 
 /* Appends r and waits until it is durable. On success *seq (if not NULL) is the record's

@@ -131,8 +131,8 @@
 #define BG_MAX_AUDIT_PAGE     1000
 #define BG_AUDIT_PAGE_DEFAULT 100
 
-/* Audit records queued for the group-commit writer. When the queue is full an append
- * fails at once (fail closed: the action is refused) rather than waiting without bound. */
+/* Audit records waiting for their group commit. When the queue is full an append fails
+ * at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096
 
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
@@ -148,9 +148,9 @@
  * commits in milliseconds, so waiting longer would only hide a stuck writer. */
 #define BG_SQLITE_BUSY_TIMEOUT_MS 5000
 
-/* SQLite page cache per connection, in KiB. The audit writer touches only the right edge
- * of its B-trees and the state tables are small, so SQLite's default (2 MiB each, filled
- * as the audit table grows) would only hold memory. */
+/* SQLite page cache per connection, in KiB. Audit appends touch only the right edge of
+ * the audit table's B-trees and the state tables are small, so SQLite's default (2 MiB
+ * each, filled as the audit table grows) would only hold memory. */
 #define BG_SQLITE_CACHE_KIB 256
 
 /* A limit as a string literal, for SQL text. */

@@ -1,6 +1,7 @@
 /*
- * grant.h - grants: minting their temporary SigV4 credentials and deciding whether a
- * DynamoDB request falls inside one.
+ * grant.h - grants: minting their temporary SigV4 credentials, deciding whether a
+ * DynamoDB request falls inside one, and their JSON form. Creating, showing and revoking
+ * them, with their audit records, is the service layer's (service.h).
  *
  * A grant's secret access key and session token are derived from the master key and the
  * grant's identifiers (keyring.h), so they can be handed out again (credential_process

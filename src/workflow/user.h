@@ -1,6 +1,8 @@
 /*
- * user.h - people: creating them with an API token and a TOTP key, recognising them by
- * token, and the TOTP step-up that every consequential action asks for.
+ * user.h - people: their roles, creating them with an API token and a TOTP key,
+ * recognising them by token, and the TOTP step-up that every consequential action asks
+ * for. The actions themselves (who may add whom, in what order things are recorded) are
+ * the service layer's (service.h).
  *
  * Tokens are shown once and stored only as SHA-256; TOTP keys are derived from the
  * master key and a per-user seed (totp.h), so neither is at rest in plain form. A TOTP
