@@ -11,6 +11,7 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
+#include "workflow/user.h"
 
 static const char usage[] =
     "Usage: breakglass user add NAME --role admin|responder|approver --otp CODE [--json]\n"
@@ -96,8 +97,7 @@ int cmd_user_main(int argc, char **argv)
 		return rc;
 	if (role == NULL)
 		return cli_usage_error(&a, "missing --role");
-	if (strcmp(role, "admin") != 0 && strcmp(role, "responder") != 0 &&
-	    strcmp(role, "approver") != 0)
+	if (user_role_parse(role) == USER_ROLE_NONE)
 		return cli_usage_error(&a, "--role is admin, responder or approver");
 	if (otp == NULL)
 		return cli_usage_error(&a, "missing --otp");
