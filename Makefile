@@ -31,7 +31,7 @@ CC ?= cc
 PKGS = libcurl libssl libcrypto jansson yaml-0.1 sqlite3 liboath
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-WARN = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \
+WARN = -Wall -Wextra -Wpedantic -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC $(SAN_FLAGS) \

@@ -48,11 +48,11 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/crypto.h"
 #include "common/limits.h"
 
-#define DB_NAME         "breakglass.db"
-#define BUSY_TIMEOUT_MS 5000 /* how long a batch waits for another process's write lock */
-#define DUMP_FLAGS      (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+#define DB_NAME    "breakglass.db"
+#define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
 /* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
  * inside a commit). */
 #define CKPT_EVERY 512
@@ -97,7 +97,7 @@ struct audit_log {
 	char *path;
 	sqlite3 *db; /* the write connection, the committer's only */
 	sqlite3_stmt *begin, *head, *insert, *commit, *rollback;
-	EVP_MD *sha256;
+	const EVP_MD *sha256;
 	EVP_MD_CTX *md; /* the committer's only */
 	bg_buf canon;   /* the committer's only */
 
@@ -143,16 +143,15 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 /* Appends s as a JSON string exactly as jansson's dump_string does without
  * JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII: \" \\ \b \f \n \r \t, other control
  * characters as \u00XX (upper-case hex), everything else verbatim. */
-static void json_quote(bg_buf *b, sv s)
+static int json_quote(bg_buf *b, sv s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 
-	if (s.p == NULL) {
-		bg_buf_add(b, "null", 4);
-		return;
-	}
-	bg_buf_addc(b, '"');
+	if (s.p == NULL)
+		return bg_buf_add(b, "null", 4);
+	if (bg_buf_addc(b, '"') != 0)
+		return b->failed;
 	for (i = 0; i < s.n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 		char esc[6] = {'\\', 0, '0', '0', 0, 0};
@@ -160,7 +159,8 @@ static void json_quote(bg_buf *b, sv s)
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		bg_buf_add(b, s.p + run, i - run);
+		if (bg_buf_add(b, s.p + run, i - run) != 0)
+			return b->failed;
 		run = i + 1;
 		switch (c) {
 		case '"':
@@ -188,17 +188,19 @@ static void json_quote(bg_buf *b, sv s)
 			esc[5] = hex[c & 15];
 			k = 6;
 		}
-		bg_buf_add(b, esc, k);
+		if (bg_buf_add(b, esc, k) != 0)
+			return b->failed;
 	}
-	bg_buf_add(b, s.p + run, s.n - run);
-	bg_buf_addc(b, '"');
+	if (bg_buf_add(b, s.p + run, s.n - run) != 0)
+		return b->failed;
+	return bg_buf_addc(b, '"');
 }
 
-static void json_key(bg_buf *b, const char *key)
+static int json_key(bg_buf *b, const char *key)
 {
-	bg_buf_addc(b, '"');
-	bg_buf_adds(b, key);
-	bg_buf_add(b, "\":", 2);
+	if (bg_buf_addc(b, '"') != 0 || bg_buf_adds(b, key) != 0)
+		return b->failed;
+	return bg_buf_add(b, "\":", 2);
 }
 
 /* The canonical JSON of a record (everything but its hash) into b, keys in sorted
@@ -207,50 +209,62 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t
                      sv prev_hex)
 {
 	bg_buf_reset(b);
-	bg_buf_addc(b, '{');
+	if (bg_buf_addc(b, '{') != 0)
+		return b->failed;
 	json_key(b, "actor");
 	json_quote(b, f[F_ACTOR]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "decision");
 	json_quote(b, f[F_DECISION]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "detail");
-	if (detail.p != NULL)
-		bg_buf_add(b, detail.p, detail.n);
-	else
-		bg_buf_add(b, "null", 4);
-	bg_buf_addc(b, ',');
+	if ((detail.p != NULL ? bg_buf_add(b, detail.p, detail.n) : bg_buf_add(b, "null", 4)) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "grant_id");
 	json_quote(b, f[F_GRANT]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "kind");
 	json_quote(b, f[F_KIND]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "op");
 	json_quote(b, f[F_OP]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "prev_hash");
 	json_quote(b, prev_hex);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "reason");
 	json_quote(b, f[F_REASON]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "request_id");
 	json_quote(b, f[F_REQUEST]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "seq");
-	bg_buf_addf(b, "%lld", (long long)seq);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addf(b, "%lld", (long long)seq) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "status");
-	bg_buf_addf(b, "%lld", (long long)status);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addf(b, "%lld", (long long)status) != 0)
+		return b->failed;
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "tables");
 	json_quote(b, f[F_TABLES]);
-	bg_buf_addc(b, ',');
+	if (bg_buf_addc(b, ',') != 0)
+		return b->failed;
 	json_key(b, "ts");
 	json_quote(b, ts);
-	bg_buf_addc(b, '}');
-	return b->failed;
+	return bg_buf_addc(b, '}');
 }
 
 /* out = SHA-256(prev || text). */
@@ -263,26 +277,10 @@ static bool chain_hash(EVP_MD_CTX *md, const EVP_MD *sha, const uint8_t prev[32]
 	       EVP_DigestUpdate(md, text, n) && EVP_DigestFinal_ex(md, out, &len) && len == 32;
 }
 
+/* A stored chain hash (64 hex digits) as bytes. */
 static bool unhex32(const char *s, size_t n, uint8_t out[32])
 {
-	size_t i;
-
-	if (s == NULL || n != 64)
-		return false;
-	for (i = 0; i < 64; i++) {
-		int c = (unsigned char)s[i], v;
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
-			return false;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(v << 4);
-		else
-			out[i / 2] |= (uint8_t)v;
-	}
-	return true;
+	return s != NULL && n == 64 && bg_unhex(s, 32, out) == 0;
 }
 
 /* --- helpers --------------------------------------------------------------------------- */
@@ -328,7 +326,7 @@ static int open_db(const char *path, sqlite3 **out, bg_err *e)
 		return rc;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(db, BG_SQLITE_BUSY_TIMEOUT_MS);
 	rc = sqlite3_exec(db,
 	                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	                  "PRAGMA trusted_schema = OFF;"
@@ -573,7 +571,7 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 	if (a->path == NULL)
 		goto fail;
 	snprintf(a->path, n, "%s/%s", dir, DB_NAME);
-	a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	a->sha256 = bg_sha256_md(); /* shared, never freed */
 	a->md = EVP_MD_CTX_new();
 	if (a->sha256 == NULL || a->md == NULL)
 		goto fail;
@@ -638,7 +636,6 @@ void audit_free(audit_log *a)
 	sqlite3_finalize(a->rollback);
 	sqlite3_close(a->db);
 	EVP_MD_CTX_free(a->md);
-	EVP_MD_free(a->sha256);
 	bg_buf_free(&a->canon);
 	free(a->path);
 	free(a);
@@ -647,7 +644,7 @@ void audit_free(audit_log *a)
 /* --- appending ------------------------------------------------------------------------- */
 
 /* Appends s to the arena as valid UTF-8 (invalid bytes become U+FFFD) and a NUL. */
-static void arena_add(bg_buf *b, const char *s)
+static int arena_add(bg_buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), i = 0, run = 0;
@@ -658,12 +655,13 @@ static void arena_add(bg_buf *b, const char *s)
 			i += k;
 			continue;
 		}
-		bg_buf_add(b, s + run, i - run);
-		bg_buf_add(b, "\xef\xbf\xbd", 3);
+		if (bg_buf_add(b, s + run, i - run) != 0 || bg_buf_add(b, "\xef\xbf\xbd", 3) != 0)
+			return b->failed;
 		run = ++i;
 	}
-	bg_buf_add(b, s + run, n - run);
-	bg_buf_addc(b, '\0');
+	if (bg_buf_add(b, s + run, n - run) != 0)
+		return b->failed;
+	return bg_buf_addc(b, '\0');
 }
 
 /* Builds the queue entry for r in the caller's thread: a private copy, since the caller

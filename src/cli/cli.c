@@ -11,6 +11,8 @@
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
+#include "common/validate.h"
+#include "workflow/totp.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -255,29 +257,16 @@ int cli_check_id(const cli_args *a, const char *what, const char *id)
 
 int cli_check_otp(const cli_args *a, const char *otp)
 {
-	size_t i, n = strlen(otp);
-
-	if (n < 6 || n > 8)
-		return cli_usage_error(a,
-		                       "--otp must be the 6-8 digit code from your authenticator");
-	for (i = 0; i < n; i++) {
-		if (otp[i] < '0' || otp[i] > '9')
-			return cli_usage_error(a, "--otp must be the 6-8 digit code from your "
-			                          "authenticator");
-	}
+	if (!totp_code_valid(otp))
+		return cli_usage_error(a, "--otp must be the %d-digit code from your authenticator",
+		                       TOTP_DIGITS);
 	return CLI_EXIT_OK;
 }
 
 int cli_check_user(const cli_args *a, const char *name)
 {
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > BG_MAX_USER_NAME)
-		return cli_usage_error(a, "a user name has 1-%d characters", BG_MAX_USER_NAME);
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)name[i];
-		if (ch <= 0x20 || ch >= 0x7f)
-			return cli_usage_error(a, "a user name is printable ASCII without spaces");
-	}
+	if (!bg_valid_user_name(name))
+		return cli_usage_error(a, "a user name is 1-%d of [A-Za-z0-9._-]",
+		                       BG_MAX_USER_NAME);
 	return CLI_EXIT_OK;
 }

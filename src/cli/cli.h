@@ -94,8 +94,8 @@ int cli_path(bg_buf *b, const char *prefix, const char *id, const char *suffix) 
  * Returns CLI_EXIT_OK or prints a usage error and returns CLI_EXIT_USAGE. */
 int cli_check_id(const cli_args *a, const char *what, const char *id) BG_MUST_CHECK;
 
-/* Checks a TOTP code (6-8 digits) and a user name (1..BG_MAX_USER_NAME printable,
- * non-blank ASCII); print a usage error and return CLI_EXIT_USAGE if bad. */
+/* Checks a TOTP code (totp_code_valid) and a user name (bg_valid_user_name); print a
+ * usage error and return CLI_EXIT_USAGE if bad. */
 int cli_check_otp(const cli_args *a, const char *otp) BG_MUST_CHECK;
 int cli_check_user(const cli_args *a, const char *name) BG_MUST_CHECK;
 

@@ -142,7 +142,7 @@ int cli_client_call(cli_client *c, const char *method, const char *path, json_t 
 	*out = NULL;
 	memset(f, 0, sizeof(*f));
 	errbuf[0] = '\0';
-	bg_buf_init(&url, 8192);
+	bg_buf_init(&url, BG_MAX_URL + BG_MAX_API_PATH);
 	bg_buf_init(&auth, BG_MAX_HEADER_VALUE);
 	bg_buf_init(&resp, BG_MAX_RESPONSE_BODY);
 

@@ -28,7 +28,7 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 	size_t i;
 	int rc;
 
-	bg_buf_init(&path, 256);
+	bg_buf_init(&path, BG_MAX_API_PATH);
 	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
 	if (bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%lld", (long long)after,
 	                (long long)limit) != 0) {

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "common/limits.h"
 
 static const char creds_usage[] =
     "Usage: breakglass creds GRANT [--format env|json|process] [--json]\n"
@@ -41,7 +42,7 @@ static int creds_fetch(const cli_ctx *ctx, const char *id, json_t **out)
 	int rc;
 
 	*out = NULL;
-	bg_buf_init(&path, 4096);
+	bg_buf_init(&path, BG_MAX_API_PATH);
 	if (body == NULL || cli_path(&path, "/api/v1/grants/", id, "/creds") != 0) {
 		cli_errorf("out of memory");
 		rc = CLI_EXIT_REFUSED;
@@ -96,7 +97,7 @@ int cmd_creds_main(int argc, char **argv)
 	rc = creds_fetch(&ctx, id, &ans);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	bg_buf_init(&out, 1u << 20);
+	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	if (strcmp(format, "json") == 0) {
 		rc = cli_emit_json(ans);
 	} else if (strcmp(format, "process") == 0) {

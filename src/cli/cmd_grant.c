@@ -15,6 +15,7 @@
 #include "cli/duration.h"
 #include "cli/output.h"
 #include "common/limits.h"
+#include "common/validate.h"
 
 static const char grant_usage[] =
     "Usage: breakglass grant --user NAME --table T[,T2] --op OP[,OP] --for DURATION\n"
@@ -30,36 +31,6 @@ static const char grants_usage[] = "Usage: breakglass grants [--json]\n"
 
 static const char revoke_usage[] = "Usage: breakglass revoke GRANT [--json]\n"
                                    "Revokes a grant at once; its credentials stop working.\n";
-
-/* DynamoDB table names: 3-255 of [A-Za-z0-9_.-]. */
-static bool grant_table_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < 3 || n > BG_MAX_TABLE_NAME)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* DynamoDB operation names: CamelCase letters ("Query", "GetItem"). */
-static bool grant_op_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > 64 || s[0] < 'A' || s[0] > 'Z')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
-			return false;
-	}
-	return true;
-}
 
 /* Splits a comma-separated value into arr (skipping duplicates). Returns CLI_EXIT_OK or
  * a usage error. */
@@ -104,7 +75,7 @@ static int grant_print(const cli_ctx *ctx, const json_t *g)
 
 	if (ctx->json)
 		return cli_emit_json(g);
-	bg_buf_init(&out, 1u << 20);
+	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	if (cli_out_grant(&out, g, time(NULL)) != 0) {
 		bg_buf_free(&out);
 		cli_errorf("the server's answer is not a grant");
@@ -146,7 +117,7 @@ static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, c
 	bg_buf path;
 	int rc;
 
-	bg_buf_init(&path, 4096);
+	bg_buf_init(&path, BG_MAX_API_PATH);
 	if (cli_path(&path, "/api/v1/grants/", id, suffix) != 0) {
 		bg_buf_free(&path);
 		cli_errorf("out of memory");
@@ -258,10 +229,10 @@ int cmd_grant_main(int argc, char **argv)
 			break;
 		case O_TABLE:
 			rc = grant_add_list(&a, tables, val, "table", BG_MAX_GRANT_TABLES,
-			                    grant_table_ok);
+			                    bg_valid_table_name);
 			break;
 		case O_OP:
-			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, grant_op_ok);
+			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, bg_valid_op_name);
 			break;
 		case O_FOR:
 			dur = val;

@@ -10,6 +10,8 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "common/limits.h"
+#include "workflow/user.h"
 
 static const char usage[] =
     "Usage: breakglass user add NAME --role admin|responder|approver --otp CODE [--json]\n"
@@ -30,16 +32,20 @@ static int user_print(const json_t *ans)
 	size_t k;
 	int rc;
 
-	bg_buf_init(&out, 16384);
-	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+	bg_buf_init(&out, BG_MAX_CLI_TEXT);
+	rc = 0;
+	for (k = 0; rc == 0 && k < sizeof(rows) / sizeof(rows[0]); k++) {
 		const char *v = json_string_value(json_object_get(ans, rows[k].key));
 		cli_out_sanitize(v != NULL ? v : "-", tmp, sizeof(tmp));
-		(void)bg_buf_addf(&out, "%-12s %s\n", rows[k].label, tmp);
+		rc = bg_buf_addf(&out, "%-12s %s\n", rows[k].label, tmp);
 	}
-	(void)bg_buf_adds(&out, "\nHand the token and TOTP secret over a trusted channel: they are "
-	                        "not shown again.\nThe user sets BREAKGLASS_TOKEN to the token and "
-	                        "adds the TOTP secret (or URI) to an authenticator.\n");
-	rc = cli_write_out(&out);
+	if (rc == 0)
+		rc = bg_buf_adds(&out,
+		                 "\nHand the token and TOTP secret over a trusted channel: "
+		                 "they are not shown again.\nThe user sets BREAKGLASS_TOKEN to "
+		                 "the token and adds the TOTP secret (or URI) to an "
+		                 "authenticator.\n");
+	rc = cli_write_out(&out); /* reports a failed append too (out.failed) */
 	bg_buf_free_secure(&out);
 	return rc;
 }
@@ -91,8 +97,7 @@ int cmd_user_main(int argc, char **argv)
 		return rc;
 	if (role == NULL)
 		return cli_usage_error(&a, "missing --role");
-	if (strcmp(role, "admin") != 0 && strcmp(role, "responder") != 0 &&
-	    strcmp(role, "approver") != 0)
+	if (user_role_parse(role) == USER_ROLE_NONE)
 		return cli_usage_error(&a, "--role is admin, responder or approver");
 	if (otp == NULL)
 		return cli_usage_error(&a, "missing --otp");

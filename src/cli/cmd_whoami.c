@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/output.h"
+#include "common/limits.h"
 
 static const char usage[] = "Usage: breakglass whoami [--json]\n"
                             "Shows the user and role the API token belongs to.\n";
@@ -40,9 +41,9 @@ int cmd_whoami_main(int argc, char **argv)
 		const char *r = json_string_value(json_object_get(ans, "role"));
 		cli_out_sanitize(u != NULL ? u : "?", user, sizeof(user));
 		cli_out_sanitize(r != NULL ? r : "?", role, sizeof(role));
-		bg_buf_init(&out, 4096);
-		(void)bg_buf_addf(&out, "%s (%s)\n", user, role);
-		rc = cli_write_out(&out);
+		bg_buf_init(&out, BG_MAX_CLI_TEXT);
+		rc = bg_buf_addf(&out, "%s (%s)\n", user, role);
+		rc = cli_write_out(&out); /* reports a failed append too (out.failed) */
 		bg_buf_free(&out);
 	}
 	json_decref(ans);

@@ -186,6 +186,20 @@ int bg_hex_digit(int c)
 	return -1;
 }
 
+int bg_unhex(const char *s, size_t n, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int hi = bg_hex_digit((unsigned char)s[2 * i]);
+		int lo = bg_hex_digit((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return BG_EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void bg_hex(const void *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -72,20 +72,27 @@ typedef struct bg_buf {
 /* Prepares an empty buffer that refuses to grow past max bytes. */
 void bg_buf_init(bg_buf *b, size_t max);
 
-/* Appends n bytes; returns 0, BG_ELIMIT past max, or BG_ENOMEM. */
-int bg_buf_add(bg_buf *b, const void *p, size_t n);
+/*
+ * Appends. Each returns 0, or BG_ELIMIT (past max) or BG_ENOMEM, and its result must be
+ * used (BG_MUST_CHECK): a text cut short must never pass for a whole one. A failure is
+ * also sticky (b->failed), so once one append failed every later one fails too and
+ * bg_buf_steal() yields NULL: a builder may chain appends with || and report b->failed.
+ */
+
+/* Appends n bytes. */
+int bg_buf_add(bg_buf *b, const void *p, size_t n) BG_MUST_CHECK;
 
 /* Appends a C string. */
-int bg_buf_adds(bg_buf *b, const char *s);
+int bg_buf_adds(bg_buf *b, const char *s) BG_MUST_CHECK;
 
 /* Appends one byte. */
-int bg_buf_addc(bg_buf *b, char c);
+int bg_buf_addc(bg_buf *b, char c) BG_MUST_CHECK;
 
 /* Appends formatted text. */
-int bg_buf_addf(bg_buf *b, const char *fmt, ...) BG_PRINTF(2, 3);
+int bg_buf_addf(bg_buf *b, const char *fmt, ...) BG_PRINTF(2, 3) BG_MUST_CHECK;
 
 /* Appends the lower-case hex form of n bytes. */
-int bg_buf_addhex(bg_buf *b, const void *p, size_t n);
+int bg_buf_addhex(bg_buf *b, const void *p, size_t n) BG_MUST_CHECK;
 
 /* Empties the buffer, keeping its storage. */
 void bg_buf_reset(bg_buf *b);
@@ -100,6 +107,10 @@ void bg_buf_free_secure(bg_buf *b);
 
 /* The value of one hex digit (either case), or -1 if c is not one. */
 int bg_hex_digit(int c);
+
+/* Decodes the 2n hex digits (either case) at s into n bytes at out. Returns 0, or
+ * BG_EINVAL when one of them is not a hex digit (out is then partly written). */
+int bg_unhex(const char *s, size_t n, uint8_t *out) BG_MUST_CHECK;
 
 /* Lower-case hex of n bytes into out, which must hold 2n+1 bytes. */
 void bg_hex(const void *p, size_t n, char *out);

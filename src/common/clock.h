@@ -19,7 +19,10 @@ int64_t bg_now(void);
 /* Milliseconds since the epoch. */
 int64_t bg_now_ms(void);
 
-/* Formats t as "2026-11-24T03:27:00Z" into out (at least 21 bytes). */
-void bg_rfc3339(int64_t t, char out[21]);
+/* "2026-11-24T03:27:00Z" and a NUL. */
+#define BG_RFC3339_SIZE 21
+
+/* Formats t as "2026-11-24T03:27:00Z" into out. */
+void bg_rfc3339(int64_t t, char out[BG_RFC3339_SIZE]);
 
 #endif

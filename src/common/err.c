@@ -53,6 +53,10 @@ const char *bg_err_name(int code)
 		return "exists";
 	case BG_EUPSTREAM:
 		return "upstream failed";
+	case BG_EAUDIT:
+		return "audit unavailable";
+	case BG_EOTP:
+		return "TOTP code required";
 	}
 	return "error";
 }

@@ -15,16 +15,19 @@
 
 enum {
 	BG_OK = 0,
-	BG_EINVAL = -1,    /* malformed input */
-	BG_ENOMEM = -2,    /* allocation failed */
-	BG_EIO = -3,       /* storage or system call failed */
-	BG_ENOTFOUND = -4, /* no such object */
-	BG_EDENIED = -5,   /* refused by policy */
-	BG_ELIMIT = -6,    /* a limit from limits.h was exceeded */
-	BG_EAUTH = -7,     /* authentication failed */
-	BG_EEXPIRED = -8,  /* credentials or request outside their time window */
-	BG_EEXISTS = -9,   /* object already exists */
-	BG_EUPSTREAM = -10 /* upstream unreachable or failed */
+	BG_EINVAL = -1,     /* malformed input */
+	BG_ENOMEM = -2,     /* allocation failed */
+	BG_EIO = -3,        /* storage or system call failed */
+	BG_ENOTFOUND = -4,  /* no such object */
+	BG_EDENIED = -5,    /* refused by policy */
+	BG_ELIMIT = -6,     /* a limit from limits.h was exceeded */
+	BG_EAUTH = -7,      /* authentication failed */
+	BG_EEXPIRED = -8,   /* credentials or request outside their time window */
+	BG_EEXISTS = -9,    /* object already exists */
+	BG_EUPSTREAM = -10, /* upstream unreachable or failed */
+	BG_EAUDIT = -11,    /* the audit log could not record an action, so it was not done */
+	BG_EOTP = -12       /* a TOTP step-up code is missing or malformed (a wrong or reused
+	                       one is BG_EAUTH) */
 };
 
 typedef struct bg_err {

@@ -123,8 +123,33 @@
 /* The serve config file is a handful of settings. */
 #define BG_MAX_CONFIG_FILE (64u * 1024u)
 
+/* URLs: the upstream endpoint, the public URL handed to clients, the CLI's server URL.
+ * Real ones are well under 100 characters; 511 leaves room for a long internal name. */
+#define BG_MAX_URL 511
+
+/* The data directory as configured: the store adds its file names below it, so it stays
+ * well inside BG_MAX_PATH. */
+#define BG_MAX_DATA_DIR 511
+
+/* The host part of the listen address: an IPv4 address or a host name such as
+ * "localhost" (the listener binds IPv4 only). */
+#define BG_MAX_LISTEN_HOST 63
+
+/* A JSON API path the CLI builds: a fixed prefix, an id of at most 128 characters
+ * percent-escaped (3 bytes each), an action and a short query. */
+#define BG_MAX_API_PATH 1024
+
+/* What the CLI prints for one object (a grant, a new user's secrets, credentials): a few
+ * lines of bounded fields, the longest a grant's 16 table names and its reason. Lists
+ * (grants, audit records) are bounded by the answer they come from instead. */
+#define BG_MAX_CLI_TEXT (64u * 1024u)
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
+
+/* DynamoDB operation names are CamelCase words; the longest today
+ * (DescribeKinesisStreamingDestination) has 35 characters. */
+#define BG_MAX_OP_NAME 39
 
 /* Tables named in one request: BatchGetItem/BatchWriteItem and transactions touch at
  * most 100 items, hence at most 100 tables. */
@@ -143,8 +168,15 @@
 /* Free-text fields kept in the store (reason, denial message). */
 #define BG_MAX_REASON 1024
 
-/* Audit records queued for the group-commit writer. When the queue is full an append
- * fails at once (fail closed: the action is refused) rather than waiting without bound. */
+/* Audit records in one answer of the JSON API (the CLI pages with --after), and how many
+ * a request that names no limit gets. A record may carry a whole request body, so a page
+ * of large ones can still exceed BG_MAX_RESPONSE_BODY: that answer is an error, never a
+ * cut-short list, and a smaller limit reads it. */
+#define BG_MAX_AUDIT_PAGE     1000
+#define BG_AUDIT_PAGE_DEFAULT 100
+
+/* Audit records waiting for their group commit. When the queue is full an append fails
+ * at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096
 
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
@@ -155,9 +187,14 @@
 /* Idle HTTP keep-alive connections are closed after this many seconds. */
 #define BG_HTTP_IDLE_TIMEOUT_S 120
 
-/* SQLite page cache per connection, in KiB. The audit writer touches only the right edge
- * of its B-trees and the state tables are small, so SQLite's default (2 MiB each, filled
- * as the audit table grows) would only hold memory. */
+/* How long a store connection waits for another connection's (or process's) write lock
+ * before giving up: a CLI-side command and the gateway share the file, and a write
+ * commits in milliseconds, so waiting longer would only hide a stuck writer. */
+#define BG_SQLITE_BUSY_TIMEOUT_MS 5000
+
+/* SQLite page cache per connection, in KiB. Audit appends touch only the right edge of
+ * the audit table's B-trees and the state tables are small, so SQLite's default (2 MiB
+ * each, filled as the audit table grows) would only hold memory. */
 #define BG_SQLITE_CACHE_KIB 256
 
 /* Stack below an API handler that is wiped after each API request (credentials pass
@@ -176,9 +213,8 @@
 /* Event loop threads: one per core is the design; more only adds switching. */
 #define BG_MAX_THREADS 64
 
-/* The JSON API's decoded path and query ("/api/v1/grants/bg-XXXX/revoke",
- * "?after=123&limit=50"): short by construction. */
-#define BG_MAX_API_PATH  512
+/* The JSON API's decoded query arguments ("after=123&limit=50"): short by construction;
+ * the path is bounded by BG_MAX_API_PATH above. */
 #define BG_MAX_API_QUERY 1024
 
 #endif

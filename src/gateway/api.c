@@ -1,10 +1,15 @@
 /*
- * api.c - the JSON API the CLI uses (docs/api.md): users, grants, credentials,
- * revocation and reading the audit log.
+ * api.c - the JSON API the CLI uses (docs/api.md), as a route table over the service
+ * layer (workflow/service.h).
  *
- * Every caller is identified by an API token (Bearer). Actions that create access
- * (users, grants) ask for the caller's TOTP code. Each action is written to the audit
- * log before it takes effect; if that write fails the action is not done.
+ * A request is authenticated by its API token (Bearer), its body (POST) parsed as a JSON
+ * object, and matched against the table in order: a route names the method and path,
+ * the roles that may call it, whether it needs the caller's TOTP step-up, and a handler.
+ * The role is checked here, before the handler; the step-up is declared here and taken
+ * by the service layer once the input is known to be valid (a typo costs no code).
+ * Handlers hold no rule: they turn JSON into arguments (answering 400 themselves only
+ * when a required value is missing or of the wrong JSON type), call one service
+ * function, and render its answer or map its error to a status and code.
  */
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -12,27 +17,37 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "gateway/gw.h"
-#include "workflow/grant.h"
-#include "workflow/user.h"
+#include "workflow/service.h"
 
 typedef struct api_ctx {
 	gw *g;
 	const gw_http_request *hr;
 	gw_reply *rep;
-	store_user me;
-	json_t *in; /* request body, parsed */
+	svc sv;
+	svc_caller me;
+	json_t *in;            /* the body, parsed (POST), else NULL */
+	char id[STORE_ID_MAX]; /* the path's {id}, if the route has one */
 } api_ctx;
 
 static void api_reply(api_ctx *c, int status, json_t *obj)
 {
+	static const char failed[] =
+	    "{\"error\":\"internal\",\"message\":\"the answer could not be built\"}";
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	bg_buf *body = &c->rep->body;
 
-	c->rep->status = s ? status : 500;
+	c->rep->status = status;
 	snprintf(c->rep->content_type, sizeof(c->rep->content_type), "application/json");
-	bg_buf_reset(&c->rep->body);
-	bg_buf_adds(&c->rep->body,
-	            s ? s : "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+	bg_buf_reset(body);
+	/* Out of memory, or over the reply's limit: never a 200 with a cut-short body. */
+	if (s == NULL || bg_buf_adds(body, s) != 0) {
+		c->rep->status = 500;
+		bg_buf_reset(body);
+		if (bg_buf_adds(body, failed) != 0)
+			bg_buf_reset(body); /* not even that: an empty 500 */
+	}
 	if (s) {
 		OPENSSL_cleanse(s, strlen(s)); /* may hold credentials */
 		free(s);
@@ -45,319 +60,54 @@ static void api_error(api_ctx *c, int status, const char *code, const char *msg)
 	api_reply(c, status, json_pack("{s:s,s:s}", "error", code, "message", msg));
 }
 
-/* Maps a workflow error to the API's status and code. */
+/* Maps a service error (service.h) to the API's status and code (docs/api.md). */
 static void api_fail(api_ctx *c, const bg_err *e)
 {
-	switch (e->code) {
-	case BG_EINVAL:
-		api_error(c, 400, "bad_request", e->msg);
-		break;
-	case BG_EAUTH:
-	case BG_EDENIED:
-		api_error(c, 403, "otp_invalid", e->msg);
-		break;
-	case BG_ENOTFOUND:
-		api_error(c, 404, "not_found", e->msg);
-		break;
-	case BG_EEXISTS:
-		api_error(c, 409, "conflict", e->msg);
-		break;
-	default:
-		api_error(c, 500, "internal", e->msg);
-		break;
-	}
-}
-
-/* Writes an audit record for an API action; on failure answers 503 and returns non-zero. */
-static int api_audit(api_ctx *c, const char *kind, const char *grant_id, const char *reason,
-                     json_t *detail)
-{
-	audit_record r;
-	bg_err e;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = kind;
-	r.actor = c->me.name;
-	r.grant_id = grant_id;
-	r.request_id = c->hr->request_id;
-	r.op = kind;
-	r.decision = "allow";
-	r.reason = reason;
-	r.detail = detail;
-	if (audit_append(c->g->audit, &r, NULL, &e) != 0) {
-		api_error(c, 503, "audit_unavailable",
-		          "the audit log could not record this action, so it was not done");
-		return -1;
-	}
-	return 0;
-}
-
-static json_t *grant_json(const store_grant *g, int64_t now)
-{
-	json_t *o = json_object(), *t = json_array(), *ops = json_array();
-	char ts[21];
+	static const struct {
+		int code;
+		int status;
+		const char *name;
+	} map[] = {
+	    {BG_EINVAL, 400, "bad_request"},       {BG_EOTP, 400, "otp_invalid"},
+	    {BG_EAUTH, 403, "otp_invalid"},        {BG_EDENIED, 403, "forbidden"},
+	    {BG_ENOTFOUND, 404, "not_found"},      {BG_EEXISTS, 409, "conflict"},
+	    {BG_EAUDIT, 503, "audit_unavailable"},
+	};
 	size_t i;
 
-	for (i = 0; i < g->n_tables; i++)
-		json_array_append_new(t, json_string(g->tables[i]));
-	for (i = 0; i < g->n_ops; i++)
-		json_array_append_new(ops, json_string(g->ops[i]));
-	json_object_set_new(o, "id", json_string(g->id));
-	json_object_set_new(o, "user", json_string(g->user));
-	json_object_set_new(o, "created_by", json_string(g->created_by));
-	json_object_set_new(o, "kind", json_string(g->kind));
-	json_object_set_new(o, "tables", t);
-	json_object_set_new(o, "ops", ops);
-	bg_rfc3339(g->created_at, ts);
-	json_object_set_new(o, "created_at", json_string(ts));
-	bg_rfc3339(g->expires_at, ts);
-	json_object_set_new(o, "expires_at", json_string(ts));
-	if (g->revoked_at) {
-		bg_rfc3339(g->revoked_at, ts);
-		json_object_set_new(o, "revoked_at", json_string(ts));
-		json_object_set_new(o, "revoked_by", json_string(g->revoked_by));
-	} else {
-		json_object_set_new(o, "revoked_at", json_null());
-	}
-	json_object_set_new(o, "status", json_string(grant_state_name(grant_status(g, now))));
-	json_object_set_new(o, "reason", json_string(g->reason));
-	json_object_set_new(o, "access_key_id", json_string(g->access_key_id));
-	return o;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].code == e->code) {
+			api_error(c, map[i].status, map[i].name, e->msg);
+			return;
+		}
+	api_error(c, 500, "internal", e->msg);
 }
 
-static bool is_admin(const api_ctx *c)
-{
-	return strcmp(c->me.role, "admin") == 0;
-}
-
-static const char *in_str(api_ctx *c, const char *key)
+static const char *in_str(const api_ctx *c, const char *key)
 {
 	return json_string_value(json_object_get(c->in, key));
 }
 
-/* Checks the caller's TOTP code from the body's "otp". */
-static int require_otp(api_ctx *c)
+/* The strings of a JSON array as a new array of pointers into it (an element that is no
+ * string is NULL; something other than an array, an empty list), for the service layer
+ * to judge. Returns false only when out of memory. */
+static bool in_strings(const api_ctx *c, const char *key, const char ***out, size_t *n)
 {
-	bg_err e;
-
-	bg_err_clear(&e);
-	if (user_check_otp(c->g->st, c->g->kr, &c->me, in_str(c, "otp"), &e) != 0) {
-		api_error(c, e.code == BG_EINVAL ? 400 : 403, "otp_invalid", e.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static void api_users_add(api_ctx *c)
-{
-	const char *name = in_str(c, "name"), *role = in_str(c, "role");
-	user_secrets us;
-	json_t *d;
-	bg_err e;
-
-	if (!is_admin(c))
-		return api_error(c, 403, "forbidden", "only an admin can add users");
-	if (name == NULL || role == NULL)
-		return api_error(c, 400, "bad_request", "name and role are required");
-	if (!user_role_valid(role))
-		return api_error(c, 400, "bad_request",
-		                 "role must be admin, responder or approver");
-	if (require_otp(c))
-		return;
-	d = json_pack("{s:s,s:s}", "name", name, "role", role);
-	if (api_audit(c, "user", NULL, NULL, d) != 0) {
-		json_decref(d);
-		return;
-	}
-	json_decref(d);
-	bg_err_clear(&e);
-	if (user_create(c->g->st, c->g->kr, name, role, &us, &e) != 0)
-		return api_fail(c, &e);
-	api_reply(c, 200,
-	          json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "role", role, "token", us.token,
-	                    "totp_secret", us.totp_secret, "totp_uri", us.totp_uri.data));
-	user_secrets_free(&us);
-}
-
-static int fill_names(json_t *arr, size_t max, size_t width, char *dst, size_t *n, const char *what,
-                      bg_err *e)
-{
+	json_t *a = json_object_get(c->in, key), *v;
 	size_t i;
-	json_t *v;
 
-	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > max)
-		return bg_err_set(e, BG_EINVAL, "%s must be a list of 1 to %zu names", what, max);
-	json_array_foreach(arr, i, v)
+	*out = NULL;
+	*n = json_is_array(a) ? json_array_size(a) : 0;
+	if (*n == 0)
+		return true;
+	*out = calloc(*n, sizeof(**out));
+	if (*out == NULL)
+		return false;
+	json_array_foreach(a, i, v)
 	{
-		const char *s = json_string_value(v);
-		size_t l = s ? strlen(s) : 0;
-		if (l == 0 || l >= width)
-			return bg_err_set(e, BG_EINVAL, "invalid name in %s", what);
-		memcpy(dst + i * width, s, l + 1);
+		(*out)[i] = json_string_value(v);
 	}
-	*n = json_array_size(arr);
-	return 0;
-}
-
-static void api_grants_add(api_ctx *c)
-{
-	store_grant *g = calloc(1, sizeof(*g));
-	store_user target;
-	const char *user = in_str(c, "user"), *reason = in_str(c, "reason");
-	json_t *dur = json_object_get(c->in, "duration_seconds"), *d = NULL;
-	int64_t now = bg_now();
-	bg_err e;
-
-	bg_err_clear(&e);
-	if (g == NULL)
-		return api_error(c, 500, "internal", "out of memory");
-	if (!is_admin(c)) {
-		api_error(c, 403, "forbidden", "only an admin can grant access directly");
-		goto done;
-	}
-	if (user == NULL || !json_is_integer(dur)) {
-		api_error(c, 400, "bad_request",
-		          "user, tables, ops and duration_seconds are required");
-		goto done;
-	}
-	if (store_user_by_name(c->g->st, user, &target, &e) != 0) {
-		api_fail(c, &e);
-		goto done;
-	}
-	if (fill_names(json_object_get(c->in, "tables"), BG_MAX_GRANT_TABLES, sizeof(g->tables[0]),
-	               g->tables[0], &g->n_tables, "tables", &e) ||
-	    fill_names(json_object_get(c->in, "ops"), BG_MAX_GRANT_OPS, sizeof(g->ops[0]),
-	               g->ops[0], &g->n_ops, "ops", &e)) {
-		api_fail(c, &e);
-		goto done;
-	}
-	if (reason && strlen(reason) > BG_MAX_REASON) {
-		api_error(c, 400, "bad_request", "reason is too long");
-		goto done;
-	}
-	snprintf(g->user, sizeof(g->user), "%s", target.name);
-	snprintf(g->created_by, sizeof(g->created_by), "%s", c->me.name);
-	snprintf(g->kind, sizeof(g->kind), "direct");
-	snprintf(g->reason, sizeof(g->reason), "%s", reason ? reason : "");
-	if (json_integer_value(dur) <= 0 || json_integer_value(dur) > BG_MAX_GRANT_SECONDS) {
-		api_error(c, 400, "bad_request", "duration_seconds must be 1 to 43200");
-		goto done;
-	}
-	g->expires_at = now + json_integer_value(dur);
-	if (grant_mint(c->g->kr, g, now, &e) != 0) {
-		api_fail(c, &e);
-		goto done;
-	}
-	if (require_otp(c))
-		goto done;
-	d = grant_json(g, now);
-	if (api_audit(c, "grant", g->id, g->reason, d) != 0)
-		goto done;
-	if (store_grant_add(c->g->st, g, &e) != 0) {
-		api_fail(c, &e);
-		goto done;
-	}
-	if (c->g->grants && grant_cache_put(c->g->grants, g) != 0) {
-		api_error(c, 500, "internal", "out of memory");
-		goto done;
-	}
-	api_reply(c, 200, d);
-	d = NULL;
-done:
-	json_decref(d);
-	free(g);
-}
-
-static int list_one(void *ctx, const store_grant *g)
-{
-	json_array_append_new(ctx, grant_json(g, bg_now()));
-	return 0;
-}
-
-static void api_grants_list(api_ctx *c)
-{
-	json_t *arr = json_array();
-	bg_err e;
-
-	if (store_grant_list(c->g->st, is_admin(c) ? NULL : c->me.name, list_one, arr, &e) != 0) {
-		json_decref(arr);
-		return api_fail(c, &e);
-	}
-	api_reply(c, 200, json_pack("{s:o}", "grants", arr));
-}
-
-static void api_grant_one(api_ctx *c, const char *id, const char *action)
-{
-	store_grant *g = calloc(1, sizeof(*g));
-	grant_creds cr;
-	char exp[21];
-	int64_t now = bg_now();
-	bg_err e;
-
-	bg_err_clear(&e);
-	if (g == NULL)
-		return api_error(c, 500, "internal", "out of memory");
-	if (store_grant_by_id(c->g->st, id, g, &e) != 0) {
-		api_fail(c, &e);
-		goto done;
-	}
-	/* Others' grants are invisible: answer as if they did not exist. */
-	if (!is_admin(c) && strcmp(g->user, c->me.name) != 0) {
-		api_error(c, 404, "not_found", "no such grant");
-		goto done;
-	}
-	if (action == NULL) {
-		if (strcmp(c->hr->method, "GET") != 0)
-			api_error(c, 400, "bad_request", "use GET for a grant");
-		else
-			api_reply(c, 200, grant_json(g, now));
-	} else if (strcmp(action, "revoke") == 0) {
-		if (api_audit(c, "revoke", g->id, NULL, NULL) != 0)
-			goto done;
-		if (store_grant_revoke(c->g->st, g->id, c->me.name, now, &e) != 0 ||
-		    store_grant_by_id(c->g->st, id, g, &e) != 0) {
-			api_fail(c, &e);
-			goto done;
-		}
-		/* Effective on the very next request: the request path reads the cache. */
-		if (c->g->grants && grant_cache_put(c->g->grants, g) != 0) {
-			api_error(c, 500, "internal", "out of memory");
-			goto done;
-		}
-		api_reply(c, 200, grant_json(g, now));
-	} else if (strcmp(action, "creds") == 0) {
-		/* Only the grantee: an admin who grants must not also hold the keys. */
-		if (strcmp(g->user, c->me.name) != 0) {
-			api_error(c, 403, "forbidden",
-			          "only the grantee can fetch a grant's credentials");
-			goto done;
-		}
-		if (grant_status(g, now) != GRANT_ACTIVE) {
-			api_error(c, 403, "forbidden", "the grant is no longer active");
-			goto done;
-		}
-		if (api_audit(c, "creds", g->id, NULL, NULL) != 0)
-			goto done;
-		grant_credentials(c->g->kr, g, &cr);
-		bg_rfc3339(g->expires_at, exp);
-		api_reply(c, 200,
-		          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "grant", g->id,
-		                    "access_key_id", cr.access_key_id, "secret_access_key",
-		                    cr.secret_access_key, "session_token", cr.session_token,
-		                    "expiration", exp, "region", c->g->cfg.region, "endpoint",
-		                    c->g->cfg.public_url));
-		OPENSSL_cleanse(&cr, sizeof(cr));
-	} else {
-		api_error(c, 404, "not_found", "no such action");
-	}
-done:
-	free(g);
-}
-
-static int audit_one(void *ctx, json_t *rec)
-{
-	json_array_append(ctx, rec);
-	return 0;
+	return true;
 }
 
 static int64_t arg_int(const gw_http_request *hr, const char *name, int64_t dflt)
@@ -372,83 +122,340 @@ static int64_t arg_int(const gw_http_request *hr, const char *name, int64_t dflt
 	return (end && *end == '\0' && n >= 0) ? (int64_t)n : -1;
 }
 
-static void api_audit_read(api_ctx *c)
+/* --- handlers ------------------------------------------------------------------------- */
+
+static void api_whoami(api_ctx *c)
 {
-	int64_t after = arg_int(c->hr, "after", 0), limit = arg_int(c->hr, "limit", 100);
-	json_t *arr;
+	api_reply(
+	    c, 200,
+	    json_pack("{s:s,s:s}", "user", c->me.user.name, "role", user_role_name(c->me.role)));
+}
+
+static void api_users_add(api_ctx *c)
+{
+	const char *name = in_str(c, "name"), *role = in_str(c, "role");
+	user_secrets us;
 	bg_err e;
 
-	if (!is_admin(c))
-		return api_error(c, 403, "forbidden", "only an admin can read the audit log");
-	if (after < 0 || limit <= 0 || limit > 1000)
-		return api_error(c, 400, "bad_request", "after >= 0 and 1 <= limit <= 1000");
-	arr = json_array();
-	if (audit_read(c->g->audit, after, limit, audit_one, arr, &e) != 0) {
-		json_decref(arr);
-		return api_fail(c, &e);
+	if (name == NULL || role == NULL) {
+		api_error(c, 400, "bad_request", "name and role are required");
+		return;
 	}
-	api_reply(c, 200, json_pack("{s:o}", "records", arr));
+	if (svc_user_add(&c->sv, &c->me, name, role, &us, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200,
+		          json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "role", role, "token",
+		                    us.token, "totp_secret", us.totp_secret, "totp_uri",
+		                    us.totp_uri.data));
+	user_secrets_free(&us);
+}
+
+static void api_grants_add(api_ctx *c)
+{
+	json_t *dur = json_object_get(c->in, "duration_seconds");
+	const char **tables = NULL, **ops = NULL;
+	store_grant *g = NULL;
+	svc_grant_input in;
+	bg_err e;
+
+	memset(&in, 0, sizeof(in));
+	in.user = in_str(c, "user");
+	in.reason = in_str(c, "reason");
+	if (in.user == NULL || !json_is_integer(dur)) {
+		api_error(c, 400, "bad_request",
+		          "user, tables, ops and duration_seconds are required");
+		return;
+	}
+	in.duration_seconds = json_integer_value(dur);
+	g = calloc(1, sizeof(*g));
+	if (g == NULL || !in_strings(c, "tables", &tables, &in.n_tables) ||
+	    !in_strings(c, "ops", &ops, &in.n_ops)) {
+		api_error(c, 500, "internal", "out of memory");
+		goto done;
+	}
+	in.tables = tables;
+	in.ops = ops;
+	if (svc_grant_create(&c->sv, &c->me, &in, g, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200, grant_to_json(g, bg_now()));
+done:
+	free(tables);
+	free(ops);
+	free(g);
+}
+
+/* A list being answered: a callback that cannot add an item stops the listing, which
+ * the service layer takes as the caller's choice, so the failure is kept here. */
+typedef struct api_list {
+	json_t *arr;
+	bool failed;
+} api_list;
+
+static int list_add(api_list *l, json_t *item)
+{
+	l->failed = json_array_append_new(l->arr, item) != 0;
+	return l->failed;
+}
+
+static int list_grant(void *ctx, const store_grant *g)
+{
+	return list_add(ctx, grant_to_json(g, bg_now()));
+}
+
+static int list_record(void *ctx, json_t *rec)
+{
+	return list_add(ctx, json_incref(rec));
+}
+
+/* Answers {key: the list} once listed returned 0 (with the reason in e otherwise). */
+static void list_reply(api_ctx *c, const char *key, api_list *l, int listed, bg_err *e)
+{
+	if (listed == 0 && l->failed)
+		listed = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (listed != 0) {
+		json_decref(l->arr);
+		api_fail(c, e);
+		return;
+	}
+	api_reply(c, 200, json_pack("{s:o}", key, l->arr));
+}
+
+static void api_grants_list(api_ctx *c)
+{
+	api_list l = {json_array(), false};
+	bg_err e;
+
+	list_reply(c, "grants", &l,
+	           l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
+	                         : svc_grant_list(&c->sv, &c->me, list_grant, &l, &e),
+	           &e);
+}
+
+typedef int (*grant_action)(const svc *s, svc_caller *c, const char *id, store_grant *out,
+                            bg_err *e);
+
+static int grant_get(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
+{
+	return svc_grant_get(s, c, id, out, e);
+}
+
+/* Runs the service's action on the {id} grant, then answer(c, grant); or answers why
+ * the action failed. */
+static void with_grant(api_ctx *c, grant_action action, void (*answer)(api_ctx *c, store_grant *g))
+{
+	store_grant *g = calloc(1, sizeof(*g));
+	bg_err e;
+
+	if (g == NULL)
+		api_error(c, 500, "internal", "out of memory");
+	else if (action(&c->sv, &c->me, c->id, g, &e) != 0)
+		api_fail(c, &e);
+	else
+		answer(c, g);
+	free(g);
+}
+
+static void show(api_ctx *c, store_grant *g)
+{
+	api_reply(c, 200, grant_to_json(g, bg_now()));
+}
+
+static void api_grant_show(api_ctx *c)
+{
+	with_grant(c, grant_get, show);
+}
+
+static void api_grant_revoke(api_ctx *c)
+{
+	with_grant(c, svc_grant_revoke, show);
+}
+
+static void api_grant_creds(api_ctx *c)
+{
+	store_grant *g = calloc(1, sizeof(*g));
+	grant_creds cr;
+	char exp[BG_RFC3339_SIZE];
+	bg_err e;
+
+	memset(&cr, 0, sizeof(cr));
+	if (g == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+	} else if (svc_grant_creds(&c->sv, &c->me, c->id, g, &cr, &e) != 0) {
+		api_fail(c, &e);
+	} else {
+		bg_rfc3339(g->expires_at, exp);
+		api_reply(c, 200,
+		          json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "grant", g->id,
+		                    "access_key_id", cr.access_key_id, "secret_access_key",
+		                    cr.secret_access_key, "session_token", cr.session_token,
+		                    "expiration", exp, "region", c->g->cfg.region, "endpoint",
+		                    c->g->cfg.public_url));
+	}
+	OPENSSL_cleanse(&cr, sizeof(cr));
+	free(g);
+}
+
+static void api_audit_read(api_ctx *c)
+{
+	api_list l = {json_array(), false};
+	bg_err e;
+
+	list_reply(c, "records", &l,
+	           l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
+	                         : svc_audit_read(&c->sv, arg_int(c->hr, "after", 0),
+	                                          arg_int(c->hr, "limit", BG_AUDIT_PAGE_DEFAULT),
+	                                          list_record, &l, &e),
+	           &e);
+}
+
+/* What the paths under a grant that name no action of it answer. The grant is looked
+ * up first, so one the caller may not see is a 404 before any complaint about the
+ * request itself. */
+static void no_such_action(api_ctx *c, store_grant *g)
+{
+	api_error(c, 404, "not_found", "no such action");
+}
+
+static void use_get(api_ctx *c, store_grant *g)
+{
+	api_error(c, 400, "bad_request", "use GET for a grant");
+}
+
+static void api_grant_no_action(api_ctx *c)
+{
+	with_grant(c, grant_get, no_such_action);
+}
+
+static void api_grant_not_get(api_ctx *c)
+{
+	with_grant(c, grant_get, use_get);
+}
+
+static void api_grant_not_post(api_ctx *c)
+{
+	api_error(c, 400, "bad_request", "use POST for grant actions");
+}
+
+static void api_no_grant(api_ctx *c)
+{
+	api_error(c, 404, "not_found", "no such grant");
+}
+
+/* --- routing -------------------------------------------------------------------------- */
+
+typedef struct api_route {
+	const char *method; /* NULL: any method (routes are tried in order) */
+	const char *path;   /* literal, with "{id}" for one segment (1 to STORE_ID_MAX - 1
+	                       bytes) and a final "*" for whatever follows, even nothing */
+	unsigned roles;     /* user_role bits that may call it */
+	bool needs_totp;    /* the action needs the caller's step-up code ("otp") */
+	void (*handler)(api_ctx *c);
+	const char *forbidden; /* the message for a caller without one of the roles */
+} api_route;
+
+static const api_route routes[] = {
+    {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
+    {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
+    {"POST", "/api/v1/grants", USER_ROLE_ADMIN, true, api_grants_add,
+     "only an admin can grant access directly"},
+    {"GET", "/api/v1/grants", USER_ROLE_ANY, false, api_grants_list, NULL},
+    {"GET", "/api/v1/audit", USER_ROLE_ADMIN, false, api_audit_read,
+     "only an admin can read the audit log"},
+    {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
+    {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
+    {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
+    /* The rest under /api/v1/grants/: wrong actions, wrong methods, bad ids. */
+    {"POST", "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_no_action, NULL},
+    {NULL, "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_not_post, NULL},
+    {NULL, "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_not_get, NULL},
+    {NULL, "/api/v1/grants/*", USER_ROLE_ANY, false, api_no_grant, NULL},
+};
+
+/* Whether path matches pat; an "{id}" segment is copied into id. */
+static bool route_match(const char *pat, const char *path, char id[STORE_ID_MAX])
+{
+	size_t n;
+
+	while (*pat != '\0') {
+		if (strncmp(pat, "{id}", 4) == 0) {
+			n = strcspn(path, "/");
+			if (n == 0 || n >= STORE_ID_MAX)
+				return false;
+			memcpy(id, path, n);
+			id[n] = '\0';
+			pat += 4;
+			path += n;
+		} else if (pat[0] == '*' && pat[1] == '\0') {
+			return true;
+		} else if (*pat++ != *path++) {
+			return false;
+		}
+	}
+	return *path == '\0';
+}
+
+static const api_route *route_find(const gw_http_request *hr, char id[STORE_ID_MAX])
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if ((routes[i].method == NULL || strcmp(routes[i].method, hr->method) == 0) &&
+		    route_match(routes[i].path, hr->path, id))
+			return &routes[i];
+	return NULL;
 }
 
 void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 {
+	const api_route *r;
 	api_ctx c;
-	const char *auth, *p;
+	const char *auth;
 	size_t alen = 0;
 	bg_err e;
-	char id[STORE_ID_MAX];
-	const char *slash;
-	int post = strcmp(hr->method, "POST") == 0, get = strcmp(hr->method, "GET") == 0;
 
 	memset(&c, 0, sizeof(c));
 	c.g = g;
 	c.hr = hr;
 	c.rep = rep;
-	bg_err_clear(&e);
+	c.sv.st = g->st;
+	c.sv.kr = g->kr;
+	c.sv.audit = g->audit;
+	c.sv.grants = g->grants;
 
 	auth = gw_header(hr, "authorization", &alen);
 	if (auth == NULL || alen < 8 || strncmp(auth, "Bearer ", 7) != 0 ||
-	    user_authenticate(g->st, auth + 7, alen - 7, &c.me, &e) != 0)
-		return api_error(&c, 401, "unauthenticated",
-		                 "a valid API token is required (BREAKGLASS_TOKEN)");
-	if (post) {
+	    svc_authenticate(&c.sv, auth + 7, alen - 7, &c.me, &e) != 0) {
+		api_error(&c, 401, "unauthenticated",
+		          "a valid API token is required (BREAKGLASS_TOKEN)");
+		return;
+	}
+	c.me.request_id = hr->request_id;
+	if (strcmp(hr->method, "POST") == 0) {
 		json_error_t je;
 		c.in = hr->body_len ? json_loadb((const char *)hr->body, hr->body_len,
 		                                 JSON_REJECT_DUPLICATES, &je)
 		                    : json_object();
 		if (!json_is_object(c.in)) {
-			json_decref(c.in);
-			return api_error(&c, 400, "bad_request", "the body must be a JSON object");
+			api_error(&c, 400, "bad_request", "the body must be a JSON object");
+			goto done;
 		}
 	}
 
-	p = hr->path;
-	if (get && strcmp(p, "/api/v1/whoami") == 0)
-		api_reply(&c, 200, json_pack("{s:s,s:s}", "user", c.me.name, "role", c.me.role));
-	else if (post && strcmp(p, "/api/v1/users") == 0)
-		api_users_add(&c);
-	else if (post && strcmp(p, "/api/v1/grants") == 0)
-		api_grants_add(&c);
-	else if (get && strcmp(p, "/api/v1/grants") == 0)
-		api_grants_list(&c);
-	else if (get && strcmp(p, "/api/v1/audit") == 0)
-		api_audit_read(&c);
-	else if (strncmp(p, "/api/v1/grants/", 15) == 0) {
-		p += 15;
-		slash = strchr(p, '/');
-		if ((slash ? (size_t)(slash - p) : strlen(p)) >= sizeof(id) || p[0] == '/' ||
-		    p[0] == '\0') {
-			api_error(&c, 404, "not_found", "no such grant");
-		} else {
-			size_t n = slash ? (size_t)(slash - p) : strlen(p);
-			memcpy(id, p, n);
-			id[n] = '\0';
-			if (slash && !post)
-				api_error(&c, 400, "bad_request", "use POST for grant actions");
-			else
-				api_grant_one(&c, id, slash ? slash + 1 : NULL);
-		}
-	} else
+	r = route_find(hr, c.id);
+	if (r == NULL) {
 		api_error(&c, 404, "not_found", "no such API endpoint");
+	} else if (!svc_has_role(&c.me, r->roles)) {
+		api_error(&c, 403, "forbidden", r->forbidden ? r->forbidden : "not allowed");
+	} else {
+		c.me.needs_step_up = r->needs_totp;
+		c.me.otp = r->needs_totp ? in_str(&c, "otp") : NULL;
+		r->handler(&c);
+		/* A route that needs a step-up never answers success without one. */
+		if (r->needs_totp && !c.me.stepped_up && rep->status < 300)
+			api_error(&c, 500, "internal", "the action's TOTP step-up was not checked");
+	}
+done:
 	json_decref(c.in);
 }

@@ -23,20 +23,21 @@ typedef struct cfg_key {
 	size_t cap;
 } cfg_key;
 
-/* listen is kept as text until the end, then split into host and port. */
+/* listen is kept as text until the end, then split into host and port. The others
+ * have gw_config's sizes: cfg_finish copies them whole. */
 typedef struct cfg_text {
-	char listen[96];
-	char upstream[512];
-	char data[512];
-	char region[64];
-	char public_url[512];
+	char listen[BG_MAX_LISTEN_HOST + sizeof(":65535")];
+	char upstream[sizeof(((gw_config *)0)->upstream)];
+	char data[sizeof(((gw_config *)0)->data)];
+	char region[sizeof(((gw_config *)0)->region)];
+	char public_url[sizeof(((gw_config *)0)->public_url)];
 	char threads[16];
 	char max_connections[16];
 	char header_timeout[32];
 	char upstream_timeout[32];
 	char drain_timeout[32];
-	char tls_cert[512];
-	char tls_key[512];
+	char tls_cert[sizeof(((gw_config *)0)->tls_cert)];
+	char tls_key[sizeof(((gw_config *)0)->tls_key)];
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \

@@ -29,21 +29,22 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/limits.h"
 
 typedef struct gw_config {
-	char listen_host[64];
+	char listen_host[BG_MAX_LISTEN_HOST + 1];
 	uint16_t listen_port;
-	char upstream[512];
-	char data[512];
-	char region[64];
-	char public_url[512];
+	char upstream[BG_MAX_URL + 1];
+	char data[BG_MAX_DATA_DIR + 1];
+	char region[BG_SIGV4_MAX_SCOPE_PART + 1]; /* it is a SigV4 scope part */
+	char public_url[BG_MAX_URL + 1];
 	unsigned threads;            /* event loops */
 	unsigned max_connections;    /* open client connections */
 	int64_t header_timeout_ms;   /* a request's headers must arrive within this */
 	int64_t upstream_timeout_ms; /* a DynamoDB call must answer within this */
 	int64_t drain_timeout_ms;    /* SIGTERM: in-flight requests get this long */
-	char tls_cert[512];          /* empty: plain HTTP (loopback only) */
-	char tls_key[512];
+	char tls_cert[BG_MAX_PATH];  /* empty: plain HTTP (loopback only) */
+	char tls_key[BG_MAX_PATH];
 	bool json; /* --json: print the start-up line as JSON */
 } gw_config;
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/limits.h"
+#include "common/validate.h"
 
 /* DynamoDB's limit on ARN-valued members (TableArn, ResourceArn, ...). */
 #define MAX_ARN 1024
@@ -115,25 +116,6 @@ static void path_member(char *dst, const char *prefix, const char *member)
 	         member[0] ? member + 1 : "");
 }
 
-static bool is_name_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || c == '-';
-}
-
-/* A table or index name: 3..255 of [a-zA-Z0-9_.-]. */
-static bool valid_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < 3 || n > BG_MAX_TABLE_NAME)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!is_name_char((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 static bool span_all(bg_cur t, size_t min, size_t max, bool (*ok)(unsigned char))
 {
 	size_t i;
@@ -158,7 +140,7 @@ static bool is_digit(unsigned char c)
 
 static bool is_suffix_char(unsigned char c)
 {
-	return is_name_char(c) || c == ':' || c == '/';
+	return bg_name_char(c) || c == ':' || c == '/';
 }
 
 enum arn_sub { SUB_NONE, SUB_INDEX, SUB_STREAM, SUB_BACKUP, SUB_EXPORT, SUB_IMPORT };
@@ -218,7 +200,7 @@ static bool arn_parse(const char *s, size_t n, struct arn_view *a)
 		tok = bg_cur_rest(&c);
 		c.off = c.len;
 	}
-	if (!valid_name((const char *)tok.p, tok.len))
+	if (!bg_valid_table_name((const char *)tok.p, tok.len))
 		return false;
 	a->name_len = tok.len;
 	if (bg_cur_eof(&c))
@@ -309,7 +291,7 @@ static int add_table(ddb_request *r, const char *s, size_t n, ddb_field_kind kin
 	size_t nlen, i;
 	bool is_arn;
 
-	if (kind_allows_plain(kind) && valid_name(s, n)) {
+	if (kind_allows_plain(kind) && bg_valid_table_name(s, n)) {
 		is_arn = false;
 		name = s;
 		nlen = n;
@@ -585,7 +567,7 @@ static int read_index(ddb_request *r, bg_err *e)
 
 	if (st != DDB_OK || v == NULL)
 		return st;
-	if (!valid_name(json_string_value(v), json_string_length(v)))
+	if (!bg_valid_table_name(json_string_value(v), json_string_length(v)))
 		return fail_constraint(e, path,
 		                       "Member must satisfy regular expression pattern: "
 		                       "[a-zA-Z0-9_.-]+ and have length between 3 and 255");

@@ -394,8 +394,7 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 		goto fail;
 	}
 	tok = ip.have[2] ? &ip.val[2] : ip.have[3] ? &ip.val[3] : NULL;
-	bg_buf_addf(&src, "shared credentials file %s, profile %s", name, profile);
-	if (src.failed) {
+	if (bg_buf_addf(&src, "shared credentials file %s, profile %s", name, profile) != 0) {
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -482,7 +481,7 @@ int awscreds_load(awscreds **out, bg_err *e)
 	file = env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
 	bg_buf_init(&path, BG_MAX_PATH);
 	if (file && strncmp(file, "~/", 2) != 0) {
-		bg_buf_adds(&path, file);
+		rc = bg_buf_adds(&path, file);
 	} else {
 		home = home_dir(pwbuf, sizeof(pwbuf));
 		if (home == NULL) {
@@ -492,10 +491,11 @@ int awscreds_load(awscreds **out, bg_err *e)
 			               "is no home directory");
 			goto fail;
 		}
-		bg_buf_adds(&path, home);
-		bg_buf_adds(&path, file ? file + 1 : "/.aws/credentials");
+		rc = bg_buf_adds(&path, home);
+		if (rc == 0)
+			rc = bg_buf_adds(&path, file ? file + 1 : "/.aws/credentials");
 	}
-	if (path.failed) {
+	if (rc != 0) {
 		rc = bg_err_set(e, BG_EINVAL, "the credentials file path is too long");
 		goto fail;
 	}

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/crypto.h"
+
 #define ALGORITHM  "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
 
@@ -104,20 +106,6 @@ static bool all_chars(const void *p, size_t n, unsigned mask, unsigned forbid)
 	for (i = 0; i < n; i++)
 		if (!(ch_class[s[i]] & mask) || (ch_class[s[i]] & forbid))
 			return false;
-	return true;
-}
-
-/* Decodes 2n hex digits into n bytes; false if any is not hex. */
-static bool unhex(const uint8_t *s, size_t n, uint8_t *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int hi = bg_hex_digit(s[2 * i]), lo = bg_hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return true;
 }
 
@@ -268,26 +256,11 @@ int sigv4_format_amz_date(time_t t, char out[17])
 
 /* ---- SHA-256 and HMAC ---- */
 
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static EVP_MD *md_sha256;
-
-/* Fetching once avoids the implicit per-call fetch of EVP_sha256() (~0.15 us each). */
-static void md_init(void)
-{
-	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static const EVP_MD *sha256_md(void)
-{
-	pthread_once(&md_once, md_init);
-	return md_sha256;
-}
-
 static int sha256_buf(EVP_MD_CTX *c, const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int ol;
 
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    (n && EVP_DigestUpdate(c, p, n) != 1) || EVP_DigestFinal_ex(c, out, &ol) != 1)
 		return BG_EIO;
 	return 0;
@@ -310,13 +283,13 @@ static int hmac_sha256(EVP_MD_CTX *c, const void *key, size_t klen, const void *
 	}
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] = k[i] ^ 0x36;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, pad, sizeof(pad)) != 1 ||
 	    (mlen && EVP_DigestUpdate(c, msg, mlen) != 1) || EVP_DigestFinal_ex(c, inner, &ol) != 1)
 		goto fail;
 	for (i = 0; i < sizeof(pad); i++)
 		pad[i] = k[i] ^ 0x5c;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1 ||
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(c, pad, sizeof(pad)) != 1 ||
 	    EVP_DigestUpdate(c, inner, sizeof(inner)) != 1 || EVP_DigestFinal_ex(c, out, &ol) != 1)
 		goto fail;
@@ -500,6 +473,7 @@ static int add_query_encoded(bg_buf *b, const char *p, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		uint8_t c = (uint8_t)p[i];
@@ -511,13 +485,15 @@ static int add_query_encoded(bg_buf *b, const char *p, size_t n)
 			i += 2;
 		}
 		if (is_unreserved(c)) {
-			bg_buf_addc(b, (char)c);
+			rc = bg_buf_addc(b, (char)c);
 		} else {
 			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-			bg_buf_add(b, esc, 3);
+			rc = bg_buf_add(b, esc, 3);
 		}
+		if (rc != 0)
+			return rc;
 	}
-	return b->failed;
+	return 0;
 }
 
 typedef struct qparam {
@@ -847,8 +823,8 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 
 	memset(snk, 0, offsetof(sink, chunk));
 	snk->text = &out->canonical_request;
-	bg_buf_adds(&out->canonical_request, req->method);
-	bg_buf_addc(&out->canonical_request, '\n');
+	sink_put(snk, req->method, strlen(req->method));
+	sink_putc(snk, '\n');
 	rc = put_canonical_path(snk, req->path, req->path_len, p->normalize_path);
 	sink_putc(snk, '\n');
 	if (rc == 0)
@@ -862,12 +838,14 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 		} else {
 			if (i > 0) {
 				sink_putc(snk, '\n');
-				bg_buf_addc(&out->signed_headers, ';');
+				if (rc == 0)
+					rc = bg_buf_addc(&out->signed_headers, ';');
 			}
 			put_lower(snk, hs[i].name, hs[i].name_len);
 			sink_putc(snk, ':');
-			for (k = 0; k < hs[i].name_len; k++)
-				bg_buf_addc(&out->signed_headers, (char)lc((uint8_t)hs[i].name[k]));
+			for (k = 0; rc == 0 && k < hs[i].name_len; k++)
+				rc = bg_buf_addc(&out->signed_headers,
+				                 (char)lc((uint8_t)hs[i].name[k]));
 		}
 		put_trimmed(snk, hs[i].value, hs[i].value_len);
 	}
@@ -877,8 +855,6 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	sink_put(snk, out->payload_hash, 64);
 	if (rc == 0)
 		rc = sink_finish(snk, hash);
-	if (rc == 0 && (out->canonical_request.failed || out->signed_headers.failed))
-		rc = BG_ELIMIT;
 	if (rc) {
 		rc = bg_err_set(e, rc, "sigv4: cannot build the canonical request (%s)",
 		                bg_err_name(rc));
@@ -889,23 +865,25 @@ int sigv4_sign(const sigv4_request *req, const sigv4_sign_params *p, sigv4_signe
 	if (sha256_buf(c, out->canonical_request.data, out->canonical_request.len, hash))
 		goto fail;
 	write_sts(sts, out->amz_date, p->region, rlen, p->service, svlen, hash);
-	bg_buf_adds(&out->string_to_sign, sts);
+	if (bg_buf_adds(&out->string_to_sign, sts) != 0) {
+		rc = bg_err_set(e, BG_ELIMIT, "sigv4: signed request exceeds a limit");
+		goto fail;
+	}
 	if (derive_key(c, p->secret_key, secret_len, out->amz_date, p->region, rlen, p->service,
 	               svlen, key) ||
 	    hmac_sha256(c, key, sizeof(key), out->string_to_sign.data, out->string_to_sign.len,
 	                sig))
 		goto fail;
 	bg_hex(sig, 32, out->signature);
-	bg_buf_adds(&out->authorization, ALGORITHM " Credential=");
-	bg_buf_adds(&out->authorization, p->access_key_id);
-	bg_buf_addc(&out->authorization, '/');
-	bg_buf_add(&out->authorization, sts + sizeof(ALGORITHM) + 17,
-	           8 + 1 + rlen + 1 + svlen + 1 + sizeof(TERMINATOR) - 1);
-	bg_buf_adds(&out->authorization, ", SignedHeaders=");
-	bg_buf_add(&out->authorization, out->signed_headers.data, out->signed_headers.len);
-	bg_buf_adds(&out->authorization, ", Signature=");
-	bg_buf_add(&out->authorization, out->signature, 64);
-	if (out->string_to_sign.failed || out->authorization.failed) {
+	if (bg_buf_adds(&out->authorization, ALGORITHM " Credential=") ||
+	    bg_buf_adds(&out->authorization, p->access_key_id) ||
+	    bg_buf_addc(&out->authorization, '/') ||
+	    bg_buf_add(&out->authorization, sts + sizeof(ALGORITHM) + 17,
+	               8 + 1 + rlen + 1 + svlen + 1 + sizeof(TERMINATOR) - 1) ||
+	    bg_buf_adds(&out->authorization, ", SignedHeaders=") ||
+	    bg_buf_add(&out->authorization, out->signed_headers.data, out->signed_headers.len) ||
+	    bg_buf_adds(&out->authorization, ", Signature=") ||
+	    bg_buf_add(&out->authorization, out->signature, 64)) {
 		rc = bg_err_set(e, BG_ELIMIT, "sigv4: signed request exceeds a limit");
 		goto fail;
 	}
@@ -1661,8 +1639,7 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 		p = h.csha->value;
 		n = h.csha->value_len;
 		trim(&p, &n);
-		if (n != 64 || !unhex((const uint8_t *)p, 32, given) ||
-		    CRYPTO_memcmp(given, hash, 32) != 0) {
+		if (n != 64 || bg_unhex(p, 32, given) != 0 || CRYPTO_memcmp(given, hash, 32) != 0) {
 			st = verr(e, SIGV4_MISMATCH,
 			          "The provided 'x-amz-content-sha256' header does not match what "
 			          "was computed.");
@@ -1676,7 +1653,7 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 	snk.text = NULL;
 	snk.err = 0;
 	snk.n = 0;
-	if (EVP_DigestInit_ex2(c, sha256_md(), NULL) != 1) {
+	if (EVP_DigestInit_ex2(c, bg_sha256_md(), NULL) != 1) {
 		verr(e, st, "digest failed");
 		goto done;
 	}
@@ -1720,7 +1697,8 @@ int sigv4_verify(sigv4_verifier *v, const sigv4_request *req, time_t now, sigv4_
 		verr(e, st, "cannot compute the signature");
 		goto done;
 	}
-	if (!unhex(a.signature.p, 32, given) || CRYPTO_memcmp(given, want, 32) != 0) {
+	if (bg_unhex((const char *)a.signature.p, 32, given) != 0 ||
+	    CRYPTO_memcmp(given, want, 32) != 0) {
 		st = verr(e, SIGV4_MISMATCH, MSG_MISMATCH);
 		goto done;
 	}

@@ -16,8 +16,6 @@
  */
 #include "store/keyring.h"
 
-#include "common/limits.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,8 +23,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,7 +116,7 @@ static int read_key_file(const char *path, uint8_t key[KEY_LEN], bg_err *e)
 {
 	char text[KEY_FILE_LEN + 2];
 	struct stat st;
-	size_t got = 0, i;
+	size_t got = 0;
 	int fd, rc = BG_EIO;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -162,15 +158,9 @@ static int read_key_file(const char *path, uint8_t key[KEY_LEN], bg_err *e)
 		rc = bg_err_set(e, BG_EINVAL, "keyring: %s is not a breakglass master key", path);
 		goto fail;
 	}
-	for (i = 0; i < KEY_LEN; i++) {
-		int hi = bg_hex_digit((unsigned char)text[2 * i]);
-		int lo = bg_hex_digit((unsigned char)text[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			rc = bg_err_set(e, BG_EINVAL, "keyring: %s is not a breakglass master key",
-			                path);
-			goto fail;
-		}
-		key[i] = (uint8_t)(hi << 4 | lo);
+	if (bg_unhex(text, KEY_LEN, key) != 0) {
+		rc = bg_err_set(e, BG_EINVAL, "keyring: %s is not a breakglass master key", path);
+		goto fail;
 	}
 	rc = 0;
 fail:
@@ -236,49 +226,4 @@ void keyring_derive(const keyring *k, const char *label, const void *data, size_
 	    !EVP_MAC_final(c, out, &len, 32) || len != 32)
 		abort(); /* see the file comment: never return a non-secret */
 	EVP_MAC_CTX_free(c);
-}
-
-int bg_random(void *out, size_t n)
-{
-	uint8_t *p = out;
-
-	/* RAND_bytes takes an int; split huge requests rather than truncate them. */
-	while (n > 0) {
-		int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-		if (RAND_bytes(p, chunk) != 1)
-			return BG_EIO;
-		p += chunk;
-		n -= (size_t)chunk;
-	}
-	return 0;
-}
-
-/* Fetched once: EVP_sha256() would look the algorithm up on every call, which shows in
- * `audit verify` (one hash per record). A fetched EVP_MD may be shared by threads. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-void bg_sha256(const void *p, size_t n, uint8_t out[32])
-{
-	pthread_once(&sha256_once, sha256_fetch);
-	if (sha256_md == NULL || !EVP_Digest(p, n, out, NULL, sha256_md, NULL))
-		abort(); /* void by contract; a wrong hash must never be used */
-}
-
-bool bg_ct_equal(const void *a, const void *b, size_t n)
-{
-	return CRYPTO_memcmp(a, b, n) == 0;
-}
-
-__attribute__((noinline)) void bg_stack_scrub(void)
-{
-	unsigned char area[BG_STACK_SCRUB];
-
-	OPENSSL_cleanse(area, sizeof(area));
-	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep the frame */
 }

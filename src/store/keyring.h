@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/crypto.h" /* bg_random, bg_sha256, bg_ct_equal */
 #include "common/err.h"
 
 typedef struct keyring keyring;
@@ -28,19 +29,5 @@ void keyring_free(keyring *k);
 /* out = HMAC-SHA256(master, label || 0x00 || data). */
 void keyring_derive(const keyring *k, const char *label, const void *data, size_t n,
                     uint8_t out[32]);
-
-/* Fills out with n cryptographically random bytes (OpenSSL RAND_bytes). */
-int bg_random(void *out, size_t n) BG_MUST_CHECK;
-
-/* Zeroes the BG_STACK_SCRUB bytes of stack below the caller: library code (jansson,
- * OpenSSL, libc) leaves copies of what it handled in its stack frames, which a thread
- * that handled credentials must not keep until something else overwrites them. */
-void bg_stack_scrub(void);
-
-/* out = SHA-256(p, n). */
-void bg_sha256(const void *p, size_t n, uint8_t out[32]);
-
-/* Constant-time equality of n bytes. */
-bool bg_ct_equal(const void *a, const void *b, size_t n);
 
 #endif

@@ -38,13 +38,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION  "1"
-#define DB_NAME         "breakglass.db"
-#define POOL_MAX        16   /* connections; readers never block each other in WAL */
-#define BUSY_TIMEOUT_MS 5000 /* a writer waits this long for another writer's lock */
-#define LIST_PAGE       64   /* grants fetched per connection checkout when listing */
-#define STR_(x)         #x
-#define STR(x)          STR_(x)
+#include "common/validate.h"
+
+#define SCHEMA_VERSION "1"
+#define DB_NAME        "breakglass.db"
+#define POOL_MAX       16 /* connections; readers never block each other in WAL */
+#define LIST_PAGE      64 /* grants fetched per connection checkout when listing */
 
 enum {
 	ST_USER_ADD,
@@ -86,10 +85,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GRANT_EXISTS] = "SELECT 1 FROM grants WHERE id = ?1",
     [ST_GRANT_PAGE_ALL] = "SELECT " GRANT_COLS " FROM grants "
                           "WHERE created_at < ?1 OR (created_at = ?1 AND rowid < ?2) "
-                          "ORDER BY created_at DESC, rowid DESC LIMIT " STR(LIST_PAGE),
+                          "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
     [ST_GRANT_PAGE_USER] = "SELECT " GRANT_COLS " FROM grants WHERE user = ?3 AND "
                            "(created_at < ?1 OR (created_at = ?1 AND rowid < ?2)) "
-                           "ORDER BY created_at DESC, rowid DESC LIMIT " STR(LIST_PAGE),
+                           "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
 };
 
 static const char schema_sql[] =
@@ -156,43 +155,7 @@ struct store {
 	int open; /* connections in existence (idle or checked out) */
 };
 
-/* --- validation ---------------------------------------------------------------------- */
-
-static bool charset_ok(const char *s, size_t min, size_t max, const char *extra)
-{
-	size_t n = strnlen(s, max + 1), i;
-
-	if (n < min || n > max)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      (c != '\0' && strchr(extra, c) != NULL)))
-			return false;
-	}
-	return true;
-}
-
-static bool name_ok(const char *s)
-{
-	return s != NULL && charset_ok(s, 1, BG_MAX_USER_NAME, "._-");
-}
-
-static bool token_ok(const char *s, size_t max)
-{
-	return s != NULL && charset_ok(s, 1, max, "._-");
-}
-
-/* DynamoDB table names: 3-255 of [A-Za-z0-9_.-]. */
-static bool table_ok(const char *s)
-{
-	return charset_ok(s, 3, BG_MAX_TABLE_NAME, "._-");
-}
-
-static bool op_ok(const char *s)
-{
-	return charset_ok(s, 1, STORE_OP_MAX - 1, "");
-}
+/* --- validation (the rules are common/validate.h's) ---------------------------------- */
 
 /* True when the fixed-size field holds a NUL-terminated string. */
 #define TERMINATED(f) (strnlen((f), sizeof(f)) < sizeof(f))
@@ -246,7 +209,7 @@ static int conn_open(const char *path, conn **out, bg_err *e)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(c->db, BG_SQLITE_BUSY_TIMEOUT_MS);
 	rc = exec_sql(c->db,
 	              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	              "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
@@ -596,10 +559,10 @@ int store_user_add(store *s, const char *name, const char *role, const uint8_t t
 	conn *c;
 	int rc;
 
-	if (!name_ok(name))
+	if (!bg_valid_user_name(name))
 		return bg_err_set(e, BG_EINVAL, "user name must be 1-%d of [A-Za-z0-9._-]",
 		                  BG_MAX_USER_NAME);
-	if (!token_ok(role, STORE_ROLE_MAX - 1))
+	if (!bg_valid_id(role, STORE_ROLE_MAX - 1))
 		return bg_err_set(e, BG_EINVAL, "role must be 1-%d of [A-Za-z0-9._-]",
 		                  STORE_ROLE_MAX - 1);
 	if (token_hash == NULL || totp_seed == NULL)
@@ -660,7 +623,7 @@ out:
 
 int store_user_by_name(store *s, const char *name, store_user *out, bg_err *e)
 {
-	if (!name_ok(name))
+	if (!bg_valid_user_name(name))
 		return bg_err_set(e, BG_ENOTFOUND, "no such user");
 	return user_lookup(s, ST_USER_BY_NAME, name, out, e);
 }
@@ -720,33 +683,34 @@ static int validate_grant(const store_grant *g, bg_err *e)
 {
 	size_t i;
 
-	if (!TERMINATED(g->id) || !token_ok(g->id, STORE_ID_MAX - 1))
+	if (!TERMINATED(g->id) || !bg_valid_id(g->id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_EINVAL, "grant id must be 1-%d of [A-Za-z0-9._-]",
 		                  STORE_ID_MAX - 1);
-	if (!TERMINATED(g->access_key_id) || !token_ok(g->access_key_id, STORE_ID_MAX - 1))
+	if (!TERMINATED(g->access_key_id) || !bg_valid_id(g->access_key_id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_EINVAL, "bad access key id");
-	if (!TERMINATED(g->user) || !name_ok(g->user))
+	if (!TERMINATED(g->user) || !bg_valid_user_name(g->user))
 		return bg_err_set(e, BG_EINVAL, "bad grantee name");
-	if (!TERMINATED(g->created_by) || !name_ok(g->created_by))
+	if (!TERMINATED(g->created_by) || !bg_valid_user_name(g->created_by))
 		return bg_err_set(e, BG_EINVAL, "bad grantor name");
-	if (!TERMINATED(g->kind) || !token_ok(g->kind, sizeof(g->kind) - 1))
+	if (!TERMINATED(g->kind) || !bg_valid_id(g->kind, sizeof(g->kind) - 1))
 		return bg_err_set(e, BG_EINVAL, "bad grant kind");
 	if (g->n_tables > BG_MAX_GRANT_TABLES || g->n_ops > BG_MAX_GRANT_OPS)
 		return bg_err_set(e, BG_ELIMIT, "at most %d tables and %d operations per grant",
 		                  BG_MAX_GRANT_TABLES, BG_MAX_GRANT_OPS);
 	for (i = 0; i < g->n_tables; i++)
-		if (!TERMINATED(g->tables[i]) || !table_ok(g->tables[i]))
+		if (!TERMINATED(g->tables[i]) ||
+		    !bg_valid_table_name(g->tables[i], strlen(g->tables[i])))
 			return bg_err_set(e, BG_EINVAL,
 			                  "table names must be 3-255 of [A-Za-z0-9._-]");
 	for (i = 0; i < g->n_ops; i++)
-		if (!TERMINATED(g->ops[i]) || !op_ok(g->ops[i]))
+		if (!TERMINATED(g->ops[i]) || !bg_valid_op_name(g->ops[i], strlen(g->ops[i])))
 			return bg_err_set(e, BG_EINVAL, "operation names must be letters");
 	if (g->created_at <= 0 || g->expires_at <= g->created_at ||
-	    g->expires_at - g->created_at > BG_MAX_GRANT_SECONDS)
+	    !bg_valid_grant_seconds(g->expires_at - g->created_at))
 		return bg_err_set(e, BG_EINVAL, "grant must expire after creation, within %d s",
 		                  BG_MAX_GRANT_SECONDS);
 	if (g->revoked_at < 0 || !TERMINATED(g->revoked_by) || !TERMINATED(g->reason) ||
-	    (g->revoked_by[0] != '\0' && !name_ok(g->revoked_by)))
+	    (g->revoked_by[0] != '\0' && !bg_valid_user_name(g->revoked_by)))
 		return bg_err_set(e, BG_EINVAL, "bad revocation or reason field");
 	return 0;
 }
@@ -850,14 +814,14 @@ out:
 
 int store_grant_by_id(store *s, const char *id, store_grant *out, bg_err *e)
 {
-	if (!token_ok(id, STORE_ID_MAX - 1))
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
 	return grant_lookup(s, ST_GRANT_BY_ID, id, out, e);
 }
 
 int store_grant_by_akid(store *s, const char *akid, store_grant *out, bg_err *e)
 {
-	if (!token_ok(akid, STORE_ID_MAX - 1))
+	if (!bg_valid_id(akid, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
 	return grant_lookup(s, ST_GRANT_BY_AKID, akid, out, e);
 }
@@ -868,9 +832,9 @@ int store_grant_revoke(store *s, const char *id, const char *who, int64_t now, b
 	conn *c;
 	int rc;
 
-	if (!token_ok(id, STORE_ID_MAX - 1))
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
-	if (!name_ok(who))
+	if (!bg_valid_user_name(who))
 		return bg_err_set(e, BG_EINVAL, "bad revoker name");
 	if (now <= 0)
 		return bg_err_set(e, BG_EINVAL, "bad revocation time");
@@ -919,7 +883,7 @@ int store_grant_list(store *s, const char *user, int (*fn)(void *ctx, const stor
 	size_t n, i;
 	int rc = 0;
 
-	if (user != NULL && !name_ok(user))
+	if (user != NULL && !bg_valid_user_name(user))
 		return 0; /* no grant can belong to an invalid name */
 	page = malloc(LIST_PAGE * sizeof(*page));
 	if (page == NULL)

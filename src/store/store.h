@@ -20,7 +20,7 @@
 typedef struct store store;
 
 #define STORE_ID_MAX   32 /* grant ids ("bg-" + 10 base32), access key ids (20) */
-#define STORE_OP_MAX   40 /* longest DynamoDB operation name is 29 characters */
+#define STORE_OP_MAX   (BG_MAX_OP_NAME + 1)
 #define STORE_ROLE_MAX 16 /* "admin", "responder", "approver" */
 
 typedef struct store_user {

@@ -7,24 +7,11 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/encode.h"
 #include "common/limits.h"
+#include "common/validate.h"
 #include "protocol/ddb_ops.h"
-
-static bool table_name_valid(const char *t)
-{
-	size_t n = strlen(t), i;
-
-	if (n < 3 || n > BG_MAX_TABLE_NAME)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return false;
-	}
-	return true;
-}
 
 int grant_op_valid(const char *op, bg_err *e)
 {
@@ -53,14 +40,14 @@ int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
 		return bg_err_set(e, BG_EINVAL, "a grant names 1 to %d operations",
 		                  BG_MAX_GRANT_OPS);
 	for (i = 0; i < g->n_tables; i++)
-		if (!table_name_valid(g->tables[i]))
+		if (!bg_valid_table_name(g->tables[i], strnlen(g->tables[i], sizeof(g->tables[i]))))
 			return bg_err_set(e, BG_EINVAL, "invalid table name '%s'", g->tables[i]);
 	for (i = 0; i < g->n_ops; i++) {
 		rc = grant_op_valid(g->ops[i], e);
 		if (rc)
 			return rc;
 	}
-	if (g->expires_at <= now || g->expires_at - now > BG_MAX_GRANT_SECONDS)
+	if (g->expires_at <= now || !bg_valid_grant_seconds(g->expires_at - now))
 		return bg_err_set(e, BG_EINVAL, "a grant lasts from 1 second to %d hours",
 		                  BG_MAX_GRANT_SECONDS / 3600);
 
@@ -133,6 +120,63 @@ const char *grant_state_name(grant_state s)
 	return "unknown";
 }
 
+/* Sets key to v in o (taking v); false if either is missing. */
+static bool set(json_t *o, const char *key, json_t *v)
+{
+	return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+static bool set_time(json_t *o, const char *key, int64_t t)
+{
+	char ts[BG_RFC3339_SIZE];
+
+	bg_rfc3339(t, ts);
+	return set(o, key, json_string(ts));
+}
+
+static json_t *names_json(const char *rows, size_t n, size_t width)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_string(rows + i * width)) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+json_t *grant_to_json(const store_grant *g, int64_t now)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	if (!set(o, "id", json_string(g->id)) || !set(o, "user", json_string(g->user)) ||
+	    !set(o, "created_by", json_string(g->created_by)) ||
+	    !set(o, "kind", json_string(g->kind)) ||
+	    !set(o, "tables", names_json(g->tables[0], g->n_tables, sizeof(g->tables[0]))) ||
+	    !set(o, "ops", names_json(g->ops[0], g->n_ops, sizeof(g->ops[0]))) ||
+	    !set_time(o, "created_at", g->created_at) || !set_time(o, "expires_at", g->expires_at))
+		goto fail;
+	if (g->revoked_at != 0) {
+		if (!set_time(o, "revoked_at", g->revoked_at) ||
+		    !set(o, "revoked_by", json_string(g->revoked_by)))
+			goto fail;
+	} else if (!set(o, "revoked_at", json_null())) {
+		goto fail;
+	}
+	if (!set(o, "status", json_string(grant_state_name(grant_status(g, now)))) ||
+	    !set(o, "reason", json_string(g->reason)) ||
+	    !set(o, "access_key_id", json_string(g->access_key_id)))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 static bool grant_has_op(const store_grant *g, const char *op)
 {
 	size_t i;
@@ -153,16 +197,25 @@ static bool grant_has_table(const store_grant *g, const char *t)
 	return false;
 }
 
+/* The longest description: every operation and table a grant may name, each with its
+ * separator, and " on ". */
+#define DESCRIBE_MAX                                                                               \
+	((size_t)BG_MAX_GRANT_OPS * STORE_OP_MAX +                                                 \
+	 (size_t)BG_MAX_GRANT_TABLES * (BG_MAX_TABLE_NAME + 1) + 4)
+
 /* "Query,GetItem on Orders,Customers" for denial messages. */
-static void grant_describe(const store_grant *g, bg_buf *b)
+static int grant_describe(const store_grant *g, bg_buf *b)
 {
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < g->n_ops; i++)
-		bg_buf_addf(b, "%s%s", i ? "," : "", g->ops[i]);
-	bg_buf_adds(b, " on ");
-	for (i = 0; i < g->n_tables; i++)
-		bg_buf_addf(b, "%s%s", i ? "," : "", g->tables[i]);
+	for (i = 0; rc == 0 && i < g->n_ops; i++)
+		rc = bg_buf_addf(b, "%s%s", i ? "," : "", g->ops[i]);
+	if (rc == 0)
+		rc = bg_buf_adds(b, " on ");
+	for (i = 0; rc == 0 && i < g->n_tables; i++)
+		rc = bg_buf_addf(b, "%s%s", i ? "," : "", g->tables[i]);
+	return rc;
 }
 
 int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
@@ -171,6 +224,7 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	const char *bad = NULL, *why = NULL;
 	bg_buf allowed;
 	size_t i, n = ddb_request_ntables(r);
+	bool described;
 	int rc;
 
 	/* Requests whose tables are hidden (PartiQL text, opaque shard iterators), tables
@@ -194,8 +248,9 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	if (grant_has_op(g, op->name) && bad == NULL)
 		return 0;
 
-	bg_buf_init(&allowed, 4096);
-	grant_describe(g, &allowed);
+	/* Refused either way; only the message's list depends on memory for it. */
+	bg_buf_init(&allowed, DESCRIBE_MAX);
+	described = grant_describe(g, &allowed) == 0;
 	rc = bg_err_set(e, BG_EDENIED,
 	                "User: %s is not authorized to perform: dynamodb:%s on resource: table/%s "
 	                "because grant %s allows only %s",
@@ -203,7 +258,7 @@ int grant_check(const store_grant *g, const ddb_request *r, bg_err *e)
 	                bad ? bad
 	                : n ? ddb_request_table(r, 0)
 	                    : "*",
-	                g->id, allowed.data ? allowed.data : "");
+	                g->id, described ? allowed.data : "what it names");
 	bg_buf_free(&allowed);
 	return rc;
 }

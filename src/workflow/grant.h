@@ -1,6 +1,7 @@
 /*
- * grant.h - grants: minting their temporary SigV4 credentials and deciding whether a
- * DynamoDB request falls inside one.
+ * grant.h - grants: minting their temporary SigV4 credentials, deciding whether a
+ * DynamoDB request falls inside one, and their JSON form. Creating, showing and revoking
+ * them, with their audit records, is the service layer's (service.h).
  *
  * A grant's secret access key and session token are derived from the master key and the
  * grant's identifiers (keyring.h), so they can be handed out again (credential_process
@@ -11,6 +12,8 @@
  */
 #ifndef BG_GRANT_H
 #define BG_GRANT_H
+
+#include <jansson.h>
 
 #include "common/err.h"
 #include "protocol/ddb_request.h"
@@ -41,6 +44,13 @@ void grant_secret(const keyring *k, const char *akid, char *out);
 /* Whether g is usable at time now. */
 grant_state grant_status(const store_grant *g, int64_t now);
 const char *grant_state_name(grant_state s);
+
+/* A grant as JSON, its status taken at time now: {"id","user","created_by","kind",
+ * "tables","ops","created_at","expires_at","revoked_at" (null while live),
+ * ["revoked_by",] "status","reason","access_key_id"}. The form the JSON API answers with
+ * and the grant's audit record carries (docs/api.md); no secret is in it. A new
+ * reference, or NULL when out of memory. */
+json_t *grant_to_json(const store_grant *g, int64_t now);
 
 /* 0 when request r is inside grant g's tables and operations; otherwise BG_EDENIED with
  * a message (safe to show the client) naming what was refused and what is allowed. */

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STEP   30
-#define DIGITS 6
+#include "common/validate.h"
+
+#define STEP 30
 
 static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
 static bool oath_ready;
@@ -76,30 +77,15 @@ static bool b32_ok(const char *s)
 	return true;
 }
 
-static bool user_ok(const char *s)
-{
-	size_t n = strnlen(s, 65), i;
-
-	if (n == 0 || n > 64)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 int totp_uri(const char *user, const char *secret_b32, bg_buf *out)
 {
 	/* Both are checked against URL-safe alphabets, so neither needs escaping. */
-	if (user == NULL || secret_b32 == NULL || !user_ok(user) || !b32_ok(secret_b32))
+	if (user == NULL || secret_b32 == NULL || !bg_valid_user_name(user) || !b32_ok(secret_b32))
 		return BG_EINVAL;
 	return bg_buf_addf(out,
 	                   "otpauth://totp/breakglass:%s?secret=%s&issuer=breakglass"
 	                   "&period=%d&digits=%d",
-	                   user, secret_b32, STEP, DIGITS);
+	                   user, secret_b32, STEP, TOTP_DIGITS);
 }
 
 int totp_code(const uint8_t key[20], int64_t now, char out[7])
@@ -108,26 +94,34 @@ int totp_code(const uint8_t key[20], int64_t now, char out[7])
 		return BG_EINVAL;
 	if (!ready() ||
 	    oath_totp_generate2((const char *)key, TOTP_KEY_LEN, (time_t)now, STEP,
-	                        OATH_TOTP_DEFAULT_START_TIME, DIGITS, 0, out) != OATH_OK) {
+	                        OATH_TOTP_DEFAULT_START_TIME, TOTP_DIGITS, 0, out) != OATH_OK) {
 		OPENSSL_cleanse(out, 7);
 		return BG_EIO;
 	}
 	return 0;
 }
 
+bool totp_code_valid(const char *code)
+{
+	size_t i;
+
+	if (code == NULL || strnlen(code, TOTP_DIGITS + 1) != TOTP_DIGITS)
+		return false;
+	for (i = 0; i < TOTP_DIGITS; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return false;
+	return true;
+}
+
 int totp_check(const uint8_t key[20], const char *code, int64_t now, int64_t *counter)
 {
-	char cand[DIGITS + 1];
+	char cand[TOTP_DIGITS + 1];
 	int64_t step, matched = 0, d;
 	uint64_t found = 0;
-	size_t i;
 	int rc = 0;
 
-	if (code == NULL || strnlen(code, DIGITS + 1) != DIGITS)
+	if (!totp_code_valid(code))
 		return BG_EINVAL;
-	for (i = 0; i < DIGITS; i++)
-		if (code[i] < '0' || code[i] > '9')
-			return BG_EINVAL;
 	if (now < 0 || now > INT64_MAX - STEP)
 		return BG_EINVAL;
 	step = now / STEP;
@@ -140,7 +134,7 @@ int totp_check(const uint8_t key[20], const char *code, int64_t now, int64_t *co
 		rc = totp_code(key, now + d * STEP, cand);
 		if (rc != 0)
 			break;
-		eq = (uint64_t)(CRYPTO_memcmp(cand, code, DIGITS) == 0);
+		eq = (uint64_t)(CRYPTO_memcmp(cand, code, TOTP_DIGITS) == 0);
 		mask = (uint64_t)0 - eq;
 		matched = (int64_t)(((uint64_t)matched & ~mask) | ((uint64_t)(step + d) & mask));
 		found |= eq;

@@ -10,6 +10,7 @@
 #ifndef BG_TOTP_H
 #define BG_TOTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,10 @@
 #include "store/keyring.h"
 
 #define TOTP_KEY_LEN        20 /* the RFC 4226 recommended HMAC-SHA1 key size */
+#define TOTP_DIGITS         6  /* what authenticator apps and oathtool show by default */
 #define TOTP_SECRET_B32_MAX 33 /* 32 base32 characters and a NUL */
+/* The otpauth URI for a BG_MAX_USER_NAME name and a 32-character secret: about 170 bytes. */
+#define TOTP_URI_MAX 256
 
 /* key = first 20 bytes of keyring_derive(k, "totp", seed, 16). */
 void totp_key(const keyring *k, const uint8_t seed[16], uint8_t key[20]);
@@ -31,6 +35,10 @@ int totp_secret_base32(const uint8_t key[20], char *out, size_t cap) BG_MUST_CHE
 /* Appends otpauth://totp/breakglass:USER?secret=...&issuer=breakglass&period=30&digits=6
  * to out. BG_EINVAL if user is not [A-Za-z0-9._-]{1,64} or secret is not base32. */
 int totp_uri(const char *user, const char *secret_b32, bg_buf *out) BG_MUST_CHECK;
+
+/* True when code has the shape of a code: exactly TOTP_DIGITS ASCII digits. NULL is not
+ * one. */
+bool totp_code_valid(const char *code);
 
 /* Checks a 6-digit code at unix time now, accepting the steps before and after too
  * (clock drift). On success returns 0 and the matched time step (unix time / 30) in

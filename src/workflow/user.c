@@ -10,23 +10,46 @@
 #include "common/encode.h"
 #include "workflow/totp.h"
 
-bool user_role_valid(const char *role)
+static const struct {
+	user_role role;
+	const char *name;
+} roles[] = {
+    {USER_ROLE_ADMIN, "admin"},
+    {USER_ROLE_RESPONDER, "responder"},
+    {USER_ROLE_APPROVER, "approver"},
+};
+
+user_role user_role_parse(const char *s)
 {
-	return role && (strcmp(role, "admin") == 0 || strcmp(role, "responder") == 0 ||
-	                strcmp(role, "approver") == 0);
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(s, roles[i].name) == 0)
+			return roles[i].role;
+	return USER_ROLE_NONE;
 }
 
-int user_create(store *s, const keyring *k, const char *name, const char *role, user_secrets *out,
+const char *user_role_name(user_role r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (r == roles[i].role)
+			return roles[i].name;
+	return NULL;
+}
+
+int user_create(store *s, const keyring *k, const char *name, user_role role, user_secrets *out,
                 bg_err *e)
 {
 	uint8_t raw[32], hash[32], seed[16], key[20];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	bg_buf_init(&out->totp_uri, 512);
-	if (!user_role_valid(role))
-		return bg_err_set(e, BG_EINVAL, "unknown role '%s' (admin, responder or approver)",
-		                  role ? role : "");
+	bg_buf_init(&out->totp_uri, TOTP_URI_MAX);
+	if (user_role_name(role) == NULL)
+		return bg_err_set(e, BG_EINVAL,
+		                  "a user has one role: admin, responder or approver");
 	rc = bg_random(raw, sizeof(raw));
 	if (rc == 0)
 		rc = bg_random(seed, sizeof(seed));
@@ -46,7 +69,7 @@ int user_create(store *s, const keyring *k, const char *name, const char *role, 
 		rc = bg_err_set(e, rc, "cannot encode the TOTP secret");
 		goto fail;
 	}
-	rc = store_user_add(s, name, role, hash, seed, e);
+	rc = store_user_add(s, name, user_role_name(role), hash, seed, e);
 fail:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(key, sizeof(key));
@@ -85,17 +108,17 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 	int rc;
 
 	if (code == NULL || code[0] == '\0')
-		return bg_err_set(e, BG_EINVAL, "a TOTP code is required (--otp)");
+		return bg_err_set(e, BG_EOTP, "a TOTP code is required (--otp)");
 	totp_key(k, u->totp_seed, key);
 	rc = totp_check(key, code, bg_now(), &counter);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc == BG_EINVAL)
-		return bg_err_set(e, BG_EINVAL, "a TOTP code is six digits");
+		return bg_err_set(e, BG_EOTP, "a TOTP code is six digits");
 	if (rc)
 		return bg_err_set(e, BG_EAUTH, "wrong TOTP code");
 	rc = store_user_use_otp(s, u->id, counter, e);
 	if (rc == BG_EDENIED)
-		return bg_err_set(e, BG_EDENIED,
+		return bg_err_set(e, BG_EAUTH,
 		                  "this TOTP code was already used; wait for the next one");
 	return rc;
 }

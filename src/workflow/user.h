@@ -1,6 +1,8 @@
 /*
- * user.h - people: creating them with an API token and a TOTP key, recognising them by
- * token, and the TOTP step-up that every consequential action asks for.
+ * user.h - people: their roles, creating them with an API token and a TOTP key,
+ * recognising them by token, and the TOTP step-up that every consequential action asks
+ * for. The actions themselves (who may add whom, in what order things are recorded) are
+ * the service layer's (service.h).
  *
  * Tokens are shown once and stored only as SHA-256; TOTP keys are derived from the
  * master key and a per-user seed (totp.h), so neither is at rest in plain form. A TOTP
@@ -26,12 +28,27 @@ typedef struct user_secrets {
 	bg_buf totp_uri;                        /* otpauth:// URI; free with user_secrets_free */
 } user_secrets;
 
-/* True for the roles breakglass knows: admin, responder, approver. */
-bool user_role_valid(const char *role);
+/* The roles breakglass knows, as bits so that one rule can name several ("admin or
+ * approver"); a set of them is an unsigned int. The store keeps a role's name. */
+typedef enum user_role {
+	USER_ROLE_NONE = 0,
+	USER_ROLE_ADMIN = 1 << 0,     /* manages users, grants access directly, reads the audit */
+	USER_ROLE_RESPONDER = 1 << 1, /* on call: is granted access and uses it */
+	USER_ROLE_APPROVER = 1 << 2   /* approves others' requests (the two-person rule) */
+} user_role;
 
-/* Creates user name with role, filling *out. BG_EEXISTS if the name is taken, BG_EINVAL
- * for a bad name or role. */
-int user_create(store *s, const keyring *k, const char *name, const char *role, user_secrets *out,
+#define USER_ROLE_ANY ((unsigned)(USER_ROLE_ADMIN | USER_ROLE_RESPONDER | USER_ROLE_APPROVER))
+
+/* The role named s: exactly "admin", "responder" or "approver"; anything else (NULL
+ * included) is USER_ROLE_NONE. The one place a role's name is read. */
+user_role user_role_parse(const char *s);
+
+/* The name of one role, or NULL for USER_ROLE_NONE or a set of several. */
+const char *user_role_name(user_role r);
+
+/* Creates user name with role (one role), filling *out. BG_EEXISTS if the name is
+ * taken, BG_EINVAL for a bad name or role. */
+int user_create(store *s, const keyring *k, const char *name, user_role role, user_secrets *out,
                 bg_err *e) BG_MUST_CHECK;
 
 /* Zeroes and frees what user_create filled in. */
@@ -42,8 +59,9 @@ void user_secrets_free(user_secrets *us);
 int user_authenticate(store *s, const char *token, size_t n, store_user *out,
                       bg_err *e) BG_MUST_CHECK;
 
-/* Checks a TOTP code for u at the current time and marks its step used. BG_EAUTH for a
- * wrong code, BG_EDENIED for a code already used, BG_EINVAL for a malformed one. */
+/* Checks a TOTP code for u at the current time and marks its step used. BG_EOTP for a
+ * missing or malformed code, BG_EAUTH for a wrong one or one already used (the messages
+ * say which); other codes when the store fails. */
 int user_check_otp(store *s, const keyring *k, const store_user *u, const char *code,
                    bg_err *e) BG_MUST_CHECK;
 

@@ -1,7 +1,8 @@
 /*
  * test_common.c - the common helpers every parser relies on: the bounded cursor never
  * reads past its end and does not move on failure; the output buffer stops at its
- * maximum and stays failed; encodings match RFC 4648 vectors; RFC 3339 formatting.
+ * maximum and stays failed; hex decodes either case and nothing else; encodings match
+ * RFC 4648 vectors; RFC 3339 formatting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +75,28 @@ static void test_buf_limit(void **state)
 	bg_buf_free(&b);
 }
 
+/* Hex decoding accepts both cases and refuses anything else, wherever it stands. */
+static void test_unhex(void **state)
+{
+	uint8_t out[4];
+	char hex[9];
+
+	assert_int_equal(bg_unhex("01abCDef", 4, out), 0);
+	assert_memory_equal(out, "\x01\xab\xcd\xef", 4);
+	bg_hex(out, 4, hex);
+	assert_string_equal(hex, "01abcdef");
+	assert_int_equal(bg_unhex("", 0, out), 0);
+	assert_int_equal(bg_unhex("0g", 1, out), BG_EINVAL);
+	assert_int_equal(bg_unhex("g0", 1, out), BG_EINVAL);
+	assert_int_equal(bg_unhex("01ab0 ", 3, out), BG_EINVAL);
+	assert_int_equal(bg_unhex("01ab-1", 3, out), BG_EINVAL);
+	assert_int_equal(bg_hex_digit('F'), 15);
+	assert_int_equal(bg_hex_digit('G'), -1);
+	assert_int_equal(bg_hex_digit('/'), -1);
+	assert_int_equal(bg_hex_digit(':'), -1);
+	assert_int_equal(bg_hex_digit('`'), -1);
+}
+
 static void test_base32(void **state)
 {
 	char out[64];
@@ -117,8 +140,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cursor_bounds), cmocka_unit_test(test_cursor_uint),
-	    cmocka_unit_test(test_buf_limit),     cmocka_unit_test(test_base32),
-	    cmocka_unit_test(test_base64url),     cmocka_unit_test(test_rfc3339),
+	    cmocka_unit_test(test_buf_limit),     cmocka_unit_test(test_unhex),
+	    cmocka_unit_test(test_base32),        cmocka_unit_test(test_base64url),
+	    cmocka_unit_test(test_rfc3339),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,35 +252,6 @@ static void test_derive_threads(void **state)
 	shared = NULL;
 }
 
-static void test_primitives(void **state)
-{
-	/* FIPS 180-2 "abc" */
-	static const char abc_hex[] =
-	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-	uint8_t a[32], b[32];
-	char hex[65];
-
-	(void)state;
-	bg_sha256("abc", 3, a);
-	bg_hex(a, 32, hex);
-	assert_string_equal(hex, abc_hex);
-	bg_sha256("", 0, a);
-	bg_hex(a, 32, hex);
-	assert_string_equal(hex,
-	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-
-	assert_int_equal(bg_random(a, 32), 0);
-	assert_int_equal(bg_random(b, 32), 0);
-	assert_memory_not_equal(a, b, 32);
-	assert_int_equal(bg_random(a, 0), 0);
-
-	memcpy(b, a, 32);
-	assert_true(bg_ct_equal(a, b, 32));
-	b[31] ^= 1;
-	assert_false(bg_ct_equal(a, b, 32));
-	assert_true(bg_ct_equal(a, b, 0));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,7 +261,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_contents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_derive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_derive_threads, setup, teardown),
-	    cmocka_unit_test(test_primitives),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
  * test_user.c - users: a new user's token authenticates them and nothing else does; the
  * TOTP secret handed out produces codes the server accepts, each code once; bad roles
- * and names are refused.
+ * and names are refused; roles are bits parsed from exactly three names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,7 +79,7 @@ static void test_create_and_authenticate(void **state)
 	store_user u;
 	bg_err e;
 
-	assert_int_equal(user_create(st, kr, "alice", "responder", &us, &e), 0);
+	assert_int_equal(user_create(st, kr, "alice", USER_ROLE_RESPONDER, &us, &e), 0);
 	assert_memory_equal(us.token, "bgt_", 4);
 	assert_non_null(strstr(us.totp_uri.data, us.totp_secret));
 	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
@@ -91,14 +91,47 @@ static void test_create_and_authenticate(void **state)
 	assert_int_equal(user_authenticate(st, us.token, 20, &u, &e), BG_EAUTH);
 	assert_int_equal(user_authenticate(st, "nope", 4, &u, &e), BG_EAUTH);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "alice", "admin", &us, &e), BG_EEXISTS);
+	assert_int_equal(user_create(st, kr, "alice", USER_ROLE_ADMIN, &us, &e), BG_EEXISTS);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "bob", "root", &us, &e), BG_EINVAL);
+	assert_int_equal(user_create(st, kr, "bob", USER_ROLE_NONE, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "bad name", "admin", &us, &e), BG_EINVAL);
+	/* A user has one role, not a set of them. */
+	assert_int_equal(user_create(st, kr, "bob", USER_ROLE_ADMIN | USER_ROLE_APPROVER, &us, &e),
+	                 BG_EINVAL);
 	user_secrets_free(&us);
-	assert_true(user_role_valid("approver"));
-	assert_false(user_role_valid("Admin"));
+	assert_int_equal(user_create(st, kr, "bad name", USER_ROLE_ADMIN, &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+}
+
+/* Roles are bits read in one place: the three names and nothing else. */
+static void test_roles(void **state)
+{
+	store_user u;
+	user_secrets us;
+	bg_err e;
+
+	assert_int_equal(user_role_parse("admin"), USER_ROLE_ADMIN);
+	assert_int_equal(user_role_parse("responder"), USER_ROLE_RESPONDER);
+	assert_int_equal(user_role_parse("approver"), USER_ROLE_APPROVER);
+	assert_int_equal(user_role_parse("Admin"), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse("admin "), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse("adm"), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse(""), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse(NULL), USER_ROLE_NONE);
+	assert_string_equal(user_role_name(USER_ROLE_APPROVER), "approver");
+	assert_null(user_role_name(USER_ROLE_NONE));
+	assert_null(user_role_name((user_role)(USER_ROLE_ADMIN | USER_ROLE_RESPONDER)));
+	/* Distinct bits, all in USER_ROLE_ANY, none zero. */
+	assert_int_equal(USER_ROLE_ADMIN & USER_ROLE_RESPONDER, 0);
+	assert_int_equal(USER_ROLE_ADMIN & USER_ROLE_APPROVER, 0);
+	assert_int_equal(USER_ROLE_RESPONDER & USER_ROLE_APPROVER, 0);
+	assert_int_equal(USER_ROLE_ANY & USER_ROLE_ADMIN, USER_ROLE_ADMIN);
+	assert_int_equal(USER_ROLE_ANY & USER_ROLE_APPROVER, USER_ROLE_APPROVER);
+	/* What the store keeps is the name, and it reads back as the same role. */
+	assert_int_equal(user_create(st, kr, "dave", USER_ROLE_APPROVER, &us, &e), 0);
+	assert_int_equal(store_user_by_name(st, "dave", &u, &e), 0);
+	assert_int_equal(user_role_parse(u.role), USER_ROLE_APPROVER);
+	user_secrets_free(&us);
 }
 
 static void test_otp_once(void **state)
@@ -109,19 +142,21 @@ static void test_otp_once(void **state)
 	char code[7];
 	bg_err e;
 
-	assert_int_equal(user_create(st, kr, "carol", "admin", &us, &e), 0);
+	assert_int_equal(user_create(st, kr, "carol", USER_ROLE_ADMIN, &us, &e), 0);
 	assert_int_equal(unbase32(us.totp_secret, key, sizeof(key)), 20);
 	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
 	assert_int_equal(totp_code(key, bg_now(), code), 0);
 	assert_int_equal(user_check_otp(st, kr, &u, code, &e), 0);
-	assert_int_equal(user_check_otp(st, kr, &u, code, &e), BG_EDENIED);
+	assert_int_equal(user_check_otp(st, kr, &u, code, &e), BG_EAUTH);
+	assert_non_null(strstr(e.msg, "already used"));
 	/* The previous step is older than the one used: refused too. */
 	assert_int_equal(totp_code(key, bg_now() - 30, code), 0);
 	assert_int_not_equal(user_check_otp(st, kr, &u, code, &e), 0);
 	assert_int_equal(totp_code(key, bg_now() + 30, code), 0);
 	assert_int_equal(user_check_otp(st, kr, &u, code, &e), 0);
-	assert_int_equal(user_check_otp(st, kr, &u, "12345", &e), BG_EINVAL);
-	assert_int_equal(user_check_otp(st, kr, &u, NULL, &e), BG_EINVAL);
+	assert_int_equal(user_check_otp(st, kr, &u, "12345", &e), BG_EOTP);
+	assert_int_equal(user_check_otp(st, kr, &u, "", &e), BG_EOTP);
+	assert_int_equal(user_check_otp(st, kr, &u, NULL, &e), BG_EOTP);
 	assert_int_equal(user_check_otp(st, kr, &u, "000000", &e) != 0, 1);
 	user_secrets_free(&us);
 }
@@ -131,6 +166,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_authenticate),
 	    cmocka_unit_test(test_otp_once),
+	    cmocka_unit_test(test_roles),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

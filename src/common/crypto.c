@@ -1,0 +1,63 @@
+/*
+ * crypto.c - SHA-256, random bytes and constant-time comparison (see crypto.h).
+ */
+#include "common/crypto.h"
+
+#include "common/limits.h"
+
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+const EVP_MD *bg_sha256_md(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_md;
+}
+
+void bg_sha256(const void *p, size_t n, uint8_t out[BG_SHA256_LEN])
+{
+	const EVP_MD *md = bg_sha256_md();
+
+	if (md == NULL || !EVP_Digest(p, n, out, NULL, md, NULL))
+		abort(); /* void by contract; a wrong hash must never be used */
+}
+
+int bg_random(void *out, size_t n)
+{
+	uint8_t *p = out;
+
+	/* RAND_bytes takes an int; split huge requests rather than truncate them. */
+	while (n > 0) {
+		int chunk = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+		if (RAND_bytes(p, chunk) != 1)
+			return BG_EIO;
+		p += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+bool bg_ct_equal(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+__attribute__((noinline)) void bg_stack_scrub(void)
+{
+	unsigned char area[BG_STACK_SCRUB];
+
+	OPENSSL_cleanse(area, sizeof(area));
+	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep the frame */
+}

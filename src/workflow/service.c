@@ -1,0 +1,241 @@
+/*
+ * service.c - the service layer's actions (see service.h for the order each one keeps).
+ */
+#include "workflow/service.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "common/validate.h"
+
+/* Write-ahead: the caller's step-up when the action needs one, then the action's audit
+ * record. Returns 0 only once the record is durable; the caller then changes state. */
+static int write_ahead(const svc *s, svc_caller *c, const char *kind, const char *grant_id,
+                       const char *reason, json_t *detail, bg_err *e)
+{
+	audit_record r;
+	bg_err ae;
+	int rc;
+
+	if (c->needs_step_up && !c->stepped_up) {
+		rc = user_check_otp(s->st, s->kr, &c->user, c->otp, e);
+		if (rc != 0)
+			return rc;
+		c->stepped_up = true;
+	}
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.actor = c->user.name;
+	r.grant_id = grant_id;
+	r.request_id = c->request_id;
+	r.op = kind;
+	r.decision = "allow";
+	r.reason = reason;
+	r.detail = detail;
+	if (audit_append(s->audit, &r, NULL, &ae) != 0)
+		return bg_err_set(e, BG_EAUDIT,
+		                  "the audit log could not record this action, so it was not done");
+	return 0;
+}
+
+int svc_authenticate(const svc *s, const char *token, size_t n, svc_caller *out, bg_err *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = user_authenticate(s->st, token, n, &out->user, e);
+	if (rc != 0)
+		return rc;
+	out->role = user_role_parse(out->user.role);
+	if (out->role == USER_ROLE_NONE)
+		return bg_err_set(e, BG_EAUTH, "user %s has no known role", out->user.name);
+	return 0;
+}
+
+bool svc_has_role(const svc_caller *c, unsigned roles)
+{
+	return ((unsigned)c->role & roles) != 0;
+}
+
+/* Validates, records (after the step-up) and creates one user. */
+static int add_user(const svc *s, svc_caller *c, const char *kind, const char *name, user_role role,
+                    json_t *detail, user_secrets *out, bg_err *e)
+{
+	int rc;
+
+	if (detail == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = write_ahead(s, c, kind, NULL, NULL, detail, e);
+	json_decref(detail);
+	return rc != 0 ? rc : user_create(s->st, s->kr, name, role, out, e);
+}
+
+int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role_name,
+                 user_secrets *out, bg_err *e)
+{
+	user_role role = user_role_parse(role_name);
+
+	memset(out, 0, sizeof(*out));
+	if (name == NULL || role_name == NULL)
+		return bg_err_set(e, BG_EINVAL, "name and role are required");
+	if (role == USER_ROLE_NONE)
+		return bg_err_set(e, BG_EINVAL, "role must be admin, responder or approver");
+	if (!bg_valid_user_name(name))
+		return bg_err_set(e, BG_EINVAL, "a user name is 1-%d of [A-Za-z0-9._-]",
+		                  BG_MAX_USER_NAME);
+	return add_user(s, c, "user", name, role,
+	                json_pack("{s:s,s:s}", "name", name, "role", user_role_name(role)), out, e);
+}
+
+int svc_init_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
+{
+	svc_caller c;
+
+	memset(out, 0, sizeof(*out));
+	if (!bg_valid_user_name(name))
+		return bg_err_set(e, BG_EINVAL, "a user name is 1-%d of [A-Za-z0-9._-]",
+		                  BG_MAX_USER_NAME);
+	/* The record's actor is the admin being made: nobody else exists yet. */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.user.name, sizeof(c.user.name), "%s", name);
+	c.role = USER_ROLE_ADMIN;
+	return add_user(
+	    s, &c, "init", name, USER_ROLE_ADMIN,
+	    json_pack("{s:s,s:s}", "admin", name, "role", user_role_name(USER_ROLE_ADMIN)), out, e);
+}
+
+/* Copies a list of n names (entries may be NULL) into the rows of a char[max][width]
+ * array. Only the list's shape is checked here; the names are grant_mint()'s to judge. */
+static int copy_names(const char *const *src, size_t n, size_t max, char *dst, size_t width,
+                      size_t *out_n, const char *what, bg_err *e)
+{
+	size_t i, len;
+
+	if (n == 0 || n > max)
+		return bg_err_set(e, BG_EINVAL, "%s must be a list of 1 to %zu names", what, max);
+	for (i = 0; i < n; i++) {
+		len = src[i] != NULL ? strlen(src[i]) : 0;
+		if (len == 0 || len >= width)
+			return bg_err_set(e, BG_EINVAL, "invalid name in %s", what);
+		memcpy(dst + i * width, src[i], len + 1);
+	}
+	*out_n = n;
+	return 0;
+}
+
+/* The gateway's request path reads grants from memory: a change is applied there as
+ * soon as it has committed. (Out of memory drops the cached grant, which refuses it.) */
+static int cache_grant(const svc *s, const store_grant *g, bg_err *e)
+{
+	if (s->grants != NULL && grant_cache_put(s->grants, g) != 0)
+		return bg_err_set(e, BG_ENOMEM, "out of memory updating the live grants");
+	return 0;
+}
+
+int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
+                     bg_err *e)
+{
+	store_user target;
+	json_t *detail;
+	int64_t now = bg_now();
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (in->user == NULL)
+		return bg_err_set(e, BG_EINVAL,
+		                  "user, tables, ops and duration_seconds are required");
+	rc = store_user_by_name(s->st, in->user, &target, e);
+	if (rc == 0)
+		rc = copy_names(in->tables, in->n_tables, BG_MAX_GRANT_TABLES, g->tables[0],
+		                sizeof(g->tables[0]), &g->n_tables, "tables", e);
+	if (rc == 0)
+		rc = copy_names(in->ops, in->n_ops, BG_MAX_GRANT_OPS, g->ops[0], sizeof(g->ops[0]),
+		                &g->n_ops, "ops", e);
+	if (rc != 0)
+		return rc;
+	if (in->reason != NULL && strlen(in->reason) > BG_MAX_REASON)
+		return bg_err_set(e, BG_EINVAL, "reason is too long");
+	if (!bg_valid_grant_seconds(in->duration_seconds))
+		return bg_err_set(e, BG_EINVAL, "duration_seconds must be 1 to %d",
+		                  BG_MAX_GRANT_SECONDS);
+	snprintf(g->user, sizeof(g->user), "%s", target.name);
+	snprintf(g->created_by, sizeof(g->created_by), "%s", c->user.name);
+	snprintf(g->kind, sizeof(g->kind), "direct");
+	snprintf(g->reason, sizeof(g->reason), "%s", in->reason != NULL ? in->reason : "");
+	g->expires_at = now + in->duration_seconds;
+	rc = grant_mint(s->kr, g, now, e);
+	if (rc != 0)
+		return rc;
+	detail = grant_to_json(g, now);
+	if (detail == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = write_ahead(s, c, "grant", g->id, g->reason, detail, e);
+	json_decref(detail);
+	if (rc == 0)
+		rc = store_grant_add(s->st, g, e);
+	return rc == 0 ? cache_grant(s, g, e) : rc;
+}
+
+int svc_grant_get(const svc *s, const svc_caller *c, const char *id, store_grant *out, bg_err *e)
+{
+	int rc = store_grant_by_id(s->st, id, out, e);
+
+	if (rc != 0)
+		return rc;
+	/* Others' grants are invisible: answer as if they did not exist. */
+	if (!svc_has_role(c, USER_ROLE_ADMIN) && strcmp(out->user, c->user.name) != 0)
+		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
+	return 0;
+}
+
+int svc_grant_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const store_grant *g),
+                   void *ctx, bg_err *e)
+{
+	return store_grant_list(s->st, svc_has_role(c, USER_ROLE_ADMIN) ? NULL : c->user.name, fn,
+	                        ctx, e);
+}
+
+int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
+{
+	int rc = svc_grant_get(s, c, id, out, e);
+
+	if (rc == 0)
+		rc = write_ahead(s, c, "revoke", out->id, NULL, NULL, e);
+	if (rc == 0)
+		rc = store_grant_revoke(s->st, out->id, c->user.name, bg_now(), e);
+	if (rc == 0)
+		rc = store_grant_by_id(s->st, id, out, e);
+	/* Effective on the very next request: the gateway's request path reads the cache. */
+	return rc == 0 ? cache_grant(s, out, e) : rc;
+}
+
+int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g, grant_creds *out,
+                    bg_err *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = svc_grant_get(s, c, id, g, e);
+	if (rc != 0)
+		return rc;
+	if (strcmp(g->user, c->user.name) != 0)
+		return bg_err_set(e, BG_EDENIED,
+		                  "only the grantee can fetch a grant's credentials");
+	if (grant_status(g, bg_now()) != GRANT_ACTIVE)
+		return bg_err_set(e, BG_EDENIED, "the grant is no longer active");
+	rc = write_ahead(s, c, "creds", g->id, NULL, NULL, e);
+	if (rc == 0)
+		grant_credentials(s->kr, g, out);
+	return rc;
+}
+
+int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+                   void *ctx, bg_err *e)
+{
+	if (after < 0 || limit <= 0 || limit > BG_MAX_AUDIT_PAGE)
+		return bg_err_set(e, BG_EINVAL, "after >= 0 and 1 <= limit <= %d",
+		                  BG_MAX_AUDIT_PAGE);
+	return audit_read(s->audit, after, limit, fn, ctx, e);
+}

@@ -1,0 +1,121 @@
+/*
+ * service.h - the service layer: every action on users and grants, called alike by the
+ * JSON API (gateway/api.c) and by the commands that run beside the store (`breakglass
+ * init`). Front ends parse their input, call one function here and render its answer;
+ * the rules live here.
+ *
+ * Each action validates its input first, then applies what only the domain knows (who
+ * may see or use a grant), then takes the caller's TOTP step-up if the action needs one,
+ * then writes the action's audit record, and only then changes state. That order is the
+ * promise: a typo costs no TOTP code (each code is accepted once), and an action whose
+ * record cannot be made durable is not done (BG_EAUDIT, fail closed).
+ *
+ * Whether a role may call an action at all, and whether it needs a step-up, is declared
+ * by the front end (the API's route table) in the svc_caller it passes: svc_has_role() is
+ * the one role check, and the step-up is verified here at the last moment before the
+ * record, so no state changes for a caller whose required step-up was not verified.
+ *
+ * Every function returns 0 or a BG_E* code with a reason in e that may be shown to the
+ * caller: BG_EINVAL bad input, BG_EOTP step-up code missing or malformed, BG_EAUTH
+ * step-up code wrong or already used, BG_EDENIED not allowed for this caller,
+ * BG_ENOTFOUND no such user or grant (also a grant the caller may not see), BG_EEXISTS
+ * already exists, BG_EAUDIT the action could not be recorded so it was not done; any
+ * other code: the store or the system failed.
+ */
+#ifndef BG_SERVICE_H
+#define BG_SERVICE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit/audit.h"
+#include "common/err.h"
+#include "store/keyring.h"
+#include "store/store.h"
+#include "workflow/grant.h"
+#include "workflow/grant_cache.h"
+#include "workflow/user.h"
+
+/* What the service layer acts on. Borrowed: the caller keeps them open. */
+typedef struct svc {
+	store *st;
+	const keyring *kr;
+	audit_log *audit;
+	grant_cache *grants; /* the gateway's live grants, kept current here; NULL: none */
+} svc;
+
+/* Who is acting, and with what step-up. svc_authenticate() fills user and role; the
+ * front end sets the rest for the action at hand. */
+typedef struct svc_caller {
+	store_user user;
+	user_role role;         /* parsed from user.role */
+	const char *request_id; /* recorded in the action's audit record; may be NULL */
+	const char *otp;        /* the step-up code sent with the action; may be NULL */
+	bool needs_step_up;     /* the action needs a verified step-up code */
+	bool stepped_up;        /* set here once the code has been verified */
+} svc_caller;
+
+/* Recognises the caller by API token (n bytes, not NUL-terminated) and fills *out (the
+ * rest zeroed). BG_EAUTH for an unknown token or a user whose stored role is unknown. */
+int svc_authenticate(const svc *s, const char *token, size_t n, svc_caller *out,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* True when the caller holds one of the roles in the set roles (user_role bits). */
+bool svc_has_role(const svc_caller *c, unsigned roles);
+
+/* Creates user name with the role named role_name (audit record "user"). *out gets the
+ * new user's token and TOTP secret, shown once; free it with user_secrets_free() in
+ * every case. */
+int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role_name,
+                 user_secrets *out, bg_err *e) BG_MUST_CHECK;
+
+/* The first admin of a new store (audit record "init", by that admin). For `breakglass
+ * init`, which runs on the data directory itself and so needs no caller. *out as for
+ * svc_user_add. */
+int svc_init_admin(const svc *s, const char *name, user_secrets *out, bg_err *e) BG_MUST_CHECK;
+
+/* What a direct grant asks for. A list entry may be NULL (the front end's input had
+ * something other than a name there); reason may be NULL. */
+typedef struct svc_grant_input {
+	const char *user;
+	const char *const *tables;
+	size_t n_tables;
+	const char *const *ops;
+	size_t n_ops;
+	int64_t duration_seconds;
+	const char *reason;
+} svc_grant_input;
+
+/* Grants in->user access to in's tables and operations for in->duration_seconds, by the
+ * caller (kind "direct"; audit record "grant" carrying grant_to_json()). *out is the
+ * stored grant. */
+int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *out,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* The grant with this id, if the caller may see it: an admin sees every grant, anyone
+ * else only their own (others' are BG_ENOTFOUND, as if they did not exist). */
+int svc_grant_get(const svc *s, const svc_caller *c, const char *id, store_grant *out,
+                  bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn for each grant the caller may see, newest first; fn returns non-zero to stop. */
+int svc_grant_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const store_grant *g),
+                   void *ctx, bg_err *e) BG_MUST_CHECK;
+
+/* Revokes a grant the caller may see (audit record "revoke"); revoking a revoked grant
+ * keeps its first revocation. *out is the grant afterwards. */
+int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* The credentials of a live grant, for its grantee only: an admin who grants must not
+ * also hold the keys (audit record "creds"). *g gets the grant; zero *out after use. */
+int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g, grant_creds *out,
+                    bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn with each audit record after seq `after`, at most limit of them (1 to
+ * BG_MAX_AUDIT_PAGE), oldest first (audit_read()). */
+int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+                   void *ctx, bg_err *e) BG_MUST_CHECK;
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * test_service.c - the service layer against a real store, master key and audit log in a
+ * temporary directory: callers recognised by token with their role parsed; input
+ * validated before the TOTP step-up, so a refused request costs no code and leaves no
+ * record; the step-up taken when the caller's action needs it (missing, malformed,
+ * wrong and reused codes refused); the audit record written before the state change,
+ * and no change when it cannot be written; grants visible to their grantee and to
+ * admins only, credentials for the grantee of a live grant only; the first admin made
+ * by init; the audit page's bounds.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "workflow/service.h"
+#include "workflow/totp.h"
+
+static char dir[64];
+static char dbpath[128];
+static svc sv;
+static store *st;
+static keyring *kr;
+static audit_log *al;
+
+static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	char data[96], key[128];
+	bg_err e;
+
+	snprintf(dir, sizeof(dir), "/tmp/bg-test-service-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(key, sizeof(key), "%s/master.key", data);
+	snprintf(dbpath, sizeof(dbpath), "%s/breakglass.db", data);
+	if (store_open(data, true, &st, &e) != 0 || keyring_load(key, true, &kr, &e) != 0 ||
+	    audit_open(data, &al, &e) != 0) {
+		fprintf(stderr, "setup: %s\n", e.msg);
+		return -1;
+	}
+	sv.st = st;
+	sv.kr = kr;
+	sv.audit = al;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	audit_free(al);
+	keyring_free(kr);
+	store_free(st);
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A new user (straight into the store) and the caller they are once authenticated. */
+static void new_caller(const char *name, user_role role, svc_caller *c)
+{
+	user_secrets us;
+	bg_err e;
+
+	if (user_create(st, kr, name, role, &us, &e) != 0)
+		fail_msg("user_create %s: %s", name, e.msg);
+	assert_int_equal(svc_authenticate(&sv, us.token, strlen(us.token), c, &e), 0);
+	user_secrets_free(&us);
+}
+
+/* The secrets handed out for a new user log in as that user, with that role; frees them. */
+static void expect_login(user_secrets *us, const char *name, user_role role)
+{
+	svc_caller who;
+	bg_err e;
+
+	assert_int_equal(svc_authenticate(&sv, us->token, strlen(us->token), &who, &e), 0);
+	assert_string_equal(who.user.name, name);
+	assert_int_equal(who.role, role);
+	assert_non_null(strstr(us->totp_uri.data, us->totp_secret));
+	user_secrets_free(us);
+}
+
+/* c's TOTP code for the step `delta` seconds from now, in code. */
+static const char *code_at(const svc_caller *c, int64_t delta, char code[7])
+{
+	uint8_t key[TOTP_KEY_LEN];
+
+	totp_key(kr, c->user.totp_seed, key);
+	assert_int_equal(totp_code(key, bg_now() + delta, code), 0);
+	return code;
+}
+
+/* A caller acting on an action that needs a step-up, with code otp (may be NULL). */
+static void step_up(svc_caller *c, const char *otp)
+{
+	c->needs_step_up = true;
+	c->stepped_up = false;
+	c->otp = otp;
+}
+
+struct last {
+	int64_t count;
+	json_t *rec; /* the newest record, a new reference */
+};
+
+static int last_cb(void *ctx, json_t *rec)
+{
+	struct last *l = ctx;
+
+	l->count++;
+	json_decref(l->rec);
+	l->rec = json_incref(rec);
+	return 0;
+}
+
+/* How many audit records there are; the newest into *rec (caller decrefs) if wanted. */
+static int64_t audit_count(json_t **rec)
+{
+	struct last l = {0, NULL};
+	bg_err e;
+
+	assert_int_equal(audit_read(al, 0, 0, last_cb, &l, &e), 0);
+	if (rec != NULL)
+		*rec = l.rec;
+	else
+		json_decref(l.rec);
+	return l.count;
+}
+
+static const char *rec_str(json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+/* Asserts that the log holds count records, the newest an allowed action of kind by
+ * actor on grant_id (NULL: none), and returns that record (the caller decrefs). */
+static json_t *newest_record(int64_t count, const char *kind, const char *actor,
+                             const char *grant_id)
+{
+	json_t *rec = NULL;
+
+	assert_int_equal(audit_count(&rec), count);
+	assert_string_equal(rec_str(rec, "kind"), kind);
+	assert_string_equal(rec_str(rec, "op"), kind);
+	assert_string_equal(rec_str(rec, "actor"), actor);
+	assert_string_equal(rec_str(rec, "decision"), "allow");
+	if (grant_id != NULL)
+		assert_string_equal(rec_str(rec, "grant_id"), grant_id);
+	else
+		assert_true(json_is_null(json_object_get(rec, "grant_id")));
+	return rec;
+}
+
+/* Makes every audit append fail (as a full or broken disk would) until allow_audit(). */
+static void exec_sql(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void break_audit(void)
+{
+	exec_sql("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	         "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+}
+
+static void allow_audit(void)
+{
+	exec_sql("DROP TRIGGER audit_broken;");
+}
+
+static bool user_exists(const char *name)
+{
+	store_user u;
+	bg_err e;
+
+	return store_user_by_name(st, name, &u, &e) == 0;
+}
+
+static void test_authenticate_and_roles(void **state)
+{
+	svc_caller c;
+	uint8_t hash[32], seed[16] = {1};
+	const char weird[] = "bgt_a-token-whose-user-has-an-odd-role";
+	bg_err e;
+
+	new_caller("ann", USER_ROLE_RESPONDER, &c);
+	assert_string_equal(c.user.name, "ann");
+	assert_int_equal(c.role, USER_ROLE_RESPONDER);
+	assert_false(c.needs_step_up);
+	assert_null(c.otp);
+	assert_true(svc_has_role(&c, USER_ROLE_ANY));
+	assert_true(svc_has_role(&c, USER_ROLE_ADMIN | USER_ROLE_RESPONDER));
+	assert_false(svc_has_role(&c, USER_ROLE_ADMIN));
+	assert_false(svc_has_role(&c, USER_ROLE_ADMIN | USER_ROLE_APPROVER));
+	assert_false(svc_has_role(&c, USER_ROLE_NONE));
+
+	assert_int_equal(svc_authenticate(&sv, "bgt_nope", 8, &c, &e), BG_EAUTH);
+	/* A stored role nobody knows grants nothing: the caller is not recognised. */
+	bg_sha256(weird, strlen(weird), hash);
+	assert_int_equal(store_user_add(st, "odd", "root", hash, seed, &e), 0);
+	assert_int_equal(svc_authenticate(&sv, weird, strlen(weird), &c, &e), BG_EAUTH);
+}
+
+static void test_user_add(void **state)
+{
+	svc_caller adm, again;
+	user_secrets us;
+	json_t *rec = NULL, *d;
+	char code[7], wrong[7];
+	int64_t n;
+	bg_err e;
+
+	new_caller("ua-admin", USER_ROLE_ADMIN, &adm);
+	n = audit_count(NULL);
+
+	/* Refused before the step-up: no code spent, nothing recorded, nobody made. */
+	step_up(&adm, code_at(&adm, 0, code));
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "root", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "Admin", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob smith", "responder", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_int_equal(svc_user_add(&sv, &adm, NULL, "responder", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_false(adm.stepped_up);
+	assert_false(user_exists("bob"));
+	assert_int_equal(audit_count(NULL), n);
+
+	/* Step-up codes: missing, malformed, wrong. */
+	step_up(&adm, NULL);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "approver", &us, &e), BG_EOTP);
+	user_secrets_free(&us);
+	step_up(&adm, "12ab56");
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "approver", &us, &e), BG_EOTP);
+	user_secrets_free(&us);
+	memcpy(wrong, code, sizeof(wrong));
+	wrong[0] = code[0] == '9' ? '0' : (char)(code[0] + 1);
+	step_up(&adm, wrong);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "approver", &us, &e), BG_EAUTH);
+	user_secrets_free(&us);
+	assert_false(user_exists("bob"));
+	assert_int_equal(audit_count(NULL), n);
+
+	/* The code the refusals did not spend still works, once. */
+	step_up(&adm, code);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "approver", &us, &e), 0);
+	assert_true(adm.stepped_up);
+	expect_login(&us, "bob", USER_ROLE_APPROVER);
+	rec = newest_record(n + 1, "user", "ua-admin", NULL);
+	d = json_object_get(rec, "detail");
+	assert_string_equal(rec_str(d, "name"), "bob");
+	assert_string_equal(rec_str(d, "role"), "approver");
+	json_decref(rec);
+
+	again = adm;
+	step_up(&again, code);
+	assert_int_equal(svc_user_add(&sv, &again, "carl", "responder", &us, &e), BG_EAUTH);
+	assert_non_null(strstr(e.msg, "already used"));
+	user_secrets_free(&us);
+	assert_false(user_exists("carl"));
+
+	/* A name that is taken: a conflict (the attempt is on the record). */
+	step_up(&adm, code_at(&adm, 30, code));
+	assert_int_equal(svc_user_add(&sv, &adm, "bob", "responder", &us, &e), BG_EEXISTS);
+	user_secrets_free(&us);
+	assert_int_equal(audit_count(NULL), n + 2);
+}
+
+/* Fills in with a valid request for user's access to Orders (Query, GetItem). */
+static void grant_input(svc_grant_input *in, const char *user, const char *const *tables,
+                        const char *const *ops)
+{
+	memset(in, 0, sizeof(*in));
+	in->user = user;
+	in->tables = tables;
+	in->n_tables = 1;
+	in->ops = ops;
+	in->n_ops = 2;
+	in->duration_seconds = 900;
+	in->reason = "INC-7: orders stuck";
+}
+
+static void test_grant_create(void **state)
+{
+	static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
+	static const char *const partiql[] = {"ExecuteStatement"}, *const unknown[] = {"Frob"};
+	static const char *const bad_table[] = {"Or ders"}, *const none[] = {NULL};
+	const char *many[BG_MAX_GRANT_TABLES + 1];
+	char code[7], longname[BG_MAX_TABLE_NAME + 2], reason[BG_MAX_REASON + 2];
+	svc_caller adm, resp;
+	svc_grant_input in;
+	store_grant *g = calloc(1, sizeof(*g)), *got = calloc(1, sizeof(*got));
+	json_t *rec = NULL, *d;
+	int64_t n, now = bg_now();
+	size_t i;
+	bg_err e;
+
+	assert_non_null(g);
+	assert_non_null(got);
+	new_caller("gc-admin", USER_ROLE_ADMIN, &adm);
+	new_caller("gc-resp", USER_ROLE_RESPONDER, &resp);
+	n = audit_count(NULL);
+	step_up(&adm, code_at(&adm, 0, code));
+
+	/* Every refusal of the input comes before the step-up and the record. */
+	grant_input(&in, "nobody", tables, ops);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_ENOTFOUND);
+	grant_input(&in, NULL, tables, ops);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	grant_input(&in, "gc-resp", tables, ops);
+	in.n_tables = 0;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	for (i = 0; i <= BG_MAX_GRANT_TABLES; i++)
+		many[i] = "Orders";
+	in.tables = many;
+	in.n_tables = BG_MAX_GRANT_TABLES + 1;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.tables = none;
+	in.n_tables = 1;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.tables = bad_table;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	memset(longname, 'T', BG_MAX_TABLE_NAME + 1);
+	longname[BG_MAX_TABLE_NAME + 1] = '\0';
+	many[0] = longname;
+	in.tables = many;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	grant_input(&in, "gc-resp", tables, partiql);
+	in.n_ops = 1;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "cannot be granted"));
+	in.ops = unknown;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.n_ops = 0;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	grant_input(&in, "gc-resp", tables, ops);
+	in.duration_seconds = 0;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.duration_seconds = BG_MAX_GRANT_SECONDS + 1;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	/* Checked before it is added to the clock (UBSan would catch the overflow). */
+	in.duration_seconds = INT64_MAX;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.duration_seconds = -1;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	in.duration_seconds = 900;
+	memset(reason, 'r', BG_MAX_REASON + 1);
+	reason[BG_MAX_REASON + 1] = '\0';
+	in.reason = reason;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_false(adm.stepped_up);
+	assert_int_equal(audit_count(NULL), n);
+
+	/* Valid input without the code it needs. */
+	grant_input(&in, "gc-resp", tables, ops);
+	step_up(&adm, NULL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EOTP);
+	assert_int_equal(audit_count(NULL), n);
+
+	step_up(&adm, code);
+	in.duration_seconds = BG_MAX_GRANT_SECONDS;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), 0);
+	assert_int_equal(store_grant_by_id(st, g->id, got, &e), 0);
+	assert_string_equal(got->user, "gc-resp");
+	assert_string_equal(got->created_by, "gc-admin");
+	assert_string_equal(got->kind, "direct");
+	assert_string_equal(got->reason, "INC-7: orders stuck");
+	assert_int_equal(got->n_tables, 1);
+	assert_string_equal(got->tables[0], "Orders");
+	assert_int_equal(got->n_ops, 2);
+	assert_true(got->expires_at - got->created_at == BG_MAX_GRANT_SECONDS);
+	assert_true(got->created_at >= now && got->created_at <= bg_now());
+	assert_int_equal(grant_status(got, bg_now()), GRANT_ACTIVE);
+
+	rec = newest_record(n + 1, "grant", "gc-admin", g->id);
+	assert_string_equal(rec_str(rec, "reason"), "INC-7: orders stuck");
+	d = json_object_get(rec, "detail");
+	assert_string_equal(rec_str(d, "id"), g->id);
+	assert_string_equal(rec_str(d, "user"), "gc-resp");
+	assert_string_equal(rec_str(d, "status"), "active");
+	assert_string_equal(rec_str(d, "access_key_id"), g->access_key_id);
+	assert_int_equal(json_array_size(json_object_get(d, "ops")), 2);
+	json_decref(rec);
+	free(g);
+	free(got);
+}
+
+/* A live grant for grantee (made by admin adm with its code at delta), into g. */
+static void make_grant(svc_caller *adm, int64_t delta, const char *grantee, store_grant *g)
+{
+	static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
+	svc_grant_input in;
+	char code[7];
+	bg_err e;
+
+	grant_input(&in, grantee, tables, ops);
+	step_up(adm, code_at(adm, delta, code));
+	if (svc_grant_create(&sv, adm, &in, g, &e) != 0)
+		fail_msg("svc_grant_create: %s", e.msg);
+}
+
+/* The cast of a grant test: an admin, the grantee of a live grant the admin made, and
+ * another responder; names start with prefix, apart from other tests'. */
+struct cast {
+	svc_caller adm, mine, other;
+	store_grant *g, *got; /* the grant; room for what the service answers */
+};
+
+static void cast_new(struct cast *c, const char *prefix)
+{
+	char name[BG_MAX_USER_NAME + 1];
+
+	c->g = calloc(1, sizeof(*c->g));
+	c->got = calloc(1, sizeof(*c->got));
+	assert_non_null(c->g);
+	assert_non_null(c->got);
+	snprintf(name, sizeof(name), "%s-admin", prefix);
+	new_caller(name, USER_ROLE_ADMIN, &c->adm);
+	snprintf(name, sizeof(name), "%s-other", prefix);
+	new_caller(name, USER_ROLE_RESPONDER, &c->other);
+	snprintf(name, sizeof(name), "%s-mine", prefix);
+	new_caller(name, USER_ROLE_RESPONDER, &c->mine);
+	make_grant(&c->adm, 0, name, c->g);
+}
+
+static void cast_free(struct cast *c)
+{
+	free(c->g);
+	free(c->got);
+}
+
+static int count_cb(void *ctx, const store_grant *g)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_grant_visibility_and_revoke(void **state)
+{
+	struct cast c;
+	svc_caller *adm = &c.adm, *mine = &c.mine, *other = &c.other;
+	store_grant *g, *got;
+	json_t *rec = NULL;
+	int64_t n;
+	int seen;
+	bg_err e;
+
+	cast_new(&c, "gv");
+	g = c.g;
+	got = c.got;
+
+	assert_int_equal(svc_grant_get(&sv, mine, g->id, got, &e), 0);
+	assert_int_equal(svc_grant_get(&sv, adm, g->id, got, &e), 0);
+	/* Someone else's grant does not exist, as far as they can tell. */
+	assert_int_equal(svc_grant_get(&sv, other, g->id, got, &e), BG_ENOTFOUND);
+	assert_int_equal(svc_grant_get(&sv, other, "bg-nosuchgrant", got, &e), BG_ENOTFOUND);
+	seen = 0;
+	assert_int_equal(svc_grant_list(&sv, other, count_cb, &seen, &e), 0);
+	assert_int_equal(seen, 0);
+	seen = 0;
+	assert_int_equal(svc_grant_list(&sv, mine, count_cb, &seen, &e), 0);
+	assert_int_equal(seen, 1);
+	seen = 0;
+	assert_int_equal(svc_grant_list(&sv, adm, count_cb, &seen, &e), 0);
+	assert_true(seen >= 1);
+
+	n = audit_count(NULL);
+	assert_int_equal(svc_grant_revoke(&sv, other, g->id, got, &e), BG_ENOTFOUND);
+	assert_int_equal(audit_count(NULL), n);
+	assert_int_equal(store_grant_by_id(st, g->id, got, &e), 0);
+	assert_int_equal(grant_status(got, bg_now()), GRANT_ACTIVE);
+
+	/* The grantee may give it up; the record comes with it. */
+	assert_int_equal(svc_grant_revoke(&sv, mine, g->id, got, &e), 0);
+	assert_int_equal(grant_status(got, bg_now()), GRANT_REVOKED);
+	assert_string_equal(got->revoked_by, "gv-mine");
+	rec = newest_record(n + 1, "revoke", "gv-mine", g->id);
+	json_decref(rec);
+	/* Again, by an admin: recorded, and the first revocation stands. */
+	assert_int_equal(svc_grant_revoke(&sv, adm, g->id, got, &e), 0);
+	assert_string_equal(got->revoked_by, "gv-mine");
+	assert_int_equal(audit_count(NULL), n + 2);
+	cast_free(&c);
+}
+
+static void test_creds(void **state)
+{
+	struct cast c;
+	svc_caller *adm = &c.adm, *mine = &c.mine;
+	store_grant *g, *got;
+	grant_creds cr;
+	char secret[GRANT_SECRET_LEN + 1], *text;
+	uint8_t hash[32];
+	json_t *rec = NULL;
+	int64_t n;
+	bg_err e;
+
+	cast_new(&c, "cr");
+	g = c.g;
+	got = c.got;
+	n = audit_count(NULL);
+
+	/* An admin who grants must not also hold the keys. */
+	assert_int_equal(svc_grant_creds(&sv, adm, g->id, got, &cr, &e), BG_EDENIED);
+	assert_int_equal(cr.secret_access_key[0], '\0');
+	assert_int_equal(audit_count(NULL), n);
+
+	assert_int_equal(svc_grant_creds(&sv, mine, g->id, got, &cr, &e), 0);
+	assert_string_equal(cr.access_key_id, g->access_key_id);
+	grant_secret(kr, g->access_key_id, secret);
+	assert_string_equal(cr.secret_access_key, secret);
+	bg_sha256(cr.session_token, strlen(cr.session_token), hash);
+	assert_memory_equal(hash, g->session_token_hash, 32);
+	rec = newest_record(n + 1, "creds", "cr-mine", g->id);
+	/* The record says who fetched them, never what they are. */
+	text = json_dumps(rec, 0);
+	assert_non_null(text);
+	assert_null(strstr(text, secret));
+	assert_null(strstr(text, cr.session_token));
+	free(text);
+	json_decref(rec);
+
+	/* Not once the grant is revoked. */
+	assert_int_equal(svc_grant_revoke(&sv, mine, g->id, got, &e), 0);
+	assert_int_equal(svc_grant_creds(&sv, mine, g->id, got, &cr, &e), BG_EDENIED);
+	assert_non_null(strstr(e.msg, "no longer active"));
+	cast_free(&c);
+}
+
+/* The record comes first: when it cannot be written, nothing changes. */
+static void test_no_record_no_change(void **state)
+{
+	static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
+	struct cast c;
+	svc_caller adm, *mine = &c.mine;
+	store_grant *g, *got;
+	svc_grant_input in;
+	user_secrets us;
+	grant_creds cr;
+	char code[7];
+	int64_t n;
+	int seen = 0;
+	bg_err e;
+
+	cast_new(&c, "nr");
+	g = c.g;
+	got = c.got;
+	/* An admin with both of this step's codes unspent (the cast's made the grant). */
+	new_caller("nr-admin2", USER_ROLE_ADMIN, &adm);
+	n = audit_count(NULL);
+
+	break_audit();
+	step_up(&adm, code_at(&adm, 0, code));
+	assert_int_equal(svc_user_add(&sv, &adm, "nr-new", "responder", &us, &e), BG_EAUDIT);
+	assert_non_null(strstr(e.msg, "not done"));
+	user_secrets_free(&us);
+	assert_false(user_exists("nr-new"));
+
+	grant_input(&in, "nr-mine", tables, ops);
+	step_up(&adm, code_at(&adm, 30, code));
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, got, &e), BG_EAUDIT);
+
+	assert_int_equal(svc_grant_revoke(&sv, mine, g->id, got, &e), BG_EAUDIT);
+	assert_int_equal(svc_grant_creds(&sv, mine, g->id, got, &cr, &e), BG_EAUDIT);
+	assert_int_equal(cr.secret_access_key[0], '\0');
+	assert_int_equal(cr.session_token[0], '\0');
+	allow_audit();
+
+	assert_int_equal(audit_count(NULL), n);
+	assert_int_equal(store_grant_by_id(st, g->id, got, &e), 0);
+	assert_int_equal(grant_status(got, bg_now()), GRANT_ACTIVE);
+	assert_int_equal(svc_grant_list(&sv, mine, count_cb, &seen, &e), 0);
+	assert_int_equal(seen, 1);
+	cast_free(&c);
+}
+
+static void test_init_admin(void **state)
+{
+	user_secrets us;
+	json_t *rec = NULL, *d;
+	int64_t n = audit_count(NULL);
+	bg_err e;
+
+	assert_int_equal(svc_init_admin(&sv, "first admin", &us, &e), BG_EINVAL);
+	user_secrets_free(&us);
+	assert_int_equal(audit_count(NULL), n);
+
+	assert_int_equal(svc_init_admin(&sv, "root-admin", &us, &e), 0);
+	expect_login(&us, "root-admin", USER_ROLE_ADMIN);
+	rec = newest_record(n + 1, "init", "root-admin", NULL);
+	d = json_object_get(rec, "detail");
+	assert_string_equal(rec_str(d, "admin"), "root-admin");
+	assert_string_equal(rec_str(d, "role"), "admin");
+	json_decref(rec);
+}
+
+static int page_cb(void *ctx, json_t *rec)
+{
+	(*(int64_t *)ctx)++;
+	return 0;
+}
+
+static void test_audit_page(void **state)
+{
+	int64_t got = 0;
+	bg_err e;
+
+	assert_true(audit_count(NULL) >= 2);
+	assert_int_equal(svc_audit_read(&sv, -1, 10, page_cb, &got, &e), BG_EINVAL);
+	assert_int_equal(svc_audit_read(&sv, 0, 0, page_cb, &got, &e), BG_EINVAL);
+	assert_int_equal(svc_audit_read(&sv, 0, BG_MAX_AUDIT_PAGE + 1, page_cb, &got, &e),
+	                 BG_EINVAL);
+	assert_int_equal(got, 0);
+	assert_int_equal(svc_audit_read(&sv, 0, 1, page_cb, &got, &e), 0);
+	assert_int_equal(got, 1);
+	got = 0;
+	assert_int_equal(svc_audit_read(&sv, 0, BG_MAX_AUDIT_PAGE, page_cb, &got, &e), 0);
+	assert_int_equal(got, audit_count(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_authenticate_and_roles),
+	    cmocka_unit_test(test_user_add),
+	    cmocka_unit_test(test_grant_create),
+	    cmocka_unit_test(test_grant_visibility_and_revoke),
+	    cmocka_unit_test(test_creds),
+	    cmocka_unit_test(test_no_record_no_change),
+	    cmocka_unit_test(test_init_admin),
+	    cmocka_unit_test(test_audit_page),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
