@@ -280,6 +280,25 @@ run_wrk() { # KIND(lat|thr) NAME PORT ROUND
 		"$PY" -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); print("rps %s p50 %sus p99 %sus non200 %s sockerr %s %s" % (d.get("rps"), d.get("p50_us"), d.get("p99_us"), d.get("non200"), d.get("socket_errors"), d.get("first_error","")[:120]))')"
 }
 
+# BENCH_PROFILE=1: only a CPU profile of the gateway under the throughput load (perf
+# record with call graphs for DUR seconds), written to bench/out/perf.txt; then stop.
+if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
+	sign_for "$GPORT" "$TMP/prof-req.txt"
+	BENCH_REQ=$TMP/prof-req.txt wrk -t2 -c"$CONNS" -d"$((DUR + 4))s" -s bench/replay.lua \
+		"http://127.0.0.1:$GPORT/" >"$OUT/prof-wrk.txt" 2>&1 &
+	wrk_pid=$!
+	sleep 2
+	perf record -F 2000 -g -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$DUR" >/dev/null 2>&1 ||
+		die "perf record failed"
+	wait "$wrk_pid"
+	perf report -i "$OUT/perf.data" --no-children --percent-limit 0.7 --stdio \
+		--sort dso,symbol -g none >"$OUT/perf.txt" 2>/dev/null
+	perf report -i "$OUT/perf.data" --children --percent-limit 2 --stdio --sort symbol \
+		-g caller,0.5,callee,function,percent --max-stack 12 >"$OUT/perf-callers.txt" 2>/dev/null
+	log "profile: bench/out/perf.txt, bench/out/perf-callers.txt; load: $(grep -m1 'Requests/sec' "$OUT/prof-wrk.txt")"
+	exit 0
+fi
+
 for r in $(seq "$ROUNDS"); do
 	log "round $r/$ROUNDS: latency at 1 connection (${DUR}s each)"
 	run_wrk lat direct "$DPORT" "$r"
