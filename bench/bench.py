@@ -180,6 +180,11 @@ def threads(pid):
 
 
 def cmd_conns(hostport, pid, n):
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 256), hard))
     host, port = hostport.rsplit(":", 1)
     before = rss_kib(pid)
     conns, statuses = [], {}
@@ -519,6 +524,14 @@ def load_json(path):
         return None
 
 
+def load_json_file(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -798,6 +811,12 @@ def cmd_summary(outdir):
         if mm:
             add(mm.group(1), mm.group(2))
 
+    for row in load_json_file(os.path.join(outdir, "scaling.json")) or []:
+        add("scaling c=%d: req/s, p99" % row["conns"], "  ".join(
+            "%s %s, %s us" % (t, fmt(row[p]["rps"]), fmt(row[p]["p99_us"]))
+            for p, t in (("direct", "direct"), ("nginx_w1", "nginx"), ("breakglass", "gateway"))
+            if p in row))
+
     hdr = ("figure", "value", "target", "verdict")
     w = [max(len(str(x[i])) for x in rows + [hdr]) for i in range(4)]
     line = "| %s | %s | %s | %s |"
@@ -805,6 +824,54 @@ def cmd_summary(outdir):
     print(line % tuple("-" * w[i] for i in range(4)))
     for row in rows:
         print(line % tuple(str(x).ljust(w[i]) for i, x in enumerate(row)))
+
+
+SCALE_PATHS = (("direct", "direct"), ("nginx_w1", "nginx (1 worker)"), ("breakglass", "breakglass"))
+
+
+def cmd_scaling(outdir):
+    """Throughput and p99 at each connection count on each path (OUTDIR/scale-PATH-cN-r1.txt):
+    scaling.json, scaling.dat (one row per connection count) and scaling.gp, the gnuplot
+    script that draws scaling.png from them."""
+    runs = collect_runs(outdir, "scale")
+    conns = sorted({int(k.rsplit("-c", 1)[1]) for k in runs})
+    table = []
+    for c in conns:
+        row = {"conns": c}
+        for p, _ in SCALE_PATHS:
+            e = runs.get("%s-c%d" % (p, c))
+            if e and e.get("rps") is not None:
+                row[p] = {"rps": e["rps"], "p99_us": e["p99_us"], "valid": e["valid"],
+                          "per_request": e.get("per_request", {})}
+        table.append(row)
+    with open(os.path.join(outdir, "scaling.json"), "w") as f:
+        json.dump(table, f, indent=1)
+    with open(os.path.join(outdir, "scaling.dat"), "w") as f:
+        f.write("# conns " + " ".join("%s_rps %s_p99_ms" % (p, p) for p, _ in SCALE_PATHS) + "\n")
+        for row in table:
+            cols = [str(row["conns"])]
+            for p, _ in SCALE_PATHS:
+                v = row.get(p)
+                cols += [str(v["rps"]), "%.3f" % (v["p99_us"] / 1000.0)] if v else ["NaN", "NaN"]
+            f.write(" ".join(cols) + "\n")
+    plots_rps = ", ".join('"scaling.dat" using 1:%d with linespoints title "%s"' % (2 + 2 * i, t)
+                          for i, (_, t) in enumerate(SCALE_PATHS))
+    plots_p99 = ", ".join('"scaling.dat" using 1:%d with linespoints title "%s"' % (3 + 2 * i, t)
+                          for i, (_, t) in enumerate(SCALE_PATHS))
+    with open(os.path.join(outdir, "scaling.gp"), "w") as f:
+        f.write("\n".join([
+            'set terminal pngcairo size 1000,420 font "sans,10"',
+            'set output "scaling.png"',
+            "set multiplot layout 1,2 title \"one signed Query, wrk, dynalite upstream, %d vCPUs\"" % (
+                os.cpu_count() or 0),
+            "set logscale x 2", "set xlabel \"connections\"", "set grid", "set key top left",
+            "set ylabel \"requests/s\"", "set yrange [0:*]", "plot " + plots_rps,
+            "set logscale y", "set ylabel \"p99 latency (ms, log)\"", "set yrange [*:*]",
+            "set key top left", "plot " + plots_p99, "unset multiplot", ""]))
+    for row in table:
+        print("c=%-4d %s" % (row["conns"], "  ".join(
+            "%s %s req/s p99 %s us" % (p, fmt(row[p]["rps"]), fmt(row[p]["p99_us"]))
+            for p, _ in SCALE_PATHS if p in row)))
 
 
 def main(argv):
@@ -834,6 +901,8 @@ def main(argv):
         return cmd_wrk(argv[2], labels, argv[sep + 1 :])
     elif c == "summary":
         cmd_summary(argv[2])
+    elif c == "scaling":
+        cmd_scaling(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -14,8 +14,10 @@
 #
 # Knobs (environment): BENCH_DURATION (s per measured wrk run, 10), BENCH_WARMUP (s, 2),
 # BENCH_ROUNDS (rounds of every wrk measurement, median reported, 2), BENCH_CONNS (32),
-# BENCH_HOLD_CONNS (256), BENCH_STARTUPS (10), BENCH_PACED_RATE (ticks/s, 200),
-# BENCH_PERF (1: perf stat counts CPU time and context switches of each process).
+# BENCH_HOLD_CONNS (1024), BENCH_STARTUPS (10), BENCH_PACED_RATE (ticks/s, 200),
+# BENCH_PERF (1: perf stat counts CPU time and context switches of each process),
+# BENCH_SCALE (connection counts of the scaling runs, "1 8 32 128 512"),
+# BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,7 +29,9 @@ DUR=${BENCH_DURATION:-10}
 WARM=${BENCH_WARMUP:-2}
 ROUNDS=${BENCH_ROUNDS:-2}
 CONNS=${BENCH_CONNS:-32}
-HOLD=${BENCH_HOLD_CONNS:-256}
+HOLD=${BENCH_HOLD_CONNS:-1024}
+SCALE=${BENCH_SCALE:-1 8 32 128 512}
+SCALE_DUR=${BENCH_SCALE_DURATION:-5}
 STARTUPS=${BENCH_STARTUPS:-10}
 PACED_RATE=${BENCH_PACED_RATE:-200}
 BIN=${BREAKGLASS_BIN:-$ROOT/build/release/breakglass}
@@ -38,7 +42,7 @@ T0=$(date +%s)
 log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
-for t in wrk nginx oathtool sqlite3 curl node; do
+for t in wrk nginx oathtool sqlite3 curl node gnuplot; do
 	command -v "$t" >/dev/null || die "$t is not installed (make deps installs it)"
 done
 [ -x "$PY" ] || die "$PY is missing"
@@ -288,6 +292,9 @@ if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 		"http://127.0.0.1:$GPORT/" >"$OUT/prof-wrk.txt" 2>&1 &
 	wrk_pid=$!
 	sleep 2
+	if [ "${BENCH_STRACE:-0}" = 1 ]; then # system calls by kind, for a few seconds
+		timeout -s INT 4 strace -c -f -p "$GW_PID" -o "$OUT/strace.txt" >/dev/null 2>&1 || true
+	fi
 	perf record -F 2000 -g -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$DUR" >/dev/null 2>&1 ||
 		die "perf record failed"
 	wait "$wrk_pid"
@@ -323,6 +330,23 @@ for r in $(seq "$ROUNDS"); do
 	run_wrk thr nginx_auto "$NAPORT" "$r"
 	if [ "$HAVE_GW" = 1 ]; then run_wrk thr breakglass "$GPORT" "$r"; fi
 done
+
+# Scaling: throughput and p99 over connection counts on each path, drawn with gnuplot.
+log "scaling: $SCALE connections, ${SCALE_DUR}s each, on each path"
+for c in $SCALE; do
+	for p in direct:"$DPORT" nginx_w1:"$N1PORT" breakglass:"$GPORT"; do
+		name=${p%%:*} port=${p##*:}
+		if [ "$name" = breakglass ] && [ "$HAVE_GW" != 1 ]; then continue; fi
+		sign_for "$port" "$TMP/scale-req.txt"
+		labels=(dynalite="$DYN_PID")
+		case $name in nginx_w1) labels+=(nginx="$NGINX_W1_PID") ;; breakglass) labels+=(breakglass="$GW_PID") ;; esac
+		BENCH_REQ=$TMP/scale-req.txt "${BP[@]}" wrk "$OUT/scale-$name-c$c-r1.txt" "${labels[@]}" -- \
+			wrk -t"$((c < 2 ? 1 : 2))" -c"$c" -d"${SCALE_DUR}s" --latency -s bench/replay.lua \
+			"http://127.0.0.1:$port/" || true
+	done
+done
+"${BP[@]}" scaling "$OUT" >"$OUT/scaling.txt" && cat "$OUT/scaling.txt" >&2
+(cd "$OUT" && gnuplot scaling.gp) || log "gnuplot failed"
 
 if [ "$HAVE_GW" = 1 ]; then
 	sqlite3 -cmd ".timeout 10000" "$DATA/breakglass.db" \

@@ -12,7 +12,7 @@ PKGS=(
 	libyaml-dev libsqlite3-dev sqlite3 liboath-dev oathtool libcmocka-dev
 	awscli python3 python3-boto3 python3-botocore
 	curl procps ca-certificates openssl
-	nginx-light wrk
+	nginx-light wrk gnuplot-nox
 )
 
 missing=()

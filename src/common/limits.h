@@ -184,6 +184,10 @@
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
 #define BG_UPSTREAM_TIMEOUT_MS         30000
 
+/* Idle upstream connections each loop keeps for reuse: one per client connection that
+ * may be waiting on DynamoDB at once, up to this many. */
+#define BG_UPSTREAM_IDLE_CONNS 256
+
 /* Idle HTTP keep-alive connections are closed after this many seconds. */
 #define BG_HTTP_IDLE_TIMEOUT_S 120
 

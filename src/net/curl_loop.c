@@ -3,6 +3,8 @@
  */
 #include "net/curl_loop.h"
 
+#include "common/limits.h"
+
 #include <stdlib.h>
 #include <sys/epoll.h>
 
@@ -148,6 +150,10 @@ int net_curl_new(net_loop *l, net_curl **out, bg_err *e)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	/* Keep idle upstream connections for reuse: libcurl's default cache (four per
+	 * transfer running at the moment one ends) closes connections under bursty load,
+	 * and a new TCP connection per request costs more than the request. */
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)BG_UPSTREAM_IDLE_CONNS);
 	*out = c;
 	return 0;
 }

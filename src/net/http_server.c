@@ -6,7 +6,8 @@
  *   IDLE     keep-alive, nothing received: only the connection struct is held
  *   HEAD     receiving the request line and headers into the header block
  *   BODY     headers accepted by on_head; receiving the body into its own buffer
- *   APP      the request is with the application; nothing is read
+ *   APP      the request is with the application; nothing is read (the socket stays
+ *            registered for input, and is silenced only if the client sends anyway)
  *   WRITE    the answer is being written; then IDLE (or HEAD, with pipelined bytes)
  *   LINGER   refused with its body unread: our side is shut, and what the client still
  *            sends is read and dropped for a while, so it can read the answer instead
@@ -551,7 +552,6 @@ static void refuse(net_http_conn *c, net_http_error err, const char *msg)
 	c->state = ST_APP;
 	lru_remove(c);
 	net_timer_disarm(c->part->loop, &c->timer);
-	set_interest(c, 0);
 	if (s->h.on_error(s->h.app, c, c->a ? &c->a->req : &empty, err, msg) != 0 &&
 	    c->state == ST_APP)
 		conn_close(c); /* the app will give no answer */
@@ -587,10 +587,8 @@ static void headers_complete(net_http_conn *c)
 	c->state = ST_BODY;
 	if (s->h.on_head(s->h.app, c, &a->req) != 0) {
 		/* Refused unread: the app answers (now or later); nothing more is read. */
-		if (c->state == ST_BODY) {
+		if (c->state == ST_BODY)
 			c->state = ST_APP;
-			set_interest(c, 0);
-		}
 		return;
 	}
 	if (a->req.has_length && a->req.content_length > a->req.body_max) {
@@ -671,7 +669,6 @@ static void process_input(net_http_conn *c)
 			if (a->complete) {
 				net_timer_disarm(c->part->loop, &c->timer);
 				c->state = ST_APP;
-				set_interest(c, 0);
 				a->req.body = (const uint8_t *)(a->body.data ? a->body.data : "");
 				a->req.body_len = a->body.len;
 				s->h.on_request(s->h.app, c, &a->req);
@@ -787,6 +784,13 @@ static void on_conn_event(void *arg, uint32_t ev)
 	if ((ev & EPOLLOUT) && c->state == ST_WRITE) {
 		if (flush_out(c) && c->state == ST_WRITE)
 			finish_request(c);
+		return;
+	}
+	if (c->state == ST_APP) {
+		/* Nothing is read while the app has the request. Interest is dropped only
+		 * now, when the client sent more or half-closed (rare): a request costs no
+		 * epoll_ctl in the common case. */
+		set_interest(c, 0);
 		return;
 	}
 	if ((ev & EPOLLOUT) && c->read_wants_out) {
