@@ -898,6 +898,52 @@ static bool make_room(loop_part *p)
 	return true;
 }
 
+/* Takes fd (connected, non-blocking) as a new connection of loop part p. Returns false
+ * (fd closed) when there is no room or no memory. */
+static bool adopt(loop_part *p, int fd, const char *peer)
+{
+	net_http_server *s = p->srv;
+	net_http_conn *c;
+	int one = 1;
+
+	if (!make_room(p) || (c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd); /* every open connection is busy with a request */
+		return false;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->part = p;
+	c->fd = fd;
+	c->state = ST_IDLE;
+	c->watch.fn = on_conn_event;
+	c->watch.arg = c;
+	c->timer.fn = on_timer;
+	c->timer.arg = c;
+	c->pending_task.fn = read_pending;
+	c->pending_task.arg = c;
+	if (s->set.tls != NULL && (c->tls = net_tls_accept(s->set.tls, fd)) == NULL) {
+		close(fd);
+		free(c);
+		return false;
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	c->interest = EPOLLIN | EPOLLRDHUP;
+	if (net_loop_add(p->loop, fd, c->interest, &c->watch) != 0) {
+		net_tls_close(c->tls);
+		close(fd);
+		free(c);
+		return false;
+	}
+	atomic_fetch_add(&s->nconns, 1);
+	c->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = c;
+	p->all = c;
+	lru_push(c);
+	/* A new connection must send its request as promptly as a slow header. */
+	arm(c, s->set.header_timeout_ms);
+	return true;
+}
+
 static void on_accept(void *arg, uint32_t ev)
 {
 	loop_part *p = arg;
@@ -909,51 +955,23 @@ static void on_accept(void *arg, uint32_t ev)
 	for (i = 0; i < BG_ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		net_http_conn *c;
-		int one = 1;
+		char peer[64];
 		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return; /* EAGAIN, or another loop took it, or out of descriptors */
-		if (!make_room(p) || (c = calloc(1, sizeof(*c))) == NULL) {
-			close(fd); /* every open connection is busy with a request */
-			continue;
-		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->part = p;
-		c->fd = fd;
-		c->state = ST_IDLE;
-		c->watch.fn = on_conn_event;
-		c->watch.arg = c;
-		c->timer.fn = on_timer;
-		c->timer.arg = c;
-		c->pending_task.fn = read_pending;
-		c->pending_task.arg = c;
-		if (s->set.tls != NULL && (c->tls = net_tls_accept(s->set.tls, fd)) == NULL) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		peer_text(&ss, c->peer, sizeof(c->peer));
-		atomic_fetch_add(&s->nconns, 1);
-		c->interest = EPOLLIN | EPOLLRDHUP;
-		if (net_loop_add(p->loop, fd, c->interest, &c->watch) != 0) {
-			c->fd = -1;
-			net_tls_close(c->tls);
-			close(fd);
-			c->state = ST_IDLE;
-			atomic_fetch_sub(&s->nconns, 1);
-			free(c);
-			continue;
-		}
-		c->all_next = p->all;
-		if (p->all)
-			p->all->all_prev = c;
-		p->all = c;
-		lru_push(c);
-		/* A new connection must send its request as promptly as a slow header. */
-		arm(c, s->set.header_timeout_ms);
+		peer_text(&ss, peer, sizeof(peer));
+		(void)adopt(p, fd, peer);
 	}
+}
+
+int net_http_server_adopt(net_http_server *srv, size_t loop_index, int fd, const char *peer)
+{
+	if (loop_index >= srv->nparts) {
+		close(fd);
+		return BG_EINVAL;
+	}
+	return adopt(&srv->parts[loop_index], fd, peer) ? 0 : BG_ELIMIT;
 }
 
 /* --- drain ----------------------------------------------------------------------------- */

@@ -116,6 +116,12 @@ void net_http_server_free(net_http_server *srv);
  * connections close, connections with a request in progress close after their answer. */
 void net_http_server_drain(net_http_server *srv);
 
+/* Serves fd, an already connected non-blocking stream socket, as a client connection
+ * on loop loop_index (from that loop's thread, or before the loops run): for tests and
+ * fuzzing over socketpairs. Takes fd (closed on failure). */
+int net_http_server_adopt(net_http_server *srv, size_t loop_index, int fd,
+                          const char *peer) BG_MUST_CHECK;
+
 /* Connections still open (all loops). Thread-safe. */
 unsigned net_http_server_connections(const net_http_server *srv);
 

@@ -275,36 +275,47 @@ uint64_t net_loop_wakeups(const net_loop *l)
 	return l->wakeups;
 }
 
-int net_loop_run(net_loop *l)
+/* One turn: due timers and deferred tasks, then at most max_wait ms (-1: until the next
+ * timer) for events, then their callbacks and deferred tasks. */
+static int turn(net_loop *l, int max_wait)
 {
 	struct epoll_event ev[BG_LOOP_EVENTS];
+	int timeout = -1, n, i;
 
-	l->stop = false;
-	while (!l->stop) {
-		int timeout = -1, n, i;
-
-		l->now = mono_ms();
-		run_timers(l);
-		run_deferred(l);
-		if (l->stop)
-			break;
-		if (l->nheap > 0) {
-			int64_t d = l->heap[0]->due_ms - l->now;
-			timeout = d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
-		}
-		n = epoll_wait(l->ep, ev, BG_LOOP_EVENTS, timeout);
-		l->wakeups++;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return BG_EIO;
-		}
-		l->now = mono_ms();
-		for (i = 0; i < n; i++) {
-			net_watch *w = ev[i].data.ptr;
-			w->fn(w->arg, ev[i].events);
-		}
-		run_deferred(l);
+	l->now = mono_ms();
+	run_timers(l);
+	run_deferred(l);
+	if (l->stop)
+		return 0;
+	if (l->nheap > 0) {
+		int64_t d = l->heap[0]->due_ms - l->now;
+		timeout = d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
 	}
+	if (max_wait >= 0 && (timeout < 0 || timeout > max_wait))
+		timeout = max_wait;
+	n = epoll_wait(l->ep, ev, BG_LOOP_EVENTS, timeout);
+	l->wakeups++;
+	if (n < 0)
+		return errno == EINTR ? 0 : BG_EIO;
+	l->now = mono_ms();
+	for (i = 0; i < n; i++) {
+		net_watch *w = ev[i].data.ptr;
+		w->fn(w->arg, ev[i].events);
+	}
+	run_deferred(l);
+	return 0;
+}
+
+int net_loop_run_once(net_loop *l, int timeout_ms)
+{
+	return turn(l, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+int net_loop_run(net_loop *l)
+{
+	l->stop = false;
+	while (!l->stop)
+		if (turn(l, -1) != 0)
+			return BG_EIO;
 	return 0;
 }

@@ -76,6 +76,10 @@ void net_loop_defer(net_loop *l, net_task *t);
 /* Runs callbacks until net_loop_stop(). Returns 0, or BG_EIO if epoll failed. */
 int net_loop_run(net_loop *l);
 
+/* One wake-up: waits up to timeout_ms (0: not at all) for events, runs what is due.
+ * For tests and fuzzing, which drive a loop step by step. */
+int net_loop_run_once(net_loop *l, int timeout_ms);
+
 /* Makes net_loop_run() return after the callbacks in progress. Thread-safe. */
 void net_loop_stop(net_loop *l);
 
