@@ -217,6 +217,16 @@
 /* Event loop threads: one per core is the design; more only adds switching. */
 #define BG_MAX_THREADS 64
 
+/* Query arguments of one JSON API request (the API uses at most three). */
+#define BG_MAX_API_ARGS 16
+
+/* Grants expired longer ago than this are not loaded into the gateway's memory at
+ * start-up: a late request with such a key is "unknown" rather than "expired". */
+#define BG_GRANT_CACHE_KEEP_EXPIRED_S 86400
+
+/* libcurl easy handles kept for reuse across upstream calls (all loops together). */
+#define BG_UPSTREAM_HANDLE_POOL 64
+
 /* The JSON API's decoded query arguments ("after=123&limit=50"): short by construction;
  * the path is bounded by BG_MAX_API_PATH above. */
 #define BG_MAX_API_QUERY 1024

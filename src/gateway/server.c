@@ -288,8 +288,6 @@ const char *gw_header(const gw_http_request *r, const char *name, size_t *len)
 	return h ? h->value : NULL;
 }
 
-#define API_MAX_ARGS 16
-
 struct api_job {
 	api_job *next;
 	gw_loop *gl;
@@ -299,7 +297,7 @@ struct api_job {
 	sigv4_header headers[BG_MAX_HEADERS];
 	char path[BG_MAX_API_PATH];
 	char args[BG_MAX_API_QUERY]; /* decoded "name\0value\0..." */
-	const char *argv[2 * API_MAX_ARGS];
+	const char *argv[2 * BG_MAX_API_ARGS];
 	size_t nargs;
 	net_task done_task;
 };
@@ -358,7 +356,7 @@ static bool api_parse_target(api_job *j, const net_http_request *r)
 		size_t len = amp ? (size_t)(amp - q) : (size_t)(end - q);
 
 		eq = memchr(q, '=', len);
-		if (j->nargs == API_MAX_ARGS)
+		if (j->nargs == BG_MAX_API_ARGS)
 			return false;
 		j->argv[2 * j->nargs] = j->args + off;
 		if (!url_decode(q, eq ? (size_t)(eq - q) : len, j->args + off,

@@ -15,8 +15,6 @@
 #include "common/limits.h"
 #include "signing/sigv4.h"
 
-#define POOL_MAX 64
-
 struct upstream {
 	char url[512];
 	char host[300]; /* Host header value: host[:port], port omitted when default */
@@ -24,7 +22,7 @@ struct upstream {
 	awscreds *creds;
 	long timeout_ms;
 	pthread_mutex_t lock;
-	CURL *pool[POOL_MAX];
+	CURL *pool[BG_UPSTREAM_HANDLE_POOL];
 	size_t npool;
 };
 
@@ -114,7 +112,7 @@ static CURL *pool_get(upstream *u)
 static void pool_put(upstream *u, CURL *c)
 {
 	pthread_mutex_lock(&u->lock);
-	if (u->npool < POOL_MAX) {
+	if (u->npool < BG_UPSTREAM_HANDLE_POOL) {
 		u->pool[u->npool++] = c;
 		c = NULL;
 	}

@@ -4,13 +4,14 @@
  */
 #include "workflow/grant_cache.h"
 
+#include "common/limits.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BUCKETS        1024 /* grants are few; chains stay short */
-#define KEEP_EXPIRED_S 86400
+#define BUCKETS 1024 /* grants are few; chains stay short */
 
 typedef struct entry {
 	store_grant g; /* first: a store_grant pointer is an entry pointer */
@@ -134,7 +135,7 @@ int grant_cache_new(store *st, int64_t now, grant_cache **out, bg_err *e)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	pthread_rwlock_init(&gc->lock, NULL);
 	l.gc = gc;
-	l.since = now - KEEP_EXPIRED_S;
+	l.since = now - BG_GRANT_CACHE_KEEP_EXPIRED_S;
 	l.rc = 0;
 	rc = st ? store_grant_list(st, NULL, load_one, &l, e) : 0;
 	if (rc == 0 && l.rc != 0)
