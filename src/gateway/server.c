@@ -34,6 +34,7 @@
 #include "net/curl_loop.h"
 #include "net/http_server.h"
 #include "net/loop.h"
+#include "net/url.h"
 
 /* --- per-loop state -------------------------------------------------------------------- */
 
@@ -295,83 +296,15 @@ struct api_job {
 	gw_http_request hr;
 	gw_reply rep;
 	sigv4_header headers[BG_MAX_HEADERS];
-	char path[BG_MAX_API_PATH];
-	char args[BG_MAX_API_QUERY]; /* decoded "name\0value\0..." */
-	const char *argv[2 * BG_MAX_API_ARGS];
-	size_t nargs;
+	net_url url;
 	net_task done_task;
 };
-
-/* Decodes %XX and '+' of n bytes at s into out (cap bytes, NUL-terminated). */
-static bool url_decode(const char *s, size_t n, char *out, size_t cap, size_t *used)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= n)
-				return false;
-			hi = bg_hex_digit((unsigned char)s[i + 1]);
-			lo = bg_hex_digit((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			c = hi * 16 + lo;
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (c == 0 || o + 1 >= cap)
-			return false;
-		out[o++] = (char)c;
-	}
-	out[o++] = '\0';
-	*used = o;
-	return true;
-}
 
 static const char *api_arg(const gw_http_request *hr, const char *name)
 {
 	const api_job *j = hr->conn;
-	size_t i;
 
-	for (i = 0; i < j->nargs; i++)
-		if (strcmp(j->argv[2 * i], name) == 0)
-			return j->argv[2 * i + 1];
-	return NULL;
-}
-
-/* Fills the job's path and query arguments from the raw target; false if malformed. */
-static bool api_parse_target(api_job *j, const net_http_request *r)
-{
-	const char *q = r->target + r->path_len + (r->has_query ? 1 : 0);
-	const char *end = r->target + r->target_len;
-	size_t used, off = 0;
-
-	if (!url_decode(r->target, r->path_len, j->path, sizeof(j->path), &used))
-		return false;
-	while (r->has_query && q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q)), *eq;
-		size_t len = amp ? (size_t)(amp - q) : (size_t)(end - q);
-
-		eq = memchr(q, '=', len);
-		if (j->nargs == BG_MAX_API_ARGS)
-			return false;
-		j->argv[2 * j->nargs] = j->args + off;
-		if (!url_decode(q, eq ? (size_t)(eq - q) : len, j->args + off,
-		                sizeof(j->args) - off, &used))
-			return false;
-		off += used;
-		j->argv[2 * j->nargs + 1] = j->args + off;
-		if (!url_decode(eq ? eq + 1 : q + len, eq ? len - (size_t)(eq - q) - 1 : 0,
-		                j->args + off, sizeof(j->args) - off, &used))
-			return false;
-		off += used;
-		j->nargs++;
-		q += len + (amp ? 1 : 0);
-	}
-	return true;
+	return net_url_arg(&j->url, name);
 }
 
 static void api_job_free(api_job *j)
@@ -437,7 +370,7 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 	j->gl = gl;
 	j->conn = conn;
 	bg_buf_init(&j->rep.body, BG_MAX_RESPONSE_BODY);
-	if (!api_parse_target(j, r)) {
+	if (net_url_parse(r->target, r->target_len, &j->url, NULL) != 0) {
 		static const char msg[] =
 		    "{\"error\":\"bad_request\",\"message\":\"malformed URL\"}";
 		net_http_header h = hdr("Content-Type", "application/json");
@@ -452,10 +385,10 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 	}
 	copy_headers(j->headers, r);
 	j->hr.method = r->method;
-	j->hr.path = j->path;
+	j->hr.path = j->url.path;
 	j->hr.headers = j->headers;
 	j->hr.n_headers = r->n_headers;
-	j->hr.n_query = j->nargs;
+	j->hr.n_query = j->url.nargs;
 	j->hr.body = r->body;
 	j->hr.body_len = r->body_len;
 	j->hr.peer = r->peer;
