@@ -653,18 +653,34 @@ static void server_free(server *s)
 	size_t i;
 
 	stop_all(s);
-	/* Loops have stopped: run what their queues still hold (API answers). */
-	net_http_server_free(s->http);
-	for (i = 0; i < s->nloops; i++) {
-		call *c;
-		this_loop = &s->loops[i];
-		while ((c = s->loops[i].calls) != NULL) {
-			/* Only after a failed drain: forget the request. */
-			s->loops[i].calls = c->next;
+	/* Only after a drain that ran out of time: requests still open are forgotten (their
+	 * connections close below); a record still in the committer keeps its call alive. */
+	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
+		call *c, *next;
+		for (c = s->loops[i].calls; c != NULL; c = next) {
+			next = c->next;
 			upstream_call_free(c->up);
-			pl_req_free(c->pl);
-			free(c);
+			c->up = NULL;
+			c->conn = NULL;
+			c->audit_abandoned = true;
+			call_unref(c);
 		}
+		s->loops[i].calls = NULL;
+		/* Answers of API jobs that finished after the loop stopped, while their
+		 * connections still exist. */
+		this_loop = &s->loops[i];
+		if (s->loops[i].loop != NULL)
+			net_loop_run_posted(s->loops[i].loop);
+	}
+	net_http_server_free(s->http);
+	/* The committer writes what is queued and reports to the loops' queues; the loops
+	 * have stopped, so run those reports here (they release the calls). */
+	audit_free(s->g.audit);
+	s->g.audit = NULL;
+	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
+		this_loop = &s->loops[i];
+		if (s->loops[i].loop != NULL)
+			net_loop_run_posted(s->loops[i].loop);
 		net_curl_free(s->loops[i].curl);
 		net_loop_free(s->loops[i].loop);
 	}

@@ -157,10 +157,16 @@ void net_loop_stop(net_loop *l)
 static void on_wake(void *arg, uint32_t events)
 {
 	net_loop *l = arg;
-	net_task *t, *next;
 	uint64_t v;
 
 	(void)!read(l->wake_fd, &v, sizeof(v));
+	net_loop_run_posted(l);
+}
+
+void net_loop_run_posted(net_loop *l)
+{
+	net_task *t, *next;
+
 	pthread_mutex_lock(&l->mu);
 	t = l->qhead;
 	l->qhead = l->qtail = NULL;

@@ -80,6 +80,10 @@ int net_loop_run(net_loop *l);
  * For tests and fuzzing, which drive a loop step by step. */
 int net_loop_run_once(net_loop *l, int timeout_ms);
 
+/* Runs the tasks posted so far, and nothing else (no events, no timers): for a loop that
+ * has stopped, whose owner collects the last completions posted to it. */
+void net_loop_run_posted(net_loop *l);
+
 /* Makes net_loop_run() return after the callbacks in progress. Thread-safe. */
 void net_loop_stop(net_loop *l);
 
