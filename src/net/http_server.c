@@ -61,6 +61,7 @@ typedef struct active {
 	bool too_many;
 	bool complete;
 	bool bad_te;
+	int hosts;       /* Host headers seen */
 	size_t reserved; /* bytes of the body budget held */
 	bg_buf body;
 	char block[BG_HTTP_HEAD_MAX + BG_HTTP_READ_ROOM];
@@ -331,6 +332,8 @@ static int cb_headers_done(http_parser *p)
 			a->bad_te = true;
 		if (name_is(h, "expect") && value_is(h, "100-continue"))
 			a->req.expect_continue = true;
+		if (name_is(h, "host"))
+			a->hosts++;
 	}
 	a->req.method = http_method_str((enum http_method)p->method);
 	for (q = 0; q < a->req.target_len && a->req.target[q] != '?'; q++)
@@ -506,6 +509,11 @@ int net_http_reply(net_http_conn *c, int status, const net_http_header *h, size_
 		bg_buf_init(&c->out, BG_HTTP_HEAD_MAX + 256);
 	rc |= bg_buf_addf(&c->out, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
 	for (i = 0; i < n; i++) {
+		/* A value that could end the header line (from upstream, say) is dropped, never
+		 * sent: no header or response can be injected. */
+		if (memchr(h[i].value, '\r', h[i].value_len) ||
+		    memchr(h[i].value, '\n', h[i].value_len))
+			continue;
 		rc |= bg_buf_add(&c->out, h[i].name, h[i].name_len);
 		rc |= bg_buf_add(&c->out, ": ", 2);
 		rc |= bg_buf_add(&c->out, h[i].value, h[i].value_len);
@@ -576,6 +584,12 @@ static void headers_complete(net_http_conn *c)
 	}
 	if (c->parser.http_major != 1) {
 		refuse(c, NET_HTTP_BAD_REQUEST, "only HTTP/1.x is served");
+		return;
+	}
+	/* RFC 9112 3.2: exactly one Host in HTTP/1.1 (SigV4 signs it: two would be two
+	 * readings of what was signed). */
+	if (a->hosts > 1 || (a->hosts == 0 && c->parser.http_minor >= 1)) {
+		refuse(c, NET_HTTP_BAD_REQUEST, "a request needs exactly one Host header");
 		return;
 	}
 	/* Over any route's limit: refused for its size before anyone looks at it. */
@@ -855,6 +869,7 @@ static void finish_request(net_http_conn *c)
 	a->hlen = left;
 	a->pos = a->head_end = 0;
 	a->last_was_value = a->too_many = a->complete = a->bad_te = false;
+	a->hosts = 0;
 	start_request(c);
 	c->state = ST_HEAD;
 	lru_push(c);

@@ -251,6 +251,8 @@ static void test_framing(void **state)
 	               "Expect: 100-continue\r\n\r\n",
 	               "HTTP/1.1 413");
 	expect_refused("GARBAGE\r\n\r\n", "HTTP/1.1 400");
+	expect_refused("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400");
+	expect_refused("GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 400");
 	expect_refused("POST / HTTP/1.1\r\nHost: x\r\nX-Refuse: 1\r\nContent-Length: 5\r\n\r\n",
 	               "refused early");
 }
