@@ -50,8 +50,8 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/limits.h"
+#include "store/datadir.h"
 
-#define DB_NAME    "breakglass.db"
 #define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
 /* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
  * inside a commit). */
@@ -554,8 +554,8 @@ fail_mu:
 
 int audit_open(const char *dir, audit_log **out, bg_err *e)
 {
+	datadir *dd = NULL;
 	audit_log *a;
-	size_t n;
 	int rc;
 
 	*out = NULL;
@@ -565,12 +565,14 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 	if (a == NULL)
 		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
 	bg_buf_init(&a->canon, CANON_MAX);
+	rc = datadir_open(dir, false, &dd, e);
+	if (rc != 0)
+		goto fail;
+	a->path = strdup(datadir_path(dd, DATADIR_DB));
+	datadir_free(dd);
 	rc = bg_err_set(e, BG_ENOMEM, "audit: out of memory");
-	n = strlen(dir) + sizeof("/" DB_NAME);
-	a->path = malloc(n);
 	if (a->path == NULL)
 		goto fail;
-	snprintf(a->path, n, "%s/%s", dir, DB_NAME);
 	a->sha256 = bg_sha256_md(); /* shared, never freed */
 	a->md = EVP_MD_CTX_new();
 	if (a->sha256 == NULL || a->md == NULL)

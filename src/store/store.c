@@ -1,6 +1,6 @@
 /*
- * store.c - users and grants in one SQLite file, shared by every gateway thread (see
- * store.h).
+ * store.c - users and grants in one SQLite file in the data directory (datadir.h),
+ * shared by every gateway thread (see store.h).
  *
  * Threads never share a connection: the store keeps a pool of connections (grown on
  * demand up to POOL_MAX, then callers wait), each with its prepared statements cached,
@@ -39,9 +39,9 @@
 #include <unistd.h>
 
 #include "common/validate.h"
+#include "store/datadir.h"
 
 #define SCHEMA_VERSION "1"
-#define DB_NAME        "breakglass.db"
 #define POOL_MAX       16 /* connections; readers never block each other in WAL */
 #define LIST_PAGE      64 /* grants fetched per connection checkout when listing */
 
@@ -286,42 +286,16 @@ static void checkin(store *s, conn *c)
 
 /* --- open and close ------------------------------------------------------------------ */
 
-/* mkdir -p with mode 0700 for every directory created. */
-static int make_dirs(const char *dir, bg_err *e)
+/* Removes the database file and SQLite's files beside it. */
+static void remove_db(const char *path)
 {
-	char tmp[PATH_MAX];
-	size_t n = strlen(dir), i;
-	struct stat st;
+	char aux[PATH_MAX];
 
-	if (n == 0 || n >= sizeof(tmp))
-		return bg_err_set(e, BG_EINVAL, "store: bad directory name");
-	memcpy(tmp, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return bg_err_set(e, BG_EIO, "store: cannot create %s: %s", tmp,
-			                  strerror(errno));
-		if (i < n)
-			tmp[i] = '/';
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return bg_err_set(e, BG_EINVAL, "store: %s is not a directory", dir);
-	return 0;
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
+	unlink(path);
+	if ((size_t)snprintf(aux, sizeof(aux), "%s-wal", path) < sizeof(aux))
+		unlink(aux);
+	if ((size_t)snprintf(aux, sizeof(aux), "%s-shm", path) < sizeof(aux))
+		unlink(aux);
 }
 
 /* Creates the database file exclusively, so two concurrent inits cannot both win. */
@@ -330,9 +304,6 @@ static int create_db(store *s, bg_err *e)
 	conn *c = NULL;
 	int fd, rc;
 
-	rc = make_dirs(s->dir, e);
-	if (rc != 0)
-		return rc;
 	fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
@@ -352,16 +323,8 @@ static int create_db(store *s, bg_err *e)
 			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	if (rc != 0) {
-		char *aux;
 		conn_free(c);
-		/* Leave nothing behind, so init can simply be retried. */
-		unlink(s->path);
-		if ((aux = join_path(s->dir, DB_NAME "-wal")) != NULL)
-			unlink(aux);
-		free(aux);
-		if ((aux = join_path(s->dir, DB_NAME "-shm")) != NULL)
-			unlink(aux);
-		free(aux);
+		remove_db(s->path); /* leave nothing behind, so init can simply be retried */
 		return rc;
 	}
 	c->next = s->idle;
@@ -410,20 +373,25 @@ fail:
 
 int store_open(const char *dir, bool create, store **out, bg_err *e)
 {
+	datadir *dd = NULL;
 	store *s;
 	int rc;
 
 	*out = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		return bg_err_set(e, BG_EINVAL, "store: no directory given");
 	if (!sqlite3_threadsafe())
 		return bg_err_set(e, BG_EINVAL, "store: SQLite built without thread support");
+	rc = datadir_open(dir, create, &dd, e);
+	if (rc != 0)
+		return rc;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
 	rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	if (s == NULL) {
+		datadir_free(dd);
+		return rc;
+	}
 	s->dir = strdup(dir);
-	s->path = join_path(dir, DB_NAME);
+	s->path = strdup(datadir_path(dd, DATADIR_DB));
+	datadir_free(dd);
 	if (s->dir == NULL || s->path == NULL)
 		goto fail;
 	if (pthread_mutex_init(&s->mu, NULL) != 0)

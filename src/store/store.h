@@ -50,9 +50,10 @@ typedef struct store_grant {
 	char reason[BG_MAX_REASON + 1];
 } store_grant;
 
-/* Opens (create=false) or creates (create=true) the store in directory dir: the SQLite
- * file dir/breakglass.db in WAL mode with synchronous=FULL. Creating fails with
- * BG_EEXISTS when a store is already there. On success *out is owned by the caller. */
+/* Opens (create=false) or creates (create=true) the store in the data directory dir
+ * (datadir.h; created too if need be): an SQLite file in WAL mode with
+ * synchronous=FULL. Creating fails with BG_EEXISTS when a store is already there. On
+ * success *out is owned by the caller. */
 int store_open(const char *dir, bool create, store **out, bg_err *e) BG_MUST_CHECK;
 
 /* Closes every connection. Accepts NULL. */
