@@ -59,17 +59,42 @@ bool svc_has_role(const svc_caller *c, unsigned roles)
 	return ((unsigned)c->role & roles) != 0;
 }
 
+/* Runs change(tx, arg, e) in a store transaction of its own. */
+static int in_tx(const svc *s, int (*change)(store_tx *tx, void *arg, bg_err *e), void *arg,
+                 bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s->st, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, change(tx, arg, e), e);
+}
+
+struct new_user {
+	const keyring *kr;
+	const char *name;
+	user_role role;
+	user_secrets *out;
+};
+
+static int create_user(store_tx *tx, void *arg, bg_err *e)
+{
+	struct new_user *u = arg;
+
+	return user_create(tx, u->kr, u->name, u->role, u->out, e);
+}
+
 /* Validates, records (after the step-up) and creates one user. */
 static int add_user(const svc *s, svc_caller *c, const char *kind, const char *name, user_role role,
                     json_t *detail, user_secrets *out, bg_err *e)
 {
+	struct new_user u = {s->kr, name, role, out};
 	int rc;
 
 	if (detail == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	rc = write_ahead(s, c, kind, NULL, NULL, detail, e);
 	json_decref(detail);
-	return rc != 0 ? rc : user_create(s->st, s->kr, name, role, out, e);
+	return rc != 0 ? rc : in_tx(s, create_user, &u, e);
 }
 
 int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role_name,
@@ -134,6 +159,11 @@ static int cache_grant(const svc *s, const store_grant *g, bg_err *e)
 	return 0;
 }
 
+static int add_grant(store_tx *tx, void *g, bg_err *e)
+{
+	return store_grant_add(tx, g, e);
+}
+
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
                      bg_err *e)
 {
@@ -174,7 +204,7 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 	rc = write_ahead(s, c, "grant", g->id, g->reason, detail, e);
 	json_decref(detail);
 	if (rc == 0)
-		rc = store_grant_add(s->st, g, e);
+		rc = in_tx(s, add_grant, g, e);
 	return rc == 0 ? cache_grant(s, g, e) : rc;
 }
 
@@ -197,16 +227,30 @@ int svc_grant_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const
 	                        ctx, e);
 }
 
+struct revocation {
+	char id[STORE_ID_MAX];
+	const char *who;
+	store_grant *out;
+};
+
+static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
+{
+	struct revocation *r = arg;
+
+	return store_grant_revoke(tx, r->id, r->who, bg_now(), r->out, e);
+}
+
 int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
 {
+	struct revocation r = {"", c->user.name, out};
 	int rc = svc_grant_get(s, c, id, out, e);
 
+	if (rc != 0)
+		return rc;
+	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
+	rc = write_ahead(s, c, "revoke", r.id, NULL, NULL, e);
 	if (rc == 0)
-		rc = write_ahead(s, c, "revoke", out->id, NULL, NULL, e);
-	if (rc == 0)
-		rc = store_grant_revoke(s->st, out->id, c->user.name, bg_now(), e);
-	if (rc == 0)
-		rc = store_grant_by_id(s->st, id, out, e);
+		rc = in_tx(s, revoke_grant, &r, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? cache_grant(s, out, e) : rc;
 }

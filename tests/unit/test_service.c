@@ -15,7 +15,8 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "unit_util.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,18 +34,12 @@ static store *st;
 static keyring *kr;
 static audit_log *al;
 
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	char data[96], key[128];
 	bg_err e;
 
-	snprintf(dir, sizeof(dir), "/tmp/bg-test-service-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ut_tmpdir(dir, sizeof(dir), "test-service") != 0)
 		return -1;
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(key, sizeof(key), "%s/master.key", data);
@@ -65,16 +60,18 @@ static int teardown(void **state)
 	audit_free(al);
 	keyring_free(kr);
 	store_free(st);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return ut_rm_tree(dir);
 }
 
 /* A new user (straight into the store) and the caller they are once authenticated. */
 static void new_caller(const char *name, user_role role, svc_caller *c)
 {
 	user_secrets us;
+	store_tx *tx;
 	bg_err e;
 
-	if (user_create(st, kr, name, role, &us, &e) != 0)
+	if (store_begin(st, &tx, &e) != 0 ||
+	    store_end(tx, user_create(tx, kr, name, role, &us, &e), &e) != 0)
 		fail_msg("user_create %s: %s", name, e.msg);
 	assert_int_equal(svc_authenticate(&sv, us.token, strlen(us.token), c, &e), 0);
 	user_secrets_free(&us);
@@ -165,25 +162,15 @@ static json_t *newest_record(int64_t count, const char *kind, const char *actor,
 }
 
 /* Makes every audit append fail (as a full or broken disk would) until allow_audit(). */
-static void exec_sql(const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static void break_audit(void)
 {
-	exec_sql("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
-	         "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+	ut_sql(dbpath, "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	               "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
 }
 
 static void allow_audit(void)
 {
-	exec_sql("DROP TRIGGER audit_broken;");
+	ut_sql(dbpath, "DROP TRIGGER audit_broken;");
 }
 
 static bool user_exists(const char *name)
@@ -199,6 +186,7 @@ static void test_authenticate_and_roles(void **state)
 	svc_caller c;
 	uint8_t hash[32], seed[16] = {1};
 	const char weird[] = "bgt_a-token-whose-user-has-an-odd-role";
+	store_tx *tx;
 	bg_err e;
 
 	new_caller("ann", USER_ROLE_RESPONDER, &c);
@@ -215,7 +203,8 @@ static void test_authenticate_and_roles(void **state)
 	assert_int_equal(svc_authenticate(&sv, "bgt_nope", 8, &c, &e), BG_EAUTH);
 	/* A stored role nobody knows grants nothing: the caller is not recognised. */
 	bg_sha256(weird, strlen(weird), hash);
-	assert_int_equal(store_user_add(st, "odd", "root", hash, seed, &e), 0);
+	assert_int_equal(store_begin(st, &tx, &e), 0);
+	assert_int_equal(store_end(tx, store_user_add(tx, "odd", "root", hash, seed, &e), &e), 0);
 	assert_int_equal(svc_authenticate(&sv, weird, strlen(weird), &c, &e), BG_EAUTH);
 }
 
