@@ -88,7 +88,7 @@ int gateway_init_main(int argc, char **argv)
 	}
 	if (store_open(data, true, &st, &e) != 0 ||
 	    keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), true, &kr, &e) != 0 ||
-	    audit_open(data, &al, &e) != 0)
+	    audit_open(st, &al, &e) != 0)
 		goto fail;
 	sv.st = st;
 	sv.kr = kr;

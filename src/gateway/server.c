@@ -646,7 +646,7 @@ static int gw_open(gw *g, bg_err *e)
 		rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), false, &g->kr, e);
 	datadir_free(dd);
 	if (rc == 0)
-		rc = audit_open(g->cfg.data, &g->audit, e);
+		rc = audit_open(g->st, &g->audit, e);
 	if (rc == 0)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
 	if (rc == 0)

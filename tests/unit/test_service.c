@@ -45,7 +45,7 @@ static int setup(void **state)
 	snprintf(key, sizeof(key), "%s/master.key", data);
 	snprintf(dbpath, sizeof(dbpath), "%s/breakglass.db", data);
 	if (store_open(data, true, &st, &e) != 0 || keyring_load(key, true, &kr, &e) != 0 ||
-	    audit_open(data, &al, &e) != 0) {
+	    audit_open(st, &al, &e) != 0) {
 		fprintf(stderr, "setup: %s\n", e.msg);
 		return -1;
 	}
