@@ -10,7 +10,8 @@
  * throughput is bounded by batches, not records.
  *
  * A state change records itself differently: audit_append_tx() puts its record into the
- * store transaction that makes the change, so the two commit together or not at all.
+ * store transaction that makes the change, so the two commit together or not at all
+ * (the service layer, workflow/service.c, does every action so).
  *
  * Records live in the store's audit table (store.h), each chained to the previous by
  * hash = SHA-256(prev_hash || canonical JSON of the record), so verification and sinks
