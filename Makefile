@@ -1,6 +1,7 @@
 # breakglass build. One library of every module, one CLI binary, one cmocka binary per
 # unit-test file, one libFuzzer binary per fuzz target. New files are picked up by
-# wildcard: adding a module or a test needs no edit here.
+# wildcard: adding a module or a test needs no edit here. Modules live in src/LAYER/, and
+# a module's variants (the store's backends) one level deeper, src/LAYER/MODULE/.
 #
 #   make            release build (build/release/breakglass)
 #   make check      installs what is missing, builds with ASan+UBSan, runs every test
@@ -38,7 +39,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC $(SAN
              $(CFLAGS) -Isrc $(PKG_CFLAGS)
 LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser -lpthread
 
-LIB_SRCS := $(sort $(filter-out src/cli/main.c,$(wildcard src/*/*.c)))
+SRC_C := $(wildcard src/*/*.c src/*/*/*.c)
+SRC_H := $(wildcard src/*/*.h src/*/*/*.h)
+LIB_SRCS := $(sort $(filter-out src/cli/main.c,$(SRC_C)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -79,12 +82,12 @@ unit: $(TEST_BINS)
 # Forbidden functions (unbounded or locale/overflow traps); see DESIGN.md conventions.
 lint:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|atoll|gets|strncpy)\s*\(' \
-		src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c 2>/dev/null \
+		$(SRC_C) $(SRC_H) tests/unit/*.c fuzz/*.c bench/*.c 2>/dev/null \
 		|| (echo "lint: banned function used (see DESIGN.md conventions)"; false)
 
 # libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
-build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*/*.h)
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(SRC_H)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lhttp_parser -lpthread
@@ -124,7 +127,7 @@ bench: deps
 	BREAKGLASS_BIN=$(abspath build/release/breakglass) bash bench/run.sh
 
 format:
-	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c fuzz/*.c bench/*.c
+	clang-format -i $(SRC_C) $(SRC_H) tests/unit/*.c fuzz/*.c bench/*.c
 
 clean:
 	rm -rf build

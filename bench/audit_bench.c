@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 	snprintf(data, sizeof(data), "%s/data", dir);
 
 	fdatasync_baseline(dir, seconds);
-	if (store_open(data, true, &s, &e) != 0 || audit_open(data, &a, &e) != 0) {
+	if (store_open(data, true, &s, &e) != 0 || audit_open(s, &a, &e) != 0) {
 		fprintf(stderr, "audit_bench: %s\n", e.msg);
 		goto out;
 	}

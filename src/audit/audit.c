@@ -4,27 +4,29 @@
  * audit_submit() and audit_append() copy the record in the caller's thread (strings, and
  * the detail serialised) and queue it (at most BG_AUDIT_QUEUE waiting; beyond that it
  * fails at once with BG_ELIMIT, so a stuck disk refuses requests instead of piling them
- * up). One committer thread takes everything queued, writes it in one BEGIN IMMEDIATE
- * transaction on the log's one write connection (synchronous=FULL, so COMMIT returns
- * only once the WAL is synced) and then completes the batch: an asynchronous caller's
- * callback runs (the gateway's loops post the request back to themselves, so a batch
- * costs each loop one wake-up), a blocking caller is woken. Records that arrive during
- * a sync wait and form the next batch, so throughput grows with concurrency and no loop
- * thread ever waits for the disk.
+ * up). One committer thread takes everything queued, appends it in one store
+ * transaction (store.h: durable once store_commit() returns) and then completes the
+ * batch: an asynchronous caller's callback runs (the gateway's loops post the request
+ * back to themselves, so a batch costs each loop one wake-up), a blocking caller is
+ * woken. Records that arrive during a sync wait and form the next batch, so throughput
+ * grows with concurrency and no loop thread ever waits for the disk.
  *
- * Checkpoints (copying the WAL into the database: three more syncs) are kept out of the
- * commit itself: automatic checkpoints are off, and every CKPT_EVERY commits the
- * committer checkpoints after it has completed its batch, still holding the write
- * connection. Nothing commits meanwhile, so the checkpoint completes and the next commit
- * restarts the WAL from its beginning: overwriting the WAL costs less to sync than
- * growing it, which a checkpoint racing the commits (PASSIVE, from another connection)
- * would rarely allow.
+ * audit_append_tx() chains a record into a transaction of the caller's instead, with no
+ * queue: it commits with the state change the caller made in the same transaction, and
+ * is durable when that commit returns.
+ *
+ * Checkpoints (with SQLite, copying the WAL into the database: three more syncs) are
+ * kept out of the commits: the store makes none by itself, and every CKPT_EVERY commits
+ * the committer calls store_maintain() after it has completed its batch. Nothing of the
+ * log's commits meanwhile, so the checkpoint completes and the next commit restarts the
+ * WAL from its beginning: overwriting the WAL costs less to sync than growing it, which
+ * a checkpoint racing the commits would rarely allow.
  *
  * The chain head (last seq and hash) is read inside each transaction, never cached:
- * another process (the CLI's init, a second gateway) may have appended since, and the
- * write lock taken by BEGIN IMMEDIATE makes the read-then-append atomic across
- * processes. A failed batch is rolled back as a whole and every caller in it gets
- * BG_EIO; the chain is untouched.
+ * another process (the CLI's init, a second gateway) or a service transaction may have
+ * appended since, and store_audit_head() claims the table until the transaction ends,
+ * which makes the read-then-append atomic across processes. A failed batch is rolled
+ * back as a whole and every caller in it gets BG_EIO; the chain is untouched.
  *
  * Each record's hash is SHA-256(prev_hash bytes || canonical JSON), the canonical JSON
  * being what jansson's json_dumps(JSON_SORT_KEYS | JSON_COMPACT) makes of the record
@@ -34,14 +36,14 @@
  * it is the committer's and `audit verify`'s inner loop. The unit tests recompute the chain
  * with jansson itself to hold the two to the same bytes. Strings that are not valid
  * UTF-8 (hostile input logged verbatim) have invalid bytes replaced by U+FFFD so they
- * can be recorded at all.
+ * can be recorded at all. The store keeps the rows exactly as given (store_audit_row);
+ * this file knows no SQL.
  */
 #include "audit/audit.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,6 @@
 #include "common/crypto.h"
 #include "common/limits.h"
 
-#define DB_NAME    "breakglass.db"
 #define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
 /* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
  * inside a commit). */
@@ -63,23 +64,26 @@
 /* Its canonical text: escaping turns a byte into at most six. */
 #define CANON_MAX (6 * RECORD_MAX + 1024)
 
-/* The text fields of a record, in table column order (after seq and ts). */
-enum { F_KIND, F_ACTOR, F_GRANT, F_REQUEST, F_OP, F_TABLES, F_DECISION, F_REASON, F_COUNT };
-static const char *const field_name[F_COUNT] = {
-    "kind", "actor", "grant_id", "request_id", "op", "tables", "decision", "reason",
+/* The names of a record's text fields (store_audit_row.f). */
+static const char *const field_name[STORE_AUDIT_FIELDS] = {
+    [STORE_AUDIT_KIND] = "kind",
+    [STORE_AUDIT_ACTOR] = "actor",
+    [STORE_AUDIT_GRANT] = "grant_id",
+    [STORE_AUDIT_REQUEST] = "request_id",
+    [STORE_AUDIT_OP] = "op",
+    [STORE_AUDIT_TABLES] = "tables",
+    [STORE_AUDIT_DECISION] = "decision",
+    [STORE_AUDIT_REASON] = "reason",
 };
 
-/* A string with its length; p == NULL stands for JSON null. */
-typedef struct sv {
-	const char *p;
-	size_t n;
-} sv;
+/* A string with its length; p == NULL stands for JSON null (and a null column). */
+typedef store_text sv;
 
 typedef struct entry {
 	struct entry *next;
-	sv f[F_COUNT]; /* point into arena */
-	char *arena;   /* the field strings, NUL-separated, valid UTF-8 */
-	char *detail;  /* detail as canonical JSON text, or NULL */
+	sv f[STORE_AUDIT_FIELDS]; /* point into arena */
+	char *arena;              /* the field strings, NUL-separated, valid UTF-8 */
+	char *detail;             /* detail as canonical JSON text, or NULL */
 	int status;
 	pthread_cond_t cv; /* signalled when done: wakes this caller only */
 	bool cv_ready;
@@ -94,9 +98,7 @@ typedef struct entry {
 } entry;
 
 struct audit_log {
-	char *path;
-	sqlite3 *db; /* the write connection, the committer's only */
-	sqlite3_stmt *begin, *head, *insert, *commit, *rollback;
+	store *st; /* borrowed */
 	const EVP_MD *sha256;
 	EVP_MD_CTX *md; /* the committer's only */
 	bg_buf canon;   /* the committer's only */
@@ -205,18 +207,18 @@ static int json_key(bg_buf *b, const char *key)
 
 /* The canonical JSON of a record (everything but its hash) into b, keys in sorted
  * order. detail is canonical JSON text already (or p == NULL for null). */
-static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t status, sv detail,
-                     sv prev_hex)
+static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
+                     sv detail, sv prev_hex)
 {
 	bg_buf_reset(b);
 	if (bg_buf_addc(b, '{') != 0)
 		return b->failed;
 	json_key(b, "actor");
-	json_quote(b, f[F_ACTOR]);
+	json_quote(b, f[STORE_AUDIT_ACTOR]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "decision");
-	json_quote(b, f[F_DECISION]);
+	json_quote(b, f[STORE_AUDIT_DECISION]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "detail");
@@ -225,15 +227,15 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "grant_id");
-	json_quote(b, f[F_GRANT]);
+	json_quote(b, f[STORE_AUDIT_GRANT]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "kind");
-	json_quote(b, f[F_KIND]);
+	json_quote(b, f[STORE_AUDIT_KIND]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "op");
-	json_quote(b, f[F_OP]);
+	json_quote(b, f[STORE_AUDIT_OP]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "prev_hash");
@@ -241,11 +243,11 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "reason");
-	json_quote(b, f[F_REASON]);
+	json_quote(b, f[STORE_AUDIT_REASON]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "request_id");
-	json_quote(b, f[F_REQUEST]);
+	json_quote(b, f[STORE_AUDIT_REQUEST]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "seq");
@@ -259,7 +261,7 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[F_COUNT], int64_t
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "tables");
-	json_quote(b, f[F_TABLES]);
+	json_quote(b, f[STORE_AUDIT_TABLES]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
 	json_key(b, "ts");
@@ -309,140 +311,66 @@ static void now_rfc3339(char out[32])
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
-/* Opens a connection to the existing store file with the settings every audit
- * connection needs. */
-static int open_db(const char *path, sqlite3 **out, bg_err *e)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+/* --- writing --------------------------------------------------------------------------- */
 
-	*out = NULL;
-	if (rc != SQLITE_OK) {
-		rc = rc == SQLITE_CANTOPEN
-		         ? bg_err_set(e, BG_ENOTFOUND, "audit: cannot open %s (run init?)", path)
-		         : bg_err_set(e, BG_EIO, "audit: open %s: %s", path,
-		                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
-		return rc;
-	}
-	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, BG_SQLITE_BUSY_TIMEOUT_MS);
-	rc = sqlite3_exec(db,
-	                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	                  "PRAGMA trusted_schema = OFF;"
-	                  "PRAGMA cache_size = -" BG_STR(BG_SQLITE_CACHE_KIB) ";",
-	                  NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		rc = bg_err_set(e, BG_EIO, "audit: configure %s: %s", path, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return rc;
-	}
-	*out = db;
-	return 0;
-}
-
-static sv col_sv(sqlite3_stmt *q, int i)
-{
-	sv s = {NULL, 0};
-
-	if (sqlite3_column_type(q, i) != SQLITE_NULL) {
-		s.p = (const char *)sqlite3_column_text(q, i);
-		s.n = (size_t)sqlite3_column_bytes(q, i);
-	}
-	return s;
-}
-
-/* --- writing a batch ------------------------------------------------------------------- */
-
-static int step_done(audit_log *a, sqlite3_stmt *q, const char *what, bg_err *e)
-{
-	int rc = sqlite3_step(q);
-
-	sqlite3_reset(q);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return bg_err_set(e, BG_EIO, "audit: %s: %s", what, sqlite3_errmsg(a->db));
-}
-
-static void bind_sv(sqlite3_stmt *q, int i, sv s)
-{
-	if (s.p == NULL)
-		sqlite3_bind_null(q, i);
-	else
-		sqlite3_bind_text(q, i, s.p, (int)s.n, SQLITE_STATIC);
-}
-
-/* Writes the batch in one transaction. On success every entry has its seq. */
-static int write_batch(audit_log *a, entry *list, bg_err *e)
+/* Chains the records of list onto the audit table's head and inserts them, in tx (which
+ * the caller ends). md and canon are the caller's scratch space. On success every entry
+ * has its seq. */
+static int append_entries(audit_log *a, store_tx *tx, entry *list, EVP_MD_CTX *md, bg_buf *canon,
+                          bg_err *e)
 {
 	uint8_t prev[32], hash[32];
-	char prev_hex[65], hash_hex[65], ts[32];
-	int64_t seq = 0;
+	char prev_hex[STORE_HASH_HEX + 1], hash_hex[65], ts[32];
+	store_audit_row row;
+	int64_t seq;
 	entry *en;
-	int rc, i;
+	int rc;
 
-	rc = step_done(a, a->begin, "begin", e);
+	rc = store_audit_head(tx, &seq, prev_hex, e);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(a->head);
-	if (rc == SQLITE_ROW) {
-		seq = sqlite3_column_int64(a->head, 0);
-		if (!unhex32((const char *)sqlite3_column_text(a->head, 1),
-		             (size_t)sqlite3_column_bytes(a->head, 1), prev)) {
-			sqlite3_reset(a->head);
-			rc = bg_err_set(e, BG_EIO, "audit: chain head %lld is corrupt",
-			                (long long)seq);
-			goto fail;
-		}
-	} else if (rc == SQLITE_DONE) {
+	if (seq == 0)
 		memset(prev, 0, sizeof(prev));
-	} else {
-		sqlite3_reset(a->head);
-		rc = bg_err_set(e, BG_EIO, "audit: read chain head: %s", sqlite3_errmsg(a->db));
-		goto fail;
-	}
-	sqlite3_reset(a->head);
+	else if (!unhex32(prev_hex, strlen(prev_hex), prev))
+		return bg_err_set(e, BG_EIO, "audit: chain head %lld is corrupt", (long long)seq);
 	now_rfc3339(ts);
-
+	memset(&row, 0, sizeof(row));
+	row.ts = (sv){ts, strlen(ts)};
+	row.prev_hash = (sv){prev_hex, 64}; /* both rewritten for each record */
+	row.hash = (sv){hash_hex, 64};
 	for (en = list; en != NULL; en = en->next) {
-		sv tsv = {ts, strlen(ts)}, prevv = {prev_hex, 64};
-		sv detail = {en->detail, en->detail ? strlen(en->detail) : 0};
-
-		seq++;
+		row.seq = ++seq;
+		memcpy(row.f, en->f, sizeof(row.f));
+		row.status = en->status;
+		row.detail = (sv){en->detail, en->detail ? strlen(en->detail) : 0};
 		bg_hex(prev, 32, prev_hex);
-		if (canonical(&a->canon, seq, tsv, en->f, en->status, detail, prevv) != 0) {
-			rc = bg_err_set(e, BG_ENOMEM, "audit: out of memory");
-			goto fail;
-		}
-		if (!chain_hash(a->md, a->sha256, prev, a->canon.data, a->canon.len, hash)) {
-			rc = bg_err_set(e, BG_EIO, "audit: SHA-256 failed");
-			goto fail;
-		}
-		bg_hex(hash, 32, hash_hex);
-
-		sqlite3_bind_int64(a->insert, 1, seq);
-		sqlite3_bind_text(a->insert, 2, ts, -1, SQLITE_STATIC);
-		for (i = 0; i < F_COUNT; i++)
-			bind_sv(a->insert, 3 + i, en->f[i]);
-		sqlite3_bind_int(a->insert, 3 + F_COUNT, en->status);
-		bind_sv(a->insert, 4 + F_COUNT, detail);
-		sqlite3_bind_text(a->insert, 5 + F_COUNT, prev_hex, 64, SQLITE_STATIC);
-		sqlite3_bind_text(a->insert, 6 + F_COUNT, hash_hex, 64, SQLITE_STATIC);
-		rc = step_done(a, a->insert, "insert", e);
-		sqlite3_clear_bindings(a->insert);
+		rc = canonical(canon, seq, row.ts, row.f, row.status, row.detail, row.prev_hash);
 		if (rc != 0)
-			goto fail;
+			return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+		if (!chain_hash(md, a->sha256, prev, canon->data, canon->len, hash))
+			return bg_err_set(e, BG_EIO, "audit: SHA-256 failed");
+		bg_hex(hash, 32, hash_hex);
+		rc = store_audit_insert(tx, &row, e);
+		if (rc != 0)
+			return rc;
 		en->seq = seq;
 		memcpy(prev, hash, 32);
 	}
-	rc = step_done(a, a->commit, "commit", e);
-	if (rc != 0)
-		goto fail;
 	return 0;
-fail:
-	if (!sqlite3_get_autocommit(a->db))
-		(void)step_done(a, a->rollback, "rollback", NULL);
-	return rc;
+}
+
+/* Writes the batch in one transaction of its own. On success every entry has its seq;
+ * on failure nothing of it is kept and the code is BG_EIO (e says why). */
+static int write_batch(audit_log *a, entry *list, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(a->st, &tx, e);
+
+	if (rc == 0)
+		rc = store_end(tx, append_entries(a, tx, list, a->md, &a->canon, e), e);
+	if (rc != 0 && e != NULL)
+		e->code = BG_EIO;
+	return rc != 0 ? BG_EIO : 0;
 }
 
 /* Commits every queued record as one batch and completes its callers. Called and
@@ -498,7 +426,7 @@ static void commit_queued(audit_log *a)
 		entry_free(en);
 	}
 	if (ckpt)
-		(void)sqlite3_wal_checkpoint_v2(a->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		store_maintain(a->st);
 	pthread_mutex_lock(&a->mu);
 	a->writing = false;
 }
@@ -521,16 +449,6 @@ static void *committer_main(void *arg)
 
 /* --- open and close -------------------------------------------------------------------- */
 
-static int prepare(audit_log *a, const char *sql, sqlite3_stmt **q, bg_err *e)
-{
-	int rc = sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL);
-
-	if (rc != SQLITE_OK)
-		return bg_err_set(e, BG_EINVAL, "audit: %s is not a breakglass store: %s", a->path,
-		                  sqlite3_errmsg(a->db));
-	return 0;
-}
-
 /* The mutex and the attributes of the callers' condition variables. */
 static bool sync_init(audit_log *a)
 {
@@ -552,25 +470,20 @@ fail_mu:
 	return false;
 }
 
-int audit_open(const char *dir, audit_log **out, bg_err *e)
+int audit_open(store *st, audit_log **out, bg_err *e)
 {
 	audit_log *a;
-	size_t n;
 	int rc;
 
 	*out = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		return bg_err_set(e, BG_EINVAL, "audit: no store directory given");
+	if (st == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no store");
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
 	bg_buf_init(&a->canon, CANON_MAX);
+	a->st = st;
 	rc = bg_err_set(e, BG_ENOMEM, "audit: out of memory");
-	n = strlen(dir) + sizeof("/" DB_NAME);
-	a->path = malloc(n);
-	if (a->path == NULL)
-		goto fail;
-	snprintf(a->path, n, "%s/%s", dir, DB_NAME);
 	a->sha256 = bg_sha256_md(); /* shared, never freed */
 	a->md = EVP_MD_CTX_new();
 	if (a->sha256 == NULL || a->md == NULL)
@@ -578,27 +491,6 @@ int audit_open(const char *dir, audit_log **out, bg_err *e)
 	if (!sync_init(a))
 		goto fail;
 	a->sync_ready = true;
-
-	rc = open_db(a->path, &a->db, e);
-	if (rc != 0)
-		goto fail;
-	sqlite3_wal_autocheckpoint(a->db, 0);
-	rc = prepare(a, "BEGIN IMMEDIATE", &a->begin, e);
-	if (rc == 0)
-		rc = prepare(a, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &a->head,
-		             e);
-	if (rc == 0)
-		rc = prepare(a,
-		             "INSERT INTO audit (seq, ts, kind, actor, grant_id, request_id, op, "
-		             "tables, decision, reason, status, detail, prev_hash, hash) VALUES "
-		             "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-		             &a->insert, e);
-	if (rc == 0)
-		rc = prepare(a, "COMMIT", &a->commit, e);
-	if (rc == 0)
-		rc = prepare(a, "ROLLBACK", &a->rollback, e);
-	if (rc != 0)
-		goto fail;
 	if (pthread_create(&a->committer, NULL, committer_main, a) != 0) {
 		rc = bg_err_set(e, BG_ENOMEM, "audit: cannot start the committer thread");
 		goto fail;
@@ -629,15 +521,8 @@ void audit_free(audit_log *a)
 		pthread_condattr_destroy(&a->done_attr);
 		pthread_mutex_destroy(&a->mu);
 	}
-	sqlite3_finalize(a->begin);
-	sqlite3_finalize(a->head);
-	sqlite3_finalize(a->insert);
-	sqlite3_finalize(a->commit);
-	sqlite3_finalize(a->rollback);
-	sqlite3_close(a->db);
 	EVP_MD_CTX_free(a->md);
 	bg_buf_free(&a->canon);
-	free(a->path);
 	free(a);
 }
 
@@ -667,11 +552,11 @@ static int arena_add(bg_buf *b, const char *s)
 /* Builds the queue entry for r in the caller's thread: a private copy, since the caller
  * may change its strings and detail once we return, even before the committer gets to the
  * record (an append abandoned after a timeout). */
-static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e)
+static int entry_new(const audit_record *r, entry **out, bg_err *e)
 {
-	const char *src[F_COUNT] = {r->kind, r->actor,  r->grant_id, r->request_id,
-	                            r->op,   r->tables, r->decision, r->reason};
-	size_t off[F_COUNT], arena_len;
+	const char *src[STORE_AUDIT_FIELDS] = {r->kind, r->actor,  r->grant_id, r->request_id,
+	                                       r->op,   r->tables, r->decision, r->reason};
+	size_t off[STORE_AUDIT_FIELDS], arena_len;
 	entry *en = calloc(1, sizeof(*en));
 	bg_buf arena;
 	int i;
@@ -680,10 +565,7 @@ static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e
 	bg_buf_init(&arena, RECORD_MAX);
 	if (en == NULL)
 		goto nomem;
-	if (pthread_cond_init(&en->cv, &a->done_attr) != 0)
-		goto nomem;
-	en->cv_ready = true;
-	for (i = 0; i < F_COUNT; i++) {
+	for (i = 0; i < STORE_AUDIT_FIELDS; i++) {
 		off[i] = arena.len;
 		if (src[i] != NULL)
 			arena_add(&arena, src[i]);
@@ -697,7 +579,7 @@ static int entry_new(audit_log *a, const audit_record *r, entry **out, bg_err *e
 	en->arena = bg_buf_steal(&arena);
 	if (en->arena == NULL)
 		goto nomem;
-	for (i = 0; i < F_COUNT; i++) {
+	for (i = 0; i < STORE_AUDIT_FIELDS; i++) {
 		if (src[i] == NULL)
 			continue;
 		en->f[i].p = en->arena + off[i];
@@ -753,7 +635,7 @@ int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *ar
 
 	if (a == NULL || r == NULL || r->kind == NULL || r->kind[0] == '\0' || fn == NULL)
 		return bg_err_set(e, BG_EINVAL, "audit: a record needs a kind");
-	rc = entry_new(a, r, &en, e);
+	rc = entry_new(r, &en, e);
 	if (rc != 0)
 		return rc;
 	en->done_fn = fn;
@@ -772,9 +654,14 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 
 	if (a == NULL || r == NULL || r->kind == NULL || r->kind[0] == '\0')
 		return bg_err_set(e, BG_EINVAL, "audit: a record needs a kind");
-	rc = entry_new(a, r, &en, e);
+	rc = entry_new(r, &en, e);
 	if (rc != 0)
 		return rc;
+	if (pthread_cond_init(&en->cv, &a->done_attr) != 0) {
+		entry_free(en);
+		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+	}
+	en->cv_ready = true;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += BG_AUDIT_WAIT_MS / 1000;
 
@@ -809,45 +696,62 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	return rc;
 }
 
+int audit_append_tx(audit_log *a, store_tx *tx, const audit_record *r, int64_t *seq, bg_err *e)
+{
+	EVP_MD_CTX *md = NULL;
+	bg_buf canon;
+	entry *en;
+	int rc;
+
+	if (a == NULL || tx == NULL || r == NULL || r->kind == NULL || r->kind[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "audit: a record needs a kind and a transaction");
+	rc = entry_new(r, &en, e);
+	if (rc != 0)
+		return rc;
+	/* The committer's scratch space is its own: callers here are other threads. */
+	bg_buf_init(&canon, CANON_MAX);
+	md = EVP_MD_CTX_new();
+	rc = md == NULL ? bg_err_set(e, BG_ENOMEM, "audit: out of memory")
+	                : append_entries(a, tx, en, md, &canon, e);
+	if (rc == 0 && seq != NULL)
+		*seq = en->seq;
+	EVP_MD_CTX_free(md);
+	bg_buf_free(&canon);
+	entry_free(en);
+	return rc;
+}
+
 /* --- reading --------------------------------------------------------------------------- */
 
-#define READ_SQL                                                                                   \
-	"SELECT seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, "        \
-	"status, detail, prev_hash, hash FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-enum { C_SEQ, C_TS, C_FIELDS, C_STATUS = C_FIELDS + F_COUNT, C_DETAIL, C_PREV, C_HASH };
-
-/* Text column i as a JSON string, or JSON null. */
-static json_t *col_json(sqlite3_stmt *q, int i)
+/* Text as a JSON string, or JSON null. */
+static json_t *text_json(sv s)
 {
-	sv s = col_sv(q, i);
-
 	return s.p == NULL ? json_null() : json_stringn(s.p, s.n);
 }
 
 /* The row as the record object audit_read hands out; NULL if it cannot be built (out
  * of memory, or a column that is not what the committer wrote). */
-static json_t *row_json(sqlite3_stmt *q)
+static json_t *row_json(const store_audit_row *r)
 {
 	json_t *o = json_object(), *v;
-	sv d;
 	int i;
 
 	if (o == NULL)
 		return NULL;
-	if (json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(q, C_SEQ))) != 0 ||
-	    json_object_set_new(o, "ts", col_json(q, C_TS)) != 0)
+	if (json_object_set_new(o, "seq", json_integer(r->seq)) != 0 ||
+	    json_object_set_new(o, "ts", text_json(r->ts)) != 0)
 		goto fail;
-	for (i = 0; i < F_COUNT; i++)
-		if (json_object_set_new(o, field_name[i], col_json(q, C_FIELDS + i)) != 0)
+	for (i = 0; i < STORE_AUDIT_FIELDS; i++)
+		if (json_object_set_new(o, field_name[i], text_json(r->f[i])) != 0)
 			goto fail;
-	if (json_object_set_new(o, "status", json_integer(sqlite3_column_int64(q, C_STATUS))) != 0)
+	if (json_object_set_new(o, "status", json_integer(r->status)) != 0)
 		goto fail;
-	d = col_sv(q, C_DETAIL);
-	v = d.p == NULL ? json_null()
-	                : json_loadb(d.p, d.n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	v = r->detail.p == NULL
+	        ? json_null()
+	        : json_loadb(r->detail.p, r->detail.n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	if (json_object_set_new(o, "detail", v) != 0 ||
-	    json_object_set_new(o, "prev_hash", col_json(q, C_PREV)) != 0 ||
-	    json_object_set_new(o, "hash", col_json(q, C_HASH)) != 0)
+	    json_object_set_new(o, "prev_hash", text_json(r->prev_hash)) != 0 ||
+	    json_object_set_new(o, "hash", text_json(r->hash)) != 0)
 		goto fail;
 	return o;
 fail:
@@ -855,61 +759,22 @@ fail:
 	return NULL;
 }
 
-/* Returned by a scan callback to end the scan early without an error (negative, so it
- * cannot be confused with an SQLite result code). */
-#define SCAN_STOP (-1000)
-
-/* Runs the read query on a fresh connection (so fn may call back into the audit log),
- * calling each(ctx, row) per record in seq order. limit <= 0 means no limit. */
-static int scan(audit_log *a, int64_t after, int64_t limit,
-                int (*each)(void *ctx, sqlite3_stmt *q, bg_err *e), void *ctx, bg_err *e)
-{
-	sqlite3_stmt *q = NULL;
-	sqlite3 *db = NULL;
-	int rc;
-
-	rc = open_db(a->path, &db, e);
-	if (rc != 0)
-		return rc;
-	rc = sqlite3_prepare_v2(db, READ_SQL, -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		rc = bg_err_set(e, BG_EIO, "audit: read: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	sqlite3_bind_int64(q, 1, after);
-	sqlite3_bind_int64(q, 2, limit > 0 ? limit : INT64_MAX);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		rc = each(ctx, q, e);
-		if (rc != 0)
-			break;
-	}
-	if (rc == SQLITE_DONE || rc == SCAN_STOP)
-		rc = 0;
-	else if (rc > 0)
-		rc = bg_err_set(e, BG_EIO, "audit: read: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return rc;
-}
-
 struct read_ctx {
 	int (*fn)(void *ctx, json_t *rec);
 	void *ctx;
 };
 
-static int read_each(void *ctx, sqlite3_stmt *q, bg_err *e)
+static int read_each(void *ctx, const store_audit_row *r, bg_err *e)
 {
 	struct read_ctx *rc = ctx;
-	json_t *o = row_json(q);
-	int r;
+	json_t *o = row_json(r);
+	int stop;
 
 	if (o == NULL)
-		return bg_err_set(e, BG_EIO, "audit: record %lld is unreadable",
-		                  (long long)sqlite3_column_int64(q, C_SEQ));
-	r = rc->fn(rc->ctx, o);
+		return bg_err_set(e, BG_EIO, "audit: record %lld is unreadable", (long long)r->seq);
+	stop = rc->fn(rc->ctx, o);
 	json_decref(o);
-	return r != 0 ? SCAN_STOP : 0;
+	return stop != 0; /* positive: the scan stops without an error */
 }
 
 int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
@@ -919,7 +784,7 @@ int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, 
 
 	if (a == NULL || fn == NULL)
 		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
-	return scan(a, after, limit, read_each, &rc, e);
+	return store_audit_scan(a->st, after, limit, read_each, &rc, e);
 }
 
 struct verify_ctx {
@@ -932,43 +797,40 @@ struct verify_ctx {
 	int64_t *bad_seq;
 };
 
-static int verify_each(void *ctx, sqlite3_stmt *q, bg_err *e)
+static int verify_each(void *ctx, const store_audit_row *r, bg_err *e)
 {
 	struct verify_ctx *v = ctx;
-	int64_t seq = sqlite3_column_int64(q, C_SEQ);
-	sv f[F_COUNT], prev = col_sv(q, C_PREV), stored = col_sv(q, C_HASH);
 	const char *why = NULL;
 	uint8_t hash[32];
 	char hex[65];
-	int i;
 
-	for (i = 0; i < F_COUNT; i++)
-		f[i] = col_sv(q, C_FIELDS + i);
-	if (seq != v->seq + 1) {
+	if (r->seq != v->seq + 1) {
 		why = "sequence gap";
 		goto broken;
 	}
-	if (prev.p == NULL || prev.n != 64 || memcmp(prev.p, v->prev_hex, 64) != 0) {
+	if (r->prev_hash.p == NULL || r->prev_hash.n != 64 ||
+	    memcmp(r->prev_hash.p, v->prev_hex, 64) != 0) {
 		why = "prev_hash does not match the previous record";
 		goto broken;
 	}
-	if (canonical(&v->canon, seq, col_sv(q, C_TS), f, sqlite3_column_int64(q, C_STATUS),
-	              col_sv(q, C_DETAIL), prev) != 0 ||
+	if (canonical(&v->canon, r->seq, r->ts, r->f, r->status, r->detail, r->prev_hash) != 0 ||
 	    !chain_hash(v->md, v->sha, v->prev, v->canon.data, v->canon.len, hash))
-		return bg_err_set(e, BG_ENOMEM, "audit: cannot hash record %lld", (long long)seq);
+		return bg_err_set(e, BG_ENOMEM, "audit: cannot hash record %lld",
+		                  (long long)r->seq);
 	bg_hex(hash, 32, hex);
-	if (stored.p == NULL || stored.n != 64 || memcmp(stored.p, hex, 64) != 0) {
+	if (r->hash.p == NULL || r->hash.n != 64 || memcmp(r->hash.p, hex, 64) != 0) {
 		why = "hash does not match the record";
 		goto broken;
 	}
-	v->seq = seq;
+	v->seq = r->seq;
 	memcpy(v->prev, hash, 32);
 	memcpy(v->prev_hex, hex, 65);
 	return 0;
 broken:
 	if (v->bad_seq != NULL)
-		*v->bad_seq = seq;
-	return bg_err_set(e, BG_EINVAL, "audit: chain broken at seq %lld: %s", (long long)seq, why);
+		*v->bad_seq = r->seq;
+	return bg_err_set(e, BG_EINVAL, "audit: chain broken at seq %lld: %s", (long long)r->seq,
+	                  why);
 }
 
 int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e)
@@ -986,7 +848,7 @@ int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e)
 	v.md = EVP_MD_CTX_new();
 	if (v.md == NULL)
 		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
-	rc = scan(a, 0, 0, verify_each, &v, e);
+	rc = store_audit_scan(a->st, 0, 0, verify_each, &v, e);
 	EVP_MD_CTX_free(v.md);
 	bg_buf_free(&v.canon);
 	if (rc == 0) {

@@ -9,9 +9,14 @@
  * thread: records that arrive while a sync is in progress share the next one, so
  * throughput is bounded by batches, not records.
  *
- * Records live in the store's database (table `audit`), each chained to the previous by
+ * A state change records itself differently: audit_append_tx() puts its record into the
+ * store transaction that makes the change, so the two commit together or not at all
+ * (the service layer, workflow/service.c, does every action so).
+ *
+ * Records live in the store's audit table (store.h), each chained to the previous by
  * hash = SHA-256(prev_hash || canonical JSON of the record), so verification and sinks
- * (JSON lines, syslog, CloudWatch) can be added without changing the record.
+ * (JSON lines, syslog, CloudWatch) can be added without changing the record. The chain
+ * rules are this module's; the store keeps the rows.
  */
 #ifndef BG_AUDIT_H
 #define BG_AUDIT_H
@@ -20,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "store/store.h"
 
 typedef struct audit_log audit_log;
 
@@ -38,9 +44,9 @@ typedef struct audit_record {
 	json_t *detail;         /* borrowed; extra fields (body, sizes, consumed capacity) */
 } audit_record;
 
-/* Opens the audit log in the store directory dir (the same breakglass.db) and starts
- * the committer thread. */
-int audit_open(const char *dir, audit_log **out, bg_err *e) BG_MUST_CHECK;
+/* Opens the audit log kept in st (borrowed: it must outlive the log) and starts the
+ * committer thread. */
+int audit_open(store *st, audit_log **out, bg_err *e) BG_MUST_CHECK;
 
 /* Stops the committer after it has written what is queued (every pending callback
  * runs). Accepts NULL. */
@@ -50,6 +56,15 @@ void audit_free(audit_log *a);
  * sequence number. Any failure (queue full, disk error) is returned: the caller must not
  * proceed with the action the record describes. Thread-safe. */
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e) BG_MUST_CHECK;
+
+/* Appends r to the chain inside tx, the caller's transaction, which the caller then
+ * commits (the record is durable once store_commit() returns) or rolls back (the record
+ * is gone, and the chain has no gap). It claims the chain until tx ends, holding up
+ * every other append, the gateway's included: make it the transaction's last operation.
+ * On success *seq (if not NULL) is the record's sequence number, valid once tx commits;
+ * on failure the caller must roll tx back. Thread-safe. */
+int audit_append_tx(audit_log *a, store_tx *tx, const audit_record *r, int64_t *seq,
+                    bg_err *e) BG_MUST_CHECK;
 
 /* Completion of an asynchronous append: rc is 0 once the record is durable (seq is its
  * sequence number), or the error (e says why; the action must not proceed). Runs on the
@@ -77,7 +92,8 @@ int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, 
  * when the store cannot be read. */
 int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e) BG_MUST_CHECK;
 
-/* Counters since audit_open (for benchmarks and metrics). */
+/* Counters since audit_open (for benchmarks and metrics), of the committer's batches
+ * (records appended with audit_append_tx are the callers' transactions). */
 typedef struct audit_stats {
 	int64_t records;        /* records committed */
 	int64_t batches;        /* committed transactions, one durable sync each */

@@ -1,6 +1,7 @@
 /*
- * init.c - `breakglass init --data DIR --admin NAME`: creates the store, the master key
- * and the first admin, and prints the admin's API token and TOTP secret once.
+ * init.c - `breakglass init --data DIR --admin NAME`: creates the data directory
+ * (datadir.h), the store, the master key and the first admin, and prints the admin's API
+ * token and TOTP secret once.
  *
  * Runs locally on the data directory (the server need not be running). Refuses to touch
  * an existing store, so a mistyped command cannot reset who holds access. The admin is
@@ -12,10 +13,10 @@
 #include <string.h>
 
 #include "audit/audit.h"
-#include "common/buf.h"
 #include "common/limits.h"
 #include "common/validate.h"
 #include "gateway/gateway.h"
+#include "store/datadir.h"
 #include "store/keyring.h"
 #include "store/store.h"
 #include "workflow/service.h"
@@ -54,8 +55,8 @@ int gateway_init_main(int argc, char **argv)
 	store *st = NULL;
 	keyring *kr = NULL;
 	audit_log *al = NULL;
+	datadir *dd = NULL;
 	user_secrets us;
-	bg_buf path;
 	bg_err e;
 	svc sv;
 	int json = 0, a, rc = 3;
@@ -81,14 +82,13 @@ int gateway_init_main(int argc, char **argv)
 	}
 
 	bg_err_clear(&e);
-	bg_buf_init(&path, BG_MAX_PATH);
-	if (bg_buf_addf(&path, "%s/master.key", data) != 0) {
-		bg_err_set(&e, BG_EINVAL, "the data directory's path is too long");
-		rc = 2;
+	if (datadir_open(data, true, &dd, &e) != 0) {
+		rc = e.code == BG_EINVAL ? 2 : 3;
 		goto fail;
 	}
-	if (store_open(data, true, &st, &e) != 0 || keyring_load(path.data, true, &kr, &e) != 0 ||
-	    audit_open(data, &al, &e) != 0)
+	if (store_open(data, true, &st, &e) != 0 ||
+	    keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), true, &kr, &e) != 0 ||
+	    audit_open(st, &al, &e) != 0)
 		goto fail;
 	sv.st = st;
 	sv.kr = kr;
@@ -103,9 +103,9 @@ fail:
 	if (rc)
 		fprintf(stderr, "breakglass init: %s\n", e.msg[0] ? e.msg : "failed");
 	user_secrets_free(&us);
-	bg_buf_free(&path);
 	audit_free(al);
 	keyring_free(kr);
 	store_free(st);
+	datadir_free(dd);
 	return rc;
 }

@@ -35,6 +35,7 @@
 #include "net/http_server.h"
 #include "net/loop.h"
 #include "net/url.h"
+#include "store/datadir.h"
 
 /* --- per-loop state -------------------------------------------------------------------- */
 
@@ -566,16 +567,17 @@ static int gw_open(gw *g, bg_err *e)
 {
 	static const char *const required[] = {"host", "x-amz-target"};
 	awscreds *creds = NULL;
-	char path[BG_MAX_PATH];
+	datadir *dd = NULL;
 	int rc;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/master.key", g->cfg.data) >= sizeof(path))
-		return bg_err_set(e, BG_EINVAL, "data directory path too long");
-	rc = store_open(g->cfg.data, false, &g->st, e);
+	rc = datadir_open(g->cfg.data, false, &dd, e);
 	if (rc == 0)
-		rc = keyring_load(path, false, &g->kr, e);
+		rc = store_open(g->cfg.data, false, &g->st, e);
 	if (rc == 0)
-		rc = audit_open(g->cfg.data, &g->audit, e);
+		rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), false, &g->kr, e);
+	datadir_free(dd);
+	if (rc == 0)
+		rc = audit_open(g->st, &g->audit, e);
 	if (rc == 0)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
 	if (rc == 0)

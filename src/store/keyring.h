@@ -1,11 +1,11 @@
 /*
  * keyring.h - the master key and the secrets derived from it.
  *
- * A 32-byte random master key lives in DIR/master.key (mode 0600), created by
- * `breakglass init`. Secrets that the gateway must be able to recompute (a grant's SigV4
- * secret, a user's TOTP key) are HMAC-SHA256(master, label || 0 || data) rather than
- * stored, so the database alone reveals none of them. Several gateways sharing a store
- * share the master key file.
+ * A 32-byte random master key lives in the data directory (datadir.h) with mode 0600,
+ * created by `breakglass init`. Secrets that the gateway must be able to recompute (a
+ * grant's SigV4 secret, a user's TOTP key) are HMAC-SHA256(master, label || 0 || data)
+ * rather than stored, so the database alone reveals none of them. Several gateways
+ * sharing a store share the master key file.
  */
 #ifndef BG_KEYRING_H
 #define BG_KEYRING_H

@@ -1,680 +1,188 @@
 /*
- * store.c - users and grants in one SQLite file, shared by every gateway thread (see
- * store.h).
+ * store.c - the store interface (store.h): the table of backends, the rules every
+ * backend's input must follow, and the dispatch to the backend's methods
+ * (store_backend.h).
  *
- * Threads never share a connection: the store keeps a pool of connections (grown on
- * demand up to POOL_MAX, then callers wait), each with its prepared statements cached,
- * so a lookup is one mutex hand-off and one statement step. Every connection runs with
- * WAL, synchronous=FULL (a committed write survives power loss), foreign keys on and a
- * busy timeout, so several processes (CLI and server) can share the file.
- *
- * Schema (version 1, recorded in meta.schema_version):
- *   meta(key PRIMARY KEY, value)
- *   users(id INTEGER PRIMARY KEY, name UNIQUE, role, token_hash BLOB(32) UNIQUE,
- *         totp_seed BLOB(16), last_otp_counter, created_at)
- *   grants(id PRIMARY KEY, user -> users(name), created_by, kind,
- *          access_key_id UNIQUE, session_token_hash BLOB(32),
- *          tables JSON array, ops JSON array, created_at, expires_at,
- *          revoked_at (0 = live), revoked_by, reason)
- *   audit(seq INTEGER PRIMARY KEY, ts, kind, actor, grant_id, request_id, op, tables,
- *         decision, reason, status, detail JSON, prev_hash, hash), written only by
- *         audit.c; triggers refuse UPDATE and DELETE so the log is append-only through
- *         SQL.
- * Tables and ops are JSON arrays in the grant row so the gateway's per-request lookup
- * by access key id is a single indexed row fetch. Values reach SQL only as bound
- * parameters.
+ * The rules on values live here rather than in each backend so that a second backend
+ * cannot disagree with the first about what a valid grant is. So does the transaction
+ * rule that an operation's failure leaves only a rollback, and the paging of
+ * store_grant_list() (so that its callback never runs while a backend holds a
+ * connection).
  */
 #include "store/store.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/validate.h"
+#include "store/store_backend.h"
 
-#define SCHEMA_VERSION "1"
-#define DB_NAME        "breakglass.db"
-#define POOL_MAX       16 /* connections; readers never block each other in WAL */
-#define LIST_PAGE      64 /* grants fetched per connection checkout when listing */
+#define LIST_PAGE 64 /* grants fetched per backend call when listing */
 
-enum {
-	ST_USER_ADD,
-	ST_USER_BY_NAME,
-	ST_USER_BY_TOKEN,
-	ST_USER_USE_OTP,
-	ST_USER_EXISTS,
-	ST_GRANT_ADD,
-	ST_GRANT_BY_ID,
-	ST_GRANT_BY_AKID,
-	ST_GRANT_REVOKE,
-	ST_GRANT_EXISTS,
-	ST_GRANT_PAGE_ALL,
-	ST_GRANT_PAGE_USER,
-	ST_COUNT
+/* The first is the default. A new backend is one more line. */
+static const store_methods *const backends[] = {
+    &store_sqlite_methods,
 };
-
-#define USER_COLS "id, name, role, totp_seed, last_otp_counter, created_at"
-#define GRANT_COLS                                                                                 \
-	"rowid, id, user, created_by, kind, access_key_id, session_token_hash, tables, ops, "      \
-	"created_at, expires_at, revoked_at, revoked_by, reason"
-
-static const char *const stmt_sql[ST_COUNT] = {
-    [ST_USER_ADD] = "INSERT INTO users (name, role, token_hash, totp_seed, "
-                    "last_otp_counter, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
-    [ST_USER_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
-    [ST_USER_BY_TOKEN] = "SELECT " USER_COLS " FROM users WHERE token_hash = ?1",
-    [ST_USER_USE_OTP] = "UPDATE users SET last_otp_counter = ?2 "
-                        "WHERE id = ?1 AND last_otp_counter < ?2",
-    [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
-    [ST_GRANT_ADD] = "INSERT INTO grants (id, user, created_by, kind, access_key_id, "
-                     "session_token_hash, tables, ops, created_at, expires_at, revoked_at, "
-                     "revoked_by, reason) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [ST_GRANT_BY_ID] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
-    [ST_GRANT_BY_AKID] = "SELECT " GRANT_COLS " FROM grants WHERE access_key_id = ?1",
-    [ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 "
-                        "WHERE id = ?1 AND revoked_at = 0",
-    [ST_GRANT_EXISTS] = "SELECT 1 FROM grants WHERE id = ?1",
-    [ST_GRANT_PAGE_ALL] = "SELECT " GRANT_COLS " FROM grants "
-                          "WHERE created_at < ?1 OR (created_at = ?1 AND rowid < ?2) "
-                          "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
-    [ST_GRANT_PAGE_USER] = "SELECT " GRANT_COLS " FROM grants WHERE user = ?3 AND "
-                           "(created_at < ?1 OR (created_at = ?1 AND rowid < ?2)) "
-                           "ORDER BY created_at DESC, rowid DESC LIMIT " BG_STR(LIST_PAGE),
-};
-
-static const char schema_sql[] =
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE users ("
-    " id INTEGER PRIMARY KEY,"
-    " name TEXT NOT NULL UNIQUE,"
-    " role TEXT NOT NULL,"
-    " token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),"
-    " totp_seed BLOB NOT NULL CHECK (length(totp_seed) = 16),"
-    " last_otp_counter INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL);"
-    "CREATE TABLE grants ("
-    " id TEXT PRIMARY KEY,"
-    " user TEXT NOT NULL REFERENCES users (name),"
-    " created_by TEXT NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " access_key_id TEXT NOT NULL UNIQUE,"
-    " session_token_hash BLOB NOT NULL CHECK (length(session_token_hash) = 32),"
-    " tables TEXT NOT NULL,"
-    " ops TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " expires_at INTEGER NOT NULL,"
-    " revoked_at INTEGER NOT NULL DEFAULT 0,"
-    " revoked_by TEXT NOT NULL DEFAULT '',"
-    " reason TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX grants_created ON grants (created_at);"
-    "CREATE INDEX grants_user ON grants (user, created_at);"
-    "CREATE TABLE audit ("
-    " seq INTEGER PRIMARY KEY,"
-    " ts TEXT NOT NULL,"
-    " kind TEXT NOT NULL,"
-    " actor TEXT,"
-    " grant_id TEXT,"
-    " request_id TEXT,"
-    " op TEXT,"
-    " tables TEXT,"
-    " decision TEXT,"
-    " reason TEXT,"
-    " status INTEGER NOT NULL DEFAULT 0,"
-    " detail TEXT,"
-    " prev_hash TEXT NOT NULL,"
-    " hash TEXT NOT NULL);"
-    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;"
-    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
-    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
-    "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
-
-typedef struct conn {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
-	struct conn *next;
-} conn;
-
-struct store {
-	char *dir;
-	char *path;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool sync_ready; /* mu and cv initialised */
-	conn *idle;
-	int open; /* connections in existence (idle or checked out) */
-};
-
-/* --- validation (the rules are common/validate.h's) ---------------------------------- */
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 /* True when the fixed-size field holds a NUL-terminated string. */
 #define TERMINATED(f) (strnlen((f), sizeof(f)) < sizeof(f))
 
-/* --- connections --------------------------------------------------------------------- */
+/* --- opening ------------------------------------------------------------------------- */
 
-static int db_fail(bg_err *e, sqlite3 *db, int rc, const char *what)
+const char *store_backend_name(size_t i)
 {
-	int code = BG_EIO;
-
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		code = rc == SQLITE_CONSTRAINT_FOREIGNKEY ? BG_ENOTFOUND : BG_EEXISTS;
-	return bg_err_set(e, code, "store: %s: %s", what,
-	                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return i < N_BACKENDS ? backends[i]->name : NULL;
 }
 
-static int exec_sql(sqlite3 *db, const char *sql, bg_err *e)
+int store_open_backend(const char *backend, const char *where, bool create, store **out, bg_err *e)
 {
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_fail(e, db, rc, "setup");
-}
-
-static void conn_free(conn *c)
-{
-	int i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(c->st[i]);
-	sqlite3_close(c->db);
-	free(c);
-}
-
-/* Opens a connection to an existing database file and applies the per-connection
- * settings. */
-static int conn_open(const char *path, conn **out, bg_err *e)
-{
-	conn *c = calloc(1, sizeof(*c));
+	size_t i;
 	int rc;
 
 	*out = NULL;
-	if (c == NULL)
-		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
-	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = rc == SQLITE_CANTOPEN
-		         ? bg_err_set(e, BG_ENOTFOUND, "store: cannot open %s (run init?)", path)
-		         : db_fail(e, c->db, rc, "open");
-		goto fail;
-	}
-	sqlite3_extended_result_codes(c->db, 1);
-	sqlite3_busy_timeout(c->db, BG_SQLITE_BUSY_TIMEOUT_MS);
-	rc = exec_sql(c->db,
-	              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-	              "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
-	              "PRAGMA cache_size = -" BG_STR(BG_SQLITE_CACHE_KIB) ";",
-	              e);
-	if (rc != 0)
-		goto fail;
-	*out = c;
-	return 0;
-fail:
-	conn_free(c);
-	return rc;
-}
-
-/* The cached statement i of c, prepared on first use, reset and unbound. */
-static int stmt(conn *c, int i, sqlite3_stmt **out, bg_err *e)
-{
-	int rc;
-
-	if (c->st[i] == NULL) {
-		rc = sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		                        &c->st[i], NULL);
-		if (rc != SQLITE_OK)
-			return db_fail(e, c->db, rc, "prepare");
-	}
-	*out = c->st[i];
-	return 0;
-}
-
-static int checkout(store *s, conn **out, bg_err *e)
-{
-	conn *c;
-	int rc;
-
-	pthread_mutex_lock(&s->mu);
-	while (s->idle == NULL && s->open >= POOL_MAX)
-		pthread_cond_wait(&s->cv, &s->mu);
-	if (s->idle != NULL) {
-		c = s->idle;
-		s->idle = c->next;
-		pthread_mutex_unlock(&s->mu);
-		c->next = NULL;
-		*out = c;
-		return 0;
-	}
-	s->open++;
-	pthread_mutex_unlock(&s->mu);
-	rc = conn_open(s->path, out, e); /* slow; outside the lock */
-	if (rc != 0) {
-		pthread_mutex_lock(&s->mu);
-		s->open--;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-	}
-	return rc;
-}
-
-static void checkin(store *s, conn *c)
-{
-	int i;
-
-	for (i = 0; i < ST_COUNT; i++) {
-		if (c->st[i] != NULL) {
-			sqlite3_reset(c->st[i]);
-			sqlite3_clear_bindings(c->st[i]);
-		}
-	}
-	pthread_mutex_lock(&s->mu);
-	c->next = s->idle;
-	s->idle = c;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* --- open and close ------------------------------------------------------------------ */
-
-/* mkdir -p with mode 0700 for every directory created. */
-static int make_dirs(const char *dir, bg_err *e)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(dir), i;
-	struct stat st;
-
-	if (n == 0 || n >= sizeof(tmp))
-		return bg_err_set(e, BG_EINVAL, "store: bad directory name");
-	memcpy(tmp, dir, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return bg_err_set(e, BG_EIO, "store: cannot create %s: %s", tmp,
-			                  strerror(errno));
-		if (i < n)
-			tmp[i] = '/';
-	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return bg_err_set(e, BG_EINVAL, "store: %s is not a directory", dir);
-	return 0;
-}
-
-static char *join_path(const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, dir, a);
-	p[a] = '/';
-	memcpy(p + a + 1, name, b + 1);
-	return p;
-}
-
-/* Creates the database file exclusively, so two concurrent inits cannot both win. */
-static int create_db(store *s, bg_err *e)
-{
-	conn *c = NULL;
-	int fd, rc;
-
-	rc = make_dirs(s->dir, e);
+	for (i = 0; i < N_BACKENDS; i++)
+		if (backend != NULL && strcmp(backend, backends[i]->name) == 0)
+			break;
+	if (i == N_BACKENDS)
+		return bg_err_set(e, BG_EINVAL, "store: no backend named %s",
+		                  backend ? backend : "(none)");
+	if (where == NULL || where[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "store: no location given");
+	rc = backends[i]->open(where, create, out, e);
 	if (rc != 0)
 		return rc;
-	fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		if (errno == EEXIST)
-			return bg_err_set(e, BG_EEXISTS, "store: %s already exists", s->path);
-		return bg_err_set(e, BG_EIO, "store: cannot create %s: %s", s->path,
-		                  strerror(errno));
-	}
-	close(fd); /* an empty file is an empty SQLite database */
-	rc = conn_open(s->path, &c, e);
-	if (rc == 0)
-		rc = exec_sql(c->db, "BEGIN IMMEDIATE", e);
-	if (rc == 0) {
-		rc = exec_sql(c->db, schema_sql, e);
-		if (rc == 0)
-			rc = exec_sql(c->db, "COMMIT", e);
-		if (rc != 0)
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	if (rc != 0) {
-		char *aux;
-		conn_free(c);
-		/* Leave nothing behind, so init can simply be retried. */
-		unlink(s->path);
-		if ((aux = join_path(s->dir, DB_NAME "-wal")) != NULL)
-			unlink(aux);
-		free(aux);
-		if ((aux = join_path(s->dir, DB_NAME "-shm")) != NULL)
-			unlink(aux);
-		free(aux);
-		return rc;
-	}
-	c->next = s->idle;
-	s->idle = c;
-	s->open++;
-	return 0;
-}
-
-static int check_db(store *s, bg_err *e)
-{
-	sqlite3_stmt *q = NULL;
-	conn *c = NULL;
-	int rc;
-
-	rc = conn_open(s->path, &c, e);
-	if (rc != 0)
-		return rc;
-	rc = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-	                        &q, NULL);
-	if (rc != SQLITE_OK) {
-		rc = bg_err_set(e, BG_EINVAL, "store: %s is not a breakglass store", s->path);
-		goto fail;
-	}
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? bg_err_set(e, BG_EINVAL, "store: no schema version")
-		                       : db_fail(e, c->db, rc, "schema version");
-		goto fail;
-	}
-	if (sqlite3_column_type(q, 0) != SQLITE_TEXT ||
-	    strcmp((const char *)sqlite3_column_text(q, 0), SCHEMA_VERSION) != 0) {
-		rc = bg_err_set(e, BG_EINVAL, "store: unsupported schema version (want %s)",
-		                SCHEMA_VERSION);
-		goto fail;
-	}
-	sqlite3_finalize(q);
-	c->next = s->idle;
-	s->idle = c;
-	s->open++;
-	return 0;
-fail:
-	sqlite3_finalize(q);
-	conn_free(c);
-	return rc;
-}
-
-int store_open(const char *dir, bool create, store **out, bg_err *e)
-{
-	store *s;
-	int rc;
-
-	*out = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		return bg_err_set(e, BG_EINVAL, "store: no directory given");
-	if (!sqlite3_threadsafe())
-		return bg_err_set(e, BG_EINVAL, "store: SQLite built without thread support");
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
-	rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
-	s->dir = strdup(dir);
-	s->path = join_path(dir, DB_NAME);
-	if (s->dir == NULL || s->path == NULL)
-		goto fail;
-	if (pthread_mutex_init(&s->mu, NULL) != 0)
-		goto fail;
-	if (pthread_cond_init(&s->cv, NULL) != 0) {
-		pthread_mutex_destroy(&s->mu);
-		goto fail;
-	}
-	s->sync_ready = true;
-	rc = create ? create_db(s, e) : check_db(s, e);
-	if (rc != 0)
-		goto fail;
+	(*out)->m = backends[i];
 	bg_err_clear(e);
-	*out = s;
 	return 0;
-fail:
-	store_free(s);
-	return rc;
+}
+
+int store_open(const char *where, bool create, store **out, bg_err *e)
+{
+	return store_open_backend(backends[0]->name, where, create, out, e);
 }
 
 void store_free(store *s)
 {
-	conn *c;
-
-	if (s == NULL)
-		return;
-	while ((c = s->idle) != NULL) {
-		s->idle = c->next;
-		conn_free(c);
-	}
-	if (s->sync_ready) {
-		pthread_cond_destroy(&s->cv);
-		pthread_mutex_destroy(&s->mu);
-	}
-	free(s->path);
-	free(s->dir);
-	free(s);
+	if (s != NULL)
+		s->m->close(s);
 }
 
-const char *store_dir(const store *s)
+void store_maintain(store *s)
 {
-	return s->dir;
+	s->m->maintain(s);
 }
 
-/* --- row decoding -------------------------------------------------------------------- */
+/* --- transactions -------------------------------------------------------------------- */
 
-/* Copies text column i into dst (of cap bytes); false if it does not fit. */
-static bool col_text(sqlite3_stmt *q, int i, char *dst, size_t cap)
+int store_begin(store *s, store_tx **out, bg_err *e)
 {
-	const unsigned char *t = sqlite3_column_text(q, i);
-	size_t n = (size_t)sqlite3_column_bytes(q, i);
+	int rc;
 
-	if (t == NULL || n >= cap)
-		return false;
-	memcpy(dst, t, n);
-	dst[n] = '\0';
-	return true;
-}
-
-static bool col_blob(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
-{
-	const void *b = sqlite3_column_blob(q, i);
-
-	if (b == NULL || (size_t)sqlite3_column_bytes(q, i) != n)
-		return false;
-	memcpy(dst, b, n);
-	return true;
-}
-
-static int read_user(sqlite3_stmt *q, store_user *u, bg_err *e)
-{
-	memset(u, 0, sizeof(*u));
-	u->id = sqlite3_column_int64(q, 0);
-	if (!col_text(q, 1, u->name, sizeof(u->name)) ||
-	    !col_text(q, 2, u->role, sizeof(u->role)) ||
-	    !col_blob(q, 3, u->totp_seed, sizeof(u->totp_seed)))
-		return bg_err_set(e, BG_EIO, "store: corrupt user row %lld", (long long)u->id);
-	u->last_otp_counter = sqlite3_column_int64(q, 4);
-	u->created_at = sqlite3_column_int64(q, 5);
+	*out = NULL;
+	rc = s->m->begin(s, out, e);
+	if (rc != 0)
+		return rc;
+	(*out)->s = s;
+	(*out)->failed = 0;
 	return 0;
 }
 
-/* Parses a JSON array of strings into n rows of a char[rows][width] array. */
-static bool json_names(const unsigned char *text, char *rows, size_t max, size_t width, size_t *n)
+int store_commit(store_tx *tx, bg_err *e)
 {
-	json_t *a = text ? json_loads((const char *)text, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	size_t i;
-	bool ok = a != NULL && json_is_array(a) && json_array_size(a) <= max;
+	int failed;
 
-	for (i = 0; ok && i < json_array_size(a); i++) {
-		json_t *v = json_array_get(a, i);
-		size_t len = json_string_length(v);
-		if (!json_is_string(v) || len >= width) {
-			ok = false;
-			break;
-		}
-		memcpy(rows + i * width, json_string_value(v), len + 1);
+	if (tx == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no transaction");
+	failed = tx->failed;
+	if (failed != 0) {
+		tx->s->m->rollback(tx);
+		return bg_err_set(e, failed, "store: transaction rolled back after a failure");
 	}
-	if (ok)
-		*n = json_array_size(a);
-	json_decref(a);
-	return ok;
+	return tx->s->m->commit(tx, e);
 }
 
-static int read_grant(sqlite3_stmt *q, store_grant *g, bg_err *e)
+void store_rollback(store_tx *tx)
 {
-	memset(g, 0, sizeof(*g));
-	if (!col_text(q, 1, g->id, sizeof(g->id)) || !col_text(q, 2, g->user, sizeof(g->user)) ||
-	    !col_text(q, 3, g->created_by, sizeof(g->created_by)) ||
-	    !col_text(q, 4, g->kind, sizeof(g->kind)) ||
-	    !col_text(q, 5, g->access_key_id, sizeof(g->access_key_id)) ||
-	    !col_blob(q, 6, g->session_token_hash, sizeof(g->session_token_hash)) ||
-	    !json_names(sqlite3_column_text(q, 7), &g->tables[0][0], BG_MAX_GRANT_TABLES,
-	                sizeof(g->tables[0]), &g->n_tables) ||
-	    !json_names(sqlite3_column_text(q, 8), &g->ops[0][0], BG_MAX_GRANT_OPS,
-	                sizeof(g->ops[0]), &g->n_ops) ||
-	    !col_text(q, 12, g->revoked_by, sizeof(g->revoked_by)) ||
-	    !col_text(q, 13, g->reason, sizeof(g->reason)))
-		return bg_err_set(e, BG_EIO, "store: corrupt grant row %lld",
-		                  (long long)sqlite3_column_int64(q, 0));
-	g->created_at = sqlite3_column_int64(q, 9);
-	g->expires_at = sqlite3_column_int64(q, 10);
-	g->revoked_at = sqlite3_column_int64(q, 11);
+	if (tx != NULL)
+		tx->s->m->rollback(tx);
+}
+
+int store_end(store_tx *tx, int rc, bg_err *e)
+{
+	if (rc != 0) {
+		store_rollback(tx);
+		return rc;
+	}
+	return store_commit(tx, e);
+}
+
+/* Before an operation in tx: refused when a previous one failed. */
+static int tx_ready(store_tx *tx, bg_err *e)
+{
+	if (tx == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no transaction");
+	if (tx->failed != 0)
+		return bg_err_set(e, BG_EIO, "store: an operation of this transaction failed");
 	return 0;
+}
+
+/* After an operation in tx: a failure leaves only a rollback. */
+static int tx_note(store_tx *tx, int rc)
+{
+	if (rc != 0 && tx != NULL && tx->failed == 0)
+		tx->failed = rc;
+	return rc;
 }
 
 /* --- users --------------------------------------------------------------------------- */
 
-int store_user_add(store *s, const char *name, const char *role, const uint8_t token_hash[32],
+int store_user_add(store_tx *tx, const char *name, const char *role, const uint8_t token_hash[32],
                    const uint8_t totp_seed[16], bg_err *e)
 {
-	sqlite3_stmt *q;
-	conn *c;
-	int rc;
+	int rc = tx_ready(tx, e);
 
+	if (rc != 0)
+		return rc;
 	if (!bg_valid_user_name(name))
-		return bg_err_set(e, BG_EINVAL, "user name must be 1-%d of [A-Za-z0-9._-]",
-		                  BG_MAX_USER_NAME);
-	if (!bg_valid_id(role, STORE_ROLE_MAX - 1))
-		return bg_err_set(e, BG_EINVAL, "role must be 1-%d of [A-Za-z0-9._-]",
-		                  STORE_ROLE_MAX - 1);
-	if (token_hash == NULL || totp_seed == NULL)
-		return bg_err_set(e, BG_EINVAL, "store: token hash and TOTP seed are required");
-	rc = checkout(s, &c, e);
-	if (rc != 0)
-		return rc;
-	rc = stmt(c, ST_USER_ADD, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, role, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 3, token_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 4, totp_seed, 16, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		rc = strstr(sqlite3_errmsg(c->db), "users.name") != NULL
-		         ? bg_err_set(e, BG_EEXISTS, "user %s already exists", name)
-		         : bg_err_set(e, BG_EEXISTS, "store: API token already in use");
-	} else {
-		rc = db_fail(e, c->db, rc, "add user");
-	}
-out:
-	checkin(s, c);
-	return rc;
-}
-
-static int user_lookup(store *s, int which, const void *key, store_user *out, bg_err *e)
-{
-	sqlite3_stmt *q;
-	conn *c;
-	int rc;
-
-	rc = checkout(s, &c, e);
-	if (rc != 0)
-		return rc;
-	rc = stmt(c, which, &q, e);
-	if (rc != 0)
-		goto out;
-	if (which == ST_USER_BY_NAME)
-		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		rc = bg_err_set(e, BG_EINVAL, "user name must be 1-%d of [A-Za-z0-9._-]",
+		                BG_MAX_USER_NAME);
+	else if (!bg_valid_id(role, STORE_ROLE_MAX - 1))
+		rc = bg_err_set(e, BG_EINVAL, "role must be 1-%d of [A-Za-z0-9._-]",
+		                STORE_ROLE_MAX - 1);
+	else if (token_hash == NULL || totp_seed == NULL)
+		rc = bg_err_set(e, BG_EINVAL, "store: token hash and TOTP seed are required");
 	else
-		sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		rc = read_user(q, out, e);
-	else if (rc == SQLITE_DONE)
-		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
-	else
-		rc = db_fail(e, c->db, rc, "find user");
-out:
-	checkin(s, c);
-	return rc;
+		rc = tx->s->m->user_add(tx, name, role, token_hash, totp_seed, bg_now(), e);
+	return tx_note(tx, rc);
 }
 
 int store_user_by_name(store *s, const char *name, store_user *out, bg_err *e)
 {
 	if (!bg_valid_user_name(name))
 		return bg_err_set(e, BG_ENOTFOUND, "no such user");
-	return user_lookup(s, ST_USER_BY_NAME, name, out, e);
+	return s->m->user_get(s, STORE_USER_BY_NAME, name, out, e);
 }
 
 int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out, bg_err *e)
 {
 	if (token_hash == NULL)
 		return bg_err_set(e, BG_EINVAL, "store: no token hash");
-	return user_lookup(s, ST_USER_BY_TOKEN, token_hash, out, e);
+	return s->m->user_get(s, STORE_USER_BY_TOKEN, token_hash, out, e);
 }
 
-int store_user_use_otp(store *s, int64_t user_id, int64_t counter, bg_err *e)
+int store_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e)
 {
-	sqlite3_stmt *q;
-	conn *c;
-	int rc;
+	int rc = tx_ready(tx, e);
 
-	if (counter <= 0)
-		return bg_err_set(e, BG_EINVAL, "store: bad TOTP counter");
-	rc = checkout(s, &c, e);
 	if (rc != 0)
 		return rc;
-	rc = stmt(c, ST_USER_USE_OTP, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, user_id);
-	sqlite3_bind_int64(q, 2, counter);
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(e, c->db, rc, "record TOTP use");
-		goto out;
-	}
-	if (sqlite3_changes(c->db) == 1) {
-		rc = 0;
-		goto out;
-	}
-	/* Nothing updated: either the code was used already or there is no such user. */
-	rc = stmt(c, ST_USER_EXISTS, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_int64(q, 1, user_id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		rc = bg_err_set(e, BG_EDENIED, "TOTP code already used");
-	else if (rc == SQLITE_DONE)
-		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
+	if (counter <= 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: bad TOTP counter");
 	else
-		rc = db_fail(e, c->db, rc, "find user");
-out:
-	checkin(s, c);
-	return rc;
+		rc = tx->s->m->user_use_otp(tx, user_id, counter, e);
+	return tx_note(tx, rc);
 }
 
 /* --- grants -------------------------------------------------------------------------- */
@@ -683,6 +191,8 @@ static int validate_grant(const store_grant *g, bg_err *e)
 {
 	size_t i;
 
+	if (g == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no grant");
 	if (!TERMINATED(g->id) || !bg_valid_id(g->id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_EINVAL, "grant id must be 1-%d of [A-Za-z0-9._-]",
 		                  STORE_ID_MAX - 1);
@@ -715,214 +225,113 @@ static int validate_grant(const store_grant *g, bg_err *e)
 	return 0;
 }
 
-/* The rows of a char[n][width] array as a JSON array text (caller frees). */
-static char *names_json(const char *rows, size_t n, size_t width)
+int store_grant_add(store_tx *tx, const store_grant *g, bg_err *e)
 {
-	json_t *a = json_array();
-	char *out = NULL;
-	size_t i;
+	int rc = tx_ready(tx, e);
 
-	if (a == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (json_array_append_new(a, json_string(rows + i * width)) != 0)
-			goto out;
-	out = json_dumps(a, JSON_COMPACT);
-out:
-	json_decref(a);
-	return out;
-}
-
-int store_grant_add(store *s, const store_grant *g, bg_err *e)
-{
-	char *tables = NULL, *ops = NULL;
-	sqlite3_stmt *q;
-	conn *c = NULL;
-	int rc;
-
+	if (rc != 0)
+		return rc;
 	rc = validate_grant(g, e);
-	if (rc != 0)
-		return rc;
-	tables = names_json(&g->tables[0][0], g->n_tables, sizeof(g->tables[0]));
-	ops = names_json(&g->ops[0][0], g->n_ops, sizeof(g->ops[0]));
-	if (tables == NULL || ops == NULL) {
-		rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
-		goto out;
-	}
-	rc = checkout(s, &c, e);
-	if (rc != 0) {
-		c = NULL;
-		goto out;
-	}
-	rc = stmt(c, ST_GRANT_ADD, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, g->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, g->user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, g->created_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, g->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, g->access_key_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(q, 6, g->session_token_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(q, 7, tables, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 8, ops, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 9, g->created_at);
-	sqlite3_bind_int64(q, 10, g->expires_at);
-	sqlite3_bind_int64(q, 11, g->revoked_at);
-	sqlite3_bind_text(q, 12, g->revoked_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 13, g->reason, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		rc = bg_err_set(e, BG_ENOTFOUND, "no such user %s", g->user);
-	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		rc = bg_err_set(e, BG_EEXISTS, "grant id or access key id already exists");
-	else
-		rc = db_fail(e, c->db, rc, "add grant");
-out:
-	if (c != NULL)
-		checkin(s, c);
-	free(tables);
-	free(ops);
-	return rc;
-}
-
-static int grant_lookup(store *s, int which, const char *key, store_grant *out, bg_err *e)
-{
-	sqlite3_stmt *q;
-	conn *c;
-	int rc;
-
-	rc = checkout(s, &c, e);
-	if (rc != 0)
-		return rc;
-	rc = stmt(c, which, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		rc = read_grant(q, out, e);
-	else if (rc == SQLITE_DONE)
-		rc = bg_err_set(e, BG_ENOTFOUND, "no such grant");
-	else
-		rc = db_fail(e, c->db, rc, "find grant");
-out:
-	checkin(s, c);
-	return rc;
+	if (rc == 0)
+		rc = tx->s->m->grant_add(tx, g, e);
+	return tx_note(tx, rc);
 }
 
 int store_grant_by_id(store *s, const char *id, store_grant *out, bg_err *e)
 {
 	if (!bg_valid_id(id, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
-	return grant_lookup(s, ST_GRANT_BY_ID, id, out, e);
+	return s->m->grant_get(s, STORE_GRANT_BY_ID, id, out, e);
 }
 
 int store_grant_by_akid(store *s, const char *akid, store_grant *out, bg_err *e)
 {
 	if (!bg_valid_id(akid, STORE_ID_MAX - 1))
 		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
-	return grant_lookup(s, ST_GRANT_BY_AKID, akid, out, e);
+	return s->m->grant_get(s, STORE_GRANT_BY_AKID, akid, out, e);
 }
 
-int store_grant_revoke(store *s, const char *id, const char *who, int64_t now, bg_err *e)
+int store_grant_revoke(store_tx *tx, const char *id, const char *who, int64_t now, store_grant *out,
+                       bg_err *e)
 {
-	sqlite3_stmt *q;
-	conn *c;
-	int rc;
+	store_grant *g = out;
+	int rc = tx_ready(tx, e);
 
-	if (!bg_valid_id(id, STORE_ID_MAX - 1))
-		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
-	if (!bg_valid_user_name(who))
-		return bg_err_set(e, BG_EINVAL, "bad revoker name");
-	if (now <= 0)
-		return bg_err_set(e, BG_EINVAL, "bad revocation time");
-	rc = checkout(s, &c, e);
 	if (rc != 0)
 		return rc;
-	rc = stmt(c, ST_GRANT_REVOKE, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, now);
-	sqlite3_bind_text(q, 3, who, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_DONE) {
-		rc = db_fail(e, c->db, rc, "revoke grant");
-		goto out;
-	}
-	if (sqlite3_changes(c->db) == 1) {
-		rc = 0;
-		goto out;
-	}
-	/* Already revoked (keep the first revocation) or no such grant. */
-	rc = stmt(c, ST_GRANT_EXISTS, &q, e);
-	if (rc != 0)
-		goto out;
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		rc = 0;
-	else if (rc == SQLITE_DONE)
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
 		rc = bg_err_set(e, BG_ENOTFOUND, "no such grant");
+	else if (!bg_valid_user_name(who))
+		rc = bg_err_set(e, BG_EINVAL, "bad revoker name");
+	else if (now <= 0)
+		rc = bg_err_set(e, BG_EINVAL, "bad revocation time");
+	else if (g == NULL && (g = malloc(sizeof(*g))) == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	else
-		rc = db_fail(e, c->db, rc, "find grant");
-out:
-	checkin(s, c);
-	return rc;
+		rc = tx->s->m->grant_revoke(tx, id, who, now, g, e);
+	if (g != out)
+		free(g);
+	return tx_note(tx, rc);
 }
 
-/* Lists in pages, releasing the connection before calling fn, so fn may use the store
- * (even with every pooled connection busy elsewhere) without deadlocking the pool. */
 int store_grant_list(store *s, const char *user, int (*fn)(void *ctx, const store_grant *g),
                      void *ctx, bg_err *e)
 {
-	store_grant *page;
-	int64_t last_created = INT64_MAX, last_rowid = INT64_MAX;
+	store_grant *page, *cursor;
 	size_t n, i;
-	int rc = 0;
+	int rc;
 
 	if (user != NULL && !bg_valid_user_name(user))
 		return 0; /* no grant can belong to an invalid name */
-	page = malloc(LIST_PAGE * sizeof(*page));
+	page = malloc((LIST_PAGE + 1) * sizeof(*page));
 	if (page == NULL)
 		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
-	for (;;) {
-		sqlite3_stmt *q;
-		conn *c;
-
-		rc = checkout(s, &c, e);
-		if (rc != 0)
-			break;
-		rc = stmt(c, user ? ST_GRANT_PAGE_USER : ST_GRANT_PAGE_ALL, &q, e);
-		n = 0;
-		if (rc == 0) {
-			sqlite3_bind_int64(q, 1, last_created);
-			sqlite3_bind_int64(q, 2, last_rowid);
-			if (user != NULL)
-				sqlite3_bind_text(q, 3, user, -1, SQLITE_STATIC);
-			while (n < LIST_PAGE && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-				last_rowid = sqlite3_column_int64(q, 0);
-				last_created = sqlite3_column_int64(q, 9);
-				rc = read_grant(q, &page[n], e);
-				if (rc != 0)
-					break;
-				n++;
-			}
-			if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-				rc = 0;
-			else if (rc > 0)
-				rc = db_fail(e, c->db, rc, "list grants");
-		}
-		checkin(s, c);
-		for (i = 0; rc == 0 && i < n; i++)
+	cursor = &page[LIST_PAGE]; /* the last grant of the previous page */
+	for (rc = s->m->grant_page(s, user, NULL, page, LIST_PAGE, &n, e); rc == 0;
+	     rc = s->m->grant_page(s, user, cursor, page, LIST_PAGE, &n, e)) {
+		for (i = 0; i < n; i++)
 			if (fn(ctx, &page[i]) != 0)
 				goto out; /* stopped by the caller: not an error */
-		if (rc != 0 || n < LIST_PAGE)
+		if (n < LIST_PAGE)
 			break;
+		*cursor = page[n - 1];
 	}
 out:
 	free(page);
 	return rc;
+}
+
+/* --- the audit table ----------------------------------------------------------------- */
+
+int store_audit_head(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	return tx_note(tx, tx->s->m->audit_head(tx, seq, hash, e));
+}
+
+int store_audit_insert(store_tx *tx, const store_audit_row *row, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (row == NULL || row->seq <= 0 || row->ts.p == NULL ||
+	    row->f[STORE_AUDIT_KIND].p == NULL || row->prev_hash.n != STORE_HASH_HEX ||
+	    row->hash.n != STORE_HASH_HEX)
+		rc = bg_err_set(e, BG_EINVAL, "store: incomplete audit row");
+	else
+		rc = tx->s->m->audit_insert(tx, row, e);
+	return tx_note(tx, rc);
+}
+
+int store_audit_scan(store *s, int64_t after, int64_t limit,
+                     int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                     bg_err *e)
+{
+	if (fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no callback");
+	return s->m->audit_scan(s, after, limit, fn, ctx, e);
 }

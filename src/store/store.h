@@ -1,30 +1,48 @@
 /*
- * store.h - the state store: users, grants and the audit table, in one SQLite file (WAL).
+ * store.h - the state store's interface: users, grants and the audit table, read
+ * directly and changed only inside transactions, whatever the backend.
  *
- * One store is shared by every gateway thread; it keeps a small pool of SQLite
- * connections internally so callers never share a connection. Secrets are never stored
- * in plain form: API tokens and session tokens as SHA-256 hashes; the grant secret and
- * TOTP keys are derived from the master key (see keyring.h) and so not stored at all.
- * The schema is versioned in the meta table so later releases (and the PostgreSQL
- * backend) can migrate it.
+ * A store is opened by backend name (store_open_backend; "sqlite" is the one built
+ * today, a WAL file in the data directory; PostgreSQL comes next) and used only through
+ * the functions below. They check their arguments here, once for every backend, and
+ * dispatch through the backend's method table (store_backend.h), the way SQLite reaches
+ * a file through its VFS. Nothing in this header belongs to one backend: no SQL, no
+ * library types, no row identifiers; a backend reports its failures as the BG_E* codes
+ * documented here (and anything it cannot classify as BG_EIO).
+ *
+ * Reads take the store and see what is committed. Every change takes a transaction:
+ * store_begin(), the operations, then store_commit() (durable when it returns) or
+ * store_rollback(). The audit log appends its records to the same table through the
+ * same transactions (audit.h: audit_append_tx), which is how a state change and the
+ * record that describes it commit together or not at all. An operation that fails
+ * leaves its transaction good only for rolling back (PostgreSQL's rule, so callers need
+ * not know which failures a backend survives).
+ *
+ * Secrets are never stored in plain form: API tokens and session tokens as SHA-256
+ * hashes; the grant secret and TOTP keys are derived from the master key (see keyring.h)
+ * and so not stored at all. Each backend versions its schema so later releases can
+ * migrate it.
  */
 #ifndef BG_STORE_H
 #define BG_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
 #include "common/limits.h"
 
 typedef struct store store;
+typedef struct store_tx store_tx;
 
 #define STORE_ID_MAX   32 /* grant ids ("bg-" + 10 base32), access key ids (20) */
 #define STORE_OP_MAX   (BG_MAX_OP_NAME + 1)
 #define STORE_ROLE_MAX 16 /* "admin", "responder", "approver" */
+#define STORE_HASH_HEX 64 /* an audit chain hash: SHA-256 as lower-case hex */
 
 typedef struct store_user {
-	int64_t id;
+	int64_t id; /* assigned by the store when the user is added; never reused */
 	char name[BG_MAX_USER_NAME + 1];
 	char role[STORE_ROLE_MAX];
 	uint8_t totp_seed[16];    /* input to keyring_derive("totp", ...) */
@@ -50,20 +68,89 @@ typedef struct store_grant {
 	char reason[BG_MAX_REASON + 1];
 } store_grant;
 
-/* Opens (create=false) or creates (create=true) the store in directory dir: the SQLite
- * file dir/breakglass.db in WAL mode with synchronous=FULL. Creating fails with
- * BG_EEXISTS when a store is already there. On success *out is owned by the caller. */
-int store_open(const char *dir, bool create, store **out, bg_err *e) BG_MUST_CHECK;
+/* Text with its length, not NUL-terminated; p == NULL is a null value. */
+typedef struct store_text {
+	const char *p;
+	size_t n;
+} store_text;
 
-/* Closes every connection. Accepts NULL. */
+/* The text columns of an audit row, in order. */
+enum {
+	STORE_AUDIT_KIND,
+	STORE_AUDIT_ACTOR,
+	STORE_AUDIT_GRANT,
+	STORE_AUDIT_REQUEST,
+	STORE_AUDIT_OP,
+	STORE_AUDIT_TABLES,
+	STORE_AUDIT_DECISION,
+	STORE_AUDIT_REASON,
+	STORE_AUDIT_FIELDS
+};
+
+/* One row of the audit table exactly as stored: the store keeps the bytes, audit.h says
+ * what they mean (and how hash chains them). Every store_text is borrowed. */
+typedef struct store_audit_row {
+	int64_t seq; /* 1, 2, 3, ... */
+	store_text ts;
+	store_text f[STORE_AUDIT_FIELDS]; /* kind is never null */
+	int64_t status;
+	store_text detail; /* JSON text, or null */
+	store_text prev_hash, hash;
+} store_audit_row;
+
+/* --- opening ------------------------------------------------------------------------- */
+
+/* Opens (create=false) or creates (create=true) a store with the backend named backend
+ * at where: for "sqlite" the data directory (datadir.h), which create makes if needed.
+ * Creating fails with BG_EEXISTS when a store is already there (and leaves it intact);
+ * opening fails with BG_ENOTFOUND when there is none, BG_EINVAL when what is there is
+ * not a breakglass store of a schema this build knows. An unknown backend is BG_EINVAL.
+ * On success *out is owned by the caller (store_free). */
+int store_open_backend(const char *backend, const char *where, bool create, store **out,
+                       bg_err *e) BG_MUST_CHECK;
+
+/* store_open_backend() with the default backend (the first of store_backend_name()). */
+int store_open(const char *where, bool create, store **out, bg_err *e) BG_MUST_CHECK;
+
+/* The name of the i-th backend built in ("sqlite", ...), NULL past the last. The test
+ * suite runs against each. */
+const char *store_backend_name(size_t i);
+
+/* Closes the store. Every transaction must have ended. Accepts NULL. */
 void store_free(store *s);
 
-/* The directory the store lives in (owned by s). */
-const char *store_dir(const store *s);
+/* Housekeeping for a quiet moment, never inside a commit: the audit committer calls it
+ * between batches (SQLite: a passive WAL checkpoint, since automatic ones are off so
+ * that no commit pays for one). Failure is harmless, so it returns nothing. */
+void store_maintain(store *s);
 
-/* Adds a user. token_hash is SHA-256 of the user's API token. BG_EEXISTS if the name is
- * taken. */
-int store_user_add(store *s, const char *name, const char *role, const uint8_t token_hash[32],
+/* --- transactions -------------------------------------------------------------------- */
+
+/* Begins a transaction that may change state. Transactions that change the same things
+ * (at least, every two that append to the audit table) take turns: the second waits for
+ * the first to end, up to the backend's lock timeout (then BG_EIO). On success *out
+ * belongs to the caller until store_commit() or store_rollback(). It holds one of the
+ * backend's connections meanwhile, so a thread should not open a second transaction
+ * while it holds one. */
+int store_begin(store *s, store_tx **out, bg_err *e) BG_MUST_CHECK;
+
+/* Commits tx and ends it. Returns 0 once the changes are durable; otherwise nothing of
+ * tx is kept (a transaction with a failed operation is rolled back here and returns
+ * that operation's code). */
+int store_commit(store_tx *tx, bg_err *e) BG_MUST_CHECK;
+
+/* Discards tx's changes and ends it. Accepts NULL. */
+void store_rollback(store_tx *tx);
+
+/* The usual end of a transaction: commits tx when rc is 0, else rolls it back. Returns
+ * rc, or the commit's failure. */
+int store_end(store_tx *tx, int rc, bg_err *e) BG_MUST_CHECK;
+
+/* --- users --------------------------------------------------------------------------- */
+
+/* Adds a user. token_hash is SHA-256 of the user's API token. BG_EEXISTS if the name (or
+ * the token) is taken, BG_EINVAL for a bad name or role. */
+int store_user_add(store_tx *tx, const char *name, const char *role, const uint8_t token_hash[32],
                    const uint8_t totp_seed[16], bg_err *e) BG_MUST_CHECK;
 
 /* Finds a user by name, or by the SHA-256 of an API token. BG_ENOTFOUND if none. */
@@ -73,25 +160,53 @@ int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
 
 /* Records that TOTP step `counter` was used by the user, atomically: succeeds only if
  * counter is greater than the last one recorded (so a code cannot be used twice, even
- * by two gateways racing). BG_EDENIED when it was already used. */
-int store_user_use_otp(store *s, int64_t user_id, int64_t counter, bg_err *e) BG_MUST_CHECK;
+ * by two gateways racing). BG_EDENIED when it was already used, BG_ENOTFOUND when there
+ * is no such user. */
+int store_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e) BG_MUST_CHECK;
 
-/* Inserts a grant (g->id and g->access_key_id must be unique). */
-int store_grant_add(store *s, const store_grant *g, bg_err *e) BG_MUST_CHECK;
+/* --- grants -------------------------------------------------------------------------- */
 
-/* Finds a grant by id or by access key id. BG_ENOTFOUND if none. This is on the
- * gateway's per-request path: one indexed lookup on a pooled connection. */
+/* Inserts a grant. BG_EEXISTS when its id or access key id is taken, BG_ENOTFOUND when
+ * its grantee does not exist, BG_EINVAL or BG_ELIMIT when a field breaks its rule. */
+int store_grant_add(store_tx *tx, const store_grant *g, bg_err *e) BG_MUST_CHECK;
+
+/* Finds a grant by id or by access key id. BG_ENOTFOUND if none. */
 int store_grant_by_id(store *s, const char *id, store_grant *out, bg_err *e) BG_MUST_CHECK;
 int store_grant_by_akid(store *s, const char *akid, store_grant *out, bg_err *e) BG_MUST_CHECK;
 
-/* Marks a grant revoked at `now` by `who`. BG_ENOTFOUND if no such grant; revoking a
- * revoked grant succeeds and keeps the first revocation. */
-int store_grant_revoke(store *s, const char *id, const char *who, int64_t now,
+/* Marks a grant revoked at `now` by `who`; *out (if not NULL) is the grant afterwards.
+ * BG_ENOTFOUND if no such grant; revoking a revoked grant succeeds and keeps the first
+ * revocation. */
+int store_grant_revoke(store_tx *tx, const char *id, const char *who, int64_t now, store_grant *out,
                        bg_err *e) BG_MUST_CHECK;
 
-/* Calls fn for each grant (newest first), optionally only those of user (NULL for all).
- * fn returns 0 to continue, non-zero to stop. */
+/* Calls fn for each grant, newest first (created_at descending, the later added first
+ * among equals), optionally only those of user (NULL for all). fn returns 0 to continue,
+ * non-zero to stop (not an error). Grants are fetched in pages and fn runs between
+ * them, holding nothing of the store's, so it may use the store. */
 int store_grant_list(store *s, const char *user, int (*fn)(void *ctx, const store_grant *g),
                      void *ctx, bg_err *e) BG_MUST_CHECK;
+
+/* --- the audit table (written and read by audit.c) ----------------------------------- */
+
+/* The last row's seq and hash (seq 0 and an empty hash while the table is empty). It
+ * also claims the table for tx: no other transaction can append until tx ends, so the
+ * caller may chain rows onto this head. Call it as late in a transaction as possible. */
+int store_audit_head(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1],
+                     bg_err *e) BG_MUST_CHECK;
+
+/* Appends row, which must follow the head read by store_audit_head() in tx. BG_EEXISTS
+ * when its seq is taken. The table is append-only: no operation changes or removes a
+ * row. */
+int store_audit_insert(store_tx *tx, const store_audit_row *row, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn with each committed row whose seq is greater than after, in seq order, at
+ * most limit of them (limit <= 0: all). The row is borrowed for the call. fn returns 0
+ * to go on, a positive value to stop (the scan returns 0) or a BG_E* code, which ends
+ * the scan and is returned. A backend may hold a connection across the calls: fn may
+ * read the store but should not wait for a transaction. */
+int store_audit_scan(store *s, int64_t after, int64_t limit,
+                     int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                     bg_err *e) BG_MUST_CHECK;
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * service.c - the service layer's actions (see service.h for the order each one keeps).
+ * service.c - the service layer's actions (see service.h for the order each one keeps):
+ * each validates, authorises, then act() takes the step-up and commits the state change
+ * together with its audit record.
  */
 #include "workflow/service.h"
 
@@ -10,12 +12,35 @@
 #include "common/limits.h"
 #include "common/validate.h"
 
-/* Write-ahead: the caller's step-up when the action needs one, then the action's audit
- * record. Returns 0 only once the record is durable; the caller then changes state. */
-static int write_ahead(const svc *s, svc_caller *c, const char *kind, const char *grant_id,
-                       const char *reason, json_t *detail, bg_err *e)
+/* What an action records, and the state change it makes: change(tx, arg, e), or NULL
+ * for an action that changes nothing but must be on the record before it is answered
+ * (handing out credentials). */
+typedef struct action {
+	const char *kind; /* the record's kind and op */
+	const char *grant_id;
+	const char *reason;
+	json_t *detail; /* borrowed */
+	int (*change)(store_tx *tx, void *arg, bg_err *e);
+	void *arg;
+} action;
+
+static int not_recorded(bg_err *e)
+{
+	return bg_err_set(e, BG_EAUDIT,
+	                  "the audit log could not record this action, so it was not done");
+}
+
+/* Does an action for c: first the caller's step-up when the action needs one (in its
+ * own transaction: a verified code stays spent even if the action then fails, so it
+ * cannot be replayed), then the state change and the action's audit record in one store
+ * transaction. The record goes last because it claims the audit chain, on which every
+ * gateway request waits too. Returns 0 only once both are durable; otherwise neither
+ * exists: a failed change is returned as it is, a record that cannot be written (or a
+ * transaction that cannot begin or commit) as BG_EAUDIT. */
+static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
 {
 	audit_record r;
+	store_tx *tx;
 	bg_err ae;
 	int rc;
 
@@ -26,18 +51,28 @@ static int write_ahead(const svc *s, svc_caller *c, const char *kind, const char
 		c->stepped_up = true;
 	}
 	memset(&r, 0, sizeof(r));
-	r.kind = kind;
+	r.kind = a->kind;
 	r.actor = c->user.name;
-	r.grant_id = grant_id;
+	r.grant_id = a->grant_id;
 	r.request_id = c->request_id;
-	r.op = kind;
+	r.op = a->kind;
 	r.decision = "allow";
-	r.reason = reason;
-	r.detail = detail;
-	if (audit_append(s->audit, &r, NULL, &ae) != 0)
-		return bg_err_set(e, BG_EAUDIT,
-		                  "the audit log could not record this action, so it was not done");
-	return 0;
+	r.reason = a->reason;
+	r.detail = a->detail;
+	if (a->change == NULL)
+		return audit_append(s->audit, &r, NULL, &ae) == 0 ? 0 : not_recorded(e);
+	if (store_begin(s->st, &tx, &ae) != 0)
+		return not_recorded(e);
+	rc = a->change(tx, a->arg, e);
+	if (rc != 0) {
+		store_rollback(tx);
+		return rc;
+	}
+	if (audit_append_tx(s->audit, tx, &r, NULL, &ae) != 0) {
+		store_rollback(tx);
+		return not_recorded(e);
+	}
+	return store_commit(tx, &ae) == 0 ? 0 : not_recorded(e);
 }
 
 int svc_authenticate(const svc *s, const char *token, size_t n, svc_caller *out, bg_err *e)
@@ -59,17 +94,35 @@ bool svc_has_role(const svc_caller *c, unsigned roles)
 	return ((unsigned)c->role & roles) != 0;
 }
 
-/* Validates, records (after the step-up) and creates one user. */
+struct new_user {
+	const keyring *kr;
+	const char *name;
+	user_role role;
+	user_secrets *out;
+};
+
+static int create_user(store_tx *tx, void *arg, bg_err *e)
+{
+	struct new_user *u = arg;
+
+	return user_create(tx, u->kr, u->name, u->role, u->out, e);
+}
+
+/* Creates one user, recorded as kind with detail (a new reference, consumed). */
 static int add_user(const svc *s, svc_caller *c, const char *kind, const char *name, user_role role,
                     json_t *detail, user_secrets *out, bg_err *e)
 {
+	struct new_user u = {s->kr, name, role, out};
+	action a = {kind, NULL, NULL, detail, create_user, &u};
 	int rc;
 
 	if (detail == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	rc = write_ahead(s, c, kind, NULL, NULL, detail, e);
+	rc = act(s, c, &a, e);
 	json_decref(detail);
-	return rc != 0 ? rc : user_create(s->st, s->kr, name, role, out, e);
+	if (rc != 0)
+		user_secrets_free(out); /* no such user: nothing to hand out */
+	return rc;
 }
 
 int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role_name,
@@ -134,11 +187,17 @@ static int cache_grant(const svc *s, const store_grant *g, bg_err *e)
 	return 0;
 }
 
+static int add_grant(store_tx *tx, void *g, bg_err *e)
+{
+	return store_grant_add(tx, g, e);
+}
+
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
                      bg_err *e)
 {
 	store_user target;
 	json_t *detail;
+	action a;
 	int64_t now = bg_now();
 	int rc;
 
@@ -171,10 +230,9 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 	detail = grant_to_json(g, now);
 	if (detail == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	rc = write_ahead(s, c, "grant", g->id, g->reason, detail, e);
+	a = (action){"grant", g->id, g->reason, detail, add_grant, g};
+	rc = act(s, c, &a, e);
 	json_decref(detail);
-	if (rc == 0)
-		rc = store_grant_add(s->st, g, e);
 	return rc == 0 ? cache_grant(s, g, e) : rc;
 }
 
@@ -197,16 +255,29 @@ int svc_grant_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const
 	                        ctx, e);
 }
 
+struct revocation {
+	char id[STORE_ID_MAX];
+	const char *who;
+	store_grant *out;
+};
+
+static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
+{
+	struct revocation *r = arg;
+
+	return store_grant_revoke(tx, r->id, r->who, bg_now(), r->out, e);
+}
+
 int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
 {
+	struct revocation r = {"", c->user.name, out};
+	action a = {"revoke", r.id, NULL, NULL, revoke_grant, &r};
 	int rc = svc_grant_get(s, c, id, out, e);
 
-	if (rc == 0)
-		rc = write_ahead(s, c, "revoke", out->id, NULL, NULL, e);
-	if (rc == 0)
-		rc = store_grant_revoke(s->st, out->id, c->user.name, bg_now(), e);
-	if (rc == 0)
-		rc = store_grant_by_id(s->st, id, out, e);
+	if (rc != 0)
+		return rc;
+	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
+	rc = act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? cache_grant(s, out, e) : rc;
 }
@@ -214,6 +285,7 @@ int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *o
 int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g, grant_creds *out,
                     bg_err *e)
 {
+	action a;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -225,7 +297,8 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 		                  "only the grantee can fetch a grant's credentials");
 	if (grant_status(g, bg_now()) != GRANT_ACTIVE)
 		return bg_err_set(e, BG_EDENIED, "the grant is no longer active");
-	rc = write_ahead(s, c, "creds", g->id, NULL, NULL, e);
+	a = (action){"creds", g->id, NULL, NULL, NULL, NULL};
+	rc = act(s, c, &a, e);
 	if (rc == 0)
 		grant_credentials(s->kr, g, out);
 	return rc;

@@ -6,9 +6,13 @@
  *
  * Each action validates its input first, then applies what only the domain knows (who
  * may see or use a grant), then takes the caller's TOTP step-up if the action needs one,
- * then writes the action's audit record, and only then changes state. That order is the
- * promise: a typo costs no TOTP code (each code is accepted once), and an action whose
- * record cannot be made durable is not done (BG_EAUDIT, fail closed).
+ * and then makes its state change and appends the action's audit record in one store
+ * transaction, so the two commit together or not at all. That is the promise: a typo
+ * costs no TOTP code (each code is accepted once), an action whose record cannot be made
+ * durable is not done (BG_EAUDIT, fail closed), a change that fails leaves no record, and
+ * a crash at any moment leaves neither a change without its record nor a record of a
+ * change that did not happen. An action that changes nothing (fetching credentials) is
+ * recorded, durably, before it is answered.
  *
  * Whether a role may call an action at all, and whether it needs a step-up, is declared
  * by the front end (the API's route table) in the svc_caller it passes: svc_has_role() is

@@ -39,7 +39,7 @@ const char *user_role_name(user_role r)
 	return NULL;
 }
 
-int user_create(store *s, const keyring *k, const char *name, user_role role, user_secrets *out,
+int user_create(store_tx *tx, const keyring *k, const char *name, user_role role, user_secrets *out,
                 bg_err *e)
 {
 	uint8_t raw[32], hash[32], seed[16], key[20];
@@ -69,7 +69,7 @@ int user_create(store *s, const keyring *k, const char *name, user_role role, us
 		rc = bg_err_set(e, rc, "cannot encode the TOTP secret");
 		goto fail;
 	}
-	rc = store_user_add(s, name, user_role_name(role), hash, seed, e);
+	rc = store_user_add(tx, name, user_role_name(role), hash, seed, e);
 fail:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(key, sizeof(key));
@@ -105,6 +105,7 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 {
 	uint8_t key[20];
 	int64_t counter = 0;
+	store_tx *tx;
 	int rc;
 
 	if (code == NULL || code[0] == '\0')
@@ -116,7 +117,9 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 		return bg_err_set(e, BG_EOTP, "a TOTP code is six digits");
 	if (rc)
 		return bg_err_set(e, BG_EAUTH, "wrong TOTP code");
-	rc = store_user_use_otp(s, u->id, counter, e);
+	rc = store_begin(s, &tx, e);
+	if (rc == 0)
+		rc = store_end(tx, store_user_use_otp(tx, u->id, counter, e), e);
 	if (rc == BG_EDENIED)
 		return bg_err_set(e, BG_EAUTH,
 		                  "this TOTP code was already used; wait for the next one");

@@ -46,9 +46,9 @@ user_role user_role_parse(const char *s);
 /* The name of one role, or NULL for USER_ROLE_NONE or a set of several. */
 const char *user_role_name(user_role r);
 
-/* Creates user name with role (one role), filling *out. BG_EEXISTS if the name is
- * taken, BG_EINVAL for a bad name or role. */
-int user_create(store *s, const keyring *k, const char *name, user_role role, user_secrets *out,
+/* Creates user name with role (one role) in tx, filling *out (valid once tx commits).
+ * BG_EEXISTS if the name is taken, BG_EINVAL for a bad name or role. */
+int user_create(store_tx *tx, const keyring *k, const char *name, user_role role, user_secrets *out,
                 bg_err *e) BG_MUST_CHECK;
 
 /* Zeroes and frees what user_create filled in. */
@@ -59,9 +59,10 @@ void user_secrets_free(user_secrets *us);
 int user_authenticate(store *s, const char *token, size_t n, store_user *out,
                       bg_err *e) BG_MUST_CHECK;
 
-/* Checks a TOTP code for u at the current time and marks its step used. BG_EOTP for a
- * missing or malformed code, BG_EAUTH for a wrong one or one already used (the messages
- * say which); other codes when the store fails. */
+/* Checks a TOTP code for u at the current time and marks its step used, in a
+ * transaction of its own: a code once verified is spent, whatever becomes of the action
+ * it was for. BG_EOTP for a missing or malformed code, BG_EAUTH for a wrong one or one
+ * already used (the messages say which); other codes when the store fails. */
 int user_check_otp(store *s, const keyring *k, const store_user *u, const char *code,
                    bg_err *e) BG_MUST_CHECK;
 

@@ -4,7 +4,9 @@
  * output alone (SHA-256 of the previous hash and the canonical JSON, computed here
  * independently of audit.c); the chain continues across close and reopen and across
  * two writers on one file; a write that cannot be made durable is an error for every
- * caller in its batch and leaves no gap; tampering is found by audit_verify().
+ * caller in its batch and leaves no gap; tampering is found by audit_verify(). Records
+ * appended inside a store transaction (audit_append_tx) commit with its state change or
+ * vanish with it, also when the process is killed before the commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,15 +15,18 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "unit_util.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,32 +36,22 @@
 static char tmpdir[64];
 static char datadir[128];
 static char dbpath[160];
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
+static store *the_store; /* the store the log of each test is kept in */
 
 static int setup(void **state)
 {
 	audit_log *a = NULL;
-	store *s = NULL;
 	bg_err e;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bg-audit-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (ut_tmpdir(tmpdir, sizeof(tmpdir), "audit") != 0)
 		return -1;
 	snprintf(datadir, sizeof(datadir), "%s/data", tmpdir);
 	snprintf(dbpath, sizeof(dbpath), "%s/breakglass.db", datadir);
-	if (store_open(datadir, true, &s, &e) != 0) {
+	if (store_open(datadir, true, &the_store, &e) != 0) {
 		fprintf(stderr, "store_open: %s\n", e.msg);
 		return -1;
 	}
-	store_free(s);
-	if (audit_open(datadir, &a, &e) != 0) {
+	if (audit_open(the_store, &a, &e) != 0) {
 		fprintf(stderr, "audit_open: %s\n", e.msg);
 		return -1;
 	}
@@ -67,7 +62,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	audit_free(*state);
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	store_free(the_store);
+	the_store = NULL;
+	return ut_rm_tree(tmpdir);
 }
 
 static int append_simple(audit_log *a, const char *kind, int64_t *seq)
@@ -444,18 +441,21 @@ static void test_two_writers(void **state)
 {
 	audit_log *logs[2] = {*state, NULL};
 	static int64_t all[THREADS * PER_THREAD];
+	store *s2 = NULL;
 	bg_err e;
 	int i;
 
-	/* Two logs on one file behave like two processes: the chain head is read inside
-	 * each transaction, so neither forks the chain. */
-	assert_int_equal(audit_open(datadir, &logs[1], &e), 0);
+	/* Two stores and logs on one file behave like two processes: the chain head is
+	 * read inside each transaction, so neither forks the chain. */
+	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, &logs[1], &e), 0);
 	run_workers(logs, 2, all);
 	qsort(all, THREADS * PER_THREAD, sizeof(all[0]), cmp64);
 	for (i = 0; i < THREADS * PER_THREAD; i++)
 		assert_int_equal(all[i], i + 1);
 	check_chain(logs[1], THREADS * PER_THREAD, NULL);
 	audit_free(logs[1]);
+	store_free(s2);
 }
 
 static void test_reopen(void **state)
@@ -469,16 +469,19 @@ static void test_reopen(void **state)
 		assert_int_equal(append_simple(a, "grant", &seq), 0);
 	audit_free(a);
 	*state = NULL;
-	assert_int_equal(audit_open(datadir, &a, &e), 0);
+	assert_int_equal(audit_open(the_store, &a, &e), 0);
 	*state = a;
 	assert_int_equal(append_simple(a, "revoke", &seq), 0);
 	assert_int_equal(seq, 6);
 	check_chain(a, 6, NULL);
-	/* audit_free flushes: a record appended just before it is there after reopen. */
+	/* audit_free flushes: a record appended just before it is there after reopening
+	 * the store and the log. */
 	assert_int_equal(append_simple(a, "creds", &seq), 0);
 	audit_free(a);
 	*state = NULL;
-	assert_int_equal(audit_open(datadir, &a, &e), 0);
+	store_free(the_store);
+	assert_int_equal(store_open(datadir, false, &the_store, &e), 0);
+	assert_int_equal(audit_open(the_store, &a, &e), 0);
 	*state = a;
 	check_chain(a, 7, NULL);
 }
@@ -575,16 +578,12 @@ static void test_dropped_table_fails_closed(void **state)
 	pthread_t t[8];
 	int64_t seq = 0;
 	audit_stats st;
-	sqlite3 *db;
 	bg_err e;
 	audit_record r = {0};
 	int i;
 
 	assert_int_equal(append_simple(a, "init", &seq), 0);
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE audit", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	ut_sql(dbpath, "DROP TABLE audit");
 	r.kind = "request";
 	seq = 0;
 	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EIO);
@@ -643,17 +642,166 @@ static void test_tamper_detected(void **state)
 	sqlite3_close(db);
 }
 
-static void test_missing_store(void **state)
+static void test_no_store(void **state)
 {
 	audit_log *a2 = NULL;
-	char path[200];
 	bg_err e;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/none", tmpdir);
-	assert_int_equal(audit_open(path, &a2, &e), BG_ENOTFOUND);
+	assert_int_equal(audit_open(NULL, &a2, &e), BG_EINVAL);
 	assert_null(a2);
 	audit_free(NULL);
+}
+
+/* --- records inside the caller's transaction ------------------------------------------- */
+
+static int add_user(store_tx *tx, const char *name, bg_err *e)
+{
+	uint8_t hash[32], seed[16];
+
+	memset(hash, 0, sizeof(hash));
+	memset(seed, 1, sizeof(seed));
+	snprintf((char *)hash, sizeof(hash), "%s", name);
+	return store_user_add(tx, name, "responder", hash, seed, e);
+}
+
+static bool user_exists(store *s, const char *name)
+{
+	store_user u;
+	bg_err e;
+
+	return store_user_by_name(s, name, &u, &e) == 0;
+}
+
+static void test_append_tx(void **state)
+{
+	audit_log *a = *state;
+	json_t *records = json_array(), *detail = json_pack("{s:s}", "name", "carol");
+	audit_record r = {0};
+	store_tx *tx;
+	int64_t seq = 0;
+	bg_err e;
+
+	assert_int_equal(append_simple(a, "init", &seq), 0);
+
+	/* Rolled back: the change and its record are both gone, and the chain goes on
+	 * without a gap. */
+	r.kind = "user";
+	r.actor = "alice";
+	r.detail = detail;
+	assert_int_equal(store_begin(the_store, &tx, &e), 0);
+	assert_int_equal(add_user(tx, "carol", &e), 0);
+	assert_int_equal(audit_append_tx(a, tx, &r, &seq, &e), 0);
+	assert_int_equal(seq, 2);
+	store_rollback(tx);
+	assert_false(user_exists(the_store, "carol"));
+	check_chain(a, 1, NULL);
+
+	/* Committed: both are there; the record holds what it was given. */
+	assert_int_equal(store_begin(the_store, &tx, &e), 0);
+	assert_int_equal(add_user(tx, "carol", &e), 0);
+	assert_int_equal(audit_append_tx(a, tx, &r, &seq, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(seq, 2);
+	assert_true(user_exists(the_store, "carol"));
+	assert_int_equal(append_simple(a, "request", &seq), 0);
+	assert_int_equal(seq, 3);
+	check_chain(a, 3, records);
+	assert_true(json_equal(json_object_get(json_array_get(records, 1), "detail"), detail));
+
+	/* Bad input is refused before the transaction is touched. */
+	assert_int_equal(store_begin(the_store, &tx, &e), 0);
+	r.kind = NULL;
+	assert_int_equal(audit_append_tx(a, tx, &r, &seq, &e), BG_EINVAL);
+	r.kind = "user";
+	assert_int_equal(audit_append_tx(a, NULL, &r, &seq, &e), BG_EINVAL);
+	assert_int_equal(store_commit(tx, &e), 0);
+	json_decref(detail);
+	json_decref(records);
+}
+
+/* A record that cannot be inserted fails its transaction: the state change made before
+ * it in the same transaction is rolled back with it. */
+static void test_append_tx_failure_rolls_back(void **state)
+{
+	audit_log *a = *state;
+	audit_record r = {0};
+	store_tx *tx;
+	int64_t seq;
+	bg_err e;
+
+	assert_int_equal(append_simple(a, "init", &seq), 0);
+	ut_sql(dbpath, "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	               "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+	r.kind = "user";
+	assert_int_equal(store_begin(the_store, &tx, &e), 0);
+	assert_int_equal(add_user(tx, "dave", &e), 0);
+	assert_int_not_equal(audit_append_tx(a, tx, &r, &seq, &e), 0);
+	assert_non_null(strstr(e.msg, "disk on fire"));
+	/* The transaction has failed: it can only be rolled back. */
+	assert_int_not_equal(store_commit(tx, &e), 0);
+	ut_sql(dbpath, "DROP TRIGGER audit_broken;");
+	assert_false(user_exists(the_store, "dave"));
+	check_chain(a, 1, NULL);
+}
+
+/* The change and its record, then the process dies: before the commit neither is kept,
+ * after it both are, and the chain verifies either way. */
+static void crash_child(bool commit, int ready_fd)
+{
+	audit_record r = {0};
+	audit_log *a = NULL;
+	store *s = NULL;
+	store_tx *tx;
+	bg_err e;
+
+	r.kind = "user";
+	r.actor = "alice";
+	if (store_open(datadir, false, &s, &e) != 0 || audit_open(s, &a, &e) != 0 ||
+	    store_begin(s, &tx, &e) != 0 || add_user(tx, commit ? "kept" : "lost", &e) != 0 ||
+	    audit_append_tx(a, tx, &r, NULL, &e) != 0 || (commit && store_commit(tx, &e) != 0))
+		_exit(2);
+	if (write(ready_fd, "x", 1) != 1)
+		_exit(3);
+	for (;;)
+		pause(); /* killed here, the transaction open or committed */
+}
+
+static void crash_after(bool commit)
+{
+	int fds[2], status;
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(commit, fds[1]);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void test_crash_keeps_change_and_record_together(void **state)
+{
+	audit_log *a = *state;
+	int64_t seq;
+
+	assert_int_equal(append_simple(a, "init", &seq), 0);
+	crash_after(false);
+	assert_false(user_exists(the_store, "lost"));
+	check_chain(a, 1, NULL);
+	crash_after(true);
+	assert_true(user_exists(the_store, "kept"));
+	check_chain(a, 2, NULL);
+	assert_int_equal(append_simple(a, "request", &seq), 0);
+	assert_int_equal(seq, 3);
 }
 
 int main(void)
@@ -671,7 +819,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_locked_database_fails_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dropped_table_fails_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_missing_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_append_tx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_append_tx_failure_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_keeps_change_and_record_together, setup,
+	                                    teardown),
 	};
 
 	if (getenv("TEST_FILTER") != NULL) /* e.g. TEST_FILTER='*reopen*' */

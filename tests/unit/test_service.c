@@ -3,10 +3,12 @@
  * temporary directory: callers recognised by token with their role parsed; input
  * validated before the TOTP step-up, so a refused request costs no code and leaves no
  * record; the step-up taken when the caller's action needs it (missing, malformed,
- * wrong and reused codes refused); the audit record written before the state change,
- * and no change when it cannot be written; grants visible to their grantee and to
- * admins only, credentials for the grantee of a live grant only; the first admin made
- * by init; the audit page's bounds.
+ * wrong and reused codes refused, a verified code spent even when the action fails);
+ * each state change and its audit record committed in one transaction: a record that
+ * cannot be written rolls the change back, a change that fails leaves no record, and
+ * both are visible to another connection once the action returns; grants visible to
+ * their grantee and to admins only, credentials for the grantee of a live grant only;
+ * the first admin made by init; the audit page's bounds.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +17,8 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "unit_util.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,24 +36,18 @@ static store *st;
 static keyring *kr;
 static audit_log *al;
 
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	char data[96], key[128];
 	bg_err e;
 
-	snprintf(dir, sizeof(dir), "/tmp/bg-test-service-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ut_tmpdir(dir, sizeof(dir), "test-service") != 0)
 		return -1;
 	snprintf(data, sizeof(data), "%s/data", dir);
 	snprintf(key, sizeof(key), "%s/master.key", data);
 	snprintf(dbpath, sizeof(dbpath), "%s/breakglass.db", data);
 	if (store_open(data, true, &st, &e) != 0 || keyring_load(key, true, &kr, &e) != 0 ||
-	    audit_open(data, &al, &e) != 0) {
+	    audit_open(st, &al, &e) != 0) {
 		fprintf(stderr, "setup: %s\n", e.msg);
 		return -1;
 	}
@@ -65,16 +62,18 @@ static int teardown(void **state)
 	audit_free(al);
 	keyring_free(kr);
 	store_free(st);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return ut_rm_tree(dir);
 }
 
 /* A new user (straight into the store) and the caller they are once authenticated. */
 static void new_caller(const char *name, user_role role, svc_caller *c)
 {
 	user_secrets us;
+	store_tx *tx;
 	bg_err e;
 
-	if (user_create(st, kr, name, role, &us, &e) != 0)
+	if (store_begin(st, &tx, &e) != 0 ||
+	    store_end(tx, user_create(tx, kr, name, role, &us, &e), &e) != 0)
 		fail_msg("user_create %s: %s", name, e.msg);
 	assert_int_equal(svc_authenticate(&sv, us.token, strlen(us.token), c, &e), 0);
 	user_secrets_free(&us);
@@ -164,28 +163,6 @@ static json_t *newest_record(int64_t count, const char *kind, const char *actor,
 	return rec;
 }
 
-/* Makes every audit append fail (as a full or broken disk would) until allow_audit(). */
-static void exec_sql(const char *sql)
-{
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
-static void break_audit(void)
-{
-	exec_sql("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
-	         "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
-}
-
-static void allow_audit(void)
-{
-	exec_sql("DROP TRIGGER audit_broken;");
-}
-
 static bool user_exists(const char *name)
 {
 	store_user u;
@@ -199,6 +176,7 @@ static void test_authenticate_and_roles(void **state)
 	svc_caller c;
 	uint8_t hash[32], seed[16] = {1};
 	const char weird[] = "bgt_a-token-whose-user-has-an-odd-role";
+	store_tx *tx;
 	bg_err e;
 
 	new_caller("ann", USER_ROLE_RESPONDER, &c);
@@ -215,7 +193,8 @@ static void test_authenticate_and_roles(void **state)
 	assert_int_equal(svc_authenticate(&sv, "bgt_nope", 8, &c, &e), BG_EAUTH);
 	/* A stored role nobody knows grants nothing: the caller is not recognised. */
 	bg_sha256(weird, strlen(weird), hash);
-	assert_int_equal(store_user_add(st, "odd", "root", hash, seed, &e), 0);
+	assert_int_equal(store_begin(st, &tx, &e), 0);
+	assert_int_equal(store_end(tx, store_user_add(tx, "odd", "root", hash, seed, &e), &e), 0);
 	assert_int_equal(svc_authenticate(&sv, weird, strlen(weird), &c, &e), BG_EAUTH);
 }
 
@@ -278,11 +257,17 @@ static void test_user_add(void **state)
 	user_secrets_free(&us);
 	assert_false(user_exists("carl"));
 
-	/* A name that is taken: a conflict (the attempt is on the record). */
+	/* A name that is taken: a conflict, and a change that failed is not on the record.
+	 * The code it was verified with is spent all the same. */
 	step_up(&adm, code_at(&adm, 30, code));
 	assert_int_equal(svc_user_add(&sv, &adm, "bob", "responder", &us, &e), BG_EEXISTS);
+	assert_int_equal(us.token[0], '\0');
 	user_secrets_free(&us);
-	assert_int_equal(audit_count(NULL), n + 2);
+	assert_int_equal(audit_count(NULL), n + 1);
+	step_up(&adm, code);
+	assert_int_equal(svc_user_add(&sv, &adm, "bob2", "responder", &us, &e), BG_EAUTH);
+	user_secrets_free(&us);
+	assert_false(user_exists("bob2"));
 }
 
 /* Fills in with a valid request for user's access to Orders (Query, GetItem). */
@@ -546,50 +531,137 @@ static void test_creds(void **state)
 	cast_free(&c);
 }
 
-/* The record comes first: when it cannot be written, nothing changes. */
-static void test_no_record_no_change(void **state)
+/* A store made to refuse something, and who acts on it: the cast of a grant test and an
+ * admin with both of this step's codes unspent (the cast's admin made the grant). */
+struct breakage {
+	struct cast c;
+	svc_caller adm;
+	int64_t n; /* audit records before */
+	char new_user[BG_MAX_USER_NAME + 1];
+};
+
+/* Breaks the store with sql, then adds a user, creates a grant and revokes the cast's
+ * grant: each fails with want. */
+static void try_while_broken(struct breakage *b, const char *prefix, const char *sql, int want)
 {
 	static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
-	struct cast c;
-	svc_caller adm, *mine = &c.mine;
-	store_grant *g, *got;
+	char name[BG_MAX_USER_NAME + 1], code[7];
 	svc_grant_input in;
 	user_secrets us;
-	grant_creds cr;
-	char code[7];
-	int64_t n;
+	bg_err e;
+
+	cast_new(&b->c, prefix);
+	snprintf(name, sizeof(name), "%s-admin2", prefix);
+	new_caller(name, USER_ROLE_ADMIN, &b->adm);
+	snprintf(b->new_user, sizeof(b->new_user), "%s-new", prefix);
+	b->n = audit_count(NULL);
+
+	ut_sql(dbpath, sql);
+	step_up(&b->adm, code_at(&b->adm, 0, code));
+	assert_int_equal(svc_user_add(&sv, &b->adm, b->new_user, "responder", &us, &e), want);
+	assert_int_equal(us.token[0], '\0'); /* nothing handed out for a user not made */
+	user_secrets_free(&us);
+	grant_input(&in, b->c.mine.user.name, tables, ops);
+	step_up(&b->adm, code_at(&b->adm, 30, code));
+	assert_int_equal(svc_grant_create(&sv, &b->adm, &in, b->c.got, &e), want);
+	assert_int_equal(svc_grant_revoke(&sv, &b->c.mine, b->c.g->id, b->c.got, &e), want);
+}
+
+/* Mends the store with sql and checks that nothing of the failed actions is left: no
+ * user, no new grant, the cast's grant still live, no record, the chain intact. */
+static void nothing_changed(struct breakage *b, const char *sql)
+{
+	int64_t count = 0, bad = -1;
 	int seen = 0;
 	bg_err e;
 
-	cast_new(&c, "nr");
-	g = c.g;
-	got = c.got;
-	/* An admin with both of this step's codes unspent (the cast's made the grant). */
-	new_caller("nr-admin2", USER_ROLE_ADMIN, &adm);
-	n = audit_count(NULL);
+	ut_sql(dbpath, sql);
+	assert_int_equal(audit_count(NULL), b->n);
+	assert_int_equal(audit_verify(al, &count, &bad, &e), 0);
+	assert_int_equal(count, b->n);
+	assert_false(user_exists(b->new_user));
+	assert_int_equal(store_grant_by_id(st, b->c.g->id, b->c.got, &e), 0);
+	assert_int_equal(grant_status(b->c.got, bg_now()), GRANT_ACTIVE);
+	assert_int_equal(svc_grant_list(&sv, &b->c.mine, count_cb, &seen, &e), 0);
+	assert_int_equal(seen, 1);
+}
 
-	break_audit();
-	step_up(&adm, code_at(&adm, 0, code));
-	assert_int_equal(svc_user_add(&sv, &adm, "nr-new", "responder", &us, &e), BG_EAUDIT);
+/* The change and its record commit together: when the record cannot be written, the
+ * change made before it in the same transaction is rolled back. */
+static void test_no_record_no_change(void **state)
+{
+	struct breakage b;
+	grant_creds cr;
+	bg_err e;
+
+	try_while_broken(&b, "nr",
+	                 "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+	                 BG_EAUDIT);
+	/* An action that changes nothing is not done either. */
+	assert_int_equal(svc_grant_creds(&sv, &b.c.mine, b.c.g->id, b.c.got, &cr, &e), BG_EAUDIT);
 	assert_non_null(strstr(e.msg, "not done"));
-	user_secrets_free(&us);
-	assert_false(user_exists("nr-new"));
-
-	grant_input(&in, "nr-mine", tables, ops);
-	step_up(&adm, code_at(&adm, 30, code));
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, got, &e), BG_EAUDIT);
-
-	assert_int_equal(svc_grant_revoke(&sv, mine, g->id, got, &e), BG_EAUDIT);
-	assert_int_equal(svc_grant_creds(&sv, mine, g->id, got, &cr, &e), BG_EAUDIT);
 	assert_int_equal(cr.secret_access_key[0], '\0');
 	assert_int_equal(cr.session_token[0], '\0');
-	allow_audit();
+	nothing_changed(&b, "DROP TRIGGER audit_broken;");
+	cast_free(&b.c);
+}
 
-	assert_int_equal(audit_count(NULL), n);
-	assert_int_equal(store_grant_by_id(st, g->id, got, &e), 0);
-	assert_int_equal(grant_status(got, bg_now()), GRANT_ACTIVE);
-	assert_int_equal(svc_grant_list(&sv, mine, count_cb, &seen, &e), 0);
-	assert_int_equal(seen, 1);
+/* A change that fails leaves no record, and the chain goes on without a gap. */
+static void test_failed_change_no_record(void **state)
+{
+	struct breakage b;
+	json_t *rec = NULL;
+	bg_err e;
+
+	try_while_broken(&b, "fc",
+	                 "CREATE TRIGGER users_broken BEFORE INSERT ON users "
+	                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+	                 "CREATE TRIGGER grants_broken BEFORE INSERT ON grants "
+	                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
+	                 "CREATE TRIGGER revoke_broken BEFORE UPDATE ON grants "
+	                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+	                 BG_EIO);
+	nothing_changed(&b, "DROP TRIGGER users_broken; DROP TRIGGER grants_broken; "
+	                    "DROP TRIGGER revoke_broken;");
+
+	/* Once the store takes changes again, so does the chain, with the next seq. */
+	assert_int_equal(svc_grant_revoke(&sv, &b.c.mine, b.c.g->id, b.c.got, &e), 0);
+	rec = newest_record(b.n + 1, "revoke", "fc-mine", b.c.g->id);
+	assert_int_equal(json_integer_value(json_object_get(rec, "seq")), b.n + 1);
+	json_decref(rec);
+	cast_free(&b.c);
+}
+
+static int64_t sql_count(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *q;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+/* Done means committed: once an action returns, another connection (another process, a
+ * second gateway) sees its change and its record. */
+static void test_done_means_committed(void **state)
+{
+	struct cast c;
+	sqlite3 *db;
+
+	cast_new(&c, "dc");
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sql_count(db, "SELECT count(*) FROM grants WHERE id = ?1", c.g->id), 1);
+	assert_int_equal(sql_count(db,
+	                           "SELECT count(*) FROM audit WHERE kind = 'grant' AND "
+	                           "grant_id = ?1",
+	                           c.g->id),
+	                 1);
+	sqlite3_close(db);
 	cast_free(&c);
 }
 
@@ -646,6 +718,8 @@ int main(void)
 	    cmocka_unit_test(test_grant_visibility_and_revoke),
 	    cmocka_unit_test(test_creds),
 	    cmocka_unit_test(test_no_record_no_change),
+	    cmocka_unit_test(test_failed_change_no_record),
+	    cmocka_unit_test(test_done_means_committed),
 	    cmocka_unit_test(test_init_admin),
 	    cmocka_unit_test(test_audit_page),
 	};

@@ -1,8 +1,15 @@
 /*
- * test_store.c - the state store: creating it once (never over an existing one), users
- * and the names allowed for them, TOTP steps that can be used only once (also when
- * threads race), grants found by id and by access key id, listing newest first across
- * pages, idempotent revocation, and lookups from many threads sharing one store.
+ * test_store.c - the store interface (store.h), run against every backend in the table
+ * below: creating a store once (never over an existing one), users and the names allowed
+ * for them, TOTP steps that can be used only once (also when threads race), grants found
+ * by id and by access key id, listing newest first across pages, idempotent revocation,
+ * lookups from many threads sharing one store, transactions (commit keeps, rollback
+ * discards, a failed operation leaves only a rollback) and the audit table (rows kept as
+ * given, scanned in order, and claimed by one transaction at a time).
+ *
+ * A new backend runs this suite by adding a line to `backends`: its name and how to make
+ * (and remove) a location that holds no store yet. What only one backend has (SQLite's
+ * files, WAL, query plans) is tested beside it, in test_store_sqlite.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,39 +18,69 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "unit_util.h"
+
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
 
-static char tmpdir[64];
-static char datadir[128];
+#define WHERE_MAX 256
 
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+/* --- the backends under test ----------------------------------------------------------- */
+
+typedef struct backend {
+	const char *name;
+	/* A location where no store exists yet (store_open_backend's where). */
+	int (*fresh)(char where[WHERE_MAX]);
+	/* Removes what fresh made and the store in it. */
+	void (*gone)(const char *where);
+} backend;
+
+/* SQLite: a data directory that does not exist yet, in a new temporary directory. */
+static int sqlite_fresh(char where[WHERE_MAX])
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
+	char tmp[WHERE_MAX - 8];
+
+	if (ut_tmpdir(tmp, sizeof(tmp), "store") != 0)
+		return -1;
+	snprintf(where, WHERE_MAX, "%s/data", tmp);
+	return 0;
 }
+
+static void sqlite_gone(const char *where)
+{
+	char tmp[WHERE_MAX];
+	char *slash;
+
+	snprintf(tmp, sizeof(tmp), "%s", where);
+	slash = strrchr(tmp, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	ut_rm_tree(tmp);
+}
+
+static const backend backends[] = {
+    {"sqlite", sqlite_fresh, sqlite_gone},
+};
+
+static const backend *be; /* the backend of the group running */
+static char where[WHERE_MAX];
 
 static int setup(void **state)
 {
-	bg_err e;
 	store *s = NULL;
+	bg_err e;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/bg-store-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (be->fresh(where) != 0)
 		return -1;
-	snprintf(datadir, sizeof(datadir), "%s/data", tmpdir);
-	if (store_open(datadir, true, &s, &e) != 0) {
-		fprintf(stderr, "store_open: %s\n", e.msg);
+	if (store_open_backend(be->name, where, true, &s, &e) != 0) {
+		fprintf(stderr, "store_open_backend %s: %s\n", be->name, e.msg);
 		return -1;
 	}
 	*state = s;
@@ -53,7 +90,44 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	store_free(*state);
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	be->gone(where);
+	return 0;
+}
+
+/* --- helpers: one operation in a transaction of its own -------------------------------- */
+
+static int add_user_tx(store *s, const char *name, const char *role, const uint8_t th[32],
+                       const uint8_t seed[16], bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_user_add(tx, name, role, th, seed, e), e);
+}
+
+static int add_grant_tx(store *s, const store_grant *g, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_grant_add(tx, g, e), e);
+}
+
+static int revoke_tx(store *s, const char *id, const char *who, int64_t now, store_grant *out,
+                     bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_grant_revoke(tx, id, who, now, out, e), e);
+}
+
+static int use_otp_tx(store *s, int64_t uid, int64_t counter, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_user_use_otp(tx, uid, counter, e), e);
 }
 
 static void hash_of(const char *s, uint8_t out[32])
@@ -72,7 +146,7 @@ static void add_user(store *s, const char *name, const char *role)
 
 	hash_of(name, th);
 	memcpy(seed, th + 8, 16);
-	if (store_user_add(s, name, role, th, seed, &e) != 0)
+	if (add_user_tx(s, name, role, th, seed, &e) != 0)
 		fail_msg("store_user_add %s: %s", name, e.msg);
 }
 
@@ -100,96 +174,42 @@ static store_grant make_grant(const char *id, const char *akid, const char *user
 	return g;
 }
 
-static void test_create_twice(void **state)
+/* --- opening --------------------------------------------------------------------------- */
+
+static void test_create_once(void **state)
 {
-	store *s = *state, *s2 = NULL;
-	char path[200];
-	struct stat st;
+	store *s2 = NULL;
 	bg_err e;
 
-	assert_string_equal(store_dir(s), datadir);
-	assert_int_equal(stat(datadir, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0700);
-	snprintf(path, sizeof(path), "%s/breakglass.db", datadir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 077, 0);
-	/* The store does not create the master key: that is init's job. */
-	snprintf(path, sizeof(path), "%s/master.key", datadir);
-	assert_int_not_equal(access(path, F_OK), 0);
-
-	/* WAL, and the hot-path lookup is an index search, not a scan. */
-	{
-		sqlite3_stmt *q;
-		sqlite3 *db;
-		char plan[256] = "";
-
-		snprintf(path, sizeof(path), "%s/breakglass.db", datadir);
-		assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL),
-		                 SQLITE_OK);
-		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
-		sqlite3_finalize(q);
-		assert_int_equal(sqlite3_prepare_v2(db,
-		                                    "EXPLAIN QUERY PLAN SELECT * FROM grants "
-		                                    "WHERE access_key_id = ?1",
-		                                    -1, &q, NULL),
-		                 SQLITE_OK);
-		while (sqlite3_step(q) == SQLITE_ROW)
-			snprintf(plan + strlen(plan), sizeof(plan) - strlen(plan), "%s;",
-			         (const char *)sqlite3_column_text(q, 3));
-		sqlite3_finalize(q);
-		sqlite3_close(db);
-		assert_non_null(strstr(plan, "SEARCH grants USING INDEX"));
-	}
-
-	assert_int_equal(store_open(datadir, true, &s2, &e), BG_EEXISTS);
+	(void)state;
+	assert_int_equal(store_open_backend(be->name, where, true, &s2, &e), BG_EEXISTS);
 	assert_null(s2);
 	/* ...and the existing store is intact. */
-	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
+	assert_int_equal(store_open_backend(be->name, where, false, &s2, &e), 0);
 	store_free(s2);
 	store_free(NULL);
 }
 
 static void test_open_missing(void **state)
 {
+	char other[WHERE_MAX];
 	store *s2 = NULL;
-	char path[200];
 	bg_err e;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/nothing-here", tmpdir);
-	assert_int_equal(store_open(path, false, &s2, &e), BG_ENOTFOUND);
+	assert_int_equal(be->fresh(other), 0);
+	assert_int_equal(store_open_backend(be->name, other, false, &s2, &e), BG_ENOTFOUND);
 	assert_null(s2);
-	assert_int_not_equal(access(path, F_OK), 0); /* opening does not create */
-	assert_int_equal(store_open("", true, &s2, &e), BG_EINVAL);
-	/* Nested directories are created. */
-	snprintf(path, sizeof(path), "%s/a/b/c", tmpdir);
-	assert_int_equal(store_open(path, true, &s2, &e), 0);
-	store_free(s2);
+	/* Opening does not create: it is still missing. */
+	assert_int_equal(store_open_backend(be->name, other, false, &s2, &e), BG_ENOTFOUND);
+	be->gone(other);
+	assert_int_equal(store_open_backend(be->name, "", true, &s2, &e), BG_EINVAL);
+	assert_int_equal(store_open_backend("no-such-backend", where, false, &s2, &e), BG_EINVAL);
+	assert_int_equal(store_open_backend(NULL, where, false, &s2, &e), BG_EINVAL);
+	assert_null(s2);
 }
 
-static void test_schema_version(void **state)
-{
-	store *s = *state, *s2 = NULL;
-	char path[200];
-	sqlite3 *db;
-	bg_err e;
-
-	snprintf(path, sizeof(path), "%s/breakglass.db", datadir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = '99'", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(store_open(datadir, false, &s2, &e), BG_EINVAL);
-	assert_non_null(strstr(e.msg, "schema"));
-	assert_int_equal(sqlite3_exec(db, "UPDATE meta SET value = '1'", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
-	store_free(s2);
-	(void)s;
-}
+/* --- users ----------------------------------------------------------------------------- */
 
 static void test_users(void **state)
 {
@@ -211,6 +231,8 @@ static void test_users(void **state)
 	assert_int_equal(store_user_by_token(s, th, &v, &e), 0);
 	assert_int_equal(v.id, u.id);
 	assert_string_equal(v.name, "alice");
+	assert_int_equal(store_user_by_name(s, "bob.on-call_2", &v, &e), 0);
+	assert_int_not_equal(v.id, u.id);
 
 	assert_int_equal(store_user_by_name(s, "carol", &u, &e), BG_ENOTFOUND);
 	hash_of("carol", th);
@@ -219,15 +241,16 @@ static void test_users(void **state)
 	/* Duplicate name, duplicate token. */
 	hash_of("other", th);
 	memset(seed, 7, sizeof(seed));
-	assert_int_equal(store_user_add(s, "alice", "responder", th, seed, &e), BG_EEXISTS);
+	assert_int_equal(add_user_tx(s, "alice", "responder", th, seed, &e), BG_EEXISTS);
 	assert_non_null(strstr(e.msg, "alice"));
 	hash_of("alice", th);
-	assert_int_equal(store_user_add(s, "carol", "responder", th, seed, &e), BG_EEXISTS);
+	assert_int_equal(add_user_tx(s, "carol", "responder", th, seed, &e), BG_EEXISTS);
+	assert_int_equal(store_user_by_name(s, "carol", &u, &e), BG_ENOTFOUND);
 
 	/* Reopened, the users are still there. */
 	store_free(s);
 	*state = NULL;
-	assert_int_equal(store_open(datadir, false, &s, &e), 0);
+	assert_int_equal(store_open_backend(be->name, where, false, &s, &e), 0);
 	*state = s;
 	assert_int_equal(store_user_by_name(s, "bob.on-call_2", &u, &e), 0);
 	assert_string_equal(u.role, "responder");
@@ -253,20 +276,19 @@ static void test_bad_names(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		hash_of(bad[i], th);
 		th[0] ^= (uint8_t)i;
-		assert_int_equal(store_user_add(s, bad[i], "responder", th, seed, &e), BG_EINVAL);
+		assert_int_equal(add_user_tx(s, bad[i], "responder", th, seed, &e), BG_EINVAL);
 		assert_int_equal(store_user_by_name(s, bad[i], &u, &e), BG_ENOTFOUND);
 	}
 	hash_of("x", th);
-	assert_int_equal(store_user_add(s, NULL, "responder", th, seed, &e), BG_EINVAL);
-	assert_int_equal(store_user_add(s, "x", "", th, seed, &e), BG_EINVAL);
-	assert_int_equal(store_user_add(s, "x", "a-role-that-is-too-long", th, seed, &e),
-	                 BG_EINVAL);
-	assert_int_equal(store_user_add(s, "x", "admin", NULL, seed, &e), BG_EINVAL);
+	assert_int_equal(add_user_tx(s, NULL, "responder", th, seed, &e), BG_EINVAL);
+	assert_int_equal(add_user_tx(s, "x", "", th, seed, &e), BG_EINVAL);
+	assert_int_equal(add_user_tx(s, "x", "a-role-that-is-too-long", th, seed, &e), BG_EINVAL);
+	assert_int_equal(add_user_tx(s, "x", "admin", NULL, seed, &e), BG_EINVAL);
 	/* 64 characters is the maximum and fine. */
-	assert_int_equal(store_user_add(s,
-	                                "0123456789012345678901234567890123456789012345678901"
-	                                "234567890123",
-	                                "responder", th, seed, &e),
+	assert_int_equal(add_user_tx(s,
+	                             "0123456789012345678901234567890123456789012345678901"
+	                             "234567890123",
+	                             "responder", th, seed, &e),
 	                 0);
 }
 
@@ -278,16 +300,16 @@ static void test_otp_counter(void **state)
 
 	add_user(s, "alice", "admin");
 	assert_int_equal(store_user_by_name(s, "alice", &u, &e), 0);
-	assert_int_equal(store_user_use_otp(s, u.id, 1000, &e), 0);
-	assert_int_equal(store_user_use_otp(s, u.id, 1000, &e), BG_EDENIED);
-	assert_int_equal(store_user_use_otp(s, u.id, 999, &e), BG_EDENIED);
-	assert_int_equal(store_user_use_otp(s, u.id, 1001, &e), 0);
-	assert_int_equal(store_user_use_otp(s, u.id, 1003, &e), 0);
-	assert_int_equal(store_user_use_otp(s, u.id, 1002, &e), BG_EDENIED);
+	assert_int_equal(use_otp_tx(s, u.id, 1000, &e), 0);
+	assert_int_equal(use_otp_tx(s, u.id, 1000, &e), BG_EDENIED);
+	assert_int_equal(use_otp_tx(s, u.id, 999, &e), BG_EDENIED);
+	assert_int_equal(use_otp_tx(s, u.id, 1001, &e), 0);
+	assert_int_equal(use_otp_tx(s, u.id, 1003, &e), 0);
+	assert_int_equal(use_otp_tx(s, u.id, 1002, &e), BG_EDENIED);
 	assert_int_equal(store_user_by_name(s, "alice", &u, &e), 0);
 	assert_int_equal(u.last_otp_counter, 1003);
-	assert_int_equal(store_user_use_otp(s, u.id + 100, 5000, &e), BG_ENOTFOUND);
-	assert_int_equal(store_user_use_otp(s, u.id, 0, &e), BG_EINVAL);
+	assert_int_equal(use_otp_tx(s, u.id + 100, 5000, &e), BG_ENOTFOUND);
+	assert_int_equal(use_otp_tx(s, u.id, 0, &e), BG_EINVAL);
 }
 
 struct race {
@@ -304,7 +326,7 @@ static void *otp_racer(void *arg)
 	bg_err e;
 
 	pthread_barrier_wait(r->bar);
-	r->ok = store_user_use_otp(r->s, r->uid, r->counter, &e) == 0;
+	r->ok = use_otp_tx(r->s, r->uid, r->counter, &e) == 0;
 	return NULL;
 }
 
@@ -336,6 +358,8 @@ static void test_otp_race(void **state)
 	}
 }
 
+/* --- grants ---------------------------------------------------------------------------- */
+
 static void test_grants(void **state)
 {
 	store *s = *state;
@@ -345,7 +369,7 @@ static void test_grants(void **state)
 	add_user(s, "alice", "admin");
 	add_user(s, "bob", "responder");
 	g = make_grant("bg-AAAAAAAAAA", "AKBG0000000000000001", "bob", 1700000000);
-	assert_int_equal(store_grant_add(s, &g, &e), 0);
+	assert_int_equal(add_grant_tx(s, &g, &e), 0);
 
 	assert_int_equal(store_grant_by_id(s, "bg-AAAAAAAAAA", &h, &e), 0);
 	assert_memory_equal(&g, &h, sizeof(g)); /* every field round-trips */
@@ -360,36 +384,37 @@ static void test_grants(void **state)
 
 	/* Duplicate id, duplicate access key id, unknown grantee. */
 	h = make_grant("bg-AAAAAAAAAA", "AKBG0000000000000009", "bob", 1700000000);
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EEXISTS);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EEXISTS);
 	h = make_grant("bg-CCCCCCCCCC", "AKBG0000000000000001", "bob", 1700000000);
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EEXISTS);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EEXISTS);
 	h = make_grant("bg-CCCCCCCCCC", "AKBG0000000000000003", "mallory", 1700000000);
-	assert_int_equal(store_grant_add(s, &h, &e), BG_ENOTFOUND);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_ENOTFOUND);
+	assert_int_equal(store_grant_by_id(s, "bg-CCCCCCCCCC", &h, &e), BG_ENOTFOUND);
 
 	/* Validation. */
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
 	snprintf(h.tables[1], sizeof(h.tables[1]), "ab");
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	snprintf(h.tables[1], sizeof(h.tables[1]), "Orders\"]");
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
 	snprintf(h.ops[0], sizeof(h.ops[0]), "Query;");
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
 	h.n_tables = BG_MAX_GRANT_TABLES + 1;
-	assert_int_equal(store_grant_add(s, &h, &e), BG_ELIMIT);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_ELIMIT);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
 	h.expires_at = h.created_at + BG_MAX_GRANT_SECONDS + 1;
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h.expires_at = h.created_at;
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
 	memset(h.id, 'x', sizeof(h.id)); /* not terminated */
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "b/ob", 1700000000);
-	assert_int_equal(store_grant_add(s, &h, &e), BG_EINVAL);
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 
 	/* Empty table and op lists round-trip too. */
 	h = make_grant("bg-EEEEEEEEEE", "AKBG0000000000000005", "bob", 1700000000);
@@ -397,7 +422,7 @@ static void test_grants(void **state)
 	h.n_ops = 0;
 	memset(h.tables, 0, sizeof(h.tables));
 	memset(h.ops, 0, sizeof(h.ops));
-	assert_int_equal(store_grant_add(s, &h, &e), 0);
+	assert_int_equal(add_grant_tx(s, &h, &e), 0);
 	assert_int_equal(store_grant_by_id(s, "bg-EEEEEEEEEE", &g, &e), 0);
 	assert_memory_equal(&g, &h, sizeof(g));
 }
@@ -405,33 +430,38 @@ static void test_grants(void **state)
 static void test_revoke(void **state)
 {
 	store *s = *state;
-	store_grant g;
+	store_grant g, after;
 	bg_err e;
 
 	add_user(s, "alice", "admin");
 	add_user(s, "bob", "responder");
 	g = make_grant("bg-AAAAAAAAAA", "AKBG0000000000000001", "bob", 1700000000);
-	assert_int_equal(store_grant_add(s, &g, &e), 0);
-	assert_int_equal(store_grant_revoke(s, "bg-AAAAAAAAAA", "alice", 1700000100, &e), 0);
+	assert_int_equal(add_grant_tx(s, &g, &e), 0);
+	assert_int_equal(revoke_tx(s, "bg-AAAAAAAAAA", "alice", 1700000100, &after, &e), 0);
+	assert_int_equal(after.revoked_at, 1700000100);
+	assert_string_equal(after.revoked_by, "alice");
 	assert_int_equal(store_grant_by_akid(s, "AKBG0000000000000001", &g, &e), 0);
-	assert_int_equal(g.revoked_at, 1700000100);
-	assert_string_equal(g.revoked_by, "alice");
+	assert_memory_equal(&g, &after, sizeof(g)); /* the grant afterwards, as stored */
 	/* Again: succeeds, keeps the first revocation. */
-	assert_int_equal(store_grant_revoke(s, "bg-AAAAAAAAAA", "bob", 1700000200, &e), 0);
+	assert_int_equal(revoke_tx(s, "bg-AAAAAAAAAA", "bob", 1700000200, &after, &e), 0);
+	assert_int_equal(after.revoked_at, 1700000100);
+	assert_string_equal(after.revoked_by, "alice");
+	assert_int_equal(revoke_tx(s, "bg-AAAAAAAAAA", "bob", 1700000200, NULL, &e), 0);
 	assert_int_equal(store_grant_by_id(s, "bg-AAAAAAAAAA", &g, &e), 0);
 	assert_int_equal(g.revoked_at, 1700000100);
 	assert_string_equal(g.revoked_by, "alice");
-	assert_int_equal(store_grant_revoke(s, "bg-ZZZZZZZZZZ", "alice", 1700000100, &e),
+	assert_int_equal(revoke_tx(s, "bg-ZZZZZZZZZZ", "alice", 1700000100, &after, &e),
 	                 BG_ENOTFOUND);
-	assert_int_equal(store_grant_revoke(s, "bg-AAAAAAAAAA", "al ice", 1700000100, &e),
+	assert_int_equal(revoke_tx(s, "bg-AAAAAAAAAA", "al ice", 1700000100, &after, &e),
 	                 BG_EINVAL);
-	assert_int_equal(store_grant_revoke(s, "bg-AAAAAAAAAA", "alice", 0, &e), BG_EINVAL);
+	assert_int_equal(revoke_tx(s, "bg-AAAAAAAAAA", "alice", 0, &after, &e), BG_EINVAL);
 }
 
 struct list_ctx {
 	int n;
 	int stop_at;
 	int64_t last_created;
+	int last_added; /* the order in which the last grant seen was added */
 	char last_id[STORE_ID_MAX];
 	bool ordered;
 	store *s;
@@ -440,16 +470,19 @@ struct list_ctx {
 static int list_cb(void *ctx, const store_grant *g)
 {
 	struct list_ctx *c = ctx;
+	int added = (int)strtol(g->reason, NULL, 10);
 	store_grant again;
 	bg_err e;
 
 	if (c->n > 0 && (g->created_at > c->last_created ||
-	                 (g->created_at == c->last_created && strcmp(g->id, c->last_id) >= 0)))
+	                 (g->created_at == c->last_created && added >= c->last_added)))
 		c->ordered = false;
 	c->last_created = g->created_at;
+	c->last_added = added;
 	snprintf(c->last_id, sizeof(c->last_id), "%s", g->id);
-	/* The callback may use the store. */
-	if (store_grant_by_id(c->s, g->id, &again, &e) != 0)
+	/* The callback may use the store, even to change it. */
+	if (store_grant_by_id(c->s, g->id, &again, &e) != 0 ||
+	    (c->n == 0 && revoke_tx(c->s, g->id, "alice", 1700000999, NULL, &e) != 0))
 		c->ordered = false;
 	c->n++;
 	return c->stop_at > 0 && c->n >= c->stop_at;
@@ -467,13 +500,16 @@ static void test_list(void **state)
 	add_user(s, "alice", "admin");
 	add_user(s, "bob", "responder");
 	add_user(s, "carol", "responder");
-	/* 150 grants (more than one page), with ids increasing at equal creation times so
-	 * the order "newest first" is checkable: created_at desc, then insertion desc. */
+	/* 150 grants (more than one page), several at each creation time, so "newest
+	 * first" is checkable: created_at descending, then the later added first. The
+	 * reason says when each was added; neither the ids nor the access key ids are in
+	 * that order, so the listing cannot be right by sorting on them. */
 	for (i = 0; i < 150; i++) {
-		snprintf(id, sizeof(id), "bg-%010d", i);
-		snprintf(akid, sizeof(akid), "AKBG%016d", i);
+		snprintf(id, sizeof(id), "bg-%010d", (i * 37) % 150);
+		snprintf(akid, sizeof(akid), "AKBG%016d", 1000 - (i * 37) % 150);
 		g = make_grant(id, akid, i % 3 == 0 ? "carol" : "bob", 1700000000 + i / 7);
-		assert_int_equal(store_grant_add(s, &g, &e), 0);
+		snprintf(g.reason, sizeof(g.reason), "%d", i);
+		assert_int_equal(add_grant_tx(s, &g, &e), 0);
 	}
 	memset(&c, 0, sizeof(c));
 	c.ordered = true;
@@ -552,9 +588,9 @@ static void *writer_thread(void *arg)
 		snprintf(id, sizeof(id), "bg-w%09d", i);
 		snprintf(akid, sizeof(akid), "AKBGW%015d", i);
 		g = make_grant(id, akid, "bob", 1700000000);
-		if (store_grant_add(c->s, &g, &e) != 0)
+		if (add_grant_tx(c->s, &g, &e) != 0)
 			c->failures++;
-		if (i % 3 == 0 && store_grant_revoke(c->s, id, "alice", 1700000001, &e) != 0)
+		if (i % 3 == 0 && revoke_tx(c->s, id, "alice", 1700000001, NULL, &e) != 0)
 			c->failures++;
 	}
 	return NULL;
@@ -576,7 +612,7 @@ static void test_concurrent_lookups(void **state)
 		snprintf(id, sizeof(id), "bg-%010d", i);
 		snprintf(akid, sizeof(akid), "AKBG%016d", i);
 		g = make_grant(id, akid, "bob", 1700000000 + i);
-		assert_int_equal(store_grant_add(s, &g, &e), 0);
+		assert_int_equal(add_grant_tx(s, &g, &e), 0);
 	}
 	/* 8 readers on the hot path and one writer at the same time. */
 	for (i = 0; i < 9; i++) {
@@ -590,12 +626,304 @@ static void test_concurrent_lookups(void **state)
 	}
 }
 
+/* --- transactions ---------------------------------------------------------------------- */
+
+static void test_transactions(void **state)
+{
+	store *s = *state;
+	store_grant g, h;
+	store_user u;
+	store_tx *tx;
+	bg_err e;
+
+	add_user(s, "alice", "admin");
+	add_user(s, "bob", "responder");
+
+	/* Rolled back: nothing of it is kept, and nothing shows while it is open. */
+	g = make_grant("bg-AAAAAAAAAA", "AKBG0000000000000001", "bob", 1700000000);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &g, &e), 0);
+	assert_int_equal(store_grant_by_id(s, g.id, &h, &e), BG_ENOTFOUND);
+	assert_int_equal(store_user_use_otp(tx, 1, 777, &e), 0);
+	store_rollback(tx);
+	assert_int_equal(store_grant_by_id(s, g.id, &h, &e), BG_ENOTFOUND);
+	assert_int_equal(store_user_by_name(s, "alice", &u, &e), 0);
+	assert_int_equal(u.last_otp_counter, 0);
+	store_rollback(NULL);
+
+	/* Committed: every change of it is kept. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &g, &e), 0);
+	assert_int_equal(store_grant_revoke(tx, g.id, "alice", 1700000001, &h, &e), 0);
+	assert_int_equal(h.revoked_at, 1700000001);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_grant_by_id(s, g.id, &h, &e), 0);
+	assert_string_equal(h.revoked_by, "alice");
+
+	/* A failed operation leaves only a rollback: what came before it is not kept. */
+	h = make_grant("bg-BBBBBBBBBB", "AKBG0000000000000002", "bob", 1700000000);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &h, &e), 0);
+	assert_int_equal(store_grant_add(tx, &g, &e), BG_EEXISTS);
+	assert_int_equal(store_user_use_otp(tx, 1, 778, &e), BG_EIO);
+	assert_int_equal(store_commit(tx, &e), BG_EEXISTS);
+	assert_int_equal(store_grant_by_id(s, h.id, &h, &e), BG_ENOTFOUND);
+	/* Even a failure the store checks itself, before the backend sees it. */
+	h = make_grant("bg-BBBBBBBBBB", "AKBG0000000000000002", "bob", 1700000000);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &h, &e), 0);
+	assert_int_equal(store_grant_revoke(tx, h.id, "not a name", 1700000001, NULL, &e),
+	                 BG_EINVAL);
+	assert_int_equal(store_end(tx, 0, &e), BG_EINVAL);
+	assert_int_equal(store_grant_by_id(s, h.id, &h, &e), BG_ENOTFOUND);
+
+	/* store_end: commits on 0, rolls back otherwise and keeps the caller's code. */
+	h = make_grant("bg-CCCCCCCCCC", "AKBG0000000000000003", "bob", 1700000000);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &h, &e), 0);
+	assert_int_equal(store_end(tx, BG_EDENIED, &e), BG_EDENIED);
+	assert_int_equal(store_grant_by_id(s, h.id, &g, &e), BG_ENOTFOUND);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_add(tx, &h, &e), 0);
+	assert_int_equal(store_end(tx, 0, &e), 0);
+	assert_int_equal(store_grant_by_id(s, h.id, &g, &e), 0);
+	assert_int_equal(store_commit(NULL, &e), BG_EINVAL);
+}
+
+/* --- the audit table ------------------------------------------------------------------- */
+
+static store_text txt(const char *s)
+{
+	store_text t = {s, s ? strlen(s) : 0};
+
+	return t;
+}
+
+/* Row seq with recognisable contents; prev and hash are 64 hex digits derived from seq. */
+static store_audit_row audit_row(int64_t seq, char prev[65], char hash[65])
+{
+	store_audit_row r;
+
+	memset(&r, 0, sizeof(r));
+	r.seq = seq;
+	r.ts = txt("2026-11-24T03:27:00.123Z");
+	r.f[STORE_AUDIT_KIND] = txt(seq % 2 ? "request" : "response");
+	r.f[STORE_AUDIT_ACTOR] = txt("bob");
+	r.f[STORE_AUDIT_REASON] = txt(seq == 2 ? "line\none \"q\" caf\xc3\xa9" : NULL);
+	r.status = seq % 2 ? 0 : 200;
+	r.detail = txt(seq == 1 ? "{\"a\":[1,2]}" : NULL);
+	snprintf(prev, 65, "%064lld", (long long)seq - 1);
+	snprintf(hash, 65, "%064lld", (long long)seq);
+	r.prev_hash = txt(prev);
+	r.hash = txt(hash);
+	return r;
+}
+
+static int append_rows(store *s, int64_t from, int64_t to, bg_err *e)
+{
+	char prev[65], hash[65], head[STORE_HASH_HEX + 1];
+	store_audit_row r;
+	store_tx *tx;
+	int64_t seq, i;
+	int rc;
+
+	rc = store_begin(s, &tx, e);
+	if (rc != 0)
+		return rc;
+	rc = store_audit_head(tx, &seq, head, e);
+	if (rc == 0 && seq != from - 1)
+		rc = bg_err_set(e, BG_EINVAL, "head %lld, not %lld", (long long)seq,
+		                (long long)from - 1);
+	for (i = from; rc == 0 && i <= to; i++) {
+		r = audit_row(i, prev, hash);
+		rc = store_audit_insert(tx, &r, e);
+	}
+	return store_end(tx, rc, e);
+}
+
+struct scan_ctx {
+	int n;
+	int stop_at;
+	int fail_at;
+	int64_t seqs[16];
+	bool same; /* every row as audit_row() made it */
+};
+
+static bool text_eq(store_text a, store_text b)
+{
+	return (a.p == NULL) == (b.p == NULL) && a.n == b.n && (a.n == 0 || !memcmp(a.p, b.p, a.n));
+}
+
+static int scan_cb(void *ctx, const store_audit_row *r, bg_err *e)
+{
+	struct scan_ctx *c = ctx;
+	char prev[65], hash[65];
+	store_audit_row want = audit_row(r->seq, prev, hash);
+	int i;
+
+	if (r->status != want.status || !text_eq(r->ts, want.ts) ||
+	    !text_eq(r->detail, want.detail) || !text_eq(r->prev_hash, want.prev_hash) ||
+	    !text_eq(r->hash, want.hash))
+		c->same = false;
+	for (i = 0; i < STORE_AUDIT_FIELDS; i++)
+		if (!text_eq(r->f[i], want.f[i]))
+			c->same = false;
+	if (c->n < 16)
+		c->seqs[c->n] = r->seq;
+	c->n++;
+	if (c->fail_at > 0 && c->n == c->fail_at)
+		return bg_err_set(e, BG_ENOMEM, "the callback failed");
+	return c->stop_at > 0 && c->n >= c->stop_at;
+}
+
+static void test_audit_table(void **state)
+{
+	char prev[65], hash[65], head[STORE_HASH_HEX + 1];
+	store *s = *state;
+	struct scan_ctx c;
+	store_audit_row r;
+	store_tx *tx;
+	int64_t seq;
+	bg_err e;
+
+	/* Empty: seq 0, no hash. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_audit_head(tx, &seq, head, &e), 0);
+	assert_int_equal(seq, 0);
+	assert_string_equal(head, "");
+	store_rollback(tx);
+
+	assert_int_equal(append_rows(s, 1, 3, &e), 0);
+	assert_int_equal(append_rows(s, 4, 5, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_audit_head(tx, &seq, head, &e), 0);
+	assert_int_equal(seq, 5);
+	assert_string_equal(head,
+	                    "0000000000000000000000000000000000000000000000000000000000000005");
+	/* A row of a rolled-back transaction is gone: the next one takes its seq. */
+	r = audit_row(6, prev, hash);
+	assert_int_equal(store_audit_insert(tx, &r, &e), 0);
+	store_rollback(tx);
+	assert_int_equal(append_rows(s, 6, 6, &e), 0);
+	/* A seq is taken once. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	r = audit_row(6, prev, hash);
+	assert_int_equal(store_audit_insert(tx, &r, &e), BG_EEXISTS);
+	store_rollback(tx);
+
+	/* Scanned in order, each row exactly as given; after, limit, stop, failure. */
+	memset(&c, 0, sizeof(c));
+	c.same = true;
+	assert_int_equal(store_audit_scan(s, 0, 0, scan_cb, &c, &e), 0);
+	assert_int_equal(c.n, 6);
+	assert_true(c.same);
+	assert_int_equal(c.seqs[0], 1);
+	assert_int_equal(c.seqs[5], 6);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_audit_scan(s, 2, 3, scan_cb, &c, &e), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.seqs[0], 3);
+	assert_int_equal(c.seqs[2], 5);
+	memset(&c, 0, sizeof(c));
+	c.stop_at = 2;
+	assert_int_equal(store_audit_scan(s, 0, 0, scan_cb, &c, &e), 0);
+	assert_int_equal(c.n, 2);
+	memset(&c, 0, sizeof(c));
+	c.fail_at = 3;
+	assert_int_equal(store_audit_scan(s, 0, 0, scan_cb, &c, &e), BG_ENOMEM);
+	assert_string_equal(e.msg, "the callback failed");
+	assert_int_equal(c.n, 3);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_audit_scan(s, 6, 0, scan_cb, &c, &e), 0);
+	assert_int_equal(c.n, 0);
+
+	/* Incomplete rows are refused before they reach the backend. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	r = audit_row(7, prev, hash);
+	r.f[STORE_AUDIT_KIND] = txt(NULL);
+	assert_int_equal(store_audit_insert(tx, &r, &e), BG_EINVAL);
+	store_rollback(tx);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	r = audit_row(7, prev, hash);
+	r.hash.n = 10;
+	assert_int_equal(store_audit_insert(tx, &r, &e), BG_EINVAL);
+	store_rollback(tx);
+}
+
+struct claimer {
+	store *s;
+	pthread_barrier_t *bar;
+	int64_t head_seq;
+	double waited;
+	int rc;
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *second_claimer(void *arg)
+{
+	struct claimer *c = arg;
+	char head[STORE_HASH_HEX + 1];
+	store_tx *tx;
+	double t0;
+	bg_err e;
+
+	pthread_barrier_wait(c->bar);
+	t0 = now_s();
+	c->rc = store_begin(c->s, &tx, &e);
+	if (c->rc == 0) {
+		c->rc = store_audit_head(tx, &c->head_seq, head, &e);
+		c->waited = now_s() - t0;
+		store_rollback(tx);
+	}
+	return NULL;
+}
+
+/* The head claims the table: a second transaction's head waits for the first to end and
+ * then sees its rows, so two appenders can never chain onto the same head. */
+static void test_audit_head_claims_table(void **state)
+{
+	char prev[65], hash[65], head[STORE_HASH_HEX + 1];
+	struct timespec pause = {0, 300 * 1000000L};
+	store *s = *state;
+	pthread_barrier_t bar;
+	struct claimer c;
+	store_audit_row r;
+	store_tx *tx;
+	pthread_t t;
+	int64_t seq;
+	bg_err e;
+
+	assert_int_equal(append_rows(s, 1, 1, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_audit_head(tx, &seq, head, &e), 0);
+	assert_int_equal(seq, 1);
+	pthread_barrier_init(&bar, NULL, 2);
+	c = (struct claimer){s, &bar, -1, 0, -1};
+	assert_int_equal(pthread_create(&t, NULL, second_claimer, &c), 0);
+	pthread_barrier_wait(&bar);
+	nanosleep(&pause, NULL);
+	r = audit_row(2, prev, hash);
+	assert_int_equal(store_audit_insert(tx, &r, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(c.head_seq, 2);
+	assert_true(c.waited >= 0.25);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_create_twice, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_otp_counter, setup, teardown),
@@ -604,7 +932,26 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_lookups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_head_claims_table, setup, teardown),
 	};
+	const char *name;
+	size_t i, j;
+	int failed = 0;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* Every backend built in is tested. */
+	for (i = 0; (name = store_backend_name(i)) != NULL; i++) {
+		for (j = 0; j < sizeof(backends) / sizeof(backends[0]); j++)
+			if (strcmp(backends[j].name, name) == 0)
+				break;
+		if (j == sizeof(backends) / sizeof(backends[0])) {
+			fprintf(stderr, "test_store: backend %s has no entry in backends[]\n",
+			        name);
+			return 1;
+		}
+		be = &backends[j];
+		failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);
+	}
+	return failed;
 }

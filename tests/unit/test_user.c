@@ -10,7 +10,8 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
+#include "unit_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +24,12 @@ static char dir[64];
 static store *st;
 static keyring *kr;
 
-static int rm_entry(const char *p, const struct stat *s, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	char path[128];
 	bg_err e;
 
-	snprintf(dir, sizeof(dir), "/tmp/bg-test-user-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (ut_tmpdir(dir, sizeof(dir), "test-user") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/data/master.key", dir);
 	{
@@ -50,7 +45,16 @@ static int teardown(void **state)
 {
 	store_free(st);
 	keyring_free(kr);
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return ut_rm_tree(dir);
+}
+
+/* user_create() in a transaction of its own. */
+static int create(const char *name, user_role role, user_secrets *out, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(st, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, user_create(tx, kr, name, role, out, e), e);
 }
 
 /* Decodes base32 (upper-case, no padding) as oathtool would. */
@@ -79,7 +83,7 @@ static void test_create_and_authenticate(void **state)
 	store_user u;
 	bg_err e;
 
-	assert_int_equal(user_create(st, kr, "alice", USER_ROLE_RESPONDER, &us, &e), 0);
+	assert_int_equal(create("alice", USER_ROLE_RESPONDER, &us, &e), 0);
 	assert_memory_equal(us.token, "bgt_", 4);
 	assert_non_null(strstr(us.totp_uri.data, us.totp_secret));
 	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
@@ -91,15 +95,14 @@ static void test_create_and_authenticate(void **state)
 	assert_int_equal(user_authenticate(st, us.token, 20, &u, &e), BG_EAUTH);
 	assert_int_equal(user_authenticate(st, "nope", 4, &u, &e), BG_EAUTH);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "alice", USER_ROLE_ADMIN, &us, &e), BG_EEXISTS);
+	assert_int_equal(create("alice", USER_ROLE_ADMIN, &us, &e), BG_EEXISTS);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "bob", USER_ROLE_NONE, &us, &e), BG_EINVAL);
+	assert_int_equal(create("bob", USER_ROLE_NONE, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
 	/* A user has one role, not a set of them. */
-	assert_int_equal(user_create(st, kr, "bob", USER_ROLE_ADMIN | USER_ROLE_APPROVER, &us, &e),
-	                 BG_EINVAL);
+	assert_int_equal(create("bob", USER_ROLE_ADMIN | USER_ROLE_APPROVER, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
-	assert_int_equal(user_create(st, kr, "bad name", USER_ROLE_ADMIN, &us, &e), BG_EINVAL);
+	assert_int_equal(create("bad name", USER_ROLE_ADMIN, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
 }
 
@@ -128,7 +131,7 @@ static void test_roles(void **state)
 	assert_int_equal(USER_ROLE_ANY & USER_ROLE_ADMIN, USER_ROLE_ADMIN);
 	assert_int_equal(USER_ROLE_ANY & USER_ROLE_APPROVER, USER_ROLE_APPROVER);
 	/* What the store keeps is the name, and it reads back as the same role. */
-	assert_int_equal(user_create(st, kr, "dave", USER_ROLE_APPROVER, &us, &e), 0);
+	assert_int_equal(create("dave", USER_ROLE_APPROVER, &us, &e), 0);
 	assert_int_equal(store_user_by_name(st, "dave", &u, &e), 0);
 	assert_int_equal(user_role_parse(u.role), USER_ROLE_APPROVER);
 	user_secrets_free(&us);
@@ -142,7 +145,7 @@ static void test_otp_once(void **state)
 	char code[7];
 	bg_err e;
 
-	assert_int_equal(user_create(st, kr, "carol", USER_ROLE_ADMIN, &us, &e), 0);
+	assert_int_equal(create("carol", USER_ROLE_ADMIN, &us, &e), 0);
 	assert_int_equal(unbase32(us.totp_secret, key, sizeof(key)), 20);
 	assert_int_equal(user_authenticate(st, us.token, strlen(us.token), &u, &e), 0);
 	assert_int_equal(totp_code(key, bg_now(), code), 0);

@@ -1,0 +1,979 @@
+/*
+ * store_sqlite.c - the SQLite backend of the store (store.h, store_backend.h): one
+ * database file in the data directory (datadir.h), shared by every gateway thread and
+ * by the commands that run beside it (`breakglass init`).
+ *
+ * Threads never share a connection: the store keeps a pool of connections (grown on
+ * demand up to POOL_MAX, then callers wait), each with its prepared statements cached.
+ * A read borrows a connection for one statement; a transaction holds one from
+ * BEGIN IMMEDIATE, which takes the database's write lock at once (so a transaction that
+ * reads the audit chain's head can append to it: that is store_audit_head()'s claim),
+ * to COMMIT or ROLLBACK. Every statement runs through run(): borrow or use the
+ * transaction's connection, prepare once, bind, step, hand out rows, reset.
+ *
+ * Every connection runs with WAL, synchronous=FULL (COMMIT returns once the WAL is
+ * synced: a committed write survives power loss), foreign keys on and a busy timeout, so
+ * several processes (CLI and server) can share the file. Automatic checkpoints (copying
+ * the WAL into the database: three more syncs) are off, so that no commit pays for one:
+ * the store's owner calls store_maintain() between bursts of writes (the audit
+ * committer does, between batches), and closing the last connection checkpoints too.
+ *
+ * Schema (version 1, recorded in meta.schema_version):
+ *   meta(key PRIMARY KEY, value)
+ *   users(id INTEGER PRIMARY KEY, name UNIQUE, role, token_hash BLOB(32) UNIQUE,
+ *         totp_seed BLOB(16), last_otp_counter, created_at)
+ *   grants(id PRIMARY KEY, user -> users(name), created_by, kind,
+ *          access_key_id UNIQUE, session_token_hash BLOB(32),
+ *          tables JSON array, ops JSON array, created_at, expires_at,
+ *          revoked_at (0 = live), revoked_by, reason)
+ *   audit(seq INTEGER PRIMARY KEY, ts, kind, actor, grant_id, request_id, op, tables,
+ *         decision, reason, status, detail JSON, prev_hash, hash); triggers refuse
+ *         UPDATE and DELETE so the log is append-only through SQL.
+ * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
+ * with equal created_at are listed in the order they were added, which is the rowid's;
+ * the rowid never leaves this file (the listing's cursor is the last grant itself).
+ * Values reach SQL only as bound parameters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/datadir.h"
+#include "store/store_backend.h"
+
+#define SCHEMA_VERSION "1"
+#define POOL_MAX       16 /* connections; readers never block each other in WAL */
+
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SCHEMA_VERSION,
+	ST_USER_ADD,
+	ST_USER_BY_NAME,
+	ST_USER_BY_TOKEN,
+	ST_USER_USE_OTP,
+	ST_USER_EXISTS,
+	ST_GRANT_ADD,
+	ST_GRANT_BY_ID,
+	ST_GRANT_BY_AKID,
+	ST_GRANT_REVOKE,
+	ST_GRANT_PAGE_ALL,
+	ST_GRANT_PAGE_USER,
+	ST_AUDIT_HEAD,
+	ST_AUDIT_INSERT,
+	ST_AUDIT_SCAN,
+	ST_COUNT
+};
+
+#define USER_COLS "id, name, role, totp_seed, last_otp_counter, created_at"
+#define GRANT_COLS                                                                                 \
+	"id, user, created_by, kind, access_key_id, session_token_hash, tables, ops, "             \
+	"created_at, expires_at, revoked_at, revoked_by, reason"
+#define AUDIT_COLS                                                                                 \
+	"seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, status, "       \
+	"detail, prev_hash, hash"
+/* After the cursor (?1 created_at, ?2 id; the first page: ?1 above every created_at). */
+#define GRANT_PAGE_AFTER                                                                           \
+	"(created_at < ?1 OR (created_at = ?1 AND "                                                \
+	"rowid < (SELECT rowid FROM grants WHERE id = ?2)))"
+#define GRANT_PAGE_ORDER " ORDER BY created_at DESC, rowid DESC LIMIT ?3"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SCHEMA_VERSION] = "SELECT value FROM meta WHERE key = 'schema_version'",
+    [ST_USER_ADD] = "INSERT INTO users (name, role, token_hash, totp_seed, "
+                    "last_otp_counter, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+    [ST_USER_BY_NAME] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
+    [ST_USER_BY_TOKEN] = "SELECT " USER_COLS " FROM users WHERE token_hash = ?1",
+    [ST_USER_USE_OTP] = "UPDATE users SET last_otp_counter = ?2 "
+                        "WHERE id = ?1 AND last_otp_counter < ?2",
+    [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
+    [ST_GRANT_ADD] = "INSERT INTO grants (" GRANT_COLS ") "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_GRANT_BY_ID] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
+    [ST_GRANT_BY_AKID] = "SELECT " GRANT_COLS " FROM grants WHERE access_key_id = ?1",
+    [ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 "
+                        "WHERE id = ?1 AND revoked_at = 0",
+    [ST_GRANT_PAGE_ALL] =
+        "SELECT " GRANT_COLS " FROM grants WHERE " GRANT_PAGE_AFTER GRANT_PAGE_ORDER,
+    [ST_GRANT_PAGE_USER] =
+        "SELECT " GRANT_COLS " FROM grants WHERE user = ?4 AND " GRANT_PAGE_AFTER GRANT_PAGE_ORDER,
+    [ST_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL,"
+    " token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),"
+    " totp_seed BLOB NOT NULL CHECK (length(totp_seed) = 16),"
+    " last_otp_counter INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE grants ("
+    " id TEXT PRIMARY KEY,"
+    " user TEXT NOT NULL REFERENCES users (name),"
+    " created_by TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " access_key_id TEXT NOT NULL UNIQUE,"
+    " session_token_hash BLOB NOT NULL CHECK (length(session_token_hash) = 32),"
+    " tables TEXT NOT NULL,"
+    " ops TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL DEFAULT 0,"
+    " revoked_by TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX grants_created ON grants (created_at);"
+    "CREATE INDEX grants_user ON grants (user, created_at);"
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY,"
+    " ts TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " actor TEXT,"
+    " grant_id TEXT,"
+    " request_id TEXT,"
+    " op TEXT,"
+    " tables TEXT,"
+    " decision TEXT,"
+    " reason TEXT,"
+    " status INTEGER NOT NULL DEFAULT 0,"
+    " detail TEXT,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
+
+typedef struct conn conn;
+
+typedef struct sq_tx {
+	store_tx base; /* first: a store_tx pointer is an sq_tx pointer */
+	conn *c;
+} sq_tx;
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	sq_tx tx; /* the transaction open on this connection, if any */
+	conn *next;
+};
+
+typedef struct sq_store {
+	store base; /* first: a store pointer is an sq_store pointer */
+	char *path;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool sync_ready; /* mu and cv initialised */
+	conn *idle;
+	int open; /* connections in existence (idle or checked out) */
+} sq_store;
+
+static sq_store *sq(store *s)
+{
+	return (sq_store *)s;
+}
+
+static conn *tx_conn(store_tx *tx)
+{
+	return ((sq_tx *)tx)->c;
+}
+
+/* --- connections --------------------------------------------------------------------- */
+
+/* SQLite's result as a store error: a uniqueness conflict is BG_EEXISTS, a missing
+ * referenced row BG_ENOTFOUND, anything else (a lock held too long, a full disk, a
+ * trigger's refusal) BG_EIO. */
+static int db_fail(bg_err *e, sqlite3 *db, int rc, const char *what)
+{
+	int code = BG_EIO;
+
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		code = BG_EEXISTS;
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		code = BG_ENOTFOUND;
+	return bg_err_set(e, code, "store: %s: %s", what,
+	                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static void conn_free(conn *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* Opens a connection to an existing database file and applies the per-connection
+ * settings. */
+static int conn_open(const char *path, conn **out, bg_err *e)
+{
+	conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	*out = NULL;
+	if (c == NULL)
+		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = rc == SQLITE_CANTOPEN
+		         ? bg_err_set(e, BG_ENOTFOUND, "store: cannot open %s (run init?)", path)
+		         : db_fail(e, c->db, rc, "open");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, BG_SQLITE_BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(c->db,
+	                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	                  "PRAGMA wal_autocheckpoint = 0;"
+	                  "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
+	                  "PRAGMA cache_size = -" BG_STR(BG_SQLITE_CACHE_KIB) ";",
+	                  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_fail(e, c->db, rc, "configure");
+		goto fail;
+	}
+	c->tx.c = c;
+	*out = c;
+	return 0;
+fail:
+	conn_free(c);
+	return rc;
+}
+
+static int checkout(sq_store *s, conn **out, bg_err *e)
+{
+	conn *c;
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->idle == NULL && s->open >= POOL_MAX)
+		pthread_cond_wait(&s->cv, &s->mu);
+	if (s->idle != NULL) {
+		c = s->idle;
+		s->idle = c->next;
+		pthread_mutex_unlock(&s->mu);
+		c->next = NULL;
+		*out = c;
+		return 0;
+	}
+	s->open++;
+	pthread_mutex_unlock(&s->mu);
+	rc = conn_open(s->path, out, e); /* slow; outside the lock */
+	if (rc != 0) {
+		pthread_mutex_lock(&s->mu);
+		s->open--;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
+}
+
+/* Returns c to the pool; a connection left inside a transaction (its rollback failed)
+ * is closed instead, which rolls it back. */
+static void checkin(sq_store *s, conn *c)
+{
+	bool keep = sqlite3_get_autocommit(c->db) != 0;
+
+	if (!keep)
+		conn_free(c);
+	pthread_mutex_lock(&s->mu);
+	if (keep) {
+		c->next = s->idle;
+		s->idle = c;
+	} else {
+		s->open--;
+	}
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* --- running a statement ------------------------------------------------------------- */
+
+/* A bound parameter: 'i' an integer, 't' text (SQL NULL when p is NULL; n == SIZE_MAX:
+ * NUL-terminated), 'b' a blob. */
+typedef struct arg {
+	char type;
+	int64_t i;
+	const void *p;
+	size_t n;
+} arg;
+
+#define INT(v)                                                                                     \
+	{                                                                                          \
+		'i', (v), NULL, 0                                                                  \
+	}
+#define TEXT(s)                                                                                    \
+	{                                                                                          \
+		't', 0, (s), SIZE_MAX                                                              \
+	}
+#define TEXTN(t)                                                                                   \
+	{                                                                                          \
+		't', 0, (t).p, (t).n                                                               \
+	}
+#define BLOB(p, n)                                                                                 \
+	{                                                                                          \
+		'b', 0, (p), (n)                                                                   \
+	}
+/* The parameters of a query, in order: ARGS(INT(x), TEXT(y)). */
+#define ARGS(...)                                                                                  \
+	.args = (const arg[]){__VA_ARGS__},                                                        \
+	.nargs = sizeof((const arg[]){__VA_ARGS__}) / sizeof(arg)
+
+/* Called with each row; returns 0 to go on, a positive value to stop, or a BG_E* code. */
+typedef int (*row_fn)(void *ctx, sqlite3_stmt *q, bg_err *e);
+
+typedef struct query {
+	int st; /* which statement */
+	const arg *args;
+	size_t nargs;
+	row_fn row; /* NULL: rows are only counted */
+	void *ctx;
+	int64_t count;   /* set by run(): the rows seen */
+	int64_t changes; /* set by run(): the rows inserted, updated or deleted */
+} query;
+
+static void bind(sqlite3_stmt *q, int i, const arg *a)
+{
+	if (a->type == 'i')
+		sqlite3_bind_int64(q, i, a->i);
+	else if (a->p == NULL)
+		sqlite3_bind_null(q, i);
+	else if (a->type == 'b')
+		sqlite3_bind_blob64(q, i, a->p, a->n, SQLITE_STATIC);
+	else
+		sqlite3_bind_text64(q, i, a->p, a->n == SIZE_MAX ? strlen(a->p) : a->n,
+		                    SQLITE_STATIC, SQLITE_UTF8);
+}
+
+/* Runs one query on c (a transaction's connection), or on a connection borrowed from
+ * the pool for the call when c is NULL: prepares it once per connection, binds its
+ * parameters, steps through its rows handing each to qy->row, then resets it and drops
+ * the bindings (they point into the caller's memory). Returns 0, the row function's
+ * error, or SQLite's failure as a BG_E* code with what in the message. */
+static int run(sq_store *s, conn *c, query *qy, const char *what, bg_err *e)
+{
+	conn *borrowed = NULL;
+	sqlite3_stmt *q;
+	size_t i;
+	int rc = 0, step;
+
+	qy->count = qy->changes = 0;
+	if (c == NULL) {
+		rc = checkout(s, &borrowed, e);
+		if (rc != 0)
+			return rc;
+		c = borrowed;
+	}
+	q = c->st[qy->st];
+	if (q == NULL) {
+		step = sqlite3_prepare_v3(c->db, stmt_sql[qy->st], -1, SQLITE_PREPARE_PERSISTENT,
+		                          &c->st[qy->st], NULL);
+		if (step != SQLITE_OK) {
+			rc = db_fail(e, c->db, step, what);
+			goto out;
+		}
+		q = c->st[qy->st];
+	}
+	for (i = 0; i < qy->nargs; i++)
+		bind(q, (int)i + 1, &qy->args[i]);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		qy->count++;
+		if (qy->row != NULL && (rc = qy->row(qy->ctx, q, e)) != 0)
+			break;
+	}
+	if (rc > 0)
+		rc = 0; /* stopped by the row function */
+	else if (rc == 0 && step != SQLITE_DONE)
+		rc = db_fail(e, c->db, step, what);
+	qy->changes = rc == 0 && !sqlite3_stmt_readonly(q) ? sqlite3_changes64(c->db) : 0;
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+out:
+	if (borrowed != NULL)
+		checkin(s, borrowed);
+	return rc;
+}
+
+/* A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK). */
+static int exec_stmt(sq_store *s, conn *c, int st, const char *what, bg_err *e)
+{
+	query qy = {.st = st};
+
+	return run(s, c, &qy, what, e);
+}
+
+/* --- open and close ------------------------------------------------------------------ */
+
+/* Removes the database file and SQLite's files beside it. */
+static void remove_db(const char *path)
+{
+	char aux[PATH_MAX];
+
+	unlink(path);
+	if ((size_t)snprintf(aux, sizeof(aux), "%s-wal", path) < sizeof(aux))
+		unlink(aux);
+	if ((size_t)snprintf(aux, sizeof(aux), "%s-shm", path) < sizeof(aux))
+		unlink(aux);
+}
+
+static void pool_add(sq_store *s, conn *c)
+{
+	c->next = s->idle;
+	s->idle = c;
+	s->open++;
+}
+
+/* Creates the database file exclusively, so two concurrent inits cannot both win. */
+static int create_db(sq_store *s, bg_err *e)
+{
+	conn *c = NULL;
+	int fd, rc;
+
+	fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return bg_err_set(e, BG_EEXISTS, "store: %s already exists", s->path);
+		return bg_err_set(e, BG_EIO, "store: cannot create %s: %s", s->path,
+		                  strerror(errno));
+	}
+	close(fd); /* an empty file is an empty SQLite database */
+	rc = conn_open(s->path, &c, e);
+	if (rc == 0)
+		rc = exec_stmt(s, c, ST_BEGIN, "create", e);
+	if (rc == 0) {
+		rc = sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL);
+		rc = rc == SQLITE_OK ? exec_stmt(s, c, ST_COMMIT, "create", e)
+		                     : db_fail(e, c->db, rc, "create");
+		if (rc != 0)
+			(void)exec_stmt(s, c, ST_ROLLBACK, "create", NULL);
+	}
+	if (rc != 0) {
+		conn_free(c);
+		remove_db(s->path); /* leave nothing behind, so init can simply be retried */
+		return rc;
+	}
+	pool_add(s, c);
+	return 0;
+}
+
+static int schema_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	const unsigned char *v = sqlite3_column_text(q, 0);
+
+	if (v == NULL || strcmp((const char *)v, SCHEMA_VERSION) != 0)
+		return bg_err_set(e, BG_EINVAL, "store: unsupported schema version (want %s)",
+		                  SCHEMA_VERSION);
+	return 0;
+}
+
+static int check_db(sq_store *s, bg_err *e)
+{
+	query qy = {.st = ST_SCHEMA_VERSION, .row = schema_row};
+	conn *c = NULL;
+	int rc;
+
+	rc = conn_open(s->path, &c, e);
+	if (rc != 0)
+		return rc;
+	rc = run(s, c, &qy, "schema version", e);
+	if (rc == BG_EIO)
+		rc = bg_err_set(e, BG_EINVAL, "store: %s is not a breakglass store (%s)", s->path,
+		                sqlite3_errmsg(c->db));
+	else if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: no schema version");
+	if (rc != 0) {
+		conn_free(c);
+		return rc;
+	}
+	pool_add(s, c);
+	return 0;
+}
+
+static void sq_close(store *st)
+{
+	sq_store *s = sq(st);
+	conn *c;
+
+	while ((c = s->idle) != NULL) {
+		s->idle = c->next;
+		conn_free(c);
+	}
+	if (s->sync_ready) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+	}
+	free(s->path);
+	free(s);
+}
+
+static int sq_open(const char *where, bool create, store **out, bg_err *e)
+{
+	datadir *dd = NULL;
+	sq_store *s;
+	int rc;
+
+	*out = NULL;
+	if (!sqlite3_threadsafe())
+		return bg_err_set(e, BG_EINVAL, "store: SQLite built without thread support");
+	rc = datadir_open(where, create, &dd, e);
+	if (rc != 0)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	if (s == NULL)
+		goto out;
+	s->path = strdup(datadir_path(dd, DATADIR_DB));
+	if (s->path == NULL || pthread_mutex_init(&s->mu, NULL) != 0)
+		goto fail;
+	if (pthread_cond_init(&s->cv, NULL) != 0) {
+		pthread_mutex_destroy(&s->mu);
+		goto fail;
+	}
+	s->sync_ready = true;
+	rc = create ? create_db(s, e) : check_db(s, e);
+	if (rc != 0)
+		goto fail;
+	*out = &s->base;
+	goto out;
+fail:
+	sq_close(&s->base);
+out:
+	datadir_free(dd);
+	return rc;
+}
+
+static void sq_maintain(store *st)
+{
+	conn *c;
+
+	if (checkout(sq(st), &c, NULL) != 0)
+		return;
+	(void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	checkin(sq(st), c);
+}
+
+/* --- transactions -------------------------------------------------------------------- */
+
+static int sq_begin(store *st, store_tx **out, bg_err *e)
+{
+	conn *c;
+	int rc;
+
+	rc = checkout(sq(st), &c, e);
+	if (rc != 0)
+		return rc;
+	rc = exec_stmt(sq(st), c, ST_BEGIN, "begin", e);
+	if (rc != 0) {
+		checkin(sq(st), c);
+		return rc;
+	}
+	*out = &c->tx.base;
+	return 0;
+}
+
+static void sq_rollback(store_tx *tx)
+{
+	sq_store *s = sq(tx->s);
+	conn *c = tx_conn(tx);
+
+	/* SQLite may have rolled back already (after some I/O errors). */
+	if (!sqlite3_get_autocommit(c->db))
+		(void)exec_stmt(s, c, ST_ROLLBACK, "rollback", NULL);
+	checkin(s, c);
+}
+
+static int sq_commit(store_tx *tx, bg_err *e)
+{
+	int rc = exec_stmt(sq(tx->s), tx_conn(tx), ST_COMMIT, "commit", e);
+
+	if (rc != 0) {
+		sq_rollback(tx);
+		return rc;
+	}
+	checkin(sq(tx->s), tx_conn(tx));
+	return 0;
+}
+
+/* --- row decoding -------------------------------------------------------------------- */
+
+/* Copies text column i into dst (of cap bytes); false if it does not fit. */
+static bool col_text(sqlite3_stmt *q, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	size_t n = (size_t)sqlite3_column_bytes(q, i);
+
+	if (t == NULL || n >= cap)
+		return false;
+	memcpy(dst, t, n);
+	dst[n] = '\0';
+	return true;
+}
+
+static bool col_blob(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
+{
+	const void *b = sqlite3_column_blob(q, i);
+
+	if (b == NULL || (size_t)sqlite3_column_bytes(q, i) != n)
+		return false;
+	memcpy(dst, b, n);
+	return true;
+}
+
+/* Column i as borrowed text; SQL NULL as p == NULL. */
+static store_text col_sv(sqlite3_stmt *q, int i)
+{
+	store_text s = {NULL, 0};
+
+	if (sqlite3_column_type(q, i) != SQLITE_NULL) {
+		s.p = (const char *)sqlite3_column_text(q, i);
+		s.n = (size_t)sqlite3_column_bytes(q, i);
+	}
+	return s;
+}
+
+static int read_user(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	store_user *u = ctx;
+
+	memset(u, 0, sizeof(*u));
+	u->id = sqlite3_column_int64(q, 0);
+	if (!col_text(q, 1, u->name, sizeof(u->name)) ||
+	    !col_text(q, 2, u->role, sizeof(u->role)) ||
+	    !col_blob(q, 3, u->totp_seed, sizeof(u->totp_seed)))
+		return bg_err_set(e, BG_EIO, "store: corrupt user row %lld", (long long)u->id);
+	u->last_otp_counter = sqlite3_column_int64(q, 4);
+	u->created_at = sqlite3_column_int64(q, 5);
+	return 1; /* one is all there is */
+}
+
+/* Parses a JSON array of strings into n rows of a char[rows][width] array. */
+static bool json_names(const unsigned char *text, char *rows, size_t max, size_t width, size_t *n)
+{
+	json_t *a = text ? json_loads((const char *)text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	size_t i;
+	bool ok = a != NULL && json_is_array(a) && json_array_size(a) <= max;
+
+	for (i = 0; ok && i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+		size_t len = json_string_length(v);
+		if (!json_is_string(v) || len >= width) {
+			ok = false;
+			break;
+		}
+		memcpy(rows + i * width, json_string_value(v), len + 1);
+	}
+	if (ok)
+		*n = json_array_size(a);
+	json_decref(a);
+	return ok;
+}
+
+/* The rows of a char[n][width] array as a JSON array text (caller frees). */
+static char *names_json(const char *rows, size_t n, size_t width)
+{
+	json_t *a = json_array();
+	char *out = NULL;
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(rows + i * width)) != 0)
+			goto out;
+	out = json_dumps(a, JSON_COMPACT);
+out:
+	json_decref(a);
+	return out;
+}
+
+static int grant_row(store_grant *g, sqlite3_stmt *q, bg_err *e)
+{
+	memset(g, 0, sizeof(*g));
+	if (!col_text(q, 0, g->id, sizeof(g->id)) || !col_text(q, 1, g->user, sizeof(g->user)) ||
+	    !col_text(q, 2, g->created_by, sizeof(g->created_by)) ||
+	    !col_text(q, 3, g->kind, sizeof(g->kind)) ||
+	    !col_text(q, 4, g->access_key_id, sizeof(g->access_key_id)) ||
+	    !col_blob(q, 5, g->session_token_hash, sizeof(g->session_token_hash)) ||
+	    !json_names(sqlite3_column_text(q, 6), &g->tables[0][0], BG_MAX_GRANT_TABLES,
+	                sizeof(g->tables[0]), &g->n_tables) ||
+	    !json_names(sqlite3_column_text(q, 7), &g->ops[0][0], BG_MAX_GRANT_OPS,
+	                sizeof(g->ops[0]), &g->n_ops) ||
+	    !col_text(q, 11, g->revoked_by, sizeof(g->revoked_by)) ||
+	    !col_text(q, 12, g->reason, sizeof(g->reason)))
+		return bg_err_set(e, BG_EIO, "store: corrupt grant row %s", g->id);
+	g->created_at = sqlite3_column_int64(q, 8);
+	g->expires_at = sqlite3_column_int64(q, 9);
+	g->revoked_at = sqlite3_column_int64(q, 10);
+	return 0;
+}
+
+static int read_grant(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	int rc = grant_row(ctx, q, e);
+
+	return rc != 0 ? rc : 1; /* one is all there is */
+}
+
+/* --- users --------------------------------------------------------------------------- */
+
+static int sq_user_add(store_tx *tx, const char *name, const char *role,
+                       const uint8_t token_hash[32], const uint8_t totp_seed[16], int64_t now,
+                       bg_err *e)
+{
+	query qy = {
+	    .st = ST_USER_ADD,
+	    ARGS(TEXT(name), TEXT(role), BLOB(token_hash, 32), BLOB(totp_seed, 16), INT(now))};
+	bg_err why;
+	int rc;
+
+	rc = run(sq(tx->s), tx_conn(tx), &qy, "add user", &why);
+	if (rc == BG_EEXISTS)
+		return strstr(why.msg, "users.name") != NULL
+		           ? bg_err_set(e, BG_EEXISTS, "user %s already exists", name)
+		           : bg_err_set(e, BG_EEXISTS, "store: API token already in use");
+	if (rc != 0 && e != NULL)
+		*e = why;
+	return rc;
+}
+
+static int sq_user_get(store *st, store_user_key by, const void *key, store_user *out, bg_err *e)
+{
+	query by_name = {.st = ST_USER_BY_NAME, ARGS(TEXT(key)), .row = read_user, .ctx = out};
+	query by_token = {
+	    .st = ST_USER_BY_TOKEN, ARGS(BLOB(key, 32)), .row = read_user, .ctx = out};
+	query *qy = by == STORE_USER_BY_NAME ? &by_name : &by_token;
+	int rc = run(sq(st), NULL, qy, "find user", e);
+
+	if (rc == 0 && qy->count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
+	return rc;
+}
+
+static int sq_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e)
+{
+	query use = {.st = ST_USER_USE_OTP, ARGS(INT(user_id), INT(counter))};
+	query exists = {.st = ST_USER_EXISTS, ARGS(INT(user_id))};
+	int rc;
+
+	rc = run(sq(tx->s), tx_conn(tx), &use, "record TOTP use", e);
+	if (rc != 0 || use.changes == 1)
+		return rc;
+	/* Nothing updated: either the code was used already or there is no such user. */
+	rc = run(sq(tx->s), tx_conn(tx), &exists, "find user", e);
+	if (rc != 0)
+		return rc;
+	return exists.count != 0 ? bg_err_set(e, BG_EDENIED, "TOTP code already used")
+	                         : bg_err_set(e, BG_ENOTFOUND, "no such user");
+}
+
+/* --- grants -------------------------------------------------------------------------- */
+
+static int sq_grant_add(store_tx *tx, const store_grant *g, bg_err *e)
+{
+	char *tables = names_json(&g->tables[0][0], g->n_tables, sizeof(g->tables[0]));
+	char *ops = names_json(&g->ops[0][0], g->n_ops, sizeof(g->ops[0]));
+	query qy = {.st = ST_GRANT_ADD,
+	            ARGS(TEXT(g->id), TEXT(g->user), TEXT(g->created_by), TEXT(g->kind),
+	                 TEXT(g->access_key_id), BLOB(g->session_token_hash, 32), TEXT(tables),
+	                 TEXT(ops), INT(g->created_at), INT(g->expires_at), INT(g->revoked_at),
+	                 TEXT(g->revoked_by), TEXT(g->reason))};
+	int rc;
+
+	if (tables == NULL || ops == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	else
+		rc = run(sq(tx->s), tx_conn(tx), &qy, "add grant", e);
+	if (rc == BG_ENOTFOUND)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such user %s", g->user);
+	else if (rc == BG_EEXISTS)
+		rc = bg_err_set(e, BG_EEXISTS, "grant id or access key id already exists");
+	free(tables);
+	free(ops);
+	return rc;
+}
+
+/* The grant by id or access key id, on c (NULL: a pooled connection). */
+static int grant_get(sq_store *s, conn *c, store_grant_key by, const char *key, store_grant *out,
+                     bg_err *e)
+{
+	query qy = {.st = by == STORE_GRANT_BY_ID ? ST_GRANT_BY_ID : ST_GRANT_BY_AKID,
+	            ARGS(TEXT(key)),
+	            .row = read_grant,
+	            .ctx = out};
+	int rc = run(s, c, &qy, "find grant", e);
+
+	if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such grant");
+	return rc;
+}
+
+static int sq_grant_get(store *st, store_grant_key by, const char *key, store_grant *out, bg_err *e)
+{
+	return grant_get(sq(st), NULL, by, key, out, e);
+}
+
+static int sq_grant_revoke(store_tx *tx, const char *id, const char *who, int64_t now,
+                           store_grant *out, bg_err *e)
+{
+	query qy = {.st = ST_GRANT_REVOKE, ARGS(TEXT(id), INT(now), TEXT(who))};
+	int rc;
+
+	/* No row updated: already revoked (the first revocation stands) or no such grant,
+	 * which reading it back tells apart. */
+	rc = run(sq(tx->s), tx_conn(tx), &qy, "revoke grant", e);
+	return rc != 0 ? rc : grant_get(sq(tx->s), tx_conn(tx), STORE_GRANT_BY_ID, id, out, e);
+}
+
+typedef struct page_ctx {
+	store_grant *page;
+	size_t n;
+} page_ctx;
+
+static int page_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	page_ctx *p = ctx;
+	int rc = grant_row(&p->page[p->n], q, e);
+
+	if (rc == 0)
+		p->n++;
+	return rc;
+}
+
+static int sq_grant_page(store *st, const char *user, const store_grant *after, store_grant *page,
+                         size_t max, size_t *n, bg_err *e)
+{
+	page_ctx p = {page, 0};
+	query qy = {.st = user ? ST_GRANT_PAGE_USER : ST_GRANT_PAGE_ALL,
+	            ARGS(INT(after ? after->created_at : INT64_MAX), TEXT(after ? after->id : NULL),
+	                 INT((int64_t)max), TEXT(user)),
+	            .row = page_row,
+	            .ctx = &p};
+	int rc;
+
+	if (user == NULL)
+		qy.nargs--; /* ?4, the user, is only in the per-user statement */
+	rc = run(sq(st), NULL, &qy, "list grants", e);
+	*n = p.n;
+	return rc;
+}
+
+/* --- the audit table ----------------------------------------------------------------- */
+
+typedef struct head_ctx {
+	int64_t *seq;
+	char *hash;
+} head_ctx;
+
+static int head_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	head_ctx *h = ctx;
+
+	*h->seq = sqlite3_column_int64(q, 0);
+	if (sqlite3_column_bytes(q, 1) != STORE_HASH_HEX ||
+	    !col_text(q, 1, h->hash, STORE_HASH_HEX + 1))
+		return bg_err_set(e, BG_EIO, "store: audit chain head %lld is corrupt",
+		                  (long long)*h->seq);
+	return 1;
+}
+
+static int sq_audit_head(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e)
+{
+	head_ctx h = {seq, hash};
+	query qy = {.st = ST_AUDIT_HEAD, .row = head_row, .ctx = &h};
+
+	/* BEGIN IMMEDIATE took the write lock: the head cannot move until tx ends. */
+	*seq = 0;
+	hash[0] = '\0';
+	return run(sq(tx->s), tx_conn(tx), &qy, "read the audit chain head", e);
+}
+
+static int sq_audit_insert(store_tx *tx, const store_audit_row *r, bg_err *e)
+{
+	const store_text *f = r->f;
+	query qy = {.st = ST_AUDIT_INSERT,
+	            ARGS(INT(r->seq), TEXTN(r->ts), TEXTN(f[STORE_AUDIT_KIND]),
+	                 TEXTN(f[STORE_AUDIT_ACTOR]), TEXTN(f[STORE_AUDIT_GRANT]),
+	                 TEXTN(f[STORE_AUDIT_REQUEST]), TEXTN(f[STORE_AUDIT_OP]),
+	                 TEXTN(f[STORE_AUDIT_TABLES]), TEXTN(f[STORE_AUDIT_DECISION]),
+	                 TEXTN(f[STORE_AUDIT_REASON]), INT(r->status), TEXTN(r->detail),
+	                 TEXTN(r->prev_hash), TEXTN(r->hash))};
+
+	return run(sq(tx->s), tx_conn(tx), &qy, "insert audit record", e);
+}
+
+typedef struct scan_ctx {
+	int (*fn)(void *ctx, const store_audit_row *row, bg_err *e);
+	void *ctx;
+} scan_ctx;
+
+static int scan_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	scan_ctx *sc = ctx;
+	store_audit_row r;
+	int i;
+
+	r.seq = sqlite3_column_int64(q, 0);
+	r.ts = col_sv(q, 1);
+	for (i = 0; i < STORE_AUDIT_FIELDS; i++)
+		r.f[i] = col_sv(q, 2 + i);
+	r.status = sqlite3_column_int64(q, 2 + STORE_AUDIT_FIELDS);
+	r.detail = col_sv(q, 3 + STORE_AUDIT_FIELDS);
+	r.prev_hash = col_sv(q, 4 + STORE_AUDIT_FIELDS);
+	r.hash = col_sv(q, 5 + STORE_AUDIT_FIELDS);
+	return sc->fn(sc->ctx, &r, e);
+}
+
+static int sq_audit_scan(store *st, int64_t after, int64_t limit,
+                         int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                         bg_err *e)
+{
+	scan_ctx sc = {fn, ctx};
+	query qy = {.st = ST_AUDIT_SCAN,
+	            ARGS(INT(after), INT(limit > 0 ? limit : INT64_MAX)),
+	            .row = scan_row,
+	            .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read the audit log", e);
+}
+
+const store_methods store_sqlite_methods = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .maintain = sq_maintain,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .user_add = sq_user_add,
+    .user_get = sq_user_get,
+    .user_use_otp = sq_user_use_otp,
+    .grant_add = sq_grant_add,
+    .grant_get = sq_grant_get,
+    .grant_revoke = sq_grant_revoke,
+    .grant_page = sq_grant_page,
+    .audit_head = sq_audit_head,
+    .audit_insert = sq_audit_insert,
+    .audit_scan = sq_audit_scan,
+};

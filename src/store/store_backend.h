@@ -1,0 +1,79 @@
+/*
+ * store_backend.h - what a store backend implements: the method table behind store.h.
+ *
+ * For backends only (src/store/<name>/); everyone else uses store.h. A backend defines
+ * its own store and transaction structures with `struct store` and `struct store_tx`
+ * as their first members (as an sqlite3_file begins every VFS's file), fills in a
+ * store_methods, and is listed in store.c's table of backends.
+ *
+ * store.c has already checked every argument against the rules in store.h (names,
+ * sizes, a grant's shape; a transaction that has not failed), so a method only stores
+ * and fetches. What it must guarantee is in store.h: the BG_E* codes of each operation,
+ * durability at commit, append-only audit rows, and that store_audit_head() claims the
+ * audit table until its transaction ends. The test suite (tests/unit/test_store.c)
+ * holds every backend to it.
+ */
+#ifndef BG_STORE_BACKEND_H
+#define BG_STORE_BACKEND_H
+
+#include "store/store.h"
+
+typedef struct store_methods store_methods;
+
+struct store {
+	const store_methods *m;
+};
+
+struct store_tx {
+	store *s;
+	int failed; /* the code of the first failed operation; then only a rollback is left */
+};
+
+/* Which key a lookup is by. */
+typedef enum store_user_key { STORE_USER_BY_NAME, STORE_USER_BY_TOKEN } store_user_key;
+typedef enum store_grant_key { STORE_GRANT_BY_ID, STORE_GRANT_BY_AKID } store_grant_key;
+
+struct store_methods {
+	const char *name;
+
+	/* Lifetime; see store_open_backend(), store_free(), store_maintain(). */
+	int (*open)(const char *where, bool create, store **out, bg_err *e);
+	void (*close)(store *s);
+	void (*maintain)(store *s);
+
+	/* Transactions. begin sets (*out)->s; commit and rollback end tx whatever happens
+	 * (commit rolls back on failure). */
+	int (*begin)(store *s, store_tx **out, bg_err *e);
+	int (*commit)(store_tx *tx, bg_err *e);
+	void (*rollback)(store_tx *tx);
+
+	/* Users. key is a NUL-terminated name or a 32-byte token hash. */
+	int (*user_add)(store_tx *tx, const char *name, const char *role,
+	                const uint8_t token_hash[32], const uint8_t totp_seed[16], int64_t now,
+	                bg_err *e);
+	int (*user_get)(store *s, store_user_key by, const void *key, store_user *out, bg_err *e);
+	int (*user_use_otp)(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e);
+
+	/* Grants. grant_page fills page[0..max) with the grants (of user, or all when NULL)
+	 * that come after `after` in store_grant_list()'s order (from the newest when after
+	 * is NULL), setting *n; fewer than max means there are no more. */
+	int (*grant_add)(store_tx *tx, const store_grant *g, bg_err *e);
+	int (*grant_get)(store *s, store_grant_key by, const char *key, store_grant *out,
+	                 bg_err *e);
+	int (*grant_revoke)(store_tx *tx, const char *id, const char *who, int64_t now,
+	                    store_grant *out, bg_err *e);
+	int (*grant_page)(store *s, const char *user, const store_grant *after, store_grant *page,
+	                  size_t max, size_t *n, bg_err *e);
+
+	/* The audit table. */
+	int (*audit_head)(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e);
+	int (*audit_insert)(store_tx *tx, const store_audit_row *row, bg_err *e);
+	int (*audit_scan)(store *s, int64_t after, int64_t limit,
+	                  int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+	                  bg_err *e);
+};
+
+/* The backends built in. */
+extern const store_methods store_sqlite_methods;
+
+#endif
