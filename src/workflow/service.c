@@ -66,6 +66,14 @@ static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
 	rc = a->change(tx, a->arg, e);
 	if (rc != 0) {
 		store_rollback(tx);
+		/* Nothing changed, but the attempt is on the record (as a refusal), in a
+		 * transaction of its own. */
+		r.decision = "deny";
+		r.reason = e != NULL ? e->msg : "the change failed";
+		if (audit_append(s->audit, &r, NULL, &ae) != 0)
+			fprintf(stderr,
+			        "breakglass: the record of a failed %s was not written: %s\n",
+			        a->kind, ae.msg);
 		return rc;
 	}
 	if (audit_append_tx(s->audit, tx, &r, NULL, &ae) != 0) {

@@ -9,10 +9,10 @@
  * and then makes its state change and appends the action's audit record in one store
  * transaction, so the two commit together or not at all. That is the promise: a typo
  * costs no TOTP code (each code is accepted once), an action whose record cannot be made
- * durable is not done (BG_EAUDIT, fail closed), a change that fails leaves no record, and
- * a crash at any moment leaves neither a change without its record nor a record of a
- * change that did not happen. An action that changes nothing (fetching credentials) is
- * recorded, durably, before it is answered.
+ * durable is not done (BG_EAUDIT, fail closed), a change that fails is recorded only as a
+ * refused attempt (decision "deny", with the reason), and a crash at any moment leaves
+ * neither a change without its record nor a record of a change that did not happen. An action that
+ * changes nothing (fetching credentials) is recorded, durably, before it is answered.
  *
  * Whether a role may call an action at all, and whether it needs a step-up, is declared
  * by the front end (the API's route table) in the svc_caller it passes: svc_has_role() is

@@ -257,13 +257,16 @@ static void test_user_add(void **state)
 	user_secrets_free(&us);
 	assert_false(user_exists("carl"));
 
-	/* A name that is taken: a conflict, and a change that failed is not on the record.
-	 * The code it was verified with is spent all the same. */
+	/* A name that is taken: a conflict, on the record as a refused attempt (nothing
+	 * changed). The code it was verified with is spent all the same. */
 	step_up(&adm, code_at(&adm, 30, code));
 	assert_int_equal(svc_user_add(&sv, &adm, "bob", "responder", &us, &e), BG_EEXISTS);
 	assert_int_equal(us.token[0], '\0');
 	user_secrets_free(&us);
-	assert_int_equal(audit_count(NULL), n + 1);
+	assert_int_equal(audit_count(&rec), n + 2);
+	assert_string_equal(rec_str(rec, "kind"), "user");
+	assert_string_equal(rec_str(rec, "decision"), "deny");
+	json_decref(rec);
 	step_up(&adm, code);
 	assert_int_equal(svc_user_add(&sv, &adm, "bob2", "responder", &us, &e), BG_EAUTH);
 	user_secrets_free(&us);
@@ -568,17 +571,18 @@ static void try_while_broken(struct breakage *b, const char *prefix, const char 
 }
 
 /* Mends the store with sql and checks that nothing of the failed actions is left: no
- * user, no new grant, the cast's grant still live, no record, the chain intact. */
-static void nothing_changed(struct breakage *b, const char *sql)
+ * user, no new grant, the cast's grant still live, the chain intact with `records` new
+ * records (refusals of the attempts, when the audit log itself worked). */
+static void nothing_changed(struct breakage *b, const char *sql, int64_t records)
 {
 	int64_t count = 0, bad = -1;
 	int seen = 0;
 	bg_err e;
 
 	ut_sql(dbpath, sql);
-	assert_int_equal(audit_count(NULL), b->n);
+	assert_int_equal(audit_count(NULL), b->n + records);
 	assert_int_equal(audit_verify(al, &count, &bad, &e), 0);
-	assert_int_equal(count, b->n);
+	assert_int_equal(count, b->n + records);
 	assert_false(user_exists(b->new_user));
 	assert_int_equal(store_grant_by_id(st, b->c.g->id, b->c.got, &e), 0);
 	assert_int_equal(grant_status(b->c.got, bg_now()), GRANT_ACTIVE);
@@ -603,11 +607,12 @@ static void test_no_record_no_change(void **state)
 	assert_non_null(strstr(e.msg, "not done"));
 	assert_int_equal(cr.secret_access_key[0], '\0');
 	assert_int_equal(cr.session_token[0], '\0');
-	nothing_changed(&b, "DROP TRIGGER audit_broken;");
+	nothing_changed(&b, "DROP TRIGGER audit_broken;", 0);
 	cast_free(&b.c);
 }
 
-/* A change that fails leaves no record, and the chain goes on without a gap. */
+/* A change that fails leaves no record of a change, only the refusal of the attempt, and
+ * the chain goes on without a gap. */
 static void test_failed_change_no_record(void **state)
 {
 	struct breakage b;
@@ -622,13 +627,22 @@ static void test_failed_change_no_record(void **state)
 	                 "CREATE TRIGGER revoke_broken BEFORE UPDATE ON grants "
 	                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
 	                 BG_EIO);
-	nothing_changed(&b, "DROP TRIGGER users_broken; DROP TRIGGER grants_broken; "
-	                    "DROP TRIGGER revoke_broken;");
+	nothing_changed(&b,
+	                "DROP TRIGGER users_broken; DROP TRIGGER grants_broken; "
+	                "DROP TRIGGER revoke_broken;",
+	                3);
+	assert_int_equal(audit_count(&rec), b.n + 3);
+	assert_string_equal(rec_str(rec, "kind"), "revoke");
+	assert_string_equal(rec_str(rec, "actor"), "fc-mine");
+	assert_string_equal(rec_str(rec, "decision"), "deny");
+	assert_non_null(strstr(rec_str(rec, "reason"), "disk on fire"));
+	json_decref(rec);
 
 	/* Once the store takes changes again, so does the chain, with the next seq. */
 	assert_int_equal(svc_grant_revoke(&sv, &b.c.mine, b.c.g->id, b.c.got, &e), 0);
-	rec = newest_record(b.n + 1, "revoke", "fc-mine", b.c.g->id);
-	assert_int_equal(json_integer_value(json_object_get(rec, "seq")), b.n + 1);
+	rec = newest_record(b.n + 4, "revoke", "fc-mine", b.c.g->id);
+	assert_int_equal(json_integer_value(json_object_get(rec, "seq")), b.n + 4);
+	assert_string_equal(json_string_value(json_object_get(rec, "decision")), "allow");
 	json_decref(rec);
 	cast_free(&b.c);
 }
