@@ -87,7 +87,7 @@ lint:
 
 # libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
-build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(SRC_H)
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(SRC_H)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lhttp_parser -lpthread

@@ -240,6 +240,17 @@ static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
 
 static const pl_io pipeline_io = {io_audit, io_forward, io_reply};
 
+/* A fixed answer made by the gateway itself. */
+static void reply_text(net_http_conn *conn, int status, const char *type, const char *text)
+{
+	net_http_header h = hdr("Content-Type", type);
+	bg_buf body;
+
+	bg_buf_init(&body, strlen(text) + 1);
+	(void)net_http_reply(conn, status, &h, 1, bg_buf_adds(&body, text) == 0 ? &body : NULL, 0);
+	bg_buf_free(&body);
+}
+
 /* A call for the connection's current request (headers so far, maybe no body). */
 static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *r)
 {
@@ -372,15 +383,8 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 	j->conn = conn;
 	bg_buf_init(&j->rep.body, BG_MAX_RESPONSE_BODY);
 	if (net_url_parse(r->target, r->target_len, &j->url, NULL) != 0) {
-		static const char msg[] =
-		    "{\"error\":\"bad_request\",\"message\":\"malformed URL\"}";
-		net_http_header h = hdr("Content-Type", "application/json");
-		bg_buf body;
-		bg_buf_init(&body, sizeof(msg));
-		(void)net_http_reply(conn, 400, &h, 1,
-		                     bg_buf_add(&body, msg, sizeof(msg) - 1) == 0 ? &body : NULL,
-		                     0);
-		bg_buf_free(&body);
+		reply_text(conn, 400, "application/json",
+		           "{\"error\":\"bad_request\",\"message\":\"malformed URL\"}");
 		api_job_free(j);
 		return;
 	}
@@ -456,14 +460,7 @@ static void on_request(void *app, net_http_conn *conn, const net_http_request *r
 	}
 	if (is_health(r)) {
 		/* DynamoDB answers GET / with a health line; load balancers probe it. */
-		static const char line[] = "healthy: breakglass\n";
-		net_http_header h = hdr("Content-Type", "text/plain");
-		bg_buf body;
-		bg_buf_init(&body, sizeof(line));
-		(void)net_http_reply(conn, 200, &h, 1,
-		                     bg_buf_add(&body, line, sizeof(line) - 1) == 0 ? &body : NULL,
-		                     0);
-		bg_buf_free(&body);
+		reply_text(conn, 200, "text/plain", "healthy: breakglass\n");
 		return;
 	}
 	c = call_new(this_loop, conn, r);
