@@ -160,8 +160,8 @@ class Server:
 # --- wrk ----------------------------------------------------------------------------------
 
 
-def wrk(port, conns, dur):
-    cmd = ["wrk", "-t1", "-c%d" % conns, "-d%ds" % dur, "-s", os.path.join(HERE, "spike.lua"),
+def wrk(port, conns, dur, cpu=None):
+    cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + ["wrk", "-t1", "-c%d" % conns, "-d%ds" % dur, "-s", os.path.join(HERE, "spike.lua"),
            "http://127.0.0.1:%d/" % port]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.read().decode()
@@ -177,14 +177,29 @@ def wrk(port, conns, dur):
     return res
 
 
-def measure(srv, conns, dur):
+def pin(pid, cpus):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass
+
+
+def measure(srv, conns, dur, cpu=None):
+    """One measured wrk run. cpu: pin the server's threads and wrk to this one CPU for the
+    run (then unpin), so every wake-up is a switch on one CPU, not a cross-CPU wake-up."""
+    if cpu is not None:
+        pin(srv.pid, {cpu})
+        wrk(srv.port, conns, 1, cpu)  # warm-up on the pinned CPU
     k0 = proc_task_ticks(srv.pid)
     c0, x0, (b0, t0) = proc_cpu_ticks(srv.pid), proc_ctx(srv.pid), sys_busy()
     w0 = time.monotonic()
-    r = wrk(srv.port, conns, dur)
+    r = wrk(srv.port, conns, dur, cpu)
     wall = time.monotonic() - w0
     c1, x1, (b1, t1) = proc_cpu_ticks(srv.pid), proc_ctx(srv.pid), sys_busy()
     k1 = proc_task_ticks(srv.pid)
+    if cpu is not None:
+        pin(srv.pid, set(range(os.cpu_count())))
     split = sorted((k1[t] - k0.get(t, 0) for t in k1), reverse=True)
     n = max(1, r["requests"])
     srv_s = (c1 - c0) / TICK
@@ -192,6 +207,7 @@ def measure(srv, conns, dur):
     ncpu = os.cpu_count()
     r.update({
         "conns": conns,
+        "mode": "c%d" % conns + ("-pinned" if cpu is not None else ""),
         "srv_cpu_s": srv_s,
         "cpu_us_per_req": srv_s * 1e6 / n,
         "vcs_per_req": (x1[0] - x0[0]) / n,
@@ -384,7 +400,9 @@ def main():
     ap.add_argument("--max-wait", type=float, default=120.0, help="s to wait for quiet")
     ap.add_argument("--other-max", type=float, default=0.15,
                     help="repeat a run whose other processes used more cores than this")
-    ap.add_argument("--attempts", type=int, default=3)
+    ap.add_argument("--attempts", type=int, default=5)
+    ap.add_argument("--pinned-duration", type=int, default=5,
+                    help="s of an extra c1 run with server and wrk on CPU 0 (0: none)")
     ap.add_argument("--perf", type=int, default=1 if shutil.which("perf") else 0,
                     help="1: count system calls per request with perf stat (root)")
     a = ap.parse_args()
@@ -420,30 +438,34 @@ def main():
             time.sleep(0.5)
 
         runs, retried = [], []
+        # (connections, CPU to pin server and wrk to or None, seconds)
+        modes = [(a.conns, None, a.duration), (1, None, a.duration)]
+        if a.pinned_duration > 0:
+            modes.append((1, 0, a.pinned_duration))
         for r in range(a.rounds):
             order = names[r % len(names):] + names[:r % len(names)]
             for n in order:
                 s = srvs[n]
-                for conns in (a.conns, 1):
+                for conns, cpu, dur in modes:
                     for attempt in range(1, a.attempts + 1):
                         waited, quiet = wait_quiet(a.quiet_pct, a.max_wait)
                         wrk(s.port, conns, 1)  # warm-up, not counted
-                        m = measure(s, conns, a.duration)
+                        m = measure(s, conns, dur, cpu)
                         m.update({"server": n, "round": r + 1, "attempt": attempt,
                                   "waited_s": round(waited, 1), "busy_before_pct": quiet})
                         noisy = m["other_cores"] > a.other_max
                         m["noisy"] = noisy
                         if noisy and attempt < a.attempts:
-                            log("round %d %-9s c%-3d repeated: other processes used %.2f cores"
-                                % (r + 1, n, conns, m["other_cores"]))
+                            log("round %d %-9s %-9s repeated: other processes used %.2f cores"
+                                % (r + 1, n, m["mode"], m["other_cores"]))
                             retried.append(m)
                             continue
                         break
                     runs.append(m)
-                    log("round %d %-9s c%-3d %8.0f req/s p50 %5d us p99 %6d us  %5.1f us/req  "
+                    log("round %d %-9s %-9s %8.0f req/s p50 %5d us p99 %6d us  %5.1f us/req  "
                         "cs/req %.3f (vol %.3f)  srv %.2f wrk %.2f other %.2f cores  "
                         "threads %s%s" %
-                        (r + 1, n, conns, m["rps"], m["p50_us"], m["p99_us"],
+                        (r + 1, n, m["mode"], m["rps"], m["p50_us"], m["p99_us"],
                          m["cpu_us_per_req"], m["cs_per_req"], m["vcs_per_req"],
                          m["srv_cores"], m["wrk_cores"], m["other_cores"],
                          "/".join(str(x) for x in m["thread_ticks"] if x),
@@ -470,34 +492,54 @@ def main():
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
 
-    # Tables (median of the rounds).
+    # Tables: median (min-max) of the rounds whose other load stayed under --other-max;
+    # "n/m": n such rounds of m (when none stayed under it, all m rounds are used).
+    def pick(n, mode):
+        every = [m for m in runs if m["server"] == n and m["mode"] == mode]
+        clean = [m for m in every if not m["noisy"]]
+        return (clean or every), len(clean), len(every)
+
+    def rng(rs, key, f="%.0f"):
+        xs = [m[key] for m in rs]
+        if not xs:
+            return "-"
+        if len(xs) == 1:
+            return f % xs[0]
+        return (f + " (" + f + "–" + f + ")") % (med(xs), min(xs), max(xs))
+
+    modes_seen = []
+    for m in runs:
+        if m["mode"] not in modes_seen:
+            modes_seen.append(m["mode"])
+    for mode in modes_seen:
+        print()
+        print("%s:" % mode)
+        print()
+        print("| candidate | rounds | req/s | p50 µs | p99 µs | CPU µs/req | cs/req "
+              "(vol + invol) | other cores |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n in names:
+            rs, nc, ne = pick(n, mode)
+            print("| %s | %d/%d | %s | %s | %s | %s | %s (%s + %s) | %s |" % (
+                LABEL[n], nc, ne, rng(rs, "rps"), rng(rs, "p50_us"), rng(rs, "p99_us"),
+                rng(rs, "cpu_us_per_req", "%.1f"), "%.3f" % med([m["cs_per_req"] for m in rs]),
+                "%.3f" % med([m["vcs_per_req"] for m in rs]),
+                "%.3f" % med([m["ivcs_per_req"] for m in rs]),
+                "%.2f" % max([m["other_cores"] for m in rs])))
     print()
-    print("| candidate | c32 req/s | c32 p50 / p99 µs | c32 CPU µs/req | c32 cs/req (vol+invol) "
-          "| c1 req/s | c1 p50 / p99 µs | c1 CPU µs/req | c1 cs/req | RSS idle | RSS 1024 conns |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| candidate | RSS idle | RSS with %d idle keep-alive connections | threads |" % a.hold)
+    print("| --- | ---: | ---: | ---: |")
     for n in names:
-        row = [LABEL[n]]
-        for conns in (a.conns, 1):
-            rs = [m for m in runs if m["server"] == n and m["conns"] == conns]
-            row.append("%.0f" % med([m["rps"] for m in rs]))
-            row.append("%.0f / %.0f" % (med([m["p50_us"] for m in rs]),
-                                        med([m["p99_us"] for m in rs])))
-            row.append("%.1f" % med([m["cpu_us_per_req"] for m in rs]))
-            row.append("%.3f (%.3f+%.3f)" % (med([m["cs_per_req"] for m in rs]),
-                                             med([m["vcs_per_req"] for m in rs]),
-                                             med([m["ivcs_per_req"] for m in rs])))
-            if conns == 1:
-                row[-1] = "%.2f" % med([m["cs_per_req"] for m in rs])
-        row.append("%.1f MiB" % (results["rss_idle_kib"][n] / 1024))
-        row.append("%.1f MiB" % (results["rss_hold_kib"][n] / 1024))
-        print("| " + " | ".join(row) + " |")
+        print("| %s | %.1f MiB | %.1f MiB | %d |" % (
+            LABEL[n], results["rss_idle_kib"][n] / 1024, results["rss_hold_kib"][n] / 1024,
+            results["threads"][n]))
     print()
     print("| candidate | c32 syscalls/req | epoll_ctl/req | epoll_wait/req | c32 busiest thread's "
           "share of the server CPU, per round |")
     print("| --- | ---: | ---: | ---: | --- |")
     for n in names:
         sc = results.get("syscalls", {}).get(n)
-        rs = [m for m in runs if m["server"] == n and m["conns"] == a.conns]
+        rs = [m for m in runs if m["server"] == n and m["mode"] == "c%d" % a.conns]
         print("| %s | %s | %s | %s | %s |" % (
             LABEL[n], "%.2f" % sc["all"] if sc else "-", "%.2f" % sc["epoll_ctl"] if sc else "-",
             "%.3f" % sc["epoll_wait"] if sc else "-",
