@@ -5,13 +5,17 @@ Starts the four spike servers (build/spike/srv_*) on free loopback ports, then:
   1. resident memory of each, idle (just started) and holding HOLD keep-alive connections
      (each has answered one request, then sits idle);
   2. ROUNDS rounds; in each, every server in turn (the order rotates per round) gets a
-     1 s warm-up, then `wrk -t1 -cCONNS -dDUR` and `wrk -t1 -c1 -dDUR` with spike.lua;
+     1 s warm-up, then `wrk -t1 -cCONNS -dDUR`, `wrk -t1 -c1 -dDUR` and a c1 run with the
+     server and wrk pinned to CPU 0 (--pinned-duration), all with spike.lua;
      for each run: req/s, p50/p99, the server's CPU time per request (utime+stime from
      /proc/PID/stat) and its context switches per request (voluntary + involuntary,
      summed over /proc/PID/task/*/status), and the CPU used by everything else on the
      machine (/proc/stat busy time minus the server's and wrk's own);
-  3. hostile-input properties, with raw bytes on a socket.
-Prints the tables (median of the rounds) and writes results.json to OUT.
+  3. system calls per request (perf stat, one extra c32 run per server, when perf exists);
+  4. hostile-input properties, with raw bytes on a socket.
+A run starts once the machine is quiet (--quiet-pct) and is repeated (--attempts) when other
+processes used more than --other-max cores during it. Prints the tables (median of the clean
+rounds, with min-max) and writes results.json to OUT.
 """
 import argparse
 import json
