@@ -48,6 +48,7 @@ typedef struct loop_part {
 	net_task drain_task;
 	struct net_http_conn *lru_head, *lru_tail; /* IDLE and HEAD connections, oldest first */
 	struct net_http_conn *all;                 /* every open connection of this loop */
+	atomic_uint nconns;                        /* how many, for balancing new ones */
 } loop_part;
 
 /* The per-request allocation: header block (with read room after it) and the request. */
@@ -226,6 +227,7 @@ static void conn_close(net_http_conn *c)
 	active_free(c);
 	out_free(c);
 	atomic_fetch_sub(&c->part->srv->nconns, 1);
+	atomic_fetch_sub(&c->part->nconns, 1);
 	/* Freed after this wake-up's events: one of them may still name c. */
 	c->free_task.fn = conn_free_task;
 	c->free_task.arg = c;
@@ -921,6 +923,10 @@ static bool adopt(loop_part *p, int fd, const char *peer)
 	net_http_conn *c;
 	int one = 1;
 
+	if (atomic_load(&s->draining)) {
+		close(fd); /* handed over by another loop just before the drain */
+		return false;
+	}
 	if (!make_room(p) || (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd); /* every open connection is busy with a request */
 		return false;
@@ -949,6 +955,7 @@ static bool adopt(loop_part *p, int fd, const char *peer)
 		return false;
 	}
 	atomic_fetch_add(&s->nconns, 1);
+	atomic_fetch_add(&p->nconns, 1);
 	c->all_next = p->all;
 	if (p->all)
 		p->all->all_prev = c;
@@ -957,6 +964,42 @@ static bool adopt(loop_part *p, int fd, const char *peer)
 	/* A new connection must send its request as promptly as a slow header. */
 	arm(c, s->set.header_timeout_ms);
 	return true;
+}
+
+/* A connection accepted by one loop for another. */
+typedef struct handoff {
+	net_task task;
+	loop_part *to;
+	int fd;
+	char peer[64];
+} handoff;
+
+static void handoff_run(void *arg)
+{
+	handoff *h = arg;
+
+	atomic_fetch_sub(&h->to->nconns, 1);
+	(void)adopt(h->to, h->fd, h->peer);
+	free(h);
+}
+
+/* The loop with the fewest connections: whichever loop the kernel woke to accept, the
+ * connections (and so the work) spread over every loop. */
+static loop_part *least_loaded(loop_part *self)
+{
+	net_http_server *s = self->srv;
+	loop_part *best = self;
+	unsigned n = atomic_load(&self->nconns);
+	size_t i;
+
+	for (i = 0; i < s->nparts; i++) {
+		unsigned m = atomic_load(&s->parts[i].nconns);
+		if (m < n && s->parts[i].listening) {
+			best = &s->parts[i];
+			n = m;
+		}
+	}
+	return best;
 }
 
 static void on_accept(void *arg, uint32_t ev)
@@ -971,12 +1014,27 @@ static void on_accept(void *arg, uint32_t ev)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		char peer[64];
+		loop_part *to;
+		handoff *h;
 		int fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return; /* EAGAIN, or another loop took it, or out of descriptors */
 		peer_text(&ss, peer, sizeof(peer));
-		(void)adopt(p, fd, peer);
+		to = least_loaded(p);
+		if (to == p || (h = calloc(1, sizeof(*h))) == NULL) {
+			(void)adopt(p, fd, peer);
+			continue;
+		}
+		h->to = to;
+		h->fd = fd;
+		snprintf(h->peer, sizeof(h->peer), "%s", peer);
+		h->task.fn = handoff_run;
+		h->task.arg = h;
+		/* Counted at once (handoff_run takes it back), so the rest of this batch
+		 * spreads too. */
+		atomic_fetch_add(&to->nconns, 1);
+		net_loop_post(to->loop, &h->task);
 	}
 }
 

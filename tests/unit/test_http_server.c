@@ -73,9 +73,18 @@ static void later_fire(void *arg)
 	reply_text(l->c, 200, "later", 0);
 }
 
+/* Which loops served requests (test_spread). */
+static net_loop *seen_loops[2];
+static int seen_count[2];
+
 static void on_request(void *app, net_http_conn *c, const net_http_request *r)
 {
 	char text[128];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (seen_loops[i] == net_http_conn_loop(c))
+			__atomic_fetch_add(&seen_count[i], 1, __ATOMIC_SEQ_CST);
 
 	if (has_header(r, "x-later")) {
 		pending.c = c;
@@ -331,6 +340,60 @@ static void test_drain(void **state)
 	assert_int_equal(net_http_server_connections(srv), 0);
 }
 
+static void *run_loop(void *arg)
+{
+	(void)net_loop_run(arg);
+	return NULL;
+}
+
+/* Whichever loop the kernel wakes to accept, connections spread over every loop. */
+static void test_spread(void **state)
+{
+	net_loop *two[2];
+	net_http_server *s2;
+	net_http_settings set;
+	net_http_handler h = {NULL, on_head, on_request, on_error};
+	pthread_t t[2];
+	uint16_t saved = port;
+	int fds[8], i;
+	char buf[1024];
+	bg_err e;
+
+	net_http_settings_default(&set);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(net_loop_new(&two[i], &e), 0);
+		seen_loops[i] = two[i];
+		seen_count[i] = 0;
+	}
+	assert_int_equal(net_http_server_new("127.0.0.1", 0, two, 2, &set, &h, &s2, &port, &e), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, run_loop, two[i]), 0);
+	for (i = 0; i < 8; i++) {
+		fds[i] = connect_to();
+		assert_true(fds[i] >= 0);
+	}
+	for (i = 0; i < 8; i++)
+		send_all(fds[i], "GET /s HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (i = 0; i < 8; i++) {
+		read_answers(fds[i], buf, sizeof(buf), 1);
+		assert_non_null(strstr(buf, "HTTP/1.1 200"));
+		close(fds[i]);
+	}
+	assert_true(seen_count[0] >= 2);
+	assert_true(seen_count[1] >= 2);
+	assert_int_equal(seen_count[0] + seen_count[1], 8);
+	for (i = 0; i < 2; i++) {
+		net_loop_stop(two[i]);
+		pthread_join(t[i], NULL);
+	}
+	net_http_server_free(s2);
+	for (i = 0; i < 2; i++) {
+		net_loop_free(two[i]);
+		seen_loops[i] = NULL;
+	}
+	port = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_continue),
 	    cmocka_unit_test(test_header_timeout),
 	    cmocka_unit_test(test_cap_evicts_idle),
+	    cmocka_unit_test(test_spread),
 	    cmocka_unit_test(test_drain), /* last: the server stops accepting */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
