@@ -189,7 +189,8 @@ if [ -x "$BIN" ]; then
 
 	serve_cmd() { # PORT: sets SERVE to the gateway's command line
 		SERVE=(env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x "$BIN" serve --listen "127.0.0.1:$1"
-			--upstream "http://127.0.0.1:$DPORT" --data "$DATA" --region us-east-1)
+			--upstream "http://127.0.0.1:$DPORT" --data "$DATA" --region us-east-1
+			--max-connections 2048)
 	}
 
 	log "start-up time, fresh store ($STARTUPS runs)"

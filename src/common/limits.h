@@ -205,6 +205,10 @@
  * through jansson and libc there). Handlers use a few KiB; 64 KiB is ample. */
 #define BG_STACK_SCRUB (64u * 1024u)
 
+/* How often an idle gateway returns freed heap to the system (malloc_trim): cheap, and
+ * it brings resident memory back down within seconds of a burst. */
+#define BG_TRIM_INTERVAL_MS 2000
+
 /* A limit as a string literal, for SQL text. */
 #define BG_STR_(x) #x
 #define BG_STR(x)  BG_STR_(x)
