@@ -356,6 +356,9 @@ if [ "$HAVE_GW" = 1 ]; then
 
 	hold_conns "after the load" conns-loaded
 	"${BP[@]}" mem "$GW_PID" >"$OUT/mem-after.json"
+	# Where resident memory sits after the load (largest anonymous mappings first).
+	awk '/^[0-9a-f]+-[0-9a-f]+ / {m=$0} /^Anonymous:/ && $2 > 512 {print $2 " kB " m}' \
+		"/proc/$GW_PID/smaps" 2>/dev/null | sort -rn | head -20 >"$OUT/smaps-after.txt" || true
 
 	log "stopping the gateway; start-up time with the populated store ($STARTUPS runs)"
 	kill -TERM "$GW_PID"

@@ -62,7 +62,8 @@ typedef struct server {
 	size_t nloops;
 	net_http_server *http;
 	net_tls *tls;
-	atomic_int inflight; /* DynamoDB requests and API jobs not yet answered */
+	atomic_int inflight;         /* DynamoDB requests and API jobs not yet answered */
+	atomic_uint_fast64_t served; /* requests answered since start (for malloc_trim) */
 
 	/* The API worker. */
 	pthread_t api_thread;
@@ -139,6 +140,7 @@ static void call_check_done(call *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	atomic_fetch_sub(&gl->srv->inflight, 1);
+	atomic_fetch_add(&gl->srv->served, 1);
 	call_unref(c);
 }
 
@@ -341,6 +343,7 @@ static void api_job_done(void *arg)
 	                     NET_REPLY_SECRET);
 	api_job_free(j);
 	atomic_fetch_sub(&s->inflight, 1);
+	atomic_fetch_add(&s->served, 1);
 }
 
 static void *api_main(void *arg)
