@@ -59,6 +59,16 @@ bg_cur bg_cur_rest(const bg_cur *c);
 /* True when the unread bytes equal the n bytes at s. */
 bool bg_cur_eq(const bg_cur *c, const char *s, size_t n);
 
+/* One HTTP header, borrowed from the bytes it was parsed from (or built for sending):
+ * any case, duplicates allowed, in order. The transport and SigV4 share this type, so a
+ * request's headers are handed on without copying. */
+typedef struct bg_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+} bg_header;
+
 /* A growable buffer. data is always NUL-terminated (the NUL is not counted in len) so it
  * can be handed to APIs that want C strings after it was built from checked input. */
 typedef struct bg_buf {

@@ -47,14 +47,6 @@ struct pl_req {
 	pl_reply reply;
 };
 
-const char *pl_stage_name(pl_stage s)
-{
-	static const char *const names[] = {"verify",  "authorise", "audit_request",
-	                                    "forward", "transform", "audit_response",
-	                                    "release", "done"};
-	return (unsigned)s <= PL_DONE ? names[s] : "?";
-}
-
 pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_http *http,
                    const char *request_id)
 {

@@ -42,8 +42,6 @@ typedef enum pl_stage {
 	PL_DONE,
 } pl_stage;
 
-const char *pl_stage_name(pl_stage s);
-
 /* What the stages need that outlives a request: shared by every loop, read-only. */
 typedef struct pl_env {
 	sigv4_verifier *verifier; /* thread-safe */

@@ -103,18 +103,7 @@ struct call {
 	int audit_rc;
 	char audit_why[256];
 	upstream_call *up;
-	sigv4_header headers[BG_MAX_HEADERS];
 };
-
-/* The transport's headers as the signing code's type (same fields, borrowed). */
-static void copy_headers(sigv4_header *dst, const net_http_request *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n_headers; i++)
-		dst[i] = (sigv4_header){r->headers[i].name, r->headers[i].name_len,
-		                        r->headers[i].value, r->headers[i].value_len};
-}
 
 static void call_unref(call *c)
 {
@@ -267,13 +256,12 @@ static call *call_new(gw_loop *gl, net_http_conn *conn, const net_http_request *
 	c->refs = 1;
 	c->audit_timer.fn = audit_timeout;
 	c->audit_timer.arg = c;
-	copy_headers(c->headers, r);
 	memset(&http, 0, sizeof(http));
 	http.method = r->method ? r->method : "?";
 	http.path = r->target ? r->target : "";
 	http.path_len = r->target ? r->path_len : 0;
 	http.has_query = r->has_query;
-	http.headers = c->headers;
+	http.headers = r->headers; /* stay put until the answer is written */
 	http.n_headers = r->n_headers;
 	http.body = r->body ? r->body : (const uint8_t *)"";
 	http.body_len = r->body_len;
@@ -309,7 +297,6 @@ struct api_job {
 	net_http_conn *conn;
 	gw_http_request hr;
 	gw_reply rep;
-	sigv4_header headers[BG_MAX_HEADERS];
 	net_url url;
 	net_task done_task;
 };
@@ -391,10 +378,9 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 		api_job_free(j);
 		return;
 	}
-	copy_headers(j->headers, r);
 	j->hr.method = r->method;
 	j->hr.path = j->url.path;
-	j->hr.headers = j->headers;
+	j->hr.headers = r->headers; /* the loop reads nothing more until the answer */
 	j->hr.n_headers = r->n_headers;
 	j->hr.n_query = j->url.nargs;
 	j->hr.body = r->body;
@@ -429,7 +415,6 @@ static bool is_health(const net_http_request *r)
 static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 {
 	server *s = app;
-	sigv4_header h[BG_MAX_HEADERS];
 	ddb_error_kind kind;
 	bg_err e;
 	call *c;
@@ -440,8 +425,7 @@ static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 	}
 	if (is_health(r))
 		return 0;
-	copy_headers(h, r);
-	if (pl_check_head(&s->env, h, r->n_headers, &kind, &e) == 0)
+	if (pl_check_head(&s->env, r->headers, r->n_headers, &kind, &e) == 0)
 		return 0;
 	/* Refused before its body is read: recorded, answered, connection closed. */
 	c = call_new(this_loop, conn, r);

@@ -12,7 +12,6 @@ struct net_curl {
 	net_loop *loop;
 	CURLM *multi;
 	net_timer timer;
-	size_t running;
 	struct sock_watch *socks; /* every watched socket, freed at the end if libcurl did not */
 };
 
@@ -40,7 +39,6 @@ static void check_done(net_curl *c)
 		if (j == NULL)
 			continue;
 		j->running = false;
-		c->running--;
 		j->done(j, m->data.result);
 	}
 }
@@ -180,7 +178,6 @@ int net_curl_start(net_curl *c, net_curl_job *j)
 	if (curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)
 		return BG_EUPSTREAM;
 	j->running = true;
-	c->running++;
 	return 0;
 }
 
@@ -190,10 +187,4 @@ void net_curl_abort(net_curl *c, net_curl_job *j)
 		return;
 	curl_multi_remove_handle(c->multi, j->easy);
 	j->running = false;
-	c->running--;
-}
-
-size_t net_curl_running(const net_curl *c)
-{
-	return c->running;
 }

@@ -35,7 +35,4 @@ int net_curl_start(net_curl *c, net_curl_job *j) BG_MUST_CHECK;
 /* Stops a running transfer without calling done. */
 void net_curl_abort(net_curl *c, net_curl_job *j);
 
-/* Transfers running now. */
-size_t net_curl_running(const net_curl *c);
-
 #endif

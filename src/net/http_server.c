@@ -574,7 +574,6 @@ static void headers_complete(net_http_conn *c)
 	active *a = c->a;
 
 	a->head_end = a->pos;
-	a->req.received_ms = net_loop_now(c->part->loop);
 	a->req.body_max = BG_MAX_REQUEST_BODY;
 	snprintf(a->req.peer, sizeof(a->req.peer), "%s", c->peer);
 	lru_remove(c);

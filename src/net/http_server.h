@@ -38,12 +38,8 @@
 typedef struct net_http_server net_http_server;
 typedef struct net_http_conn net_http_conn;
 
-typedef struct net_http_header {
-	const char *name;
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-} net_http_header;
+/* A header (common/buf.h): the same type SigV4 verifies, so no copy is made. */
+typedef bg_header net_http_header;
 
 /* A request as the transport saw it. Every pointer is into the connection's buffers and
  * stays valid until the reply has been written. */
@@ -62,8 +58,7 @@ typedef struct net_http_request {
 	size_t body_max; /* on_head may lower it; default BG_MAX_REQUEST_BODY */
 	const uint8_t *body;
 	size_t body_len;
-	char peer[64];       /* "127.0.0.1:53412" */
-	int64_t received_ms; /* loop clock when the headers were complete */
+	char peer[64]; /* "127.0.0.1:53412" */
 } net_http_request;
 
 /* What went wrong at the transport level, for on_error. */

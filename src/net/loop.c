@@ -20,7 +20,6 @@ struct net_loop {
 	net_watch wake_watch;
 	bool stop;
 	int64_t now;
-	uint64_t wakeups;
 
 	net_timer **heap; /* min-heap by due_ms */
 	size_t nheap, capheap;
@@ -276,11 +275,6 @@ int64_t net_loop_now(const net_loop *l)
 	return l->now;
 }
 
-uint64_t net_loop_wakeups(const net_loop *l)
-{
-	return l->wakeups;
-}
-
 /* One turn: due timers and deferred tasks, then at most max_wait ms (-1: until the next
  * timer) for events, then their callbacks and deferred tasks. */
 static int turn(net_loop *l, int max_wait)
@@ -300,7 +294,6 @@ static int turn(net_loop *l, int max_wait)
 	if (max_wait >= 0 && (timeout < 0 || timeout > max_wait))
 		timeout = max_wait;
 	n = epoll_wait(l->ep, ev, BG_LOOP_EVENTS, timeout);
-	l->wakeups++;
 	if (n < 0)
 		return errno == EINTR ? 0 : BG_EIO;
 	l->now = mono_ms();

@@ -60,11 +60,6 @@ void net_loop_del(net_loop *l, int fd);
 /* Arms t to fire after ms milliseconds (re-arming moves it); disarms it. */
 int net_timer_arm(net_loop *l, net_timer *t, int64_t ms) BG_MUST_CHECK;
 void net_timer_disarm(net_loop *l, net_timer *t);
-static inline bool net_timer_armed(const net_timer *t)
-{
-	return t->slot != 0;
-}
-
 /* Queues t to run on l's thread. Thread-safe. */
 void net_loop_post(net_loop *l, net_task *t);
 
@@ -89,8 +84,5 @@ void net_loop_stop(net_loop *l);
 
 /* The loop's clock: CLOCK_MONOTONIC in milliseconds, read once per wake-up. */
 int64_t net_loop_now(const net_loop *l);
-
-/* Wake-ups (returns from epoll_wait) since the loop started: for benchmarks. */
-uint64_t net_loop_wakeups(const net_loop *l);
 
 #endif

@@ -22,13 +22,8 @@
 #include "common/err.h"
 #include "common/limits.h"
 
-/* One HTTP header as received or to be sent: any case, duplicates allowed, in order. */
-typedef struct sigv4_header {
-	const char *name;
-	size_t name_len;
-	const char *value;
-	size_t value_len;
-} sigv4_header;
+/* One HTTP header as received or to be sent (common/buf.h). */
+typedef bg_header sigv4_header;
 
 /* A request to sign or verify. Nothing is copied; the caller keeps it alive. */
 /* The first of the n headers named name (ASCII case-insensitive), or NULL; *count (if
