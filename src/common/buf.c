@@ -103,7 +103,7 @@ void bg_buf_init(bg_buf *b, size_t max)
 	b->max = max;
 }
 
-static int buf_reserve(bg_buf *b, size_t extra)
+int bg_buf_reserve(bg_buf *b, size_t extra)
 {
 	size_t need, ncap;
 	char *nd;
@@ -132,7 +132,7 @@ static int buf_reserve(bg_buf *b, size_t extra)
 
 int bg_buf_add(bg_buf *b, const void *p, size_t n)
 {
-	int rc = buf_reserve(b, n);
+	int rc = bg_buf_reserve(b, n);
 
 	if (rc)
 		return rc;
@@ -165,7 +165,7 @@ int bg_buf_addf(bg_buf *b, const char *fmt, ...)
 		b->failed = BG_EINVAL;
 		return BG_EINVAL;
 	}
-	rc = buf_reserve(b, (size_t)n);
+	rc = bg_buf_reserve(b, (size_t)n);
 	if (rc)
 		return rc;
 	va_start(ap, fmt);
@@ -215,7 +215,7 @@ void bg_hex(const void *p, size_t n, char *out)
 
 int bg_buf_addhex(bg_buf *b, const void *p, size_t n)
 {
-	int rc = buf_reserve(b, 2 * n);
+	int rc = bg_buf_reserve(b, 2 * n);
 
 	if (rc)
 		return rc;

@@ -89,6 +89,10 @@ void bg_buf_init(bg_buf *b, size_t max);
  * bg_buf_steal() yields NULL: a builder may chain appends with || and report b->failed.
  */
 
+/* Makes room for n more bytes at once (one allocation instead of doubling, and no
+ * stale copies left behind by realloc); 0, BG_ELIMIT past max, or BG_ENOMEM. */
+int bg_buf_reserve(bg_buf *b, size_t n) BG_MUST_CHECK;
+
 /* Appends n bytes. */
 int bg_buf_add(bg_buf *b, const void *p, size_t n) BG_MUST_CHECK;
 

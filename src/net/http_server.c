@@ -256,11 +256,6 @@ static void arm(net_http_conn *c, int64_t ms)
 
 /* --- the parser's callbacks ------------------------------------------------------------ */
 
-static int cb_begin(http_parser *p)
-{
-	return 0;
-}
-
 static int cb_url(http_parser *p, const char *at, size_t n)
 {
 	active *a = ((net_http_conn *)p->data)->a;
@@ -373,7 +368,6 @@ static int cb_complete(http_parser *p)
 static void parser_settings_init(void)
 {
 	memset(&parser_settings, 0, sizeof(parser_settings));
-	parser_settings.on_message_begin = cb_begin;
 	parser_settings.on_url = cb_url;
 	parser_settings.on_header_field = cb_field;
 	parser_settings.on_header_value = cb_value;
@@ -616,6 +610,11 @@ static void headers_complete(net_http_conn *c)
 	    !budget_take(c, (size_t)a->req.content_length)) {
 		refuse(c, NET_HTTP_BUSY,
 		       "the gateway is holding too many request bodies; retry shortly");
+		return;
+	}
+	/* The declared length, allocated once (it is within body_max and the budget). */
+	if (a->req.has_length && bg_buf_reserve(&a->body, (size_t)a->req.content_length) != 0) {
+		refuse(c, NET_HTTP_BUSY, "out of memory for the request body");
 		return;
 	}
 	arm(c, s->set.body_timeout_ms);

@@ -73,6 +73,22 @@ static void test_buf_limit(void **state)
 	assert_string_equal(s, "01ab");
 	free(s);
 	bg_buf_free(&b);
+
+	/* Reserving makes the room at once: what is added within it does not move. */
+	bg_buf_init(&b, 4096);
+	assert_int_equal(bg_buf_reserve(&b, 3000), 0);
+	assert_true(b.cap > 3000);
+	s = b.data;
+	assert_int_equal(bg_buf_add(&b, s, 0), 0);
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(bg_buf_adds(&b, "0123456789012345678901234567890123456789"
+		                                 "0123456789012345678901234567890123456789"
+		                                 "01234567890123456789"),
+		                 0);
+	assert_ptr_equal(b.data, s);
+	assert_int_equal(b.len, 3000);
+	assert_int_equal(bg_buf_reserve(&b, 4096), BG_ELIMIT); /* past the maximum */
+	bg_buf_free(&b);
 }
 
 /* Hex decoding accepts both cases and refuses anything else, wherever it stands. */
