@@ -12,7 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "cli/duration.h"
+#include "common/duration.h"
 #include "cli/output.h"
 #include "common/limits.h"
 #include "common/validate.h"
@@ -156,7 +156,7 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tab
 		return cli_usage_error(a, "missing --op");
 	if (dur == NULL)
 		return cli_usage_error(a, "missing --for (e.g. --for 15m)");
-	if (cli_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
+	if (bg_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
 		return cli_usage_error(a, "--for: %s", e.msg);
 	if (otp == NULL)
 		return cli_usage_error(a, "missing --otp");

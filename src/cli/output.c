@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/duration.h"
+#include "common/duration.h"
 
 void cli_out_sanitize(const char *in, char *out, size_t n)
 {
@@ -268,7 +268,7 @@ int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
 	if (status != NULL && strcmp(status, "active") == 0 && exp != NULL &&
 	    cli_out_parse_time(exp, &t) == 0 && t > now) {
 		char left[32];
-		cli_duration_format((int64_t)(t - now), left, sizeof(left));
+		bg_duration_format((int64_t)(t - now), left, sizeof(left));
 		if (bg_buf_addf(b, " (in %s)", left) != 0)
 			return b->failed;
 	}

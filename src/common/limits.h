@@ -61,6 +61,10 @@
  * reads the refusal rather than a reset (nginx's lingering_time is 30 s). */
 #define BG_HTTP_LINGER_MS 5000
 
+/* The longest configurable timeout (header, upstream, drain): ten minutes; anything
+ * longer is a typo, and would hold a responder's terminal or a shutdown for too long. */
+#define BG_MAX_TIMEOUT_MS 600000
+
 /* Pending connections the kernel queues for accept(). */
 #define BG_LISTEN_BACKLOG 1024
 

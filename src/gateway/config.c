@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/duration.h"
 #include "common/limits.h"
 
 typedef struct cfg_key {
@@ -188,30 +189,6 @@ static void cfg_defaults(cfg_text *t)
 	snprintf(t->region, sizeof(t->region), "%s", r && *r ? r : "us-east-1");
 }
 
-int gw_config_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e)
-{
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}};
-	char *end = NULL;
-	long long v;
-	size_t i;
-
-	errno = 0;
-	if (s[0] < '0' || s[0] > '9')
-		return bg_err_set(e, BG_EINVAL, "'%s' is not a duration (like 500ms, 10s, 2m)", s);
-	v = strtoll(s, &end, 10);
-	for (i = 0; errno == 0 && i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].unit) == 0 && v <= max_ms / units[i].ms) {
-			*out = (int64_t)v * units[i].ms;
-			if (*out > 0)
-				return 0;
-		}
-	return bg_err_set(e, BG_EINVAL, "'%s' is not a duration between 1ms and %lld s", s,
-	                  (long long)(max_ms / 1000));
-}
-
 static int cfg_count(const char *s, const char *key, long max, unsigned *out, bg_err *e)
 {
 	char *end = NULL;
@@ -224,6 +201,15 @@ static int cfg_count(const char *s, const char *key, long max, unsigned *out, bg
 		                  max, s);
 	*out = (unsigned)v;
 	return 0;
+}
+
+/* A timeout setting: a duration of at most BG_MAX_TIMEOUT_MS, named in the error. */
+static int cfg_timeout(const char *s, const char *key, int64_t *out, bg_err *e)
+{
+	bg_err why;
+	int rc = bg_duration_parse_ms(s, BG_MAX_TIMEOUT_MS, out, &why);
+
+	return rc == 0 ? 0 : bg_err_set(e, rc, "%s: %s", key, why.msg);
 }
 
 /* Fills c's tuning settings (defaults from limits.h when not given). */
@@ -243,11 +229,12 @@ static int cfg_tuning(gw_config *c, const cfg_text *t, bg_err *e)
 		rc = cfg_count(t->max_connections, "max_connections", BG_MAX_CONNECTIONS_LIMIT,
 		               &c->max_connections, e);
 	if (rc == 0 && t->header_timeout[0])
-		rc = gw_config_parse_ms(t->header_timeout, 600000, &c->header_timeout_ms, e);
+		rc = cfg_timeout(t->header_timeout, "header_timeout", &c->header_timeout_ms, e);
 	if (rc == 0 && t->upstream_timeout[0])
-		rc = gw_config_parse_ms(t->upstream_timeout, 600000, &c->upstream_timeout_ms, e);
+		rc = cfg_timeout(t->upstream_timeout, "upstream_timeout", &c->upstream_timeout_ms,
+		                 e);
 	if (rc == 0 && t->drain_timeout[0])
-		rc = gw_config_parse_ms(t->drain_timeout, 600000, &c->drain_timeout_ms, e);
+		rc = cfg_timeout(t->drain_timeout, "drain_timeout", &c->drain_timeout_ms, e);
 	return rc;
 }
 

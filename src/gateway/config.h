@@ -59,9 +59,6 @@ int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e) BG_MU
 /* True for "localhost" and 127.0.0.0/8. */
 bool gw_config_is_loopback(const char *host);
 
-/* Parses a duration with a unit ("500ms", "10s", "2m") of at most max_ms into *out. */
-int gw_config_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e) BG_MUST_CHECK;
-
 /* Parses "ADDR:PORT" (ADDR an IPv4 address or "localhost"). */
 int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port,
                            bg_err *e) BG_MUST_CHECK;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "gateway/config.h"
 
 static char path[64];
@@ -130,12 +131,68 @@ static void test_errors(void **state)
 	unlink(path);
 }
 
+/* The tuning keys, their defaults and refusals; TLS goes in pairs; clear text off
+ * loopback is refused. */
+static void test_tuning_and_tls(void **state)
+{
+	char *argv[] = {"serve", "--config", path, NULL};
+	char *flags[] = {"serve", "--upstream-timeout", "1s500ms", "--threads", "3", NULL};
+	char *cert_only[] = {"serve", "--tls-cert", "/x.pem", NULL};
+	char *open_plain[] = {"serve", "--listen", "0.0.0.0:8700", NULL};
+	char *open_tls[] = {"serve",  "--listen",  "0.0.0.0:8700", "--tls-cert",
+	                    "/x.pem", "--tls-key", "/x.key",       NULL};
+	gw_config c;
+	bg_err e;
+
+	clear_env();
+	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(c.max_connections, BG_MAX_CONNECTIONS);
+	assert_int_equal(c.header_timeout_ms, BG_HTTP_HEADER_TIMEOUT_MS);
+	assert_int_equal(c.upstream_timeout_ms, BG_UPSTREAM_TIMEOUT_MS);
+	assert_int_equal(c.drain_timeout_ms, BG_DRAIN_TIMEOUT_MS);
+	assert_true(c.threads >= 1);
+	write_file("header_timeout: 250ms\ndrain_timeout: 2m\nmax_connections: 64\n");
+	assert_int_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_int_equal(c.header_timeout_ms, 250);
+	assert_int_equal(c.drain_timeout_ms, 120000);
+	assert_int_equal(c.max_connections, 64);
+	setenv("BREAKGLASS_HEADER_TIMEOUT", "3s", 1);
+	assert_int_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_int_equal(c.header_timeout_ms, 3000);
+	unsetenv("BREAKGLASS_HEADER_TIMEOUT");
+	unlink(path);
+	assert_int_equal(gw_config_load(&c, 5, flags, &e), 0);
+	assert_int_equal(c.upstream_timeout_ms, 1500);
+	assert_int_equal(c.threads, 3);
+
+	write_file("header_timeout: 10\n"); /* a bare number: seconds or ms? refused */
+	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "header_timeout"));
+	write_file("drain_timeout: 11m\n");
+	assert_int_not_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_non_null(strstr(e.msg, "drain_timeout"));
+	write_file("max_connections: 0\n");
+	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	write_file("threads: 1000\n");
+	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	unlink(path);
+
+	assert_int_equal(gw_config_load(&c, 3, cert_only, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "together"));
+	assert_int_equal(gw_config_load(&c, 3, open_plain, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "needs TLS"));
+	assert_int_equal(gw_config_load(&c, 7, open_tls, &e), 0);
+	assert_string_equal(c.tls_key, "/x.key");
+	clear_env();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_tuning_and_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
