@@ -86,7 +86,7 @@ lint:
 		|| (echo "lint: banned function used (see DESIGN.md conventions)"; false)
 
 # libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc $(PKG_CFLAGS)
 build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(SRC_H)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
@@ -98,7 +98,10 @@ FUZZ_SMOKE_RUNS ?= 200000
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n ($(FUZZ_SMOKE_RUNS) runs)"; \
-		$$f -runs=$(FUZZ_SMOKE_RUNS) -max_len=65536 build/fuzz/corpus-$$n fuzz/seeds/$$n 2>&1 | tail -n 2; done
+		$$f -runs=$(FUZZ_SMOKE_RUNS) -max_len=65536 -artifact_prefix=build/fuzz/ \
+			build/fuzz/corpus-$$n fuzz/seeds/$$n >build/fuzz/$$n.log 2>&1 \
+			|| { tail -n 40 build/fuzz/$$n.log; echo "fuzz-smoke: $$n found a crash"; exit 1; }; \
+		tail -n 1 build/fuzz/$$n.log; done
 
 FUZZ_SECONDS ?= 60
 fuzz-run: $(FUZZ_BINS)

@@ -523,6 +523,7 @@ static int put_canonical_query(sink *s, const char *q, size_t len)
 	qparam ps[BG_SIGV4_MAX_QUERY_PARAMS], t;
 	size_t np = 0, i = 0, j, k;
 	bg_buf enc;
+	const char *base;
 	int rc = 0;
 
 	if (len == 0)
@@ -561,12 +562,15 @@ static int put_canonical_query(sink *s, const char *q, size_t len)
 			ps[k] = ps[k - 1];
 		ps[k] = t;
 	}
+	/* Parameters with empty names and values leave enc unallocated: offsets are then 0
+	 * into an empty string, never into a null pointer. */
+	base = enc.data != NULL ? enc.data : "";
 	for (i = 0; i < np; i++) {
 		if (i)
 			sink_putc(s, '&');
-		sink_put(s, enc.data + ps[i].koff, ps[i].klen);
+		sink_put(s, base + ps[i].koff, ps[i].klen);
 		sink_putc(s, '=');
-		sink_put(s, enc.data + ps[i].voff, ps[i].vlen);
+		sink_put(s, base + ps[i].voff, ps[i].vlen);
 	}
 fail:
 	bg_buf_free(&enc);
