@@ -29,13 +29,17 @@ OPT = -O2 -D_FORTIFY_SOURCE=2
 endif
 
 CC ?= cc
+VERSION := $(shell cat VERSION)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 PKGS = libcurl libssl libcrypto jansson yaml-0.1 sqlite3 liboath
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Wpedantic -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \
        -Wmissing-prototypes -Wno-unused-parameter
 CFLAGS ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -fstack-protector-strong -fPIC $(SAN_FLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' $(WARN) -fstack-protector-strong -fPIC $(SAN_FLAGS) \
              $(CFLAGS) -Isrc $(PKG_CFLAGS)
 LDFLAGS_ALL = $(SAN_FLAGS) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser -lpthread
 
@@ -50,7 +54,8 @@ FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=build/release/bench/%)
 
-.PHONY: all deps check unit e2e fuzz fuzz-smoke fuzz-run demo bench format lint clean
+.PHONY: all deps check unit e2e fuzz fuzz-smoke fuzz-run demo bench format lint clean man \
+	install uninstall
 all: $(BUILD)/breakglass
 
 deps:
@@ -128,6 +133,19 @@ build/release/bench/%: bench/%.c build/release/libbreakglass.a
 bench: deps
 	$(MAKE) SANITIZE=0 build/release/breakglass $(BENCH_BINS)
 	BREAKGLASS_BIN=$(abspath build/release/breakglass) bash bench/run.sh
+
+# The man page is generated from the CLI's own help text (src/cli/help_pages.c) and
+# committed; tests/e2e/test_help.sh fails when it is stale.
+man: build/release/breakglass
+	build/release/breakglass help --man > docs/breakglass.1
+
+install: $(BUILD)/breakglass
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/breakglass $(DESTDIR)$(BINDIR)/breakglass
+	install -m 0644 docs/breakglass.1 $(DESTDIR)$(MANDIR)/man1/breakglass.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/breakglass $(DESTDIR)$(MANDIR)/man1/breakglass.1
 
 format:
 	clang-format -i $(SRC_C) $(SRC_H) tests/unit/*.c fuzz/*.c bench/*.c

@@ -20,6 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The process's output mode and whether its one JSON object has been printed. */
+static bool json_mode;
+static bool json_done;
+
+void cli_set_json(bool on)
+{
+	json_mode = on;
+}
+
 void cli_ctx_init(cli_ctx *ctx)
 {
 	const char *u = getenv("BREAKGLASS_URL");
@@ -28,6 +37,7 @@ void cli_ctx_init(cli_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->url = (u != NULL && u[0] != '\0') ? u : CLI_DEFAULT_URL;
 	ctx->token = (t != NULL && t[0] != '\0') ? t : NULL;
+	ctx->json = json_mode;
 }
 
 void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx *ctx)
@@ -40,44 +50,101 @@ void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx 
 	a->ctx = ctx;
 }
 
-void cli_errorf(const char *fmt, ...)
+static const char *exit_name(int exit_code)
 {
+	switch (exit_code) {
+	case CLI_EXIT_USAGE:
+		return "usage";
+	case CLI_EXIT_UNREACHABLE:
+		return "unreachable";
+	case CLI_EXIT_LOCAL:
+		return "local";
+	default:
+		return "refused";
+	}
+}
+
+/* The --json half of a failure: one object on stdout, once. */
+static void fail_json(int exit_code, const char *code, long http_status, const char *msg)
+{
+	json_t *o;
+
+	if (!json_mode || json_done)
+		return;
+	o = json_pack("{s:s,s:s,s:i}", "error", code != NULL ? code : exit_name(exit_code),
+	              "message", msg, "exit", exit_code);
+	if (o != NULL && http_status > 0)
+		json_object_set_new(o, "http_status", json_integer(http_status));
+	/* If even this cannot be written, stderr already has the message. */
+	if (o != NULL && cli_out_json(stdout, o) != 0)
+		fputs("breakglass: cannot write to standard output\n", stderr);
+	json_decref(o);
+	json_done = true;
+}
+
+/* Formats a message for both halves; never fails (truncates instead). */
+static void fail_format(char *msg, size_t cap, const char *fmt, va_list ap)
+{
+	if (vsnprintf(msg, cap, fmt, ap) < 0)
+		snprintf(msg, cap, "(unprintable message)");
+}
+
+int cli_fail_http(int exit_code, const char *code, long http_status, const char *msg)
+{
+	fflush(stdout);
+	fprintf(stderr, "breakglass: %s\n", msg);
+	fail_json(exit_code, code, http_status, msg);
+	return exit_code;
+}
+
+int cli_fail(int exit_code, const char *code, const char *fmt, ...)
+{
+	char msg[BG_MAX_CLI_MESSAGE];
 	va_list ap;
 
-	fflush(stdout);
-	fputs("breakglass: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fail_format(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	return cli_fail_http(exit_code, code, 0, msg);
+}
+
+void cli_errorf(const char *fmt, ...)
+{
+	char msg[BG_MAX_CLI_MESSAGE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)cli_fail_http(CLI_EXIT_REFUSED, NULL, 0, msg);
+}
+
+void cli_warnf(const char *fmt, ...)
+{
+	char msg[BG_MAX_CLI_MESSAGE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "breakglass: warning: %s\n", msg);
 }
 
 int cli_usage_error(const cli_args *a, const char *fmt, ...)
 {
+	char msg[BG_MAX_CLI_MESSAGE];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "breakglass: %s: ", a->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fail_format(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fflush(stdout);
+	fprintf(stderr, "breakglass: %s: %s\n", a->cmd, msg);
 	/* Only the first word of a.cmd names the command to ask about ("grant show"). */
 	fprintf(stderr, "Try 'breakglass %.*s --help'.\n", (int)strcspn(a->cmd, " "), a->cmd);
+	fail_json(CLI_EXIT_USAGE, NULL, 0, msg);
 	return CLI_EXIT_USAGE;
-}
-
-int cli_print_help(const char *usage)
-{
-	fputs(usage, stdout);
-	fputs("\nCommon options:\n"
-	      "  --url URL      server (default: $BREAKGLASS_URL, else " CLI_DEFAULT_URL ")\n"
-	      "  --token TOKEN  API token (default: $BREAKGLASS_TOKEN)\n"
-	      "  --json         print one JSON object on stdout\n"
-	      "  --help         this text\n"
-	      "\nExit codes: 0 success, 1 refused, 2 usage error, 3 server unreachable.\n",
-	      stdout);
-	return CLI_EXIT_OK;
 }
 
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -110,9 +177,10 @@ static int args_common(cli_args *a, const char *name, size_t nlen, const char *i
 			cli_usage_error(a, "option --%.*s takes no value", (int)nlen, name);
 			return CLI_ARG_ERROR;
 		}
-		if (name[0] == 'j')
+		if (name[0] == 'j') {
 			a->ctx->json = true;
-		else
+			json_mode = true;
+		} else
 			a->ctx->help = true;
 		return 1;
 	}
@@ -205,22 +273,20 @@ int cli_args_next(cli_args *a, const cli_opt *opts, const char **val)
 
 int cli_write_out(const bg_buf *b)
 {
-	if (b->failed) {
-		cli_errorf("out of memory formatting the answer");
-		return CLI_EXIT_REFUSED;
-	}
-	if (b->len > 0 && (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0)) {
-		cli_errorf("cannot write to standard output");
-		return CLI_EXIT_REFUSED;
-	}
+	if (b->failed)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory formatting the answer");
+	if (b->len > 0 && (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0))
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "cannot write to standard output");
 	return CLI_EXIT_OK;
 }
 
 int cli_emit_json(const json_t *j)
 {
+	json_done = true;
 	if (cli_out_json(stdout, j) != 0) {
-		cli_errorf("cannot write the answer to standard output");
-		return CLI_EXIT_REFUSED;
+		/* Nothing more can reach stdout: stderr only. */
+		fprintf(stderr, "breakglass: cannot write the answer to standard output\n");
+		return CLI_EXIT_LOCAL;
 	}
 	return CLI_EXIT_OK;
 }
@@ -266,7 +332,7 @@ int cli_check_otp(const cli_args *a, const char *otp)
 int cli_check_user(const cli_args *a, const char *name)
 {
 	if (!bg_valid_user_name(name))
-		return cli_usage_error(a, "a user name is 1-%d of [A-Za-z0-9._-]",
-		                       BG_MAX_USER_NAME);
+		return cli_usage_error(
+		    a, "user name \"%.64s\" is not valid: a user name is " BG_USER_NAME_RULE, name);
 	return CLI_EXIT_OK;
 }

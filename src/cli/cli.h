@@ -2,12 +2,18 @@
  * cli.h - what the `breakglass` client commands share: exit codes, the per-invocation
  * context (server URL, API token, --json) and a small option parser.
  *
- * Every client command is `int cmd_X_main(int argc, char **argv)` with argv[0] the command
- * name, returning the process exit code. Exit codes are part of the user-facing contract
- * (scripts branch on them): 0 success, 1 refused, 2 usage error found before any request,
- * 3 server unreachable or failing. Options are parsed by hand rather than with getopt_long
- * so that `exec GRANT -- CMD --flags` is never permuted and `--opt=value` and `--opt value`
- * both work the same way in every command.
+ * Every command is `int cmd_X_main(int argc, char **argv)` with argv[0] the command name,
+ * returning the process exit code. Exit codes are part of the user-facing contract
+ * (scripts branch on them; `breakglass help` and the man page list them): 0 success,
+ * 1 refused (by the server, or a check that found the answer no), 2 usage error found
+ * before any request or change, 3 the server or DynamoDB cannot be reached or failed,
+ * 4 a local failure (files, the store, the port, memory). With --json every outcome is
+ * one JSON object on stdout, failures {"error": CODE, "message": TEXT, "exit": N}; all
+ * failures go through cli_fail() so that promise is kept in one place.
+ *
+ * Options are parsed by hand rather than with getopt_long so that `exec GRANT -- CMD
+ * --flags` is never permuted and `--opt=value` and `--opt value` both work the same way
+ * in every command.
  */
 #ifndef BG_CLI_H
 #define BG_CLI_H
@@ -20,7 +26,13 @@
 #include "common/buf.h"
 #include "common/err.h"
 
-enum { CLI_EXIT_OK = 0, CLI_EXIT_REFUSED = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_UNREACHABLE = 3 };
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_REFUSED = 1,
+	CLI_EXIT_USAGE = 2,
+	CLI_EXIT_UNREACHABLE = 3,
+	CLI_EXIT_LOCAL = 4
+};
 
 #define CLI_DEFAULT_URL "http://127.0.0.1:8700"
 
@@ -54,8 +66,14 @@ enum {
 	CLI_ARG_ERROR = -3       /* a usage error was printed */
 };
 
-/* Fills ctx from the environment (BREAKGLASS_URL, BREAKGLASS_TOKEN). */
+/* Fills ctx from the environment (BREAKGLASS_URL, BREAKGLASS_TOKEN) and the process's
+ * output mode (cli_set_json). */
 void cli_ctx_init(cli_ctx *ctx);
+
+/* Switches the process to --json output: failures print their JSON object on stdout.
+ * main() calls it when --json is among the arguments, before any command runs, so even
+ * a usage error found before the option is reached comes out as JSON. */
+void cli_set_json(bool on);
 
 /* Starts iterating over argv[1..argc-1]; cmd names the command in messages. */
 void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx *ctx);
@@ -68,13 +86,26 @@ void cli_args_init(cli_args *a, int argc, char **argv, const char *cmd, cli_ctx 
  */
 int cli_args_next(cli_args *a, const cli_opt *opts, const char **val) BG_MUST_CHECK;
 
-/* Prints "breakglass: CMD: MESSAGE" and a pointer to --help on stderr; returns CLI_EXIT_USAGE. */
+/* Reports a failure and returns exit_code: "breakglass: MESSAGE" on stderr and, in
+ * --json mode, {"error": CODE, "message": MESSAGE, "exit": exit_code} on stdout (at most
+ * one object per process: the first failure, or the command's answer, wins). code NULL
+ * means the exit code's own name ("refused", "usage", "unreachable", "local"). */
+int cli_fail(int exit_code, const char *code, const char *fmt, ...) BG_PRINTF(3, 4);
+
+/* cli_fail with an HTTP status for the JSON object ("http_status"), for failures the
+ * server answered. */
+int cli_fail_http(int exit_code, const char *code, long http_status, const char *msg);
+
+/* A usage error: "breakglass: CMD: MESSAGE" and a pointer to --help on stderr, the JSON
+ * object with code "usage"; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const cli_args *a, const char *fmt, ...) BG_PRINTF(2, 3);
 
-/* Prints the command's usage to stdout (for --help); returns CLI_EXIT_OK. */
-int cli_print_help(const char *usage);
+/* Prints "breakglass: warning: MESSAGE" on stderr (never on stdout, even with --json:
+ * the command's answer carries its warnings itself). */
+void cli_warnf(const char *fmt, ...) BG_PRINTF(1, 2);
 
-/* Prints "breakglass: MESSAGE" to stderr. */
+/* Prints "breakglass: MESSAGE" to stderr, and with --json the failure object (exit 1).
+ * Prefer cli_fail, which names the exit code. */
 void cli_errorf(const char *fmt, ...) BG_PRINTF(1, 2);
 
 /* Strictly parses a decimal integer in [min, max]; returns 0 or BG_EINVAL. */
@@ -107,7 +138,11 @@ int cli_check_user(const cli_args *a, const char *name) BG_MUST_CHECK;
  * allocation failure. */
 char **cli_exec_argv(char **cmd, const char *endpoint) BG_MUST_CHECK;
 
-/* The client commands (cmd_*.c). */
+/* The commands (cmd_*.c). */
+int cmd_init_main(int argc, char **argv);
+int cmd_serve_main(int argc, char **argv);
+int cmd_help_main(int argc, char **argv);
+int cmd_version_main(int argc, char **argv);
 int cmd_whoami_main(int argc, char **argv);
 int cmd_user_main(int argc, char **argv);
 int cmd_grant_main(int argc, char **argv);

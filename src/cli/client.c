@@ -227,7 +227,7 @@ int cli_client_call(cli_client *c, const char *method, const char *path, json_t 
 	goto done;
 nomem:
 	failure_set(f, 0, NULL, "out of memory");
-	rc = CLI_EXIT_UNREACHABLE;
+	rc = CLI_EXIT_LOCAL;
 fail:
 done:
 	json_decref(j);
@@ -243,36 +243,34 @@ done:
 	return rc;
 }
 
-void cli_failure_print(const cli_failure *f)
+int cli_failure_report(const cli_failure *f, int exit_code)
 {
+	char msg[sizeof(f->msg) + sizeof(f->code) + 4];
+
 	if (f->code[0] != '\0')
-		cli_errorf("%s (%s)", f->msg, f->code);
-	else if (f->msg[0] != '\0')
-		cli_errorf("%s", f->msg);
+		snprintf(msg, sizeof(msg), "%s (%s)", f->msg, f->code);
 	else
-		cli_errorf("request failed");
+		snprintf(msg, sizeof(msg), "%s", f->msg[0] != '\0' ? f->msg : "request failed");
+	return cli_fail_http(exit_code, f->code[0] != '\0' ? f->code : NULL, f->http_status, msg);
 }
 
 int cli_require_token(const cli_ctx *ctx)
 {
 	const char *p;
 
-	if (strncmp(ctx->url, "http://", 7) != 0 && strncmp(ctx->url, "https://", 8) != 0) {
-		cli_errorf("the server URL must start with http:// or https:// (got \"%.80s\")",
-		           ctx->url);
-		return CLI_EXIT_USAGE;
-	}
-	if (ctx->token == NULL) {
-		cli_errorf("no API token: set BREAKGLASS_TOKEN or pass --token "
-		           "(the token is printed by `breakglass init` and `breakglass user add`)");
-		return CLI_EXIT_USAGE;
-	}
+	if (strncmp(ctx->url, "http://", 7) != 0 && strncmp(ctx->url, "https://", 8) != 0)
+		return cli_fail(
+		    CLI_EXIT_USAGE, NULL,
+		    "the server URL must start with http:// or https:// (got \"%.80s\")", ctx->url);
+	if (ctx->token == NULL)
+		return cli_fail(CLI_EXIT_USAGE, NULL,
+		                "no API token: set BREAKGLASS_TOKEN or pass --token (the token is "
+		                "printed by `breakglass init` and `breakglass user add`)");
 	/* The token goes into a header line: no spaces or control characters. */
 	for (p = ctx->token; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			cli_errorf("the API token has a character that cannot be in a token");
-			return CLI_EXIT_USAGE;
-		}
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return cli_fail(CLI_EXIT_USAGE, NULL,
+			                "the API token has a character that cannot be in a token");
 	}
 	return CLI_EXIT_OK;
 }
@@ -289,13 +287,11 @@ int cli_request(const cli_ctx *ctx, const char *method, const char *path, json_t
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	c = cli_client_new(ctx);
-	if (c == NULL) {
-		cli_errorf("out of memory");
-		return CLI_EXIT_UNREACHABLE;
-	}
+	if (c == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	rc = cli_client_call(c, method, path, body, out, &f);
 	if (rc != CLI_EXIT_OK)
-		cli_failure_print(&f);
+		rc = cli_failure_report(&f, rc);
 	cli_client_free(c);
 	return rc;
 }

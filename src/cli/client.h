@@ -38,8 +38,9 @@ void cli_client_free(cli_client *c);
  * Sends METHOD base-url+path (path starts with "/api/v1/", components already escaped)
  * with body (NULL: no body; the caller keeps ownership). On a 2xx answer with a JSON
  * object, stores a new reference in *out and returns CLI_EXIT_OK. Otherwise returns
- * CLI_EXIT_REFUSED (4xx) or CLI_EXIT_UNREACHABLE (no answer, 5xx, or an answer that is
- * not a JSON object), with details in *f. The response bytes are zeroed before they are
+ * CLI_EXIT_REFUSED (4xx), CLI_EXIT_UNREACHABLE (no answer, 5xx, or an answer that is
+ * not a JSON object), CLI_EXIT_USAGE (a URL or token too long) or CLI_EXIT_LOCAL (out
+ * of memory), with details in *f. The response bytes are zeroed before they are
  * freed, since answers may carry secrets.
  */
 int cli_client_call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
@@ -49,8 +50,9 @@ int cli_client_call(cli_client *c, const char *method, const char *path, json_t 
  * result with free(). Returns NULL on allocation failure. */
 char *cli_client_escape(const char *s);
 
-/* Prints the failure as "breakglass: ..." on stderr. */
-void cli_failure_print(const cli_failure *f);
+/* Reports the failure through cli_fail_http (stderr, and the JSON object with the API's
+ * error code); returns exit_code. */
+int cli_failure_report(const cli_failure *f, int exit_code);
 
 /* Checks that ctx has an http(s) URL and a plausible token; prints a usage error and
  * returns CLI_EXIT_USAGE if not. */

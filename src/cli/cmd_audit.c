@@ -8,15 +8,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
-
-static const char usage[] =
-    "Usage: breakglass audit tail [--after SEQ] [--limit N] [--json]\n"
-    "Prints audit records (admins only), oldest first: those after sequence number SEQ\n"
-    "(default 0: from the start), at most N (1-1000, default 100).\n"
-    "Columns: SEQ TIME KIND ACTOR GRANT OP TABLES DECISION STATUS REASON\n";
 
 /* The API's page cap (docs/api.md). */
 #define AUDIT_MAX_LIMIT 1000
@@ -32,8 +27,7 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
 	if (bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%lld", (long long)after,
 	                (long long)limit) != 0) {
-		cli_errorf("out of memory");
-		rc = CLI_EXIT_REFUSED;
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		goto fail;
 	}
 	rc = cli_request(ctx, "GET", path.data, NULL, &ans);
@@ -41,8 +35,8 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 		goto fail;
 	recs = json_object_get(ans, "records");
 	if (!json_is_array(recs)) {
-		cli_errorf("the server's answer has no \"records\" list");
-		rc = CLI_EXIT_UNREACHABLE;
+		rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+		              "the server's answer has no \"records\" list");
 		goto fail;
 	}
 	if (ctx->json) {
@@ -52,8 +46,8 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 	json_array_foreach(recs, i, r)
 	{
 		if (cli_out_audit_line(&out, r) != 0) {
-			cli_errorf("audit record %zu is malformed", i);
-			rc = CLI_EXIT_UNREACHABLE;
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "audit record %zu is malformed",
+			              i);
 			goto fail;
 		}
 	}
@@ -97,7 +91,7 @@ int cmd_audit_main(int argc, char **argv)
 		}
 	}
 	if (ctx.help)
-		return cli_print_help(usage);
+		return cli_help_show("audit");
 	if (sub == NULL)
 		return cli_usage_error(&a, "missing subcommand (tail)");
 	if (strcmp(sub, "tail") != 0)

@@ -14,25 +14,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
-
-static const char creds_usage[] =
-    "Usage: breakglass creds GRANT [--format env|json|process] [--json]\n"
-    "Prints the grant's temporary AWS credentials (the grantee only):\n"
-    "  env      export lines for a POSIX shell: eval \"$(breakglass creds GRANT)\"\n"
-    "  json     the server's answer (also --json)\n"
-    "  process  the credential_process format, for ~/.aws/config:\n"
-    "           credential_process = breakglass creds GRANT --format process\n"
-    "           (then point the client at the gateway with AWS_ENDPOINT_URL_DYNAMODB)\n";
-
-static const char exec_usage[] =
-    "Usage: breakglass exec GRANT [--] COMMAND [ARGS...]\n"
-    "Runs COMMAND with the grant's credentials, region and gateway endpoint in its\n"
-    "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
-    "AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ACCOUNT_ID_ENDPOINT_MODE) and\n"
-    "AWS_PROFILE unset. Exits with COMMAND's status (127 if it is not found).\n";
 
 /* POST /api/v1/grants/ID/creds. */
 static int creds_fetch(const cli_ctx *ctx, const char *id, json_t **out)
@@ -80,7 +65,7 @@ int cmd_creds_main(int argc, char **argv)
 		}
 	}
 	if (ctx.help)
-		return cli_print_help(creds_usage);
+		return cli_help_show("creds");
 	if (format == NULL)
 		format = ctx.json ? "json" : "env";
 	if (strcmp(format, "env") != 0 && strcmp(format, "json") != 0 &&
@@ -181,7 +166,7 @@ int cmd_exec_main(int argc, char **argv)
 			cmd = &a.argv[a.i - 1];
 	}
 	if (ctx.help)
-		return cli_print_help(exec_usage);
+		return cli_help_show("exec");
 	if (id == NULL)
 		return cli_usage_error(&a, "missing the GRANT id");
 	rc = cli_check_id(&a, "grant id", id);

@@ -11,26 +11,28 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "common/duration.h"
 #include "cli/output.h"
 #include "common/limits.h"
 #include "common/validate.h"
+#include "workflow/grant.h"
 
-static const char grant_usage[] =
-    "Usage: breakglass grant --user NAME --table T[,T2] --op OP[,OP] --for DURATION\n"
-    "                        --otp CODE [--reason TEXT] [--json]\n"
-    "       breakglass grant show ID [--json]\n"
-    "       breakglass grant list [--json]\n"
-    "Creates an admin's direct grant: temporary DynamoDB credentials for USER, valid\n"
-    "only for the tables and operations named, until DURATION (e.g. 90s, 15m, 1h30m;\n"
-    "at most 12h) has passed. --table and --op may be repeated.\n";
+/* The shape of an --op value: a word of letters. Whether it names an operation that can
+ * be granted is grant_op_valid's to say, with a suggestion ("query": Query?). */
+static bool op_word(const char *s, size_t n)
+{
+	size_t i;
 
-static const char grants_usage[] = "Usage: breakglass grants [--json]\n"
-                                   "Lists grants (admins see all, others their own).\n";
-
-static const char revoke_usage[] = "Usage: breakglass revoke GRANT [--json]\n"
-                                   "Revokes a grant at once; its credentials stop working.\n";
+	if (n == 0 || n > BG_MAX_OP_NAME)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+			return false;
+	}
+	return true;
+}
 
 /* Splits a comma-separated value into arr (skipping duplicates). Returns CLI_EXIT_OK or
  * a usage error. */
@@ -58,8 +60,7 @@ static int grant_add_list(const cli_args *a, json_t *arr, const char *val, const
 			if (json_array_size(arr) >= max)
 				return cli_usage_error(a, "at most %zu --%s values", max, opt);
 			if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
-				cli_errorf("out of memory");
-				return CLI_EXIT_REFUSED;
+				return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 			}
 		}
 		if (comma == NULL)
@@ -78,8 +79,7 @@ static int grant_print(const cli_ctx *ctx, const json_t *g)
 	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	if (cli_out_grant(&out, g, time(NULL)) != 0) {
 		bg_buf_free(&out);
-		cli_errorf("the server's answer is not a grant");
-		return CLI_EXIT_UNREACHABLE;
+		return cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer is not a grant");
 	}
 	rc = cli_write_out(&out);
 	bg_buf_free(&out);
@@ -99,8 +99,8 @@ static int grant_list(const cli_ctx *ctx)
 	} else {
 		bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
 		if (cli_out_grant_list(&out, ans) != 0) {
-			cli_errorf("the server's answer is not a grant list");
-			rc = CLI_EXIT_UNREACHABLE;
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+			              "the server's answer is not a grant list");
 		} else {
 			rc = cli_write_out(&out);
 		}
@@ -120,13 +120,11 @@ static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, c
 	bg_buf_init(&path, BG_MAX_API_PATH);
 	if (cli_path(&path, "/api/v1/grants/", id, suffix) != 0) {
 		bg_buf_free(&path);
-		cli_errorf("out of memory");
-		return CLI_EXIT_REFUSED;
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	}
 	if (strcmp(method, "POST") == 0 && (body = json_object()) == NULL) {
 		bg_buf_free(&path);
-		cli_errorf("out of memory");
-		return CLI_EXIT_REFUSED;
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	}
 	rc = cli_request(ctx, method, path.data, body, &ans);
 	if (rc == CLI_EXIT_OK)
@@ -140,8 +138,9 @@ static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, c
 static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tables, json_t *ops,
                         const char *dur, const char *otp, const char *reason)
 {
-	json_t *body = NULL, *ans = NULL;
+	json_t *body = NULL, *ans = NULL, *v;
 	int64_t secs = 0;
+	size_t i;
 	bg_err e;
 	int rc;
 
@@ -154,6 +153,12 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tab
 		return cli_usage_error(a, "missing --table");
 	if (json_array_size(ops) == 0)
 		return cli_usage_error(a, "missing --op");
+	/* The server's own rule, so a typo is caught before the TOTP code is spent. */
+	json_array_foreach(ops, i, v)
+	{
+		if (grant_op_valid(json_string_value(v), &e) != 0)
+			return cli_usage_error(a, "--op: %s", e.msg);
+	}
 	if (dur == NULL)
 		return cli_usage_error(a, "missing --for (e.g. --for 15m)");
 	if (bg_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
@@ -170,8 +175,7 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tab
 	                 ops, "duration_seconds", (json_int_t)secs, "otp", otp, "reason",
 	                 reason != NULL ? reason : "");
 	if (body == NULL) {
-		cli_errorf("out of memory (or --reason is not UTF-8)");
-		return CLI_EXIT_USAGE;
+		return cli_fail(CLI_EXIT_USAGE, NULL, "out of memory (or --reason is not UTF-8)");
 	}
 	rc = cli_request(ctx, "POST", "/api/v1/grants", body, &ans);
 	if (rc == CLI_EXIT_OK)
@@ -198,13 +202,14 @@ int cmd_grant_main(int argc, char **argv)
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, argc, argv, "grant", &ctx);
 	if (tables == NULL || ops == NULL) {
-		cli_errorf("out of memory");
-		rc = CLI_EXIT_REFUSED;
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		goto fail;
 	}
 	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
-		if (k == CLI_ARG_ERROR)
+		if (k == CLI_ARG_ERROR) {
+			rc = CLI_EXIT_USAGE;
 			goto fail;
+		}
 		if (k == CLI_ARG_POSITIONAL) {
 			if (sub == NULL && !creating &&
 			    (strcmp(val, "show") == 0 || strcmp(val, "list") == 0)) {
@@ -232,7 +237,7 @@ int cmd_grant_main(int argc, char **argv)
 			                    bg_valid_table_name);
 			break;
 		case O_OP:
-			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, bg_valid_op_name);
+			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, op_word);
 			break;
 		case O_FOR:
 			dur = val;
@@ -248,7 +253,7 @@ int cmd_grant_main(int argc, char **argv)
 			goto fail;
 	}
 	if (ctx.help) {
-		rc = cli_print_help(grant_usage);
+		rc = cli_help_show("grant");
 		goto fail;
 	}
 	if (sub != NULL && strcmp(sub, "list") == 0) {
@@ -286,7 +291,7 @@ int cmd_grants_main(int argc, char **argv)
 		return cli_usage_error(&a, "unexpected argument \"%s\"", val);
 	}
 	if (ctx.help)
-		return cli_print_help(grants_usage);
+		return cli_help_show("grants");
 	return grant_list(&ctx);
 }
 
@@ -307,7 +312,7 @@ int cmd_revoke_main(int argc, char **argv)
 		id = val;
 	}
 	if (ctx.help)
-		return cli_print_help(revoke_usage);
+		return cli_help_show("revoke");
 	if (id == NULL)
 		return cli_usage_error(&a, "missing the GRANT id");
 	rc = cli_check_id(&a, "grant id", id);

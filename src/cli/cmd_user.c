@@ -8,15 +8,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
 #include "workflow/user.h"
-
-static const char usage[] =
-    "Usage: breakglass user add NAME --role admin|responder|approver --otp CODE [--json]\n"
-    "Creates a user (admins only) and prints their API token and TOTP secret once.\n"
-    "  --otp CODE   your current TOTP code (each code works once)\n";
 
 static int user_print(const json_t *ans)
 {
@@ -87,7 +83,7 @@ int cmd_user_main(int argc, char **argv)
 		}
 	}
 	if (ctx.help)
-		return cli_print_help(usage);
+		return cli_help_show("user");
 	if (!add)
 		return cli_usage_error(&a, "missing subcommand (add)");
 	if (name == NULL)
@@ -107,8 +103,7 @@ int cmd_user_main(int argc, char **argv)
 
 	body = json_pack("{s:s, s:s, s:s}", "name", name, "role", role, "otp", otp);
 	if (body == NULL) {
-		cli_errorf("out of memory");
-		return CLI_EXIT_REFUSED;
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	}
 	rc = cli_request(&ctx, "POST", "/api/v1/users", body, &ans);
 	if (rc == CLI_EXIT_OK)

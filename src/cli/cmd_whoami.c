@@ -5,12 +5,10 @@
  * server is reachable and the token is the one you think it is.
  */
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "common/limits.h"
-
-static const char usage[] = "Usage: breakglass whoami [--json]\n"
-                            "Shows the user and role the API token belongs to.\n";
 
 int cmd_whoami_main(int argc, char **argv)
 {
@@ -29,7 +27,7 @@ int cmd_whoami_main(int argc, char **argv)
 		return cli_usage_error(&a, "unexpected argument \"%s\"", val);
 	}
 	if (ctx.help)
-		return cli_print_help(usage);
+		return cli_help_show("whoami");
 	rc = cli_request(&ctx, "GET", "/api/v1/whoami", NULL, &ans);
 	if (rc != CLI_EXIT_OK)
 		return rc;

@@ -1,10 +1,12 @@
 /*
- * main.c - the `breakglass` binary: git-style dispatch to the server commands (init,
- * serve, in src/gateway) and the client commands (src/cli/cmd_*.c).
+ * main.c - the `breakglass` binary: git-style dispatch to the commands (src/cli/cmd_*.c;
+ * init and serve hand over to src/gateway once their arguments are parsed).
  *
  * Common options may also come before the command (`breakglass --json grants`); they are
- * moved right after the command name so each command parses one argument list. Exit codes
- * follow cli.h: an unknown command or a missing one is a usage error (2).
+ * moved right after the command name so each command parses one argument list. --json is
+ * looked for before any command runs, so that every failure, even a usage error found
+ * before the option is reached, is printed as JSON. Exit codes follow cli.h: an unknown
+ * command or a missing one is a usage error (2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,42 +14,23 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "gateway/gateway.h"
+#include "cli/help.h"
 
+/* The commands, in the manual's order (help_pages.c has a page for each; a test checks). */
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
-	bool server; /* needs no HTTP client */
-	const char *help;
+	bool client; /* talks to the server: needs libcurl */
 } commands[] = {
-    {"init", gateway_init_main, true, "create the store and the first admin"},
-    {"serve", gateway_serve_main, true, "run the DynamoDB gateway and its JSON API"},
-    {"whoami", cmd_whoami_main, false, "show who the API token belongs to"},
-    {"user", cmd_user_main, false, "user add NAME --role ROLE --otp CODE"},
-    {"grant", cmd_grant_main, false, "grant --user U --table T --op OP --for 15m --otp CODE"},
-    {"grants", cmd_grants_main, false, "list grants"},
-    {"creds", cmd_creds_main, false, "creds GRANT [--format env|json|process]"},
-    {"exec", cmd_exec_main, false, "exec GRANT -- COMMAND...: run with the grant's AWS env"},
-    {"revoke", cmd_revoke_main, false, "revoke GRANT"},
-    {"audit", cmd_audit_main, false, "audit tail [--after SEQ] [--limit N]"},
+    {"init", cmd_init_main, false},    {"serve", cmd_serve_main, false},
+    {"whoami", cmd_whoami_main, true}, {"user", cmd_user_main, true},
+    {"grant", cmd_grant_main, true},   {"grants", cmd_grants_main, true},
+    {"creds", cmd_creds_main, true},   {"exec", cmd_exec_main, true},
+    {"revoke", cmd_revoke_main, true}, {"audit", cmd_audit_main, true},
+    {"help", cmd_help_main, false},    {"version", cmd_version_main, false},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static void main_usage(FILE *fp)
-{
-	size_t i;
-
-	fputs("Usage: breakglass [--url URL] [--token TOKEN] [--json] COMMAND [ARGS...]\n"
-	      "Emergency access to DynamoDB: scoped, temporary, audited.\n\nCommands:\n",
-	      fp);
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(fp, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fputs("\n`breakglass COMMAND --help` describes a command. The server is $BREAKGLASS_URL\n"
-	      "(default " CLI_DEFAULT_URL "), the API token $BREAKGLASS_TOKEN.\n"
-	      "Exit codes: 0 success, 1 refused, 2 usage error, 3 server unreachable.\n",
-	      fp);
-}
 
 /* True if argv[i] is a common option; *width is how many argv slots it takes. */
 static bool main_is_common(int argc, char **argv, int i, int *width)
@@ -66,6 +49,26 @@ static bool main_is_common(int argc, char **argv, int i, int *width)
 	return false;
 }
 
+/* Whether --json is among the command's own arguments: before "--", and for exec before
+ * the command it runs (exec GRANT COMMAND...: COMMAND's --json is not ours). */
+static bool main_wants_json(int argc, char **argv, int first)
+{
+	int i, positional = 0;
+	bool exec = strcmp(argv[first], "exec") == 0;
+
+	for (i = 1; i < argc; i++) {
+		if (i == first)
+			continue;
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+		if (argv[i][0] != '-' && i > first && exec && ++positional == 2)
+			break;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	char **nargv = NULL;
@@ -75,34 +78,36 @@ int main(int argc, char **argv)
 	while (first < argc && main_is_common(argc, argv, first, &width))
 		first += width;
 	if (first >= argc) {
-		main_usage(stderr);
+		cli_help_overview(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0 ||
-	    strcmp(argv[first], "help") == 0) {
-		main_usage(stdout);
+	if (strcmp(argv[first], "--help") == 0 || strcmp(argv[first], "-h") == 0) {
+		cli_help_overview(stdout);
 		return CLI_EXIT_OK;
 	}
+	if (strcmp(argv[first], "--version") == 0)
+		argv[first] = "version";
+	cli_set_json(main_wants_json(argc, argv, first));
 	for (c = 0; c < NCOMMANDS; c++) {
 		if (strcmp(argv[first], commands[c].name) == 0)
 			break;
 	}
 	if (c == NCOMMANDS) {
-		fprintf(stderr, "breakglass: unknown command \"%s\"\n", argv[first]);
-		main_usage(stderr);
-		return CLI_EXIT_USAGE;
+		if (argv[first][0] == '-')
+			return cli_fail(CLI_EXIT_USAGE, NULL,
+			                "unknown option \"%.80s\" (options come after the command; "
+			                "try 'breakglass --help')",
+			                argv[first]);
+		return cli_fail(CLI_EXIT_USAGE, NULL,
+		                "unknown command \"%.80s\"; try 'breakglass --help'", argv[first]);
 	}
-	if (!commands[c].server && cli_client_global_init() != 0) {
-		fprintf(stderr, "breakglass: cannot initialise libcurl\n");
-		return CLI_EXIT_UNREACHABLE;
-	}
+	if (commands[c].client && cli_client_global_init() != 0)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "cannot initialise libcurl");
 	/* argv for the command: its name, the common options given before it, the rest. */
 	n = argc - 1;
 	nargv = calloc((size_t)n + 1, sizeof(*nargv));
-	if (nargv == NULL) {
-		fprintf(stderr, "breakglass: out of memory\n");
-		return CLI_EXIT_REFUSED;
-	}
+	if (nargv == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	nargv[0] = argv[first];
 	for (i = 1; i < first; i++)
 		nargv[i] = argv[i];

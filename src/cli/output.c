@@ -275,7 +275,8 @@ int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
 	if (bg_buf_addc(b, '\n') != 0)
 		return b->failed;
 	if (json_is_string(json_object_get(g, "revoked_at")) &&
-	    add_line(b, "revoked", json_object_get(g, "revoked_at")) != 0)
+	    (add_line(b, "revoked", json_object_get(g, "revoked_at")) != 0 ||
+	     add_line(b, "revoked by", json_object_get(g, "revoked_by")) != 0))
 		return b->failed;
 	if (add_line(b, "reason", json_object_get(g, "reason")) != 0 ||
 	    add_line(b, "access key", json_object_get(g, "access_key_id")) != 0)

@@ -148,6 +148,15 @@
  * (grants, audit records) are bounded by the answer they come from instead. */
 #define BG_MAX_CLI_TEXT (64u * 1024u)
 
+/* `serve`'s settings (config.c's key table) and how many may be given on one command
+ * line: the table has 12 today; a repeated flag counts again (the last wins). */
+#define BG_MAX_CONFIG_KEYS 32
+#define BG_MAX_CONFIG_ARGS 64
+
+/* One CLI error or warning line: the server's message (bounded at 512 by the client) with
+ * a short prefix, or a local message naming a path (BG_MAX_PATH). */
+#define BG_MAX_CLI_MESSAGE 4608
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 

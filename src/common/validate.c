@@ -37,6 +37,8 @@ bool bg_valid_id(const char *s, size_t max)
 	return s != NULL && name_span(s, strnlen(s, max + 1), 1, max);
 }
 
+_Static_assert(BG_MAX_USER_NAME == 64, "BG_USER_NAME_RULE names the limit: update it");
+
 bool bg_valid_user_name(const char *s)
 {
 	return bg_valid_id(s, BG_MAX_USER_NAME);

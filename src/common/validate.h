@@ -23,8 +23,10 @@ bool bg_name_char(int c);
  * DynamoDB's own rule. */
 bool bg_valid_table_name(const char *s, size_t n);
 
-/* A breakglass user name: 1 to BG_MAX_USER_NAME name characters. NULL is not one. */
+/* A breakglass user name: 1 to BG_MAX_USER_NAME name characters. NULL is not one.
+ * BG_USER_NAME_RULE says so in words, for every message that refuses a name. */
 bool bg_valid_user_name(const char *s);
+#define BG_USER_NAME_RULE "1 to 64 of the characters A-Z a-z 0-9 . _ - (no spaces, no @)"
 
 /* An identifier the store keys on (grant id, access key id, role, grant kind): 1 to max
  * name characters. NULL is not one. */

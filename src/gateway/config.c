@@ -308,21 +308,22 @@ int gw_config_parse_listen(const char *s, char *host, size_t cap, uint16_t *port
 	return 0;
 }
 
-int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e)
+const char *gw_config_flag(size_t i)
+{
+	return i < NKEYS ? keys[i].flag + 2 : NULL;
+}
+
+int gw_config_load(gw_config *c, const char *file, const gw_config_arg *args, size_t n, bg_err *e)
 {
 	cfg_text t;
-	const char *file = getenv("BREAKGLASS_CONFIG");
 	size_t i;
-	int a, rc;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	cfg_defaults(&t);
-
-	/* The file comes first, so find --config before anything else. */
-	for (a = 1; a < argc; a++)
-		if (strcmp(argv[a], "--config") == 0 && a + 1 < argc)
-			file = argv[a + 1];
-	if (file && *file) {
+	if (file == NULL)
+		file = getenv("BREAKGLASS_CONFIG");
+	if (file != NULL && *file != '\0') {
 		rc = cfg_file(&t, file, e);
 		if (rc)
 			return rc;
@@ -335,23 +336,10 @@ int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e)
 				return rc;
 		}
 	}
-	for (a = 1; a < argc; a++) {
-		const cfg_key *k = cfg_find(argv[a], 1);
-		if (strcmp(argv[a], "--json") == 0) {
-			c->json = true;
-			continue;
-		}
-		if (strcmp(argv[a], "--config") == 0) {
-			if (a + 1 >= argc)
-				return bg_err_set(e, BG_EINVAL, "--config needs a value");
-			a++;
-			continue;
-		}
-		if (k == NULL)
-			return bg_err_set(e, BG_EINVAL, "unknown option '%s'", argv[a]);
-		if (a + 1 >= argc)
-			return bg_err_set(e, BG_EINVAL, "%s needs a value", argv[a]);
-		rc = cfg_set(&t, k, argv[++a], k->flag, e);
+	for (i = 0; i < n; i++) {
+		if (args[i].key >= NKEYS)
+			return bg_err_set(e, BG_EINVAL, "unknown setting");
+		rc = cfg_set(&t, &keys[args[i].key], args[i].value, keys[args[i].key].flag, e);
 		if (rc)
 			return rc;
 	}

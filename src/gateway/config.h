@@ -48,9 +48,23 @@ typedef struct gw_config {
 	bool json; /* --json: print the start-up line as JSON */
 } gw_config;
 
-/* Fills c from defaults, the config file, the environment and argv (argv[0] is the
- * subcommand). Returns 0, or BG_EINVAL with a message for a usage error. */
-int gw_config_load(gw_config *c, int argc, char **argv, bg_err *e) BG_MUST_CHECK;
+/* One setting from the command line: the key whose flag is gw_config_flag(key), and its
+ * value. */
+typedef struct gw_config_arg {
+	size_t key;
+	const char *value;
+} gw_config_arg;
+
+/* The command-line flag of the i-th setting, without the leading "--" ("listen",
+ * "tls-cert"); NULL past the last. The CLI builds `serve`'s options from these. */
+const char *gw_config_flag(size_t i);
+
+/* Fills c from defaults, the config file (file, or $BREAKGLASS_CONFIG when file is
+ * NULL), the environment and then the n command-line settings in args, later ones
+ * winning. Returns 0, or BG_EINVAL with a message naming the setting and where it came
+ * from. */
+int gw_config_load(gw_config *c, const char *file, const gw_config_arg *args, size_t n,
+                   bg_err *e) BG_MUST_CHECK;
 
 /* Fills c from defaults and the YAML text alone (len bytes): the config-file parser, also
  * its fuzz target. */

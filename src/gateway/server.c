@@ -697,14 +697,13 @@ static void server_free(server *s)
 	pthread_mutex_destroy(&s->api_mu);
 }
 
-int gateway_serve_main(int argc, char **argv)
+int gateway_serve(const gw_config *cfg, bg_err *e)
 {
 	static server s;
 	net_http_settings set;
 	net_http_handler h = {&s, on_head, on_request, on_error};
 	net_loop **loops = NULL;
 	sigset_t sigs;
-	bg_err e;
 	uint16_t port = 0;
 	int sig = 0, rc = 0;
 	size_t i;
@@ -712,11 +711,7 @@ int gateway_serve_main(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_init(&s.api_mu, NULL);
 	pthread_cond_init(&s.api_cv, NULL);
-	bg_err_clear(&e);
-	if (gw_config_load(&s.g.cfg, argc, argv, &e) != 0) {
-		fprintf(stderr, "breakglass serve: %s\n", e.msg);
-		return 2;
-	}
+	s.g.cfg = *cfg;
 	json_set_alloc_funcs(malloc, wiping_free);
 	/* Few malloc arenas: four threads allocate, little each; more arenas only keep
 	 * more freed memory resident. */
@@ -729,9 +724,8 @@ int gateway_serve_main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	if (gw_open(&s.g, &e) != 0) {
-		fprintf(stderr, "breakglass serve: %s\n", e.msg);
-		rc = 3;
+	if (gw_open(&s.g, e) != 0) {
+		rc = e->code != 0 ? e->code : BG_EIO;
 		goto done;
 	}
 	s.env.verifier = s.g.verifier;
@@ -743,18 +737,16 @@ int gateway_serve_main(int argc, char **argv)
 	s.loops = calloc(s.nloops, sizeof(*s.loops));
 	loops = calloc(s.nloops, sizeof(*loops));
 	if (s.loops == NULL || loops == NULL) {
-		fprintf(stderr, "breakglass serve: out of memory\n");
-		rc = 3;
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < s.nloops; i++) {
 		gw_loop *gl = &s.loops[i];
 		gl->srv = &s;
-		if (net_loop_new(&gl->loop, &e) != 0 ||
-		    net_curl_new(gl->loop, &gl->curl, &e) != 0 ||
-		    bg_random(gl->rid_prefix, sizeof(gl->rid_prefix)) != 0) {
-			fprintf(stderr, "breakglass serve: %s\n", e.msg);
-			rc = 3;
+		if (net_loop_new(&gl->loop, e) != 0 || net_curl_new(gl->loop, &gl->curl, e) != 0 ||
+		    (bg_random(gl->rid_prefix, sizeof(gl->rid_prefix)) != 0 &&
+		     bg_err_set(e, BG_EIO, "no randomness available") != 0)) {
+			rc = e->code != 0 ? e->code : BG_EIO;
 			goto done;
 		}
 		loops[i] = gl->loop;
@@ -763,29 +755,25 @@ int gateway_serve_main(int argc, char **argv)
 	set.header_timeout_ms = s.g.cfg.header_timeout_ms;
 	set.max_connections = s.g.cfg.max_connections;
 	if (s.g.cfg.tls_cert[0] != '\0') {
-		if (net_tls_new(s.g.cfg.tls_cert, s.g.cfg.tls_key, &s.tls, &e) != 0) {
-			fprintf(stderr, "breakglass serve: %s\n", e.msg);
-			rc = 2;
+		if (net_tls_new(s.g.cfg.tls_cert, s.g.cfg.tls_key, &s.tls, e) != 0) {
+			rc = e->code != 0 ? e->code : BG_EIO;
 			goto done;
 		}
 		set.tls = s.tls;
 	}
 	if (net_http_server_new(s.g.cfg.listen_host, s.g.cfg.listen_port, loops, s.nloops, &set, &h,
-	                        &s.http, &port, &e) != 0) {
-		fprintf(stderr, "breakglass serve: %s\n", e.msg);
-		rc = 3;
+	                        &s.http, &port, e) != 0) {
+		rc = e->code != 0 ? e->code : BG_EIO;
 		goto done;
 	}
 	if (pthread_create(&s.api_thread, NULL, api_main, &s) != 0) {
-		fprintf(stderr, "breakglass serve: cannot start the API thread\n");
-		rc = 3;
+		rc = bg_err_set(e, BG_EIO, "cannot start the API thread");
 		goto done;
 	}
 	s.api_started = true;
 	for (i = 0; i < s.nloops; i++) {
 		if (pthread_create(&s.loops[i].thread, NULL, loop_main, &s.loops[i]) != 0) {
-			fprintf(stderr, "breakglass serve: cannot start an event loop thread\n");
-			rc = 3;
+			rc = bg_err_set(e, BG_EIO, "cannot start an event loop thread");
 			goto done;
 		}
 		s.loops[i].started = true;

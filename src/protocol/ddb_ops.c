@@ -10,6 +10,7 @@
 #include "protocol/ddb_ops.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define R DDB_F_READ
 #define W DDB_F_WRITE
@@ -138,7 +139,10 @@ static const ddb_op_info ops[DDB_OP_COUNT] = {
     OPS(STREAMS_GET_RECORDS, "GetRecords", R | DDB_F_STREAMS | DDB_F_OPAQUE, DDB_TABLES_OPAQUE),
 };
 
-const ddb_op_info *ddb_op_lookup(const char *name, size_t len)
+/* The operation whose name has len bytes equal to name's under cmp. (strncmp is exact
+ * even when name holds a NUL: the table's name of that length has none.) */
+static const ddb_op_info *find(const char *name, size_t len,
+                               int (*cmp)(const char *, const char *, size_t))
 {
 	size_t i;
 
@@ -146,10 +150,20 @@ const ddb_op_info *ddb_op_lookup(const char *name, size_t len)
 		return NULL;
 	for (i = 0; i < DDB_OP_COUNT; i++) {
 		const char *n = ops[i].name;
-		if (n != NULL && strlen(n) == len && memcmp(n, name, len) == 0)
+		if (n != NULL && strlen(n) == len && cmp(n, name, len) == 0)
 			return &ops[i];
 	}
 	return NULL;
+}
+
+const ddb_op_info *ddb_op_lookup(const char *name, size_t len)
+{
+	return find(name, len, strncmp);
+}
+
+const ddb_op_info *ddb_op_suggest(const char *name, size_t len)
+{
+	return find(name, len, strncasecmp);
 }
 
 const ddb_op_info *ddb_op_by_id(ddb_op op)

@@ -153,6 +153,11 @@ typedef struct ddb_op_info {
  * NUL-terminated), or NULL. The result points into a static table. */
 const ddb_op_info *ddb_op_lookup(const char *name, size_t len);
 
+/* For messages only: the operation whose name equals the len bytes at name ignoring
+ * case ("query" -> Query), or NULL. Never for matching requests: DynamoDB is
+ * case-sensitive. */
+const ddb_op_info *ddb_op_suggest(const char *name, size_t len);
+
 /* The operation with this id, or NULL when op is out of range. */
 const ddb_op_info *ddb_op_by_id(ddb_op op);
 

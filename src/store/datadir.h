@@ -31,6 +31,15 @@ typedef enum datadir_file {
  * any user may write to it. On success *out is the caller's (datadir_free). */
 int datadir_open(const char *dir, bool create, datadir **out, bg_err *e) BG_MUST_CHECK;
 
+/* True when file f is present (or cannot be looked at: treated as present, so a caller
+ * about to create it refuses rather than guesses). */
+bool datadir_has(const datadir *d, datadir_file f);
+
+/* Undoes a creation that failed part-way: removes the files marked in files (the store
+ * with its SQLite companions) and then the directories datadir_open(create=true) made,
+ * deepest first, as far as they are empty. Nothing that existed before is touched. */
+void datadir_remove_created(datadir *d, const bool files[DATADIR_FILES]);
+
 /* Frees d. Accepts NULL. */
 void datadir_free(datadir *d);
 

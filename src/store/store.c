@@ -36,6 +36,11 @@ const char *store_backend_name(size_t i)
 	return i < N_BACKENDS ? backends[i]->name : NULL;
 }
 
+const char *store_backend_version(size_t i)
+{
+	return i < N_BACKENDS ? backends[i]->version() : NULL;
+}
+
 int store_open_backend(const char *backend, const char *where, bool create, store **out, bg_err *e)
 {
 	size_t i;

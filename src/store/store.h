@@ -116,6 +116,9 @@ int store_open(const char *where, bool create, store **out, bg_err *e) BG_MUST_C
  * suite runs against each. */
 const char *store_backend_name(size_t i);
 
+/* The i-th backend's engine release ("3.40.1"), NULL past the last. */
+const char *store_backend_version(size_t i);
+
 /* Closes the store. Every transaction must have ended. Accepts NULL. */
 void store_free(store *s);
 

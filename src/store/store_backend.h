@@ -35,6 +35,7 @@ typedef enum store_grant_key { STORE_GRANT_BY_ID, STORE_GRANT_BY_AKID } store_gr
 
 struct store_methods {
 	const char *name;
+	const char *(*version)(void); /* the engine's release, for `breakglass --version` */
 
 	/* Lifetime; see store_open_backend(), store_free(), store_maintain(). */
 	int (*open)(const char *where, bool create, store **out, bg_err *e);

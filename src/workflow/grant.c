@@ -15,10 +15,21 @@
 
 int grant_op_valid(const char *op, bg_err *e)
 {
-	const ddb_op_info *info = ddb_op_lookup(op, strlen(op));
+	const ddb_op_info *info = ddb_op_lookup(op, strlen(op)), *like;
 
-	if (info == NULL)
-		return bg_err_set(e, BG_EINVAL, "unknown DynamoDB operation '%s'", op);
+	if (info == NULL) {
+		like = ddb_op_suggest(op, strlen(op));
+		if (like != NULL)
+			return bg_err_set(
+			    e, BG_EINVAL,
+			    "unknown DynamoDB operation '%s' (names are case-sensitive: "
+			    "did you mean %s?)",
+			    op, like->name);
+		return bg_err_set(e, BG_EINVAL,
+		                  "unknown DynamoDB operation '%s' (names as in the DynamoDB API: "
+		                  "GetItem, Query, PutItem, ...)",
+		                  op);
+	}
 	if (info->flags & (DDB_F_PARTIQL | DDB_F_OPAQUE))
 		return bg_err_set(e, BG_EINVAL,
 		                  "%s cannot be granted: the tables it touches cannot be read from "

@@ -137,6 +137,8 @@ int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role
                  user_secrets *out, bg_err *e)
 {
 	user_role role = user_role_parse(role_name);
+	store_user existing;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (name == NULL || role_name == NULL)
@@ -144,8 +146,16 @@ int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role
 	if (role == USER_ROLE_NONE)
 		return bg_err_set(e, BG_EINVAL, "role must be admin, responder or approver");
 	if (!bg_valid_user_name(name))
-		return bg_err_set(e, BG_EINVAL, "a user name is 1-%d of [A-Za-z0-9._-]",
-		                  BG_MAX_USER_NAME);
+		return bg_err_set(
+		    e, BG_EINVAL,
+		    "user name \"%.64s\" is not valid: a user name is " BG_USER_NAME_RULE, name);
+	/* Before the caller's TOTP code is spent on an action bound to fail. (The store
+	 * still refuses a duplicate made in between.) */
+	rc = store_user_by_name(s->st, name, &existing, e);
+	if (rc == 0)
+		return bg_err_set(e, BG_EEXISTS, "user %s already exists", name);
+	if (rc != BG_ENOTFOUND)
+		return rc;
 	return add_user(s, c, "user", name, role,
 	                json_pack("{s:s,s:s}", "name", name, "role", user_role_name(role)), out, e);
 }
@@ -156,8 +166,9 @@ int svc_init_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
 
 	memset(out, 0, sizeof(*out));
 	if (!bg_valid_user_name(name))
-		return bg_err_set(e, BG_EINVAL, "a user name is 1-%d of [A-Za-z0-9._-]",
-		                  BG_MAX_USER_NAME);
+		return bg_err_set(
+		    e, BG_EINVAL,
+		    "user name \"%.64s\" is not valid: a user name is " BG_USER_NAME_RULE, name);
 	/* The record's actor is the admin being made: nobody else exists yet. */
 	memset(&c, 0, sizeof(c));
 	snprintf(c.user.name, sizeof(c.user.name), "%s", name);

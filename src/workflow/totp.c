@@ -17,7 +17,7 @@
 
 #include "common/validate.h"
 
-#define STEP 30
+#define STEP TOTP_STEP_SECONDS
 
 static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
 static bool oath_ready;

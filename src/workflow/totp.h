@@ -20,6 +20,7 @@
 
 #define TOTP_KEY_LEN        20 /* the RFC 4226 recommended HMAC-SHA1 key size */
 #define TOTP_DIGITS         6  /* what authenticator apps and oathtool show by default */
+#define TOTP_STEP_SECONDS   30 /* RFC 6238's default: a new code every 30 s */
 #define TOTP_SECRET_B32_MAX 33 /* 32 base32 characters and a NUL */
 /* The otpauth URI for a BG_MAX_USER_NAME name and a 32-character secret: about 170 bytes. */
 #define TOTP_URI_MAX 256

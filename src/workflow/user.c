@@ -104,14 +104,14 @@ int user_authenticate(store *s, const char *token, size_t n, store_user *out, bg
 int user_check_otp(store *s, const keyring *k, const store_user *u, const char *code, bg_err *e)
 {
 	uint8_t key[20];
-	int64_t counter = 0;
+	int64_t counter = 0, now = bg_now(), wait;
 	store_tx *tx;
 	int rc;
 
 	if (code == NULL || code[0] == '\0')
 		return bg_err_set(e, BG_EOTP, "a TOTP code is required (--otp)");
 	totp_key(k, u->totp_seed, key);
-	rc = totp_check(key, code, bg_now(), &counter);
+	rc = totp_check(key, code, now, &counter);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc == BG_EINVAL)
 		return bg_err_set(e, BG_EOTP, "a TOTP code is six digits");
@@ -120,8 +120,13 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 	rc = store_begin(s, &tx, e);
 	if (rc == 0)
 		rc = store_end(tx, store_user_use_otp(tx, u->id, counter, e), e);
-	if (rc == BG_EDENIED)
+	if (rc == BG_EDENIED) {
+		/* Codes are accepted once, in order: the next one is the next step's. */
+		wait = (counter + 1) * TOTP_STEP_SECONDS - now;
 		return bg_err_set(e, BG_EAUTH,
-		                  "this TOTP code was already used; wait for the next one");
+		                  "this TOTP code was already used (each code works once); the "
+		                  "next code appears in your authenticator in %lld s",
+		                  (long long)(wait > 0 ? wait : 1));
+	}
 	return rc;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# test_cli.sh - the `breakglass` client commands against the real server: exit codes
-# (0 ok, 1 refused, 2 usage, 3 unreachable), --json output, and the credential formats.
+# test_cli.sh - the `breakglass` commands against the real server: exit codes (0 ok,
+# 1 refused, 2 usage, 3 unreachable, 4 local), --json output on success and on every
+# failure, the name rule, init's all-or-nothing, TOTP codes not spent on refused requests,
+# and the credential formats.
 #
 # Scripts and runbooks branch on these exit codes, so each one is pinned here with the
 # situation that should produce it. Run by run.sh, which starts dynalite and the gateway.
@@ -140,5 +142,73 @@ e2e_check "audit tail: 5 lines, numbered" [ "$(grep -c '^[0-9][0-9]* ' <<<"$e2e_
 e2e_expect_rc "audit tail --after 2 --limit 3 --json -> 0" 0 as_admin audit tail --after 2 --limit 3 --json
 e2e_check "audit --json: seqs 3,4,5" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1]); sys.exit(0 if [r["seq"] for r in o["records"]] == [3, 4, 5] else 1)' "$e2e_out"
+
+# --- the output contract: with --json every failure is one object on stdout ------------------
+# json_fail NAME RC CODE CMD...: exits RC, and stdout is exactly one JSON object
+# {"error": CODE, "message": non-empty, "exit": RC} (CODE "" accepts any code).
+json_fail() {
+	local name=$1 rc=$2 code=$3
+	shift 3
+	e2e_expect_rc "$name -> $rc" "$rc" "$@"
+	e2e_check "$name: --json error object" "$PY" -c 'import json, sys
+o = json.loads(sys.argv[1])
+ok = isinstance(o, dict) and o.get("exit") == int(sys.argv[2]) and o.get("message")
+ok = ok and isinstance(o.get("error"), str) and (sys.argv[3] == "" or o["error"] == sys.argv[3])
+sys.exit(0 if ok else 1)' "$e2e_out" "$rc" "$code"
+}
+json_fail "usage error" 2 usage as_admin grant --user "$RESP" --bogus --json
+json_fail "usage error before --json is reached" 2 usage as_admin grant --bogus x --json
+json_fail "unknown command" 2 usage "$BG" --json frobnicate
+json_fail "no token" 2 usage env -u BREAKGLASS_TOKEN "$BG" whoami --json
+json_fail "unreachable server" 3 unreachable as_admin --url "http://127.0.0.1:$dead" grants --json
+json_fail "bad token" 1 "" env BREAKGLASS_TOKEN=bgt_not_a_token "$BG" whoami --json
+json_fail "unknown grant" 1 not_found as_admin grant show bg-nope --json
+json_fail "--op query" 2 usage as_admin grant --user "$RESP" --table Orders --op query --for 1m \
+	--otp 123456 --json
+e2e_check "--op query suggests Query" grep -q "did you mean Query" <<<"$e2e_err"
+json_fail "revoked grant's creds" 1 "" as_resp creds "$G" --json
+json_fail "exec of a revoked grant" 1 "" as_resp --json exec "$G" -- true
+json_fail "help of no command" 2 usage "$BG" help frobnicate --json
+
+# --- names: the rule is stated, and checked before anything changes ----------------------------
+nd=$(e2e_tmpdir)
+e2e_expect_rc "init --admin alice@example.com -> 2" 2 "$BG" init --data "$nd/x" --admin alice@example.com
+e2e_check "the message states the rule" grep -q "A-Z a-z 0-9 . _ -" <<<"$e2e_err"
+e2e_check "a refused init leaves nothing behind" [ ! -e "$nd/x" ]
+e2e_expect_rc "user add 'a b' -> 2" 2 as_admin user add "a b" --role responder --otp 123456
+e2e_check "user add states the rule" grep -q "A-Z a-z 0-9 . _ -" <<<"$e2e_err"
+
+# init is all or nothing: with a 1 KiB file size limit the store cannot be written; the
+# files and the directories that run made are removed, and the retry succeeds.
+e2e_expect_rc "init that fails part-way -> 4" 4 bash -c 'trap "" XFSZ; ulimit -f 1; exec "$0" init --data "$1/new/sub" --admin alice' "$BG" "$nd"
+e2e_check "init that failed left nothing behind" [ ! -e "$nd/new" ]
+e2e_expect_rc "init again -> 0" 0 "$BG" init --data "$nd/new/sub" --admin alice
+json_fail "init on an existing store" 4 exists "$BG" init --data "$nd/new/sub" --admin bob --json
+e2e_check "the existing store is untouched" env BREAKGLASS_DATA="$nd/new/sub" sh -c '[ -s "$BREAKGLASS_DATA/breakglass.db" ] && [ -s "$BREAKGLASS_DATA/master.key" ]'
+
+# --- serve: local failures are 4, bad settings 2 --------------------------------------------
+busy=${BREAKGLASS_URL##*:}
+json_fail "serve on a busy port" 4 local env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
+	"$BG" serve --data "$nd/new/sub" --listen "127.0.0.1:$busy" --json
+e2e_check "busy port: one clear line" [ "$(grep -c . <<<"$e2e_err")" = 1 ]
+json_fail "serve without a store" 4 local env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
+	"$BG" serve --data "$nd/none" --listen 127.0.0.1:0 --json
+json_fail "serve without AWS credentials" 4 local env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	HOME="$nd" "$BG" serve --data "$nd/new/sub" --listen 127.0.0.1:0 --json
+json_fail "serve with a bad setting" 2 usage "$BG" serve --data "$nd/new/sub" --listen 127.0.0.1:99999 --json
+json_fail "serve with an unknown option" 2 usage "$BG" serve --lsten x --json
+
+# --- a TOTP code is not spent on a refused request ----------------------------------------------
+code=$(e2e_otp "$ADM_SECRET")
+e2e_expect_rc "user add of a taken name -> 1" 1 as_admin user add "$RESP" --role responder --otp "$code"
+e2e_expect_rc "grant with an unknown op -> 2" 2 as_admin grant --user "$RESP" --table Orders --op Qeury --for 1m --otp "$code"
+e2e_expect_rc "the same code still works" 0 as_admin user add e2e-cli-spare --role responder --otp "$code"
+e2e_expect_rc "...once" 1 as_admin user add e2e-cli-spare2 --role responder --otp "$code"
+e2e_check "reuse says when the next code comes" grep -qE "next code appears in your authenticator in [0-9]+ s" <<<"$e2e_err"
+
+# --- revoke says who --------------------------------------------------------------------------
+g2=$(e2e_grant "$ADM_TOKEN" "$ADM_SECRET" --user "$RESP" --table Orders --op Query --for 5m | e2e_json id)
+e2e_expect_rc "revoke by the grantee -> 0" 0 as_resp revoke "$g2"
+e2e_check "revoke's output says who revoked" grep -q "^revoked by  *$RESP\$" <<<"$e2e_out"
 
 e2e_finish

@@ -74,6 +74,7 @@ static void test_dashdash(void **state)
 	const char *v;
 
 	(void)state;
+	cli_set_json(false); /* the output mode is the process's: an earlier test set it */
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, 6, argv, "exec", &ctx);
 	assert_int_equal(cli_args_next(&a, opts, &v), CLI_ARG_POSITIONAL);

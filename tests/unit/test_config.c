@@ -46,28 +46,49 @@ static void clear_env(void)
 	unsetenv("AWS_DEFAULT_REGION");
 }
 
+/* gw_config_load as `serve` calls it: a config file (or NULL) and "flag=value" settings,
+ * ending with NULL. A flag no key has is passed as an out-of-range key. */
+static int load(gw_config *c, const char *file, bg_err *e, ...)
+{
+	gw_config_arg args[16];
+	const char *kv;
+	size_t n = 0, k, len;
+	va_list ap;
+
+	va_start(ap, e);
+	while ((kv = va_arg(ap, const char *)) != NULL && n < 16) {
+		len = strcspn(kv, "=");
+		for (k = 0; gw_config_flag(k) != NULL; k++)
+			if (strlen(gw_config_flag(k)) == len &&
+			    strncmp(gw_config_flag(k), kv, len) == 0)
+				break;
+		args[n].key = k;
+		args[n++].value = kv[len] == '=' ? kv + len + 1 : "";
+	}
+	va_end(ap);
+	return gw_config_load(c, file, args, n, e);
+}
+
 static void test_defaults(void **state)
 {
-	char *argv[] = {"serve", NULL};
 	gw_config c;
 	bg_err e;
 
 	clear_env();
-	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
 	assert_string_equal(c.listen_host, "127.0.0.1");
 	assert_int_equal(c.listen_port, 8700);
 	assert_string_equal(c.region, "us-east-1");
 	assert_string_equal(c.upstream, "https://dynamodb.us-east-1.amazonaws.com");
 	assert_string_equal(c.data, "breakglass-data");
 	setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
-	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
 	assert_string_equal(c.upstream, "https://dynamodb.eu-west-1.amazonaws.com");
 	clear_env();
 }
 
 static void test_precedence(void **state)
 {
-	char *argv[] = {"serve", "--config", path, "--listen", "127.0.0.1:9001", NULL};
 	gw_config c;
 	bg_err e;
 
@@ -75,14 +96,14 @@ static void test_precedence(void **state)
 	write_file("# breakglass\nlisten: 127.0.0.1:7000\nupstream: http://127.0.0.1:8000\n"
 	           "data: /srv/bg\nregion: eu-west-2\n");
 	setenv("BREAKGLASS_DATA", "/env/bg", 1);
-	assert_int_equal(gw_config_load(&c, 5, argv, &e), 0);
+	assert_int_equal(load(&c, path, &e, "listen=127.0.0.1:9001", NULL), 0);
 	assert_int_equal(c.listen_port, 9001);                    /* flag */
 	assert_string_equal(c.data, "/env/bg");                   /* environment */
 	assert_string_equal(c.upstream, "http://127.0.0.1:8000"); /* file */
 	assert_string_equal(c.region, "eu-west-2");               /* file */
 	/* BREAKGLASS_CONFIG names the file when --config does not. */
 	setenv("BREAKGLASS_CONFIG", path, 1);
-	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
 	assert_int_equal(c.listen_port, 7000);
 	unlink(path);
 	clear_env();
@@ -90,44 +111,37 @@ static void test_precedence(void **state)
 
 static void test_errors(void **state)
 {
-	char *unknown_flag[] = {"serve", "--lsten", "x", NULL};
-	char *missing_val[] = {"serve", "--listen", NULL};
-	char *bad_port[] = {"serve", "--listen", "127.0.0.1:99999", NULL};
-	char *no_port[] = {"serve", "--listen", "127.0.0.1", NULL};
-	char *bad_up[] = {"serve", "--upstream", "ftp://x", NULL};
-	char *with_file[] = {"serve", "--config", path, NULL};
-	char *no_file[] = {"serve", "--config", "/nonexistent/bg.yaml", NULL};
 	gw_config c;
 	bg_err e;
 
 	clear_env();
-	assert_int_equal(gw_config_load(&c, 3, unknown_flag, &e), BG_EINVAL);
-	assert_non_null(strstr(e.msg, "--lsten"));
-	assert_int_equal(gw_config_load(&c, 2, missing_val, &e), BG_EINVAL);
-	assert_int_equal(gw_config_load(&c, 3, bad_port, &e), BG_EINVAL);
-	assert_int_equal(gw_config_load(&c, 3, no_port, &e), BG_EINVAL);
-	assert_int_equal(gw_config_load(&c, 3, bad_up, &e), BG_EINVAL);
-	assert_int_equal(gw_config_load(&c, 3, no_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "lsten=x", NULL), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "listen=", NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "--listen"));
+	assert_int_equal(load(&c, NULL, &e, "listen=127.0.0.1:99999", NULL), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "listen=127.0.0.1", NULL), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "upstream=ftp://x", NULL), BG_EINVAL);
+	assert_int_equal(load(&c, "/nonexistent/bg.yaml", &e, NULL), BG_EINVAL);
 	write_file("listen: 127.0.0.1:7000\nupstrem: http://x\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "upstrem"));
 	unlink(path);
 	write_file("listen:\n  host: 127.0.0.1\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);
 	write_file("listen: [a, b]\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);
 	/* A NUL escape would cut the value (or key) short: refused, not truncated. */
 	write_file("upstream: \"http://127.0.0.1:8000\\0.evil\"\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "NUL"));
 	unlink(path);
 	write_file("\"listen\\0x\": 127.0.0.1:7000\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);
 	write_file("listen: \"unterminated\n");
-	assert_int_equal(gw_config_load(&c, 3, with_file, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);
 }
 
@@ -135,53 +149,49 @@ static void test_errors(void **state)
  * loopback is refused. */
 static void test_tuning_and_tls(void **state)
 {
-	char *argv[] = {"serve", "--config", path, NULL};
-	char *flags[] = {"serve", "--upstream-timeout", "1s500ms", "--threads", "3", NULL};
-	char *cert_only[] = {"serve", "--tls-cert", "/x.pem", NULL};
-	char *open_plain[] = {"serve", "--listen", "0.0.0.0:8700", NULL};
-	char *open_tls[] = {"serve",  "--listen",  "0.0.0.0:8700", "--tls-cert",
-	                    "/x.pem", "--tls-key", "/x.key",       NULL};
 	gw_config c;
 	bg_err e;
 
 	clear_env();
-	assert_int_equal(gw_config_load(&c, 1, argv, &e), 0);
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
 	assert_int_equal(c.max_connections, BG_MAX_CONNECTIONS);
 	assert_int_equal(c.header_timeout_ms, BG_HTTP_HEADER_TIMEOUT_MS);
 	assert_int_equal(c.upstream_timeout_ms, BG_UPSTREAM_TIMEOUT_MS);
 	assert_int_equal(c.drain_timeout_ms, BG_DRAIN_TIMEOUT_MS);
 	assert_true(c.threads >= 1);
 	write_file("header_timeout: 250ms\ndrain_timeout: 2m\nmax_connections: 64\n");
-	assert_int_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_int_equal(load(&c, path, &e, NULL), 0);
 	assert_int_equal(c.header_timeout_ms, 250);
 	assert_int_equal(c.drain_timeout_ms, 120000);
 	assert_int_equal(c.max_connections, 64);
 	setenv("BREAKGLASS_HEADER_TIMEOUT", "3s", 1);
-	assert_int_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_int_equal(load(&c, path, &e, NULL), 0);
 	assert_int_equal(c.header_timeout_ms, 3000);
 	unsetenv("BREAKGLASS_HEADER_TIMEOUT");
 	unlink(path);
-	assert_int_equal(gw_config_load(&c, 5, flags, &e), 0);
+	assert_int_equal(load(&c, NULL, &e, "upstream-timeout=1s500ms", "threads=3", NULL), 0);
 	assert_int_equal(c.upstream_timeout_ms, 1500);
 	assert_int_equal(c.threads, 3);
 
 	write_file("header_timeout: 10\n"); /* a bare number: seconds or ms? refused */
-	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "header_timeout"));
 	write_file("drain_timeout: 11m\n");
-	assert_int_not_equal(gw_config_load(&c, 3, argv, &e), 0);
+	assert_int_not_equal(load(&c, path, &e, NULL), 0);
 	assert_non_null(strstr(e.msg, "drain_timeout"));
 	write_file("max_connections: 0\n");
-	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	write_file("threads: 1000\n");
-	assert_int_equal(gw_config_load(&c, 3, argv, &e), BG_EINVAL);
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);
 
-	assert_int_equal(gw_config_load(&c, 3, cert_only, &e), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "tls-cert=/x.pem", NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "together"));
-	assert_int_equal(gw_config_load(&c, 3, open_plain, &e), BG_EINVAL);
+	assert_int_equal(load(&c, NULL, &e, "listen=0.0.0.0:8700", NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "needs TLS"));
-	assert_int_equal(gw_config_load(&c, 7, open_tls, &e), 0);
+	assert_int_equal(
+	    load(&c, NULL, &e, "listen=0.0.0.0:8700", "tls-cert=/x.pem", "tls-key=/x.key", NULL),
+	    0);
 	assert_string_equal(c.tls_key, "/x.key");
 	clear_env();
 }

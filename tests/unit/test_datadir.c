@@ -1,7 +1,8 @@
 /*
  * test_datadir.c - the data directory: every file's path comes from here, a directory
  * made here is 0700 (its missing parents too), and a directory that is missing, not a
- * directory, named too long or writable by every user is refused.
+ * directory, named too long or writable by every user is refused; a creation that failed
+ * part-way is undone without touching what was there before.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "unit_util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +68,73 @@ static void test_paths(void **state)
 	datadir_free(NULL);
 }
 
+static void touch(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs("x", f);
+	fclose(f);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* Undoing a creation: the files marked (the store with its SQLite companions) and the
+ * directories this open made go; unmarked files, and directories that were there before,
+ * stay. */
+static void test_remove_created(void **state)
+{
+	bool files[DATADIR_FILES] = {false};
+	char dir[128], p[256];
+	datadir *d = NULL;
+	bg_err e;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/a/b/data", tmpdir);
+	snprintf(p, sizeof(p), "%s/a", tmpdir);
+	assert_int_equal(mkdir(p, 0700), 0); /* there before: stays */
+	assert_int_equal(datadir_open(dir, true, &d, &e), 0);
+	assert_false(datadir_has(d, DATADIR_DB));
+	touch(datadir_path(d, DATADIR_DB));
+	snprintf(p, sizeof(p), "%s-wal", datadir_path(d, DATADIR_DB));
+	touch(p);
+	touch(datadir_path(d, DATADIR_MASTER_KEY));
+	assert_true(datadir_has(d, DATADIR_DB));
+	files[DATADIR_DB] = true;
+	files[DATADIR_MASTER_KEY] = true;
+	datadir_remove_created(d, files);
+	datadir_free(d);
+	assert_false(exists(dir));
+	snprintf(p, sizeof(p), "%s/a/b", tmpdir);
+	assert_false(exists(p));
+	snprintf(p, sizeof(p), "%s/a", tmpdir);
+	assert_true(exists(p));
+
+	/* An unmarked file keeps its directory. */
+	assert_int_equal(datadir_open(dir, true, &d, &e), 0);
+	touch(datadir_path(d, DATADIR_DB));
+	touch(datadir_path(d, DATADIR_AUDIT_KEY));
+	files[DATADIR_MASTER_KEY] = false;
+	datadir_remove_created(d, files);
+	assert_false(datadir_has(d, DATADIR_DB));
+	assert_true(datadir_has(d, DATADIR_AUDIT_KEY));
+	datadir_free(d);
+	assert_true(exists(dir));
+
+	/* Opened without creating: nothing of the directory is removed. */
+	assert_int_equal(datadir_open(dir, false, &d, &e), 0);
+	files[DATADIR_DB] = false;
+	files[DATADIR_AUDIT_KEY] = true;
+	datadir_remove_created(d, files);
+	datadir_free(d);
+	assert_true(exists(dir));
+}
+
 static void test_refused(void **state)
 {
 	char dir[128], file[160], longname[BG_MAX_DATA_DIR + 2];
@@ -107,6 +176,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_created, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

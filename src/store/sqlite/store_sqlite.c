@@ -958,8 +958,14 @@ static int sq_audit_scan(store *st, int64_t after, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static const char *sq_version(void)
+{
+	return sqlite3_libversion();
+}
+
 const store_methods store_sqlite_methods = {
     .name = "sqlite",
+    .version = sq_version,
     .open = sq_open,
     .close = sq_close,
     .maintain = sq_maintain,

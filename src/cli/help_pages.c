@@ -1,0 +1,399 @@
+/*
+ * help_pages.c - the text of the manual: one page per command (see help.h for the
+ * conventions). `breakglass COMMAND --help` prints a page; docs/breakglass.1 is all of
+ * them, regenerated with `make man`. When a command gains an option, its page here gains
+ * it too: tests/e2e/test_help.sh checks that every option a command accepts is on its page.
+ */
+#include "cli/help.h"
+
+#include "cli/cli.h"
+
+#define END                                                                                        \
+	{                                                                                          \
+		NULL, NULL                                                                         \
+	}
+
+/* The tool as a whole: the man page's NAME, SYNOPSIS and DESCRIPTION. */
+static const cli_help_item intro_examples[] = {
+    {"A whole incident by hand (the README's \"By hand\" section explains each step):",
+     "breakglass init --data ./bg-data --admin alice\n"
+     "breakglass serve --data ./bg-data &\n"
+     "export BREAKGLASS_TOKEN=...   # alice's token, printed by init\n"
+     "breakglass user add bob --role responder --otp 123456\n"
+     "breakglass grant --user bob --table orders --op GetItem,Query --for 30m --otp 654321\n"
+     "BREAKGLASS_TOKEN=... breakglass exec bg-XXXXXXXXXX -- aws dynamodb get-item ...\n"
+     "breakglass revoke bg-XXXXXXXXXX"},
+    END};
+
+const cli_help cli_help_intro = {
+    "breakglass",
+    "emergency access to DynamoDB: scoped, temporary, audited",
+    "breakglass [--url URL] [--token TOKEN] [--json] COMMAND [ARGS...]\n"
+    "breakglass COMMAND --help\n"
+    "breakglass --version",
+    "breakglass is the controlled emergency door to Amazon DynamoDB. A gateway (breakglass "
+    "serve) stands between standard DynamoDB clients (the AWS CLI, boto3, the AWS SDKs) and "
+    "DynamoDB. It verifies each request's AWS Signature Version 4 against a grant's "
+    "temporary credentials, checks the grant's tables and operations, writes the request to "
+    "a hash-chained audit log before it goes anywhere, re-signs it with the gateway's own "
+    "AWS identity, and records the answer before the client sees it.\n\n"
+    "Grants are given by an admin with a TOTP code, last at most 12 hours, and stop working "
+    "the moment they are revoked. The same binary is the server (init, serve) and the client "
+    "of its JSON API (every other command), which it reaches at $BREAKGLASS_URL with the API "
+    "token in $BREAKGLASS_TOKEN.\n\n"
+    "Roles: an admin adds users and gives grants; a responder uses the grants given to them; "
+    "an approver is reserved for the approval workflow. Every action, allowed or refused, is "
+    "on the audit record.",
+    NULL,
+    true,
+    intro_examples,
+    NULL,
+    NULL,
+};
+
+/* --- init ---------------------------------------------------------------------------- */
+
+static const cli_help_item init_opts[] = {
+    {"--data DIR",
+     "The data directory to create (mode 0700): the store (breakglass.db) and the master key "
+     "(master.key, mode 0600) from which grant secrets and TOTP keys are derived. It must not "
+     "hold a store already. Default: $BREAKGLASS_DATA."},
+    {"--admin NAME",
+     "The first admin's user name: 1 to 64 of the characters A-Z a-z 0-9 . _ - (no @: use "
+     "alice, not alice@example.com)."},
+    END};
+
+static const cli_help_item init_examples[] = {
+    {"Create a store and the first admin, then start the gateway on it:",
+     "breakglass init --data /var/lib/breakglass --admin alice\n"
+     "breakglass serve --data /var/lib/breakglass"},
+    {"The same, for a script:", "breakglass init --data ./bg-data --admin alice --json"},
+    END};
+
+static const cli_help_item init_exit[] = {
+    {"0", "The store and the admin were created; the token and TOTP secret were printed."},
+    {"2", "Usage error (a missing option, a bad name): nothing was created."},
+    {"4", "The data directory already holds a store, or could not be created or written: nothing "
+          "new is left behind."},
+    END};
+
+static const cli_help_item init_env[] = {
+    {"BREAKGLASS_DATA", "The data directory, when --data is not given (init and serve)."}, END};
+
+/* --- serve --------------------------------------------------------------------------- */
+
+static const cli_help_item serve_opts[] = {
+    {"--config FILE",
+     "A YAML file of the settings below (a flat mapping, keys as in the first column of the "
+     "README's configuration table: listen, upstream, data, ...). Unknown keys are an error. "
+     "Env: BREAKGLASS_CONFIG."},
+    {"--listen ADDR:PORT",
+     "Where the gateway listens. Plain HTTP is refused off loopback: give --tls-cert and "
+     "--tls-key for any other address. Port 0 picks a free port. Default: 127.0.0.1:8700. "
+     "Env: BREAKGLASS_LISTEN."},
+    {"--upstream URL",
+     "Where requests go after the checks. Default: https://dynamodb.REGION.amazonaws.com. "
+     "Env: BREAKGLASS_UPSTREAM."},
+    {"--data DIR",
+     "The data directory made by init. Default: ./breakglass-data. Env: BREAKGLASS_DATA."},
+    {"--region REGION",
+     "The region of the credentials the gateway hands out and of the upstream signature. "
+     "Default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1. Env: BREAKGLASS_REGION."},
+    {"--public-url URL",
+     "The gateway's address as clients reach it (behind a load balancer, say), put into the "
+     "credentials `creds` and `exec` hand out. Default: the listen address. Env: "
+     "BREAKGLASS_PUBLIC_URL."},
+    {"--threads N", "Event loop threads. Default: the number of cores. Env: BREAKGLASS_THREADS."},
+    {"--max-connections N",
+     "Open client connections at most; beyond it the longest-idle connection is closed. "
+     "Default: 1024. Env: BREAKGLASS_MAX_CONNECTIONS."},
+    {"--header-timeout DURATION",
+     "A request's headers must arrive within this (slow clients are cut off). Default: 10s. "
+     "Env: BREAKGLASS_HEADER_TIMEOUT."},
+    {"--upstream-timeout DURATION",
+     "DynamoDB must answer within this; a request sent and not answered is reported as "
+     "RequestOutcomeUnknownException. Default: 30s. Env: BREAKGLASS_UPSTREAM_TIMEOUT."},
+    {"--drain-timeout DURATION",
+     "On SIGTERM or SIGINT, in-flight requests get this long to finish and be audited. "
+     "Default: 10s. Env: BREAKGLASS_DRAIN_TIMEOUT."},
+    {"--tls-cert FILE", "PEM certificate chain for HTTPS. Env: BREAKGLASS_TLS_CERT."},
+    {"--tls-key FILE", "PEM private key (mode 0600 or stricter). Env: BREAKGLASS_TLS_KEY."},
+    END};
+
+static const cli_help_item serve_examples[] = {
+    {"Against a local dynalite, with the gateway's own (here dummy) AWS credentials:",
+     "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\\n"
+     "  breakglass serve --data ./bg-data --upstream http://127.0.0.1:4567"},
+    {"In front of real DynamoDB in eu-west-1, over HTTPS:",
+     "breakglass serve --data /var/lib/breakglass --region eu-west-1 \\\n"
+     "  --listen 0.0.0.0:8443 --tls-cert gw.pem --tls-key gw.key \\\n"
+     "  --public-url https://breakglass.example.com:8443"},
+    END};
+
+static const cli_help_item serve_exit[] = {
+    {"0", "Stopped by SIGTERM or SIGINT after draining."},
+    {"2", "A bad option, setting or config file."},
+    {"4", "Could not start: no data directory or store, no AWS credentials for the gateway, the "
+          "port in use, a TLS file that cannot be read."},
+    END};
+
+static const cli_help_item serve_env[] = {
+    {"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+     "The gateway's own AWS identity, used to re-sign requests to DynamoDB. Without them, "
+     "the shared credentials file is read: AWS_SHARED_CREDENTIALS_FILE (default "
+     "~/.aws/credentials), profile $AWS_PROFILE or default."},
+    {"BREAKGLASS_CONFIG, BREAKGLASS_LISTEN, BREAKGLASS_DATA, ...",
+     "Each serve setting; see the options. Flags win over the environment, which wins over "
+     "the config file."},
+    END};
+
+/* --- whoami -------------------------------------------------------------------------- */
+
+static const cli_help_item whoami_examples[] = {
+    {"Check that your token works and see your role:", "breakglass whoami"}, END};
+
+/* --- user ---------------------------------------------------------------------------- */
+
+static const cli_help_item user_opts[] = {
+    {"NAME", "The new user: 1 to 64 of A-Z a-z 0-9 . _ - (no spaces, no @)."},
+    {"--role ROLE",
+     "admin (adds users, gives grants, reads the audit log), responder (uses the grants given "
+     "to them) or approver (for the approval workflow)."},
+    {"--otp CODE",
+     "Your current 6-digit TOTP code. Each code is accepted once; a command refused for a bad "
+     "argument does not use it up."},
+    END};
+
+static const cli_help_item user_examples[] = {
+    {"Enrol a responder; send them the token and TOTP secret over a private channel:",
+     "breakglass user add bob --role responder --otp \"$(oathtool --totp -b \"$MY_SECRET\")\""},
+    END};
+
+/* --- grant --------------------------------------------------------------------------- */
+
+static const cli_help_item grant_opts[] = {
+    {"--user NAME", "Who gets the grant."},
+    {"--table T[,T...]",
+     "The tables the grant covers (3 to 255 of A-Z a-z 0-9 . _ -), at most 16. Repeatable. "
+     "A table the upstream does not know is granted with a warning."},
+    {"--op OP[,OP...]",
+     "DynamoDB operations as named in the API, case-sensitive: GetItem, Query, Scan, PutItem, "
+     "UpdateItem, DeleteItem, BatchGetItem, DescribeTable, ... At most 16. Repeatable. "
+     "PartiQL (ExecuteStatement) cannot be granted: its tables cannot be checked."},
+    {"--for DURATION", "How long the grant lasts: 90s, 15m, 1h30m; at most 12h."},
+    {"--otp CODE", "Your current TOTP code (each code is accepted once)."},
+    {"--reason TEXT", "Why: shown with the grant and kept on the audit record."},
+    {"show ID", "Prints one grant (admins: any; others: their own)."},
+    {"list", "Lists grants, the same as `breakglass grants`."},
+    END};
+
+static const cli_help_item grant_examples[] = {
+    {"Give bob 30 minutes of reads on orders:",
+     "breakglass grant --user bob --table orders --op GetItem,Query --for 30m \\\n"
+     "  --otp 123456 --reason \"INC-4711 stuck orders\""},
+    {"Look at it later:", "breakglass grant show bg-ABCDEFGHIJ"},
+    END};
+
+/* --- grants -------------------------------------------------------------------------- */
+
+static const cli_help_item grants_examples[] = {
+    {"Every grant, as a script sees it:", "breakglass grants --json"}, END};
+
+/* --- creds --------------------------------------------------------------------------- */
+
+static const cli_help_item creds_opts[] = {
+    {"GRANT", "The grant's id (bg-...)."},
+    {"--format env|json|process",
+     "env (default): export lines for a POSIX shell. json: the server's answer. process: the "
+     "credential_process format (version 1, with Expiration) for ~/.aws/config."},
+    END};
+
+static const cli_help_item creds_examples[] = {
+    {"Load the grant into the current shell:", "eval \"$(breakglass creds bg-ABCDEFGHIJ)\""},
+    {"A profile in ~/.aws/config (see the README for which clients also honour endpoint_url; "
+     "older ones need --endpoint-url):",
+     "[profile incident]\n"
+     "credential_process = breakglass creds bg-ABCDEFGHIJ --format process\n"
+     "endpoint_url = http://127.0.0.1:8700"},
+    END};
+
+/* --- exec ---------------------------------------------------------------------------- */
+
+static const cli_help_item exec_opts[] = {
+    {"GRANT", "The grant's id (bg-...)."},
+    {"COMMAND [ARGS...]",
+     "What to run; everything after GRANT (or after --) is the command's, not breakglass's."},
+    END};
+
+static const cli_help_item exec_examples[] = {
+    {"Run one query with the grant:",
+     "breakglass exec bg-ABCDEFGHIJ -- aws dynamodb get-item --table-name orders \\\n"
+     "  --key '{\"pk\":{\"S\":\"CUSTOMER#42\"},\"sk\":{\"S\":\"ORDER#1\"}}'"},
+    {"A shell whose AWS clients all go through the gateway:",
+     "breakglass exec bg-ABCDEFGHIJ -- bash"},
+    END};
+
+static const cli_help_item exec_exit[] = {
+    {"N", "COMMAND's own exit status; if COMMAND was killed by a signal, exec dies of it too."},
+    {"126", "COMMAND exists but cannot be run."},
+    {"127", "COMMAND was not found."},
+    {"1-4", "Before COMMAND runs, as for every command (e.g. 1: the grant is revoked)."},
+    END};
+
+static const cli_help_item exec_env[] = {
+    {"BREAKGLASS_GRANT", "Set for COMMAND: the grant's id."},
+    {"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+     "Set for COMMAND: the grant's temporary credentials. AWS_PROFILE and other credential "
+     "sources are unset."},
+    {"AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_DYNAMODB",
+     "Set for COMMAND: the gateway's region and address."},
+    END};
+
+/* --- revoke -------------------------------------------------------------------------- */
+
+static const cli_help_item revoke_opts[] = {{"GRANT", "The grant's id (bg-...)."}, END};
+
+static const cli_help_item revoke_examples[] = {
+    {"End bob's access now:", "breakglass revoke bg-ABCDEFGHIJ"}, END};
+
+/* --- audit --------------------------------------------------------------------------- */
+
+static const cli_help_item audit_opts[] = {
+    {"--after SEQ", "Start after sequence number SEQ (default 0: from the start)."},
+    {"--limit N", "At most N records, 1 to 1000 (default 100)."},
+    END};
+
+static const cli_help_item audit_examples[] = {
+    {"The first hundred records:", "breakglass audit tail"},
+    {"Walk the whole log in a script:",
+     "after=0\n"
+     "while page=$(breakglass audit tail --after \"$after\" --limit 1000 --json) &&\n"
+     "      [ \"$(jq '.records | length' <<<\"$page\")\" -gt 0 ]; do\n"
+     "  jq -c '.records[]' <<<\"$page\"; after=$(jq '.records[-1].seq' <<<\"$page\")\n"
+     "done"},
+    END};
+
+/* --- help ---------------------------------------------------------------------------- */
+
+static const cli_help_item help_opts[] = {
+    {"COMMAND", "The command to describe; `breakglass help breakglass` describes the tool."},
+    {"--man", "Print the whole manual as a man(7) page (how docs/breakglass.1 is made)."},
+    END};
+
+static const cli_help_item help_examples[] = {
+    {"Read the manual without installing it:", "breakglass help --man | man -l -"}, END};
+
+/* --- version ------------------------------------------------------------------------- */
+
+static const cli_help_item version_examples[] = {{"For a bug report:", "breakglass --version"},
+                                                 END};
+
+static const cli_help pages[] = {
+    {"init", "create the data directory, the store and the first admin",
+     "breakglass init --data DIR --admin NAME [--json]",
+     "Creates the data directory, its store and master key, and the first admin, and prints "
+     "the admin's API token and TOTP secret (base32 and an otpauth:// URI). They are shown "
+     "once: the store keeps only a hash of the token, and derives the TOTP key from the "
+     "master key.\n\n"
+     "init runs on the server's machine and needs no running server. It is all or nothing: "
+     "the name is checked before anything is created, an existing store is never touched, "
+     "and if any step fails, what this run created is removed, so it can simply be run "
+     "again.",
+     init_opts, false, init_examples, init_exit, init_env},
+    {"serve", "run the DynamoDB gateway and its JSON API",
+     "breakglass serve [--config FILE] [--listen ADDR:PORT] [--upstream URL]\n"
+     "                 [--data DIR] [--region REGION] [--public-url URL]\n"
+     "                 [--threads N] [--max-connections N] [--header-timeout D]\n"
+     "                 [--upstream-timeout D] [--drain-timeout D]\n"
+     "                 [--tls-cert FILE --tls-key FILE] [--json]",
+     "Runs the gateway: DynamoDB's JSON protocol on / (what the AWS CLI, boto3 and the SDKs "
+     "speak, unchanged) and the breakglass JSON API on /api/v1/ (what the other commands "
+     "use). Every DynamoDB request is checked against its grant, written to the audit log "
+     "before it is forwarded, re-signed with the gateway's own AWS credentials, and its "
+     "answer is written to the audit log before the client sees it. If the audit log cannot "
+     "be written, requests are refused (fail closed).\n\n"
+     "Settings come from defaults, then the --config file, then BREAKGLASS_* variables, then "
+     "flags. Durations take a unit: 500ms, 10s, 2m. Once it accepts connections, serve "
+     "prints one line (with --json an object {\"listen\", \"upstream\", \"pid\"}) on stdout; "
+     "its log goes to stderr.\n\n"
+     "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish and be "
+     "audited (at most --drain-timeout), and exits 0.",
+     serve_opts, false, serve_examples, serve_exit, serve_env},
+    {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",
+     "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
+     "BREAKGLASS_TOKEN are right.",
+     NULL, true, whoami_examples, NULL, NULL},
+    {"user", "add a user (admins)",
+     "breakglass user add NAME --role ROLE --otp CODE [--json]",
+     "Creates a user and prints their API token and TOTP secret (base32 and an otpauth:// "
+     "URI) once. Only admins may add users; the admin's TOTP code confirms it. Arguments are "
+     "checked before the request is sent, so a typo does not use up the code.",
+     user_opts, true, user_examples, NULL, NULL},
+    {"grant", "give a user temporary access to tables and operations",
+     "breakglass grant --user NAME --table T[,T...] --op OP[,OP...]\n"
+     "                 --for DURATION --otp CODE [--reason TEXT] [--json]\n"
+     "breakglass grant show ID [--json]\n"
+     "breakglass grant list [--json]",
+     "Creates a grant: temporary AWS credentials for the user, valid only through the "
+     "gateway, only for the tables and operations named, until DURATION has passed or the "
+     "grant is revoked. The grantee fetches the credentials with `breakglass creds` or runs a "
+     "command with them with `breakglass exec`.\n\n"
+     "The gateway asks DynamoDB whether each table exists (DescribeTable) and warns on stderr "
+     "when one does not; the grant is made all the same, since a table may be about to be "
+     "restored.",
+     grant_opts, true, grant_examples, NULL, NULL},
+    {"grants", "list grants", "breakglass grants [--json]",
+     "Lists grants: admins see every grant, others their own. Columns: ID, USER, STATUS "
+     "(active, expired, revoked), EXPIRES, TABLES, OPS.",
+     NULL, true, grants_examples, NULL, NULL},
+    {"creds", "print a grant's temporary AWS credentials (the grantee)",
+     "breakglass creds GRANT [--format env|json|process] [--json]",
+     "Prints the grant's temporary AWS credentials, region and gateway endpoint. Only the "
+     "grantee may fetch them, and only while the grant is active. Each fetch is on the audit "
+     "record.\n\n"
+     "The credentials work only through the gateway: point the client at it with "
+     "AWS_ENDPOINT_URL_DYNAMODB (env format), a profile's endpoint_url, or --endpoint-url. "
+     "AWS CLI releases before 2.13 and boto3 before 1.28 ignore the first two and would send "
+     "the request to real AWS, where the credentials mean nothing; `breakglass exec` guards "
+     "against that.",
+     creds_opts, true, creds_examples, NULL, NULL},
+    {"exec", "run a command with a grant's credentials, fenced in",
+     "breakglass exec GRANT [--] COMMAND [ARGS...]",
+     "Fetches the grant's credentials and runs COMMAND with them in its environment, pointed "
+     "at the gateway. So that no request can leave for real AWS by accident, COMMAND also "
+     "gets: first on its PATH, an `aws` that adds --endpoint-url unless one is given (so "
+     "scripts, `bash -c` and aliases get it), and HTTPS_PROXY/HTTP_PROXY set to the gateway, "
+     "which refuses to be a proxy, with NO_PROXY naming the gateway: a client that ignores "
+     "the endpoint settings fails with a proxy error instead of reaching AWS, and the "
+     "attempt is on the audit record. Other HTTP egress from COMMAND is refused the same "
+     "way.\n\n"
+     "boto3 before 1.28 (Debian 12 ships 1.26) ignores AWS_ENDPOINT_URL_DYNAMODB: give "
+     "endpoint_url=os.environ[\"AWS_ENDPOINT_URL_DYNAMODB\"] to boto3.client().",
+     exec_opts, true, exec_examples, exec_exit, exec_env},
+    {"revoke", "end a grant now (admins, or the grantee)", "breakglass revoke GRANT [--json]",
+     "Revokes the grant: its very next request is refused, whatever it is. Prints the grant, "
+     "now revoked, with who revoked it and when.",
+     revoke_opts, true, revoke_examples, NULL, NULL},
+    {"audit", "read the audit log (admins)",
+     "breakglass audit tail [--after SEQ] [--limit N] [--json]",
+     "Prints audit records, oldest first: every DynamoDB request and answer, every refusal, "
+     "every API action. One line per record: SEQ TIME KIND ACTOR GRANT OP TABLES DECISION "
+     "STATUS REASON. With --json, the server's {\"records\": [...]}, each record with its "
+     "hash and the previous record's (the chain).",
+     audit_opts, true, audit_examples, NULL, NULL},
+    {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
+     "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "
+     "with --man the whole manual in roff.",
+     help_opts, false, help_examples, NULL, NULL},
+    {"version", "print the version and the libraries it uses",
+     "breakglass version\nbreakglass --version",
+     "Prints breakglass's version and, on a second line, the versions of libcurl, OpenSSL, "
+     "jansson, libyaml and the store's engine it runs with.",
+     NULL, false, version_examples, NULL, NULL},
+};
+
+const cli_help *cli_help_pages(size_t *n)
+{
+	*n = sizeof(pages) / sizeof(pages[0]);
+	return pages;
+}
