@@ -148,6 +148,11 @@
  * (grants, audit records) are bounded by the answer they come from instead. */
 #define BG_MAX_CLI_TEXT (64u * 1024u)
 
+/* The destination of a request meant for a proxy (CONNECT host:port, or scheme://host
+ * of an absolute-form target), as named in its refusal and audit record: a DNS name has
+ * at most 253 characters (RFC 1035), plus scheme and port; anything longer is cut. */
+#define BG_MAX_PROXY_TARGET 300
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 
