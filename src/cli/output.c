@@ -115,6 +115,21 @@ int cli_out_url_host(const char *url, char *out, size_t n)
 	return 0;
 }
 
+void cli_out_warnings(FILE *fp, const json_t *answer)
+{
+	const json_t *w = json_object_get(answer, "warnings"), *v;
+	char line[1024];
+	size_t i;
+
+	json_array_foreach(w, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		cli_out_sanitize(json_string_value(v), line, sizeof(line));
+		fprintf(fp, "breakglass: warning: %s\n", line);
+	}
+}
+
 /* A required non-empty string field without NUL or control bytes (values end up in the
  * environment and in shell lines). */
 static const char *creds_field(const json_t *creds, const char *key, bg_err *e)

@@ -65,6 +65,10 @@ int cli_out_aws_wrapper(bg_buf *b, const char *real_aws, const char *endpoint) B
  * fit. */
 int cli_out_url_host(const char *url, char *out, size_t n) BG_MUST_CHECK;
 
+/* Prints each string of answer's "warnings" array as "breakglass: warning: TEXT" on fp
+ * (control characters replaced). Nothing if there is none. */
+void cli_out_warnings(FILE *fp, const json_t *answer);
+
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z"; returns 0 or BG_EINVAL. */
 int cli_out_parse_time(const char *s, time_t *out) BG_MUST_CHECK;
 

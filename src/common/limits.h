@@ -193,6 +193,16 @@
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
 #define BG_UPSTREAM_TIMEOUT_MS         30000
 
+/* Asking DynamoDB whether a new grant's tables exist (DescribeTable, on the API worker,
+ * while the admin waits): all of a grant's tables together get this long. DescribeTable
+ * answers in milliseconds; past this the grant is made with a warning that the check
+ * could not be done. */
+#define BG_TABLE_CHECK_TIMEOUT_MS 5000
+
+/* One warning in an API answer (a table name of up to 255 characters and what the
+ * upstream said about it). */
+#define BG_MAX_WARNING 1024
+
 /* Idle upstream connections each loop keeps for reuse: one per client connection that
  * may be waiting on DynamoDB at once, up to this many. */
 #define BG_UPSTREAM_IDLE_CONNS 256

@@ -2,7 +2,7 @@
  * test_cli_output.c - the CLI's rendering of server answers: credential formats (the
  * contract with AWS clients and shells), terminal-safe text, grant and audit lines, time
  * parsing and URL escaping, the aws wrapper `exec` writes (run here with sh), the
- * gateway's host for NO_PROXY.
+ * gateway's host for NO_PROXY, and an answer's warnings.
  *
  * The env and credential_process formats are consumed by other programs, so their exact
  * shape is asserted here; the human formats only need to be complete and safe.
@@ -345,6 +345,24 @@ static void test_url_host(void **state)
 	    cli_out_url_host("http://a-host-name-longer-than-the-room.example", h, sizeof(h)), 0);
 }
 
+static void test_warnings(void **state)
+{
+	json_t *ans = json_pack("{s:[s,i,s]}", "warnings", "table T does not exist", 7, "x\x1by");
+	json_t *empty = json_object();
+	char buf[256] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	assert_non_null(f);
+	cli_out_warnings(f, ans);
+	cli_out_warnings(f, empty); /* none: nothing */
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf, "breakglass: warning: table T does not exist\n"
+	                         "breakglass: warning: x?y\n");
+	json_decref(ans);
+	json_decref(empty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +372,7 @@ int main(void)
 	    cmocka_unit_test(test_grant),         cmocka_unit_test(test_grant_list),
 	    cmocka_unit_test(test_audit_line),    cmocka_unit_test(test_escape),
 	    cmocka_unit_test(test_aws_wrapper),   cmocka_unit_test(test_url_host),
+	    cmocka_unit_test(test_warnings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
