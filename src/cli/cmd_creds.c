@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,23 +186,32 @@ typedef struct exec_run {
 } exec_run;
 
 /* A private directory (mkdtemp: mode 0700) under $XDG_RUNTIME_DIR, $TMPDIR or /tmp, the
- * first that works. */
+ * first that works and is not mounted noexec (the wrapper must run from it). */
 static int exec_mkdir(exec_run *x)
 {
 	const char *bases[] = {getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp"};
+	struct statvfs fs;
 	size_t i;
-	int n;
+	int n, err = ENOENT;
 
 	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		if (bases[i] == NULL || bases[i][0] != '/')
 			continue;
 		n = snprintf(x->dir, sizeof(x->dir), "%s/breakglass-exec-XXXXXX", bases[i]);
-		if (n > 0 && (size_t)n < sizeof(x->dir) && mkdtemp(x->dir) != NULL) {
+		if (n <= 0 || (size_t)n >= sizeof(x->dir) || mkdtemp(x->dir) == NULL) {
+			err = errno;
+			continue;
+		}
+		if (statvfs(x->dir, &fs) == 0 && !(fs.f_flag & ST_NOEXEC)) {
 			x->have_dir = true;
 			return 0;
 		}
+		err = EACCES;
+		(void)rmdir(x->dir);
 	}
-	cli_errorf("cannot create a private directory for the aws wrapper: %s", strerror(errno));
+	cli_errorf("cannot create a private directory for the aws wrapper under "
+	           "$XDG_RUNTIME_DIR, $TMPDIR or /tmp (not mounted noexec): %s",
+	           strerror(err));
 	return CLI_EXIT_REFUSED;
 }
 
