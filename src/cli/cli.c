@@ -108,17 +108,6 @@ int cli_fail(int exit_code, const char *code, const char *fmt, ...)
 	return cli_fail_http(exit_code, code, 0, msg);
 }
 
-void cli_errorf(const char *fmt, ...)
-{
-	char msg[BG_MAX_CLI_MESSAGE];
-	va_list ap;
-
-	va_start(ap, fmt);
-	fail_format(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	(void)cli_fail_http(CLI_EXIT_REFUSED, NULL, 0, msg);
-}
-
 void cli_warnf(const char *fmt, ...)
 {
 	char msg[BG_MAX_CLI_MESSAGE];

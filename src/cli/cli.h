@@ -104,9 +104,6 @@ int cli_usage_error(const cli_args *a, const char *fmt, ...) BG_PRINTF(2, 3);
  * the command's answer carries its warnings itself). */
 void cli_warnf(const char *fmt, ...) BG_PRINTF(1, 2);
 
-/* Prints "breakglass: MESSAGE" to stderr, and with --json the failure object (exit 1).
- * Prefer cli_fail, which names the exit code. */
-void cli_errorf(const char *fmt, ...) BG_PRINTF(1, 2);
 
 /* Strictly parses a decimal integer in [min, max]; returns 0 or BG_EINVAL. */
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) BG_MUST_CHECK;

@@ -4,13 +4,27 @@
  *
  * Three shapes: shell `export` lines (eval them), the credential_process JSON that
  * ~/.aws/config can call, and `exec`, which puts the same variables into the environment
- * of one command and replaces this process with it, so the secret never touches a file or
- * the shell history. Printing the secret is the purpose of `creds`; nothing else here
- * prints it.
+ * of one command it runs and waits for, so the secret never touches a file or the shell
+ * history. Printing the secret is the purpose of `creds`; nothing else here prints it.
+ *
+ * `exec` also fences the command in: clients that ignore AWS_ENDPOINT_URL_DYNAMODB (AWS
+ * CLI before 2.13, boto3 before 1.28) would send the grant's credentials and the request
+ * to real DynamoDB. So an `aws` wrapper that adds --endpoint-url goes first on the
+ * command's PATH (a private directory, removed when the command ends), and every proxy
+ * variable points at the gateway, which refuses a proxy request: whatever else heads for
+ * AWS goes nowhere.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -29,8 +43,7 @@ static int creds_fetch(const cli_ctx *ctx, const char *id, json_t **out)
 	*out = NULL;
 	bg_buf_init(&path, BG_MAX_API_PATH);
 	if (body == NULL || cli_path(&path, "/api/v1/grants/", id, "/creds") != 0) {
-		cli_errorf("out of memory");
-		rc = CLI_EXIT_REFUSED;
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		goto fail;
 	}
 	rc = cli_request(ctx, "POST", path.data, body, out);
@@ -88,14 +101,12 @@ int cmd_creds_main(int argc, char **argv)
 	} else if (strcmp(format, "process") == 0) {
 		proc = cli_out_creds_process(ans, &e);
 		if (proc == NULL) {
-			cli_errorf("%s", e.msg);
-			rc = CLI_EXIT_UNREACHABLE;
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "%s", e.msg);
 		} else {
 			rc = cli_emit_json(proc);
 		}
 	} else if (cli_out_creds_env(&out, ans, &e) != 0) {
-		cli_errorf("%s", e.msg);
-		rc = CLI_EXIT_UNREACHABLE;
+		rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "%s", e.msg);
 	} else {
 		rc = cli_write_out(&out);
 	}
@@ -143,18 +154,282 @@ char **cli_exec_argv(char **cmd, const char *endpoint)
 	return out;
 }
 
+/* --- exec: the command's fence --------------------------------------------------------- */
+
+/* The private directory where the aws wrapper lives while the command runs. */
+typedef struct exec_run {
+	char dir[BG_MAX_PATH];
+	bool have_dir;
+} exec_run;
+
+/* A private directory (mkdtemp: mode 0700) under $XDG_RUNTIME_DIR, $TMPDIR or /tmp, the
+ * first that works and is not mounted noexec (the wrapper must run from it). */
+static int exec_mkdir(exec_run *x)
+{
+	const char *bases[] = {getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp"};
+	struct statvfs fs;
+	size_t i;
+	int n, err = ENOENT;
+
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		if (bases[i] == NULL || bases[i][0] != '/')
+			continue;
+		n = snprintf(x->dir, sizeof(x->dir), "%s/breakglass-exec-XXXXXX", bases[i]);
+		if (n <= 0 || (size_t)n >= sizeof(x->dir) || mkdtemp(x->dir) == NULL) {
+			err = errno;
+			continue;
+		}
+		if (statvfs(x->dir, &fs) == 0 && !(fs.f_flag & ST_NOEXEC)) {
+			x->have_dir = true;
+			return 0;
+		}
+		err = EACCES;
+		(void)rmdir(x->dir);
+	}
+	return cli_fail(CLI_EXIT_LOCAL, NULL,
+	                "cannot create a private directory for the aws wrapper under "
+	                "$XDG_RUNTIME_DIR, $TMPDIR or /tmp (not mounted noexec): %s",
+	                strerror(err));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)remove(path);
+	return 0;
+}
+
+/* Removes the directory and whatever the command left in it. */
+static void exec_rmdir(exec_run *x)
+{
+	if (x->have_dir && nftw(x->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		cli_warnf("could not remove %s: %s", x->dir, strerror(errno));
+	x->have_dir = false;
+}
+
+/* The first executable regular file called name in the PATH list path, as an absolute
+ * path in out (size n). Relative entries (and skip) are passed over: the path is baked
+ * into a script that runs elsewhere. */
+static bool path_find(const char *path, const char *name, const char *skip, char *out, size_t n)
+{
+	const char *p = path, *colon;
+	struct stat st;
+	size_t len;
+	int w;
+
+	while (p != NULL && *p != '\0') {
+		colon = strchr(p, ':');
+		len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+		w = snprintf(out, n, "%.*s/%s", (int)len, p, name);
+		if (len > 0 && p[0] == '/' && w > 0 && (size_t)w < n &&
+		    !(skip != NULL && strlen(skip) == len && memcmp(skip, p, len) == 0) &&
+		    stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return true;
+		p = colon != NULL ? colon + 1 : NULL;
+	}
+	return false;
+}
+
+/* Writes the aws wrapper (mode 0700) for the real aws found on path now. */
+static int exec_write_wrapper(const exec_run *x, const char *path, const char *endpoint)
+{
+	char real[BG_MAX_PATH], file[BG_MAX_PATH];
+	bool found = path_find(path, "aws", x->dir, real, sizeof(real));
+	bg_buf script;
+	ssize_t w = -1;
+	int fd, rc = CLI_EXIT_OK;
+
+	bg_buf_init(&script, BG_MAX_CLI_TEXT);
+	if (cli_out_aws_wrapper(&script, found ? real : NULL, endpoint) != 0 ||
+	    snprintf(file, sizeof(file), "%s/aws", x->dir) >= (int)sizeof(file)) {
+		rc =
+		    cli_fail(CLI_EXIT_LOCAL, NULL, "cannot build the aws wrapper (path too long?)");
+		goto done;
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+	if (fd >= 0) {
+		w = write(fd, script.data, script.len);
+		if (close(fd) != 0)
+			w = -1;
+	}
+	if (w != (ssize_t)script.len) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "cannot write %s: %s", file, strerror(errno));
+	}
+done:
+	bg_buf_free(&script);
+	return rc;
+}
+
+/* Whether the command is Python: named python*, or a script whose first line names
+ * python. The AWS CLI is a Python script too, but it gets the wrapper. */
+static bool exec_is_python(const char *cmd, const char *path)
+{
+	const char *base = strrchr(cmd, '/');
+	char file[BG_MAX_PATH], line[256];
+	ssize_t n;
+	int fd;
+
+	base = base != NULL ? base + 1 : cmd;
+	if (strncmp(base, "python", 6) == 0)
+		return true;
+	if (strcmp(base, "aws") == 0)
+		return false;
+	if (strchr(cmd, '/') != NULL)
+		snprintf(file, sizeof(file), "%s", cmd);
+	else if (!path_find(path, cmd, NULL, file, sizeof(file)))
+		return false;
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return false;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	return strstr(line, "python") != NULL;
+}
+
+/* The fence in the command's environment: the wrapper's directory first on PATH, and
+ * every proxy variable at the gateway, so a client that ignores the endpoint settings
+ * and heads for AWS (or anywhere else) sends a CONNECT to the gateway, which refuses it;
+ * only the gateway's own host is reached directly. */
+static int exec_fence_env(const exec_run *x, const char *endpoint, const char *old_path)
+{
+	static const char *const proxies[] = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY",
+	                                      "http_proxy",  "ALL_PROXY",   "all_proxy"};
+	char host[BG_MAX_URL + 1];
+	bg_buf path;
+	size_t i;
+	int rc = 0;
+
+	if (cli_out_url_host(endpoint, host, sizeof(host)) != 0) {
+		return cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+		                "the gateway's endpoint is not an http(s) URL");
+	}
+	for (i = 0; i < sizeof(proxies) / sizeof(proxies[0]) && rc == 0; i++)
+		rc = setenv(proxies[i], endpoint, 1);
+	if (rc == 0)
+		rc = setenv("NO_PROXY", host, 1);
+	if (rc == 0)
+		rc = setenv("no_proxy", host, 1);
+	bg_buf_init(&path, BG_MAX_PATH + strlen(old_path) + 2);
+	if (rc == 0 && (bg_buf_adds(&path, x->dir) != 0 || bg_buf_addc(&path, ':') != 0 ||
+	                bg_buf_adds(&path, old_path) != 0))
+		rc = -1;
+	if (rc == 0)
+		rc = setenv("PATH", path.data, 1);
+	bg_buf_free(&path);
+	if (rc != 0) {
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "cannot set the environment: %s",
+		                strerror(errno));
+	}
+	return CLI_EXIT_OK;
+}
+
+static volatile sig_atomic_t exec_child;
+
+/* SIGTERM and SIGHUP reach the command; the parent waits for it to end. */
+static void exec_forward(int sig)
+{
+	if (exec_child > 0)
+		kill((pid_t)exec_child, sig);
+}
+
+/* Runs argv as a child and waits for it, like system(3): SIGINT and SIGQUIT ignored here
+ * (the terminal sends them to the command too), SIGTERM and SIGHUP forwarded. Returns
+ * the wait status in *status, or -1 if the child could not be started. */
+static int exec_wait(char **argv, int *status)
+{
+	static const int sigs[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+	struct sigaction act[4], old[4];
+	sigset_t block, old_mask;
+	pid_t pid;
+	size_t i;
+	int err;
+
+	memset(act, 0, sizeof(act));
+	for (i = 0; i < 4; i++) {
+		sigemptyset(&act[i].sa_mask);
+		act[i].sa_handler = i < 2 ? SIG_IGN : exec_forward;
+		act[i].sa_flags = SA_RESTART;
+	}
+	/* TERM and HUP wait, blocked, until the child's pid is known. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
+	for (i = 0; i < 4; i++)
+		sigaction(sigs[i], &act[i], &old[i]);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < 4; i++)
+			sigaction(sigs[i], &old[i], NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		execvp(argv[0], argv);
+		/* Like a shell: 127 when the command does not exist, 126 when it cannot run. */
+		err = errno;
+		/* The child's own message: stderr only, its exit status says the rest. */
+		fprintf(stderr, "breakglass: %s: %s\n", argv[0],
+		        err == ENOENT || err == ENOTDIR ? "command not found" : strerror(err));
+		_exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+	}
+	err = errno;
+	exec_child = pid > 0 ? pid : 0;
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	while (pid > 0 && waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR) {
+			err = errno;
+			pid = -1;
+		}
+	}
+	exec_child = 0;
+	for (i = 0; i < 4; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (pid < 0) {
+		(void)cli_fail(126, NULL, "cannot run %s: %s", argv[0], strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends this process the way the command ended: its exit status, or the same signal (with
+ * its default action restored, and no core file of our own). */
+static int exec_exit_status(int status)
+{
+	struct rlimit no_core = {0, 0};
+	sigset_t one;
+	int sig;
+
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (!WIFSIGNALED(status))
+		return 126;
+	sig = WTERMSIG(status);
+	(void)setrlimit(RLIMIT_CORE, &no_core);
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	return 128 + sig; /* a signal whose default action is not to terminate */
+}
+
 int cmd_exec_main(int argc, char **argv)
 {
 	cli_ctx ctx;
 	cli_args a;
-	const char *val, *id = NULL;
+	const char *val, *id = NULL, *endpoint, *old_path;
 	char **cmd = NULL, **run;
 	cli_envvar vars[CLI_CREDS_NVARS];
 	json_t *ans = NULL;
+	exec_run x;
 	bg_err e;
 	size_t i;
-	int k, rc, err;
+	int k, rc, err, status = 0;
 
+	memset(&x, 0, sizeof(x));
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, argc, argv, "exec", &ctx);
 	while (cmd == NULL && (k = cli_args_next(&a, NULL, &val)) != CLI_ARG_END) {
@@ -179,9 +454,8 @@ int cmd_exec_main(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (cli_out_creds_vars(ans, vars, &e) != 0) {
-		cli_errorf("%s", e.msg);
 		json_decref(ans);
-		return CLI_EXIT_UNREACHABLE;
+		return cli_fail(CLI_EXIT_UNREACHABLE, NULL, "%s", e.msg);
 	}
 	for (i = 0; i < sizeof(exec_unset) / sizeof(exec_unset[0]); i++) {
 		if (unsetenv(exec_unset[i]) != 0)
@@ -193,24 +467,39 @@ int cmd_exec_main(int argc, char **argv)
 	}
 	if (setenv("BREAKGLASS_GRANT", id, 1) != 0)
 		goto env_fail;
-	/* vars[5] was copied into the environment: point at that copy, since ans goes. */
-	run = cli_exec_argv(cmd, getenv("AWS_ENDPOINT_URL_DYNAMODB"));
 	json_decref(ans);
-	if (run == NULL) {
-		cli_errorf("out of memory");
-		return CLI_EXIT_REFUSED;
+	/* vars[5] was copied into the environment: use that copy, since ans is gone. */
+	endpoint = getenv("AWS_ENDPOINT_URL_DYNAMODB");
+	old_path = getenv("PATH");
+	if (old_path == NULL)
+		old_path = "/usr/local/bin:/usr/bin:/bin";
+	if (exec_is_python(cmd[0], old_path))
+		fprintf(stderr, "breakglass: note: boto3 older than 1.28 ignores "
+		                "AWS_ENDPOINT_URL_DYNAMODB; pass endpoint_url=os.environ["
+		                "\"AWS_ENDPOINT_URL_DYNAMODB\"].\n"
+		                "breakglass: note: calls that head for real AWS instead are "
+		                "refused by the gateway (proxy fence).\n");
+	rc = exec_mkdir(&x);
+	if (rc == CLI_EXIT_OK)
+		rc = exec_write_wrapper(&x, old_path, endpoint);
+	if (rc == CLI_EXIT_OK)
+		rc = exec_fence_env(&x, endpoint, old_path);
+	if (rc != CLI_EXIT_OK) {
+		exec_rmdir(&x);
+		return rc;
 	}
-	fflush(NULL);
-	execvp(run[0], run);
-	/* Like a shell: 127 when the command does not exist, 126 when it cannot run. */
-	err = errno;
+	run = cli_exec_argv(cmd, getenv("AWS_ENDPOINT_URL_DYNAMODB"));
+	if (run == NULL) {
+		exec_rmdir(&x);
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	}
+	rc = exec_wait(run, &status);
 	if (run != cmd)
 		free(run);
-	rc = (err == ENOENT || err == ENOTDIR) ? 127 : 126;
-	cli_errorf("%s: %s", cmd[0], rc == 127 ? "command not found" : strerror(err));
-	return rc;
+	exec_rmdir(&x);
+	return rc != 0 ? 126 : exec_exit_status(status);
 env_fail:
-	cli_errorf("cannot set the environment: %s", strerror(errno));
+	err = errno;
 	json_decref(ans);
-	return CLI_EXIT_REFUSED;
+	return cli_fail(CLI_EXIT_LOCAL, NULL, "cannot set the environment: %s", strerror(err));
 }

@@ -178,6 +178,8 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tab
 		return cli_fail(CLI_EXIT_USAGE, NULL, "out of memory (or --reason is not UTF-8)");
 	}
 	rc = cli_request(ctx, "POST", "/api/v1/grants", body, &ans);
+	if (rc == CLI_EXIT_OK && !ctx->json) /* with --json they are in the object */
+		cli_out_warnings(stderr, ans);
 	if (rc == CLI_EXIT_OK)
 		rc = grant_print(ctx, ans);
 	json_decref(body);

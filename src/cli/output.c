@@ -60,6 +60,76 @@ int cli_out_shell_quote(bg_buf *b, const char *s)
 	return bg_buf_addc(b, '\'');
 }
 
+int cli_out_aws_wrapper(bg_buf *b, const char *real_aws, const char *endpoint)
+{
+	int rc;
+
+	if (real_aws == NULL)
+		return bg_buf_adds(b, "#!/bin/sh\n"
+		                      "echo 'breakglass exec: no aws command found on PATH' >&2\n"
+		                      "exit 127\n");
+	rc = bg_buf_adds(b, "#!/bin/sh\n"
+	                    "# Written by breakglass exec for one command, removed when it ends: "
+	                    "the AWS CLI,\n"
+	                    "# pointed at the gateway unless --endpoint-url is given.\n"
+	                    "for a in \"$@\"; do\n"
+	                    "\tcase \"$a\" in\n"
+	                    "\t--endpoint-url | --endpoint-url=*) exec ");
+	rc = rc ? rc : cli_out_shell_quote(b, real_aws);
+	rc = rc ? rc : bg_buf_adds(b, " \"$@\" ;;\n\tesac\ndone\nexec ");
+	rc = rc ? rc : cli_out_shell_quote(b, real_aws);
+	rc = rc ? rc : bg_buf_adds(b, " --endpoint-url ");
+	rc = rc ? rc : cli_out_shell_quote(b, endpoint);
+	return rc ? rc : bg_buf_adds(b, " \"$@\"\n");
+}
+
+int cli_out_url_host(const char *url, char *out, size_t n)
+{
+	const char *p, *end, *at;
+	size_t len;
+
+	if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else
+		return BG_EINVAL;
+	end = p + strcspn(p, "/?#");
+	for (at = p; at < end; at++)
+		if (*at == '@')
+			p = at + 1;
+	if (*p == '[') {
+		p++;
+		for (len = 0; p + len < end && p[len] != ']'; len++)
+			;
+		if (p + len == end)
+			return BG_EINVAL;
+	} else {
+		for (len = 0; p + len < end && p[len] != ':'; len++)
+			;
+	}
+	if (len == 0 || len >= n)
+		return BG_EINVAL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+void cli_out_warnings(FILE *fp, const json_t *answer)
+{
+	const json_t *w = json_object_get(answer, "warnings"), *v;
+	char line[1024];
+	size_t i;
+
+	json_array_foreach(w, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		cli_out_sanitize(json_string_value(v), line, sizeof(line));
+		fprintf(fp, "breakglass: warning: %s\n", line);
+	}
+}
+
 /* A required non-empty string field without NUL or control bytes (values end up in the
  * environment and in shell lines). */
 static const char *creds_field(const json_t *creds, const char *key, bg_err *e)

@@ -52,6 +52,23 @@ int cli_out_creds_env(bg_buf *b, const json_t *creds, bg_err *e) BG_MUST_CHECK;
  * "SecretAccessKey","SessionToken","Expiration"}; NULL with a reason in e. */
 json_t *cli_out_creds_process(const json_t *creds, bg_err *e) BG_MUST_CHECK;
 
+/* The `aws` wrapper `breakglass exec` puts first on its command's PATH: a POSIX sh script
+ * that runs real_aws (an absolute path, single-quoted) with --endpoint-url endpoint added
+ * unless the arguments already carry --endpoint-url or --endpoint-url=..., so `bash -c`,
+ * scripts and aliases reach the gateway even with an AWS CLI that ignores
+ * AWS_ENDPOINT_URL_DYNAMODB. real_aws NULL: a script that says no aws was found and exits
+ * 127. Appends it to b; returns 0 or the buffer's error. */
+int cli_out_aws_wrapper(bg_buf *b, const char *real_aws, const char *endpoint) BG_MUST_CHECK;
+
+/* The host of an http:// or https:// URL (no user info, port or brackets), for NO_PROXY,
+ * into out (size n). Returns 0, or BG_EINVAL when url is no such URL or the host does not
+ * fit. */
+int cli_out_url_host(const char *url, char *out, size_t n) BG_MUST_CHECK;
+
+/* Prints each string of answer's "warnings" array as "breakglass: warning: TEXT" on fp
+ * (control characters replaced). Nothing if there is none. */
+void cli_out_warnings(FILE *fp, const json_t *answer);
+
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z"; returns 0 or BG_EINVAL. */
 int cli_out_parse_time(const char *s, time_t *out) BG_MUST_CHECK;
 

@@ -157,6 +157,11 @@
  * a short prefix, or a local message naming a path (BG_MAX_PATH). */
 #define BG_MAX_CLI_MESSAGE 4608
 
+/* The destination of a request meant for a proxy (CONNECT host:port, or scheme://host
+ * of an absolute-form target), as named in its refusal and audit record: a DNS name has
+ * at most 253 characters (RFC 1035), plus scheme and port; anything longer is cut. */
+#define BG_MAX_PROXY_TARGET 300
+
 /* Table and index names: DynamoDB allows 3-255 characters. */
 #define BG_MAX_TABLE_NAME 255
 
@@ -196,6 +201,16 @@
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
 #define BG_UPSTREAM_TIMEOUT_MS         30000
+
+/* Asking DynamoDB whether a new grant's tables exist (DescribeTable, on the API worker,
+ * while the admin waits): all of a grant's tables together get this long. DescribeTable
+ * answers in milliseconds; past this the grant is made with a warning that the check
+ * could not be done. */
+#define BG_TABLE_CHECK_TIMEOUT_MS 5000
+
+/* One warning in an API answer (a table name of up to 255 characters and what the
+ * upstream said about it). */
+#define BG_MAX_WARNING 1024
 
 /* Idle upstream connections each loop keeps for reuse: one per client connection that
  * may be waiting on DynamoDB at once, up to this many. */

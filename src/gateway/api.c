@@ -153,10 +153,12 @@ static void api_users_add(api_ctx *c)
 
 static void api_grants_add(api_ctx *c)
 {
-	json_t *dur = json_object_get(c->in, "duration_seconds");
+	json_t *dur = json_object_get(c->in, "duration_seconds"), *warnings = NULL, *ans;
 	const char **tables = NULL, **ops = NULL;
 	store_grant *g = NULL;
 	svc_grant_input in;
+	gw_table_probe probe;
+	svc_tables check = {gw_table_check, &probe};
 	bg_err e;
 
 	memset(&in, 0, sizeof(in));
@@ -176,10 +178,21 @@ static void api_grants_add(api_ctx *c)
 	}
 	in.tables = tables;
 	in.ops = ops;
-	if (svc_grant_create(&c->sv, &c->me, &in, g, &e) != 0)
+	/* Each table is checked upstream (DescribeTable), all of them within one bound. */
+	probe = (gw_table_probe){c->g, bg_now_ms() + BG_TABLE_CHECK_TIMEOUT_MS};
+	c->sv.tables = &check;
+	if (svc_grant_create(&c->sv, &c->me, &in, g, &warnings, &e) != 0) {
 		api_fail(c, &e);
-	else
-		api_reply(c, 200, grant_to_json(g, bg_now()));
+	} else {
+		ans = grant_to_json(g, bg_now());
+		if (ans != NULL && json_object_set(ans, "warnings", warnings) != 0) {
+			json_decref(ans);
+			ans = NULL;
+		}
+		api_reply(c, 200, ans);
+	}
+	c->sv.tables = NULL;
+	json_decref(warnings);
 done:
 	free(tables);
 	free(ops);

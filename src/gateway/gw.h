@@ -20,6 +20,7 @@
 #include "store/keyring.h"
 #include "store/store.h"
 #include "workflow/grant_cache.h"
+#include "workflow/service.h"
 
 typedef struct gw {
 	gw_config cfg;
@@ -61,6 +62,16 @@ typedef struct gw_reply {
 
 /* The first header named name (case-insensitive), or NULL; *len gets its length. */
 const char *gw_header(const gw_http_request *r, const char *name, size_t *len);
+
+/* A new grant's table check (tables.c): the gateway asks DynamoDB with DescribeTable,
+ * on the calling thread, until deadline_ms (bg_now_ms()) at the latest. */
+typedef struct gw_table_probe {
+	gw *g;
+	int64_t deadline_ms;
+} gw_table_probe;
+
+/* svc_tables' check, with ctx a gw_table_probe. */
+svc_table_state gw_table_check(void *ctx, const char *table, char *why, size_t n);
 
 /* /api/v1/...: the JSON API. */
 void gw_api_handle(gw *g, const gw_http_request *r, gw_reply *rep);

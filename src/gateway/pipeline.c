@@ -149,10 +149,14 @@ static void release(pl_req *r)
 	r->stage = PL_DONE;
 }
 
+static bool proxy_target(const char *method, const char *t, size_t n,
+                         char out[BG_MAX_PROXY_TARGET + 1]);
+
 void pl_refuse(pl_req *r, ddb_error_kind k, const char *msg)
 {
 	audit_record rec;
 	json_t *d = body_summary(r);
+	char dest[BG_MAX_PROXY_TARGET + 1];
 
 	set_error(r, k, msg);
 	record_init(r, &rec, "denial");
@@ -161,6 +165,8 @@ void pl_refuse(pl_req *r, ddb_error_kind k, const char *msg)
 	rec.status = ddb_error_status(k);
 	if (d)
 		json_object_set_new(d, "error", json_string(ddb_error_type(k)));
+	if (d && proxy_target(r->http.method, r->http.path, r->http.path_len, dest))
+		json_object_set_new(d, "proxy_target", json_string(dest));
 	rec.detail = d;
 	r->denying = true;
 	if (r->io->audit(r->io_ctx, r, &rec) != 0) {
@@ -514,4 +520,56 @@ int pl_check_head(const pl_env *env, const sigv4_header *h, size_t n, ddb_error_
 	}
 	grant_cache_release(g);
 	return 0;
+}
+
+/* --- requests meant for a proxy -------------------------------------------------------- */
+
+/* The destination of a proxy request into out: CONNECT's host:port, or an absolute-form
+ * target's scheme and authority without user info, path or query (those may carry
+ * credentials, which are never recorded). False for an origin-form ("/...") or asterisk
+ * request. */
+static bool proxy_target(const char *method, const char *t, size_t n,
+                         char out[BG_MAX_PROXY_TARGET + 1])
+{
+	size_t i, host, end;
+
+	if (t == NULL || n == 0)
+		return false;
+	if (strcmp(method, "CONNECT") == 0) {
+		host = 0;
+		end = n;
+	} else {
+		if (t[0] == '/' || t[0] == '*')
+			return false;
+		for (i = 0; i + 3 <= n && memcmp(t + i, "://", 3) != 0; i++)
+			;
+		if (i + 3 > n)
+			return false;
+		host = i + 3;
+		for (end = host; end < n && t[end] != '/' && t[end] != '?' && t[end] != '#'; end++)
+			if (t[end] == '@')
+				host = end + 1;
+		/* scheme://, then the host part from host to end. */
+		snprintf(out, BG_MAX_PROXY_TARGET + 1, "%.*s%.*s", (int)(i + 3), t,
+		         (int)(end - host), t + host);
+		return true;
+	}
+	snprintf(out, BG_MAX_PROXY_TARGET + 1, "%.*s", (int)(end - host), t + host);
+	return true;
+}
+
+int pl_check_target(const char *method, const char *target, size_t len, ddb_error_kind *kind,
+                    bg_err *e)
+{
+	char dest[BG_MAX_PROXY_TARGET + 1];
+	bool aws;
+
+	if (!proxy_target(method, target, len, dest))
+		return 0;
+	aws = strstr(dest, ".amazonaws.com") != NULL || strstr(dest, ".api.aws") != NULL;
+	*kind = DDB_ERR_ACCESS_DENIED;
+	return bg_err_set(e, BG_EDENIED,
+	                  "proxy request refused: %s %s (breakglass is not a proxy; a client "
+	                  "tried to reach %s directly)",
+	                  method, dest, aws ? "AWS" : "another host");
 }

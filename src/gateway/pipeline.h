@@ -111,4 +111,14 @@ const char *pl_req_id(const pl_req *r);
 int pl_check_head(const pl_env *env, const sigv4_header *h, size_t n, ddb_error_kind *kind,
                   bg_err *e);
 
+/* A request addressed to a proxy rather than to this endpoint: CONNECT host:port, or an
+ * absolute-form target ("http://host/..."). `breakglass exec` points the proxy variables
+ * at the gateway, so a client that ignores the endpoint settings and heads for AWS (or
+ * anywhere else) arrives here so; it is refused, never relayed. Returns 0 for any other
+ * request, else the refusal (AccessDeniedException, in *kind) with a message naming the
+ * destination in e. pl_refuse() records that destination in the denial's detail
+ * ("proxy_target"). */
+int pl_check_target(const char *method, const char *target, size_t len, ddb_error_kind *kind,
+                    bg_err *e);
+
 #endif

@@ -419,14 +419,18 @@ static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 	bg_err e;
 	call *c;
 
-	if (is_api(r)) {
-		r->body_max = BG_MAX_API_BODY;
-		return 0;
+	/* A proxy request (CONNECT, absolute-form) first: it is neither the API nor
+	 * DynamoDB, and is refused as what it is. */
+	if (pl_check_target(r->method, r->target, r->target_len, &kind, &e) == 0) {
+		if (is_api(r)) {
+			r->body_max = BG_MAX_API_BODY;
+			return 0;
+		}
+		if (is_health(r))
+			return 0;
+		if (pl_check_head(&s->env, r->headers, r->n_headers, &kind, &e) == 0)
+			return 0;
 	}
-	if (is_health(r))
-		return 0;
-	if (pl_check_head(&s->env, r->headers, r->n_headers, &kind, &e) == 0)
-		return 0;
 	/* Refused before its body is read: recorded, answered, connection closed. */
 	c = call_new(this_loop, conn, r);
 	if (c == NULL)

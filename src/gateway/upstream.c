@@ -364,6 +364,8 @@ void upstream_call_free(upstream_call *call)
 typedef struct sync_wait {
 	net_loop *loop;
 	bool done;
+	bool timed_out;
+	net_timer timer;
 } sync_wait;
 
 static void sync_done(void *arg, upstream_call *call)
@@ -374,25 +376,42 @@ static void sync_done(void *arg, upstream_call *call)
 	net_loop_stop(w->loop);
 }
 
+static void sync_timeout(void *arg)
+{
+	sync_wait *w = arg;
+
+	w->timed_out = true;
+	net_loop_stop(w->loop);
+}
+
 int upstream_call_sync(upstream *u, net_loop *loop, net_curl *mc, const char *target,
-                       size_t target_len, const void *body, size_t len, upstream_response *resp,
-                       bg_err *e)
+                       size_t target_len, const void *body, size_t len, long timeout_ms,
+                       upstream_response *resp, bg_err *e)
 {
 	upstream_call *call = NULL;
-	sync_wait w = {loop, false};
+	sync_wait w = {loop, false, false, {0, 0, sync_timeout, NULL}};
 	const char *why = "";
 	int rc;
 
+	w.timer.arg = &w;
 	memset(resp, 0, sizeof(*resp));
 	rc = upstream_start(u, mc, target, target_len, body, len, sync_done, &w, &call, e);
 	if (rc)
 		return rc;
-	while (!w.done)
+	if (timeout_ms > 0 && net_timer_arm(loop, &w.timer, timeout_ms) != 0) {
+		upstream_call_free(call);
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	while (!w.done && !w.timed_out)
 		if (net_loop_run(loop) != 0)
 			break;
+	net_timer_disarm(loop, &w.timer);
 	if (w.done && upstream_call_outcome(call, &why) == UPSTREAM_ANSWERED) {
 		*resp = call->resp;
 		memset(&call->resp, 0, sizeof(call->resp));
+	} else if (!w.done) {
+		rc = bg_err_set(e, BG_EUPSTREAM, "upstream %s: no answer within %ld ms", u->url,
+		                timeout_ms);
 	} else {
 		rc = bg_err_set(e, BG_EUPSTREAM, "upstream %s: %s", u->url, why);
 	}

@@ -64,12 +64,14 @@ upstream_response *upstream_call_response(upstream_call *call);
  * anything was sent). Frees the call. Accepts NULL. */
 void upstream_call_free(upstream_call *call);
 
-/* Blocking form for tests and tools: runs loop (which mc belongs to) until the call
- * ends. Returns 0 when an HTTP answer came and fills *resp (the caller frees it with
- * upstream_response_free, even on failure), BG_EUPSTREAM otherwise. */
+/* Blocking form for tests and tools (and the API worker's table check): runs loop (which
+ * mc belongs to) until the call ends, or until timeout_ms have passed (0: only the
+ * upstream's own timeout bounds it; the call is then stopped). Returns 0 when an HTTP
+ * answer came and fills *resp (the caller frees it with upstream_response_free, even on
+ * failure), BG_EUPSTREAM otherwise. */
 int upstream_call_sync(upstream *u, net_loop *loop, net_curl *mc, const char *target,
-                       size_t target_len, const void *body, size_t len, upstream_response *resp,
-                       bg_err *e) BG_MUST_CHECK;
+                       size_t target_len, const void *body, size_t len, long timeout_ms,
+                       upstream_response *resp, bg_err *e) BG_MUST_CHECK;
 
 void upstream_response_free(upstream_response *r);
 

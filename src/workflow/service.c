@@ -30,6 +30,20 @@ static int not_recorded(bg_err *e)
 	                  "the audit log could not record this action, so it was not done");
 }
 
+/* The caller's step-up, when the action needs one and it is not yet verified: recorded
+ * in a transaction of its own (user_check_otp), so a verified code stays spent. */
+static int step_up(const svc *s, svc_caller *c, bg_err *e)
+{
+	int rc;
+
+	if (!c->needs_step_up || c->stepped_up)
+		return 0;
+	rc = user_check_otp(s->st, s->kr, &c->user, c->otp, e);
+	if (rc == 0)
+		c->stepped_up = true;
+	return rc;
+}
+
 /* Does an action for c: first the caller's step-up when the action needs one (in its
  * own transaction: a verified code stays spent even if the action then fails, so it
  * cannot be replayed), then the state change and the action's audit record in one store
@@ -44,12 +58,9 @@ static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
 	bg_err ae;
 	int rc;
 
-	if (c->needs_step_up && !c->stepped_up) {
-		rc = user_check_otp(s->st, s->kr, &c->user, c->otp, e);
-		if (rc != 0)
-			return rc;
-		c->stepped_up = true;
-	}
+	rc = step_up(s, c, e);
+	if (rc != 0)
+		return rc;
 	memset(&r, 0, sizeof(r));
 	r.kind = a->kind;
 	r.actor = c->user.name;
@@ -211,15 +222,68 @@ static int add_grant(store_tx *tx, void *g, bg_err *e)
 	return store_grant_add(tx, g, e);
 }
 
+/* What s->tables says about each of g's tables, as warnings (a new array; NULL only when
+ * out of memory). */
+static json_t *table_warnings(const svc *s, const store_grant *g)
+{
+	json_t *w = json_array();
+	char why[BG_MAX_WARNING / 2], msg[BG_MAX_WARNING];
+	svc_table_state st;
+	const char *t;
+	size_t i, j;
+
+	for (i = 0; w != NULL && s->tables != NULL && i < g->n_tables; i++) {
+		t = g->tables[i];
+		why[0] = '\0';
+		st = s->tables->check(s->tables->ctx, t, why, sizeof(why));
+		/* What the upstream said is kept printable ASCII: a JSON string, shown on a
+		 * terminal. */
+		for (j = 0; why[j] != '\0'; j++)
+			if ((unsigned char)why[j] < 0x20 || (unsigned char)why[j] > 0x7e)
+				why[j] = '?';
+		switch (st) {
+		case SVC_TABLE_EXISTS:
+			continue;
+		case SVC_TABLE_MISSING:
+			snprintf(msg, sizeof(msg),
+			         "table %s does not exist at the upstream (%s); check the name", t,
+			         why);
+			break;
+		case SVC_TABLE_UNKNOWN:
+			snprintf(msg, sizeof(msg),
+			         "could not check that table %s exists at the upstream (%s)", t,
+			         why);
+			break;
+		case SVC_TABLE_UNREACHED:
+		default:
+			snprintf(
+			    msg, sizeof(msg),
+			    "could not check that table %s exists: the upstream did not answer "
+			    "(%s)%s",
+			    t, why,
+			    i + 1 < g->n_tables ? "; the other tables were not checked" : "");
+			i = g->n_tables; /* they would wait in vain too */
+			break;
+		}
+		if (json_array_append_new(w, json_string(msg)) != 0) {
+			json_decref(w);
+			return NULL;
+		}
+	}
+	return w;
+}
+
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
-                     bg_err *e)
+                     json_t **warnings, bg_err *e)
 {
 	store_user target;
-	json_t *detail;
+	json_t *detail, *warn;
 	action a;
 	int64_t now = bg_now();
 	int rc;
 
+	if (warnings != NULL)
+		*warnings = NULL;
 	memset(g, 0, sizeof(*g));
 	if (in->user == NULL)
 		return bg_err_set(e, BG_EINVAL,
@@ -246,13 +310,28 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 	rc = grant_mint(s->kr, g, now, e);
 	if (rc != 0)
 		return rc;
+	/* The step-up before the table checks: they may take seconds, which must not age
+	 * the code, and only a verified caller makes the gateway ask upstream. */
+	rc = step_up(s, c, e);
+	if (rc != 0)
+		return rc;
+	warn = table_warnings(s, g);
 	detail = grant_to_json(g, now);
-	if (detail == NULL)
+	if (detail == NULL || warn == NULL ||
+	    (json_array_size(warn) > 0 && json_object_set(detail, "warnings", warn) != 0)) {
+		json_decref(detail);
+		json_decref(warn);
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
 	a = (action){"grant", g->id, g->reason, detail, add_grant, g};
 	rc = act(s, c, &a, e);
 	json_decref(detail);
-	return rc == 0 ? cache_grant(s, g, e) : rc;
+	if (rc == 0)
+		rc = cache_grant(s, g, e);
+	if (rc == 0 && warnings != NULL)
+		*warnings = json_incref(warn);
+	json_decref(warn);
+	return rc;
 }
 
 int svc_grant_get(const svc *s, const svc_caller *c, const char *id, store_grant *out, bg_err *e)

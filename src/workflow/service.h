@@ -42,12 +42,31 @@
 #include "workflow/grant_cache.h"
 #include "workflow/user.h"
 
+/* What became of asking whether a table exists. */
+typedef enum svc_table_state {
+	SVC_TABLE_EXISTS,
+	SVC_TABLE_MISSING,   /* the upstream says there is no such table */
+	SVC_TABLE_UNKNOWN,   /* it answered something else (no permission, an error) */
+	SVC_TABLE_UNREACHED, /* no answer at all: the other tables are not asked either */
+} svc_table_state;
+
+/* Whether a table exists, as whatever serves the tables says: the gateway asks DynamoDB
+ * (DescribeTable), tests use a fake. The I/O stays behind this interface; the service
+ * layer only turns the answers into a new grant's warnings (a grant is never refused for
+ * them: the table may be about to be created, or the gateway may not be allowed to
+ * look). check fills why (size n) with what was said, for the warning. */
+typedef struct svc_tables {
+	svc_table_state (*check)(void *ctx, const char *table, char *why, size_t n);
+	void *ctx;
+} svc_tables;
+
 /* What the service layer acts on. Borrowed: the caller keeps them open. */
 typedef struct svc {
 	store *st;
 	const keyring *kr;
 	audit_log *audit;
-	grant_cache *grants; /* the gateway's live grants, kept current here; NULL: none */
+	grant_cache *grants;      /* the gateway's live grants, kept current here; NULL: none */
+	const svc_tables *tables; /* asked about a new grant's tables; NULL: not checked */
 } svc;
 
 /* Who is acting, and with what step-up. svc_authenticate() fills user and role; the
@@ -93,10 +112,13 @@ typedef struct svc_grant_input {
 } svc_grant_input;
 
 /* Grants in->user access to in's tables and operations for in->duration_seconds, by the
- * caller (kind "direct"; audit record "grant" carrying grant_to_json()). *out is the
- * stored grant. */
+ * caller (kind "direct"; audit record "grant" carrying grant_to_json(), with "warnings"
+ * when there are any). *out is the stored grant. Once the input is valid and the step-up
+ * verified, each table is checked with s->tables: a table that does not exist, or that
+ * could not be checked, is a warning, never a refusal. When warnings is not NULL it gets
+ * a new array of them (empty if none) on success, NULL otherwise. */
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *out,
-                     bg_err *e) BG_MUST_CHECK;
+                     json_t **warnings, bg_err *e) BG_MUST_CHECK;
 
 /* The grant with this id, if the caller may see it: an admin sees every grant, anyone
  * else only their own (others' are BG_ENOTFOUND, as if they did not exist). */

@@ -1,7 +1,8 @@
 /*
  * test_cli_output.c - the CLI's rendering of server answers: credential formats (the
  * contract with AWS clients and shells), terminal-safe text, grant and audit lines, time
- * parsing and URL escaping.
+ * parsing and URL escaping, the aws wrapper `exec` writes (run here with sh), the
+ * gateway's host for NO_PROXY, and an answer's warnings.
  *
  * The env and credential_process formats are consumed by other programs, so their exact
  * shape is asserted here; the human formats only need to be complete and safe.
@@ -10,8 +11,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -261,6 +265,104 @@ static void test_escape(void **state)
 	free(s);
 }
 
+/* Writes text to path with mode. */
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Runs `sh wrapper ARGS` (args already shell-quoted) and returns its output in out. */
+static void run_wrapper(const char *wrapper, const char *args, char *out, size_t n)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t got;
+
+	snprintf(cmd, sizeof(cmd), "sh '%s' %s", wrapper, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+static void test_aws_wrapper(void **state)
+{
+	char dir[] = "/tmp/bg-test-wrapper-XXXXXX", real[128], wrapper[128], out[1024];
+	bg_buf b;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	/* A stand-in for the real aws, at a path that needs quoting: prints its arguments. */
+	snprintf(real, sizeof(real), "%s/it's aws", dir);
+	write_file(real, "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done\n", 0700);
+	snprintf(wrapper, sizeof(wrapper), "%s/aws", dir);
+	bg_buf_init(&b, 4096);
+	assert_int_equal(cli_out_aws_wrapper(&b, real, "http://127.0.0.1:8700/x'y"), 0);
+	write_file(wrapper, b.data, 0700);
+	run_wrapper(wrapper, "dynamodb get-item --key '{\"a b\": 1}'", out, sizeof(out));
+	assert_string_equal(
+	    out,
+	    "[--endpoint-url][http://127.0.0.1:8700/x'y][dynamodb][get-item][--key][{\"a b\": 1}]");
+	/* An endpoint given (either spelling) wins: nothing is added. */
+	run_wrapper(wrapper, "--endpoint-url https://elsewhere dynamodb list-tables", out,
+	            sizeof(out));
+	assert_string_equal(out, "[--endpoint-url][https://elsewhere][dynamodb][list-tables]");
+	run_wrapper(wrapper, "dynamodb list-tables --endpoint-url=https://e", out, sizeof(out));
+	assert_string_equal(out, "[dynamodb][list-tables][--endpoint-url=https://e]");
+
+	/* No real aws: the wrapper says so and exits 127. */
+	bg_buf_reset(&b);
+	assert_int_equal(cli_out_aws_wrapper(&b, NULL, "http://127.0.0.1:8700"), 0);
+	assert_non_null(strstr(b.data, "no aws command found"));
+	assert_non_null(strstr(b.data, "exit 127"));
+	bg_buf_free(&b);
+	assert_int_equal(unlink(real), 0);
+	assert_int_equal(unlink(wrapper), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_url_host(void **state)
+{
+	char h[32];
+
+	(void)state;
+	assert_int_equal(cli_out_url_host("http://127.0.0.1:8700", h, sizeof(h)), 0);
+	assert_string_equal(h, "127.0.0.1");
+	assert_int_equal(cli_out_url_host("https://u:p@gw.example.com/x?y", h, sizeof(h)), 0);
+	assert_string_equal(h, "gw.example.com");
+	assert_int_equal(cli_out_url_host("http://[::1]:8700/", h, sizeof(h)), 0);
+	assert_string_equal(h, "::1");
+	assert_int_not_equal(cli_out_url_host("ftp://x", h, sizeof(h)), 0);
+	assert_int_not_equal(cli_out_url_host("http://:80", h, sizeof(h)), 0);
+	assert_int_not_equal(cli_out_url_host("http://[::1", h, sizeof(h)), 0);
+	assert_int_not_equal(
+	    cli_out_url_host("http://a-host-name-longer-than-the-room.example", h, sizeof(h)), 0);
+}
+
+static void test_warnings(void **state)
+{
+	json_t *ans = json_pack("{s:[s,i,s]}", "warnings", "table T does not exist", 7, "x\x1by");
+	json_t *empty = json_object();
+	char buf[256] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	assert_non_null(f);
+	cli_out_warnings(f, ans);
+	cli_out_warnings(f, empty); /* none: nothing */
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf, "breakglass: warning: table T does not exist\n"
+	                         "breakglass: warning: x?y\n");
+	json_decref(ans);
+	json_decref(empty);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +371,8 @@ int main(void)
 	    cmocka_unit_test(test_creds_process), cmocka_unit_test(test_parse_time),
 	    cmocka_unit_test(test_grant),         cmocka_unit_test(test_grant_list),
 	    cmocka_unit_test(test_audit_line),    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_aws_wrapper),   cmocka_unit_test(test_url_host),
+	    cmocka_unit_test(test_warnings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

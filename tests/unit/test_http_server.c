@@ -1,7 +1,8 @@
 /*
  * test_http_server.c - the HTTP/1.1 transport on a real loopback socket with a small
- * application: framing rules (RFC 9112 smuggling shapes), early refusal, 100-continue,
- * pipelining, chunked bodies, header timeout, the connection cap's eviction, and drain.
+ * application: framing rules (RFC 9112 smuggling shapes), early refusal, proxy request
+ * forms (CONNECT, absolute targets), 100-continue, pipelining, chunked bodies, header
+ * timeout, the connection cap's eviction, and drain.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -58,7 +59,15 @@ static bool has_header(const net_http_request *r, const char *name)
 
 static int on_head(void *app, net_http_conn *c, net_http_request *r)
 {
+	char text[128];
+
 	r->body_max = 1024;
+	/* A proxy tunnel request reaches the app (the gateway refuses it by name). */
+	if (strcmp(r->method, "CONNECT") == 0) {
+		snprintf(text, sizeof(text), "no tunnel to %.*s", (int)r->target_len, r->target);
+		reply_text(c, 400, text, NET_REPLY_CLOSE);
+		return -1;
+	}
 	if (has_header(r, "x-refuse")) {
 		reply_text(c, 400, "refused early", NET_REPLY_CLOSE);
 		return -1;
@@ -266,6 +275,26 @@ static void test_framing(void **state)
 	               "refused early");
 }
 
+/* What a client behind a proxy variable sends: CONNECT host:port (the app sees the
+ * method and the authority, answers, and the connection closes; no tunnel opens), or
+ * an absolute-form target, passed to the app as sent. */
+static void test_proxy_forms(void **state)
+{
+	char buf[8192];
+	int fd;
+
+	expect_refused("CONNECT dynamodb.us-east-1.amazonaws.com:443 HTTP/1.1\r\n"
+	               "Host: dynamodb.us-east-1.amazonaws.com:443\r\n\r\n",
+	               "no tunnel to dynamodb.us-east-1.amazonaws.com:443");
+	expect_refused("CONNECT dynamodb.us-east-1.amazonaws.com:443 HTTP/1.0\r\n\r\n",
+	               "HTTP/1.1 400");
+	fd = connect_to();
+	send_all(fd, "GET http://example.com/x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+	read_answers(fd, buf, sizeof(buf), 1);
+	assert_non_null(strstr(buf, "GET http://example.com/x?y=1 body=0"));
+	close(fd);
+}
+
 static void test_continue(void **state)
 {
 	char buf[4096];
@@ -399,6 +428,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_keepalive_and_pipelining),
 	    cmocka_unit_test(test_framing),
+	    cmocka_unit_test(test_proxy_forms),
 	    cmocka_unit_test(test_continue),
 	    cmocka_unit_test(test_header_timeout),
 	    cmocka_unit_test(test_cap_evicts_idle),

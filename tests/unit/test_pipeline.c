@@ -439,6 +439,78 @@ static void test_check_head(void **state)
 	assert_int_equal(k, DDB_ERR_INCOMPLETE_SIGNATURE);
 }
 
+/* A request meant for a proxy (a client that ignores the endpoint settings, under
+ * `breakglass exec`'s proxy variables): refused and recorded with its destination, which
+ * never carries user info, path or query. */
+static void test_proxy_requests(void **state)
+{
+	static const char connect[] = "dynamodb.us-east-1.amazonaws.com:443";
+	static const char absolute[] = "http://user:pw@example.com:8080/path?X-Amz-Signature=s";
+	ddb_error_kind k = DDB_ERR_COUNT;
+	pl_http http;
+	pl_req *r;
+	bg_err e;
+
+	assert_int_equal(pl_check_target("POST", "/", 1, &k, &e), 0);
+	assert_int_equal(pl_check_target("GET", "/api/v1/whoami", 14, &k, &e), 0);
+	assert_int_equal(pl_check_target("OPTIONS", "*", 1, &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_COUNT);
+
+	assert_int_not_equal(pl_check_target("CONNECT", connect, strlen(connect), &k, &e), 0);
+	assert_int_equal(k, DDB_ERR_ACCESS_DENIED);
+	assert_string_equal(e.msg, "proxy request refused: CONNECT "
+	                           "dynamodb.us-east-1.amazonaws.com:443 (breakglass is not a "
+	                           "proxy; a client tried to reach AWS directly)");
+	assert_int_not_equal(pl_check_target("POST", absolute, strlen(absolute), &k, &e), 0);
+	assert_string_equal(e.msg, "proxy request refused: POST http://example.com:8080 "
+	                           "(breakglass is not a proxy; a client tried to reach another "
+	                           "host directly)");
+
+	reset();
+	memset(&http, 0, sizeof(http));
+	http.method = "CONNECT";
+	http.path = connect;
+	http.path_len = strlen(connect);
+	http.body = (const uint8_t *)"";
+	http.peer = "127.0.0.1:5555";
+	r = pl_req_new(&env, &io, NULL, &http, "RP1");
+	assert_non_null(r);
+	assert_int_not_equal(pl_check_target(http.method, http.path, http.path_len, &k, &e), 0);
+	pl_refuse(r, k, e.msg);
+	assert_string_equal(S.kinds[0], "denial");
+	assert_non_null(strstr(S.reasons[0], "proxy request refused: CONNECT dynamodb."));
+	assert_string_equal(json_string_value(json_object_get(S.details[0], "proxy_target")),
+	                    connect);
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(S.status, 400);
+	assert_non_null(strstr(S.reply, "AccessDeniedException"));
+	pl_req_free(r);
+
+	/* An absolute-form target: scheme and host only, no credentials from the URL. */
+	reset();
+	http.method = "POST";
+	http.path = absolute;
+	http.path_len = (size_t)(strchr(absolute, '?') - absolute);
+	r = pl_req_new(&env, &io, NULL, &http, "RP2");
+	assert_int_not_equal(pl_check_target(http.method, http.path, http.path_len, &k, &e), 0);
+	pl_refuse(r, k, e.msg);
+	assert_string_equal(json_string_value(json_object_get(S.details[0], "proxy_target")),
+	                    "http://example.com:8080");
+	assert_null(strstr(S.reasons[0], "pw"));
+	pl_audit_done(r, 0, NULL);
+	pl_req_free(r);
+
+	/* An ordinary refusal has no proxy_target. */
+	reset();
+	http.path = "/";
+	http.path_len = 1;
+	r = pl_req_new(&env, &io, NULL, &http, "RP3");
+	pl_refuse(r, DDB_ERR_MISSING_AUTH, "Request is missing Authentication Token");
+	assert_null(json_object_get(S.details[0], "proxy_target"));
+	pl_audit_done(r, 0, NULL);
+	pl_req_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +519,7 @@ int main(void)
 	    cmocka_unit_test(test_outcomes),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_check_head),
+	    cmocka_unit_test(test_proxy_requests),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,7 +8,8 @@
  * cannot be written rolls the change back, a change that fails leaves no record, and
  * both are visible to another connection once the action returns; grants visible to
  * their grantee and to admins only, credentials for the grantee of a live grant only;
- * the first admin made by init; the audit page's bounds.
+ * the first admin made by init; the audit page's bounds; a new grant's tables checked
+ * through a fake of the gateway's check, with warnings, never refusals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,62 +315,62 @@ static void test_grant_create(void **state)
 
 	/* Every refusal of the input comes before the step-up and the record. */
 	grant_input(&in, "nobody", tables, ops);
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_ENOTFOUND);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_ENOTFOUND);
 	grant_input(&in, NULL, tables, ops);
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	grant_input(&in, "gc-resp", tables, ops);
 	in.n_tables = 0;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	for (i = 0; i <= BG_MAX_GRANT_TABLES; i++)
 		many[i] = "Orders";
 	in.tables = many;
 	in.n_tables = BG_MAX_GRANT_TABLES + 1;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.tables = none;
 	in.n_tables = 1;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.tables = bad_table;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	memset(longname, 'T', BG_MAX_TABLE_NAME + 1);
 	longname[BG_MAX_TABLE_NAME + 1] = '\0';
 	many[0] = longname;
 	in.tables = many;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	grant_input(&in, "gc-resp", tables, partiql);
 	in.n_ops = 1;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "cannot be granted"));
 	in.ops = unknown;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.n_ops = 0;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	grant_input(&in, "gc-resp", tables, ops);
 	in.duration_seconds = 0;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.duration_seconds = BG_MAX_GRANT_SECONDS + 1;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	/* Checked before it is added to the clock (UBSan would catch the overflow). */
 	in.duration_seconds = INT64_MAX;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.duration_seconds = -1;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	in.duration_seconds = 900;
 	memset(reason, 'r', BG_MAX_REASON + 1);
 	reason[BG_MAX_REASON + 1] = '\0';
 	in.reason = reason;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EINVAL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
 	assert_false(adm.stepped_up);
 	assert_int_equal(audit_count(NULL), n);
 
 	/* Valid input without the code it needs. */
 	grant_input(&in, "gc-resp", tables, ops);
 	step_up(&adm, NULL);
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), BG_EOTP);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EOTP);
 	assert_int_equal(audit_count(NULL), n);
 
 	step_up(&adm, code);
 	in.duration_seconds = BG_MAX_GRANT_SECONDS;
-	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &e), 0);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), 0);
 	assert_int_equal(store_grant_by_id(st, g->id, got, &e), 0);
 	assert_string_equal(got->user, "gc-resp");
 	assert_string_equal(got->created_by, "gc-admin");
@@ -395,6 +396,116 @@ static void test_grant_create(void **state)
 	free(got);
 }
 
+/* A fake of the gateway's table check: Orders exists, Secret cannot be checked, any
+ * other table does not exist, and nothing answers while down is set. Counts questions. */
+struct fake_tables {
+	bool down;
+	int asked;
+};
+
+static svc_table_state fake_check(void *ctx, const char *table, char *why, size_t n)
+{
+	struct fake_tables *f = ctx;
+
+	f->asked++;
+	if (f->down) {
+		snprintf(why, n, "DescribeTable: Connection refused");
+		return SVC_TABLE_UNREACHED;
+	}
+	if (strcmp(table, "Orders") == 0)
+		return SVC_TABLE_EXISTS;
+	if (strcmp(table, "Secret") == 0) {
+		snprintf(why, n, "DescribeTable: HTTP 400 AccessDeniedException");
+		return SVC_TABLE_UNKNOWN;
+	}
+	snprintf(why, n, "DescribeTable: ResourceNotFoundException");
+	return SVC_TABLE_MISSING;
+}
+
+static const char *warning(json_t *w, size_t i)
+{
+	return json_string_value(json_array_get(w, i));
+}
+
+/* A new grant's tables are checked once its input and step-up are good; a missing or
+ * uncheckable table is a warning in the answer and in the grant's record, never a
+ * refusal. */
+static void test_grant_table_checks(void **state)
+{
+	static const char *const tables[] = {"Orders", "NoSuchTable", "Secret"};
+	static const char *const ops[] = {"Query", "GetItem"};
+	struct fake_tables f = {false, 0};
+	svc_tables check = {fake_check, &f};
+	svc_caller adm, resp;
+	svc_grant_input in;
+	store_grant *g = calloc(1, sizeof(*g));
+	json_t *w = NULL, *rec;
+	char code[7];
+	int64_t n;
+	bg_err e;
+
+	assert_non_null(g);
+	new_caller("tc-admin", USER_ROLE_ADMIN, &adm);
+	new_caller("tc-resp", USER_ROLE_RESPONDER, &resp);
+	sv.tables = &check;
+
+	/* Refused input, or no code: nobody is asked, nothing is answered. */
+	grant_input(&in, "tc-resp", tables, ops);
+	in.n_tables = 3;
+	in.duration_seconds = 0;
+	step_up(&adm, code_at(&adm, -30, code));
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &w, &e), BG_EINVAL);
+	in.duration_seconds = 900;
+	step_up(&adm, NULL);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &w, &e), BG_EOTP);
+	assert_int_equal(f.asked, 0);
+	assert_null(w);
+
+	/* A missing table and one that cannot be checked: warnings, and the grant. */
+	n = audit_count(NULL);
+	step_up(&adm, code_at(&adm, -30, code));
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &w, &e), 0);
+	assert_int_equal(f.asked, 3);
+	assert_int_equal(json_array_size(w), 2);
+	assert_string_equal(warning(w, 0), "table NoSuchTable does not exist at the upstream "
+	                                   "(DescribeTable: ResourceNotFoundException); check "
+	                                   "the name");
+	assert_string_equal(warning(w, 1), "could not check that table Secret exists at the "
+	                                   "upstream (DescribeTable: HTTP 400 "
+	                                   "AccessDeniedException)");
+	rec = newest_record(n + 1, "grant", "tc-admin", g->id);
+	assert_true(json_equal(json_object_get(json_object_get(rec, "detail"), "warnings"), w));
+	json_decref(rec);
+	json_decref(w);
+
+	/* The upstream does not answer: said once, the other tables not asked. */
+	f.down = true;
+	f.asked = 0;
+	step_up(&adm, code_at(&adm, 0, code));
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &w, &e), 0);
+	assert_int_equal(f.asked, 1);
+	assert_int_equal(json_array_size(w), 1);
+	assert_string_equal(warning(w, 0), "could not check that table Orders exists: the "
+	                                   "upstream did not answer (DescribeTable: Connection "
+	                                   "refused); the other tables were not checked");
+	json_decref(w);
+
+	/* Every table exists: an empty list, and no warnings in the record. */
+	f.down = false;
+	in.n_tables = 1;
+	n = audit_count(NULL);
+	step_up(&adm, code_at(&adm, 30, code));
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, &w, &e), 0);
+	assert_non_null(w);
+	assert_int_equal(json_array_size(w), 0);
+	rec = newest_record(n + 1, "grant", "tc-admin", g->id);
+	assert_null(json_object_get(json_object_get(rec, "detail"), "warnings"));
+	json_decref(rec);
+	json_decref(w);
+	sv.tables = NULL;
+	free(g);
+}
+
 /* A live grant for grantee (made by admin adm with its code at delta), into g. */
 static void make_grant(svc_caller *adm, int64_t delta, const char *grantee, store_grant *g)
 {
@@ -405,7 +516,7 @@ static void make_grant(svc_caller *adm, int64_t delta, const char *grantee, stor
 
 	grant_input(&in, grantee, tables, ops);
 	step_up(adm, code_at(adm, delta, code));
-	if (svc_grant_create(&sv, adm, &in, g, &e) != 0)
+	if (svc_grant_create(&sv, adm, &in, g, NULL, &e) != 0)
 		fail_msg("svc_grant_create: %s", e.msg);
 }
 
@@ -569,7 +680,7 @@ static void try_while_broken(struct breakage *b, const char *prefix, const char 
 	user_secrets_free(&us);
 	grant_input(&in, b->c.mine.user.name, tables, ops);
 	step_up(&b->adm, code_at(&b->adm, 30, code));
-	assert_int_equal(svc_grant_create(&sv, &b->adm, &in, b->c.got, &e), want);
+	assert_int_equal(svc_grant_create(&sv, &b->adm, &in, b->c.got, NULL, &e), want);
 	assert_int_equal(svc_grant_revoke(&sv, &b->c.mine, b->c.g->id, b->c.got, &e), want);
 }
 
@@ -732,6 +843,7 @@ int main(void)
 	    cmocka_unit_test(test_authenticate_and_roles),
 	    cmocka_unit_test(test_user_add),
 	    cmocka_unit_test(test_grant_create),
+	    cmocka_unit_test(test_grant_table_checks),
 	    cmocka_unit_test(test_grant_visibility_and_revoke),
 	    cmocka_unit_test(test_creds),
 	    cmocka_unit_test(test_no_record_no_change),

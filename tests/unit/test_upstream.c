@@ -150,15 +150,39 @@ static void start_fake(fake *f, pthread_t *t)
 	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
 }
 
+/* A blocking client of the upstream at url: the upstream (signing with the test's
+ * gateway key and token, which may be NULL), a loop and a libcurl multi on it. */
+typedef struct client {
+	upstream *u;
+	net_loop *loop;
+	net_curl *mc;
+} client;
+
+static void client_open(client *c, const char *url, const char *token)
+{
+	awscreds *cr = NULL;
+	bg_err e;
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", token, &cr, &e), 0);
+	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &c->u, &e), 0);
+	assert_int_equal(net_loop_new(&c->loop, &e), 0);
+	assert_int_equal(net_curl_new(c->loop, &c->mc, &e), 0);
+}
+
+static void client_close(client *c)
+{
+	net_curl_free(c->mc);
+	net_loop_free(c->loop);
+	upstream_free(c->u);
+}
+
 static void test_forward_resigned(void **state)
 {
 	fake f;
 	pthread_t t;
-	awscreds *cr = NULL;
-	upstream *u = NULL;
+	client c;
 	upstream_response r;
-	net_loop *loop = NULL;
-	net_curl *mc = NULL;
 	char url[64];
 	const char body[] = "{\"TableName\":\"Orders\"}";
 	bg_err e;
@@ -166,14 +190,10 @@ static void test_forward_resigned(void **state)
 
 	start_fake(&f, &t);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
-	assert_int_equal(
-	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
-	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
-	assert_int_equal(net_loop_new(&loop, &e), 0);
-	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
+	client_open(&c, url, "gw-token!");
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23,
-		                                    body, sizeof(body) - 1, &r, &e),
+		assert_int_equal(upstream_call_sync(c.u, c.loop, c.mc, "DynamoDB_20120810.Query",
+		                                    23, body, sizeof(body) - 1, 0, &r, &e),
 		                 0);
 		/* Errors and throttling pass back untouched. */
 		assert_int_equal(r.status, 400);
@@ -189,50 +209,74 @@ static void test_forward_resigned(void **state)
 	assert_int_equal(f.connections, 1); /* kept alive */
 	assert_string_equal(f.target, "DynamoDB_20120810.Query");
 	assert_string_equal(f.body, body);
-	net_curl_free(mc);
-	net_loop_free(loop);
-	upstream_free(u);
+	client_close(&c);
 	shutdown(f.lfd, SHUT_RDWR);
 	close(f.lfd);
 	pthread_join(t, NULL);
+}
+
+/* A loopback TCP socket on a free port, its URL in url; listening (but never accepting)
+ * if listening, else closed again, so nothing listens there. Returns the socket or -1. */
+static int loopback_port(bool listening, char url[64])
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, 64, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	if (listening) {
+		assert_int_equal(listen(fd, 4), 0);
+		return fd;
+	}
+	close(fd);
+	return -1;
 }
 
 static void test_unreachable(void **state)
 {
 	awscreds *cr = NULL;
 	upstream *u = NULL;
-	net_loop *loop = NULL;
-	net_curl *mc = NULL;
+	client c;
 	upstream_response r;
 	bg_err e;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	char url[64];
 
 	/* A port that was free a moment ago: nothing listens there. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
-	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", NULL, &cr, &e), 0);
-	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
-	assert_int_equal(net_loop_new(&loop, &e), 0);
-	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
-	assert_int_equal(
-	    upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23, "{}", 2, &r, &e),
-	    BG_EUPSTREAM);
+	loopback_port(false, url);
+	client_open(&c, url, NULL);
+	assert_int_equal(upstream_call_sync(c.u, c.loop, c.mc, "DynamoDB_20120810.Query", 23, "{}",
+	                                    2, 0, &r, &e),
+	                 BG_EUPSTREAM);
 	upstream_response_free(&r);
-	net_curl_free(mc);
-	net_loop_free(loop);
-	upstream_free(u);
-	cr = NULL;
+	client_close(&c);
 	assert_int_equal(awscreds_from_values("A", "B", NULL, &cr, &e), 0);
 	assert_int_equal(upstream_new("ftp://x", "eu-west-1", cr, 0, &u, &e), BG_EINVAL);
+}
+
+/* An upstream that takes the connection and never answers: the blocking call gives up
+ * at its own bound (the API's table check relies on it), and the call is stopped. */
+static void test_sync_bound(void **state)
+{
+	client c;
+	upstream_response r;
+	bg_err e;
+	char url[64];
+	/* Listening, never accepting: the kernel completes the handshake, nobody answers. */
+	int fd = loopback_port(true, url);
+
+	client_open(&c, url, NULL);
+	assert_int_equal(upstream_call_sync(c.u, c.loop, c.mc, "DynamoDB_20120810.DescribeTable",
+	                                    31, "{}", 2, 100, &r, &e),
+	                 BG_EUPSTREAM);
+	assert_non_null(strstr(e.msg, "no answer within 100 ms"));
+	upstream_response_free(&r);
+	client_close(&c);
+	close(fd);
 }
 
 int main(void)
@@ -240,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forward_resigned),
 	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_sync_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
