@@ -104,7 +104,6 @@ int cli_usage_error(const cli_args *a, const char *fmt, ...) BG_PRINTF(2, 3);
  * the command's answer carries its warnings itself). */
 void cli_warnf(const char *fmt, ...) BG_PRINTF(1, 2);
 
-
 /* Strictly parses a decimal integer in [min, max]; returns 0 or BG_EINVAL. */
 int cli_parse_int(const char *s, int64_t min, int64_t max, int64_t *out) BG_MUST_CHECK;
 
@@ -148,5 +147,6 @@ int cmd_revoke_main(int argc, char **argv);
 int cmd_creds_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
 int cmd_audit_main(int argc, char **argv);
+int cmd_runbook_main(int argc, char **argv);
 
 #endif

@@ -118,6 +118,9 @@ static const cli_help_item serve_opts[] = {
      "Default: 10s. Env: BREAKGLASS_DRAIN_TIMEOUT."},
     {"--tls-cert FILE", "PEM certificate chain for HTTPS. Env: BREAKGLASS_TLS_CERT."},
     {"--tls-key FILE", "PEM private key (mode 0600 or stricter). Env: BREAKGLASS_TLS_KEY."},
+    {"--runbooks DIR",
+     "The runbook folder (tables.yaml and one YAML template per file; see `breakglass "
+     "runbook`). Env: BREAKGLASS_RUNBOOKS."},
     END};
 
 static const cli_help_item serve_examples[] = {
@@ -273,6 +276,46 @@ static const cli_help_item audit_examples[] = {
      "done"},
     END};
 
+/* --- runbook ------------------------------------------------------------------------- */
+
+static const cli_help_item runbook_opts[] = {
+    {"lint", "Check every file of the folder; print each problem as FILE:LINE: MESSAGE."},
+    {"list", "The runbooks: ID, OPERATION, TABLE, TITLE."},
+    {"show ID",
+     "One runbook: what it is for, its parameters and their rules, its content hash and git "
+     "commit, and the same request as an `aws dynamodb` command line."},
+    {"test [ID]",
+     "Run the tests of every runbook (or of one) against fresh tables in a local DynamoDB "
+     "loaded from each test's fixtures; print PASS or FAIL per test."},
+    {"--runbooks DIR",
+     "The runbook folder. Default: $BREAKGLASS_RUNBOOKS, else the runbooks setting of the serve "
+     "configuration ($BREAKGLASS_CONFIG), else ./runbooks."},
+    {"--endpoint URL",
+     "test: the local DynamoDB to use (its tables are dropped and re-created). Default: a "
+     "private dynalite on a free loopback port ($BREAKGLASS_DYNALITE, dynalite on PATH, or "
+     "./node_modules/.bin/dynalite), stopped afterwards."},
+    END};
+
+static const cli_help_item runbook_examples[] = {
+    {"Before merging a change to the runbook repository:",
+     "breakglass runbook lint --runbooks ./runbooks && breakglass runbook test --runbooks "
+     "./runbooks"},
+    {"What exactly does a runbook send?", "breakglass runbook show orders-of-customer"},
+    END};
+
+static const cli_help_item runbook_exit[] = {
+    {"0", "No problems; every test passed."},
+    {"1", "lint found problems, a test failed, or there was no test to run."},
+    {"2", "Usage error, or the folder does not exist."},
+    {"4", "Local failure: a file cannot be read, dynalite cannot be started."},
+    END};
+
+static const cli_help_item runbook_env[] = {
+    {"BREAKGLASS_RUNBOOKS",
+     "The runbook folder, when --runbooks is not given (runbook and serve)."},
+    {"BREAKGLASS_DYNALITE", "The dynalite program for runbook test."},
+    END};
+
 /* --- help ---------------------------------------------------------------------------- */
 
 static const cli_help_item help_opts[] = {
@@ -305,7 +348,7 @@ static const cli_help pages[] = {
      "                 [--data DIR] [--region REGION] [--public-url URL]\n"
      "                 [--threads N] [--max-connections N] [--header-timeout D]\n"
      "                 [--upstream-timeout D] [--drain-timeout D]\n"
-     "                 [--tls-cert FILE --tls-key FILE] [--json]",
+     "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR] [--json]",
      "Runs the gateway: DynamoDB's JSON protocol on / (what the AWS CLI, boto3 and the SDKs "
      "speak, unchanged) and the breakglass JSON API on /api/v1/ (what the other commands "
      "use). Every DynamoDB request is checked against its grant, written to the audit log "
@@ -323,8 +366,7 @@ static const cli_help pages[] = {
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
      "BREAKGLASS_TOKEN are right.",
      NULL, true, whoami_examples, NULL, NULL},
-    {"user", "add a user (admins)",
-     "breakglass user add NAME --role ROLE --otp CODE [--json]",
+    {"user", "add a user (admins)", "breakglass user add NAME --role ROLE --otp CODE [--json]",
      "Creates a user and prints their API token and TOTP secret (base32 and an otpauth:// "
      "URI) once. Only admins may add users; the admin's TOTP code confirms it. Arguments are "
      "checked before the request is sent, so a typo does not use up the code.",
@@ -381,6 +423,19 @@ static const cli_help pages[] = {
      "STATUS REASON. With --json, the server's {\"records\": [...]}, each record with its "
      "hash and the previous record's (the chain).",
      audit_opts, true, audit_examples, NULL, NULL},
+    {"runbook", "check, list, show and test the runbook templates",
+     "breakglass runbook lint [--runbooks DIR] [--json]\n"
+     "breakglass runbook list [--runbooks DIR] [--json]\n"
+     "breakglass runbook show ID [--runbooks DIR] [--json]\n"
+     "breakglass runbook test [ID] [--runbooks DIR] [--endpoint URL] [--json]",
+     "Runbooks are the tested query templates a break-glass grant may run: one YAML file per "
+     "template in a folder meant to be a reviewed git repository, with tables.yaml declaring "
+     "each table's keys and indexes. docs/runbooks.md describes the format.\n\n"
+     "These commands read the folder directly and need no server. A template with any "
+     "problem is refused by the gateway too, so run lint and test before merging a change. "
+     "Each template has a content hash (SHA-256 of its normalised form, tests left out) that "
+     "grants pin, and, in a git checkout, the commit it came from.",
+     runbook_opts, false, runbook_examples, runbook_exit, runbook_env},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
      "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "
      "with --man the whole manual in roff.",

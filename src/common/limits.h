@@ -124,6 +124,28 @@
 #define BG_MAX_PROFILE_NAME     128
 #define BG_MAX_PATH             4096
 
+/* Runbook files (src/runbook/): one template, its parameters and tests is a page or two;
+ * fixtures are larger (items for a test table). A folder holds the team's emergencies,
+ * not a library. Nodes and depth bound the tree every reader walks recursively. */
+#define BG_MAX_RUNBOOK_FILE     (64u * 1024u)
+#define BG_MAX_RUNBOOK_FIXTURES (4u * 1024u * 1024u)
+#define BG_MAX_RUNBOOKS         256
+/* Any YAML file read through common/ytree (runbooks, the serve config): the largest of
+ * the files above. */
+#define BG_MAX_YAML_FILE  (64u * 1024u)
+#define BG_MAX_YAML_NODES 4096
+#define BG_MAX_YAML_DEPTH 16
+/* A runbook's id ([a-z0-9-], what a grant names), its parameters, and a parameter's enum. */
+#define BG_MAX_RUNBOOK_ID     64
+#define BG_MAX_RUNBOOK_PARAMS 16
+#define BG_MAX_PARAM_ENUM     64
+/* Items a test table is loaded with, and pages a template may allow. */
+#define BG_MAX_FIXTURE_ITEMS 1000
+#define BG_MAX_RUNBOOK_PAGES 100
+/* DynamoDB's own cap on Limit is none; a break-glass read of more than this per page is
+ * not a targeted look. */
+#define BG_MAX_RUNBOOK_LIMIT 1000
+
 /* The serve config file is a handful of settings. */
 #define BG_MAX_CONFIG_FILE (64u * 1024u)
 

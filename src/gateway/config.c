@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "common/duration.h"
 #include "common/limits.h"
+#include "common/ytree.h"
 
 typedef struct cfg_key {
 	const char *key;
@@ -39,6 +39,7 @@ typedef struct cfg_text {
 	char drain_timeout[32];
 	char tls_cert[sizeof(((gw_config *)0)->tls_cert)];
 	char tls_key[sizeof(((gw_config *)0)->tls_key)];
+	char runbooks[sizeof(((gw_config *)0)->runbooks)];
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -58,6 +59,7 @@ static const cfg_key keys[] = {
     K("drain_timeout", "--drain-timeout", "BREAKGLASS_DRAIN_TIMEOUT", drain_timeout),
     K("tls_cert", "--tls-cert", "BREAKGLASS_TLS_CERT", tls_cert),
     K("tls_key", "--tls-key", "BREAKGLASS_TLS_KEY", tls_key),
+    K("runbooks", "--runbooks", "BREAKGLASS_RUNBOOKS", runbooks),
 };
 #undef K
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -85,95 +87,61 @@ static const cfg_key *cfg_find(const char *name, int by)
 	return NULL;
 }
 
-/* Reads a flat YAML mapping of scalars from f, or from text when f is NULL. */
-static int cfg_yaml(cfg_text *t, FILE *f, const char *text, size_t len, const char *path, bg_err *e)
+/* Reads the YAML text (a flat mapping of settings) into t; path names it in messages. */
+static int cfg_yaml(cfg_text *t, const char *text, size_t len, const char *path, bg_err *e)
 {
-	yaml_parser_t p;
-	yaml_event_t ev;
-	char key[64] = "";
-	int rc = 0, depth = 0, done = 0, have_key = 0;
+	const ytree_node *root, *k, *v;
+	ytree *y = NULL;
+	size_t i;
+	int rc = ytree_parse(text, len, path, &y, e);
 
-	if (!yaml_parser_initialize(&p))
-		return bg_err_set(e, BG_ENOMEM, "cannot initialise the YAML parser");
-	if (f)
-		yaml_parser_set_input_file(&p, f);
-	else
-		yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	while (!done && rc == 0) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: %s", path, p.problem_mark.line + 1,
-			                p.problem ? p.problem : "YAML error");
-			break;
-		}
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > 1)
-				rc = bg_err_set(e, BG_EINVAL,
-				                "%s:%zu: nested mappings are not allowed", path,
-				                ev.start_mark.line + 1);
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: aliases are not allowed", path,
-			                ev.start_mark.line + 1);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			rc = bg_err_set(e, BG_EINVAL, "%s:%zu: lists are not allowed here", path,
-			                ev.start_mark.line + 1);
-			break;
-		case YAML_SCALAR_EVENT: {
-			const char *v = (const char *)ev.data.scalar.value;
-			/* A "\0" escape would make the C string shorter than the scalar: a
-			 * key or value silently cut short. */
-			if (strlen(v) != ev.data.scalar.length) {
-				rc = bg_err_set(e, BG_EINVAL, "%s:%zu: NUL byte in a setting", path,
-				                ev.start_mark.line + 1);
-			} else if (depth != 1) {
-				rc = bg_err_set(e, BG_EINVAL, "%s: expected a mapping of settings",
-				                path);
-			} else if (!have_key) {
-				if (ev.data.scalar.length >= sizeof(key) || cfg_find(v, 0) == NULL)
-					rc = bg_err_set(e, BG_EINVAL,
-					                "%s:%zu: unknown setting '%.40s'", path,
-					                ev.start_mark.line + 1, v);
-				else
-					memcpy(key, v, ev.data.scalar.length + 1);
-				have_key = 1;
-			} else {
-				rc = cfg_set(t, cfg_find(key, 0), v, path, e);
-				have_key = 0;
-			}
-			break;
-		}
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
+	if (rc != 0)
+		return rc;
+	root = ytree_root(y);
+	if (root->kind != YTREE_MAP)
+		rc = bg_err_set(e, BG_EINVAL, "%s: expected a mapping of settings", path);
+	for (i = 0; rc == 0 && i < ytree_map_size(root); i++) {
+		k = ytree_map_key(root, i);
+		v = ytree_map_value(root, i);
+		if (cfg_find(k->text, 0) == NULL)
+			rc = bg_err_set(e, BG_EINVAL, "%s:%u: unknown setting '%.40s'", path,
+			                k->line, k->text);
+		else if (v->kind != YTREE_SCALAR)
+			rc = bg_err_set(e, BG_EINVAL, "%s:%u: %s must be a single value, not %s",
+			                path, v->line, k->text, ytree_kind_name(v->kind));
+		else
+			rc = cfg_set(t, cfg_find(k->text, 0), v->text, path, e);
 	}
-	yaml_parser_delete(&p);
+	ytree_free(y);
 	return rc;
 }
 
 static int cfg_file(cfg_text *t, const char *path, bg_err *e)
 {
 	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t n;
 	struct stat st;
 	int rc;
 
 	if (f == NULL)
 		return bg_err_set(e, BG_EINVAL, "cannot open config file %s: %s", path,
 		                  strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > BG_MAX_CONFIG_FILE)
-		rc = bg_err_set(e, BG_EINVAL, "config file %s is larger than %u bytes", path,
-		                BG_MAX_CONFIG_FILE);
-	else
-		rc = cfg_yaml(t, f, NULL, 0, path, e);
+	if (fstat(fileno(f), &st) != 0 || (size_t)st.st_size > BG_MAX_CONFIG_FILE) {
+		fclose(f);
+		return bg_err_set(e, BG_EINVAL, "config file %s is larger than %u bytes", path,
+		                  BG_MAX_CONFIG_FILE);
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		fclose(f);
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	n = fread(text, 1, (size_t)st.st_size, f);
+	rc = ferror(f) ? bg_err_set(e, BG_EINVAL, "cannot read config file %s", path)
+	               : cfg_yaml(t, text, n, path, e);
 	fclose(f);
+	free(text);
 	return rc;
 }
 
@@ -259,6 +227,7 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->public_url, t->public_url, sizeof(c->public_url));
 	memcpy(c->tls_cert, t->tls_cert, sizeof(c->tls_cert));
 	memcpy(c->tls_key, t->tls_key, sizeof(c->tls_key));
+	memcpy(c->runbooks, t->runbooks, sizeof(c->runbooks));
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
 		return bg_err_set(e, BG_EINVAL, "tls_cert and tls_key go together");
 	/* Grant credentials and API tokens cross this listener: in clear text only on the
@@ -286,7 +255,7 @@ int gw_config_parse(gw_config *c, const char *yaml, size_t len, bg_err *e)
 	if (len > BG_MAX_CONFIG_FILE)
 		return bg_err_set(e, BG_EINVAL, "config is larger than %u bytes",
 		                  BG_MAX_CONFIG_FILE);
-	rc = cfg_yaml(&t, NULL, yaml, len, "config", e);
+	rc = cfg_yaml(&t, yaml, len, "config", e);
 	return rc ? rc : cfg_finish(c, &t, e);
 }
 

@@ -18,6 +18,7 @@
  *   drain_timeout    --drain-timeout    BREAKGLASS_DRAIN_TIMEOUT    10s
  *   tls_cert   --tls-cert    BREAKGLASS_TLS_CERT    none (PEM chain; required off loopback)
  *   tls_key    --tls-key     BREAKGLASS_TLS_KEY     none (PEM key, mode 0600)
+ *   runbooks   --runbooks    BREAKGLASS_RUNBOOKS    none (the runbook folder)
  *   (file)     --config      BREAKGLASS_CONFIG      none
  *
  * Durations take a unit: 500ms, 10s, 2m.
@@ -45,7 +46,8 @@ typedef struct gw_config {
 	int64_t drain_timeout_ms;    /* SIGTERM: in-flight requests get this long */
 	char tls_cert[BG_MAX_PATH];  /* empty: plain HTTP (loopback only) */
 	char tls_key[BG_MAX_PATH];
-	bool json; /* --json: print the start-up line as JSON */
+	char runbooks[BG_MAX_PATH]; /* the runbook folder; empty: none */
+	bool json;                  /* --json: print the start-up line as JSON */
 } gw_config;
 
 /* One setting from the command line: the key whose flag is gw_config_flag(key), and its

@@ -1,0 +1,499 @@
+/*
+ * runbook_test.c - `breakglass runbook test [ID] [--endpoint URL]`: every test of every
+ * template (or of one), each against a fresh table in a local DynamoDB loaded from the
+ * test's fixtures.
+ *
+ * Without --endpoint a private dynalite is started on a free loopback port (found as
+ * $BREAKGLASS_DYNALITE, `dynalite` on PATH, or ./node_modules/.bin/dynalite) and stopped
+ * at the end. A read template's test counts (and compares) the items of every page up to
+ * max_pages; a write template's counts 1 when the write happened and 0 when its condition
+ * refused it, and compares the item's state afterwards.
+ */
+#include "cli/runbook_test.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/ddb_client.h"
+#include "common/limits.h"
+#include "runbook/runbook.h"
+
+extern char **environ;
+
+/* --- a private dynalite -------------------------------------------------------------- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool executable(const char *p)
+{
+	return p != NULL && p[0] != '\0' && access(p, X_OK) == 0;
+}
+
+/* Starts dynalite on a free port; *pid and the endpoint URL on success. */
+static int dynalite_start(pid_t *pid, char *url, size_t cap, bg_err *e)
+{
+	const char *env = getenv("BREAKGLASS_DYNALITE"), *prog = NULL;
+	char port_s[16];
+	char *argv[] = {NULL, "--host",          "127.0.0.1", "--port", port_s, "--createTableMs",
+	                "0",  "--deleteTableMs", "0",         NULL};
+	posix_spawn_file_actions_t fa;
+	int port = free_port(), rc;
+
+	if (executable(env))
+		prog = env;
+	else if (executable("node_modules/.bin/dynalite"))
+		prog = "node_modules/.bin/dynalite";
+	else
+		prog = "dynalite"; /* on PATH, or the spawn fails below */
+	if (port < 0)
+		return bg_err_set(e, BG_EIO, "no free port for dynalite");
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	argv[0] = (char *)prog;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return bg_err_set(
+		    e, BG_EIO,
+		    "cannot start dynalite (%s): %s; set BREAKGLASS_DYNALITE, run `make "
+		    "deps`, or give --endpoint URL of a local DynamoDB",
+		    prog, strerror(rc));
+	snprintf(url, cap, "http://127.0.0.1:%d", port);
+	return 0;
+}
+
+static void dynalite_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* --- one test ------------------------------------------------------------------------ */
+
+typedef struct tester {
+	cli_ddb *db;
+	const runbook_set *set;
+	const char *dir;
+	json_t *results; /* --json: [{runbook, test, ok, message}] */
+	int passed, failed;
+} tester;
+
+static void attr_def(json_t *defs, const char *name, char type)
+{
+	const char *n;
+	size_t i;
+	json_t *d;
+	char t[2] = {type, '\0'};
+
+	json_array_foreach(defs, i, d)
+	{
+		n = json_string_value(json_object_get(d, "AttributeName"));
+		if (n != NULL && strcmp(n, name) == 0)
+			return;
+	}
+	json_array_append_new(defs,
+	                      json_pack("{s:s,s:s}", "AttributeName", name, "AttributeType", t));
+}
+
+static json_t *key_schema(const runbook_keys *k)
+{
+	json_t *ks = json_pack("[{s:s,s:s}]", "AttributeName", k->pk, "KeyType", "HASH");
+
+	if (ks != NULL && k->sk[0] != '\0')
+		json_array_append_new(
+		    ks, json_pack("{s:s,s:s}", "AttributeName", k->sk, "KeyType", "RANGE"));
+	return ks;
+}
+
+/* Waits until DescribeTable says ACTIVE (gone=false) or the table is gone (gone=true):
+ * DynamoDB and dynalite create and delete tables asynchronously. */
+static int table_wait(tester *t, const char *name, bool gone, bg_err *e)
+{
+	json_t *req = json_pack("{s:s}", "TableName", name), *ans = NULL;
+	enum { NOT_YET = 1 };
+	const char *st;
+	int rc = 0, tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		rc = cli_ddb_call(t->db, "DescribeTable", req, &ans, e);
+		st = json_string_value(
+		    json_object_get(json_object_get(ans, "Table"), "TableStatus"));
+		if (gone && rc == BG_EDENIED && strstr(e->msg, "ResourceNotFound") != NULL)
+			rc = 0;
+		else if (!gone && rc == 0 && st != NULL && strcmp(st, "ACTIVE") == 0)
+			rc = 0;
+		else
+			rc = NOT_YET;
+		json_decref(ans);
+		ans = NULL;
+		if (rc != NOT_YET)
+			break;
+		nanosleep(&(struct timespec){0, 50000000L}, NULL);
+	}
+	json_decref(req);
+	return rc == NOT_YET ? bg_err_set(e, BG_EUPSTREAM, "table %s did not become %s", name,
+	                                  gone ? "deleted" : "active")
+	                     : rc;
+}
+
+/* Drops and creates the table as tables.yaml declares it. */
+static int fresh_table(tester *t, const runbook_table *tb, bg_err *e)
+{
+	json_t *req, *ans = NULL, *defs = json_array(), *gsis = json_array();
+	size_t i;
+	int rc;
+
+	req = json_pack("{s:s}", "TableName", tb->name);
+	rc = cli_ddb_call(t->db, "DeleteTable", req, &ans, e);
+	json_decref(req);
+	json_decref(ans);
+	ans = NULL;
+	if (rc == BG_EUPSTREAM || (rc = table_wait(t, tb->name, true, e)) != 0) {
+		json_decref(defs);
+		json_decref(gsis);
+		return rc;
+	}
+	attr_def(defs, tb->keys.pk, tb->keys.pk_type);
+	if (tb->keys.sk[0] != '\0')
+		attr_def(defs, tb->keys.sk, tb->keys.sk_type);
+	for (i = 0; i < tb->n_indexes; i++) {
+		const runbook_keys *k = &tb->index_keys[i];
+		attr_def(defs, k->pk, k->pk_type);
+		if (k->sk[0] != '\0')
+			attr_def(defs, k->sk, k->sk_type);
+		json_array_append_new(
+		    gsis, json_pack("{s:s,s:o,s:{s:s},s:{s:i,s:i}}", "IndexName",
+		                    tb->index_names[i], "KeySchema", key_schema(k), "Projection",
+		                    "ProjectionType", "ALL", "ProvisionedThroughput",
+		                    "ReadCapacityUnits", 5, "WriteCapacityUnits", 5));
+	}
+	req = json_pack("{s:s,s:o,s:o,s:{s:i,s:i}}", "TableName", tb->name, "KeySchema",
+	                key_schema(&tb->keys), "AttributeDefinitions", defs,
+	                "ProvisionedThroughput", "ReadCapacityUnits", 5, "WriteCapacityUnits", 5);
+	if (req != NULL && json_array_size(gsis) > 0)
+		json_object_set(req, "GlobalSecondaryIndexes", gsis);
+	json_decref(gsis);
+	if (req == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = cli_ddb_call(t->db, "CreateTable", req, &ans, e);
+	json_decref(req);
+	json_decref(ans);
+	return rc != 0 ? rc : table_wait(t, tb->name, false, e);
+}
+
+static int load_fixtures(tester *t, const runbook *r, const runbook_test *rt, bg_err *e)
+{
+	char path[BG_MAX_PATH];
+	json_error_t je;
+	json_t *items, *item, *req, *ans;
+	size_t i;
+	int rc = 0;
+
+	if (rt->fixtures == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", t->dir, rt->fixtures);
+	items = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_array(items)) {
+		json_decref(items);
+		return bg_err_set(e, BG_EINVAL, "%s:%d: %s", rt->fixtures, je.line,
+		                  items == NULL ? je.text
+		                                : "fixtures must be a JSON array of items");
+	}
+	if (json_array_size(items) > BG_MAX_FIXTURE_ITEMS) {
+		json_decref(items);
+		return bg_err_set(e, BG_EINVAL, "%s: more than %d items", rt->fixtures,
+		                  BG_MAX_FIXTURE_ITEMS);
+	}
+	json_array_foreach(items, i, item)
+	{
+		req = json_pack("{s:s,s:O}", "TableName", r->table, "Item", item);
+		ans = NULL;
+		rc = req != NULL ? cli_ddb_call(t->db, "PutItem", req, &ans, e) : BG_ENOMEM;
+		json_decref(req);
+		json_decref(ans);
+		if (rc != 0) {
+			char why[sizeof(e->msg)];
+			snprintf(why, sizeof(why), "%s", e->msg);
+			rc = bg_err_set(e, rc, "%s: item %zu: %s", rt->fixtures, i + 1, why);
+			break;
+		}
+	}
+	json_decref(items);
+	return rc;
+}
+
+/* The items a read returns over its pages, or for a write 1 item or 0 (condition). */
+static int run_template(tester *t, const runbook *r, const json_t *avs, json_t *got, int64_t *count,
+                        bg_err *e)
+{
+	json_t *req = NULL, *ans = NULL, *prev = NULL, *items, *it;
+	const json_t *start = NULL; /* in prev, the page before */
+	const char *op = r->op->name;
+	bool write = (r->op->flags & DDB_F_WRITE) != 0;
+	int64_t page, pages = r->max_pages > 0 ? r->max_pages : 1;
+	size_t i;
+	int rc = 0;
+
+	*count = 0;
+	for (page = 0; page < pages; page++) {
+		rc = runbook_render(r, avs, start, &req, e);
+		json_decref(prev); /* the render holds what it needs of start */
+		prev = NULL;
+		if (rc != 0)
+			break;
+		rc = cli_ddb_call(t->db, op, req, &ans, e);
+		json_decref(req);
+		if (write) {
+			const char *type = json_string_value(json_object_get(ans, "__type"));
+			if (rc == BG_EDENIED && type != NULL &&
+			    strstr(type, "ConditionalCheckFailedException") != NULL)
+				rc = 0; /* the condition refused it: count 0 */
+			else if (rc == 0)
+				*count = 1;
+			break;
+		}
+		if (rc != 0)
+			break;
+		if (strcmp(op, "GetItem") == 0 && (it = json_object_get(ans, "Item")) != NULL)
+			json_array_append(got, it);
+		items = strcmp(op, "BatchGetItem") == 0
+		            ? json_object_get(json_object_get(ans, "Responses"), r->table)
+		            : json_object_get(ans, "Items");
+		json_array_foreach(items, i, it) json_array_append(got, it);
+		start = json_object_get(ans, "LastEvaluatedKey");
+		prev = ans;
+		ans = NULL;
+		if (start == NULL)
+			break;
+	}
+	json_decref(prev);
+	json_decref(ans);
+	if (!write && rc == 0)
+		*count = (int64_t)json_array_size(got);
+	return rc;
+}
+
+/* For a write: the item's state after it, by the template's key. */
+static int item_after(tester *t, const runbook *r, const json_t *avs, json_t *got, bg_err *e)
+{
+	json_t *key = json_object(), *req, *ans = NULL, *v, *val;
+	const char *attr;
+	int rc;
+
+	json_object_foreach(r->key != NULL ? r->key : r->item, attr, v)
+	{
+		const char *ph = json_string_value(v);
+		val = json_object_get(r->values, ph);
+		if (val == NULL)
+			val = json_object_get(avs, ph + 1);
+		if (r->key == NULL && runbook_set_table(t->set, r->table) != NULL) {
+			const runbook_table *tb = runbook_set_table(t->set, r->table);
+			if (strcmp(attr, tb->keys.pk) != 0 && strcmp(attr, tb->keys.sk) != 0)
+				continue;
+		}
+		json_object_set(key, attr, val);
+	}
+	req = json_pack("{s:s,s:o,s:b}", "TableName", r->table, "Key", key, "ConsistentRead", 1);
+	rc = cli_ddb_call(t->db, "GetItem", req, &ans, e);
+	json_decref(req);
+	if (rc == 0 && json_object_get(ans, "Item") != NULL)
+		json_array_append(got, json_object_get(ans, "Item"));
+	json_decref(ans);
+	return rc;
+}
+
+/* Every expected item is among got, and as many as expected. */
+static bool items_match(const json_t *want, const json_t *got, char *why, size_t cap)
+{
+	size_t i, j;
+	json_t *w, *g;
+
+	if (json_array_size(want) != json_array_size(got)) {
+		snprintf(why, cap, "%zu items, expected %zu", json_array_size(got),
+		         json_array_size(want));
+		return false;
+	}
+	json_array_foreach(want, i, w)
+	{
+		bool found = false;
+		json_array_foreach(got, j, g) found = found || json_equal(w, g);
+		if (!found) {
+			snprintf(why, cap, "expected item %zu is not among the items returned",
+			         i + 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void report(tester *t, const runbook *r, const runbook_test *rt, bool ok, const char *msg)
+{
+	if (ok)
+		t->passed++;
+	else
+		t->failed++;
+	if (t->results != NULL) {
+		json_array_append_new(t->results,
+		                      json_pack("{s:s,s:s,s:b,s:s}", "runbook", r->id, "test",
+		                                rt->name, "ok", ok, "message", msg));
+		return;
+	}
+	if (ok)
+		printf("PASS %s: %s\n", r->id, rt->name);
+	else
+		printf("FAIL %s: %s: %s\n", r->id, rt->name, msg);
+	fflush(stdout);
+}
+
+static void run_test(tester *t, const runbook *r, const runbook_test *rt)
+{
+	const runbook_table *tb = runbook_set_table(t->set, r->table);
+	json_t *avs = NULL, *got = json_array();
+	char why[600] = "";
+	int64_t count = 0;
+	bg_err e;
+	bool ok = false;
+
+	if (tb == NULL || got == NULL) {
+		report(t, r, rt, false, "table not declared");
+		json_decref(got);
+		return;
+	}
+	if (fresh_table(t, tb, &e) != 0 || load_fixtures(t, r, rt, &e) != 0 ||
+	    runbook_bind(r, rt->params, &avs, &e) != 0 ||
+	    run_template(t, r, avs, got, &count, &e) != 0) {
+		snprintf(why, sizeof(why), "%s", e.msg);
+	} else if ((r->op->flags & DDB_F_WRITE) != 0 && rt->expect_items != NULL &&
+	           (json_array_clear(got), item_after(t, r, avs, got, &e)) != 0) {
+		snprintf(why, sizeof(why), "reading the item afterwards: %s", e.msg);
+	} else if (rt->expect_count >= 0 && count != rt->expect_count) {
+		snprintf(why, sizeof(why), "%s %lld, expected %lld",
+		         (r->op->flags & DDB_F_WRITE) ? "wrote" : "got", (long long)count,
+		         (long long)rt->expect_count);
+	} else if (rt->expect_items != NULL &&
+	           !items_match(rt->expect_items, got, why, sizeof(why))) {
+		/* why is set */
+	} else {
+		ok = true;
+	}
+	report(t, r, rt, ok, why);
+	json_decref(avs);
+	json_decref(got);
+}
+
+int cli_runbook_test(const cli_ctx *ctx, const char *dir, const char *id, const char *endpoint)
+{
+	runbook_diags d = {NULL, 0};
+	runbook_set *s = NULL;
+	char url[64];
+	pid_t pid = 0;
+	tester t;
+	bg_err e;
+	size_t i, j, ntests = 0;
+	int rc, tries;
+
+	memset(&t, 0, sizeof(t));
+	rc = runbook_set_load(dir, &s, &d, &e);
+	if (rc != 0) {
+		if (d.n > 0)
+			fprintf(stderr, "breakglass: %s/%s:%u: %s\n", dir, d.items[0].file,
+			        d.items[0].line, d.items[0].msg);
+		runbook_diags_free(&d);
+		runbook_set_free(s);
+		return cli_fail(rc == BG_EINVAL      ? CLI_EXIT_REFUSED
+		                : rc == BG_ENOTFOUND ? CLI_EXIT_USAGE
+		                                     : CLI_EXIT_LOCAL,
+		                rc == BG_EINVAL ? "lint" : NULL, "%s", e.msg);
+	}
+	if (id != NULL && runbook_set_find(s, id) == NULL) {
+		runbook_set_free(s);
+		return cli_fail(CLI_EXIT_REFUSED, "not_found", "no runbook %s in %s", id, dir);
+	}
+	if (endpoint == NULL) {
+		if (dynalite_start(&pid, url, sizeof(url), &e) != 0) {
+			runbook_set_free(s);
+			return cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
+		}
+		endpoint = url;
+	}
+	t.set = s;
+	t.dir = dir;
+	t.results = ctx->json ? json_array() : NULL;
+	rc = cli_ddb_new(endpoint, "us-east-1", "breakglass-runbook-test",
+	                 "breakglass-runbook-test", NULL, &t.db, &e);
+	/* Wait for the private dynalite to answer (node takes a moment to start). */
+	for (tries = 0; rc == 0 && pid > 0 && tries < 100; tries++) {
+		json_t *ans = NULL, *req = json_object();
+		int c = cli_ddb_call(t.db, "ListTables", req, &ans, &e);
+		json_decref(req);
+		json_decref(ans);
+		if (c != BG_EUPSTREAM)
+			break;
+		nanosleep(&(struct timespec){0, 100000000L}, NULL);
+	}
+	if (rc != 0) {
+		dynalite_stop(pid);
+		runbook_set_free(s);
+		json_decref(t.results);
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
+	}
+	for (i = 0; i < runbook_set_count(s); i++) {
+		const runbook *r = runbook_set_at(s, i);
+		if (id != NULL && strcmp(r->id, id) != 0)
+			continue;
+		for (j = 0; j < r->n_tests; j++, ntests++)
+			run_test(&t, r, &r->tests[j]);
+	}
+	cli_ddb_free(t.db);
+	dynalite_stop(pid);
+	if (ctx->json) {
+		json_t *o = json_pack("{s:o,s:i,s:i}", "tests", t.results, "passed", t.passed,
+		                      "failed", t.failed);
+		rc = o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		json_decref(o);
+	} else {
+		printf("%d passed, %d failed\n", t.passed, t.failed);
+		rc = CLI_EXIT_OK;
+	}
+	runbook_set_free(s);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (t.failed > 0 || ntests == 0) {
+		if (ntests == 0)
+			fprintf(stderr, "breakglass: no tests to run\n");
+		return CLI_EXIT_REFUSED;
+	}
+	return CLI_EXIT_OK;
+}

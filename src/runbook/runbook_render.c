@@ -1,0 +1,332 @@
+/*
+ * runbook_render.c - from a template and parameter values to the DynamoDB request that
+ * runs it (runbook.h: runbook_bind, runbook_render) and to the equivalent AWS CLI command
+ * line (runbook_aws_command).
+ *
+ * `breakglass run` sends what this renders through the gateway, where the matcher must
+ * recognise it as the template; `runbook test` sends it to a local dynalite. Placeholders
+ * in key and item maps are substituted in place; only those in expressions go into
+ * ExpressionAttributeValues, since DynamoDB refuses a value no expression uses.
+ */
+#include "runbook/runbook.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+int runbook_bind(const runbook *r, const json_t *texts, json_t **out, bg_err *e)
+{
+	json_t *avs = json_object(), *av;
+	const char *name;
+	json_t *v;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (avs == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)texts, name, v)
+	{
+		if (runbook_param_find(r, name) == NULL) {
+			json_decref(avs);
+			return bg_err_set(e, BG_EINVAL, "runbook %s has no parameter %s", r->id,
+			                  name);
+		}
+		if (!json_is_string(v)) {
+			json_decref(avs);
+			return bg_err_set(e, BG_EINVAL, "parameter %s must be given as text", name);
+		}
+	}
+	for (i = 0; i < r->n_params; i++) {
+		v = json_object_get(texts, r->params[i].name);
+		rc = runbook_param_value(&r->params[i], v != NULL ? json_string_value(v) : NULL,
+		                         &av, e);
+		if (rc == 0 && json_object_set_new(avs, r->params[i].name, av) != 0)
+			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		if (rc != 0) {
+			json_decref(avs);
+			return rc;
+		}
+	}
+	*out = avs;
+	return 0;
+}
+
+/* The value of placeholder ph (":name"): a fixed value or a parameter's. */
+static json_t *ph_value(const runbook *r, const json_t *avs, const char *ph)
+{
+	json_t *v = json_object_get(r->values, ph);
+
+	return v != NULL ? v : json_object_get(avs, ph + 1);
+}
+
+/* {attr: ":ph"} with each placeholder replaced by its value. */
+static json_t *subst_map(const runbook *r, const json_t *avs, const json_t *map, bg_err *e)
+{
+	json_t *o = json_object(), *v, *val;
+	const char *attr;
+
+	if (o == NULL)
+		return NULL;
+	json_object_foreach((json_t *)map, attr, v)
+	{
+		val = ph_value(r, avs, json_string_value(v));
+		if (val == NULL || json_object_set(o, attr, val) != 0) {
+			json_decref(o);
+			bg_err_set(e, BG_EINVAL, "placeholder %s has no value",
+			           json_string_value(v));
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* Adds the #names and :values the template's expressions use. */
+static int expr_maps(const runbook *r, const json_t *avs, json_t *req, bg_err *e)
+{
+	const runbook_text *texts[] = {&r->key_condition, &r->projection, &r->filter, &r->condition,
+	                               &r->update};
+	json_t *names = json_object(), *values = json_object(), *v;
+	char ph[BG_MAX_RUNBOOK_ID + 2];
+	const char *p;
+	size_t i, n;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && names != NULL && values != NULL && i < 5; i++) {
+		for (p = texts[i]->text; p != NULL && (p = strpbrk(p, ":#")) != NULL; p += n) {
+			for (n = 1; isalnum((unsigned char)p[n]) || p[n] == '_'; n++)
+				;
+			if (n == 1 || n >= sizeof(ph))
+				continue;
+			memcpy(ph, p, n);
+			ph[n] = '\0';
+			v = ph[0] == '#' ? json_object_get(r->names, ph) : ph_value(r, avs, ph);
+			if (v == NULL)
+				rc = bg_err_set(e, BG_EINVAL, "placeholder %s has no value", ph);
+			else if (json_object_set(ph[0] == '#' ? names : values, ph, v) != 0)
+				rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		}
+	}
+	if (names == NULL || values == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (rc == 0 && json_object_size(names) > 0)
+		rc = json_object_set(req, "ExpressionAttributeNames", names) ? BG_ENOMEM : 0;
+	if (rc == 0 && json_object_size(values) > 0)
+		rc = json_object_set(req, "ExpressionAttributeValues", values) ? BG_ENOMEM : 0;
+	json_decref(names);
+	json_decref(values);
+	return rc;
+}
+
+static int set_text(json_t *req, const char *key, const runbook_text *t)
+{
+	return t->text == NULL ? 0 : json_object_set_new(req, key, json_string(t->text));
+}
+
+int runbook_render(const runbook *r, const json_t *avs, const json_t *start_key, json_t **out,
+                   bg_err *e)
+{
+	json_t *req = json_object(), *key = NULL, *inner;
+	const char *op = r->op->name;
+	int rc = 0;
+
+	*out = NULL;
+	if (req == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (r->key != NULL && (key = subst_map(r, avs, r->key, e)) == NULL) {
+		json_decref(req);
+		return BG_EINVAL;
+	}
+	/* BatchGetItem names its table and keys one level down. */
+	inner = req;
+	if (strcmp(op, "BatchGetItem") == 0) {
+		rc = json_object_set_new(req, "RequestItems",
+		                         json_pack("{s:{s:[O]}}", r->table, "Keys", key));
+		inner = json_object_get(json_object_get(req, "RequestItems"), r->table);
+		if (inner == NULL)
+			rc = -1;
+	} else {
+		rc = json_object_set_new(req, "TableName", json_string(r->table));
+		if (rc == 0 && key != NULL)
+			rc = json_object_set(req, "Key", key);
+	}
+	if (rc == 0 && r->index != NULL)
+		rc = json_object_set_new(req, "IndexName", json_string(r->index));
+	if (rc == 0 && r->item != NULL) {
+		json_t *item = subst_map(r, avs, r->item, e);
+		if (item == NULL) {
+			json_decref(key);
+			json_decref(req);
+			return BG_EINVAL;
+		}
+		rc = json_object_set_new(req, "Item", item);
+	}
+	if (rc == 0)
+		rc = set_text(req, "KeyConditionExpression", &r->key_condition) ||
+		     set_text(inner, "ProjectionExpression", &r->projection) ||
+		     set_text(req, "FilterExpression", &r->filter) ||
+		     set_text(req, "ConditionExpression", &r->condition) ||
+		     set_text(req, "UpdateExpression", &r->update);
+	if (rc == 0 && (strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0))
+		rc = json_object_set_new(req, "Limit", json_integer(r->limit));
+	if (rc == 0 && r->consistent_read >= 0)
+		rc = json_object_set_new(inner, "ConsistentRead", json_boolean(r->consistent_read));
+	if (rc == 0 && r->total_segments > 0)
+		rc = json_object_set_new(req, "TotalSegments", json_integer(r->total_segments)) ||
+		     json_object_set_new(req, "Segment", json_integer(0));
+	if (rc == 0 && start_key != NULL)
+		rc = json_object_set(req, "ExclusiveStartKey", (json_t *)start_key);
+	json_decref(key);
+	if (rc != 0) {
+		json_decref(req);
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	rc = expr_maps(r, avs, inner, e);
+	if (rc != 0) {
+		json_decref(req);
+		return rc;
+	}
+	*out = req;
+	return 0;
+}
+
+/* --- the AWS CLI equivalent ---------------------------------------------------------- */
+
+/* Appends s single-quoted for a POSIX shell. */
+static int add_sq(bg_buf *b, const char *s)
+{
+	int rc = bg_buf_addc(b, '\'');
+
+	for (; rc == 0 && *s != '\0'; s++)
+		rc = *s == '\'' ? bg_buf_adds(b, "'\\''") : bg_buf_addc(b, *s);
+	return rc == 0 ? bg_buf_addc(b, '\'') : rc;
+}
+
+/* The CLI's kebab-case command for an operation: GetItem -> get-item. */
+static int add_kebab(bg_buf *b, const char *op)
+{
+	int rc = 0;
+	size_t i;
+
+	for (i = 0; rc == 0 && op[i] != '\0'; i++) {
+		if (isupper((unsigned char)op[i]) && i > 0)
+			rc = bg_buf_addc(b, '-');
+		if (rc == 0)
+			rc = bg_buf_addc(b, (char)tolower((unsigned char)op[i]));
+	}
+	return rc;
+}
+
+/* A JSON value for the shell: parameters become "$name" (inside double quotes, so the
+ * JSON's own quotes are escaped); the rest is literal. */
+static int add_json_with_vars(bg_buf *b, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	const char *p;
+	int rc;
+
+	if (s == NULL)
+		return BG_ENOMEM;
+	rc = bg_buf_addc(b, '"');
+	for (p = s; rc == 0 && *p != '\0'; p++) {
+		/* Parameter markers were rendered as "\u0001name\u0002": a shell variable. */
+		if (p[0] == '\\' && strncmp(p, "\\u0001", 6) == 0) {
+			const char *end = strstr(p, "\\u0002");
+			if (end == NULL)
+				break;
+			rc = bg_buf_adds(b, "${") || bg_buf_add(b, p + 6, (size_t)(end - p - 6)) ||
+			     bg_buf_addc(b, '}');
+			p = end + 5;
+			continue;
+		}
+		if (*p == '"' || *p == '\\' || *p == '$' || *p == '`')
+			rc = bg_buf_addc(b, '\\');
+		if (rc == 0)
+			rc = bg_buf_addc(b, *p);
+	}
+	free(s);
+	return rc == 0 ? bg_buf_addc(b, '"') : rc;
+}
+
+int runbook_aws_command(const runbook *r, bg_buf *b)
+{
+	json_t *avs = json_object(), *req = NULL;
+	bg_err e;
+	size_t i;
+	int rc = 0;
+
+	if (avs == NULL)
+		return BG_ENOMEM;
+	/* Each parameter as a shell variable, defaults filled in, the rule as a comment. */
+	for (i = 0; rc == 0 && i < r->n_params; i++) {
+		const runbook_param *p = &r->params[i];
+		char marker[BG_MAX_RUNBOOK_ID + 3];
+		json_t *av = json_object();
+		snprintf(marker, sizeof(marker), "\x01%s\x02", p->name);
+		rc = av == NULL ||
+		     json_object_set_new(av,
+		                         p->type == RUNBOOK_N      ? "N"
+		                         : p->type == RUNBOOK_B    ? "B"
+		                         : p->type == RUNBOOK_BOOL ? "BOOL"
+		                                                   : "S",
+		                         json_string(marker)) ||
+		     json_object_set_new(avs, p->name, av);
+		if (rc == 0)
+			rc = bg_buf_addf(b, "%s=", p->name) ||
+			     add_sq(b, p->default_text != NULL ? p->default_text : "") ||
+			     bg_buf_addf(b, "  # %s%s%s%s\n",
+			                 p->default_text != NULL ? "" : "required; ",
+			                 p->pattern != NULL ? "must match " : "",
+			                 p->pattern != NULL ? p->pattern : "",
+			                 p->n_enum > 0 ? "one of its enum values" : "");
+	}
+	if (rc == 0)
+		rc = runbook_render(r, avs, NULL, &req, &e);
+	json_decref(avs);
+	if (rc != 0)
+		return rc;
+	rc = bg_buf_adds(b, "aws dynamodb ") || add_kebab(b, r->op->name);
+	{
+		static const struct {
+			const char *key, *flag;
+		} flags[] = {{"TableName", "--table-name"},
+		             {"IndexName", "--index-name"},
+		             {"Key", "--key"},
+		             {"Item", "--item"},
+		             {"RequestItems", "--request-items"},
+		             {"KeyConditionExpression", "--key-condition-expression"},
+		             {"FilterExpression", "--filter-expression"},
+		             {"ProjectionExpression", "--projection-expression"},
+		             {"UpdateExpression", "--update-expression"},
+		             {"ConditionExpression", "--condition-expression"},
+		             {"ExpressionAttributeNames", "--expression-attribute-names"},
+		             {"ExpressionAttributeValues", "--expression-attribute-values"},
+		             {"Limit", "--page-size"},
+		             {"TotalSegments", "--total-segments"},
+		             {"Segment", "--segment"}};
+		for (i = 0; rc == 0 && i < sizeof(flags) / sizeof(flags[0]); i++) {
+			json_t *v = json_object_get(req, flags[i].key);
+			if (v == NULL)
+				continue;
+			rc = bg_buf_addf(b, " \\\n  %s ", flags[i].flag);
+			if (rc == 0 && json_is_string(v))
+				rc = add_sq(b, json_string_value(v));
+			else if (rc == 0 && json_is_integer(v))
+				rc = bg_buf_addf(b, "%lld", (long long)json_integer_value(v));
+			else if (rc == 0)
+				rc = add_json_with_vars(b, v);
+		}
+		/* The CLI pages on its own: --max-items stops it where the template does. */
+		if (rc == 0 && json_object_get(req, "Limit") != NULL)
+			rc = bg_buf_addf(
+			    b, " \\\n  --max-items %lld",
+			    (long long)(r->limit * (r->max_pages > 0 ? r->max_pages : 1)));
+		if (rc == 0 && json_is_true(json_object_get(req, "ConsistentRead")))
+			rc = bg_buf_adds(b, " \\\n  --consistent-read");
+	}
+	if (rc == 0)
+		rc = bg_buf_addc(b, '\n');
+	json_decref(req);
+	return rc != 0 ? BG_ENOMEM : 0;
+}

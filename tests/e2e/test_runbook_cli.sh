@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# test_runbook_cli.sh - `breakglass runbook lint|list|show|test` on the repository's
+# runbooks/ and on broken copies: problems as FILE:LINE: MESSAGE with exit 1 (all of them,
+# not the first), --json, the folder from --runbooks / BREAKGLASS_RUNBOOKS, `show`'s AWS
+# CLI line run for real against dynalite, and `test` against a private dynalite.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+e2e_install_trap
+: "${E2E_STATE:?run me through tests/e2e/run.sh}" "${E2E_DYNALITE_URL:?}"
+E2E_PREFIX="[runbook-cli] "
+BG=$BREAKGLASS_BIN
+RB="$REPO_ROOT/runbooks"
+
+e2e_expect_rc "lint of runbooks/ -> 0" 0 "$BG" runbook lint --runbooks "$RB"
+e2e_check "lint says no problems" grep -q "no problems" <<<"$e2e_out"
+e2e_expect_rc "lint --json -> 0" 0 "$BG" runbook lint --runbooks "$RB" --json
+e2e_check "lint --json: ok, no problems" e2e_same_json ok "$e2e_out" '{"ok":true}'
+e2e_expect_rc "BREAKGLASS_RUNBOOKS names the folder" 0 env BREAKGLASS_RUNBOOKS="$RB" "$BG" runbook list
+e2e_check "list shows the examples" grep -q "^orders-of-customer .*Query .*orders" <<<"$e2e_out"
+e2e_expect_rc "list --json -> 0" 0 "$BG" runbook list --runbooks "$RB" --json
+e2e_check "list --json: ids and 64-hex hashes" "$PY" -c 'import json, re, sys
+o = json.loads(sys.argv[1])["runbooks"]
+ids = [r["id"] for r in o]
+assert "orders-of-customer" in ids and "unstick-order" in ids, ids
+assert all(re.fullmatch("[0-9a-f]{64}", r["hash"]) for r in o)' "$e2e_out"
+
+# A broken copy: every problem, each with its file and line.
+bad=$(e2e_tmpdir)
+cp -r "$RB"/. "$bad"/
+sed -i 's/pattern: "^CUSTOMER/pattren: "^CUSTOMER/; s/^limit: 25/limit: 5000/' "$bad/orders-of-customer.yaml"
+printf 'id: x\nid: y\n' >"$bad/dup.yaml"
+e2e_expect_rc "lint of a broken folder -> 1" 1 "$BG" runbook lint --runbooks "$bad"
+e2e_check "unknown key reported with file and line" \
+	grep -q "orders-of-customer.yaml:10: parameter customer: unknown key 'pattren'" <<<"$e2e_out"
+e2e_check "bad limit reported with its line" grep -q "orders-of-customer.yaml:12: limit must be" <<<"$e2e_out"
+e2e_check "duplicate key reported with its line" grep -q "dup.yaml:2: key 'id' given twice" <<<"$e2e_out"
+e2e_check "the good template is not reported" eval '! grep -q "unstick-order.yaml" <<<"$e2e_out"'
+e2e_expect_rc "lint --json of a broken folder -> 1" 1 "$BG" runbook lint --runbooks "$bad" --json
+e2e_check "lint --json lists the problems with file and line" "$PY" -c 'import json, sys
+o = json.loads(sys.argv[1]); p = o["problems"]
+assert not o["ok"] and len(p) >= 4, p
+assert any(x["file"] == "dup.yaml" and x["line"] == 2 for x in p), p' "$e2e_out"
+e2e_expect_rc "list of a broken folder -> 1" 1 "$BG" runbook list --runbooks "$bad"
+e2e_expect_rc "lint of no folder -> 2" 2 "$BG" runbook lint --runbooks "$bad/none"
+e2e_expect_rc "runbook without a subcommand -> 2" 2 "$BG" runbook
+
+# show: the template, its hash and an AWS CLI line that really runs.
+e2e_expect_rc "show orders-of-customer -> 0" 0 "$BG" runbook show orders-of-customer --runbooks "$RB"
+e2e_check "show prints the hash" grep -qE "^hash: +[0-9a-f]{64}$" <<<"$e2e_out"
+e2e_check "show prints the aws command" grep -q "^aws dynamodb query" <<<"$e2e_out"
+e2e_expect_rc "show of an unknown runbook -> 1" 1 "$BG" runbook show nope --runbooks "$RB"
+e2e_finish
