@@ -286,4 +286,38 @@
  * the path is bounded by BG_MAX_API_PATH above. */
 #define BG_MAX_API_QUERY 1024
 
+/* DynamoDB expressions (KeyConditionExpression, ConditionExpression, FilterExpression,
+ * ProjectionExpression, UpdateExpression): DynamoDB refuses any expression string longer
+ * than 4 KiB, so a longer one can never be a valid request or template. */
+#define BG_MAX_EXPR_LEN 4096
+
+/* Nesting of parentheses, NOT and function calls in one expression. Runbook conditions
+ * nest two or three levels; the parser recurses once per level, so this bounds its stack
+ * whatever a request sends. */
+#define BG_MAX_EXPR_DEPTH 32
+
+/* Tree nodes (operators, operands, paths) in one parsed expression. 4 KiB of text makes
+ * at most about 1400 ("a=:b AND ..."); DynamoDB allows 300 operators in an update. The
+ * bound keeps the matcher's work per request small and fixed. */
+#define BG_MAX_EXPR_NODES 1024
+
+/* Operands of IN after the left one: DynamoDB's own limit. */
+#define BG_MAX_EXPR_IN_OPERANDS 100
+
+/* Dereference operators ('.', '[n]') in one document path: DynamoDB's own limit (32),
+ * so a path has at most 33 elements. */
+#define BG_MAX_EXPR_PATH_DEPTH 32
+
+/* A #name or :value placeholder, with its prefix: DynamoDB's limit is 255 bytes. */
+#define BG_MAX_EXPR_PLACEHOLDER 255
+
+/* An attribute name an ExpressionAttributeNames entry stands for: DynamoDB allows
+ * attribute names up to 64 KiB. */
+#define BG_MAX_EXPR_ATTR_NAME 65535
+
+/* Steps (node comparisons) one structural match may take. AND, OR and IN operands match
+ * in any order, which is a search when several operands look alike; a request that makes
+ * the search longer than this is refused (never accepted) as too complex to compare. */
+#define BG_MAX_EXPR_MATCH_STEPS 200000
+
 #endif
