@@ -134,6 +134,10 @@ int cli_check_user(const cli_args *a, const char *name) BG_MUST_CHECK;
  * allocation failure. */
 char **cli_exec_argv(char **cmd, const char *endpoint) BG_MUST_CHECK;
 
+/* POST /api/v1/grants/ID/creds: the grant's credentials (the grantee only); an exit
+ * code, with *out the answer on CLI_EXIT_OK (json_decref it; it holds the secret). */
+int cli_creds_fetch(const cli_ctx *ctx, const char *id, json_t **out) BG_MUST_CHECK;
+
 /* The commands (cmd_*.c). */
 int cmd_init_main(int argc, char **argv);
 int cmd_serve_main(int argc, char **argv);
@@ -148,5 +152,6 @@ int cmd_creds_main(int argc, char **argv);
 int cmd_exec_main(int argc, char **argv);
 int cmd_audit_main(int argc, char **argv);
 int cmd_runbook_main(int argc, char **argv);
+int cmd_run_main(int argc, char **argv);
 
 #endif

@@ -34,7 +34,7 @@
 #include "common/limits.h"
 
 /* POST /api/v1/grants/ID/creds. */
-static int creds_fetch(const cli_ctx *ctx, const char *id, json_t **out)
+int cli_creds_fetch(const cli_ctx *ctx, const char *id, json_t **out)
 {
 	json_t *body = json_object();
 	bg_buf path;
@@ -92,7 +92,7 @@ int cmd_creds_main(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		return rc;
 
-	rc = creds_fetch(&ctx, id, &ans);
+	rc = cli_creds_fetch(&ctx, id, &ans);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	bg_buf_init(&out, BG_MAX_CLI_TEXT);
@@ -450,7 +450,7 @@ int cmd_exec_main(int argc, char **argv)
 	if (cmd == NULL || cmd[0][0] == '\0')
 		return cli_usage_error(&a, "missing the COMMAND to run");
 
-	rc = creds_fetch(&ctx, id, &ans);
+	rc = cli_creds_fetch(&ctx, id, &ans);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (cli_out_creds_vars(ans, vars, &e) != 0) {

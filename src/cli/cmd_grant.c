@@ -135,46 +135,73 @@ static int grant_by_id(const cli_ctx *ctx, const char *method, const char *id, c
 	return rc;
 }
 
-static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tables, json_t *ops,
-                        const char *dur, const char *otp, const char *reason)
+/* What `grant` was given. */
+typedef struct grant_args {
+	const char *user, *dur, *otp, *reason;
+	json_t *tables, *ops, *runbooks;
+} grant_args;
+
+/* A runbook id as a grant names it: 1-64 of a-z 0-9 - (runbook.h). */
+static bool runbook_word(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > BG_MAX_RUNBOOK_ID)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int grant_create(cli_ctx *ctx, cli_args *a, const grant_args *g)
 {
 	json_t *body = NULL, *ans = NULL, *v;
+	bool by_runbook = json_array_size(g->runbooks) > 0;
 	int64_t secs = 0;
 	size_t i;
 	bg_err e;
 	int rc;
 
-	if (user == NULL)
+	if (g->user == NULL)
 		return cli_usage_error(a, "missing --user");
-	rc = cli_check_user(a, user);
+	rc = cli_check_user(a, g->user);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (json_array_size(tables) == 0)
-		return cli_usage_error(a, "missing --table");
-	if (json_array_size(ops) == 0)
+	if (by_runbook && (json_array_size(g->tables) > 0 || json_array_size(g->ops) > 0))
+		return cli_usage_error(a, "a grant names --runbook, or --table and --op, not both");
+	if (!by_runbook && json_array_size(g->tables) == 0)
+		return cli_usage_error(a, "missing --runbook (or --table and --op)");
+	if (!by_runbook && json_array_size(g->ops) == 0)
 		return cli_usage_error(a, "missing --op");
 	/* The server's own rule, so a typo is caught before the TOTP code is spent. */
-	json_array_foreach(ops, i, v)
+	json_array_foreach(g->ops, i, v)
 	{
 		if (grant_op_valid(json_string_value(v), &e) != 0)
 			return cli_usage_error(a, "--op: %s", e.msg);
 	}
-	if (dur == NULL)
+	if (g->dur == NULL)
 		return cli_usage_error(a, "missing --for (e.g. --for 15m)");
-	if (bg_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
+	if (bg_duration_parse(g->dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
 		return cli_usage_error(a, "--for: %s", e.msg);
-	if (otp == NULL)
+	if (g->otp == NULL)
 		return cli_usage_error(a, "missing --otp");
-	rc = cli_check_otp(a, otp);
+	rc = cli_check_otp(a, g->otp);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (reason != NULL && strlen(reason) > BG_MAX_REASON)
+	if (g->reason != NULL && strlen(g->reason) > BG_MAX_REASON)
 		return cli_usage_error(a, "--reason is longer than %d bytes", BG_MAX_REASON);
 
-	body = json_pack("{s:s, s:O, s:O, s:I, s:s, s:s}", "user", user, "tables", tables, "ops",
-	                 ops, "duration_seconds", (json_int_t)secs, "otp", otp, "reason",
-	                 reason != NULL ? reason : "");
-	if (body == NULL) {
+	body = by_runbook ? json_pack("{s:s, s:O}", "user", g->user, "runbooks", g->runbooks)
+	                  : json_pack("{s:s, s:O, s:O}", "user", g->user, "tables", g->tables,
+	                              "ops", g->ops);
+	if (body == NULL ||
+	    json_object_set_new(body, "duration_seconds", json_integer((json_int_t)secs)) != 0 ||
+	    json_object_set_new(body, "otp", json_string(g->otp)) != 0 ||
+	    json_object_set_new(body, "reason", json_string(g->reason != NULL ? g->reason : "")) !=
+	        0) {
+		json_decref(body);
 		return cli_fail(CLI_EXIT_USAGE, NULL, "out of memory (or --reason is not UTF-8)");
 	}
 	rc = cli_request(ctx, "POST", "/api/v1/grants", body, &ans);
@@ -189,21 +216,20 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const char *user, json_t *tab
 
 int cmd_grant_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"user", true}, {"table", true}, {"op", true},
-	                               {"for", true},  {"otp", true},   {"reason", true},
-	                               {NULL, false}};
-	enum { O_USER, O_TABLE, O_OP, O_FOR, O_OTP, O_REASON };
+	static const cli_opt opts[] = {{"user", true},    {"table", true}, {"op", true},
+	                               {"for", true},     {"otp", true},   {"reason", true},
+	                               {"runbook", true}, {NULL, false}};
+	enum { O_USER, O_TABLE, O_OP, O_FOR, O_OTP, O_REASON, O_RUNBOOK };
 	cli_ctx ctx;
 	cli_args a;
 	const char *val, *sub = NULL, *id = NULL;
-	const char *user = NULL, *dur = NULL, *otp = NULL, *reason = NULL;
-	json_t *tables = json_array(), *ops = json_array();
+	grant_args g = {NULL, NULL, NULL, NULL, json_array(), json_array(), json_array()};
 	bool creating = false;
 	int k, rc = CLI_EXIT_USAGE;
 
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, argc, argv, "grant", &ctx);
-	if (tables == NULL || ops == NULL) {
+	if (g.tables == NULL || g.ops == NULL || g.runbooks == NULL) {
 		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		goto fail;
 	}
@@ -232,23 +258,27 @@ int cmd_grant_main(int argc, char **argv)
 		rc = CLI_EXIT_OK;
 		switch (k) {
 		case O_USER:
-			user = val;
+			g.user = val;
 			break;
 		case O_TABLE:
-			rc = grant_add_list(&a, tables, val, "table", BG_MAX_GRANT_TABLES,
+			rc = grant_add_list(&a, g.tables, val, "table", BG_MAX_GRANT_TABLES,
 			                    bg_valid_table_name);
 			break;
 		case O_OP:
-			rc = grant_add_list(&a, ops, val, "op", BG_MAX_GRANT_OPS, op_word);
+			rc = grant_add_list(&a, g.ops, val, "op", BG_MAX_GRANT_OPS, op_word);
 			break;
 		case O_FOR:
-			dur = val;
+			g.dur = val;
 			break;
 		case O_OTP:
-			otp = val;
+			g.otp = val;
 			break;
 		case O_REASON:
-			reason = val;
+			g.reason = val;
+			break;
+		case O_RUNBOOK:
+			rc = grant_add_list(&a, g.runbooks, val, "runbook", BG_MAX_GRANT_RUNBOOKS,
+			                    runbook_word);
 			break;
 		}
 		if (rc != CLI_EXIT_OK)
@@ -270,11 +300,12 @@ int cmd_grant_main(int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			rc = grant_by_id(&ctx, "GET", id, NULL);
 	} else {
-		rc = grant_create(&ctx, &a, user, tables, ops, dur, otp, reason);
+		rc = grant_create(&ctx, &a, &g);
 	}
 fail:
-	json_decref(tables);
-	json_decref(ops);
+	json_decref(g.tables);
+	json_decref(g.ops);
+	json_decref(g.runbooks);
 	return rc;
 }
 

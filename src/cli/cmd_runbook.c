@@ -136,8 +136,9 @@ static int do_list(const cli_ctx *ctx, const char *dir)
 		arr = json_array();
 		for (i = 0; arr != NULL && i < runbook_set_count(s); i++)
 			json_array_append_new(arr, runbook_summary(runbook_set_at(s, i)));
-		rc = arr != NULL ? cli_emit_json(json_pack("{s:o}", "runbooks", arr))
-		                 : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		json_t *o = arr != NULL ? json_pack("{s:o}", "runbooks", arr) : NULL;
+		rc = o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		json_decref(o);
 	} else {
 		printf("%-28s %-11s %-20s %s\n", "ID", "OPERATION", "TABLE", "TITLE");
 		for (i = 0; i < runbook_set_count(s); i++) {

@@ -176,8 +176,13 @@ static const cli_help_item user_examples[] = {
 
 static const cli_help_item grant_opts[] = {
     {"--user NAME", "Who gets the grant."},
+    {"--runbook ID[,ID...]",
+     "The runbooks the grant may run, and nothing else: each is pinned at its current content "
+     "hash, so a runbook edited later is refused for this grant. At most 16. Repeatable. The "
+     "narrow door; --table and --op are the wide one."},
     {"--table T[,T...]",
-     "The tables the grant covers (3 to 255 of A-Z a-z 0-9 . _ -), at most 16. Repeatable. "
+     "Instead of --runbook (for admins who need the wider door): the tables the grant covers (3 to "
+     "255 of A-Z a-z 0-9 . _ -), at most 16. Repeatable. "
      "A table the upstream does not know is granted with a warning."},
     {"--op OP[,OP...]",
      "DynamoDB operations as named in the API, case-sensitive: GetItem, Query, Scan, PutItem, "
@@ -191,7 +196,10 @@ static const cli_help_item grant_opts[] = {
     END};
 
 static const cli_help_item grant_examples[] = {
-    {"Give bob 30 minutes of reads on orders:",
+    {"Give bob 30 minutes of one runbook, then he runs it:",
+     "breakglass grant --user bob --runbook orders-of-customer --for 30m --otp 123456\n"
+     "breakglass run orders-of-customer --grant bg-ABCDEFGHIJ --param customer=CUSTOMER#42"},
+    {"Give bob 30 minutes of any reads on orders (no runbook fits):",
      "breakglass grant --user bob --table orders --op GetItem,Query --for 30m \\\n"
      "  --otp 123456 --reason \"INC-4711 stuck orders\""},
     {"Look at it later:", "breakglass grant show bg-ABCDEFGHIJ"},
@@ -316,6 +324,24 @@ static const cli_help_item runbook_env[] = {
     {"BREAKGLASS_DYNALITE", "The dynalite program for runbook test."},
     END};
 
+/* --- run ----------------------------------------------------------------------------- */
+
+static const cli_help_item run_opts[] = {
+    {"RUNBOOK", "The runbook to run: one the grant names."},
+    {"--grant GRANT", "The grant (bg-...) to run it with; you must be its grantee."},
+    {"--param NAME=VALUE",
+     "A parameter's value, as text (numbers as digits, BOOL as true or false). Repeat for "
+     "each; parameters with a default may be left out."},
+    END};
+
+static const cli_help_item run_examples[] = {
+    {"The stuck orders of customer 42:",
+     "breakglass run orders-of-customer --grant bg-ABCDEFGHIJ --param customer=CUSTOMER#42"},
+    {"The same, for a script:",
+     "breakglass run orders-of-customer --grant bg-ABCDEFGHIJ --param customer=CUSTOMER#42 "
+     "--json | jq '.items[].sk.S'"},
+    END};
+
 /* --- help ---------------------------------------------------------------------------- */
 
 static const cli_help_item help_opts[] = {
@@ -371,14 +397,19 @@ static const cli_help pages[] = {
      "URI) once. Only admins may add users; the admin's TOTP code confirms it. Arguments are "
      "checked before the request is sent, so a typo does not use up the code.",
      user_opts, true, user_examples, NULL, NULL},
-    {"grant", "give a user temporary access to tables and operations",
+    {"grant", "give a user temporary access to runbooks (or tables)",
+     "breakglass grant --user NAME --runbook ID[,ID...] --for DURATION --otp CODE\n"
+     "                 [--reason TEXT] [--json]\n"
      "breakglass grant --user NAME --table T[,T...] --op OP[,OP...]\n"
      "                 --for DURATION --otp CODE [--reason TEXT] [--json]\n"
      "breakglass grant show ID [--json]\n"
      "breakglass grant list [--json]",
      "Creates a grant: temporary AWS credentials for the user, valid only through the "
-     "gateway, only for the tables and operations named, until DURATION has passed or the "
-     "grant is revoked. The grantee fetches the credentials with `breakglass creds` or runs a "
+     "gateway, until DURATION has passed or the grant is revoked. A runbook grant allows "
+     "exactly the runbooks named (see `breakglass runbook`): a request must be one of them, "
+     "with parameters that pass their rules. A table/operation grant allows any request on "
+     "the tables and operations named: the wider door, for what no runbook covers. The grantee "
+     "fetches the credentials with `breakglass creds` or runs a "
      "command with them with `breakglass exec`.\n\n"
      "The gateway asks DynamoDB whether each table exists (DescribeTable) and warns on stderr "
      "when one does not; the grant is made all the same, since a table may be about to be "
@@ -436,6 +467,17 @@ static const cli_help pages[] = {
      "Each template has a content hash (SHA-256 of its normalised form, tests left out) that "
      "grants pin, and, in a git checkout, the commit it came from.",
      runbook_opts, false, runbook_examples, runbook_exit, runbook_env},
+    {"run", "run one of a grant's runbooks and print what it found",
+     "breakglass run RUNBOOK --grant GRANT [--param NAME=VALUE ...] [--json]",
+     "Runs a runbook the grant names, with the parameters given: the gateway renders the "
+     "request from the runbook as the grant pinned it (checking every parameter against its "
+     "rules first), and the request goes through the gateway signed with the grant's "
+     "credentials, so it is matched and audited like any client's. Pages are followed up to "
+     "the runbook's max_pages.\n\n"
+     "Prints the items as a table, with the number of pages read and the capacity consumed; "
+     "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
+     "\"more\"}. A write runbook prints what it did.",
+     run_opts, true, run_examples, NULL, NULL},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
      "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "
      "with --man the whole manual in roff.",

@@ -351,6 +351,20 @@ int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
 	if (add_line(b, "reason", json_object_get(g, "reason")) != 0 ||
 	    add_line(b, "access key", json_object_get(g, "access_key_id")) != 0)
 		return b->failed;
+	/* A runbook grant: each runbook with the content hash it is pinned at. */
+	{
+		json_t *rbs = json_object_get(g, "runbooks"), *rb;
+		size_t i;
+		json_array_foreach(rbs, i, rb)
+		{
+			if (bg_buf_addf(b, "%-11s ", "runbook") != 0 ||
+			    add_field(b, json_object_get(rb, "id")) != 0 ||
+			    bg_buf_adds(b, " @ ") != 0 ||
+			    add_field(b, json_object_get(rb, "hash")) != 0 ||
+			    bg_buf_addc(b, '\n') != 0)
+				return b->failed;
+		}
+	}
 	return 0;
 }
 

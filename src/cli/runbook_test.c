@@ -334,6 +334,67 @@ static int item_after(tester *t, const runbook *r, const json_t *avs, json_t *go
 	return rc;
 }
 
+static bool av_equal(const json_t *a, const json_t *b);
+
+/* Two DynamoDB numbers as values: DynamoDB answers "19.9" for a stored "19.90". */
+static bool num_equal(const json_t *a, const json_t *b)
+{
+	const char *x = json_string_value(a), *y = json_string_value(b);
+
+	return x != NULL && y != NULL && strtold(x, NULL) == strtold(y, NULL);
+}
+
+/* Sets (SS, NS, BS): the same members in any order. */
+static bool set_equal(const json_t *a, const json_t *b, bool numbers)
+{
+	size_t i, j;
+	json_t *x, *y;
+
+	if (!json_is_array(a) || !json_is_array(b) || json_array_size(a) != json_array_size(b))
+		return false;
+	json_array_foreach(a, i, x)
+	{
+		bool found = false;
+		json_array_foreach(b, j, y) found =
+		    found || (numbers ? num_equal(x, y) : json_equal(x, y));
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Items (maps of attribute values) or attribute values, as DynamoDB means them. */
+static bool av_equal(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(a) || !json_is_object(b) || json_object_size(a) != json_object_size(b))
+		return json_equal(a, b);
+	json_object_foreach((json_t *)a, k, v)
+	{
+		const json_t *w = json_object_get(b, k);
+		bool same;
+		if (w == NULL)
+			return false;
+		if (strcmp(k, "N") == 0)
+			same = num_equal(v, w);
+		else if (strcmp(k, "NS") == 0 || strcmp(k, "SS") == 0 || strcmp(k, "BS") == 0)
+			same = set_equal(v, w, k[0] == 'N');
+		else if (strcmp(k, "L") == 0) {
+			same = json_is_array(v) && json_is_array(w) &&
+			       json_array_size(v) == json_array_size(w);
+			for (i = 0; same && i < json_array_size(v); i++)
+				same = av_equal(json_array_get(v, i), json_array_get(w, i));
+		} else
+			same = av_equal(v, w);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
 /* Every expected item is among got, and as many as expected. */
 static bool items_match(const json_t *want, const json_t *got, char *why, size_t cap)
 {
@@ -348,10 +409,17 @@ static bool items_match(const json_t *want, const json_t *got, char *why, size_t
 	json_array_foreach(want, i, w)
 	{
 		bool found = false;
-		json_array_foreach(got, j, g) found = found || json_equal(w, g);
+		json_array_foreach(got, j, g) found = found || av_equal(w, g);
 		if (!found) {
-			snprintf(why, cap, "expected item %zu is not among the items returned",
-			         i + 1);
+			char *ws = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+			char *gs =
+			    json_dumps(json_array_get(got, 0), JSON_COMPACT | JSON_SORT_KEYS);
+			snprintf(why, cap,
+			         "expected item %zu (%.200s) is not among the items returned (the "
+			         "first: %.200s)",
+			         i + 1, ws != NULL ? ws : "?", gs != NULL ? gs : "none");
+			free(ws);
+			free(gs);
 			return false;
 		}
 	}

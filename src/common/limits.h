@@ -145,6 +145,13 @@
 /* DynamoDB's own cap on Limit is none; a break-glass read of more than this per page is
  * not a targeted look. */
 #define BG_MAX_RUNBOOK_LIMIT 1000
+/* Page counts the gateway keeps for runbook grants (one per grant, runbook and set of
+ * parameters being paged through); beyond it the least recently used is forgotten, which
+ * only lets that paging restart from its first page. */
+#define BG_MAX_PAGE_KEYS 4096
+
+/* Runbooks one grant may name: the handful an incident needs. */
+#define BG_MAX_GRANT_RUNBOOKS 16
 
 /* The serve config file is a handful of settings. */
 #define BG_MAX_CONFIG_FILE (64u * 1024u)

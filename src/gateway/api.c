@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "gateway/gw.h"
+#include "runbook/runbook.h"
 #include "workflow/service.h"
 
 typedef struct api_ctx {
@@ -154,7 +155,7 @@ static void api_users_add(api_ctx *c)
 static void api_grants_add(api_ctx *c)
 {
 	json_t *dur = json_object_get(c->in, "duration_seconds"), *warnings = NULL, *ans;
-	const char **tables = NULL, **ops = NULL;
+	const char **tables = NULL, **ops = NULL, **runbooks = NULL;
 	store_grant *g = NULL;
 	svc_grant_input in;
 	gw_table_probe probe;
@@ -172,12 +173,14 @@ static void api_grants_add(api_ctx *c)
 	in.duration_seconds = json_integer_value(dur);
 	g = calloc(1, sizeof(*g));
 	if (g == NULL || !in_strings(c, "tables", &tables, &in.n_tables) ||
-	    !in_strings(c, "ops", &ops, &in.n_ops)) {
+	    !in_strings(c, "ops", &ops, &in.n_ops) ||
+	    !in_strings(c, "runbooks", &runbooks, &in.n_runbooks)) {
 		api_error(c, 500, "internal", "out of memory");
 		goto done;
 	}
 	in.tables = tables;
 	in.ops = ops;
+	in.runbooks = runbooks;
 	/* Each table is checked upstream (DescribeTable), all of them within one bound. */
 	probe = (gw_table_probe){c->g, bg_now_ms() + BG_TABLE_CHECK_TIMEOUT_MS};
 	c->sv.tables = &check;
@@ -196,6 +199,7 @@ static void api_grants_add(api_ctx *c)
 done:
 	free(tables);
 	free(ops);
+	free(runbooks);
 	free(g);
 }
 
@@ -310,6 +314,52 @@ static void api_grant_creds(api_ctx *c)
 	free(g);
 }
 
+/* POST /api/v1/grants/ID/render {"runbook", "params": {name: text}}: the request that
+ * runs the runbook as the grant pinned it, for `breakglass run` to send through the
+ * DynamoDB endpoint (where it is matched and audited like any client's). */
+static void api_grant_render(api_ctx *c)
+{
+	const char *id = in_str(c, "runbook");
+	json_t *params = json_object_get(c->in, "params"), *avs = NULL, *req = NULL, *none = NULL;
+	gw_rb_snapshot *snap;
+	const runbook *rb;
+	char hash[65];
+	bg_err e;
+
+	bg_err_set(&e, BG_ENOMEM, "out of memory");
+	if (id == NULL || (params != NULL && !json_is_object(params))) {
+		api_error(c, 400, "bad_request", "runbook and params {name: value} are required");
+		return;
+	}
+	if (svc_grant_runbook(&c->sv, &c->me, c->id, id, hash, &e) != 0) {
+		api_fail(c, &e);
+		return;
+	}
+	snap = gw_runbooks_acquire(c->g->runbooks);
+	rb = runbook_set_find(gw_rb_set(snap), id);
+	if (rb == NULL || strcmp(rb->hash, hash) != 0) {
+		api_error(c, 409, "runbook_changed",
+		          rb == NULL
+		              ? "the runbook is no longer in the gateway's folder"
+		              : "the runbook was changed after the grant: a new grant is needed");
+	} else if ((params == NULL && (params = none = json_object()) == NULL) ||
+	           runbook_bind(rb, params, &avs, &e) != 0 ||
+	           runbook_render(rb, avs, NULL, &req, &e) != 0) {
+		api_fail(c, &e);
+	} else {
+		api_reply(c, 200,
+		          json_pack("{s:s,s:s,s:s,s:o,s:o,s:I,s:I}", "runbook", rb->id, "title",
+		                    rb->title, "operation", rb->op->name, "request", req, "params",
+		                    json_incref(avs), "limit", (json_int_t)rb->limit, "max_pages",
+		                    (json_int_t)(rb->max_pages > 0 ? rb->max_pages : 1)));
+		req = NULL;
+	}
+	json_decref(none);
+	json_decref(avs);
+	json_decref(req);
+	gw_runbooks_release(snap);
+}
+
 static void api_audit_read(api_ctx *c)
 {
 	api_list l = {json_array(), false};
@@ -379,6 +429,7 @@ static const api_route routes[] = {
     {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
     {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
+    {"POST", "/api/v1/grants/{id}/render", USER_ROLE_ANY, false, api_grant_render, NULL},
     /* The rest under /api/v1/grants/: wrong actions, wrong methods, bad ids. */
     {"POST", "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_no_action, NULL},
     {NULL, "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_not_post, NULL},
@@ -436,6 +487,7 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.sv.kr = g->kr;
 	c.sv.audit = g->audit;
 	c.sv.grants = g->grants;
+	c.sv.runbooks = &g->pins;
 
 	auth = gw_header(hr, "authorization", &alen);
 	if (auth == NULL || alen < 8 || strncmp(auth, "Bearer ", 7) != 0 ||

@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
+#include "gateway/runbooks.h"
 #include "gateway/upstream.h"
 #include "signing/sigv4.h"
 #include "store/keyring.h"
@@ -29,7 +30,9 @@ typedef struct gw {
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;
-	grant_cache *grants; /* live grants for the request path; api.c keeps it current */
+	grant_cache *grants;   /* live grants for the request path; api.c keeps it current */
+	gw_runbooks *runbooks; /* the runbook folder (SIGHUP reloads it) */
+	svc_runbooks pins;     /* the service layer's view of it, for runbook grants */
 } gw;
 
 typedef struct gw_http_request {

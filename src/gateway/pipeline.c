@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/encode.h"
+#include "policy/runbook_match.h"
 #include "protocol/ddb_request.h"
 #include "workflow/grant.h"
 
@@ -40,6 +41,13 @@ struct pl_req {
 	bg_buf tables;
 	bool have_tables;
 
+	/* A runbook grant's request: the snapshot its runbook lives in, the decision, the
+	 * page it reads, and the tightened body forwarded instead of the client's. */
+	gw_rb_snapshot *rb_snap;
+	rb_decision rbd;
+	int64_t page;
+	bg_buf fwd;
+
 	upstream_outcome outcome;
 	char why[256];
 	upstream_response resp;
@@ -60,6 +68,7 @@ pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_ht
 	snprintf(r->request_id, sizeof(r->request_id), "%s", request_id);
 	r->stage = PL_VERIFY;
 	bg_buf_init(&r->tables, (size_t)BG_MAX_REQUEST_TABLES * (BG_MAX_TABLE_NAME + 1));
+	bg_buf_init(&r->fwd, BG_MAX_REQUEST_BODY);
 	bg_buf_init(&r->reply.body, BG_MAX_RESPONSE_BODY);
 	{
 		const sigv4_header *t =
@@ -75,6 +84,9 @@ void pl_req_free(pl_req *r)
 	if (r == NULL)
 		return;
 	grant_cache_release(r->grant);
+	rb_decision_free(&r->rbd);
+	gw_runbooks_release(r->rb_snap);
+	bg_buf_free(&r->fwd);
 	ddb_request_free(r->req);
 	bg_buf_free(&r->tables);
 	upstream_response_free(&r->resp);
@@ -248,6 +260,73 @@ static bool stage_verify(pl_req *r)
 
 /* --- AUTHORISE ------------------------------------------------------------------------- */
 
+/* Hex SHA-256 of a JSON value's canonical text (sorted keys): a paging key's identity. */
+static bool json_digest(const json_t *j, char out[65])
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	uint8_t h[32];
+
+	if (s == NULL)
+		return false;
+	bg_sha256(s, strlen(s), h);
+	free(s);
+	bg_hex(h, sizeof(h), out);
+	return true;
+}
+
+/* A runbook grant: the request must be one of its runbooks (policy/runbook_match), and a
+ * next page must continue the last one within the runbook's page cap. */
+static bool authorise_runbook(pl_req *r, const store_grant *g)
+{
+	const json_t *body = ddb_request_json(r->req), *esk;
+	const char *op = ddb_request_op(r->req)->name;
+	char esk_hash[65];
+	char *text;
+	int rc;
+
+	if (r->env->runbooks == NULL) {
+		pl_refuse(r, DDB_ERR_ACCESS_DENIED, "this gateway has no runbooks loaded");
+		return false;
+	}
+	r->rb_snap = gw_runbooks_acquire(r->env->runbooks);
+	rc = rb_match(gw_rb_set(r->rb_snap), g, ddb_request_op(r->req), body, &r->rbd);
+	if (rc != 0) {
+		pl_refuse(r, rc == BG_EDENIED ? DDB_ERR_ACCESS_DENIED : DDB_ERR_INTERNAL,
+		          rc == BG_EDENIED ? r->rbd.why : "breakglass: out of memory");
+		return false;
+	}
+	if (strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0) {
+		esk = json_object_get(body, "ExclusiveStartKey");
+		if (esk != NULL && !json_digest(esk, esk_hash)) {
+			pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
+			return false;
+		}
+		r->page = gw_runbooks_page(r->env->runbooks, r->rbd.page_key,
+		                           esk != NULL ? esk_hash : NULL, r->rbd.rb->max_pages);
+		if (r->page == 0) {
+			char why[300];
+			snprintf(
+			    why, sizeof(why),
+			    "runbook %s reads at most %lld page%s for the same parameters; this "
+			    "request is past them, or does not continue the last page returned",
+			    r->rbd.rb->id, (long long)r->rbd.rb->max_pages,
+			    r->rbd.rb->max_pages == 1 ? "" : "s");
+			pl_refuse(r, DDB_ERR_ACCESS_DENIED, why);
+			return false;
+		}
+	}
+	if (r->rbd.forward != NULL) {
+		text = json_dumps(r->rbd.forward, JSON_COMPACT);
+		if (text == NULL || bg_buf_adds(&r->fwd, text) != 0) {
+			free(text);
+			pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
+			return false;
+		}
+		free(text);
+	}
+	return true;
+}
+
 static bool stage_authorise(pl_req *r)
 {
 	const store_grant *g;
@@ -310,7 +389,7 @@ static bool stage_authorise(pl_req *r)
 		pl_refuse(r, DDB_ERR_ACCESS_DENIED, e.msg);
 		return false;
 	}
-	return true;
+	return g->n_runbooks == 0 || authorise_runbook(r, g);
 }
 
 /* --- the waiting stages ---------------------------------------------------------------- */
@@ -323,17 +402,31 @@ static void start_audit_request(pl_req *r)
 	r->stage = PL_AUDIT_REQUEST;
 	record_init(r, &rec, "request");
 	rec.decision = "allow";
+	if (d != NULL && r->rbd.rb != NULL) {
+		json_t *rb = json_pack("{s:s,s:s,s:O}", "id", r->rbd.rb->id, "hash",
+		                       r->rbd.rb->hash, "params", r->rbd.params);
+		if (rb != NULL && r->page > 0)
+			json_object_set_new(rb, "page", json_integer(r->page));
+		if (rb != NULL && r->rbd.forward != NULL)
+			json_object_set_new(
+			    rb, "tightened",
+			    json_pack("{s:O}", "Limit", json_object_get(r->rbd.forward, "Limit")));
+		json_object_set_new(d, "runbook", rb);
+	}
 	rec.detail = d;
 	if (r->io->audit(r->io_ctx, r, &rec) != 0)
 		pl_audit_done(r, BG_EIO, "the audit queue is full");
 	json_decref(d);
 }
 
+/* FORWARD: the client's body, or the tightened one a runbook grant sends instead. */
 static void start_forward(pl_req *r)
 {
+	const void *body = r->fwd.len > 0 ? (const void *)r->fwd.data : r->http.body;
+	size_t len = r->fwd.len > 0 ? r->fwd.len : r->http.body_len;
+
 	r->stage = PL_FORWARD;
-	if (r->io->forward(r->io_ctx, r, r->target, r->target_len, r->http.body,
-	                   r->http.body_len) != 0)
+	if (r->io->forward(r->io_ctx, r, r->target, r->target_len, body, len) != 0)
 		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "the upstream call could not start");
 }
 
@@ -359,6 +452,21 @@ static json_t *consumed_capacity(const pl_req *r)
 	return cc;
 }
 
+/* A runbook's page was answered: the LastEvaluatedKey it returned is the only one the
+ * next page may continue from (an error answer ends the sequence). */
+static void note_page(pl_req *r)
+{
+	const bg_buf *b = &r->reply.body;
+	json_t *doc =
+	    r->resp.status == 200 ? json_loadb(b->data ? b->data : "", b->len, 0, NULL) : NULL;
+	json_t *lek = json_object_get(doc, "LastEvaluatedKey");
+	char hash[65];
+
+	gw_runbooks_page_answered(r->env->runbooks, r->rbd.page_key,
+	                          lek != NULL && json_digest(lek, hash) ? hash : NULL);
+	json_decref(doc);
+}
+
 /* TRANSFORM: the answer as it will be released. Today DynamoDB's answer passes unchanged
  * (status, body, request id, checksum); masking and capacity stripping go here. */
 static void stage_transform(pl_req *r)
@@ -373,6 +481,8 @@ static void stage_transform(pl_req *r)
 		r->reply.content_type = r->resp.content_type[0] ? r->resp.content_type : NULL;
 		r->reply.upstream_rid = r->resp.request_id[0] ? r->resp.request_id : NULL;
 		r->reply.crc32 = r->resp.crc32[0] ? r->resp.crc32 : NULL;
+		if (r->page > 0)
+			note_page(r);
 		break;
 	case UPSTREAM_NOT_SENT:
 		set_error(r, DDB_ERR_INTERNAL,

@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "gateway/upstream.h"
 #include "protocol/ddb_error.h"
+#include "gateway/runbooks.h"
 #include "signing/sigv4.h"
 #include "store/keyring.h"
 #include "workflow/grant_cache.h"
@@ -47,7 +48,8 @@ typedef struct pl_env {
 	sigv4_verifier *verifier; /* thread-safe */
 	grant_cache *grants;
 	const keyring *kr;
-	int64_t (*now)(void); /* seconds since the epoch (tests pin it) */
+	gw_runbooks *runbooks; /* thread-safe; NULL: runbook grants are refused */
+	int64_t (*now)(void);  /* seconds since the epoch (tests pin it) */
 } pl_env;
 
 typedef struct pl_req pl_req;

@@ -546,6 +546,7 @@ static void gw_close(gw *g)
 	upstream_free(g->up);
 	audit_free(g->audit);
 	grant_cache_free(g->grants);
+	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
 	memset(g, 0, sizeof(*g));
@@ -568,6 +569,9 @@ static int gw_open(gw *g, bg_err *e)
 		rc = audit_open(g->st, &g->audit, e);
 	if (rc == 0)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
+	if (rc == 0)
+		rc = gw_runbooks_new(g->cfg.runbooks, &g->runbooks, e);
+	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks};
 	if (rc == 0)
 		rc = awscreds_load(&creds, e);
 	if (rc == 0)
@@ -608,9 +612,10 @@ static void wiping_free(void *p)
 	free(p);
 }
 
-/* Waits for SIGTERM or SIGINT. Meanwhile, every BG_TRIM_INTERVAL_MS when no request is
- * in flight, hands freed heap back to the system: after a burst (512 connections, each
- * with request and upstream buffers) glibc would otherwise keep it resident. */
+/* Waits for SIGTERM or SIGINT; SIGHUP reloads the runbook folder meanwhile. Also, every
+ * BG_TRIM_INTERVAL_MS when no request is in flight, hands freed heap back to the system:
+ * after a burst (512 connections, each with request and upstream buffers) glibc would
+ * otherwise keep it resident. */
 static int wait_for_signal(server *s, const sigset_t *sigs)
 {
 	struct timespec tick = {BG_TRIM_INTERVAL_MS / 1000,
@@ -619,6 +624,12 @@ static int wait_for_signal(server *s, const sigset_t *sigs)
 	for (;;) {
 		int sig = sigtimedwait(sigs, NULL, &tick);
 
+		if (sig == SIGHUP) {
+			size_t problems = gw_runbooks_reload(s->g.runbooks);
+			fprintf(stderr, "breakglass: SIGHUP: runbooks reloaded%s\n",
+			        problems > 0 ? ", with problems (see above)" : "");
+			continue;
+		}
 		if (sig > 0)
 			return sig;
 		if (sig < 0 && errno != EAGAIN && errno != EINTR)
@@ -726,6 +737,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (gw_open(&s.g, e) != 0) {
@@ -735,6 +747,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	s.env.verifier = s.g.verifier;
 	s.env.grants = s.g.grants;
 	s.env.kr = s.g.kr;
+	s.env.runbooks = s.g.runbooks;
 	s.env.now = now_s;
 
 	s.nloops = s.g.cfg.threads;

@@ -342,6 +342,7 @@ struct parser {
 	bg_err *e;
 	unsigned depth;
 	int rc;
+	bool reserved_ok; /* a runbook's own text: reserved words may name attributes */
 };
 
 /* One-character tokens, and the tokens they make. */
@@ -611,7 +612,7 @@ static bool path_elem(struct parser *p, struct node *n)
 	char key[BG_MAX_EXPR_PLACEHOLDER + 1], buf[64];
 
 	if (p->t == T_IDENT) {
-		if (is_reserved(p->s + off, p->tlen)) {
+		if (!p->reserved_ok && is_reserved(p->s + off, p->tlen)) {
 			perr(p, BG_EINVAL, off,
 			     "attribute name %s is a reserved word; write it as an expression "
 			     "attribute name (#name)",
@@ -1386,8 +1387,8 @@ void ddb_expr_free(ddb_expr *x)
 	free(x);
 }
 
-int ddb_expr_parse(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
-                   ddb_expr **out, bg_err *e)
+static int parse_expr(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
+                      bool reserved_ok, ddb_expr **out, bg_err *e)
 {
 	struct parser p;
 	struct node *root = NULL;
@@ -1412,6 +1413,7 @@ int ddb_expr_parse(ddb_expr_kind kind, const char *text, size_t len, const json_
 	p.len = len;
 	p.names = names;
 	p.e = e;
+	p.reserved_ok = reserved_ok;
 	p.x = calloc(1, sizeof(*p.x));
 	if (p.x == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory parsing an expression");
@@ -1450,6 +1452,18 @@ int ddb_expr_parse(ddb_expr_kind kind, const char *text, size_t len, const json_
 fail:
 	ddb_expr_free(p.x);
 	return p.rc != 0 ? p.rc : BG_EINVAL;
+}
+
+int ddb_expr_parse(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
+                   ddb_expr **out, bg_err *e)
+{
+	return parse_expr(kind, text, len, names, false, out, e);
+}
+
+int ddb_expr_parse_template(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
+                            ddb_expr **out, bg_err *e)
+{
+	return parse_expr(kind, text, len, names, true, out, e);
 }
 
 ddb_expr_kind ddb_expr_kind_of(const ddb_expr *x)
@@ -1561,10 +1575,9 @@ int ddb_expr_key_split(const ddb_expr *x, const char *pk, size_t pk_len,
 
 struct printer {
 	bg_buf *out;
-	bool msg;          /* for a message: names sanitised, no placeholders */
-	json_t *names;     /* canonical: the placeholders issued, "#nK" -> name */
-	struct vec issued; /* canonical: the elements named so far, index K-1 */
-	int err;           /* BG_ENOMEM when a placeholder could not be issued */
+	bool msg;      /* for a message: names sanitised, no placeholders */
+	json_t *names; /* canonical: the placeholders issued, "#nK" -> name */
+	int err;       /* BG_ENOMEM when a placeholder could not be issued */
 };
 
 static int print_name(struct printer *pr, const ddb_expr_elem *el)
@@ -1577,21 +1590,29 @@ static int print_name(struct printer *pr, const ddb_expr_elem *el)
 		return bg_buf_addc(pr->out, '"') ||
 		       put_sanitised(pr->out, el->name, el->name_len, 40) ||
 		       bg_buf_addc(pr->out, '"');
-	for (k = 0; k < pr->issued.n; k++) {
-		const ddb_expr_elem *o = pr->issued.v[k];
-		if (o->name_len == el->name_len && memcmp(o->name, el->name, el->name_len) == 0)
-			return bg_buf_addf(pr->out, "#n%zu", k + 1);
-	}
-	if (vec_push(&pr->issued, (void *)el) != 0 ||
-	    (pr->names == NULL && (pr->names = json_object()) == NULL))
-		return pr->err = BG_ENOMEM;
+	/* The placeholder already issued for this name (perhaps by an earlier expression of
+	 * the same request, ddb_expr_canonical_into), or the next free #nK. */
 	{
-		char key[32];
-		json_t *v = json_stringn(el->name, el->name_len);
-		snprintf(key, sizeof(key), "#n%zu", k + 1);
-		if (v == NULL || json_object_set_new(pr->names, key, v) != 0)
+		const char *key;
+		char fresh[32];
+		json_t *v;
+		json_object_foreach(pr->names, key, v)
+		{
+			if (json_string_length(v) == el->name_len &&
+			    memcmp(json_string_value(v), el->name, el->name_len) == 0)
+				return bg_buf_adds(pr->out, key);
+		}
+		if (pr->names == NULL && (pr->names = json_object()) == NULL)
 			return pr->err = BG_ENOMEM;
-		return bg_buf_adds(pr->out, key);
+		for (k = json_object_size(pr->names) + 1;; k++) {
+			snprintf(fresh, sizeof(fresh), "#n%zu", k);
+			if (json_object_get(pr->names, fresh) == NULL)
+				break;
+		}
+		v = json_stringn(el->name, el->name_len);
+		if (v == NULL || json_object_set_new(pr->names, fresh, v) != 0)
+			return pr->err = BG_ENOMEM;
+		return bg_buf_adds(pr->out, fresh);
 	}
 }
 
@@ -1685,7 +1706,7 @@ static int print_node(struct printer *pr, const struct node *n)
 
 int ddb_expr_canonical(const ddb_expr *x, bg_buf *out, json_t **names)
 {
-	struct printer pr = {out, false, NULL, {NULL, 0, 0}, 0};
+	struct printer pr = {out, false, NULL, 0};
 	int rc;
 
 	if (names != NULL)
@@ -1693,7 +1714,6 @@ int ddb_expr_canonical(const ddb_expr *x, bg_buf *out, json_t **names)
 	if (x == NULL)
 		return BG_EINVAL;
 	rc = print_node(&pr, x->root);
-	free(pr.issued.v);
 	if (rc != 0 || names == NULL)
 		json_decref(pr.names);
 	else
@@ -1703,11 +1723,24 @@ int ddb_expr_canonical(const ddb_expr *x, bg_buf *out, json_t **names)
 	return 0;
 }
 
+int ddb_expr_canonical_into(const ddb_expr *x, bg_buf *out, json_t *names)
+{
+	struct printer pr = {out, false, names, 0};
+	int rc;
+
+	if (x == NULL || !json_is_object(names))
+		return BG_EINVAL;
+	rc = print_node(&pr, x->root);
+	if (rc != 0)
+		return pr.err != 0 ? pr.err : BG_ELIMIT;
+	return 0;
+}
+
 /* n in message form, cut short: "status = :s". */
 static const char *describe(const struct node *n, char *dst, size_t cap)
 {
 	bg_buf b;
-	struct printer pr = {&b, true, NULL, {NULL, 0, 0}, 0};
+	struct printer pr = {&b, true, NULL, 0};
 
 	bg_buf_init(&b, 4096);
 	if (print_node(&pr, n) != 0 || b.data == NULL)

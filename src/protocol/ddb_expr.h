@@ -51,6 +51,13 @@ typedef struct ddb_expr ddb_expr;
 int ddb_expr_parse(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
                    ddb_expr **out, bg_err *e) BG_MUST_CHECK;
 
+/* ddb_expr_parse for a runbook template's own text: a reserved word may name an attribute
+ * there ("total", "status"), since the gateway sends the template in canonical form
+ * (ddb_expr_canonical), which writes such names as #placeholders. Clients' expressions
+ * are parsed with ddb_expr_parse, as DynamoDB would. */
+int ddb_expr_parse_template(ddb_expr_kind kind, const char *text, size_t len, const json_t *names,
+                            ddb_expr **out, bg_err *e) BG_MUST_CHECK;
+
 /* Frees x (NULL is fine). */
 void ddb_expr_free(ddb_expr *x);
 
@@ -191,6 +198,12 @@ int ddb_expr_match(const ddb_expr *t, const json_t *t_fixed, const ddb_expr *r,
  * hashing. Returns 0, or the bg_buf error / BG_ENOMEM.
  */
 int ddb_expr_canonical(const ddb_expr *x, bg_buf *out, json_t **names) BG_MUST_CHECK;
+
+/* ddb_expr_canonical for one of several expressions of a request: placeholders go into
+ * names (an object the caller owns and passes to each), reusing the one already issued
+ * for the same attribute and taking the next free #nK otherwise, so the expressions can
+ * share one ExpressionAttributeNames. */
+int ddb_expr_canonical_into(const ddb_expr *x, bg_buf *out, json_t *names) BG_MUST_CHECK;
 
 /*
  * DynamoDB's rules on one request's placeholders, for its n expressions xs (NULL entries

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -733,6 +734,9 @@ static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 	} else if (strcmp(key, "consistent_read") == 0) {
 		if (want_bool(rd, key, v, &b))
 			r->consistent_read = b ? 1 : 0;
+	} else if (strcmp(key, "scan_forward") == 0) {
+		if (want_bool(rd, key, v, &b))
+			r->scan_forward = b ? 1 : 0;
 	} else if (strcmp(key, "select") == 0) {
 		r->select = read_choice(rd, key, v, selects);
 	} else if (strcmp(key, "return_values") == 0) {
@@ -765,7 +769,8 @@ enum {
 	F_INDEX = 1024,
 	F_RETURN = 2048,
 	F_CONSISTENT = 4096,
-	F_SELECT = 8192
+	F_SELECT = 8192,
+	F_FORWARD = 16384
 };
 
 static unsigned op_fields(const char *op)
@@ -776,7 +781,7 @@ static unsigned op_fields(const char *op)
 		return F_KEY | F_PROJ | F_CONSISTENT | F_LIMIT;
 	if (strcmp(op, "Query") == 0)
 		return F_KEYCOND | F_PROJ | F_FILTER | F_LIMIT | F_PAGES | F_INDEX | F_CONSISTENT |
-		       F_SELECT;
+		       F_SELECT | F_FORWARD;
 	if (strcmp(op, "Scan") == 0)
 		return F_PROJ | F_FILTER | F_LIMIT | F_PAGES | F_SEGMENTS | F_INDEX | F_CONSISTENT |
 		       F_SELECT;
@@ -854,6 +859,54 @@ static void key_schema_check(reader *rd, const json_t *map, const char *what,
 		if (strcmp(attr, keys->pk) != 0 && strcmp(attr, keys->sk) != 0)
 			PROBLEM(rd, line, "%s: %s is not part of the table's key", what, attr);
 	}
+}
+
+/* Parses each expression as DynamoDB's grammar has it, and checks the key condition
+ * against the table's (or index's) keys: the partition key by equality, the sort key (if
+ * any) by a sort key condition. */
+static void parse_expressions(reader *rd, const runbook_table *t)
+{
+	runbook *r = rd->r;
+	static const struct {
+		size_t off;
+		ddb_expr_kind kind;
+		const char *key;
+	} fields[] = {{offsetof(runbook, key_condition), DDB_EXPR_KEY_CONDITION, "key_condition"},
+	              {offsetof(runbook, projection), DDB_EXPR_PROJECTION, "projection"},
+	              {offsetof(runbook, filter), DDB_EXPR_FILTER, "filter"},
+	              {offsetof(runbook, condition), DDB_EXPR_CONDITION, "condition"},
+	              {offsetof(runbook, update), DDB_EXPR_UPDATE, "update"}};
+	const ddb_expr_key_term *part, *sort;
+	const runbook_keys *keys = t != NULL ? &t->keys : NULL;
+	size_t i;
+	bg_err e;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		runbook_text *f = (runbook_text *)((char *)r + fields[i].off);
+		if (f->text == NULL)
+			continue;
+		if (ddb_expr_parse_template(fields[i].kind, f->text, strlen(f->text), r->names,
+		                            &f->x, &e) != 0)
+			PROBLEM(rd, f->line, "%s: %s", fields[i].key, e.msg);
+	}
+	if (r->key_condition.x == NULL || t == NULL)
+		return;
+	if (r->index != NULL) {
+		for (i = 0; i < t->n_indexes && strcmp(t->index_names[i], r->index) != 0; i++)
+			;
+		keys = i < t->n_indexes ? &t->index_keys[i] : NULL;
+	}
+	if (keys == NULL)
+		return;
+	if (ddb_expr_key_split(r->key_condition.x, keys->pk, strlen(keys->pk), &part, &sort, &e) !=
+	    0)
+		PROBLEM(rd, r->key_condition.line, "key_condition: %s (the partition key is %s)",
+		        e.msg, keys->pk);
+	else if (sort != NULL && (keys->sk[0] == '\0' || sort->attr_len != strlen(keys->sk) ||
+	                          memcmp(sort->attr, keys->sk, sort->attr_len) != 0))
+		PROBLEM(rd, r->key_condition.line, "key_condition: %.*s is not the sort key (%s%s)",
+		        (int)sort->attr_len, sort->attr,
+		        keys->sk[0] != '\0' ? "it is " : "there is none", keys->sk);
 }
 
 static void cross_check(reader *rd, const ytree_node *root)
@@ -984,6 +1037,8 @@ static void cross_check(reader *rd, const ytree_node *root)
 			PROBLEM(rd, r->params[i].line, "%s is both a parameter and a fixed value",
 			        ph);
 	}
+	parse_expressions(rd, t);
+
 	/* Test parameters name parameters, and every required one is given. */
 	for (i = 0; i < r->n_tests; i++) {
 		const runbook_test *rt = &r->tests[i];
@@ -1059,7 +1114,9 @@ int runbook_parse(const char *text, size_t len, const char *name, const runbook_
 		ytree_free(t);
 		return BG_ENOMEM;
 	}
+	r->refs = 1;
 	r->consistent_read = -1;
+	r->scan_forward = -1;
 	r->names = json_object();
 	r->values = json_object();
 	r->file = strdup(name);
@@ -1083,21 +1140,32 @@ int runbook_parse(const char *text, size_t len, const char *name, const runbook_
 	return 0;
 }
 
+runbook *runbook_ref(const runbook *r)
+{
+	runbook *w = (runbook *)r;
+
+	__atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+	return w;
+}
+
 void runbook_free(runbook *r)
 {
 	size_t i, j;
 
-	if (r == NULL)
+	if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(r->title);
 	free(r->when);
 	free(r->file);
 	free(r->index);
-	free(r->key_condition.text);
-	free(r->projection.text);
-	free(r->filter.text);
-	free(r->condition.text);
-	free(r->update.text);
+	{
+		runbook_text *t[] = {&r->key_condition, &r->projection, &r->filter, &r->condition,
+		                     &r->update};
+		for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			free(t[i]->text);
+			ddb_expr_free(t[i]->x);
+		}
+	}
 	json_decref(r->names);
 	json_decref(r->values);
 	json_decref(r->key);

@@ -28,6 +28,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/limits.h"
+#include "protocol/ddb_expr.h"
 #include "protocol/ddb_ops.h"
 
 /* A parameter's DynamoDB type. */
@@ -47,10 +48,12 @@ typedef struct runbook_param {
 	size_t max_length; /* bytes of S, decoded bytes of B; 0: none */
 } runbook_param;
 
-/* An expression field and where it was written. */
+/* An expression field, where it was written, and its tree (protocol/ddb_expr, parsed as
+ * a template: reserved words may name attributes). */
 typedef struct runbook_text {
 	char *text; /* NULL: absent */
 	unsigned line;
+	ddb_expr *x; /* NULL when absent */
 } runbook_text;
 
 typedef struct runbook_test {
@@ -81,6 +84,7 @@ typedef struct runbook {
 	int64_t limit;          /* Query/Scan/BatchGetItem: at most this many items a page */
 	int64_t max_pages;      /* Query/Scan: pages one set of parameters may read */
 	int consistent_read;    /* -1: the client's choice; 0 or 1: required as given */
+	int scan_forward;       /* Query: -1 either order; 0 newest (highest sort key) first; 1 */
 	char *select;           /* NULL, or the one Select value allowed beyond the default */
 	int64_t total_segments; /* Scan: TotalSegments the client must use; 0 otherwise */
 	char **return_values;   /* writes: ReturnValues allowed besides NONE */
@@ -89,6 +93,7 @@ typedef struct runbook {
 	size_t n_tests;
 	char hash[65];   /* hex SHA-256 of the normalised form */
 	char commit[41]; /* the git commit the file came from; "" if unknown or edited */
+	int refs;        /* runbook_ref/runbook_free: sets share a template across reloads */
 } runbook;
 
 /* tables.yaml: a key schema is a partition key and an optional sort key, each a name
@@ -136,6 +141,9 @@ int runbook_set_load(const char *dir, runbook_set **out, runbook_diags *d, bg_er
 
 void runbook_set_free(runbook_set *s);
 
+/* A set with no tables and no templates (a gateway without a runbook folder). */
+runbook_set *runbook_set_new_empty(void);
+
 size_t runbook_set_count(const runbook_set *s);
 const runbook *runbook_set_at(const runbook_set *s, size_t i); /* ordered by id */
 const runbook *runbook_set_find(const runbook_set *s, const char *id);
@@ -151,7 +159,18 @@ const char *runbook_set_dir(const runbook_set *s);
 int runbook_parse(const char *text, size_t len, const char *name, const runbook_set *tables,
                   runbook **out, runbook_diags *d) BG_MUST_CHECK;
 
+/* Drops a reference (the last frees r). Accepts NULL. */
 void runbook_free(runbook *r);
+
+/* Another reference to r (thread-safe), for a set that keeps it across a reload. */
+runbook *runbook_ref(const runbook *r);
+
+/*
+ * After a reload that refused file (it had problems): adds to dst the template old had
+ * loaded from that file, unless dst has that id already. Returns true when one was kept,
+ * so the caller can say so loudly.
+ */
+bool runbook_set_keep(runbook_set *dst, const runbook_set *old, const char *file) BG_MUST_CHECK;
 
 /* The parameter named name (without ':'), or NULL. */
 const runbook_param *runbook_param_find(const runbook *r, const char *name);

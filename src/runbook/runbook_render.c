@@ -11,6 +11,7 @@
 #include "runbook/runbook.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -82,46 +83,56 @@ static json_t *subst_map(const runbook *r, const json_t *avs, const json_t *map,
 	return o;
 }
 
-/* Adds the #names and :values the template's expressions use. */
-static int expr_maps(const runbook *r, const json_t *avs, json_t *req, bg_err *e)
+/* Sets each expression the template has, in canonical form (reserved words and names
+ * that are not plain words as #placeholders, sharing one ExpressionAttributeNames), and
+ * the :values they use. Expressions go into req; the projection (and, for BatchGetItem,
+ * the names) into inner. */
+static int set_expressions(const runbook *r, const json_t *avs, json_t *req, json_t *inner,
+                           bg_err *e)
 {
-	const runbook_text *texts[] = {&r->key_condition, &r->projection, &r->filter, &r->condition,
-	                               &r->update};
+	static const struct {
+		size_t off;
+		const char *key;
+	} fields[] = {{offsetof(runbook, key_condition), "KeyConditionExpression"},
+	              {offsetof(runbook, projection), "ProjectionExpression"},
+	              {offsetof(runbook, filter), "FilterExpression"},
+	              {offsetof(runbook, condition), "ConditionExpression"},
+	              {offsetof(runbook, update), "UpdateExpression"}};
 	json_t *names = json_object(), *values = json_object(), *v;
-	char ph[BG_MAX_RUNBOOK_ID + 2];
-	const char *p;
-	size_t i, n;
-	int rc = 0;
+	bg_buf text;
+	size_t i, k;
+	int rc = names == NULL || values == NULL ? BG_ENOMEM : 0;
 
-	for (i = 0; rc == 0 && names != NULL && values != NULL && i < 5; i++) {
-		for (p = texts[i]->text; p != NULL && (p = strpbrk(p, ":#")) != NULL; p += n) {
-			for (n = 1; isalnum((unsigned char)p[n]) || p[n] == '_'; n++)
-				;
-			if (n == 1 || n >= sizeof(ph))
-				continue;
-			memcpy(ph, p, n);
-			ph[n] = '\0';
-			v = ph[0] == '#' ? json_object_get(r->names, ph) : ph_value(r, avs, ph);
+	for (i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const runbook_text *f = (const runbook_text *)((const char *)r + fields[i].off);
+		if (f->x == NULL)
+			continue;
+		bg_buf_init(&text, BG_MAX_EXPR_LEN + 1);
+		rc = ddb_expr_canonical_into(f->x, &text, names);
+		if (rc == 0)
+			rc = json_object_set_new(i == 1 ? inner : req, fields[i].key,
+			                         json_stringn(text.data, text.len))
+			         ? BG_ENOMEM
+			         : 0;
+		bg_buf_free(&text);
+		for (k = 0; rc == 0 && k < ddb_expr_nvalues(f->x); k++) {
+			const char *ph = ddb_expr_value(f->x, k);
+			v = ph_value(r, avs, ph);
 			if (v == NULL)
 				rc = bg_err_set(e, BG_EINVAL, "placeholder %s has no value", ph);
-			else if (json_object_set(ph[0] == '#' ? names : values, ph, v) != 0)
-				rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+			else if (json_object_set(values, ph, v) != 0)
+				rc = BG_ENOMEM;
 		}
 	}
-	if (names == NULL || values == NULL)
-		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (rc == 0 && json_object_size(names) > 0)
-		rc = json_object_set(req, "ExpressionAttributeNames", names) ? BG_ENOMEM : 0;
+		rc = json_object_set(inner, "ExpressionAttributeNames", names) ? BG_ENOMEM : 0;
 	if (rc == 0 && json_object_size(values) > 0)
 		rc = json_object_set(req, "ExpressionAttributeValues", values) ? BG_ENOMEM : 0;
 	json_decref(names);
 	json_decref(values);
+	if (rc == BG_ENOMEM || rc == BG_ELIMIT)
+		bg_err_set(e, rc, "cannot render runbook %s", r->id);
 	return rc;
-}
-
-static int set_text(json_t *req, const char *key, const runbook_text *t)
-{
-	return t->text == NULL ? 0 : json_object_set_new(req, key, json_string(t->text));
 }
 
 int runbook_render(const runbook *r, const json_t *avs, const json_t *start_key, json_t **out,
@@ -162,14 +173,10 @@ int runbook_render(const runbook *r, const json_t *avs, const json_t *start_key,
 		}
 		rc = json_object_set_new(req, "Item", item);
 	}
-	if (rc == 0)
-		rc = set_text(req, "KeyConditionExpression", &r->key_condition) ||
-		     set_text(inner, "ProjectionExpression", &r->projection) ||
-		     set_text(req, "FilterExpression", &r->filter) ||
-		     set_text(req, "ConditionExpression", &r->condition) ||
-		     set_text(req, "UpdateExpression", &r->update);
 	if (rc == 0 && (strcmp(op, "Query") == 0 || strcmp(op, "Scan") == 0))
 		rc = json_object_set_new(req, "Limit", json_integer(r->limit));
+	if (rc == 0 && r->scan_forward >= 0)
+		rc = json_object_set_new(req, "ScanIndexForward", json_boolean(r->scan_forward));
 	if (rc == 0 && r->consistent_read >= 0)
 		rc = json_object_set_new(inner, "ConsistentRead", json_boolean(r->consistent_read));
 	if (rc == 0 && r->total_segments > 0)
@@ -182,7 +189,7 @@ int runbook_render(const runbook *r, const json_t *avs, const json_t *start_key,
 		json_decref(req);
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
-	rc = expr_maps(r, avs, inner, e);
+	rc = set_expressions(r, avs, req, inner, e);
 	if (rc != 0) {
 		json_decref(req);
 		return rc;
@@ -322,6 +329,8 @@ int runbook_aws_command(const runbook *r, bg_buf *b)
 			rc = bg_buf_addf(
 			    b, " \\\n  --max-items %lld",
 			    (long long)(r->limit * (r->max_pages > 0 ? r->max_pages : 1)));
+		if (rc == 0 && json_is_false(json_object_get(req, "ScanIndexForward")))
+			rc = bg_buf_adds(b, " \\\n  --no-scan-index-forward");
 		if (rc == 0 && json_is_true(json_object_get(req, "ConsistentRead")))
 			rc = bg_buf_adds(b, " \\\n  --consistent-read");
 	}

@@ -406,6 +406,36 @@ fail:
 	return rc;
 }
 
+runbook_set *runbook_set_new_empty(void)
+{
+	runbook_set *s = calloc(1, sizeof(*s));
+
+	if (s != NULL &&
+	    ((s->dir = strdup("")) == NULL || (s->rbs = calloc(1, sizeof(*s->rbs))) == NULL)) {
+		runbook_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+bool runbook_set_keep(runbook_set *dst, const runbook_set *old, const char *file)
+{
+	runbook **grown;
+	size_t i;
+
+	for (i = 0; old != NULL && i < old->n && strcmp(old->rbs[i]->file, file) != 0; i++)
+		;
+	if (old == NULL || i == old->n || runbook_set_find(dst, old->rbs[i]->id) != NULL)
+		return false;
+	grown = realloc(dst->rbs, (dst->n + 2) * sizeof(*grown));
+	if (grown == NULL)
+		return false;
+	dst->rbs = grown;
+	dst->rbs[dst->n++] = runbook_ref(old->rbs[i]);
+	qsort(dst->rbs, dst->n, sizeof(*dst->rbs), by_id);
+	return true;
+}
+
 void runbook_set_free(runbook_set *s)
 {
 	size_t i;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/validate.h"
 #include "store/store_backend.h"
@@ -224,6 +225,20 @@ static int validate_grant(const store_grant *g, bg_err *e)
 	    !bg_valid_grant_seconds(g->expires_at - g->created_at))
 		return bg_err_set(e, BG_EINVAL, "grant must expire after creation, within %d s",
 		                  BG_MAX_GRANT_SECONDS);
+	if (g->n_runbooks > BG_MAX_GRANT_RUNBOOKS)
+		return bg_err_set(e, BG_ELIMIT, "at most %d runbooks per grant",
+		                  BG_MAX_GRANT_RUNBOOKS);
+	for (i = 0; i < g->n_runbooks; i++) {
+		size_t k;
+		if (!TERMINATED(g->runbooks[i]) ||
+		    !bg_valid_id(g->runbooks[i], BG_MAX_RUNBOOK_ID) ||
+		    !TERMINATED(g->runbook_hashes[i]) || strlen(g->runbook_hashes[i]) != 64)
+			return bg_err_set(e, BG_EINVAL, "a runbook pin is an id and a SHA-256");
+		for (k = 0; k < 64; k++)
+			if (bg_hex_digit(g->runbook_hashes[i][k]) < 0)
+				return bg_err_set(e, BG_EINVAL,
+				                  "a runbook pin is an id and a SHA-256");
+	}
 	if (g->revoked_at < 0 || !TERMINATED(g->revoked_by) || !TERMINATED(g->reason) ||
 	    (g->revoked_by[0] != '\0' && !bg_valid_user_name(g->revoked_by)))
 		return bg_err_set(e, BG_EINVAL, "bad revocation or reason field");

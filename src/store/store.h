@@ -66,6 +66,12 @@ typedef struct store_grant {
 	int64_t revoked_at; /* 0 while not revoked */
 	char revoked_by[BG_MAX_USER_NAME + 1];
 	char reason[BG_MAX_REASON + 1];
+	/* A runbook grant names its runbooks and pins each one's content hash (hex SHA-256):
+	 * a request must be one of them, as it was when granted. None: a table/operation
+	 * grant. */
+	size_t n_runbooks;
+	char runbooks[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 1];
+	char runbook_hashes[BG_MAX_GRANT_RUNBOOKS][65];
 } store_grant;
 
 /* Text with its length, not NUL-terminated; p == NULL is a null value. */

@@ -182,6 +182,18 @@ json_t *grant_to_json(const store_grant *g, int64_t now)
 	    !set(o, "reason", json_string(g->reason)) ||
 	    !set(o, "access_key_id", json_string(g->access_key_id)))
 		goto fail;
+	if (g->n_runbooks > 0) {
+		json_t *rbs = json_array();
+		size_t i;
+		if (!set(o, "runbooks", rbs))
+			goto fail;
+		for (i = 0; i < g->n_runbooks; i++) {
+			if (json_array_append_new(rbs, json_pack("{s:s,s:s}", "id", g->runbooks[i],
+			                                         "hash", g->runbook_hashes[i])) !=
+			    0)
+				goto fail;
+		}
+	}
 	return o;
 fail:
 	json_decref(o);

@@ -273,6 +273,69 @@ static json_t *table_warnings(const svc *s, const store_grant *g)
 	return w;
 }
 
+/* Adds name to the char[max][width] rows unless it is there already. */
+static int add_unique(char *rows, size_t *n, size_t max, size_t width, const char *name,
+                      const char *what, bg_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (strcmp(rows + i * width, name) == 0)
+			return 0;
+	}
+	if (*n == max || strlen(name) >= width)
+		return bg_err_set(e, BG_EINVAL, "the runbooks name more than %zu %s", max, what);
+	memcpy(rows + (*n)++ * width, name, strlen(name) + 1);
+	return 0;
+}
+
+/* A runbook grant: each runbook pinned at its current hash; its tables and operations
+ * are the runbooks' (the outer bound every request is also checked against). */
+static int pin_runbooks(const svc *s, const svc_grant_input *in, store_grant *g, bg_err *e)
+{
+	char table[BG_MAX_TABLE_NAME + 1], op[STORE_OP_MAX], hash[65];
+	size_t i, k;
+	int rc;
+
+	if (in->n_tables > 0 || in->n_ops > 0)
+		return bg_err_set(e, BG_EINVAL,
+		                  "a grant names runbooks, or tables and operations, not both");
+	if (s->runbooks == NULL)
+		return bg_err_set(e, BG_EINVAL,
+		                  "this gateway has no runbooks (serve --runbooks DIR)");
+	if (in->n_runbooks > BG_MAX_GRANT_RUNBOOKS)
+		return bg_err_set(e, BG_EINVAL, "at most %d runbooks per grant",
+		                  BG_MAX_GRANT_RUNBOOKS);
+	for (i = 0; i < in->n_runbooks; i++) {
+		const char *id = in->runbooks[i];
+		if (id == NULL || !bg_valid_id(id, BG_MAX_RUNBOOK_ID))
+			return bg_err_set(e, BG_EINVAL, "runbooks must be a list of runbook ids");
+		for (k = 0; k < g->n_runbooks && strcmp(g->runbooks[k], id) != 0; k++)
+			;
+		if (k < g->n_runbooks)
+			continue;
+		rc = s->runbooks->pin(s->runbooks->ctx, id, table, op, hash);
+		if (rc == BG_ENOTFOUND)
+			return bg_err_set(
+			    e, BG_EINVAL,
+			    "no runbook %s in the gateway's runbook folder (breakglass "
+			    "runbook list shows them)",
+			    id);
+		if (rc != 0)
+			return bg_err_set(e, rc, "runbook %s cannot be read", id);
+		memcpy(g->runbooks[g->n_runbooks], id, strlen(id) + 1);
+		memcpy(g->runbook_hashes[g->n_runbooks++], hash, 65);
+		rc = add_unique(g->tables[0], &g->n_tables, BG_MAX_GRANT_TABLES,
+		                sizeof(g->tables[0]), table, "tables", e);
+		if (rc == 0)
+			rc = add_unique(g->ops[0], &g->n_ops, BG_MAX_GRANT_OPS, sizeof(g->ops[0]),
+			                op, "operations", e);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
                      json_t **warnings, bg_err *e)
 {
@@ -289,10 +352,12 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		return bg_err_set(e, BG_EINVAL,
 		                  "user, tables, ops and duration_seconds are required");
 	rc = store_user_by_name(s->st, in->user, &target, e);
-	if (rc == 0)
+	if (rc == 0 && in->n_runbooks > 0)
+		rc = pin_runbooks(s, in, g, e);
+	if (rc == 0 && in->n_runbooks == 0)
 		rc = copy_names(in->tables, in->n_tables, BG_MAX_GRANT_TABLES, g->tables[0],
 		                sizeof(g->tables[0]), &g->n_tables, "tables", e);
-	if (rc == 0)
+	if (rc == 0 && in->n_runbooks == 0)
 		rc = copy_names(in->ops, in->n_ops, BG_MAX_GRANT_OPS, g->ops[0], sizeof(g->ops[0]),
 		                &g->n_ops, "ops", e);
 	if (rc != 0)
@@ -304,7 +369,7 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		                  BG_MAX_GRANT_SECONDS);
 	snprintf(g->user, sizeof(g->user), "%s", target.name);
 	snprintf(g->created_by, sizeof(g->created_by), "%s", c->user.name);
-	snprintf(g->kind, sizeof(g->kind), "direct");
+	snprintf(g->kind, sizeof(g->kind), "%s", g->n_runbooks > 0 ? "runbook" : "direct");
 	snprintf(g->reason, sizeof(g->reason), "%s", in->reason != NULL ? in->reason : "");
 	g->expires_at = now + in->duration_seconds;
 	rc = grant_mint(s->kr, g, now, e);
@@ -400,6 +465,28 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 	if (rc == 0)
 		grant_credentials(s->kr, g, out);
 	return rc;
+}
+
+int svc_grant_runbook(const svc *s, const svc_caller *c, const char *id, const char *runbook,
+                      char hash[65], bg_err *e)
+{
+	store_grant g;
+	size_t i;
+	int rc = svc_grant_get(s, c, id, &g, e);
+
+	if (rc != 0)
+		return rc;
+	if (strcmp(g.user, c->user.name) != 0)
+		return bg_err_set(e, BG_EDENIED, "only the grantee runs a grant's runbooks");
+	if (grant_status(&g, bg_now()) != GRANT_ACTIVE)
+		return bg_err_set(e, BG_EDENIED, "grant %s is no longer active", g.id);
+	for (i = 0; i < g.n_runbooks; i++) {
+		if (strcmp(g.runbooks[i], runbook) == 0) {
+			memcpy(hash, g.runbook_hashes[i], 65);
+			return 0;
+		}
+	}
+	return bg_err_set(e, BG_EDENIED, "grant %s does not name runbook %s", g.id, runbook);
 }
 
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),

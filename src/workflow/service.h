@@ -60,13 +60,23 @@ typedef struct svc_tables {
 	void *ctx;
 } svc_tables;
 
+/* The runbooks the gateway has loaded, as a grant needs them: by id, the table and
+ * operation a runbook runs and its content hash, which the grant pins. pin returns 0 or
+ * BG_ENOTFOUND. */
+typedef struct svc_runbooks {
+	int (*pin)(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1],
+	           char op[STORE_OP_MAX], char hash[65]);
+	void *ctx;
+} svc_runbooks;
+
 /* What the service layer acts on. Borrowed: the caller keeps them open. */
 typedef struct svc {
 	store *st;
 	const keyring *kr;
 	audit_log *audit;
-	grant_cache *grants;      /* the gateway's live grants, kept current here; NULL: none */
-	const svc_tables *tables; /* asked about a new grant's tables; NULL: not checked */
+	grant_cache *grants;          /* the gateway's live grants, kept current here; NULL: none */
+	const svc_tables *tables;     /* asked about a new grant's tables; NULL: not checked */
+	const svc_runbooks *runbooks; /* the loaded runbooks; NULL: none (runbook grants refused) */
 } svc;
 
 /* Who is acting, and with what step-up. svc_authenticate() fills user and role; the
@@ -107,6 +117,8 @@ typedef struct svc_grant_input {
 	size_t n_tables;
 	const char *const *ops;
 	size_t n_ops;
+	const char *const *runbooks; /* a runbook grant names these instead of tables and ops */
+	size_t n_runbooks;
 	int64_t duration_seconds;
 	const char *reason;
 } svc_grant_input;
@@ -141,6 +153,12 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 
 /* Calls fn with each audit record after seq `after`, at most limit of them (1 to
  * BG_MAX_AUDIT_PAGE), oldest first (audit_read()). */
+/* For `breakglass run`: the grantee's grant id, which must be active and pin runbook id;
+ * *hash receives the pinned content hash. BG_ENOTFOUND (no such grant, or not the
+ * caller's), BG_EDENIED (not active, or the grant does not name the runbook). */
+int svc_grant_runbook(const svc *s, const svc_caller *c, const char *id, const char *runbook,
+                      char hash[65], bg_err *e) BG_MUST_CHECK;
+
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 

@@ -203,6 +203,7 @@ e2e_serve() {
 			AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 			"$BREAKGLASS_BIN" serve --listen "127.0.0.1:$port" --upstream "$E2E_DYNALITE_URL" \
 			--data "$E2E_DATA" --public-url "http://127.0.0.1:$port" \
+			--runbooks "${E2E_RUNBOOKS:-$REPO_ROOT/runbooks}" \
 			>>"$E2E_GATEWAY_LOG" 2>&1 &
 		pid=$!
 		e2e_pids+=("$pid")

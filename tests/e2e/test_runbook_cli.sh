@@ -49,4 +49,30 @@ e2e_expect_rc "show orders-of-customer -> 0" 0 "$BG" runbook show orders-of-cust
 e2e_check "show prints the hash" grep -qE "^hash: +[0-9a-f]{64}$" <<<"$e2e_out"
 e2e_check "show prints the aws command" grep -q "^aws dynamodb query" <<<"$e2e_out"
 e2e_expect_rc "show of an unknown runbook -> 1" 1 "$BG" runbook show nope --runbooks "$RB"
+
+# test: every example's tests pass against a private dynalite; a wrong expectation fails.
+e2e_expect_rc "runbook test (a private dynalite) -> 0" 0 "$BG" runbook test --runbooks "$RB"
+e2e_check "every test passes" grep -qE "^[1-9][0-9]* passed, 0 failed$" <<<"$e2e_out"
+e2e_check "one PASS line per test" [ "$(grep -c "^PASS " <<<"$e2e_out")" -ge 7 ]
+e2e_check "no dynalite left running" eval '! pgrep -f "dynalite --host 127.0.0.1 --port .* --createTableMs 0 --deleteTableMs 0$" >/dev/null'
+wrong=$(e2e_tmpdir)
+cp -r "$RB"/. "$wrong"/
+sed -i 's/expect: {count: 3}/expect: {count: 4}/' "$wrong/orders-of-customer.yaml"
+e2e_expect_rc "a failing runbook test -> 1" 1 "$BG" runbook test orders-of-customer --runbooks "$wrong"
+e2e_check "it says what it got" grep -q "^FAIL orders-of-customer: the three stuck orders of customer 42: got 3, expected 4" <<<"$e2e_out"
+e2e_expect_rc "runbook test --json -> 0" 0 "$BG" runbook test stuck-orders --runbooks "$RB" --json
+e2e_check "runbook test --json: two tests passed" e2e_same_json passed "$e2e_out" '{"passed":2}'
+
+# show's AWS CLI line, run for real (after `runbook test` left a loaded table behind in a
+# dynalite of this test's own).
+logs=$(e2e_tmpdir)
+saved=$E2E_DYNALITE_URL
+e2e_start_dynalite "$logs" || e2e_fail "a second dynalite" "$(tail -n 3 "$logs/dynalite.log")"
+mine=$E2E_DYNALITE_URL
+E2E_DYNALITE_URL=$saved
+e2e_expect_rc "runbook test --endpoint (ours) -> 0" 0 "$BG" runbook test orders-of-customer --runbooks "$RB" --endpoint "$mine"
+line=$("$BG" runbook show orders-of-customer --runbooks "$RB" | sed -n '/^aws dynamodb/,$p')
+e2e_expect_rc "show's command runs" 0 env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1 \
+	bash -c "customer='CUSTOMER#42'; prefix='ORDER#'; $line --endpoint-url $mine --output json --query 'length(Items)'"
+e2e_check "...and finds the three orders" [ "$e2e_out" = 3 ]
 e2e_finish

@@ -171,6 +171,11 @@ static store_grant make_grant(const char *id, const char *akid, const char *user
 	g.created_at = created;
 	g.expires_at = created + 900;
 	snprintf(g.reason, sizeof(g.reason), "INC-42: orders stuck 'pending'; fix \"state\"");
+	g.n_runbooks = 2;
+	snprintf(g.runbooks[0], sizeof(g.runbooks[0]), "orders-of-customer");
+	memset(g.runbook_hashes[0], 'a', 64);
+	snprintf(g.runbooks[1], sizeof(g.runbooks[1]), "unstick-order");
+	memset(g.runbook_hashes[1], '0', 64);
 	return g;
 }
 
@@ -415,6 +420,19 @@ static void test_grants(void **state)
 	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
 	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "b/ob", 1700000000);
 	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
+	/* Runbook pins: an id and 64 hex digits, at most BG_MAX_GRANT_RUNBOOKS. */
+	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
+	h.runbook_hashes[1][10] = 'g';
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
+	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
+	snprintf(h.runbooks[0], sizeof(h.runbooks[0]), "a@b");
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
+	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
+	h.runbook_hashes[0][63] = '\0';
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_EINVAL);
+	h = make_grant("bg-DDDDDDDDDD", "AKBG0000000000000004", "bob", 1700000000);
+	h.n_runbooks = BG_MAX_GRANT_RUNBOOKS + 1;
+	assert_int_equal(add_grant_tx(s, &h, &e), BG_ELIMIT);
 
 	/* Empty table and op lists round-trip too. */
 	h = make_grant("bg-EEEEEEEEEE", "AKBG0000000000000005", "bob", 1700000000);

@@ -18,14 +18,16 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 1, recorded in meta.schema_version):
+ * Schema (version 2, recorded in meta.schema_version; a version 1 store is brought up to
+ * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role, token_hash BLOB(32) UNIQUE,
  *         totp_seed BLOB(16), last_otp_counter, created_at)
  *   grants(id PRIMARY KEY, user -> users(name), created_by, kind,
  *          access_key_id UNIQUE, session_token_hash BLOB(32),
  *          tables JSON array, ops JSON array, created_at, expires_at,
- *          revoked_at (0 = live), revoked_by, reason)
+ *          revoked_at (0 = live), revoked_by, reason,
+ *          runbooks JSON array of "ID@SHA256" pins (version 2))
  *   audit(seq INTEGER PRIMARY KEY, ts, kind, actor, grant_id, request_id, op, tables,
  *         decision, reason, status, detail JSON, prev_hash, hash); triggers refuse
  *         UPDATE and DELETE so the log is append-only through SQL.
@@ -48,8 +50,11 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION "1"
-#define POOL_MAX       16 /* connections; readers never block each other in WAL */
+#define SCHEMA_VERSION_N 2
+#define STR_(x)          #x
+#define STR(x)           STR_(x)
+#define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
+#define POOL_MAX         16 /* connections; readers never block each other in WAL */
 
 enum {
 	ST_BEGIN,
@@ -76,7 +81,7 @@ enum {
 #define USER_COLS "id, name, role, totp_seed, last_otp_counter, created_at"
 #define GRANT_COLS                                                                                 \
 	"id, user, created_by, kind, access_key_id, session_token_hash, tables, ops, "             \
-	"created_at, expires_at, revoked_at, revoked_by, reason"
+	"created_at, expires_at, revoked_at, revoked_by, reason, runbooks"
 #define AUDIT_COLS                                                                                 \
 	"seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, status, "       \
 	"detail, prev_hash, hash"
@@ -99,7 +104,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE id = ?1 AND last_otp_counter < ?2",
     [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
     [ST_GRANT_ADD] = "INSERT INTO grants (" GRANT_COLS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_GRANT_BY_ID] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
     [ST_GRANT_BY_AKID] = "SELECT " GRANT_COLS " FROM grants WHERE access_key_id = ?1",
     [ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 "
@@ -137,7 +142,8 @@ static const char schema_sql[] =
     " expires_at INTEGER NOT NULL,"
     " revoked_at INTEGER NOT NULL DEFAULT 0,"
     " revoked_by TEXT NOT NULL DEFAULT '',"
-    " reason TEXT NOT NULL DEFAULT '');"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " runbooks TEXT NOT NULL DEFAULT '[]');"
     "CREATE INDEX grants_created ON grants (created_at);"
     "CREATE INDEX grants_user ON grants (user, created_at);"
     "CREATE TABLE audit ("
@@ -478,19 +484,54 @@ static int create_db(sq_store *s, bg_err *e)
 	return 0;
 }
 
+/* Each step brings a store from version N (its index + 1) to N + 1, in one transaction
+ * with the version's update. */
+static const char *const migrations[] = {
+    /* 1 -> 2: grants pin runbooks. */
+    "ALTER TABLE grants ADD COLUMN runbooks TEXT NOT NULL DEFAULT '[]';",
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
+               "one migration per version");
+
 static int schema_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 {
 	const unsigned char *v = sqlite3_column_text(q, 0);
+	int *version = ctx;
 
-	if (v == NULL || strcmp((const char *)v, SCHEMA_VERSION) != 0)
-		return bg_err_set(e, BG_EINVAL, "store: unsupported schema version (want %s)",
-		                  SCHEMA_VERSION);
+	*version = v != NULL && v[0] >= '1' && v[0] <= '9' && v[1] == '\0' ? v[0] - '0' : 0;
+	if (*version == 0 || *version > SCHEMA_VERSION_N)
+		return bg_err_set(e, BG_EINVAL,
+		                  "store: unsupported schema version %s (this build knows 1 to %s)",
+		                  v != NULL ? (const char *)v : "(none)", SCHEMA_VERSION);
 	return 0;
+}
+
+/* Brings the store from version to SCHEMA_VERSION. */
+static int migrate(sq_store *s, conn *c, int version, bg_err *e)
+{
+	char sql[512];
+	int rc = 0;
+
+	for (; rc == 0 && version < SCHEMA_VERSION_N; version++) {
+		snprintf(sql, sizeof(sql),
+		         "%sUPDATE meta SET value = '%d' WHERE key = 'schema_version';",
+		         migrations[version - 1], version + 1);
+		rc = exec_stmt(s, c, ST_BEGIN, "upgrade", e);
+		if (rc != 0)
+			break;
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		rc = rc == SQLITE_OK ? exec_stmt(s, c, ST_COMMIT, "upgrade", e)
+		                     : db_fail(e, c->db, rc, "upgrade");
+		if (rc != 0)
+			(void)exec_stmt(s, c, ST_ROLLBACK, "upgrade", NULL);
+	}
+	return rc;
 }
 
 static int check_db(sq_store *s, bg_err *e)
 {
-	query qy = {.st = ST_SCHEMA_VERSION, .row = schema_row};
+	int version = 0;
+	query qy = {.st = ST_SCHEMA_VERSION, .row = schema_row, .ctx = &version};
 	conn *c = NULL;
 	int rc;
 
@@ -498,6 +539,8 @@ static int check_db(sq_store *s, bg_err *e)
 	if (rc != 0)
 		return rc;
 	rc = run(s, c, &qy, "schema version", e);
+	if (rc == 0 && qy.count != 0)
+		rc = migrate(s, c, version, e);
 	if (rc == BG_EIO)
 		rc = bg_err_set(e, BG_EINVAL, "store: %s is not a breakglass store (%s)", s->path,
 		                sqlite3_errmsg(c->db));
@@ -708,6 +751,38 @@ out:
 	return out;
 }
 
+/* A grant's runbook pins as the runbooks column: ["ID@SHA256", ...] (caller frees). */
+static char *pins_json(const store_grant *g)
+{
+	char rows[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 66];
+	size_t i;
+
+	for (i = 0; i < g->n_runbooks; i++)
+		snprintf(rows[i], sizeof(rows[i]), "%s@%s", g->runbooks[i], g->runbook_hashes[i]);
+	return names_json(&rows[0][0], g->n_runbooks, sizeof(rows[0]));
+}
+
+/* The runbooks column back into the grant. */
+static bool pins_read(const unsigned char *text, store_grant *g)
+{
+	char rows[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 66], *at;
+	size_t i, n = 0;
+
+	if (!json_names(text, &rows[0][0], BG_MAX_GRANT_RUNBOOKS, sizeof(rows[0]), &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		at = strchr(rows[i], '@');
+		if (at == NULL || (size_t)(at - rows[i]) > BG_MAX_RUNBOOK_ID ||
+		    strlen(at + 1) != 64)
+			return false;
+		memcpy(g->runbooks[i], rows[i], (size_t)(at - rows[i]));
+		g->runbooks[i][at - rows[i]] = '\0';
+		memcpy(g->runbook_hashes[i], at + 1, 65);
+	}
+	g->n_runbooks = n;
+	return true;
+}
+
 static int grant_row(store_grant *g, sqlite3_stmt *q, bg_err *e)
 {
 	memset(g, 0, sizeof(*g));
@@ -721,7 +796,8 @@ static int grant_row(store_grant *g, sqlite3_stmt *q, bg_err *e)
 	    !json_names(sqlite3_column_text(q, 7), &g->ops[0][0], BG_MAX_GRANT_OPS,
 	                sizeof(g->ops[0]), &g->n_ops) ||
 	    !col_text(q, 11, g->revoked_by, sizeof(g->revoked_by)) ||
-	    !col_text(q, 12, g->reason, sizeof(g->reason)))
+	    !col_text(q, 12, g->reason, sizeof(g->reason)) ||
+	    !pins_read(sqlite3_column_text(q, 13), g))
 		return bg_err_set(e, BG_EIO, "store: corrupt grant row %s", g->id);
 	g->created_at = sqlite3_column_int64(q, 8);
 	g->expires_at = sqlite3_column_int64(q, 9);
@@ -794,14 +870,15 @@ static int sq_grant_add(store_tx *tx, const store_grant *g, bg_err *e)
 {
 	char *tables = names_json(&g->tables[0][0], g->n_tables, sizeof(g->tables[0]));
 	char *ops = names_json(&g->ops[0][0], g->n_ops, sizeof(g->ops[0]));
+	char *pins = pins_json(g);
 	query qy = {.st = ST_GRANT_ADD,
 	            ARGS(TEXT(g->id), TEXT(g->user), TEXT(g->created_by), TEXT(g->kind),
 	                 TEXT(g->access_key_id), BLOB(g->session_token_hash, 32), TEXT(tables),
 	                 TEXT(ops), INT(g->created_at), INT(g->expires_at), INT(g->revoked_at),
-	                 TEXT(g->revoked_by), TEXT(g->reason))};
+	                 TEXT(g->revoked_by), TEXT(g->reason), TEXT(pins))};
 	int rc;
 
-	if (tables == NULL || ops == NULL)
+	if (tables == NULL || ops == NULL || pins == NULL)
 		rc = bg_err_set(e, BG_ENOMEM, "store: out of memory");
 	else
 		rc = run(sq(tx->s), tx_conn(tx), &qy, "add grant", e);
@@ -811,6 +888,7 @@ static int sq_grant_add(store_tx *tx, const store_grant *g, bg_err *e)
 		rc = bg_err_set(e, BG_EEXISTS, "grant id or access key id already exists");
 	free(tables);
 	free(ops);
+	free(pins);
 	return rc;
 }
 
