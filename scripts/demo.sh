@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# demo.sh - a narrated break-glass incident, end to end, on this machine: a local
-# DynamoDB (dynalite) stands in for production, `breakglass serve` guards it, an admin
-# grants the on-call responder narrow temporary access, the responder reads what they need
-# with the stock AWS CLI, a Scan is refused, the grant is revoked, and the audit trail
-# shows all of it.
+# demo.sh - a narrated break-glass incident, end to end, on this machine: the runbooks
+# are linted and tested, a local DynamoDB (dynalite) stands in for production,
+# `breakglass serve` guards it, an admin grants the on-call responder two runbooks, the
+# responder runs one (with `breakglass run` and with the stock AWS CLI), a wider read and a
+# Scan are refused, the write runbook fixes an order, the grant is revoked, and the audit
+# trail shows all of it.
 #
 # Run by `make demo` (BREAKGLASS_BIN=build/release/breakglass). Everything binds to
 # 127.0.0.1 on free ports and is stopped on exit. Exits 0 only if every step behaved as
@@ -71,18 +72,40 @@ show_cmd() {
 # Text with a token-like secret shortened, for display.
 elide() { printf '%.10s...' "$1"; }
 
-say "${B}breakglass demo: a 2 a.m. incident on the Orders table${N}"
-say "Orders for customer c-100 are stuck. The on-call responder, alice, has no production"
-say "access. breakglass gives her a narrow, short-lived, audited door, and closes it after."
+say "${B}breakglass demo: a 2 a.m. incident on the orders table${N}"
+say "Orders of customer 42 are stuck. The on-call responder, alice, has no production access."
+say "breakglass gives her exactly the tested runbooks she needs, short-lived and audited, and"
+say "closes the door after."
 
 # ----------------------------------------------------------------------------------------
-heading "A stand-in for production: dynalite with an Orders table"
-say "dynalite is a local DynamoDB. The table is created and seeded directly (admin path),"
+heading "The runbooks: reviewed, tested query templates (runbooks/)"
+say "Each emergency has a template in a git repository; lint checks every file, test runs"
+say "each template's tests against fresh tables in a private dynalite."
+show ops "breakglass runbook lint && breakglass runbook test"
+"$BG" runbook lint --runbooks "$REPO_ROOT/runbooks" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "runbook lint failed"
+"$BG" runbook test --runbooks "$REPO_ROOT/runbooks" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "runbook test failed"
+show ops "breakglass runbook list"
+"$BG" runbook list --runbooks "$REPO_ROOT/runbooks" | sed 's/^/    /'
+ok "every runbook lints clean and passes its tests"
+
+# ----------------------------------------------------------------------------------------
+heading "A stand-in for production: dynalite with the orders table"
+say "dynalite is a local DynamoDB. The table is created and loaded directly (admin path),"
 say "not through breakglass."
 e2e_start_dynalite "$WORK" || die "dynalite did not start"
-show ops "aws --endpoint-url $E2E_DYNALITE_URL dynamodb create-table --table-name Orders ..."
-e2e_seed_tables >"$WORK/seed.log" 2>&1 || die "could not seed the tables (see $WORK/seed.log)"
-ok "dynalite on $E2E_DYNALITE_URL, Orders holds 5 orders"
+show ops "aws --endpoint-url $E2E_DYNALITE_URL dynamodb create-table --table-name orders ..."
+e2e_aws_direct dynamodb create-table --table-name orders \
+	--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S \
+	AttributeName=status,AttributeType=S \
+	--key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE \
+	--global-secondary-indexes 'IndexName=by-status,KeySchema=[{AttributeName=status,KeyType=HASH},{AttributeName=sk,KeyType=RANGE}],Projection={ProjectionType=ALL}' \
+	--billing-mode PAY_PER_REQUEST >"$WORK/seed.log" 2>&1 || die "could not create the table"
+e2e_aws_direct dynamodb batch-write-item --request-items "$("$PY" -c 'import json, sys
+print(json.dumps({"orders": [{"PutRequest": {"Item": i}} for i in json.load(open(sys.argv[1]))]}))' \
+	"$REPO_ROOT/runbooks/fixtures/orders.json")" >>"$WORK/seed.log" 2>&1 || die "could not load the orders"
+ok "dynalite on $E2E_DYNALITE_URL, orders holds 6 orders"
 
 # ----------------------------------------------------------------------------------------
 heading "Create the breakglass store and its first admin"
@@ -91,10 +114,11 @@ show admin "breakglass init --data DIR --admin admin"
 e2e_init_store "$WORK" || die "breakglass init failed (see $WORK/init.log)"
 ok "store in $E2E_DATA; admin token $(elide "$E2E_ADMIN_TOKEN") (shown once), TOTP secret in the admin's authenticator"
 
-heading "Start the gateway in front of DynamoDB"
-say "serve verifies SigV4 with grant credentials, checks each request against the grant,"
-say "writes the audit record before forwarding, and re-signs with its own AWS identity."
-show ops "breakglass serve --listen 127.0.0.1:PORT --upstream $E2E_DYNALITE_URL --data $E2E_DATA"
+heading "Start the gateway in front of DynamoDB, with the runbooks"
+say "serve verifies SigV4 with grant credentials, checks each request against the grant and"
+say "its runbooks, writes the audit record before forwarding, and re-signs with its own AWS"
+say "identity."
+show ops "breakglass serve --listen 127.0.0.1:PORT --upstream $E2E_DYNALITE_URL --data $E2E_DATA --runbooks runbooks"
 e2e_serve "$WORK" || die "breakglass serve did not start (see $WORK/gateway.log)"
 ok "gateway listening on $BREAKGLASS_URL (pid $E2E_GATEWAY_PID)"
 
@@ -113,12 +137,12 @@ show alice "breakglass whoami"
 BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" whoami || die "whoami failed"
 
 # ----------------------------------------------------------------------------------------
-heading "The admin grants alice Query and GetItem on Orders, for 15 minutes"
-say "Nothing else: no Scan, no writes, no other table. The grant mints SigV4 credentials"
-say "that only this gateway honours."
+heading "The admin grants alice two runbooks, for 15 minutes"
+say "Not a table, not an operation: exactly the templates for this emergency, pinned at their"
+say "content hash. The grant mints SigV4 credentials that only this gateway honours."
 code=$(e2e_otp "$E2E_ADMIN_SECRET") || die "oathtool failed"
-show admin "breakglass grant --user alice --table Orders --op Query,GetItem --for 15m --otp $code --reason 'INC-4711 stuck orders'"
-out=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" grant --user alice --table Orders --op Query,GetItem \
+show admin "breakglass grant --user alice --runbook orders-of-customer,unstick-order --for 15m --otp $code --reason 'INC-4711 stuck orders'"
+out=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" grant --user alice --runbook orders-of-customer,unstick-order \
 	--for 15m --otp "$code" --reason "INC-4711 stuck orders") || die "grant failed"
 printf '%s\n' "$out" | sed 's/^/    /'
 GRANT=$(printf '%s\n' "$out" | sed -n 's/^grant  *//p')
@@ -126,32 +150,57 @@ GRANT=$(printf '%s\n' "$out" | sed -n 's/^grant  *//p')
 ok "grant $GRANT"
 
 # ----------------------------------------------------------------------------------------
-heading "alice reads the stuck orders with the stock AWS CLI"
-say "breakglass exec puts the grant's credentials and the gateway endpoint in the"
-say "command's environment; nothing is written to disk or to ~/.aws."
+heading "alice runs the runbook: the stuck orders of customer 42"
+say "breakglass run renders the runbook, checks her parameters against its rules, and sends"
+say "the request through the gateway with the grant's credentials."
 show alice "export BREAKGLASS_TOKEN=<alice's token>"
-query=("$AWS" dynamodb query --table-name Orders --key-condition-expression "customer = :c"
-	--expression-attribute-values '{":c":{"S":"c-100"}}'
-	--projection-expression "order_id, #s, #t" --expression-attribute-names '{"#s":"state","#t":"total"}'
+show alice "breakglass run orders-of-customer --grant $GRANT --param customer=CUSTOMER#42"
+out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" run orders-of-customer --grant "$GRANT" --param customer=CUSTOMER#42) ||
+	die "run failed"
+printf '%s\n' "$out" | sed 's/^/    /'
+[ "$(grep -c "STUCK" <<<"$out")" -eq 3 ] || die "run did not find the three stuck orders"
+ok "three stuck orders"
+
+heading "The stock AWS CLI works too, for exactly the runbook's query"
+say "breakglass exec puts the grant's credentials and the gateway endpoint in the command's"
+say "environment; the gateway compares the request with the runbook by structure."
+query=("$AWS" dynamodb query --table-name orders
+	--key-condition-expression "pk = :c AND begins_with(sk, :p)"
+	--expression-attribute-values '{":c":{"S":"CUSTOMER#42"},":p":{"S":"ORDER#"}}'
+	--projection-expression "pk, sk, #s, #t" --expression-attribute-names '{"#s":"status","#t":"total"}'
 	--output table)
 show_cmd alice "$BG" exec "$GRANT" -- "${query[@]}"
 BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "${query[@]}" || die "the query through the gateway failed"
-getitem=("$AWS" dynamodb get-item --table-name Orders --key '{"customer":{"S":"c-100"},"order_id":{"S":"o-2"}}' --output json)
-show_cmd alice "$BG" exec "$GRANT" -- "${getitem[@]}"
-item=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "${getitem[@]}") || die "get-item failed"
-printf '%s\n' "$item" | sed 's/^/    /'
-grep -q '"stuck"' <<<"$item" || die "get-item did not return order o-2"
-ok "Query and GetItem answered through the gateway"
+ok "the runbook's query, written by hand, answered through the gateway"
 
 # ----------------------------------------------------------------------------------------
-heading "A Scan is not part of the grant: refused"
-say "A full-table Scan burns read capacity on a table that is already on fire."
-show_cmd alice "$BG" exec "$GRANT" -- "$AWS" dynamodb scan --table-name Orders
-out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "$AWS" dynamodb scan --table-name Orders 2>&1)
+heading "Anything else is refused: a wider read, a Scan"
+say "Asking for one more attribute (email), or scanning the table that is on fire, is not"
+say "what the runbook allows."
+wider=("$AWS" dynamodb query --table-name orders
+	--key-condition-expression "pk = :c AND begins_with(sk, :p)"
+	--expression-attribute-values '{":c":{"S":"CUSTOMER#42"},":p":{"S":"ORDER#"}}'
+	--projection-expression "pk, sk, #s, #t, email" --expression-attribute-names '{"#s":"status","#t":"total"}')
+show_cmd alice "$BG" exec "$GRANT" -- "${wider[@]}"
+out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "${wider[@]}" 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/    /'
+[ "$rc" -ne 0 ] && grep -q "(AccessDeniedException)" <<<"$out" || die "the wider query was not denied"
+show_cmd alice "$BG" exec "$GRANT" -- "$AWS" dynamodb scan --table-name orders
+out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "$AWS" dynamodb scan --table-name orders 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    /'
 [ "$rc" -ne 0 ] && grep -q "(AccessDeniedException)" <<<"$out" || die "the Scan was not denied"
-ok "AccessDeniedException, and the denial is audited"
+ok "AccessDeniedException, saying what differed; the denials are audited"
+
+# ----------------------------------------------------------------------------------------
+heading "alice fixes one order with the write runbook"
+say "unstick-order moves an order back only if it is still STUCK (its condition)."
+show alice "breakglass run unstick-order --grant $GRANT --param customer=CUSTOMER#42 --param order=ORDER#1001 --param new=PENDING"
+BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" run unstick-order --grant "$GRANT" --param customer=CUSTOMER#42 \
+	--param order=ORDER#1001 --param new=PENDING | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the write runbook failed"
+ok "order ORDER#1001 is PENDING again"
 
 # ----------------------------------------------------------------------------------------
 heading "Incident over: revoke the grant"
@@ -164,16 +213,13 @@ ok "revoked"
 
 heading "The next call is refused"
 show alice "eval \"\$(breakglass creds $GRANT)\"   # (fetched before the revoke)"
-show alice "aws --endpoint-url \$AWS_ENDPOINT_URL_DYNAMODB dynamodb query --table-name Orders ..."
-out=$( (eval "$creds_env" && "$AWS" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" dynamodb query \
-	--table-name Orders --key-condition-expression "customer = :c" \
-	--expression-attribute-values '{":c":{"S":"c-100"}}') 2>&1)
+show alice "aws --endpoint-url \$AWS_ENDPOINT_URL_DYNAMODB dynamodb query --table-name orders ..."
+out=$( (eval "$creds_env" && "${query[@]}" --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB") 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    /'
 [ "$rc" -ne 0 ] && grep -q "(AccessDeniedException)" <<<"$out" || die "the revoked credentials still worked"
 show alice "breakglass exec $GRANT -- aws dynamodb query ..."
-out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "$AWS" dynamodb query --table-name Orders \
-	--key-condition-expression "customer = :c" --expression-attribute-values '{":c":{"S":"c-100"}}' 2>&1)
+out=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" exec "$GRANT" -- "${query[@]}" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    /'
 [ "$rc" -eq 1 ] || die "exec with a revoked grant exited $rc, want 1"
@@ -189,9 +235,10 @@ audit=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" audit tail --limit 1000) || die 
 printf '%s\n' "$audit" | sed 's/^/    /'
 grep -q " request .* Query " <<<"$audit" || die "no request record for the Query"
 grep -q " response .* Query " <<<"$audit" || die "no response record for the Query"
+grep -q " request .* UpdateItem " <<<"$audit" || die "no request record for the fix"
 grep -q " denial .* Scan " <<<"$audit" || die "no denial record for the Scan"
 ok "request, response and denial records are all there"
 
-printf '\n%sDemo complete:%s grant, scoped access, denial, revocation and audit all behaved.\n' "$B" "$N"
+printf '\n%sDemo complete:%s runbooks, a runbook grant, run, denials, a fix, revocation and audit all behaved.\n' "$B" "$N"
 say "(Everything this demo started is being stopped now.)"
 exit 0
