@@ -24,6 +24,19 @@ ids = [r["id"] for r in o]
 assert "orders-of-customer" in ids and "unstick-order" in ids, ids
 assert all(re.fullmatch("[0-9a-f]{64}", r["hash"]) for r in o)' "$e2e_out"
 
+# In a git checkout each runbook names the commit it came from; an edited one names none.
+repo=$(e2e_tmpdir)
+cp -r "$RB"/. "$repo"/
+(cd "$repo" && git init -q && git -c user.email=e2e@example.com -c user.name=e2e add -A &&
+	git -c user.email=e2e@example.com -c user.name=e2e commit -q -m runbooks) || e2e_fail "git init" "git"
+head=$(git -C "$repo" rev-parse HEAD)
+echo "# edited" >>"$repo/stuck-orders.yaml"
+e2e_expect_rc "list --json in a git checkout -> 0" 0 "$BG" runbook list --runbooks "$repo" --json
+e2e_check "a committed runbook names its commit, an edited one none" "$PY" -c 'import json, sys
+o = {r["id"]: r for r in json.loads(sys.argv[1])["runbooks"]}
+assert o["orders-of-customer"]["commit"] == sys.argv[2], o["orders-of-customer"]
+assert o["stuck-orders"]["commit"] == "", o["stuck-orders"]' "$e2e_out" "$head"
+
 # A broken copy: every problem, each with its file and line.
 bad=$(e2e_tmpdir)
 cp -r "$RB"/. "$bad"/
