@@ -846,6 +846,32 @@ static void test_distance_ordering(void **state)
 	assert_int_equal(d1, 10);
 }
 
+/* Ten alike operands that pair in 10! ways, every one failing at the last operand: the
+ * search stops at BG_MAX_EXPR_MATCH_STEPS and the request is refused, never let through. */
+static void test_match_budget(void **state)
+{
+	char t[512], r[512], v[1024];
+	size_t tl = 0, rl = 0, vl = 0, i;
+	unsigned d;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		tl += (size_t)snprintf(t + tl, sizeof(t) - tl, "a = :x%zu AND ", i);
+		rl += (size_t)snprintf(r + rl, sizeof(r) - rl, "a = :p%zu AND ", i);
+		vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s\":p%zu\":{\"N\":\"%zu\"}",
+		                       i ? "," : "{", i, i);
+	}
+	snprintf(t + tl, sizeof(t) - tl, "b = :x0");
+	snprintf(r + rl, sizeof(r) - rl, "b = :q");
+	snprintf(v + vl, sizeof(v) - vl, ",\":q\":{\"N\":\"99\"}}");
+	assert_int_equal(match(FILT, t, NULL, NULL, r, NULL, v, &d), BG_EDENIED);
+	assert_non_null(strstr(err.msg, "filter: too complex to compare"));
+	assert_true(d > 0);
+	/* With b's value among the others the same shape matches at once. */
+	snprintf(v + vl, sizeof(v) - vl, ",\":q\":{\"N\":\"0\"}}");
+	assert_int_equal(match(FILT, t, NULL, NULL, r, NULL, v, &d), 0);
+}
+
 static void test_canonical_roundtrip(void **state)
 {
 	static const struct {
@@ -1000,6 +1026,7 @@ int main(void)
 	    cmocka_unit_test(test_match_projection),
 	    cmocka_unit_test(test_match_update),
 	    cmocka_unit_test(test_distance_ordering),
+	    cmocka_unit_test(test_match_budget),
 	    cmocka_unit_test(test_canonical_roundtrip),
 	    cmocka_unit_test(test_check_placeholders),
 	    cmocka_unit_test(test_issue_examples),
