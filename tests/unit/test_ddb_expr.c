@@ -995,6 +995,10 @@ static void test_issue_examples(void **state)
 	json_decref(values);
 	ddb_expr_free(t);
 	ddb_expr_free(r);
+	/* boto3's condition builder writes names as #n0.. and wraps AND in parentheses. */
+	same(KEY, "pk = :customer AND begins_with(sk, :prefix)", NULL,
+	     "(#n0 = :v0 AND begins_with(#n1, :v1))", "{\"#n0\":\"pk\",\"#n1\":\"sk\"}",
+	     "{\":v0\":{\"S\":\"CUSTOMER#42\"},\":v1\":{\"S\":\"ORDER#\"}}");
 	/* "total" is a reserved word: the issue's projection needs a #name for it. */
 	bad(PROJ, "pk, sk, #status, total", "{\"#status\":\"status\"}", BG_EINVAL,
 	    "'total' is a reserved word");
