@@ -538,6 +538,16 @@ static void test_update(void **state)
 	bad(UPD, "SET a = (b)", NULL, BG_EINVAL, "column 9");
 	bad(UPD, "SET a = if_not_exists(:v, a)", NULL, BG_EINVAL, "document path first");
 	bad(UPD, "SET a = b + ", NULL, BG_EINVAL, "expected an attribute name");
+	{
+		/* A chain of '+' nests the tree: it counts against the nesting limit. */
+		char text[256];
+		size_t i, len = (size_t)snprintf(text, sizeof(text), "SET a = b");
+		for (i = 0; i < 32; i++)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, " + b");
+		ddb_expr_free(ok(UPD, text, NULL));
+		snprintf(text + len, sizeof(text) - len, " - b");
+		bad(UPD, text, NULL, BG_ELIMIT, "nested more than 32 levels");
+	}
 }
 
 /* ---- matching ---- */
