@@ -1160,12 +1160,17 @@ static struct node *parse_projection(struct parser *p)
 	return n;
 }
 
+/* SET's value: operands joined by '+' and '-', left to right. Each operator nests the tree
+ * one level deeper, so each counts against BG_MAX_EXPR_DEPTH like a parenthesis. */
 static struct node *parse_uvalue(struct parser *p)
 {
 	size_t off = p->toff;
+	unsigned depth = p->depth;
 	struct node *left = parse_uoperand(p), *n, *k;
 
 	while (left != NULL && (p->t == T_PLUS || p->t == T_MINUS)) {
+		if (!enter(p))
+			return NULL;
 		n = mk(p, N_ARITH, p->t == T_PLUS ? A_PLUS : A_MINUS, off);
 		if (n == NULL || !add_kid(p, n, left))
 			return NULL;
@@ -1175,6 +1180,7 @@ static struct node *parse_uvalue(struct parser *p)
 			return NULL;
 		left = n;
 	}
+	p->depth = depth;
 	return left;
 }
 

@@ -61,7 +61,7 @@ int ddb_expr_parse_template(ddb_expr_kind kind, const char *text, size_t len, co
 /* Frees x (NULL is fine). */
 void ddb_expr_free(ddb_expr *x);
 
-/* The kind x was parsed as. */
+/* The kind x (not NULL) was parsed as. */
 ddb_expr_kind ddb_expr_kind_of(const ddb_expr *x);
 
 /* "key condition", "condition", "filter", "projection" or "update". */
@@ -195,7 +195,8 @@ int ddb_expr_match(const ddb_expr *t, const json_t *t_fixed, const ddb_expr *r,
  * others as placeholders #n1, #n2, ... which *names (if not NULL) receives as a new JSON
  * object for ExpressionAttributeNames (NULL when none is needed). The text parses again
  * (with *names) to a tree that matches x; equal trees give equal text, so it serves for
- * hashing. Returns 0, or the bg_buf error / BG_ENOMEM.
+ * hashing. Returns 0, BG_ELIMIT when out is full (or could not grow), BG_ENOMEM, or
+ * BG_EINVAL for a NULL x. On failure out may hold part of the text: use it only after 0.
  */
 int ddb_expr_canonical(const ddb_expr *x, bg_buf *out, json_t **names) BG_MUST_CHECK;
 

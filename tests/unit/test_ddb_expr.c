@@ -538,6 +538,16 @@ static void test_update(void **state)
 	bad(UPD, "SET a = (b)", NULL, BG_EINVAL, "column 9");
 	bad(UPD, "SET a = if_not_exists(:v, a)", NULL, BG_EINVAL, "document path first");
 	bad(UPD, "SET a = b + ", NULL, BG_EINVAL, "expected an attribute name");
+	{
+		/* A chain of '+' nests the tree: it counts against the nesting limit. */
+		char text[256];
+		size_t i, len = (size_t)snprintf(text, sizeof(text), "SET a = b");
+		for (i = 0; i < 32; i++)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, " + b");
+		ddb_expr_free(ok(UPD, text, NULL));
+		snprintf(text + len, sizeof(text) - len, " - b");
+		bad(UPD, text, NULL, BG_ELIMIT, "nested more than 32 levels");
+	}
 }
 
 /* ---- matching ---- */
@@ -846,6 +856,32 @@ static void test_distance_ordering(void **state)
 	assert_int_equal(d1, 10);
 }
 
+/* Ten alike operands that pair in 10! ways, every one failing at the last operand: the
+ * search stops at BG_MAX_EXPR_MATCH_STEPS and the request is refused, never let through. */
+static void test_match_budget(void **state)
+{
+	char t[512], r[512], v[1024];
+	size_t tl = 0, rl = 0, vl = 0, i;
+	unsigned d;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		tl += (size_t)snprintf(t + tl, sizeof(t) - tl, "a = :x%zu AND ", i);
+		rl += (size_t)snprintf(r + rl, sizeof(r) - rl, "a = :p%zu AND ", i);
+		vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%s\":p%zu\":{\"N\":\"%zu\"}",
+		                       i ? "," : "{", i, i);
+	}
+	snprintf(t + tl, sizeof(t) - tl, "b = :x0");
+	snprintf(r + rl, sizeof(r) - rl, "b = :q");
+	snprintf(v + vl, sizeof(v) - vl, ",\":q\":{\"N\":\"99\"}}");
+	assert_int_equal(match(FILT, t, NULL, NULL, r, NULL, v, &d), BG_EDENIED);
+	assert_non_null(strstr(err.msg, "filter: too complex to compare"));
+	assert_true(d > 0);
+	/* With b's value among the others the same shape matches at once. */
+	snprintf(v + vl, sizeof(v) - vl, ",\":q\":{\"N\":\"0\"}}");
+	assert_int_equal(match(FILT, t, NULL, NULL, r, NULL, v, &d), 0);
+}
+
 static void test_canonical_roundtrip(void **state)
 {
 	static const struct {
@@ -969,6 +1005,10 @@ static void test_issue_examples(void **state)
 	json_decref(values);
 	ddb_expr_free(t);
 	ddb_expr_free(r);
+	/* boto3's condition builder writes names as #n0.. and wraps AND in parentheses. */
+	same(KEY, "pk = :customer AND begins_with(sk, :prefix)", NULL,
+	     "(#n0 = :v0 AND begins_with(#n1, :v1))", "{\"#n0\":\"pk\",\"#n1\":\"sk\"}",
+	     "{\":v0\":{\"S\":\"CUSTOMER#42\"},\":v1\":{\"S\":\"ORDER#\"}}");
 	/* "total" is a reserved word: the issue's projection needs a #name for it. */
 	bad(PROJ, "pk, sk, #status, total", "{\"#status\":\"status\"}", BG_EINVAL,
 	    "'total' is a reserved word");
@@ -1000,6 +1040,7 @@ int main(void)
 	    cmocka_unit_test(test_match_projection),
 	    cmocka_unit_test(test_match_update),
 	    cmocka_unit_test(test_distance_ordering),
+	    cmocka_unit_test(test_match_budget),
 	    cmocka_unit_test(test_canonical_roundtrip),
 	    cmocka_unit_test(test_check_placeholders),
 	    cmocka_unit_test(test_issue_examples),
