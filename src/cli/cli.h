@@ -141,6 +141,7 @@ int cli_creds_fetch(const cli_ctx *ctx, const char *id, json_t **out) BG_MUST_CH
 /* The commands (cmd_*.c). */
 int cmd_init_main(int argc, char **argv);
 int cmd_serve_main(int argc, char **argv);
+int cmd_recover_main(int argc, char **argv);
 int cmd_help_main(int argc, char **argv);
 int cmd_version_main(int argc, char **argv);
 int cmd_whoami_main(int argc, char **argv);

@@ -150,6 +150,26 @@ static int do_list(const cli_ctx *ctx, const char *dir)
 	return rc;
 }
 
+/* The template as written, indented (what a reviewer reads). */
+static void show_file(const char *dir, const char *file)
+{
+	char path[BG_MAX_PATH], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	printf("\nThe template (%s):\n\n", file);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char clean[1024];
+		line[strcspn(line, "\n")] = '\0';
+		cli_out_sanitize(line, clean, sizeof(clean));
+		printf("    %s\n", clean);
+	}
+	fclose(f);
+}
+
 static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 {
 	runbook_set *s = NULL;
@@ -203,6 +223,7 @@ static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 		if (r->limit > 0)
 			printf("limit:      %lld items a page, %lld page%s\n", (long long)r->limit,
 			       (long long)r->max_pages, r->max_pages == 1 ? "" : "s");
+		show_file(dir, r->file);
 		printf("\nThe same with the AWS CLI:\n\n%s", cmd.data);
 	}
 	bg_buf_free(&cmd);

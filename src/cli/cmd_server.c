@@ -1,5 +1,6 @@
 /*
- * cmd_server.c - the server-side commands: `breakglass init` and `breakglass serve`.
+ * cmd_server.c - the server-side commands: `breakglass init`, `breakglass serve` and
+ * `breakglass recover` (a lost sole admin's way back in, on the server's host).
  *
  * Their arguments go through the same parser as every other command's (cli.h), so
  * --help, --json, "--opt=value" and the usage errors behave alike everywhere; the work is
@@ -22,7 +23,9 @@ static int server_exit(const bg_err *e)
 	return e->code == BG_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
 }
 
-static int init_print(const cli_ctx *ctx, const char *data, const char *admin,
+/* The admin's new secrets, shown once; headline says what happened ("Created breakglass
+ * store in DIR"). */
+static int init_print(const cli_ctx *ctx, const char *headline, const char *data, const char *admin,
                       const user_secrets *us)
 {
 	json_t *o;
@@ -41,7 +44,7 @@ static int init_print(const cli_ctx *ctx, const char *data, const char *admin,
 	}
 	bg_buf_init(&out, BG_MAX_CLI_TEXT);
 	rc = bg_buf_addf(&out,
-	                 "Created breakglass store in %s\n\n"
+	                 "%s %s\n\n"
 	                 "Admin:        %s\n"
 	                 "API token:    %s\n"
 	                 "TOTP secret:  %s\n"
@@ -49,7 +52,10 @@ static int init_print(const cli_ctx *ctx, const char *data, const char *admin,
 	                 "Keep the token secret (export BREAKGLASS_TOKEN=...). Add the TOTP "
 	                 "secret to an\nauthenticator app; `oathtool --totp -b SECRET` prints "
 	                 "the current code.\nThese are shown once: the store keeps neither.\n",
-	                 data, admin, us->token, us->totp_secret, us->totp_uri.data);
+	                 headline, data, admin, us->token, us->totp_secret, us->totp_uri.data);
+	if (rc == 0)
+		rc = bg_buf_adds(&out, "\nScan with an authenticator app:\n\n") ||
+		     cli_out_qr(&out, us->totp_uri.data);
 	rc = rc != 0 ? cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory") : cli_write_out(&out);
 	bg_buf_free_secure(&out);
 	return rc;
@@ -91,7 +97,49 @@ int cmd_init_main(int argc, char **argv)
 	if (gateway_init(data, admin, &us, &e) != 0)
 		return cli_fail(server_exit(&e), e.code == BG_EEXISTS ? "exists" : NULL, "init: %s",
 		                e.msg[0] != '\0' ? e.msg : "failed");
-	rc = init_print(&ctx, data, admin, &us);
+	rc = init_print(&ctx, "Created breakglass store in", data, admin, &us);
+	user_secrets_free(&us);
+	return rc;
+}
+
+int cmd_recover_main(int argc, char **argv)
+{
+	static const cli_opt opts[] = {{"data", true}, {"admin", true}, {NULL, false}};
+	const char *val, *data = getenv("BREAKGLASS_DATA"), *admin = NULL;
+	user_secrets us;
+	cli_ctx ctx;
+	cli_args a;
+	bg_err e;
+	int k, rc;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "recover", &ctx);
+	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_ARG_POSITIONAL)
+			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+		if (k == 0)
+			data = val;
+		else
+			admin = val;
+	}
+	if (ctx.help)
+		return cli_help_show("recover");
+	if (data == NULL || data[0] == '\0')
+		return cli_usage_error(&a, "missing --data DIR (or set BREAKGLASS_DATA)");
+	if (admin == NULL)
+		return cli_usage_error(&a, "missing --admin NAME");
+	rc = cli_check_user(&a, admin);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	bg_err_clear(&e);
+	if (gateway_recover(data, admin, &us, &e) != 0)
+		return cli_fail(e.code == BG_EINVAL      ? CLI_EXIT_USAGE
+		                : e.code == BG_ENOTFOUND ? CLI_EXIT_REFUSED
+		                                         : CLI_EXIT_LOCAL,
+		                NULL, "recover: %s", e.msg[0] != '\0' ? e.msg : "failed");
+	rc = init_print(&ctx, "New API token and TOTP key for an admin of", data, admin, &us);
 	user_secrets_free(&us);
 	return rc;
 }

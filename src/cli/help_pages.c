@@ -160,16 +160,32 @@ static const cli_help_item whoami_examples[] = {
 static const cli_help_item user_opts[] = {
     {"NAME", "The new user: 1 to 64 of A-Z a-z 0-9 . _ - (no spaces, no @)."},
     {"--role ROLE",
-     "admin (adds users, gives grants, reads the audit log), responder (uses the grants given "
-     "to them) or approver (for the approval workflow)."},
+     "add: admin (adds users, gives grants, reads the audit log), responder (uses the grants "
+     "given to them), approver (for the approval workflow), auditor (reads the audit log, "
+     "nothing else), or several joined by commas: admin,approver."},
     {"--otp CODE",
      "Your current 6-digit TOTP code. Each code is accepted once; a command refused for a bad "
-     "argument does not use it up."},
+     "argument does not use it up. After 5 wrong codes in a row a user is locked out for 5 "
+     "minutes; wrong, reused and locked-out codes are on the audit record."},
     END};
 
 static const cli_help_item user_examples[] = {
+    {"Who can act, and who is locked out:", "breakglass user list"},
+    {"Someone left the team:", "breakglass user disable bob --otp 123456"},
     {"Enrol a responder; send them the token and TOTP secret over a private channel:",
      "breakglass user add bob --role responder --otp \"$(oathtool --totp -b \"$MY_SECRET\")\""},
+    END};
+
+/* --- recover ------------------------------------------------------------------------- */
+
+static const cli_help_item recover_opts[] = {
+    {"--data DIR", "The gateway's data directory. Default: $BREAKGLASS_DATA."},
+    {"--admin NAME", "The admin who gets a new API token and TOTP key."},
+    END};
+
+static const cli_help_item recover_examples[] = {
+    {"The only admin lost their phone:",
+     "sudo -u breakglass breakglass recover --data /var/lib/breakglass --admin alice"},
     END};
 
 /* --- grant --------------------------------------------------------------------------- */
@@ -388,14 +404,26 @@ static const cli_help pages[] = {
      "SIGTERM or SIGINT stops accepting connections, lets requests in flight finish and be "
      "audited (at most --drain-timeout), and exits 0.",
      serve_opts, false, serve_examples, serve_exit, serve_env},
+    {"recover", "new secrets for an admin, on the server's host",
+     "breakglass recover --data DIR --admin NAME [--json]",
+     "The way back in when the only admin's API token or TOTP key is lost: run on the "
+     "gateway's host by someone who can read its data directory (the service user), it gives "
+     "the admin a new API token and a new TOTP key, enables and unlocks them, and prints the "
+     "secrets once. It is on the audit record as \"recover\". It works beside a running "
+     "gateway.",
+     recover_opts, false, recover_examples, init_exit, NULL},
     {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
      "BREAKGLASS_TOKEN are right.",
      NULL, true, whoami_examples, NULL, NULL},
     {"user", "add a user (admins)", "breakglass user add NAME --role ROLE --otp CODE [--json]",
-     "Creates a user and prints their API token and TOTP secret (base32 and an otpauth:// "
-     "URI) once. Only admins may add users; the admin's TOTP code confirms it. Arguments are "
-     "checked before the request is sent, so a typo does not use up the code.",
+     "Manages the people who may act. add creates a user and prints their API token and TOTP "
+     "secret (base32, an otpauth:// URI and a QR code to scan) once. Only admins manage "
+     "users; the admin's TOTP code confirms each change, and each is on the audit record. "
+     "Arguments are checked before the request is sent, so a typo does not use up the "
+     "code.\n\n"
+     "If the only admin's token or TOTP key is lost, `breakglass recover` on the server's "
+     "host issues new ones.",
      user_opts, true, user_examples, NULL, NULL},
     {"grant", "give a user temporary access to runbooks (or tables)",
      "breakglass grant --user NAME --runbook ID[,ID...] --for DURATION --otp CODE\n"

@@ -3,6 +3,8 @@
  */
 #include "cli/output.h"
 
+#include <qrencode.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,4 +428,28 @@ int cli_out_audit_line(bg_buf *b, const json_t *rec)
 			return b->failed;
 	}
 	return bg_buf_addc(b, '\n');
+}
+
+int cli_out_qr(bg_buf *b, const char *uri)
+{
+	static const char *const cell[4] = {" ", "\xe2\x96\x84", "\xe2\x96\x80", "\xe2\x96\x88"};
+	QRcode *q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	int quiet = 2, w, x, y, rc = 0;
+
+	if (q == NULL)
+		return BG_EINVAL;
+	w = q->width;
+	/* A module is light outside the symbol (the quiet zone) or when its bit 0 is clear. */
+#define LIGHT(xx, yy)                                                                              \
+	((xx) < 0 || (yy) < 0 || (xx) >= w || (yy) >= w || !(q->data[(yy)*w + (xx)] & 1))
+	for (y = -quiet; rc == 0 && y < w + quiet; y += 2) {
+		for (x = -quiet; rc == 0 && x < w + quiet; x++)
+			rc =
+			    bg_buf_adds(b, cell[(LIGHT(x, y) ? 2 : 0) | (LIGHT(x, y + 1) ? 1 : 0)]);
+		if (rc == 0)
+			rc = bg_buf_addc(b, '\n');
+	}
+#undef LIGHT
+	QRcode_free(q);
+	return rc;
 }

@@ -82,4 +82,9 @@ int cli_out_grant_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
  * SEQ TS KIND ACTOR GRANT OP TABLES DECISION STATUS REASON ("-" for absent fields). */
 int cli_out_audit_line(bg_buf *b, const json_t *rec) BG_MUST_CHECK;
 
+/* Appends uri as a QR code drawn with Unicode half blocks (two modules per character
+ * cell, light modules as full blocks, as `qrencode -t UTF8` draws them), with a quiet zone,
+ * for an authenticator app to scan. Returns 0, or BG_EINVAL when it cannot be encoded. */
+int cli_out_qr(bg_buf *b, const char *uri) BG_MUST_CHECK;
+
 #endif

@@ -150,6 +150,12 @@
  * only lets that paging restart from its first page. */
 #define BG_MAX_PAGE_KEYS 4096
 
+/* Wrong TOTP codes in a row before a user is locked out, and for how long: a six-digit
+ * code guessed within 5 tries has odds of 1 in 200 000 (three codes are valid at once),
+ * and the lockout makes the next five wait. */
+#define BG_MAX_OTP_FAILURES    5
+#define BG_OTP_LOCKOUT_SECONDS 300
+
 /* Runbooks one grant may name: the handful an incident needs. */
 #define BG_MAX_GRANT_RUNBOOKS 16
 

@@ -22,14 +22,17 @@
 #include "runbook/runbook.h"
 #include "workflow/service.h"
 
+/* A path's {id}: a grant id or a user name, whichever is longer. */
+#define API_ID_MAX (BG_MAX_USER_NAME + 1 > STORE_ID_MAX ? BG_MAX_USER_NAME + 1 : STORE_ID_MAX)
+
 typedef struct api_ctx {
 	gw *g;
 	const gw_http_request *hr;
 	gw_reply *rep;
 	svc sv;
 	svc_caller me;
-	json_t *in;            /* the body, parsed (POST), else NULL */
-	char id[STORE_ID_MAX]; /* the path's {id}, if the route has one */
+	json_t *in;          /* the body, parsed (POST), else NULL */
+	char id[API_ID_MAX]; /* the path's {id}, if the route has one */
 } api_ctx;
 
 static void api_reply(api_ctx *c, int status, json_t *obj)
@@ -127,9 +130,11 @@ static int64_t arg_int(const gw_http_request *hr, const char *name, int64_t dflt
 
 static void api_whoami(api_ctx *c)
 {
-	api_reply(
-	    c, 200,
-	    json_pack("{s:s,s:s}", "user", c->me.user.name, "role", user_role_name(c->me.role)));
+	char roles[USER_ROLES_TEXT_MAX];
+
+	api_reply(c, 200,
+	          json_pack("{s:s,s:s}", "user", c->me.user.name, "role",
+	                    user_role_text(c->me.role, roles)));
 }
 
 static void api_users_add(api_ctx *c)
@@ -314,6 +319,72 @@ static void api_grant_creds(api_ctx *c)
 	free(g);
 }
 
+/* --- users --------------------------------------------------------------------------- */
+
+static int list_user_json(void *ctx, const store_user *u)
+{
+	return list_add(ctx,
+	                json_pack("{s:s,s:s,s:b,s:b}", "name", u->name, "role", u->role, "disabled",
+	                          u->disabled, "locked", u->locked_until > bg_now()));
+}
+
+static void api_users_list(api_ctx *c)
+{
+	api_list l = {json_array(), false};
+	bg_err e;
+
+	list_reply(c, "users", &l,
+	           l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
+	                         : svc_user_list(&c->sv, &c->me, list_user_json, &l, &e),
+	           &e);
+}
+
+static void user_state(api_ctx *c, bool disable)
+{
+	bg_err e;
+
+	if (svc_user_disable(&c->sv, &c->me, c->id, disable, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200, json_pack("{s:s,s:b}", "name", c->id, "disabled", disable));
+}
+
+static void api_user_disable(api_ctx *c)
+{
+	user_state(c, true);
+}
+
+static void api_user_enable(api_ctx *c)
+{
+	user_state(c, false);
+}
+
+static void user_renew_reply(api_ctx *c, bool token)
+{
+	user_secrets us;
+	bg_err e;
+
+	if (svc_user_renew(&c->sv, &c->me, c->id, token, !token, &us, &e) != 0)
+		api_fail(c, &e);
+	else if (token)
+		api_reply(c, 200, json_pack("{s:s,s:s}", "name", c->id, "token", us.token));
+	else
+		api_reply(c, 200,
+		          json_pack("{s:s,s:s,s:s}", "name", c->id, "totp_secret", us.totp_secret,
+		                    "totp_uri", us.totp_uri.data));
+	user_secrets_free(&us);
+}
+
+static void api_user_rotate_token(api_ctx *c)
+{
+	user_renew_reply(c, true);
+}
+
+static void api_user_reset_totp(api_ctx *c)
+{
+	user_renew_reply(c, false);
+}
+
 /* POST /api/v1/grants/ID/render {"runbook", "params": {name: text}}: the request that
  * runs the runbook as the grant pinned it, for `breakglass run` to send through the
  * DynamoDB endpoint (where it is matched and audited like any client's). */
@@ -421,11 +492,21 @@ typedef struct api_route {
 static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
     {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
+    {"GET", "/api/v1/users", USER_ROLE_ADMIN, false, api_users_list,
+     "only an admin can list users"},
+    {"POST", "/api/v1/users/{id}/disable", USER_ROLE_ADMIN, true, api_user_disable,
+     "only an admin can disable users"},
+    {"POST", "/api/v1/users/{id}/enable", USER_ROLE_ADMIN, true, api_user_enable,
+     "only an admin can enable users"},
+    {"POST", "/api/v1/users/{id}/rotate-token", USER_ROLE_ADMIN, true, api_user_rotate_token,
+     "only an admin can rotate a user's token"},
+    {"POST", "/api/v1/users/{id}/reset-totp", USER_ROLE_ADMIN, true, api_user_reset_totp,
+     "only an admin can reset a user's TOTP key"},
     {"POST", "/api/v1/grants", USER_ROLE_ADMIN, true, api_grants_add,
      "only an admin can grant access directly"},
     {"GET", "/api/v1/grants", USER_ROLE_ANY, false, api_grants_list, NULL},
-    {"GET", "/api/v1/audit", USER_ROLE_ADMIN, false, api_audit_read,
-     "only an admin can read the audit log"},
+    {"GET", "/api/v1/audit", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_read,
+     "only an admin or an auditor can read the audit log"},
     {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
     {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
@@ -438,14 +519,14 @@ static const api_route routes[] = {
 };
 
 /* Whether path matches pat; an "{id}" segment is copied into id. */
-static bool route_match(const char *pat, const char *path, char id[STORE_ID_MAX])
+static bool route_match(const char *pat, const char *path, char id[API_ID_MAX])
 {
 	size_t n;
 
 	while (*pat != '\0') {
 		if (strncmp(pat, "{id}", 4) == 0) {
 			n = strcspn(path, "/");
-			if (n == 0 || n >= STORE_ID_MAX)
+			if (n == 0 || n >= API_ID_MAX)
 				return false;
 			memcpy(id, path, n);
 			id[n] = '\0';
@@ -460,7 +541,7 @@ static bool route_match(const char *pat, const char *path, char id[STORE_ID_MAX]
 	return *path == '\0';
 }
 
-static const api_route *route_find(const gw_http_request *hr, char id[STORE_ID_MAX])
+static const api_route *route_find(const gw_http_request *hr, char id[API_ID_MAX])
 {
 	size_t i;
 
@@ -490,10 +571,16 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.sv.runbooks = &g->pins;
 
 	auth = gw_header(hr, "authorization", &alen);
+	bg_err_clear(&e);
 	if (auth == NULL || alen < 8 || strncmp(auth, "Bearer ", 7) != 0 ||
 	    svc_authenticate(&c.sv, auth + 7, alen - 7, &c.me, &e) != 0) {
-		api_error(&c, 401, "unauthenticated",
-		          "a valid API token is required (BREAKGLASS_TOKEN)");
+		/* A known but disabled user is told so (the token's holder knows whose it is);
+		 * anything else gets the same answer. */
+		if (e.code == BG_EDENIED)
+			api_error(&c, 403, "disabled", e.msg);
+		else
+			api_error(&c, 401, "unauthenticated",
+			          "a valid API token is required (BREAKGLASS_TOKEN)");
 		return;
 	}
 	c.me.request_id = hr->request_id;

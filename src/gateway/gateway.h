@@ -20,6 +20,11 @@
  * already there: left untouched), or another error for the directory or the store. */
 int gateway_init(const char *data, const char *admin, user_secrets *us, bg_err *e) BG_MUST_CHECK;
 
+/* On the server's host, when the only admin's token or TOTP key is lost: admin name gets a
+ * new API token and TOTP key (and is enabled and unlocked again), audited as "recover".
+ * Works beside a running gateway (the store is shared). */
+int gateway_recover(const char *data, const char *admin, user_secrets *us, bg_err *e) BG_MUST_CHECK;
+
 /* Runs the gateway with cfg until SIGINT/SIGTERM, then drains. Prints one line (with
  * cfg->json one object {"listen","upstream","public_url","pid"}) on stdout once it accepts
  * connections; logs to stderr. Returns 0 after a drain, or an error (with its message in

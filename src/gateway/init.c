@@ -77,3 +77,34 @@ fail:
 	datadir_free(dd);
 	return rc;
 }
+
+int gateway_recover(const char *data, const char *admin, user_secrets *us, bg_err *e)
+{
+	store *st = NULL;
+	keyring *kr = NULL;
+	audit_log *al = NULL;
+	datadir *dd = NULL;
+	svc sv;
+	int rc;
+
+	memset(us, 0, sizeof(*us));
+	rc = datadir_open(data, false, &dd, e);
+	if (rc == 0)
+		rc = store_open(data, false, &st, e);
+	if (rc == 0)
+		rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), false, &kr, e);
+	if (rc == 0)
+		rc = audit_open(st, &al, e);
+	if (rc == 0) {
+		memset(&sv, 0, sizeof(sv));
+		sv.st = st;
+		sv.kr = kr;
+		sv.audit = al;
+		rc = svc_recover_admin(&sv, admin, us, e);
+	}
+	audit_free(al);
+	keyring_free(kr);
+	store_free(st);
+	datadir_free(dd);
+	return rc;
+}

@@ -144,6 +144,19 @@ static int tx_note(store_tx *tx, int rc)
 
 /* --- users --------------------------------------------------------------------------- */
 
+/* A role set as stored: lower-case names joined by commas (user.h reads them). */
+static bool role_text_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n >= STORE_ROLE_MAX || s[0] == ',' || s[n - 1] == ',')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == ','))
+			return false;
+	return true;
+}
+
 int store_user_add(store_tx *tx, const char *name, const char *role, const uint8_t token_hash[32],
                    const uint8_t totp_seed[16], bg_err *e)
 {
@@ -154,9 +167,8 @@ int store_user_add(store_tx *tx, const char *name, const char *role, const uint8
 	if (!bg_valid_user_name(name))
 		rc = bg_err_set(e, BG_EINVAL, "user name must be 1-%d of [A-Za-z0-9._-]",
 		                BG_MAX_USER_NAME);
-	else if (!bg_valid_id(role, STORE_ROLE_MAX - 1))
-		rc = bg_err_set(e, BG_EINVAL, "role must be 1-%d of [A-Za-z0-9._-]",
-		                STORE_ROLE_MAX - 1);
+	else if (!role_text_ok(role))
+		rc = bg_err_set(e, BG_EINVAL, "roles must be 1-%d of [a-z,]", STORE_ROLE_MAX - 1);
 	else if (token_hash == NULL || totp_seed == NULL)
 		rc = bg_err_set(e, BG_EINVAL, "store: token hash and TOTP seed are required");
 	else
@@ -176,6 +188,26 @@ int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
 	if (token_hash == NULL)
 		return bg_err_set(e, BG_EINVAL, "store: no token hash");
 	return s->m->user_get(s, STORE_USER_BY_TOKEN, token_hash, out, e);
+}
+
+int store_user_list(store *s, int (*fn)(void *ctx, const store_user *u), void *ctx, bg_err *e)
+{
+	return s->m->user_list(s, fn, ctx, e);
+}
+
+int store_user_update(store_tx *tx, const store_user *u, const uint8_t *token_hash, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (u == NULL || !TERMINATED(u->role) || !role_text_ok(u->role))
+		rc = bg_err_set(e, BG_EINVAL, "roles must be 1-%d of [a-z,]", STORE_ROLE_MAX - 1);
+	else if (u->otp_failures < 0 || u->locked_until < 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: bad lockout fields");
+	else
+		rc = tx->s->m->user_update(tx, u, token_hash, e);
+	return tx_note(tx, rc);
 }
 
 int store_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e)

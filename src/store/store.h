@@ -38,7 +38,7 @@ typedef struct store_tx store_tx;
 
 #define STORE_ID_MAX   32 /* grant ids ("bg-" + 10 base32), access key ids (20) */
 #define STORE_OP_MAX   (BG_MAX_OP_NAME + 1)
-#define STORE_ROLE_MAX 16 /* "admin", "responder", "approver" */
+#define STORE_ROLE_MAX 48 /* a set: "admin,responder,approver,auditor" and a margin */
 #define STORE_HASH_HEX 64 /* an audit chain hash: SHA-256 as lower-case hex */
 
 typedef struct store_user {
@@ -48,6 +48,9 @@ typedef struct store_user {
 	uint8_t totp_seed[16];    /* input to keyring_derive("totp", ...) */
 	int64_t last_otp_counter; /* highest TOTP time step accepted; reuse is refused */
 	int64_t created_at;
+	bool disabled;        /* refused everywhere; kept for the record */
+	int64_t otp_failures; /* wrong TOTP codes in a row */
+	int64_t locked_until; /* no TOTP code is checked before this time (0: none) */
 } store_user;
 
 typedef struct store_grant {
@@ -172,6 +175,19 @@ int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
  * by two gateways racing). BG_EDENIED when it was already used, BG_ENOTFOUND when there
  * is no such user. */
 int store_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e) BG_MUST_CHECK;
+
+/* Every user, ordered by name: fn(ctx, user) for each; a non-zero return stops the
+ * listing (and is returned). */
+int store_user_list(store *s, int (*fn)(void *ctx, const store_user *u), void *ctx,
+                    bg_err *e) BG_MUST_CHECK;
+
+/* Writes the user's mutable fields (u->id names the row): role, totp_seed, disabled,
+ * otp_failures, locked_until; and the API token's hash when token_hash is not NULL. A
+ * changed totp_seed (a new TOTP key) resets the used-step counter; otherwise the counter
+ * is left alone (only store_user_use_otp moves it, and only forward).
+ * BG_ENOTFOUND when there is no such user, BG_EINVAL for a bad role. */
+int store_user_update(store_tx *tx, const store_user *u, const uint8_t *token_hash,
+                      bg_err *e) BG_MUST_CHECK;
 
 /* --- grants -------------------------------------------------------------------------- */
 

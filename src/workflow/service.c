@@ -36,11 +36,30 @@ static int step_up(const svc *s, svc_caller *c, bg_err *e)
 {
 	int rc;
 
+	audit_record r;
+	bg_err ae;
+
 	if (!c->needs_step_up || c->stepped_up)
 		return 0;
 	rc = user_check_otp(s->st, s->kr, &c->user, c->otp, e);
-	if (rc == 0)
+	if (rc == 0) {
 		c->stepped_up = true;
+		return 0;
+	}
+	/* A wrong, reused or locked-out code is on the record: guessing leaves a trail. */
+	if (rc == BG_EAUTH || rc == BG_EOTP) {
+		memset(&r, 0, sizeof(r));
+		r.kind = "otp";
+		r.op = "otp";
+		r.actor = c->user.name;
+		r.request_id = c->request_id;
+		r.decision = "deny";
+		r.reason = e != NULL ? e->msg : "TOTP step-up refused";
+		if (audit_append(s->audit, &r, NULL, &ae) != 0)
+			fprintf(stderr,
+			        "breakglass: the refused TOTP code of %s was not recorded: %s\n",
+			        c->user.name, ae.msg);
+	}
 	return rc;
 }
 
@@ -116,7 +135,7 @@ bool svc_has_role(const svc_caller *c, unsigned roles)
 struct new_user {
 	const keyring *kr;
 	const char *name;
-	user_role role;
+	unsigned role;
 	user_secrets *out;
 };
 
@@ -128,7 +147,7 @@ static int create_user(store_tx *tx, void *arg, bg_err *e)
 }
 
 /* Creates one user, recorded as kind with detail (a new reference, consumed). */
-static int add_user(const svc *s, svc_caller *c, const char *kind, const char *name, user_role role,
+static int add_user(const svc *s, svc_caller *c, const char *kind, const char *name, unsigned role,
                     json_t *detail, user_secrets *out, bg_err *e)
 {
 	struct new_user u = {s->kr, name, role, out};
@@ -147,7 +166,8 @@ static int add_user(const svc *s, svc_caller *c, const char *kind, const char *n
 int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role_name,
                  user_secrets *out, bg_err *e)
 {
-	user_role role = user_role_parse(role_name);
+	unsigned role = user_role_parse(role_name);
+	char role_text[USER_ROLES_TEXT_MAX];
 	store_user existing;
 	int rc;
 
@@ -155,7 +175,9 @@ int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role
 	if (name == NULL || role_name == NULL)
 		return bg_err_set(e, BG_EINVAL, "name and role are required");
 	if (role == USER_ROLE_NONE)
-		return bg_err_set(e, BG_EINVAL, "role must be admin, responder or approver");
+		return bg_err_set(e, BG_EINVAL,
+		                  "role must be admin, responder, approver or auditor, or several "
+		                  "joined by commas (admin,approver)");
 	if (!bg_valid_user_name(name))
 		return bg_err_set(
 		    e, BG_EINVAL,
@@ -167,8 +189,9 @@ int svc_user_add(const svc *s, svc_caller *c, const char *name, const char *role
 		return bg_err_set(e, BG_EEXISTS, "user %s already exists", name);
 	if (rc != BG_ENOTFOUND)
 		return rc;
-	return add_user(s, c, "user", name, role,
-	                json_pack("{s:s,s:s}", "name", name, "role", user_role_name(role)), out, e);
+	return add_user(
+	    s, c, "user", name, role,
+	    json_pack("{s:s,s:s}", "name", name, "role", user_role_text(role, role_text)), out, e);
 }
 
 int svc_init_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
@@ -443,6 +466,198 @@ int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *o
 	rc = act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? cache_grant(s, out, e) : rc;
+}
+
+/* --- users ---------------------------------------------------------------------------- */
+
+int svc_user_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const store_user *u),
+                  void *ctx, bg_err *e)
+{
+	(void)c; /* the route admits admins only */
+	return store_user_list(s->st, fn, ctx, e);
+}
+
+typedef struct admins_count {
+	const char *except;
+	int n;
+} admins_count;
+
+static int count_admin(void *ctx, const store_user *u)
+{
+	admins_count *a = ctx;
+
+	if (!u->disabled && strcmp(u->name, a->except) != 0 &&
+	    (user_role_parse(u->role) & USER_ROLE_ADMIN) != 0)
+		a->n++;
+	return 0;
+}
+
+typedef struct user_grants {
+	const char *user;
+	int64_t now;
+	store_grant *live; /* the user's active grants, revoked with the user */
+	size_t n, cap;
+} user_grants;
+
+static int collect_live(void *ctx, const store_grant *g)
+{
+	user_grants *ug = ctx;
+	store_grant *v;
+
+	if (grant_status(g, ug->now) != GRANT_ACTIVE)
+		return 0;
+	if (ug->n == ug->cap) {
+		size_t cap = ug->cap ? ug->cap * 2 : 8;
+		v = realloc(ug->live, cap * sizeof(*v));
+		if (v == NULL)
+			return BG_ENOMEM;
+		ug->live = v;
+		ug->cap = cap;
+	}
+	ug->live[ug->n++] = *g;
+	return 0;
+}
+
+struct disabling {
+	store_user u;
+	user_grants *grants;
+	const char *who;
+};
+
+static int disable_user(store_tx *tx, void *arg, bg_err *e)
+{
+	struct disabling *d = arg;
+	size_t i;
+	int rc = store_user_update(tx, &d->u, NULL, e);
+
+	for (i = 0; rc == 0 && d->u.disabled && i < d->grants->n; i++) {
+		store_grant *g = &d->grants->live[i];
+		rc = store_grant_revoke(tx, g->id, d->who, bg_now(), g, e);
+	}
+	return rc;
+}
+
+int svc_user_disable(const svc *s, svc_caller *c, const char *name, bool disable, bg_err *e)
+{
+	user_grants ug = {name, bg_now(), NULL, 0, 0};
+	struct disabling d;
+	admins_count ac = {name, 0};
+	json_t *detail;
+	action a;
+	size_t i;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = store_user_by_name(s->st, name, &d.u, e);
+	if (rc != 0)
+		return rc;
+	if (disable && strcmp(name, c->user.name) == 0)
+		return bg_err_set(e, BG_EINVAL, "an admin cannot disable themself");
+	if (disable && (user_role_parse(d.u.role) & USER_ROLE_ADMIN) != 0) {
+		rc = store_user_list(s->st, count_admin, &ac, e);
+		if (rc == 0 && ac.n == 0)
+			rc = bg_err_set(e, BG_EINVAL, "%s is the last admin who can act", name);
+		if (rc != 0)
+			return rc;
+	}
+	if (disable) {
+		rc = store_grant_list(s->st, name, collect_live, &ug, e);
+		if (rc != 0) {
+			free(ug.live);
+			return rc;
+		}
+	}
+	d.u.disabled = disable;
+	d.grants = &ug;
+	d.who = c->user.name;
+	detail = json_pack("{s:s,s:b,s:I}", "name", name, "disabled", disable, "grants_revoked",
+	                   (json_int_t)(disable ? ug.n : 0));
+	a = (action){
+	    disable ? "user-disable" : "user-enable", NULL, NULL, detail, disable_user, &d};
+	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(detail);
+	/* The revoked grants stop on their very next request. */
+	for (i = 0; rc == 0 && disable && i < ug.n; i++)
+		rc = cache_grant(s, &ug.live[i], e);
+	free(ug.live);
+	return rc;
+}
+
+struct renewal {
+	const keyring *kr;
+	store_user u;
+	bool token, totp;
+	user_secrets *out;
+};
+
+static int renew_user(store_tx *tx, void *arg, bg_err *e)
+{
+	struct renewal *r = arg;
+
+	return user_renew(tx, r->kr, &r->u, r->token, r->totp, r->out, e);
+}
+
+int svc_user_renew(const svc *s, svc_caller *c, const char *name, bool token, bool totp,
+                   user_secrets *out, bg_err *e)
+{
+	struct renewal r = {s->kr, {0}, token, totp, out};
+	json_t *detail;
+	action a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_user_by_name(s->st, name, &r.u, e);
+	if (rc != 0)
+		return rc;
+	detail = json_pack("{s:s}", "name", name);
+	a = (action){
+	    token ? "user-rotate-token" : "user-reset-totp", NULL, NULL, detail, renew_user, &r};
+	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(detail);
+	if (rc != 0)
+		user_secrets_free(out);
+	return rc;
+}
+
+/* Renews both secrets and clears disabled and lockout, in one change. */
+static int recover_user(store_tx *tx, void *arg, bg_err *e)
+{
+	struct renewal *r = arg;
+
+	r->u.disabled = false;
+	r->u.otp_failures = 0;
+	r->u.locked_until = 0;
+	return user_renew(tx, r->kr, &r->u, true, true, r->out, e);
+}
+
+int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
+{
+	struct renewal r = {s->kr, {0}, true, true, out};
+	svc_caller c;
+	json_t *detail;
+	action a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_user_by_name(s->st, name, &r.u, e);
+	if (rc != 0)
+		return rc;
+	if ((user_role_parse(r.u.role) & USER_ROLE_ADMIN) == 0)
+		return bg_err_set(e, BG_EINVAL, "%s is not an admin", name);
+	/* Done on the server's host by whoever can read the data directory: on the record as
+	 * that, with the admin it was done for. */
+	memset(&c, 0, sizeof(c));
+	snprintf(c.user.name, sizeof(c.user.name), "%s", name);
+	c.role = USER_ROLE_ADMIN;
+	detail =
+	    json_pack("{s:s,s:s}", "name", name, "by", "the server's host (breakglass recover)");
+	a = (action){"recover", NULL,         "admin recovery on the server's host",
+	             detail,    recover_user, &r};
+	rc = detail != NULL ? act(s, &c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(detail);
+	if (rc != 0)
+		user_secrets_free(out);
+	return rc;
 }
 
 int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g, grant_creds *out,

@@ -83,7 +83,7 @@ typedef struct svc {
  * front end sets the rest for the action at hand. */
 typedef struct svc_caller {
 	store_user user;
-	user_role role;         /* parsed from user.role */
+	unsigned role;          /* the set of roles, parsed from user.role */
 	const char *request_id; /* recorded in the action's audit record; may be NULL */
 	const char *otp;        /* the step-up code sent with the action; may be NULL */
 	bool needs_step_up;     /* the action needs a verified step-up code */
@@ -153,6 +153,28 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 
 /* Calls fn with each audit record after seq `after`, at most limit of them (1 to
  * BG_MAX_AUDIT_PAGE), oldest first (audit_read()). */
+/* Every user (admins). */
+int svc_user_list(const svc *s, const svc_caller *c, int (*fn)(void *ctx, const store_user *u),
+                  void *ctx, bg_err *e) BG_MUST_CHECK;
+
+/* Disables (or, disable false, enables again) user name (audit "user-disable" /
+ * "user-enable"). A disabled user's API token is refused and their active grants are
+ * revoked in the same transaction. Refused for the caller themself and for the last
+ * enabled admin. */
+int svc_user_disable(const svc *s, svc_caller *c, const char *name, bool disable,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* A new API token (token) or a new TOTP key (totp) for user name (audit
+ * "user-rotate-token" / "user-reset-totp"); *out gets what is new, shown once (free with
+ * user_secrets_free). A reset TOTP key also clears a lockout. */
+int svc_user_renew(const svc *s, svc_caller *c, const char *name, bool token, bool totp,
+                   user_secrets *out, bg_err *e) BG_MUST_CHECK;
+
+/* The documented way back in when the only admin's token or TOTP key is lost: run on the
+ * server's host, with the data directory, no caller. Admin name gets a new token and a new
+ * TOTP key, and is enabled and unlocked (audit "recover"). */
+int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err *e) BG_MUST_CHECK;
+
 /* For `breakglass run`: the grantee's grant id, which must be active and pin runbook id;
  * *hash receives the pinned content hash. BG_ENOTFOUND (no such grant, or not the
  * caller's), BG_EDENIED (not active, or the grant does not name the runbook). */

@@ -34,28 +34,42 @@ typedef enum user_role {
 	USER_ROLE_NONE = 0,
 	USER_ROLE_ADMIN = 1 << 0,     /* manages users, grants access directly, reads the audit */
 	USER_ROLE_RESPONDER = 1 << 1, /* on call: is granted access and uses it */
-	USER_ROLE_APPROVER = 1 << 2   /* approves others' requests (the two-person rule) */
+	USER_ROLE_APPROVER = 1 << 2,  /* approves others' requests (the two-person rule) */
+	USER_ROLE_AUDITOR = 1 << 3    /* reads the audit trail and reports, nothing else */
 } user_role;
 
-#define USER_ROLE_ANY ((unsigned)(USER_ROLE_ADMIN | USER_ROLE_RESPONDER | USER_ROLE_APPROVER))
+#define USER_ROLE_ANY                                                                              \
+	((unsigned)(USER_ROLE_ADMIN | USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_AUDITOR))
 
-/* The role named s: exactly "admin", "responder" or "approver"; anything else (NULL
- * included) is USER_ROLE_NONE. The one place a role's name is read. */
-user_role user_role_parse(const char *s);
+/* The set of roles named by s: one name ("admin", "responder", "approver", "auditor") or
+ * several joined by commas ("admin,approver"), each once. Anything else (NULL, an unknown
+ * name, an empty item) is USER_ROLE_NONE. The one place roles' names are read. */
+unsigned user_role_parse(const char *s);
+
+/* The names of the roles in set, joined by commas in a fixed order, into out (at least
+ * USER_ROLES_TEXT_MAX bytes); "" for none. Returns out. */
+#define USER_ROLES_TEXT_MAX 48
+const char *user_role_text(unsigned set, char *out);
 
 /* The name of one role, or NULL for USER_ROLE_NONE or a set of several. */
 const char *user_role_name(user_role r);
 
-/* Creates user name with role (one role) in tx, filling *out (valid once tx commits).
- * BG_EEXISTS if the name is taken, BG_EINVAL for a bad name or role. */
-int user_create(store_tx *tx, const keyring *k, const char *name, user_role role, user_secrets *out,
+/* Creates user name with the roles in set (one or more) in tx, filling *out (valid once
+ * tx commits). BG_EEXISTS if the name is taken, BG_EINVAL for a bad name or role. */
+int user_create(store_tx *tx, const keyring *k, const char *name, unsigned roles, user_secrets *out,
                 bg_err *e) BG_MUST_CHECK;
+
+/* New secrets for an existing user: a new API token (the old one stops working) when
+ * token is true, a new TOTP key when totp is true; what changed is filled in *out. The
+ * store's row u is updated in tx. */
+int user_renew(store_tx *tx, const keyring *k, const store_user *u, bool token, bool totp,
+               user_secrets *out, bg_err *e) BG_MUST_CHECK;
 
 /* Zeroes and frees what user_create filled in. */
 void user_secrets_free(user_secrets *us);
 
 /* Finds the user whose API token is token (n bytes, not NUL-terminated). BG_EAUTH if
- * none. */
+ * none, BG_EDENIED if the user is disabled. */
 int user_authenticate(store *s, const char *token, size_t n, store_user *out,
                       bg_err *e) BG_MUST_CHECK;
 

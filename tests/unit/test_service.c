@@ -238,7 +238,13 @@ static void test_user_add(void **state)
 	assert_int_equal(svc_user_add(&sv, &adm, "bob", "approver", &us, &e), BG_EAUTH);
 	user_secrets_free(&us);
 	assert_false(user_exists("bob"));
-	assert_int_equal(audit_count(NULL), n);
+	/* Each refused step-up is on the record (kind "otp", a denial); nothing else is. */
+	assert_int_equal(audit_count(&rec), n + 3);
+	assert_string_equal(rec_str(rec, "kind"), "otp");
+	assert_string_equal(rec_str(rec, "decision"), "deny");
+	assert_string_equal(rec_str(rec, "reason"), "wrong TOTP code");
+	json_decref(rec);
+	n += 3;
 
 	/* The code the refusals did not spend still works, once. */
 	step_up(&adm, code);
@@ -257,6 +263,7 @@ static void test_user_add(void **state)
 	assert_non_null(strstr(e.msg, "already used"));
 	user_secrets_free(&us);
 	assert_false(user_exists("carl"));
+	n++; /* the reused code's refusal is on the record */
 
 	/* A name that is taken: refused before the step-up, like any bad argument, so the
 	 * code is not spent (and, nothing having been tried, there is no record). */
@@ -366,7 +373,8 @@ static void test_grant_create(void **state)
 	grant_input(&in, "gc-resp", tables, ops);
 	step_up(&adm, NULL);
 	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EOTP);
-	assert_int_equal(audit_count(NULL), n);
+	assert_int_equal(audit_count(NULL), n + 1); /* the refused step-up, recorded */
+	n++;
 
 	step_up(&adm, code);
 	in.duration_seconds = BG_MAX_GRANT_SECONDS;

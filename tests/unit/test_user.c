@@ -99,14 +99,17 @@ static void test_create_and_authenticate(void **state)
 	user_secrets_free(&us);
 	assert_int_equal(create("bob", USER_ROLE_NONE, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
-	/* A user has one role, not a set of them. */
-	assert_int_equal(create("bob", USER_ROLE_ADMIN | USER_ROLE_APPROVER, &us, &e), BG_EINVAL);
+	/* A user may hold several roles; the store keeps them as one set. */
+	assert_int_equal(create("bob", USER_ROLE_ADMIN | USER_ROLE_APPROVER, &us, &e), 0);
 	user_secrets_free(&us);
+	assert_int_equal(store_user_by_name(st, "bob", &u, &e), 0);
+	assert_string_equal(u.role, "admin,approver");
+	assert_int_equal(user_role_parse(u.role), USER_ROLE_ADMIN | USER_ROLE_APPROVER);
 	assert_int_equal(create("bad name", USER_ROLE_ADMIN, &us, &e), BG_EINVAL);
 	user_secrets_free(&us);
 }
 
-/* Roles are bits read in one place: the three names and nothing else. */
+/* Roles are bits read in one place: the four names, alone or joined by commas. */
 static void test_roles(void **state)
 {
 	store_user u;
@@ -116,6 +119,18 @@ static void test_roles(void **state)
 	assert_int_equal(user_role_parse("admin"), USER_ROLE_ADMIN);
 	assert_int_equal(user_role_parse("responder"), USER_ROLE_RESPONDER);
 	assert_int_equal(user_role_parse("approver"), USER_ROLE_APPROVER);
+	assert_int_equal(user_role_parse("auditor"), USER_ROLE_AUDITOR);
+	assert_int_equal(user_role_parse("auditor,admin"), USER_ROLE_AUDITOR | USER_ROLE_ADMIN);
+	assert_int_equal(user_role_parse("admin,admin"), USER_ROLE_NONE); /* each once */
+	assert_int_equal(user_role_parse("admin,"), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse(",admin"), USER_ROLE_NONE);
+	assert_int_equal(user_role_parse("admin,root"), USER_ROLE_NONE);
+	{
+		char text[USER_ROLES_TEXT_MAX];
+		assert_string_equal(user_role_text(USER_ROLE_ANY, text),
+		                    "admin,responder,approver,auditor");
+		assert_string_equal(user_role_text(USER_ROLE_NONE, text), "");
+	}
 	assert_int_equal(user_role_parse("Admin"), USER_ROLE_NONE);
 	assert_int_equal(user_role_parse("admin "), USER_ROLE_NONE);
 	assert_int_equal(user_role_parse("adm"), USER_ROLE_NONE);

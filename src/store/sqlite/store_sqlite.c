@@ -18,11 +18,12 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 2, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 3, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
- *   users(id INTEGER PRIMARY KEY, name UNIQUE, role, token_hash BLOB(32) UNIQUE,
- *         totp_seed BLOB(16), last_otp_counter, created_at)
+ *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
+ *         token_hash BLOB(32) UNIQUE, totp_seed BLOB(16), last_otp_counter, created_at,
+ *         disabled, otp_failures, locked_until (version 3))
  *   grants(id PRIMARY KEY, user -> users(name), created_by, kind,
  *          access_key_id UNIQUE, session_token_hash BLOB(32),
  *          tables JSON array, ops JSON array, created_at, expires_at,
@@ -50,7 +51,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 2
+#define SCHEMA_VERSION_N 3
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -66,6 +67,9 @@ enum {
 	ST_USER_BY_TOKEN,
 	ST_USER_USE_OTP,
 	ST_USER_EXISTS,
+	ST_USER_LIST,
+	ST_USER_UPDATE,
+	ST_USER_UPDATE_TOKEN,
 	ST_GRANT_ADD,
 	ST_GRANT_BY_ID,
 	ST_GRANT_BY_AKID,
@@ -78,7 +82,9 @@ enum {
 	ST_COUNT
 };
 
-#define USER_COLS "id, name, role, totp_seed, last_otp_counter, created_at"
+#define USER_COLS                                                                                  \
+	"id, name, role, totp_seed, last_otp_counter, created_at, disabled, otp_failures, "        \
+	"locked_until"
 #define GRANT_COLS                                                                                 \
 	"id, user, created_by, kind, access_key_id, session_token_hash, tables, ops, "             \
 	"created_at, expires_at, revoked_at, revoked_by, reason, runbooks"
@@ -103,6 +109,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_USE_OTP] = "UPDATE users SET last_otp_counter = ?2 "
                         "WHERE id = ?1 AND last_otp_counter < ?2",
     [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
+    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
+    /* A new TOTP key starts its own sequence of time steps; with the same key the
+     * counter is left to store_user_use_otp, which only ever raises it. */
+    [ST_USER_UPDATE] = "UPDATE users SET role = ?2, last_otp_counter = CASE WHEN totp_seed = ?3 "
+                       "THEN last_otp_counter ELSE 0 END, totp_seed = ?3, disabled = ?4, "
+                       "otp_failures = ?5, locked_until = ?6 WHERE id = ?1",
+    [ST_USER_UPDATE_TOKEN] = "UPDATE users SET token_hash = ?2 WHERE id = ?1",
     [ST_GRANT_ADD] = "INSERT INTO grants (" GRANT_COLS ") "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_GRANT_BY_ID] = "SELECT " GRANT_COLS " FROM grants WHERE id = ?1",
@@ -128,7 +141,10 @@ static const char schema_sql[] =
     " token_hash BLOB NOT NULL UNIQUE CHECK (length(token_hash) = 32),"
     " totp_seed BLOB NOT NULL CHECK (length(totp_seed) = 16),"
     " last_otp_counter INTEGER NOT NULL DEFAULT 0,"
-    " created_at INTEGER NOT NULL);"
+    " created_at INTEGER NOT NULL,"
+    " disabled INTEGER NOT NULL DEFAULT 0,"
+    " otp_failures INTEGER NOT NULL DEFAULT 0,"
+    " locked_until INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE grants ("
     " id TEXT PRIMARY KEY,"
     " user TEXT NOT NULL REFERENCES users (name),"
@@ -489,6 +505,10 @@ static int create_db(sq_store *s, bg_err *e)
 static const char *const migrations[] = {
     /* 1 -> 2: grants pin runbooks. */
     "ALTER TABLE grants ADD COLUMN runbooks TEXT NOT NULL DEFAULT '[]';",
+    /* 2 -> 3: users can be disabled and locked out after wrong TOTP codes. */
+    "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN otp_failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -708,7 +728,27 @@ static int read_user(void *ctx, sqlite3_stmt *q, bg_err *e)
 		return bg_err_set(e, BG_EIO, "store: corrupt user row %lld", (long long)u->id);
 	u->last_otp_counter = sqlite3_column_int64(q, 4);
 	u->created_at = sqlite3_column_int64(q, 5);
+	u->disabled = sqlite3_column_int64(q, 6) != 0;
+	u->otp_failures = sqlite3_column_int64(q, 7);
+	u->locked_until = sqlite3_column_int64(q, 8);
 	return 1; /* one is all there is */
+}
+
+typedef struct user_lister {
+	int (*fn)(void *ctx, const store_user *u);
+	void *ctx;
+} user_lister;
+
+static int list_user(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	user_lister *l = ctx;
+	store_user u;
+	int rc = read_user(&u, q, e);
+
+	if (rc < 0)
+		return rc;
+	rc = l->fn(l->ctx, &u);
+	return rc != 0 ? rc : 0;
 }
 
 /* Parses a JSON array of strings into n rows of a char[rows][width] array. */
@@ -844,6 +884,29 @@ static int sq_user_get(store *st, store_user_key by, const void *key, store_user
 
 	if (rc == 0 && qy->count == 0)
 		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
+	return rc;
+}
+
+static int sq_user_list(store *st, int (*fn)(void *ctx, const store_user *u), void *ctx, bg_err *e)
+{
+	user_lister l = {fn, ctx};
+	query qy = {.st = ST_USER_LIST, .row = list_user, .ctx = &l};
+
+	return run(sq(st), NULL, &qy, "list users", e);
+}
+
+static int sq_user_update(store_tx *tx, const store_user *u, const uint8_t *token_hash, bg_err *e)
+{
+	query up = {.st = ST_USER_UPDATE,
+	            ARGS(INT(u->id), TEXT(u->role), BLOB(u->totp_seed, 16),
+	                 INT(u->disabled ? 1 : 0), INT(u->otp_failures), INT(u->locked_until))};
+	query tok = {.st = ST_USER_UPDATE_TOKEN, ARGS(INT(u->id), BLOB(token_hash, 32))};
+	int rc = run(sq(tx->s), tx_conn(tx), &up, "update user", e);
+
+	if (rc == 0 && up.changes != 1)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
+	if (rc == 0 && token_hash != NULL)
+		rc = run(sq(tx->s), tx_conn(tx), &tok, "update user", e);
 	return rc;
 }
 
@@ -1052,6 +1115,8 @@ const store_methods store_sqlite_methods = {
     .rollback = sq_rollback,
     .user_add = sq_user_add,
     .user_get = sq_user_get,
+    .user_list = sq_user_list,
+    .user_update = sq_user_update,
     .user_use_otp = sq_user_use_otp,
     .grant_add = sq_grant_add,
     .grant_get = sq_grant_get,
