@@ -61,38 +61,50 @@ static int init_print(const cli_ctx *ctx, const char *headline, const char *data
 	return rc;
 }
 
-int cmd_init_main(int argc, char **argv)
+/* What init and recover share: --data DIR (default $BREAKGLASS_DATA) and --admin NAME,
+ * checked. Returns CLI_EXIT_OK with both set, or an exit code (a usage error); with
+ * --help the page is printed and ctx->help tells the caller to stop there. */
+static int data_and_admin(int argc, char **argv, const char *cmd, cli_ctx *ctx, const char **data,
+                          const char **admin)
 {
 	static const cli_opt opts[] = {{"data", true}, {"admin", true}, {NULL, false}};
-	const char *val, *data = getenv("BREAKGLASS_DATA"), *admin = NULL;
-	user_secrets us;
-	cli_ctx ctx;
+	const char *val;
 	cli_args a;
-	bg_err e;
-	int k, rc;
+	int k;
 
-	cli_ctx_init(&ctx);
-	cli_args_init(&a, argc, argv, "init", &ctx);
+	*data = getenv("BREAKGLASS_DATA");
+	*admin = NULL;
+	cli_ctx_init(ctx);
+	cli_args_init(&a, argc, argv, cmd, ctx);
 	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
 		if (k == CLI_ARG_ERROR)
 			return CLI_EXIT_USAGE;
 		if (k == CLI_ARG_POSITIONAL)
 			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
 		if (k == 0)
-			data = val;
+			*data = val;
 		else
-			admin = val;
+			*admin = val;
 	}
-	if (ctx.help)
-		return cli_help_show("init");
-	if (data == NULL || data[0] == '\0')
+	if (ctx->help)
+		return cli_help_show(cmd);
+	if (*data == NULL || (*data)[0] == '\0')
 		return cli_usage_error(&a, "missing --data DIR (or set BREAKGLASS_DATA)");
-	if (admin == NULL)
+	if (*admin == NULL)
 		return cli_usage_error(&a, "missing --admin NAME");
-	rc = cli_check_user(&a, admin);
-	if (rc != CLI_EXIT_OK)
-		return rc;
+	return cli_check_user(&a, *admin);
+}
 
+int cmd_init_main(int argc, char **argv)
+{
+	const char *data, *admin;
+	user_secrets us;
+	cli_ctx ctx;
+	bg_err e;
+	int rc = data_and_admin(argc, argv, "init", &ctx, &data, &admin);
+
+	if (rc != CLI_EXIT_OK || ctx.help)
+		return rc;
 	bg_err_clear(&e);
 	if (gateway_init(data, admin, &us, &e) != 0)
 		return cli_fail(server_exit(&e), e.code == BG_EEXISTS ? "exists" : NULL, "init: %s",
@@ -104,34 +116,13 @@ int cmd_init_main(int argc, char **argv)
 
 int cmd_recover_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"data", true}, {"admin", true}, {NULL, false}};
-	const char *val, *data = getenv("BREAKGLASS_DATA"), *admin = NULL;
+	const char *data, *admin;
 	user_secrets us;
 	cli_ctx ctx;
-	cli_args a;
 	bg_err e;
-	int k, rc;
+	int rc = data_and_admin(argc, argv, "recover", &ctx, &data, &admin);
 
-	cli_ctx_init(&ctx);
-	cli_args_init(&a, argc, argv, "recover", &ctx);
-	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
-		if (k == CLI_ARG_ERROR)
-			return CLI_EXIT_USAGE;
-		if (k == CLI_ARG_POSITIONAL)
-			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
-		if (k == 0)
-			data = val;
-		else
-			admin = val;
-	}
-	if (ctx.help)
-		return cli_help_show("recover");
-	if (data == NULL || data[0] == '\0')
-		return cli_usage_error(&a, "missing --data DIR (or set BREAKGLASS_DATA)");
-	if (admin == NULL)
-		return cli_usage_error(&a, "missing --admin NAME");
-	rc = cli_check_user(&a, admin);
-	if (rc != CLI_EXIT_OK)
+	if (rc != CLI_EXIT_OK || ctx.help)
 		return rc;
 	bg_err_clear(&e);
 	if (gateway_recover(data, admin, &us, &e) != 0)
