@@ -406,11 +406,12 @@ static const cli_help pages[] = {
      serve_opts, false, serve_examples, serve_exit, serve_env},
     {"recover", "new secrets for an admin, on the server's host",
      "breakglass recover --data DIR --admin NAME [--json]",
-     "The way back in when the only admin's API token or TOTP key is lost: run on the "
+     "The way back in when an admin's API token or TOTP key is lost (above all the only "
+     "admin's, when no other admin can reset it): run on the "
      "gateway's host by someone who can read its data directory (the service user), it gives "
      "the admin a new API token and a new TOTP key, enables and unlocks them, and prints the "
-     "secrets once. It is on the audit record as \"recover\". It works beside a running "
-     "gateway.",
+     "secrets once. It is on the audit record as \"recover\", by \"host\". It works beside a "
+     "running gateway.",
      recover_opts, false, recover_examples, init_exit, NULL},
     {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "

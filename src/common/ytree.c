@@ -105,9 +105,18 @@ static int scalar_new(ytree *t, const yaml_event_t *ev, ytree_node **out, const 
 	char *s, **texts;
 	int rc;
 
-	if (memchr(ev->data.scalar.value, '\0', len) != NULL)
-		return bg_err_set(e, BG_EINVAL, "%s:%zu: a value holds a NUL character", name,
-		                  ev->start_mark.line + 1);
+	size_t i;
+
+	/* Control characters have no business in these files, and could hide text from a
+	 * reviewer's terminal or smuggle markers into what is rendered from them (a shell
+	 * command line). Tabs and line breaks (block scalars) are fine. */
+	for (i = 0; i < len; i++) {
+		unsigned char ch = ev->data.scalar.value[i];
+		if ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7f)
+			return bg_err_set(e, BG_EINVAL,
+			                  "%s:%zu: a value holds a control character (0x%02x)",
+			                  name, ev->start_mark.line + 1, ch);
+	}
 	rc = node_new(t, YTREE_SCALAR, &ev->start_mark, out, name, e);
 	if (rc != 0)
 		return rc;

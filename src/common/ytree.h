@@ -6,10 +6,10 @@
  * libyaml does the YAML; this module decides what of YAML those files may use and keeps
  * where everything came from, so every error can name its file and line. Refused, with the
  * line: anchors and aliases (a value defined in one place and used in another is exactly
- * what a reviewer misses), tags, a key given twice, a key that is not a plain scalar, more
- * than one document, and anything beyond the size and depth limits (limits.h). A scalar
- * remembers whether it was plain (`true`, `25`) or quoted (`"true"`), so a schema can tell
- * a boolean from a string.
+ * what a reviewer misses), tags, control characters in a value, a key given twice, a key that is
+ * not a plain scalar, more than one document, and anything beyond the size and depth limits
+ * (limits.h). A scalar remembers whether it was plain (`true`, `25`) or quoted (`"true"`), so a
+ * schema can tell a boolean from a string.
  */
 #ifndef BG_COMMON_YTREE_H
 #define BG_COMMON_YTREE_H

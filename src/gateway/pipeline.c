@@ -389,6 +389,11 @@ static bool stage_authorise(pl_req *r)
 		pl_refuse(r, DDB_ERR_ACCESS_DENIED, e.msg);
 		return false;
 	}
+	/* A runbook grant whose pins are gone is no table grant: nothing matches it. */
+	if (g->n_runbooks == 0 && strcmp(g->kind, "runbook") == 0) {
+		pl_refuse(r, DDB_ERR_ACCESS_DENIED, "the grant names no runbook");
+		return false;
+	}
 	return g->n_runbooks == 0 || authorise_runbook(r, g);
 }
 
@@ -463,7 +468,7 @@ static void note_page(pl_req *r)
 	char hash[65];
 
 	gw_runbooks_page_answered(r->env->runbooks, r->rbd.page_key,
-	                          lek != NULL && json_digest(lek, hash) ? hash : NULL);
+	                          lek != NULL && json_digest(lek, hash) ? hash : NULL, r->page);
 	json_decref(doc);
 }
 

@@ -16,7 +16,8 @@ struct gw_rb_snapshot {
 /* A page key and how many pages it has read. */
 typedef struct page_count {
 	char key[65];
-	char lek[65]; /* the LastEvaluatedKey the last page returned; "" when none */
+	char lek[65];     /* the LastEvaluatedKey a page returned; "" when none */
+	int64_t lek_page; /* the number of the page that returned it */
 	int64_t pages;
 	uint64_t used; /* for eviction: the clock below when last touched */
 } page_count;
@@ -208,10 +209,11 @@ int64_t gw_runbooks_page(gw_runbooks *r, const char *key, const char *esk, int64
 	pc = page_find(r, key, esk == NULL);
 	if (esk == NULL) {
 		n = 1;
-		pc->lek[0] = '\0';
 	} else if (pc != NULL && pc->lek[0] != '\0' && strcmp(pc->lek, esk) == 0 &&
-	           pc->pages < max_pages) {
-		n = pc->pages + 1;
+	           pc->lek_page < max_pages) {
+		/* The page after the one that returned this key: counted from that page, not
+		 * from whatever else ran since, so overlapping requests cannot reset it. */
+		n = pc->lek_page + 1;
 		pc->lek[0] = '\0'; /* each LastEvaluatedKey continues once */
 	}
 	if (n > 0) {
@@ -222,14 +224,16 @@ int64_t gw_runbooks_page(gw_runbooks *r, const char *key, const char *esk, int64
 	return n;
 }
 
-void gw_runbooks_page_answered(gw_runbooks *r, const char *key, const char *lek)
+void gw_runbooks_page_answered(gw_runbooks *r, const char *key, const char *lek, int64_t page)
 {
 	page_count *pc;
 
 	pthread_mutex_lock(&r->mu);
 	pc = page_find(r, key, false);
-	if (pc != NULL)
-		snprintf(pc->lek, sizeof(pc->lek), "%s", lek != NULL ? lek : "");
+	if (pc != NULL && lek != NULL) {
+		snprintf(pc->lek, sizeof(pc->lek), "%s", lek);
+		pc->lek_page = page;
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 

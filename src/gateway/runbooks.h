@@ -41,19 +41,20 @@ void gw_runbooks_release(gw_rb_snapshot *s);
 
 /*
  * Paging through a runbook's results, per page key (rb_decision.page_key: grant, runbook,
- * parameters). A first page (esk NULL) starts a sequence at page 1. A next page must
- * continue it: its ExclusiveStartKey (esk, hex SHA-256 of its canonical JSON) must be the
- * LastEvaluatedKey the sequence's last page returned (gw_runbooks_page_answered), so a
- * key remembered from an earlier sequence cannot jump past the cap. Returns the page's
- * number, or 0 when it is past max_pages or does not continue the sequence (nothing is
- * counted then). The table is bounded (BG_MAX_PAGE_KEYS): when full, the least recently
- * used key goes, which only makes its next continuation start over.
+ * parameters). A first page (esk NULL) is page 1. A next page must continue from the
+ * LastEvaluatedKey the newest answered page returned (esk: hex SHA-256 of the request's
+ * ExclusiveStartKey, compared with what gw_runbooks_page_answered recorded) and is
+ * numbered from that page: a key remembered from an earlier sequence, or overlapping
+ * requests, cannot reach past max_pages. Returns the page's number, or 0 when it is past
+ * max_pages or continues nothing known (nothing is recorded then). The table is bounded
+ * (BG_MAX_PAGE_KEYS): when full, the least recently used key goes, which only makes its
+ * next continuation refused.
  */
 int64_t gw_runbooks_page(gw_runbooks *r, const char *key, const char *esk, int64_t max_pages);
 
-/* Records the LastEvaluatedKey (hex SHA-256, or NULL: none, the results are complete) that
- * the page just served under key returned. */
-void gw_runbooks_page_answered(gw_runbooks *r, const char *key, const char *lek);
+/* Records that page number page, served under key, returned LastEvaluatedKey lek (hex
+ * SHA-256, or NULL: none, the results are complete). */
+void gw_runbooks_page_answered(gw_runbooks *r, const char *key, const char *lek, int64_t page);
 
 /* svc_runbooks' pin, with ctx a gw_runbooks. */
 int gw_runbooks_pin(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1],

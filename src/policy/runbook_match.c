@@ -256,12 +256,28 @@ static bool limit_ok(attempt *a, json_t **forward)
 			return differ(a, 100, "out of memory");
 		return true;
 	}
-	if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
-	    json_integer_value(lim) > a->rb->limit)
-		return differ(a, 5, "Limit %lld is larger than the runbook's %lld",
-		              json_is_integer(lim) ? (long long)json_integer_value(lim) : -1LL,
+	if (!json_is_integer(lim) || json_integer_value(lim) < 1)
+		return differ(a, 5, "Limit must be a whole number from 1 to %lld",
 		              (long long)a->rb->limit);
+	if (json_integer_value(lim) > a->rb->limit)
+		return differ(a, 5, "Limit %lld is larger than the runbook's %lld",
+		              (long long)json_integer_value(lim), (long long)a->rb->limit);
 	return true;
+}
+
+static bool return_ok(attempt *a, const char *member)
+{
+	const json_t *rv = json_object_get(a->top, member);
+	const char *v = json_string_value(rv);
+	size_t i;
+
+	if (rv == NULL || (v != NULL && strcmp(v, "NONE") == 0))
+		return true;
+	for (i = 0; v != NULL && i < a->rb->n_return_values; i++) {
+		if (strcmp(v, a->rb->return_values[i]) == 0)
+			return true;
+	}
+	return differ(a, 5, "%s %s is not allowed by the runbook", member, v != NULL ? v : "?");
 }
 
 static bool options_ok(attempt *a)
@@ -269,9 +285,7 @@ static bool options_ok(attempt *a)
 	const runbook *rb = a->rb;
 	const json_t *sel = json_object_get(a->req, "Select");
 	const json_t *cr = json_object_get(a->req, "ConsistentRead");
-	const json_t *rv = json_object_get(a->top, "ReturnValues");
 	const char *s;
-	size_t i;
 
 	if (sel != NULL) {
 		s = json_string_value(sel);
@@ -295,16 +309,14 @@ static bool options_ok(attempt *a)
 			              rb->scan_forward ? "oldest" : "newest",
 			              rb->scan_forward ? "true" : "false");
 	}
-	if (rv != NULL && !(json_is_string(rv) && strcmp(json_string_value(rv), "NONE") == 0)) {
-		for (i = 0; i < rb->n_return_values; i++) {
-			if (json_is_string(rv) &&
-			    strcmp(json_string_value(rv), rb->return_values[i]) == 0)
-				break;
-		}
-		if (i == rb->n_return_values)
-			return differ(a, 5, "ReturnValues %s is not allowed by the runbook",
-			              json_is_string(rv) ? json_string_value(rv) : "?");
-	}
+	/* ReturnValues, and ReturnValuesOnConditionCheckFailure (which would hand back the
+	 * whole item when the condition refuses the write: a read of any key the parameters
+	 * allow): NONE, or what the runbook's return_values lists (ALL_OLD for the latter). */
+	if (!return_ok(a, "ReturnValues") || !return_ok(a, "ReturnValuesOnConditionCheckFailure"))
+		return false;
+	if (rb->scan_forward < 0 && json_object_get(a->req, "ScanIndexForward") != NULL &&
+	    !json_is_boolean(json_object_get(a->req, "ScanIndexForward")))
+		return differ(a, 5, "ScanIndexForward must be true or false");
 	if (rb->total_segments > 0) {
 		const json_t *ts = json_object_get(a->req, "TotalSegments"),
 		             *seg = json_object_get(a->req, "Segment");

@@ -214,7 +214,7 @@ static int tables_load(runbook_set *s, runbook_diags *d, bg_err *e)
  * 0 when git ran and exited 0. No shell is involved: file names are passed as they are. */
 static int git_out(const char *dir, char *const args[], char *out, size_t cap)
 {
-	char *argv[12];
+	char *argv[14];
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status = 0, n = 0;
 	size_t got = 0, i;
@@ -223,9 +223,12 @@ static int git_out(const char *dir, char *const args[], char *out, size_t cap)
 
 	out[0] = '\0';
 	argv[n++] = "git";
+	/* Nothing in the folder's own git configuration runs a program for us. */
+	argv[n++] = "-c";
+	argv[n++] = "core.fsmonitor=false";
 	argv[n++] = "-C";
 	argv[n++] = (char *)dir;
-	for (i = 0; args[i] != NULL && n < 11; i++)
+	for (i = 0; args[i] != NULL && n < 13; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	if (pipe2(pipefd, O_CLOEXEC) != 0)

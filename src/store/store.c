@@ -190,6 +190,22 @@ int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
 	return s->m->user_get(s, STORE_USER_BY_TOKEN, token_hash, out, e);
 }
 
+int store_user_otp_result(store_tx *tx, int64_t user_id, bool ok, int64_t max_failures,
+                          int64_t lock_until, bool *locked, bg_err *e)
+{
+	bool dummy;
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (max_failures < 1 || lock_until < 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: bad lockout parameters");
+	else
+		rc = tx->s->m->user_otp_result(tx, user_id, ok, max_failures, lock_until,
+		                               locked != NULL ? locked : &dummy, e);
+	return tx_note(tx, rc);
+}
+
 int store_user_list(store *s, int (*fn)(void *ctx, const store_user *u), void *ctx, bg_err *e)
 {
 	return s->m->user_list(s, fn, ctx, e);

@@ -176,6 +176,14 @@ int store_user_by_token(store *s, const uint8_t token_hash[32], store_user *out,
  * is no such user. */
 int store_user_use_otp(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e) BG_MUST_CHECK;
 
+/* A TOTP check's outcome, counted atomically in the store (never from a copy of the row,
+ * which another process may have changed): ok clears the wrong-code count; a wrong code
+ * adds one and, at max_failures, locks the user until lock_until and starts counting
+ * again. *locked (may be NULL) tells whether this call locked the user out. BG_ENOTFOUND
+ * when there is no such user. */
+int store_user_otp_result(store_tx *tx, int64_t user_id, bool ok, int64_t max_failures,
+                          int64_t lock_until, bool *locked, bg_err *e) BG_MUST_CHECK;
+
 /* Every user, ordered by name: fn(ctx, user) for each; a non-zero return stops the
  * listing (and is returned). */
 int store_user_list(store *s, int (*fn)(void *ctx, const store_user *u), void *ctx,

@@ -54,6 +54,8 @@ struct store_methods {
 	                bg_err *e);
 	int (*user_get)(store *s, store_user_key by, const void *key, store_user *out, bg_err *e);
 	int (*user_use_otp)(store_tx *tx, int64_t user_id, int64_t counter, bg_err *e);
+	int (*user_otp_result)(store_tx *tx, int64_t user_id, bool ok, int64_t max_failures,
+	                       int64_t lock_until, bool *locked, bg_err *e);
 	int (*user_list)(store *s, int (*fn)(void *ctx, const store_user *u), void *ctx, bg_err *e);
 	int (*user_update)(store_tx *tx, const store_user *u, const uint8_t *token_hash, bg_err *e);
 

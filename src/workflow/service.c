@@ -375,6 +375,13 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		return bg_err_set(e, BG_EINVAL,
 		                  "user, tables, ops and duration_seconds are required");
 	rc = store_user_by_name(s->st, in->user, &target, e);
+	if (rc == 0 && target.disabled)
+		rc = bg_err_set(e, BG_EINVAL, "user %s is disabled", target.name);
+	if (rc == 0 && user_role_parse(target.role) == USER_ROLE_AUDITOR)
+		rc = bg_err_set(
+		    e, BG_EINVAL,
+		    "user %s is an auditor: auditors read the audit log and nothing else",
+		    target.name);
 	if (rc == 0 && in->n_runbooks > 0)
 		rc = pin_runbooks(s, in, g, e);
 	if (rc == 0 && in->n_runbooks == 0)
@@ -645,9 +652,9 @@ int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err 
 	if ((user_role_parse(r.u.role) & USER_ROLE_ADMIN) == 0)
 		return bg_err_set(e, BG_EINVAL, "%s is not an admin", name);
 	/* Done on the server's host by whoever can read the data directory: on the record as
-	 * that, with the admin it was done for. */
+	 * that ("host"), with the admin it was done for in the detail. */
 	memset(&c, 0, sizeof(c));
-	snprintf(c.user.name, sizeof(c.user.name), "%s", name);
+	snprintf(c.user.name, sizeof(c.user.name), "host");
 	c.role = USER_ROLE_ADMIN;
 	detail =
 	    json_pack("{s:s,s:s}", "name", name, "by", "the server's host (breakglass recover)");

@@ -171,23 +171,19 @@ int user_authenticate(store *s, const char *token, size_t n, store_user *out, bg
 	return rc;
 }
 
-/* A wrong code: one more failure, and past BG_MAX_OTP_FAILURES a lockout. Best effort:
- * the refusal stands even if the count cannot be written. */
+/* A wrong code: one more failure, and at BG_MAX_OTP_FAILURES a lockout, counted in the
+ * store. Best effort: the refusal stands even if the count cannot be written. */
 static void otp_failed(store *s, const store_user *u, int64_t now, bool *locked)
 {
-	store_user w = *u;
 	store_tx *tx;
 	bg_err e;
 
 	*locked = false;
-	w.otp_failures++;
-	if (w.otp_failures >= BG_MAX_OTP_FAILURES) {
-		w.otp_failures = 0;
-		w.locked_until = now + BG_OTP_LOCKOUT_SECONDS;
-		*locked = true;
-	}
-	if (store_begin(s, &tx, &e) == 0 &&
-	    store_end(tx, store_user_update(tx, &w, NULL, &e), &e) != 0)
+	if (store_begin(s, &tx, &e) != 0 ||
+	    store_end(tx,
+	              store_user_otp_result(tx, u->id, false, BG_MAX_OTP_FAILURES,
+	                                    now + BG_OTP_LOCKOUT_SECONDS, locked, &e),
+	              &e) != 0)
 		fprintf(stderr, "breakglass: the wrong TOTP code of %s was not counted: %s\n",
 		        u->name, e.msg);
 }
@@ -225,11 +221,9 @@ int user_check_otp(store *s, const keyring *k, const store_user *u, const char *
 	rc = store_begin(s, &tx, e);
 	if (rc == 0) {
 		rc = store_user_use_otp(tx, u->id, counter, e);
-		if (rc == 0 && u->otp_failures > 0) {
-			store_user w = *u;
-			w.otp_failures = 0;
-			rc = store_user_update(tx, &w, NULL, e);
-		}
+		if (rc == 0 && u->otp_failures > 0)
+			rc =
+			    store_user_otp_result(tx, u->id, true, BG_MAX_OTP_FAILURES, 0, NULL, e);
 		rc = store_end(tx, rc, e);
 	}
 	if (rc == BG_EDENIED) {

@@ -111,7 +111,7 @@ e2e_expect_rc "the old token is refused" 1 env BREAKGLASS_TOKEN="$A2T" "$BG" who
 e2e_expect_rc "the recovered token works" 0 env BREAKGLASS_TOKEN="$R" "$BG" whoami
 e2e_expect_rc "with the recovered TOTP key" 0 env BREAKGLASS_TOKEN="$R" "$BG" user add x-rec \
 	--role responder --otp "$(e2e_otp "$RS")"
-e2e_check "the recovery is on the record" eval 'as_adm audit tail --after 0 --limit 1000 | grep -q " recover u-adm2 .* allow "'
+e2e_check "the recovery is on the record" eval 'as_adm audit tail --after 0 --limit 1000 | grep -q " recover host .* allow "'
 
 # enable: the token works again; the grant revoked with the user stays revoked.
 e2e_expect_rc "enable -> 0" 0 env BREAKGLASS_TOKEN="$R" "$BG" user enable u-multi --otp "$(e2e_otp "$RS")"

@@ -289,6 +289,11 @@ static void test_strict_yaml(void **state)
 	assert_null(parse("- a\n- b\n", &d));
 	assert_true(has_problem(&d, 0, "a runbook is a mapping"));
 	runbook_diags_free(&d);
+	/* A control character could hide text from a reviewer, or a marker from the shell line
+	 * `runbook show` prints. */
+	assert_null(parse("id: x\ntitle: \"a\\x01b\"\n", &d));
+	assert_true(has_problem(&d, 2, "control character (0x01)"));
+	runbook_diags_free(&d);
 	assert_null(parse("a: 1\n---\nb: 2\n", &d));
 	assert_true(has_problem(&d, 0, "one YAML document per file"));
 	runbook_diags_free(&d);

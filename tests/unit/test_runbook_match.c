@@ -210,6 +210,26 @@ static void test_differences(void **state)
 	       "{\"TableName\":\"orders\",\"Key\":{\"pk\":{\"S\":\"CUSTOMER#42\"},\"sk\":{\"S\":"
 	       "\"ORDER#1\"}},\"UpdateExpression\":\"SET #s = :n\",\"Expected\":{}}",
 	       "legacy parameter Expected");
+	/* The whole item back when the condition refuses the write: a read the runbook does
+	 * not allow. */
+	denied(
+	    &g, "UpdateItem",
+	    "{\"TableName\":\"orders\",\"Key\":{\"pk\":{\"S\":\"CUSTOMER#42\"},\"sk\":{\"S\":"
+	    "\"ORDER#1\"}},\"UpdateExpression\":\"SET #s = :n\",\"ConditionExpression\":\"#s = "
+	    ":o\",\"ExpressionAttributeNames\":{\"#s\":\"status\"},\"ExpressionAttributeValues\":"
+	    "{\":n\":{\"S\":\"CANCELLED\"},\":o\":{\"S\":\"STUCK\"}},"
+	    "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}",
+	    "ReturnValuesOnConditionCheckFailure ALL_OLD is not allowed");
+	denied(
+	    &g, "UpdateItem",
+	    "{\"TableName\":\"orders\",\"Key\":{\"pk\":{\"S\":\"CUSTOMER#42\"},\"sk\":{\"S\":"
+	    "\"ORDER#1\"}},\"UpdateExpression\":\"SET #s = :n\",\"ConditionExpression\":\"#s = "
+	    ":o\",\"ExpressionAttributeNames\":{\"#s\":\"status\"},\"ExpressionAttributeValues\":"
+	    "{\":n\":{\"S\":\"CANCELLED\"},\":o\":{\"S\":\"STUCK\"}},\"ReturnValues\":\"ALL_NEW\"}",
+	    "ReturnValues ALL_NEW is not allowed");
+	denied(&g, "Query", QUERY(",\"Limit\":0", VALUES), "Limit must be a whole number");
+	denied(&g, "Query", QUERY(",\"ScanIndexForward\":\"no\"", VALUES),
+	       "ScanIndexForward must be");
 }
 
 static void test_pins(void **state)

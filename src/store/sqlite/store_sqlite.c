@@ -67,6 +67,8 @@ enum {
 	ST_USER_BY_TOKEN,
 	ST_USER_USE_OTP,
 	ST_USER_EXISTS,
+	ST_USER_OTP_OK,
+	ST_USER_OTP_WRONG,
 	ST_USER_LIST,
 	ST_USER_UPDATE,
 	ST_USER_UPDATE_TOKEN,
@@ -109,6 +111,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_USE_OTP] = "UPDATE users SET last_otp_counter = ?2 "
                         "WHERE id = ?1 AND last_otp_counter < ?2",
     [ST_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
+    [ST_USER_OTP_OK] = "UPDATE users SET otp_failures = 0 WHERE id = ?1",
+    /* One more wrong code; at ?2 of them the user is locked until ?3 and counting restarts.
+     * The row's own values, not a copy: concurrent processes count correctly. */
+    [ST_USER_OTP_WRONG] =
+        "UPDATE users SET "
+        "locked_until = CASE WHEN otp_failures + 1 >= ?2 THEN ?3 ELSE locked_until END, "
+        "otp_failures = CASE WHEN otp_failures + 1 >= ?2 THEN 0 ELSE otp_failures + 1 END "
+        "WHERE id = ?1 RETURNING otp_failures = 0",
     [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
     /* A new TOTP key starts its own sequence of time steps; with the same key the
      * counter is left to store_user_use_otp, which only ever raises it. */
@@ -887,6 +897,31 @@ static int sq_user_get(store *st, store_user_key by, const void *key, store_user
 	return rc;
 }
 
+static int otp_locked_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	(void)e;
+	*(bool *)ctx = sqlite3_column_int64(q, 0) != 0;
+	return 0;
+}
+
+static int sq_user_otp_result(store_tx *tx, int64_t user_id, bool ok, int64_t max_failures,
+                              int64_t lock_until, bool *locked, bg_err *e)
+{
+	query good = {.st = ST_USER_OTP_OK, ARGS(INT(user_id))};
+	query bad = {.st = ST_USER_OTP_WRONG,
+	             ARGS(INT(user_id), INT(max_failures), INT(lock_until)),
+	             .row = otp_locked_row,
+	             .ctx = locked};
+	query *qy = ok ? &good : &bad;
+	int rc;
+
+	*locked = false;
+	rc = run(sq(tx->s), tx_conn(tx), qy, "count a TOTP code", e);
+	if (rc == 0 && qy->changes == 0 && qy->count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such user");
+	return rc;
+}
+
 static int sq_user_list(store *st, int (*fn)(void *ctx, const store_user *u), void *ctx, bg_err *e)
 {
 	user_lister l = {fn, ctx};
@@ -1115,6 +1150,7 @@ const store_methods store_sqlite_methods = {
     .rollback = sq_rollback,
     .user_add = sq_user_add,
     .user_get = sq_user_get,
+    .user_otp_result = sq_user_otp_result,
     .user_list = sq_user_list,
     .user_update = sq_user_update,
     .user_use_otp = sq_user_use_otp,
