@@ -3,7 +3,8 @@
  * the request exactly as libcurl sent it, and checks it with breakglass's own SigV4
  * verifier under the gateway's credentials (so the signed Host, headers and body are
  * what actually went over the wire). Its status, body, request id and checksum must
- * come back unchanged; connections are reused; a dead upstream is BG_EUPSTREAM.
+ * come back unchanged; connections are reused, and one the upstream closed while idle is
+ * replaced; a dead upstream is BG_EUPSTREAM.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ typedef struct fake {
 	int requests;    /* requests served */
 	int connections; /* connections accepted */
 	int verified;    /* requests whose signature verified */
+	bool hang_up;    /* close each connection after one answer (an idle timeout) */
 	char target[128];
 	char body[256];
 } fake;
@@ -127,18 +130,22 @@ static void *fake_main(void *arg)
 		if (fd < 0)
 			return NULL;
 		f->connections++;
-		while ((n = read_request(fd, buf, sizeof(buf), &hdr_end)) > 0)
+		while ((n = read_request(fd, buf, sizeof(buf), &hdr_end)) > 0) {
 			serve_one(f, fd, buf, n, hdr_end);
+			if (f->hang_up)
+				break;
+		}
 		close(fd);
 	}
 }
 
-static void start_fake(fake *f, pthread_t *t)
+static void start_fake(fake *f, pthread_t *t, bool hang_up)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 
 	memset(f, 0, sizeof(*f));
+	f->hang_up = hang_up;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -150,7 +157,9 @@ static void start_fake(fake *f, pthread_t *t)
 	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
 }
 
-static void test_forward_resigned(void **state)
+/* Three calls through one loop; the upstream closes each connection after one answer
+ * if hang_up (the closed connection waits, parked, in the loop until the next call). */
+static void forward_three(bool hang_up)
 {
 	fake f;
 	pthread_t t;
@@ -164,7 +173,7 @@ static void test_forward_resigned(void **state)
 	bg_err e;
 	int i;
 
-	start_fake(&f, &t);
+	start_fake(&f, &t, hang_up);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
 	assert_int_equal(
 	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
@@ -183,10 +192,14 @@ static void test_forward_resigned(void **state)
 		assert_non_null(strstr(r.request_id, "UPSTREAM-RID-"));
 		assert_string_equal(r.content_type, "application/x-amz-json-1.0");
 		upstream_response_free(&r);
+		/* Let the loop see the hang-up while the connection is parked. */
+		if (hang_up)
+			assert_int_equal(net_loop_run_once(loop, 50), 0);
 	}
 	assert_int_equal(f.requests, 3);
 	assert_int_equal(f.verified, 3);
-	assert_int_equal(f.connections, 1); /* kept alive */
+	/* Kept alive, or replaced when the upstream hung up. */
+	assert_int_equal(f.connections, hang_up ? 3 : 1);
 	assert_string_equal(f.target, "DynamoDB_20120810.Query");
 	assert_string_equal(f.body, body);
 	net_curl_free(mc);
@@ -195,6 +208,16 @@ static void test_forward_resigned(void **state)
 	shutdown(f.lfd, SHUT_RDWR);
 	close(f.lfd);
 	pthread_join(t, NULL);
+}
+
+static void test_forward_resigned(void **state)
+{
+	forward_three(false);
+}
+
+static void test_upstream_hangs_up(void **state)
+{
+	forward_three(true);
 }
 
 static void test_unreachable(void **state)
@@ -239,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forward_resigned),
+	    cmocka_unit_test(test_upstream_hangs_up),
 	    cmocka_unit_test(test_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
