@@ -9,7 +9,9 @@
  * batch: an asynchronous caller's callback runs (the gateway's loops post the request
  * back to themselves, so a batch costs each loop one wake-up), a blocking caller is
  * woken. Records that arrive during a sync wait and form the next batch, so throughput
- * grows with concurrency and no loop thread ever waits for the disk.
+ * grows with concurrency and no loop thread ever waits for the disk. A loop queues with
+ * audit_submit_held() and wakes the committer once at the end of its turn
+ * (audit_flush()), so the records of one turn share a wake-up and a batch.
  *
  * audit_append_tx() chains a record into a transaction of the caller's instead, with no
  * queue: it commits with the state change the caller made in the same transaction, and
@@ -653,8 +655,9 @@ nomem:
 	return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
 }
 
-/* Queues en for the committer. Takes ownership of en; on failure it is freed. */
-static int enqueue(audit_log *a, entry *en, bg_err *e)
+/* Queues en for the committer, and wakes it unless held. Takes ownership of en; on
+ * failure it is freed. */
+static int enqueue(audit_log *a, entry *en, bool held, bg_err *e)
 {
 	if (a->stop) {
 		entry_free(en);
@@ -671,12 +674,13 @@ static int enqueue(audit_log *a, entry *en, bg_err *e)
 		a->qhead = en;
 	a->qtail = en;
 	a->queued++;
-	if (!a->writing)
+	if (!a->writing && !held)
 		pthread_cond_signal(&a->work);
 	return 0;
 }
 
-int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+static int submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bool held,
+                  bg_err *e)
 {
 	entry *en;
 	int rc;
@@ -689,9 +693,27 @@ int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *ar
 	en->done_fn = fn;
 	en->done_arg = arg;
 	pthread_mutex_lock(&a->mu);
-	rc = enqueue(a, en, e);
+	rc = enqueue(a, en, held, e);
 	pthread_mutex_unlock(&a->mu);
 	return rc;
+}
+
+int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+{
+	return submit(a, r, fn, arg, false, e);
+}
+
+int audit_submit_held(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+{
+	return submit(a, r, fn, arg, true, e);
+}
+
+void audit_flush(audit_log *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->qhead != NULL && !a->writing)
+		pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
 }
 
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
@@ -714,7 +736,7 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	deadline.tv_sec += BG_AUDIT_WAIT_MS / 1000;
 
 	pthread_mutex_lock(&a->mu);
-	rc = enqueue(a, en, e);
+	rc = enqueue(a, en, false, e);
 	if (rc != 0) {
 		pthread_mutex_unlock(&a->mu);
 		return rc;
