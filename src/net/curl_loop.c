@@ -8,8 +8,11 @@
  * readability only (a connection at rest is always writable): if it becomes readable
  * while parked (DynamoDB closed it, or sent something unasked), the watch is dropped
  * then, and libcurl's own check before reuse finds the connection dead. Watches are
- * found again by descriptor, and end when libcurl closes the socket (our close
- * callback), so a descriptor number reused by a new socket never inherits a stale one.
+ * found again by descriptor. Only connection sockets are parked: libcurl opens them
+ * through our open callback (which marks them) and closes them through our close
+ * callback (which ends their watch), so a descriptor number reused by a new socket never
+ * inherits a stale watch. Other sockets libcurl may watch (its resolver's socket pair)
+ * are closed without our callback, and their watch ends when libcurl stops watching.
  */
 #include "net/curl_loop.h"
 
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct net_curl {
@@ -37,7 +41,8 @@ typedef struct sock_watch {
 	curl_socket_t fd;
 	uint32_t events; /* what the epoll set holds for it, if added */
 	bool added;
-	bool parked; /* libcurl does not watch it now */
+	bool tracked; /* a connection socket: opened and closed through our callbacks */
+	bool parked;  /* libcurl does not watch it now */
 } sock_watch;
 
 /* Stops watching s->fd and frees s. */
@@ -144,6 +149,10 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 		if (s == NULL)
 			return 0;
 		curl_multi_assign(c->multi, fd, NULL);
+		if (!s->tracked) {
+			watch_free(c, s);
+			return 0;
+		}
 		s->parked = true;
 		/* Parked: readability only (see the top of this file). */
 		if (s->added && s->events != EPOLLIN) {
@@ -169,16 +178,35 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 		ev |= EPOLLOUT;
 	if (s->added && s->events == ev)
 		return 0;
-	if (s->added) {
-		if (net_loop_mod(c->loop, fd, ev, &s->w) != 0)
-			return -1;
-	} else {
+	if (s->added && net_loop_mod(c->loop, fd, ev, &s->w) != 0)
+		s->added = false; /* not in the set after all: add it */
+	if (!s->added) {
 		if (net_loop_add(c->loop, fd, ev, &s->w) != 0)
 			return -1;
 		s->added = true;
 	}
 	s->events = ev;
 	return 0;
+}
+
+/* libcurl opens a connection socket: a new descriptor is in no epoll set, whatever a
+ * watch left under its number says; its watch may be parked later. */
+static curl_socket_t open_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	net_curl *c = userp;
+	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	sock_watch *s;
+
+	if (fd == CURL_SOCKET_BAD || purpose != CURLSOCKTYPE_IPCXN)
+		return fd;
+	s = watch_get(c, fd);
+	if (s != NULL) {
+		s->added = false;
+		s->parked = false;
+		s->events = 0;
+		s->tracked = true;
+	}
+	return fd;
 }
 
 /* libcurl closes a socket: its watch ends first (the descriptor may be reused). */
@@ -253,6 +281,8 @@ void net_curl_free(net_curl *c)
 int net_curl_start(net_curl *c, net_curl_job *j)
 {
 	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, (char *)j);
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETDATA, c);
 	curl_easy_setopt(j->easy, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 	curl_easy_setopt(j->easy, CURLOPT_CLOSESOCKETDATA, c);
 	if (curl_multi_add_handle(c->multi, j->easy) != CURLM_OK)

@@ -4,7 +4,8 @@
  * verifier under the gateway's credentials (so the signed Host, headers and body are
  * what actually went over the wire). Its status, body, request id and checksum must
  * come back unchanged; connections are reused, and one the upstream closed while idle is
- * replaced; a dead upstream is BG_EUPSTREAM.
+ * replaced, also when the upstream is named (the resolver's own socket comes and goes
+ * first); a dead upstream is BG_EUPSTREAM.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -139,7 +141,8 @@ static void *fake_main(void *arg)
 	}
 }
 
-static void start_fake(fake *f, pthread_t *t, bool hang_up)
+/* Listens on addr (an IPv4 loopback address). */
+static void start_fake(fake *f, pthread_t *t, struct in_addr addr, bool hang_up)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -148,7 +151,7 @@ static void start_fake(fake *f, pthread_t *t, bool hang_up)
 	f->hang_up = hang_up;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr = addr;
 	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(f->lfd, 8), 0);
@@ -157,9 +160,10 @@ static void start_fake(fake *f, pthread_t *t, bool hang_up)
 	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
 }
 
-/* Three calls through one loop; the upstream closes each connection after one answer
- * if hang_up (the closed connection waits, parked, in the loop until the next call). */
-static void forward_three(bool hang_up)
+/* Three calls through one loop to host (a name makes libcurl's resolver watch a socket
+ * of its own first); the upstream closes each connection after one answer if hang_up
+ * (the closed connection waits, parked, in the loop until the next call). */
+static void forward_three(const char *host, struct in_addr addr, bool hang_up)
 {
 	fake f;
 	pthread_t t;
@@ -173,8 +177,8 @@ static void forward_three(bool hang_up)
 	bg_err e;
 	int i;
 
-	start_fake(&f, &t, hang_up);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	start_fake(&f, &t, addr, hang_up);
+	snprintf(url, sizeof(url), "http://%s:%d", host, f.port);
 	assert_int_equal(
 	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
 	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
@@ -210,14 +214,46 @@ static void forward_three(bool hang_up)
 	pthread_join(t, NULL);
 }
 
+static struct in_addr loopback(void)
+{
+	struct in_addr a = {htonl(INADDR_LOOPBACK)};
+
+	return a;
+}
+
 static void test_forward_resigned(void **state)
 {
-	forward_three(false);
+	forward_three("127.0.0.1", loopback(), false);
 }
 
 static void test_upstream_hangs_up(void **state)
 {
-	forward_three(true);
+	forward_three("127.0.0.1", loopback(), true);
+}
+
+/* By name: this machine's host name when it resolves to a loopback address (libcurl
+ * resolves "localhost" itself, without its resolver), else skipped. */
+static void test_upstream_by_name(void **state)
+{
+	struct addrinfo hints, *res = NULL;
+	struct in_addr addr;
+	char name[256];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (gethostname(name, sizeof(name)) != 0 || getaddrinfo(name, NULL, &hints, &res) != 0) {
+		skip();
+		return;
+	}
+	addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	if ((ntohl(addr.s_addr) >> 24) != 127) {
+		skip();
+		return;
+	}
+	forward_three(name, addr, false);
+	forward_three(name, addr, true);
 }
 
 static void test_unreachable(void **state)
@@ -263,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forward_resigned),
 	    cmocka_unit_test(test_upstream_hangs_up),
+	    cmocka_unit_test(test_upstream_by_name),
 	    cmocka_unit_test(test_unreachable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
