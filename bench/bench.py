@@ -25,6 +25,8 @@ Subcommands:
                                 children, e.g. nginx's workers) and of wrk itself
   summary OUTDIR                gather OUTDIR's raw files into OUTDIR/results.json and print
                                 the summary table
+  quick OUTDIR                  one line per round of the BENCH_QUICK runs (c=1 latency,
+                                c=32 throughput, CPU and context switches per request)
 """
 import http.client
 import json
@@ -829,6 +831,27 @@ def cmd_summary(outdir):
 SCALE_PATHS = (("direct", "direct"), ("nginx_w1", "nginx (1 worker)"), ("breakglass", "breakglass"))
 
 
+def cmd_quick(outdir):
+    import glob
+
+    for fn in sorted(glob.glob(os.path.join(outdir, "lat-*-r*.txt")) +
+                     glob.glob(os.path.join(outdir, "thr-*-r*.txt"))):
+        b, c = tagged(fn, "BENCHJSON"), tagged(fn, "CPUJSON")
+        if not b:
+            print("%s: no result" % os.path.basename(fn))
+            continue
+        b, line = b[-1], os.path.basename(fn)[:-4]
+        line += ": %s req/s, p50 %s us, p99 %s us, non200 %s" % (
+            b.get("rps"), b.get("p50_us"), b.get("p99_us"), b.get("non200"))
+        if c and b.get("requests"):
+            for k, v in (c[-1].get("perf") or {}).items():
+                line += "; %s %.1f us CPU, %.2f ctx sw /req" % (
+                    k, v.get("task-clock", 0) * 1000.0 / b["requests"],
+                    v.get("context-switches", 0) / b["requests"])
+            line += "; CPU %% %s" % json.dumps(c[-1].get("cpu_pct"))
+        print(line)
+
+
 def cmd_scaling(outdir):
     """Throughput and p99 at each connection count on each path (OUTDIR/scale-PATH-cN-r1.txt):
     scaling.json, scaling.dat (one row per connection count) and scaling.gp, the gnuplot
@@ -903,6 +926,8 @@ def main(argv):
         cmd_summary(argv[2])
     elif c == "scaling":
         cmd_scaling(argv[2])
+    elif c == "quick":
+        cmd_quick(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

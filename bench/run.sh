@@ -17,7 +17,8 @@
 # BENCH_HOLD_CONNS (1024), BENCH_STARTUPS (10), BENCH_PACED_RATE (ticks/s, 200),
 # BENCH_PERF (1: perf stat counts CPU time and context switches of each process),
 # BENCH_SCALE (connection counts of the scaling runs, "1 8 32 128 512"),
-# BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile).
+# BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile),
+# BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -304,6 +305,19 @@ if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 	perf report -i "$OUT/perf.data" --children --percent-limit 2 --stdio --sort symbol \
 		-g caller,0.5,callee,function,percent --max-stack 12 >"$OUT/perf-callers.txt" 2>/dev/null
 	log "profile: bench/out/perf.txt, bench/out/perf-callers.txt; load: $(grep -m1 'Requests/sec' "$OUT/prof-wrk.txt")"
+	exit 0
+fi
+
+# BENCH_QUICK=1: only the c=1 latency and c=32 throughput runs of nginx (1 worker) and the
+# gateway, side by side, for iterating on the gateway; the per-run figures are logged.
+if [ "${BENCH_QUICK:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
+	for r in $(seq "$ROUNDS"); do
+		for k in lat thr; do
+			run_wrk "$k" nginx_w1 "$N1PORT" "$r"
+			run_wrk "$k" breakglass "$GPORT" "$r"
+		done
+	done
+	"${BP[@]}" quick "$OUT" | tee "$OUT/quick.txt"
 	exit 0
 fi
 

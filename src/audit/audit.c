@@ -9,18 +9,23 @@
  * batch: an asynchronous caller's callback runs (the gateway's loops post the request
  * back to themselves, so a batch costs each loop one wake-up), a blocking caller is
  * woken. Records that arrive during a sync wait and form the next batch, so throughput
- * grows with concurrency and no loop thread ever waits for the disk.
+ * grows with concurrency and no loop thread ever waits for the disk. A loop queues with
+ * audit_submit_held() and wakes the committer once at the end of its turn
+ * (audit_flush()), so the records of one turn share a wake-up and a batch.
  *
  * audit_append_tx() chains a record into a transaction of the caller's instead, with no
  * queue: it commits with the state change the caller made in the same transaction, and
  * is durable when that commit returns.
  *
  * Checkpoints (with SQLite, copying the WAL into the database: three more syncs) are
- * kept out of the commits: the store makes none by itself, and every CKPT_EVERY commits
- * the committer calls store_maintain() after it has completed its batch. Nothing of the
- * log's commits meanwhile, so the checkpoint completes and the next commit restarts the
- * WAL from its beginning: overwriting the WAL costs less to sync than growing it, which
- * a checkpoint racing the commits would rarely allow.
+ * kept out of the commits: the store makes none by itself. Every CKPT_EVERY commits the
+ * committer asks the checkpointer thread for one (store_maintain()), which runs beside
+ * the commits, so no record waits the several milliseconds it takes. The records
+ * committed while it ran are not in the database yet, and the WAL restarts from its
+ * beginning only once everything in it is: overwriting the WAL costs less to sync than
+ * growing it. So after each checkpoint the committer itself catches up between two
+ * batches (store_maintain() again, which copies only what those commits added), and
+ * the next commit restarts the WAL.
  *
  * The chain head (last seq and hash) is read inside each transaction, never cached:
  * another process (the CLI's init, a second gateway) or a service transaction may have
@@ -106,12 +111,16 @@ struct audit_log {
 	pthread_mutex_t mu;
 	pthread_condattr_t done_attr; /* entries' condition variables use CLOCK_MONOTONIC */
 	pthread_cond_t work;          /* the committer waits here for records */
-	pthread_t committer;
+	pthread_cond_t ckpt_work;     /* the checkpointer waits here for a request */
+	pthread_t committer, checkpointer;
 	bool sync_ready;
-	bool committer_running;
+	bool committer_running, checkpointer_running;
 	bool stop;
 	bool writing;       /* the committer is writing a batch */
-	int64_t since_ckpt; /* commits since the last checkpoint */
+	int64_t since_ckpt; /* commits since the last checkpoint request */
+	bool ckpt_wanted;   /* the committer asked for a checkpoint */
+	bool ckpt_busy;     /* the checkpointer is checkpointing */
+	bool ckpt_ran;      /* one ran since the committer last caught up */
 	entry *qhead, *qtail;
 	size_t queued;
 	audit_stats stats;
@@ -374,12 +383,13 @@ static int write_batch(audit_log *a, entry *list, bg_err *e)
 }
 
 /* Commits every queued record as one batch and completes its callers. Called and
- * returns with mu held; drops it while writing and while calling callbacks. */
+ * returns with mu held; drops it while writing, while calling callbacks and while
+ * catching up after a checkpoint. */
 static void commit_queued(audit_log *a)
 {
 	entry *list = a->qhead, *en, *next, *async = NULL, **async_tail = &async;
 	int64_t n = (int64_t)a->queued;
-	bool ckpt = false;
+	bool catch_up;
 	bg_err err;
 	int rc;
 
@@ -397,9 +407,10 @@ static void commit_queued(audit_log *a)
 		a->stats.batches++;
 		if (n > a->stats.max_batch)
 			a->stats.max_batch = n;
-		if (++a->since_ckpt >= CKPT_EVERY) {
+		if (++a->since_ckpt >= CKPT_EVERY && !a->ckpt_wanted && !a->ckpt_busy) {
 			a->since_ckpt = 0;
-			ckpt = true;
+			a->ckpt_wanted = true;
+			pthread_cond_signal(&a->ckpt_work);
 		}
 	} else {
 		a->stats.failed_batches++;
@@ -419,13 +430,15 @@ static void commit_queued(audit_log *a)
 			pthread_cond_signal(&en->cv);
 		}
 	}
+	catch_up = a->ckpt_ran;
+	a->ckpt_ran = false;
 	pthread_mutex_unlock(&a->mu);
 	for (en = async; en != NULL; en = next) {
 		next = en->next;
 		en->done_fn(en->done_arg, en->rc, en->seq, &en->err);
 		entry_free(en);
 	}
-	if (ckpt)
+	if (catch_up)
 		store_maintain(a->st);
 	pthread_mutex_lock(&a->mu);
 	a->writing = false;
@@ -447,6 +460,29 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
+/* Checkpoints when the committer asks, beside its commits. */
+static void *checkpointer_main(void *arg)
+{
+	audit_log *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->ckpt_wanted && !a->stop)
+			pthread_cond_wait(&a->ckpt_work, &a->mu);
+		if (a->stop)
+			break;
+		a->ckpt_wanted = false;
+		a->ckpt_busy = true;
+		pthread_mutex_unlock(&a->mu);
+		store_maintain(a->st);
+		pthread_mutex_lock(&a->mu);
+		a->ckpt_busy = false;
+		a->ckpt_ran = true;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
 /* --- open and close -------------------------------------------------------------------- */
 
 /* The mutex and the attributes of the callers' condition variables. */
@@ -461,6 +497,11 @@ static bool sync_init(audit_log *a)
 		goto fail_mu;
 	}
 	if (pthread_cond_init(&a->work, NULL) != 0) {
+		pthread_condattr_destroy(&a->done_attr);
+		goto fail_mu;
+	}
+	if (pthread_cond_init(&a->ckpt_work, NULL) != 0) {
+		pthread_cond_destroy(&a->work);
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
@@ -496,6 +537,11 @@ int audit_open(store *st, audit_log **out, bg_err *e)
 		goto fail;
 	}
 	a->committer_running = true;
+	if (pthread_create(&a->checkpointer, NULL, checkpointer_main, a) != 0) {
+		rc = bg_err_set(e, BG_ENOMEM, "audit: cannot start the checkpointer thread");
+		goto fail;
+	}
+	a->checkpointer_running = true;
 	bg_err_clear(e);
 	*out = a;
 	return 0;
@@ -514,9 +560,13 @@ void audit_free(audit_log *a)
 		pthread_mutex_lock(&a->mu);
 		a->stop = true;
 		pthread_cond_signal(&a->work);
+		pthread_cond_signal(&a->ckpt_work);
 		pthread_mutex_unlock(&a->mu);
 		if (a->committer_running)
 			pthread_join(a->committer, NULL);
+		if (a->checkpointer_running)
+			pthread_join(a->checkpointer, NULL);
+		pthread_cond_destroy(&a->ckpt_work);
 		pthread_cond_destroy(&a->work);
 		pthread_condattr_destroy(&a->done_attr);
 		pthread_mutex_destroy(&a->mu);
@@ -605,8 +655,9 @@ nomem:
 	return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
 }
 
-/* Queues en for the committer. Takes ownership of en; on failure it is freed. */
-static int enqueue(audit_log *a, entry *en, bg_err *e)
+/* Queues en for the committer, and wakes it unless held. Takes ownership of en; on
+ * failure it is freed. */
+static int enqueue(audit_log *a, entry *en, bool held, bg_err *e)
 {
 	if (a->stop) {
 		entry_free(en);
@@ -623,12 +674,13 @@ static int enqueue(audit_log *a, entry *en, bg_err *e)
 		a->qhead = en;
 	a->qtail = en;
 	a->queued++;
-	if (!a->writing)
+	if (!a->writing && !held)
 		pthread_cond_signal(&a->work);
 	return 0;
 }
 
-int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+static int submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bool held,
+                  bg_err *e)
 {
 	entry *en;
 	int rc;
@@ -641,9 +693,27 @@ int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *ar
 	en->done_fn = fn;
 	en->done_arg = arg;
 	pthread_mutex_lock(&a->mu);
-	rc = enqueue(a, en, e);
+	rc = enqueue(a, en, held, e);
 	pthread_mutex_unlock(&a->mu);
 	return rc;
+}
+
+int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+{
+	return submit(a, r, fn, arg, false, e);
+}
+
+int audit_submit_held(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg, bg_err *e)
+{
+	return submit(a, r, fn, arg, true, e);
+}
+
+void audit_flush(audit_log *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->qhead != NULL && !a->writing)
+		pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
 }
 
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
@@ -666,7 +736,7 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	deadline.tv_sec += BG_AUDIT_WAIT_MS / 1000;
 
 	pthread_mutex_lock(&a->mu);
-	rc = enqueue(a, en, e);
+	rc = enqueue(a, en, false, e);
 	if (rc != 0) {
 		pthread_mutex_unlock(&a->mu);
 		return rc;

@@ -77,6 +77,14 @@ typedef void (*audit_done_fn)(void *arg, int rc, int64_t seq, const bg_err *e);
 int audit_submit(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg,
                  bg_err *e) BG_MUST_CHECK;
 
+/* audit_submit() without waking the committer: the caller queues what it has at hand
+ * (an event loop, the records of one turn) and then calls audit_flush(), so the records
+ * go to the committer together, with one wake-up, and into one batch. Until a flush (by
+ * this caller, or a submit by another) the records may wait. Thread-safe. */
+int audit_submit_held(audit_log *a, const audit_record *r, audit_done_fn fn, void *arg,
+                      bg_err *e) BG_MUST_CHECK;
+void audit_flush(audit_log *a);
+
 /* Calls fn with each record (as a JSON object with seq, ts, kind, ... , prev_hash, hash)
  * whose seq is greater than after, in order, at most limit of them. fn returns 0 to go
  * on. The object is borrowed for the call. */

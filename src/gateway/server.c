@@ -51,6 +51,8 @@ typedef struct gw_loop {
 	uint64_t rid_next;
 	call *calls; /* DynamoDB requests in flight on this loop */
 	net_task abort_task;
+	net_task flush_task; /* hands this turn's audit records to the committer */
+	bool flush_due;
 } gw_loop;
 
 typedef struct api_job api_job;
@@ -168,17 +170,34 @@ static void audit_timeout(void *arg)
 	call_check_done(c);
 }
 
+/* At the end of a loop turn: the records queued during it go to the committer together
+ * (one wake-up, one batch). */
+static void audit_flush_turn(void *arg)
+{
+	gw_loop *gl = arg;
+
+	gl->flush_due = false;
+	audit_flush(gl->srv->g.audit);
+}
+
 static int io_audit(void *ctx, pl_req *r, const audit_record *rec)
 {
 	call *c = ctx;
+	gw_loop *gl = c->gl;
 	bg_err e;
 
 	if (c->audit_abandoned)
 		return BG_EIO; /* the committer is stuck: do not queue behind it */
 	c->refs++;
-	if (audit_submit(c->gl->srv->g.audit, rec, audit_completed, c, &e) != 0) {
+	if (audit_submit_held(gl->srv->g.audit, rec, audit_completed, c, &e) != 0) {
 		c->refs--;
 		return BG_EIO;
+	}
+	if (!gl->flush_due) {
+		gl->flush_due = true;
+		gl->flush_task.fn = audit_flush_turn;
+		gl->flush_task.arg = gl;
+		net_loop_defer(gl->loop, &gl->flush_task);
 	}
 	if (net_timer_arm(c->gl->loop, &c->audit_timer, BG_AUDIT_WAIT_MS) != 0) {
 		/* No timer (out of memory): the committer's answer still comes. */

@@ -1,10 +1,17 @@
 /*
  * loop.c - epoll, a binary heap of timers and a posted-task queue (see loop.h).
+ *
+ * A task posted from another thread wakes the loop through its eventfd only if the loop
+ * may be asleep in epoll_wait: the loop raises `sleeping` before it looks at the queue
+ * one last time and waits, and a poster writes to the eventfd only when it sees the flag
+ * up after queueing (both sides fence between the write and the read, so at least one
+ * of them sees the other's). A loop that is awake finds the task before it next waits.
  */
 #include "net/loop.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -27,6 +34,7 @@ struct net_loop {
 	pthread_mutex_t mu; /* guards the posted-task queue and stop_requested */
 	net_task *qhead, *qtail;
 	bool stop_requested;
+	atomic_bool sleeping; /* the loop may be in epoll_wait (see the top of this file) */
 
 	net_task *deferred, *deferred_tail; /* loop thread only, run in order */
 };
@@ -139,7 +147,8 @@ void net_loop_post(net_loop *l, net_task *t)
 		l->qhead = t;
 	l->qtail = t;
 	pthread_mutex_unlock(&l->mu);
-	if (was_empty)
+	atomic_thread_fence(memory_order_seq_cst);
+	if (was_empty && atomic_load(&l->sleeping))
 		(void)!write(l->wake_fd, &one, sizeof(one));
 }
 
@@ -293,10 +302,21 @@ static int turn(net_loop *l, int max_wait)
 	}
 	if (max_wait >= 0 && (timeout < 0 || timeout > max_wait))
 		timeout = max_wait;
+	if (timeout != 0) {
+		atomic_store(&l->sleeping, true);
+		atomic_thread_fence(memory_order_seq_cst);
+		pthread_mutex_lock(&l->mu);
+		if (l->qhead != NULL || l->stop_requested)
+			timeout = 0; /* posted meanwhile, maybe without a wake-up */
+		pthread_mutex_unlock(&l->mu);
+	}
 	n = epoll_wait(l->ep, ev, BG_LOOP_EVENTS, timeout);
+	atomic_store(&l->sleeping, false);
 	if (n < 0)
 		return errno == EINTR ? 0 : BG_EIO;
 	l->now = mono_ms();
+	if (timeout == 0)
+		net_loop_run_posted(l); /* no eventfd wake-up may come for these */
 	for (i = 0; i < n; i++) {
 		net_watch *w = ev[i].data.ptr;
 		w->fn(w->arg, ev[i].events);

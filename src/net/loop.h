@@ -65,7 +65,8 @@ void net_loop_post(net_loop *l, net_task *t);
 
 /* Queues t to run on l's own thread after the events of the current wake-up have been
  * handled, in the order queued: for freeing an object that a later event of the same
- * batch may still name. Loop thread only. */
+ * batch may still name, or for handing on together what those events produced. Loop
+ * thread only. */
 void net_loop_defer(net_loop *l, net_task *t);
 
 /* Runs callbacks until net_loop_stop(). Returns 0, or BG_EIO if epoll failed. */

@@ -131,9 +131,10 @@ const char *store_backend_version(size_t i);
 /* Closes the store. Every transaction must have ended. Accepts NULL. */
 void store_free(store *s);
 
-/* Housekeeping for a quiet moment, never inside a commit: the audit committer calls it
- * between batches (SQLite: a passive WAL checkpoint, since automatic ones are off so
- * that no commit pays for one). Failure is harmless, so it returns nothing. */
+/* Housekeeping, never inside a commit: the audit log's checkpointer thread calls it
+ * beside the commits, and the committer once more between two batches to catch up
+ * (SQLite: a passive WAL checkpoint, since automatic ones are off so that no commit pays
+ * for one). Thread-safe. Failure is harmless, so it returns nothing. */
 void store_maintain(store *s);
 
 /* --- transactions -------------------------------------------------------------------- */

@@ -4,7 +4,8 @@
  * output alone (SHA-256 of the previous hash and the canonical JSON, computed here
  * independently of audit.c); the chain continues across close and reopen and across
  * two writers on one file; a write that cannot be made durable is an error for every
- * caller in its batch and leaves no gap; tampering is found by audit_verify(). Records
+ * caller in its batch and leaves no gap; records queued without waking the committer
+ * (audit_submit_held) are written once flushed; tampering is found by audit_verify(). Records
  * appended inside a store transaction (audit_append_tx) commit with its state change or
  * vanish with it, also when the process is killed before the commit.
  */
@@ -437,6 +438,58 @@ static void test_concurrent_appends(void **state)
 	              (long long)st.batches, (long long)st.max_batch);
 }
 
+struct held {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, failed;
+	int64_t seqs[3];
+};
+
+static void held_done(void *arg, int rc, int64_t seq, const bg_err *e)
+{
+	struct held *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	if (rc != 0)
+		h->failed++;
+	else
+		h->seqs[h->done] = seq;
+	h->done++;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Records queued with audit_submit_held() are written, in order, once flushed (an event
+ * loop's turn: queue its records, then wake the committer once). */
+static void test_held_then_flushed(void **state)
+{
+	audit_log *a = *state;
+	struct held h = {.done = 0};
+	audit_record r = {0};
+	audit_stats st;
+	bg_err e;
+	int i;
+
+	pthread_mutex_init(&h.mu, NULL);
+	pthread_cond_init(&h.cv, NULL);
+	r.kind = "request";
+	for (i = 0; i < 3; i++)
+		assert_int_equal(audit_submit_held(a, &r, held_done, &h, &e), 0);
+	audit_flush(a);
+	pthread_mutex_lock(&h.mu);
+	while (h.done < 3)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	assert_int_equal(h.failed, 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(h.seqs[i], i + 1);
+	check_chain(a, 3, NULL);
+	audit_get_stats(a, &st);
+	print_message("    3 held records in %lld commits\n", (long long)st.batches);
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+}
+
 static void test_two_writers(void **state)
 {
 	audit_log *logs[2] = {*state, NULL};
@@ -813,6 +866,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_held_then_flushed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wal_stays_bounded, setup, teardown),

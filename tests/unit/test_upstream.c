@@ -3,7 +3,9 @@
  * the request exactly as libcurl sent it, and checks it with breakglass's own SigV4
  * verifier under the gateway's credentials (so the signed Host, headers and body are
  * what actually went over the wire). Its status, body, request id and checksum must
- * come back unchanged; connections are reused; a dead upstream is BG_EUPSTREAM.
+ * come back unchanged; connections are reused, and one the upstream closed while idle is
+ * replaced, also when the upstream is named (the resolver's own socket comes and goes
+ * first); a dead upstream is BG_EUPSTREAM.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,10 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@ typedef struct fake {
 	int requests;    /* requests served */
 	int connections; /* connections accepted */
 	int verified;    /* requests whose signature verified */
+	bool hang_up;    /* close each connection after one answer (an idle timeout) */
 	char target[128];
 	char body[256];
 } fake;
@@ -127,27 +132,166 @@ static void *fake_main(void *arg)
 		if (fd < 0)
 			return NULL;
 		f->connections++;
-		while ((n = read_request(fd, buf, sizeof(buf), &hdr_end)) > 0)
+		while ((n = read_request(fd, buf, sizeof(buf), &hdr_end)) > 0) {
 			serve_one(f, fd, buf, n, hdr_end);
+			if (f->hang_up)
+				break;
+		}
 		close(fd);
 	}
 }
 
-static void start_fake(fake *f, pthread_t *t)
+/* Listens on addr (an IPv4 loopback address). */
+static void start_fake(fake *f, pthread_t *t, struct in_addr addr, bool hang_up)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 
 	memset(f, 0, sizeof(*f));
+	f->hang_up = hang_up;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr = addr;
 	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(f->lfd, 8), 0);
 	getsockname(f->lfd, (struct sockaddr *)&sa, &sl);
 	f->port = ntohs(sa.sin_port);
 	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
+}
+
+/* Three calls through one loop to host (a name makes libcurl's resolver watch a socket
+ * of its own first); the upstream closes each connection after one answer if hang_up
+ * (the closed connection waits, parked, in the loop until the next call). */
+static void forward_three(const char *host, struct in_addr addr, bool hang_up)
+{
+	fake f;
+	pthread_t t;
+	awscreds *cr = NULL;
+	upstream *u = NULL;
+	upstream_response r;
+	net_loop *loop = NULL;
+	net_curl *mc = NULL;
+	char url[64];
+	const char body[] = "{\"TableName\":\"Orders\"}";
+	bg_err e;
+	int i;
+
+	start_fake(&f, &t, addr, hang_up);
+	snprintf(url, sizeof(url), "http://%s:%d", host, f.port);
+	assert_int_equal(
+	    awscreds_from_values("AKIDGATEWAY", "gateway-secret", "gw-token!", &cr, &e), 0);
+	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
+	assert_int_equal(net_loop_new(&loop, &e), 0);
+	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23,
+		                                    body, sizeof(body) - 1, 0, &r, &e),
+		                 0);
+		/* Errors and throttling pass back untouched. */
+		assert_int_equal(r.status, 400);
+		assert_int_equal(r.body.len, 30);
+		assert_memory_equal(r.body.data, "{\"__type\":\"x#Throttling\"}", 25);
+		assert_string_equal(r.crc32, "12345");
+		assert_non_null(strstr(r.request_id, "UPSTREAM-RID-"));
+		assert_string_equal(r.content_type, "application/x-amz-json-1.0");
+		upstream_response_free(&r);
+		/* Let the loop see the hang-up while the connection is parked. */
+		if (hang_up)
+			assert_int_equal(net_loop_run_once(loop, 50), 0);
+	}
+	assert_int_equal(f.requests, 3);
+	assert_int_equal(f.verified, 3);
+	/* Kept alive, or replaced when the upstream hung up. */
+	assert_int_equal(f.connections, hang_up ? 3 : 1);
+	assert_string_equal(f.target, "DynamoDB_20120810.Query");
+	assert_string_equal(f.body, body);
+	net_curl_free(mc);
+	net_loop_free(loop);
+	upstream_free(u);
+	shutdown(f.lfd, SHUT_RDWR);
+	close(f.lfd);
+	pthread_join(t, NULL);
+}
+
+static struct in_addr loopback(void)
+{
+	struct in_addr a = {htonl(INADDR_LOOPBACK)};
+
+	return a;
+}
+
+static void test_forward_resigned(void **state)
+{
+	forward_three("127.0.0.1", loopback(), false);
+}
+
+static void test_upstream_hangs_up(void **state)
+{
+	forward_three("127.0.0.1", loopback(), true);
+}
+
+/* By name: this machine's host name when it resolves to a loopback address (libcurl
+ * resolves "localhost" itself, without its resolver), else skipped. */
+static void test_upstream_by_name(void **state)
+{
+	struct addrinfo hints, *res = NULL;
+	struct in_addr addr;
+	char name[256];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	if (gethostname(name, sizeof(name)) != 0 || getaddrinfo(name, NULL, &hints, &res) != 0) {
+		skip();
+		return;
+	}
+	addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	freeaddrinfo(res);
+	if ((ntohl(addr.s_addr) >> 24) != 127) {
+		skip();
+		return;
+	}
+	forward_three(name, addr, false);
+	forward_three(name, addr, true);
+}
+
+static void test_unreachable(void **state)
+{
+	awscreds *cr = NULL;
+	upstream *u = NULL;
+	net_loop *loop = NULL;
+	net_curl *mc = NULL;
+	upstream_response r;
+	bg_err e;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char url[64];
+
+	/* A port that was free a moment ago: nothing listens there. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	assert_int_equal(awscreds_from_values("AKIDGATEWAY", "gateway-secret", NULL, &cr, &e), 0);
+	assert_int_equal(upstream_new(url, "eu-west-1", cr, 0, &u, &e), 0);
+	assert_int_equal(net_loop_new(&loop, &e), 0);
+	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
+	assert_int_equal(
+	    upstream_call_sync(u, loop, mc, "DynamoDB_20120810.Query", 23, "{}", 2, 0, &r, &e),
+	    BG_EUPSTREAM);
+	upstream_response_free(&r);
+	net_curl_free(mc);
+	net_loop_free(loop);
+	upstream_free(u);
+	cr = NULL;
+	assert_int_equal(awscreds_from_values("A", "B", NULL, &cr, &e), 0);
+	assert_int_equal(upstream_new("ftp://x", "eu-west-1", cr, 0, &u, &e), BG_EINVAL);
 }
 
 /* A blocking client of the upstream at url: the upstream (signing with the test's
@@ -177,44 +321,6 @@ static void client_close(client *c)
 	upstream_free(c->u);
 }
 
-static void test_forward_resigned(void **state)
-{
-	fake f;
-	pthread_t t;
-	client c;
-	upstream_response r;
-	char url[64];
-	const char body[] = "{\"TableName\":\"Orders\"}";
-	bg_err e;
-	int i;
-
-	start_fake(&f, &t);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
-	client_open(&c, url, "gw-token!");
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(upstream_call_sync(c.u, c.loop, c.mc, "DynamoDB_20120810.Query",
-		                                    23, body, sizeof(body) - 1, 0, &r, &e),
-		                 0);
-		/* Errors and throttling pass back untouched. */
-		assert_int_equal(r.status, 400);
-		assert_int_equal(r.body.len, 30);
-		assert_memory_equal(r.body.data, "{\"__type\":\"x#Throttling\"}", 25);
-		assert_string_equal(r.crc32, "12345");
-		assert_non_null(strstr(r.request_id, "UPSTREAM-RID-"));
-		assert_string_equal(r.content_type, "application/x-amz-json-1.0");
-		upstream_response_free(&r);
-	}
-	assert_int_equal(f.requests, 3);
-	assert_int_equal(f.verified, 3);
-	assert_int_equal(f.connections, 1); /* kept alive */
-	assert_string_equal(f.target, "DynamoDB_20120810.Query");
-	assert_string_equal(f.body, body);
-	client_close(&c);
-	shutdown(f.lfd, SHUT_RDWR);
-	close(f.lfd);
-	pthread_join(t, NULL);
-}
-
 /* A loopback TCP socket on a free port, its URL in url; listening (but never accepting)
  * if listening, else closed again, so nothing listens there. Returns the socket or -1. */
 static int loopback_port(bool listening, char url[64])
@@ -235,27 +341,6 @@ static int loopback_port(bool listening, char url[64])
 	}
 	close(fd);
 	return -1;
-}
-
-static void test_unreachable(void **state)
-{
-	awscreds *cr = NULL;
-	upstream *u = NULL;
-	client c;
-	upstream_response r;
-	bg_err e;
-	char url[64];
-
-	/* A port that was free a moment ago: nothing listens there. */
-	loopback_port(false, url);
-	client_open(&c, url, NULL);
-	assert_int_equal(upstream_call_sync(c.u, c.loop, c.mc, "DynamoDB_20120810.Query", 23, "{}",
-	                                    2, 0, &r, &e),
-	                 BG_EUPSTREAM);
-	upstream_response_free(&r);
-	client_close(&c);
-	assert_int_equal(awscreds_from_values("A", "B", NULL, &cr, &e), 0);
-	assert_int_equal(upstream_new("ftp://x", "eu-west-1", cr, 0, &u, &e), BG_EINVAL);
 }
 
 /* An upstream that takes the connection and never answers: the blocking call gives up
@@ -283,6 +368,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_forward_resigned),
+	    cmocka_unit_test(test_upstream_hangs_up),
+	    cmocka_unit_test(test_upstream_by_name),
 	    cmocka_unit_test(test_unreachable),
 	    cmocka_unit_test(test_sync_bound),
 	};
