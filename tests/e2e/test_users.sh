@@ -100,10 +100,10 @@ e2e_expect_rc "disable -> 0" 0 as_a2 user disable u-multi --otp "$(e2e_otp "$NEW
 e2e_expect_rc "a disabled user's token is refused" 1 env BREAKGLASS_TOKEN="$MT2" "$BG" whoami
 e2e_check "...saying so" grep -q "u-multi is disabled" <<<"$e2e_err"
 e2e_expect_rc "their grant's credentials stop at once" 254 "${q[@]}"
+e2e_check "...as revoked" grep -q "revoked" <<<"$e2e_err"
 e2e_expect_rc "no new grant for a disabled user -> 1" 1 as_adm grant --user u-multi --table Orders \
 	--op Query --for 5m --otp 123456
 e2e_check "...says so" grep -q "u-multi is disabled" <<<"$e2e_err"
-e2e_check "...as revoked" grep -q "revoked" <<<"$e2e_err"
 e2e_expect_rc "an admin cannot disable themself -> 1" 1 as_a2 user disable u-adm2 --otp "$(e2e_otp "$NEW")"
 e2e_check "...says so" grep -q "cannot disable themself" <<<"$e2e_err"
 
