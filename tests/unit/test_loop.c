@@ -76,8 +76,9 @@ static void run_posts(long pause_ns)
 	p.pause_ns = pause_ns;
 	assert_int_equal(net_loop_new(&p.loop, &e), 0);
 	assert_int_equal(pthread_create(&t, NULL, poster_main, &p), 0);
-	/* Each turn may wait long (no timers are armed): only a wake-up or a task found
-	 * before sleeping ends it, so a lost wake-up shows as a test that never ends. */
+	/* Each turn may wait a minute (no timers are armed): only a wake-up or a task found
+	 * before sleeping ends it sooner, so a lost wake-up shows as a run that takes
+	 * minutes (the next turn then finds the task); there is no timed assertion. */
 	while (atomic_load(&p.ran) < ROUNDS)
 		assert_int_equal(net_loop_run_once(p.loop, 60000), 0);
 	pthread_join(t, NULL);
