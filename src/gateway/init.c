@@ -48,14 +48,15 @@ int gateway_init(const char *data, const char *admin, user_secrets *us, bg_err *
 			goto fail;
 		}
 	}
-	/* Neither file existed a moment ago: whatever is there after a failure, even half
-	 * written, is this run's to remove. */
-	made[DATADIR_DB] = true;
+	/* Neither file existed a moment ago. Each is created exclusively: unless another init
+	 * won that race (BG_EEXISTS: its file, not ours), whatever is there after a failure,
+	 * even half written, is this run's to remove. */
 	rc = store_open(data, true, &st, e);
+	made[DATADIR_DB] = rc != BG_EEXISTS;
 	if (rc != 0)
 		goto fail;
-	made[DATADIR_MASTER_KEY] = true;
 	rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), true, &kr, e);
+	made[DATADIR_MASTER_KEY] = rc != BG_EEXISTS;
 	if (rc != 0)
 		goto fail;
 	rc = audit_open(st, &al, e);

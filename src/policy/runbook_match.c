@@ -411,14 +411,19 @@ static bool try_runbook(attempt *a, const json_t *body, const ddb_op_info *op, j
 	return true;
 }
 
-static void page_key(const store_grant *g, const runbook *rb, const json_t *params, char out[65])
+/* Grant, runbook, parameters and, for a parallel scan, the segment: each segment pages
+ * on its own. */
+static void page_key(const store_grant *g, const runbook *rb, const json_t *params,
+                     const json_t *body, char out[65])
 {
 	char *p = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+	const json_t *seg = json_object_get(body, "Segment");
 	bg_buf b;
 	uint8_t h[BG_SHA256_LEN];
 
 	bg_buf_init(&b, 64 * 1024);
-	if (bg_buf_addf(&b, "%s\n%s\n%s\n%s", g->id, rb->id, rb->hash, p != NULL ? p : "") != 0)
+	if (bg_buf_addf(&b, "%s\n%s\n%s\n%s\n%lld", g->id, rb->id, rb->hash, p != NULL ? p : "",
+	                json_is_integer(seg) ? (long long)json_integer_value(seg) : -1LL) != 0)
 		b.len = 0;
 	bg_sha256(b.data != NULL ? b.data : "", b.len, h);
 	bg_hex(h, sizeof(h), out);
@@ -465,7 +470,7 @@ int rb_match(const runbook_set *set, const store_grant *g, const ddb_op_info *op
 				d->forward = forward;
 				d->continuation =
 				    json_object_get(body, "ExclusiveStartKey") != NULL;
-				page_key(g, rb, a.params, d->page_key);
+				page_key(g, rb, a.params, body, d->page_key);
 				return 0;
 			}
 			json_decref(forward);

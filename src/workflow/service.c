@@ -604,28 +604,6 @@ static int renew_user(store_tx *tx, void *arg, bg_err *e)
 	return user_renew(tx, r->kr, &r->u, r->token, r->totp, r->out, e);
 }
 
-int svc_user_renew(const svc *s, svc_caller *c, const char *name, bool token, bool totp,
-                   user_secrets *out, bg_err *e)
-{
-	struct renewal r = {s->kr, {0}, token, totp, out};
-	json_t *detail;
-	action a;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = store_user_by_name(s->st, name, &r.u, e);
-	if (rc != 0)
-		return rc;
-	detail = json_pack("{s:s}", "name", name);
-	a = (action){
-	    token ? "user-rotate-token" : "user-reset-totp", NULL, NULL, detail, renew_user, &r};
-	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
-	json_decref(detail);
-	if (rc != 0)
-		user_secrets_free(out);
-	return rc;
-}
-
 /* Renews both secrets and clears disabled and lockout, in one change. */
 static int recover_user(store_tx *tx, void *arg, bg_err *e)
 {
@@ -637,34 +615,52 @@ static int recover_user(store_tx *tx, void *arg, bg_err *e)
 	return user_renew(tx, r->kr, &r->u, true, true, r->out, e);
 }
 
-int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
+/* A renewal of user name's secrets as action kind by c (change: renew_user or
+ * recover_user); admin_only refuses a user who is not an admin. */
+static int renew(const svc *s, svc_caller *c, const char *name, struct renewal *r, const char *kind,
+                 const char *reason, bool admin_only,
+                 int (*change)(store_tx *tx, void *arg, bg_err *e), bg_err *e)
 {
-	struct renewal r = {s->kr, {0}, true, true, out};
-	svc_caller c;
 	json_t *detail;
 	action a;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	rc = store_user_by_name(s->st, name, &r.u, e);
+	memset(r->out, 0, sizeof(*r->out));
+	rc = store_user_by_name(s->st, name, &r->u, e);
 	if (rc != 0)
 		return rc;
-	if ((user_role_parse(r.u.role) & USER_ROLE_ADMIN) == 0)
+	if (admin_only && (user_role_parse(r->u.role) & USER_ROLE_ADMIN) == 0)
 		return bg_err_set(e, BG_EINVAL, "%s is not an admin", name);
+	detail = json_pack("{s:s}", "name", name);
+	a = (action){kind, NULL, reason, detail, change, r};
+	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(detail);
+	if (rc != 0)
+		user_secrets_free(r->out);
+	return rc;
+}
+
+int svc_user_renew(const svc *s, svc_caller *c, const char *name, bool token, bool totp,
+                   user_secrets *out, bg_err *e)
+{
+	struct renewal r = {s->kr, {0}, token, totp, out};
+
+	return renew(s, c, name, &r, token ? "user-rotate-token" : "user-reset-totp", NULL, false,
+	             renew_user, e);
+}
+
+int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err *e)
+{
+	struct renewal r = {s->kr, {0}, true, true, out};
+	svc_caller c;
+
 	/* Done on the server's host by whoever can read the data directory: on the record as
 	 * that ("host"), with the admin it was done for in the detail. */
 	memset(&c, 0, sizeof(c));
 	snprintf(c.user.name, sizeof(c.user.name), "host");
 	c.role = USER_ROLE_ADMIN;
-	detail =
-	    json_pack("{s:s,s:s}", "name", name, "by", "the server's host (breakglass recover)");
-	a = (action){"recover", NULL,         "admin recovery on the server's host",
-	             detail,    recover_user, &r};
-	rc = detail != NULL ? act(s, &c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
-	json_decref(detail);
-	if (rc != 0)
-		user_secrets_free(out);
-	return rc;
+	return renew(s, &c, name, &r, "recover", "admin recovery on the server's host", true,
+	             recover_user, e);
 }
 
 int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g, grant_creds *out,
