@@ -121,6 +121,13 @@ static const cli_help_item serve_opts[] = {
     {"--runbooks DIR",
      "The runbook folder (tables.yaml and one YAML template per file; see `breakglass "
      "runbook`). Env: BREAKGLASS_RUNBOOKS."},
+    {"--upstream-role-arn ARN",
+     "A dedicated break-glass role the gateway assumes (STS AssumeRole at "
+     "https://sts.REGION.amazonaws.com, session name breakglass-HOSTNAME) with the "
+     "credentials of the standard chain, and renews before it expires. Env: "
+     "BREAKGLASS_UPSTREAM_ROLE_ARN."},
+    {"--upstream-external-id ID",
+     "The ExternalId the role's trust policy asks for. Env: BREAKGLASS_UPSTREAM_EXTERNAL_ID."},
     END};
 
 static const cli_help_item serve_examples[] = {
@@ -391,7 +398,9 @@ static const cli_help pages[] = {
      "                 [--data DIR] [--region REGION] [--public-url URL]\n"
      "                 [--threads N] [--max-connections N] [--header-timeout D]\n"
      "                 [--upstream-timeout D] [--drain-timeout D]\n"
-     "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR] [--json]",
+     "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR]\n"
+     "                 [--upstream-role-arn ARN] [--upstream-external-id ID]\n"
+     "                 [--json]",
      "Runs the gateway: DynamoDB's JSON protocol on / (what the AWS CLI, boto3 and the SDKs "
      "speak, unchanged) and the breakglass JSON API on /api/v1/ (what the other commands "
      "use). Every DynamoDB request is checked against its grant, written to the audit log "

@@ -578,7 +578,8 @@ static int gw_open(gw *g, bg_err *e)
 		rc = gw_runbooks_new(g->cfg.runbooks, &g->runbooks, e);
 	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks};
 	if (rc == 0) {
-		credchain_opts co = {g->cfg.region, NULL, NULL, NULL};
+		credchain_opts co = {g->cfg.region, g->cfg.upstream_role_arn,
+		                     g->cfg.upstream_external_id, NULL};
 		rc = credchain_new(&co, &g->identity, e);
 	}
 	if (rc == 0)

@@ -463,6 +463,24 @@ def main():
            "AWS_EC2_METADATA_DISABLED=true and nothing else: serve refuses to start (exit 4)",
            gw.logtext()[-300:])
 
+    # --- 8. the break-glass role on top of the chain --------------------------------------
+    sts.signers["AKIDENV"] = "env-secret"
+    n0 = len(sts.calls)
+    case("upstream_role_arn", {"AWS_ACCESS_KEY_ID": "AKIDENV",
+                               "AWS_SECRET_ACCESS_KEY": "env-secret",
+                               "AWS_ENDPOINT_URL_STS": sts_url,
+                               "BREAKGLASS_UPSTREAM_EXTERNAL_ID": "bg-ext"},
+         f"ASIASTS{n0 + 1:05d}",
+         extra=("--upstream-role-arn", "arn:aws:iam::123456789012:role/breakglass"),
+         botocore=False)
+    call = sts.calls[n0] if len(sts.calls) > n0 else {}
+    report(call.get("RoleArn") == "arn:aws:iam::123456789012:role/breakglass" and
+           call.get("ExternalId") == "bg-ext" and
+           call.get("RoleSessionName", "").startswith("breakglass-") and
+           sts.signed[-1:] == [("AKIDENV", True)],
+           "upstream_role_arn: AssumeRole with the chain's keys, the external id and a "
+           "breakglass-HOST session name", f"{call} {sts.signed[-1:]}")
+
     # --- 9. refresh before expiry, off the request path ------------------------------------
     imds.rotate, imds.lifetime, f0 = True, 20, imds.fetches
     gw = Gateway(data, up_url, imds_env, "refresh")
