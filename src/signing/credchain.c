@@ -120,6 +120,16 @@ static bool add_hdr(struct curl_slist **l, const char *name, const char *value)
 	return true;
 }
 
+/* Puts prefix before the message already in e, with code: e->msg cannot be an argument of
+ * the bg_err_set that overwrites it. */
+static int err_prefix(bg_err *e, int code, const char *prefix)
+{
+	char was[sizeof(e->msg)];
+
+	snprintf(was, sizeof(was), "%s", e->msg);
+	return bg_err_set(e, code, "%s: %s", prefix, was);
+}
+
 /* ---- STS ---- */
 
 /* A form value, percent-encoded as application/x-www-form-urlencoded expects. */
@@ -296,7 +306,7 @@ static int web_identity(const char *region, const char *token_file, const char *
 	bg_buf_init(&form, BG_MAX_CREDENTIAL_DOC);
 	rc = awscreds_read_file(token_file, &tok, &tok_len, e);
 	if (rc) {
-		rc = bg_err_set(e, rc == BG_ENOTFOUND ? BG_EINVAL : rc, "%s: %s", source, e->msg);
+		rc = err_prefix(e, rc == BG_ENOTFOUND ? BG_EINVAL : rc, source);
 		goto done;
 	}
 	while (tok_len &&
@@ -409,9 +419,7 @@ static int container(awscreds **out, bg_err *e)
 	if (tokfile) {
 		rc = awscreds_read_file(tokfile, &tok, &tok_len, e);
 		if (rc) {
-			rc = bg_err_set(e, BG_EINVAL,
-			                "%s: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s", source,
-			                e->msg);
+			rc = err_prefix(e, BG_EINVAL, source);
 			goto done;
 		}
 		while (tok_len && (tok[tok_len - 1] == '\n' || tok[tok_len - 1] == '\r'))
@@ -470,7 +478,7 @@ static int imds(awscreds **out, bg_err *e)
 	hdrs = NULL;
 	if (rc == BG_EUPSTREAM) {
 		/* Nothing answers: not an EC2 instance (or the hop limit stops us). */
-		rc = bg_err_set(e, BG_ENOTFOUND, "instance metadata: %s", e->msg);
+		rc = err_prefix(e, BG_ENOTFOUND, "instance metadata");
 		goto done;
 	}
 	if (rc)
@@ -606,7 +614,9 @@ static int run_process(const char *cmd, const char *profile, awscreds **out, bg_
 	p[1] = -1;
 	if (rc != 0) {
 		pid = -1;
-		rc = bg_err_set(e, BG_EIO, "%s: cannot run it: %s", source, strerror(rc));
+		char eb[128];
+		rc = bg_err_set(e, BG_EIO, "%s: cannot run it: %s", source,
+		                strerror_r(rc, eb, sizeof(eb)));
 		goto done;
 	}
 	for (;;) {
@@ -621,10 +631,14 @@ static int run_process(const char *cmd, const char *profile, awscreds **out, bg_
 			                BG_CREDENTIAL_PROCESS_TIMEOUT_MS / 1000);
 			goto done;
 		}
-		if (poll(&pf, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR) {
+		int pr = poll(&pf, 1, (int)(left > 1000 ? 1000 : left));
+
+		if (pr < 0 && errno != EINTR) {
 			rc = bg_err_set(e, BG_EIO, "%s: poll failed", source);
 			goto done;
 		}
+		if (pr <= 0)
+			continue; /* nothing yet: look at the deadline again, never block in read */
 		r = read(p[0], chunk, sizeof(chunk));
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
