@@ -1,12 +1,14 @@
 /*
- * awscreds.h - the gateway's own AWS credentials, used to re-sign requests to DynamoDB.
+ * awscreds.h - a set of AWS credentials (access key id, secret, session token, expiry),
+ * and the local sources of the gateway's own: the environment and the shared files.
  *
- * A subset of the standard credential chain, in the SDKs' order: the environment
- * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then the shared credentials
- * file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), profile AWS_PROFILE or "default".
- * The file is read by a small strict INI reader (no extra dependency): comments, sections,
- * key = value, bounded in size; a malformed file is an error, never half-read. Credentials are
- * copied once at start-up; the secret is zeroed when the object is freed.
+ * The object is what upstream signing uses; signing/credchain.h builds it from every
+ * source of the SDKs' chain and shares it between the refresher and the event loops by
+ * reference (awscreds_ref). awscreds_load is the short local chain (the environment, then
+ * the shared credentials file, profile AWS_PROFILE or "default") for tools and tests. The
+ * files are read by a small strict INI reader (no extra dependency): comments, sections,
+ * key = value, bounded in size; a malformed file is an error, never half-read. The secret and
+ * the token are zeroed when the last reference is released.
  */
 #ifndef BG_AWSCREDS_H
 #define BG_AWSCREDS_H
