@@ -27,6 +27,9 @@ done
 # conflict with it), so ask for the commands rather than the packages.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# systemd-analyze checks contrib/breakglass.service (tests/e2e/test_systemd_unit.sh); it
+# works without systemd running as PID 1, as in containers.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -121,6 +121,13 @@ static const cli_help_item serve_opts[] = {
     {"--runbooks DIR",
      "The runbook folder (tables.yaml and one YAML template per file; see `breakglass "
      "runbook`). Env: BREAKGLASS_RUNBOOKS."},
+    {"--upstream-role-arn ARN",
+     "A dedicated break-glass role the gateway assumes (STS AssumeRole at "
+     "https://sts.REGION.amazonaws.com, session name breakglass-HOSTNAME) with the "
+     "credentials of the standard chain, and renews before it expires. Env: "
+     "BREAKGLASS_UPSTREAM_ROLE_ARN."},
+    {"--upstream-external-id ID",
+     "The ExternalId the role's trust policy asks for. Env: BREAKGLASS_UPSTREAM_EXTERNAL_ID."},
     END};
 
 static const cli_help_item serve_examples[] = {
@@ -143,8 +150,25 @@ static const cli_help_item serve_exit[] = {
 static const cli_help_item serve_env[] = {
     {"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
      "The gateway's own AWS identity, used to re-sign requests to DynamoDB. Without them, "
-     "the shared credentials file is read: AWS_SHARED_CREDENTIALS_FILE (default "
-     "~/.aws/credentials), profile $AWS_PROFILE or default."},
+     "the rest of the SDKs' standard chain is tried in botocore's order: the profile's "
+     "role_arn (source_profile or credential_source), web identity, the shared credentials "
+     "file, credential_process, keys in the config file, container credentials, EC2 "
+     "instance metadata (IMDSv2). Temporary credentials are renewed before they expire; "
+     "while the gateway has none valid, DynamoDB requests are refused "
+     "(RequestRefusedException) and its log says why. See docs/deploy.md."},
+    {"AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE",
+     "The profile (default: default) and the files it is read from (default: "
+     "~/.aws/credentials, ~/.aws/config)."},
+    {"AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME",
+     "Web identity (EKS IAM roles for service accounts): STS AssumeRoleWithWebIdentity."},
+    {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI",
+     "Container credentials (ECS task roles, EKS Pod Identity). A FULL_URI over plain http "
+     "must name a loopback, ECS or EKS Pod Identity address."},
+    {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_CONTAINER_AUTHORIZATION_TOKEN",
+     "The Authorization header for container credentials (the file wins)."},
+    {"AWS_EC2_METADATA_DISABLED, AWS_EC2_METADATA_SERVICE_ENDPOINT",
+     "true turns instance metadata off; the endpoint overrides http://169.254.169.254."},
+    {"AWS_ENDPOINT_URL_STS", "Another STS endpoint than https://sts.REGION.amazonaws.com."},
     {"BREAKGLASS_CONFIG, BREAKGLASS_LISTEN, BREAKGLASS_DATA, ...",
      "Each serve setting; see the options. Flags win over the environment, which wins over "
      "the config file."},
@@ -390,7 +414,9 @@ static const cli_help pages[] = {
      "                 [--data DIR] [--region REGION] [--public-url URL]\n"
      "                 [--threads N] [--max-connections N] [--header-timeout D]\n"
      "                 [--upstream-timeout D] [--drain-timeout D]\n"
-     "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR] [--json]",
+     "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR]\n"
+     "                 [--upstream-role-arn ARN] [--upstream-external-id ID]\n"
+     "                 [--json]",
      "Runs the gateway: DynamoDB's JSON protocol on / (what the AWS CLI, boto3 and the SDKs "
      "speak, unchanged) and the breakglass JSON API on /api/v1/ (what the other commands "
      "use). Every DynamoDB request is checked against its grant, written to the audit log "

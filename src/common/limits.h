@@ -124,6 +124,40 @@
 #define BG_MAX_PROFILE_NAME     128
 #define BG_MAX_PATH             4096
 
+/* The gateway's own credentials from a service (signing/credchain). A credentials answer
+ * (container endpoint, instance metadata, credential_process, STS XML) is a few hundred
+ * bytes plus a session token (BG_MAX_SESSION_TOKEN): 64 KiB bounds it with room to spare,
+ * and a web identity token (a JWT from EKS, ~1 KiB) is bounded the same way. */
+#define BG_MAX_CREDENTIAL_DOC (64u * 1024)
+/* The instance metadata service answers on the local link within milliseconds; the SDKs
+ * give it 1 s and one attempt (botocore's metadata_service_timeout), so a host that is not
+ * EC2 costs the chain one second, not a retry storm. */
+#define BG_IMDS_TIMEOUT_MS 1000
+/* The token the instance metadata service is asked for lives 6 hours (the SDKs' value). */
+#define BG_IMDS_TOKEN_TTL_S 21600
+/* STS and the container endpoint are remote services: a call gets 10 s in all (connect
+ * included), then the refresher retries later. */
+#define BG_CREDENTIAL_HTTP_TIMEOUT_MS 10000
+/* A credential_process must print its answer within a minute (the SDKs set no bound; a
+ * process waiting forever would stall every later refresh). */
+#define BG_CREDENTIAL_PROCESS_TIMEOUT_MS 60000
+/* A credential_process command line: its words, for messages and exec. */
+#define BG_MAX_PROCESS_ARGS 64
+/* Temporary credentials are refreshed this long before they expire, plus a random part of
+ * BG_CRED_REFRESH_JITTER_S (botocore refreshes 15 min before, and must 10 min before), or
+ * at half their remaining life when that is shorter. A failed refresh is retried after
+ * BG_CRED_RETRY_MIN_S, doubling up to BG_CRED_RETRY_MAX_S, while the old credentials last. */
+#define BG_CRED_REFRESH_BEFORE_S 300
+#define BG_CRED_REFRESH_JITTER_S 600
+#define BG_CRED_RETRY_MIN_S      1
+#define BG_CRED_RETRY_MAX_S      60
+/* STS session names are at most 64 characters of [\w+=,.@-] (the AssumeRole API). */
+#define BG_MAX_ROLE_SESSION_NAME 64
+/* Role ARNs are at most 2048 characters and external ids 1224 (the AssumeRole API); ours
+ * are config values, so the API's own bounds hold them. */
+#define BG_MAX_ROLE_ARN    2048
+#define BG_MAX_EXTERNAL_ID 1224
+
 /* Runbook files (src/runbook/): one template, its parameters and tests is a page or two;
  * fixtures are larger (items for a test table). A folder holds the team's emergencies,
  * not a library. Nodes and depth bound the tree every reader walks recursively. */

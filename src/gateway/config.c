@@ -40,6 +40,8 @@ typedef struct cfg_text {
 	char tls_cert[sizeof(((gw_config *)0)->tls_cert)];
 	char tls_key[sizeof(((gw_config *)0)->tls_key)];
 	char runbooks[sizeof(((gw_config *)0)->runbooks)];
+	char upstream_role_arn[sizeof(((gw_config *)0)->upstream_role_arn)];
+	char upstream_external_id[sizeof(((gw_config *)0)->upstream_external_id)];
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -60,6 +62,10 @@ static const cfg_key keys[] = {
     K("tls_cert", "--tls-cert", "BREAKGLASS_TLS_CERT", tls_cert),
     K("tls_key", "--tls-key", "BREAKGLASS_TLS_KEY", tls_key),
     K("runbooks", "--runbooks", "BREAKGLASS_RUNBOOKS", runbooks),
+    K("upstream_role_arn", "--upstream-role-arn", "BREAKGLASS_UPSTREAM_ROLE_ARN",
+      upstream_role_arn),
+    K("upstream_external_id", "--upstream-external-id", "BREAKGLASS_UPSTREAM_EXTERNAL_ID",
+      upstream_external_id),
 };
 #undef K
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -228,6 +234,12 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->tls_cert, t->tls_cert, sizeof(c->tls_cert));
 	memcpy(c->tls_key, t->tls_key, sizeof(c->tls_key));
 	memcpy(c->runbooks, t->runbooks, sizeof(c->runbooks));
+	memcpy(c->upstream_role_arn, t->upstream_role_arn, sizeof(c->upstream_role_arn));
+	memcpy(c->upstream_external_id, t->upstream_external_id, sizeof(c->upstream_external_id));
+	if (c->upstream_role_arn[0] && strncmp(c->upstream_role_arn, "arn:", 4) != 0)
+		return bg_err_set(e, BG_EINVAL, "upstream_role_arn must be a role ARN (arn:...)");
+	if (c->upstream_external_id[0] && c->upstream_role_arn[0] == '\0')
+		return bg_err_set(e, BG_EINVAL, "upstream_external_id needs upstream_role_arn");
 	if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
 		return bg_err_set(e, BG_EINVAL, "tls_cert and tls_key go together");
 	/* Grant credentials and API tokens cross this listener: in clear text only on the

@@ -19,6 +19,10 @@
  *   tls_cert   --tls-cert    BREAKGLASS_TLS_CERT    none (PEM chain; required off loopback)
  *   tls_key    --tls-key     BREAKGLASS_TLS_KEY     none (PEM key, mode 0600)
  *   runbooks   --runbooks    BREAKGLASS_RUNBOOKS    none (the runbook folder)
+ *   upstream_role_arn    --upstream-role-arn    BREAKGLASS_UPSTREAM_ROLE_ARN    none
+ *   upstream_external_id --upstream-external-id BREAKGLASS_UPSTREAM_EXTERNAL_ID none
+ *              (a break-glass role the gateway assumes with the standard credential chain's
+ *              credentials, and its ExternalId)
  *   (file)     --config      BREAKGLASS_CONFIG      none
  *
  * Durations take a unit: 500ms, 10s, 2m.
@@ -48,6 +52,9 @@ typedef struct gw_config {
 	char tls_key[BG_MAX_PATH];
 	char runbooks[BG_MAX_PATH]; /* the runbook folder; empty: none */
 	bool json;                  /* --json: print the start-up line as JSON */
+	/* A break-glass role to assume with the chain's credentials; empty: none. */
+	char upstream_role_arn[BG_MAX_ROLE_ARN + 1];
+	char upstream_external_id[BG_MAX_EXTERNAL_ID + 1];
 } gw_config;
 
 /* One setting from the command line: the key whose flag is gw_config_flag(key), and its

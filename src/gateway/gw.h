@@ -17,6 +17,7 @@
 #include "gateway/config.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
+#include "signing/credchain.h"
 #include "signing/sigv4.h"
 #include "store/keyring.h"
 #include "store/store.h"
@@ -30,6 +31,7 @@ typedef struct gw {
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;
+	credchain *identity;   /* the gateway's AWS identity, refreshed off the request path */
 	grant_cache *grants;   /* live grants for the request path; api.c keeps it current */
 	gw_runbooks *runbooks; /* the runbook folder (SIGHUP reloads it) */
 	svc_runbooks pins;     /* the service layer's view of it, for runbook grants */

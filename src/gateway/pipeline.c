@@ -490,8 +490,12 @@ static void stage_transform(pl_req *r)
 			note_page(r);
 		break;
 	case UPSTREAM_NOT_SENT:
-		set_error(r, DDB_ERR_INTERNAL,
-		          "breakglass: DynamoDB could not be reached; the request was not sent");
+		/* A reason of the gateway's own (no AWS identity) is the client's message. */
+		set_error(
+		    r, DDB_ERR_INTERNAL,
+		    strncmp(r->why, "breakglass: ", 12) == 0
+		        ? r->why
+		        : "breakglass: DynamoDB could not be reached; the request was not sent");
 		break;
 	case UPSTREAM_UNKNOWN:
 		set_error(r, DDB_ERR_OUTCOME_UNKNOWN,

@@ -221,10 +221,15 @@ static int io_forward(void *ctx, pl_req *r, const char *target, size_t target_le
                       const uint8_t *body, size_t len)
 {
 	call *c = ctx;
-	bg_err e;
+	bg_err e = {0, ""};
+	int rc = upstream_start(c->gl->srv->g.up, c->gl->curl, target, target_len, body, len,
+	                        upstream_done, c, &c->up, &e);
 
-	return upstream_start(c->gl->srv->g.up, c->gl->curl, target, target_len, body, len,
-	                      upstream_done, c, &c->up, &e);
+	if (rc == BG_EAUTH) { /* no valid AWS identity: refused with the reason, not sent */
+		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, e.msg);
+		return 0;
+	}
+	return rc;
 }
 
 static net_http_header hdr(const char *name, const char *value)
@@ -563,6 +568,7 @@ static void gw_close(gw *g)
 {
 	sigv4_verifier_free(g->verifier);
 	upstream_free(g->up);
+	credchain_free(g->identity);
 	audit_free(g->audit);
 	grant_cache_free(g->grants);
 	gw_runbooks_free(g->runbooks);
@@ -574,7 +580,6 @@ static void gw_close(gw *g)
 static int gw_open(gw *g, bg_err *e)
 {
 	static const char *const required[] = {"host", "x-amz-target"};
-	awscreds *creds = NULL;
 	datadir *dd = NULL;
 	int rc;
 
@@ -591,11 +596,19 @@ static int gw_open(gw *g, bg_err *e)
 	if (rc == 0)
 		rc = gw_runbooks_new(g->cfg.runbooks, &g->runbooks, e);
 	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks};
+	if (rc == 0) {
+		credchain_opts co = {g->cfg.region, g->cfg.upstream_role_arn,
+		                     g->cfg.upstream_external_id, NULL};
+		rc = credchain_new(&co, &g->identity, e);
+	}
 	if (rc == 0)
-		rc = awscreds_load(&creds, e);
-	if (rc == 0)
-		rc = upstream_new(g->cfg.upstream, g->cfg.region, creds, g->cfg.upstream_timeout_ms,
+		rc = upstream_new(g->cfg.upstream, g->cfg.region, NULL, g->cfg.upstream_timeout_ms,
 		                  &g->up, e);
+	if (rc == 0) {
+		upstream_use_identity(g->up, g->identity);
+		if (credchain_start(g->identity) != 0)
+			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
+	}
 	if (rc)
 		return rc;
 	g->verifier = sigv4_verifier_new(g->cfg.region, "dynamodb", required, 2);
@@ -818,6 +831,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "%s://%s:%u",
 		         s.tls ? "https" : "http", s.g.cfg.listen_host, port);
 	print_started(&s.g.cfg, port);
+	credchain_log(s.g.identity);
 
 	sig = wait_for_signal(&s, &sigs);
 	fprintf(stderr, "breakglass: %s, draining (up to %lld ms)\n", strsignal(sig),

@@ -19,7 +19,8 @@ struct upstream {
 	char url[512];
 	char host[300]; /* Host header value: host[:port], port omitted when default */
 	char region[64];
-	awscreds *creds;
+	awscreds *creds;     /* fixed credentials, or NULL */
+	credchain *identity; /* else the current credentials of this */
 	long timeout_ms;
 	pthread_mutex_t lock;
 	CURL *pool[BG_UPSTREAM_HANDLE_POOL];
@@ -81,6 +82,11 @@ fail:
 	awscreds_free(creds);
 	upstream_free(u);
 	return rc;
+}
+
+void upstream_use_identity(upstream *u, credchain *id)
+{
+	u->identity = id;
 }
 
 void upstream_free(upstream *u)
@@ -206,11 +212,18 @@ static int build_headers(upstream *u, const char *target, size_t target_len, con
 	sigv4_signed sig;
 	struct curl_slist *list = NULL, *l;
 	bg_buf line;
-	const char *tok = awscreds_session_token(u->creds);
+	awscreds *cr = u->identity ? credchain_get(u->identity) : awscreds_ref(u->creds);
+	const char *tok = awscreds_session_token(cr);
 	bool ok = true;
 	int rc;
 
 	*out = NULL;
+	if (cr == NULL)
+		return bg_err_set(
+		    e, BG_EAUTH,
+		    "breakglass: the gateway has no valid AWS identity (its credentials "
+		    "expired and could not be renewed; see the gateway's log), so the "
+		    "request was not sent to DynamoDB");
 	memset(&sig, 0, sizeof(sig));
 	bg_buf_init(&line, BG_MAX_AUTH_HEADER + BG_MAX_SESSION_TOKEN + 64);
 	hdr[0] = (sigv4_header){"content-type", 12, ctype, sizeof(ctype) - 1};
@@ -226,8 +239,8 @@ static int build_headers(upstream *u, const char *target, size_t target_len, con
 	req.body = body;
 	req.body_len = len;
 	memset(&sp, 0, sizeof(sp));
-	sp.access_key_id = awscreds_access_key_id(u->creds);
-	sp.secret_key = awscreds_secret_access_key(u->creds);
+	sp.access_key_id = awscreds_access_key_id(cr);
+	sp.secret_key = awscreds_secret_access_key(cr);
 	sp.session_token = tok;
 	sp.region = u->region;
 	sp.service = "dynamodb";
@@ -256,6 +269,7 @@ done:
 	curl_slist_free_all(list);
 	bg_buf_free_secure(&line);
 	sigv4_signed_free(&sig);
+	awscreds_free(cr);
 	return rc;
 }
 

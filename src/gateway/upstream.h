@@ -4,7 +4,8 @@
  *
  * Clients' signatures are made with grant credentials that only the gateway honours, so
  * every forwarded request is signed again (SigV4, service "dynamodb") with the
- * credentials from the standard environment variables or shared credentials file. A
+ * gateway's own AWS identity: fixed credentials, or the current ones of a credchain
+ * (signing/credchain.h), which a refresher thread renews off the request path. A
  * call is a libcurl transfer on the calling loop's multi handle (net/curl_loop.h); its
  * callback runs on that loop when the answer, or the failure, is complete. Easy handles
  * are pooled; upstream connections stay alive in each loop's multi handle.
@@ -19,6 +20,7 @@
 #include "common/err.h"
 #include "net/curl_loop.h"
 #include "signing/awscreds.h"
+#include "signing/credchain.h"
 
 typedef struct upstream upstream;
 typedef struct upstream_call upstream_call;
@@ -38,10 +40,16 @@ typedef enum upstream_outcome {
 	UPSTREAM_UNKNOWN,  /* sent, but no complete answer: it may or may not have run */
 } upstream_outcome;
 
-/* Prepares forwarding to url (http:// or https://) for region. Takes ownership of creds.
- * timeout_ms bounds a whole call (0: BG_UPSTREAM_TIMEOUT_MS). */
+/* Prepares forwarding to url (http:// or https://) for region. Takes ownership of creds
+ * (NULL: set an identity with upstream_use_identity before the first call). timeout_ms
+ * bounds a whole call (0: BG_UPSTREAM_TIMEOUT_MS). */
 int upstream_new(const char *url, const char *region, awscreds *creds, long timeout_ms,
                  upstream **out, bg_err *e) BG_MUST_CHECK;
+
+/* Signs every later call with the current credentials of id (borrowed: it outlives u),
+ * instead of fixed ones. A call started while id has no valid credentials fails with
+ * BG_EAUTH and a message for the client, and nothing is sent. */
+void upstream_use_identity(upstream *u, credchain *id);
 
 /* Frees the pooled handles and zeroes the credentials. No call may be running.
  * Accepts NULL. */
@@ -49,7 +57,8 @@ void upstream_free(upstream *u);
 
 /* Starts POST / with X-Amz-Target target (n bytes) and body (borrowed: kept alive by the
  * caller until done runs) on mc's loop. done(arg, call) runs once on that loop; the
- * caller then reads upstream_call_outcome/_response and frees the call. */
+ * caller then reads upstream_call_outcome/_response and frees the call. BG_EAUTH: the
+ * gateway has no valid AWS identity (nothing sent; e says so, starting "breakglass: "). */
 int upstream_start(upstream *u, net_curl *mc, const char *target, size_t target_len,
                    const void *body, size_t len, void (*done)(void *arg, upstream_call *call),
                    void *arg, upstream_call **out, bg_err *e) BG_MUST_CHECK;

@@ -12,6 +12,8 @@
 #include "awscreds.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pwd.h>
@@ -28,6 +30,8 @@ struct awscreds {
 	char *akid, *secret, *token;
 	size_t secret_len, token_len;
 	char *source;
+	int64_t expires;
+	atomic_uint refs; /* awscreds_ref: the refresher and signing loops share one */
 };
 
 static bool printable_nospace(const char *s, size_t n)
@@ -69,6 +73,8 @@ void awscreds_free(awscreds *c)
 {
 	if (c == NULL)
 		return;
+	if (atomic_fetch_sub(&c->refs, 1) > 1)
+		return;
 	if (c->secret)
 		OPENSSL_cleanse(c->secret, c->secret_len);
 	if (c->token)
@@ -80,11 +86,28 @@ void awscreds_free(awscreds *c)
 	free(c);
 }
 
+awscreds *awscreds_ref(awscreds *c)
+{
+	if (c)
+		atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+int64_t awscreds_expiry(const awscreds *c)
+{
+	return c ? c->expires : 0;
+}
+
+void awscreds_set_expiry(awscreds *c, int64_t t)
+{
+	c->expires = t;
+}
+
 /* Validates and copies; what names the source in messages ("AWS_ACCESS_KEY_ID", "line 3 of
  * PATH", ...). */
-static int make_creds(const char *akid, size_t akid_len, const char *secret, size_t secret_len,
-                      const char *token, size_t token_len, const char *source, awscreds **out,
-                      bg_err *e)
+int awscreds_make(const char *akid, size_t akid_len, const char *secret, size_t secret_len,
+                  const char *token, size_t token_len, const char *source, awscreds **out,
+                  bg_err *e)
 {
 	awscreds *c = NULL;
 	int rc;
@@ -110,6 +133,7 @@ static int make_creds(const char *akid, size_t akid_len, const char *secret, siz
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		goto fail;
+	atomic_init(&c->refs, 1);
 	c->akid = dupn(akid, akid_len);
 	c->secret = dupn(secret, secret_len);
 	c->secret_len = secret_len;
@@ -139,10 +163,10 @@ int awscreds_from_values(const char *akid, const char *secret, const char *token
 	if (akid == NULL || secret == NULL)
 		return bg_err_set(e, BG_EINVAL,
 		                  "credentials: access key id and secret are required");
-	return make_creds(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
-	                  strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
-	                  token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0, "credentials", out,
-	                  e);
+	return awscreds_make(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
+	                     strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
+	                     token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0, "credentials",
+	                     out, e);
 }
 
 const char *awscreds_access_key_id(const awscreds *c)
@@ -179,7 +203,7 @@ const char *awscreds_region(void)
 
 /* ---- the shared credentials file ---- */
 
-static int read_file(const char *path, char **buf, size_t *len, bg_err *e)
+int awscreds_read_file(const char *path, char **buf, size_t *len, bg_err *e)
 {
 	char eb[128];
 	struct stat st;
@@ -268,24 +292,20 @@ static bool cur_ieq(const bg_cur *c, const char *s)
 	return true;
 }
 
-typedef struct ini_profile {
-	bool found;
-	bool have[4]; /* aws_access_key_id, aws_secret_access_key, aws_session_token,
-	                 aws_security_token */
-	bg_cur val[4];
-} ini_profile;
-
-static int ini_find(const char *text, size_t len, const char *profile, const char *path,
-                    ini_profile *out, bg_err *e)
+int awscreds_ini_lookup(const char *text, size_t len, const char *section, const char *path,
+                        const char *const *keys, size_t nkeys, bg_cur *val, bool *have, bool *found,
+                        bg_err *e)
 {
-	static const char *const keys[4] = {"aws_access_key_id", "aws_secret_access_key",
-	                                    "aws_session_token", "aws_security_token"};
-	bg_cur file = bg_cur_make(text, len), line, key, val;
+	bg_cur file = bg_cur_make(text, len), line, key, v;
 	bool in_section = false, in_target = false, nested = false, have_key = false;
 	unsigned lineno = 0;
-	size_t plen = strlen(profile), i;
+	size_t plen = strlen(section), i;
 
-	memset(out, 0, sizeof(*out));
+	*found = false;
+	for (i = 0; i < nkeys; i++) {
+		have[i] = false;
+		val[i] = bg_cur_make("", 0);
+	}
 	if (len && memchr(text, '\0', len))
 		return bg_err_set(e, BG_EINVAL, "%s contains a NUL byte", path);
 	while (!bg_cur_eof(&file)) {
@@ -323,11 +343,11 @@ static int ini_find(const char *text, size_t len, const char *profile, const cha
 				                  lineno);
 			in_section = true;
 			have_key = nested = false;
-			in_target = bg_cur_eq(&line, profile, plen);
-			if (in_target && out->found)
-				return bg_err_set(e, BG_EINVAL, "%s:%u: profile '%s' appears twice",
-				                  path, lineno, profile);
-			out->found = out->found || in_target;
+			in_target = bg_cur_eq(&line, section, plen);
+			if (in_target && *found)
+				return bg_err_set(e, BG_EINVAL, "%s:%u: section [%s] appears twice",
+				                  path, lineno, section);
+			*found = *found || in_target;
 			continue;
 		}
 		if (!in_section)
@@ -341,22 +361,21 @@ static int ini_find(const char *text, size_t len, const char *profile, const cha
 			return bg_err_set(e, BG_EINVAL, "%s:%u: expected 'key = value'", path,
 			                  lineno);
 		key = bg_cur_make(line.p + line.off, delim - line.off);
-		val = bg_cur_make(line.p + delim + 1, line.len - delim - 1);
+		v = bg_cur_make(line.p + delim + 1, line.len - delim - 1);
 		cur_trim(&key);
-		cur_trim(&val);
+		cur_trim(&v);
 		have_key = true;
-		nested = bg_cur_eof(&val);
+		nested = bg_cur_eof(&v);
 		if (!in_target)
 			continue;
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < nkeys; i++) {
 			if (!cur_ieq(&key, keys[i]))
 				continue;
-			if (out->have[i])
-				return bg_err_set(e, BG_EINVAL,
-				                  "%s:%u: %s is set twice in profile '%s'", path,
-				                  lineno, keys[i], profile);
-			out->have[i] = true;
-			out->val[i] = bg_cur_rest(&val);
+			if (have[i])
+				return bg_err_set(e, BG_EINVAL, "%s:%u: %s is set twice in [%s]",
+				                  path, lineno, keys[i], section);
+			have[i] = true;
+			val[i] = bg_cur_rest(&v);
 		}
 	}
 	return 0;
@@ -365,7 +384,12 @@ static int ini_find(const char *text, size_t len, const char *profile, const cha
 int awscreds_parse(const char *text, size_t len, const char *profile, const char *name,
                    awscreds **out, bg_err *e)
 {
-	ini_profile ip;
+	static const char *const keys[4] = {"aws_access_key_id", "aws_secret_access_key",
+	                                    "aws_session_token", "aws_security_token"};
+	struct {
+		bool found, have[4];
+		bg_cur val[4];
+	} ip;
 	bg_buf src;
 	const bg_cur *tok;
 	int rc;
@@ -381,7 +405,7 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 		return bg_err_set(e, BG_ELIMIT, "%s is larger than %u bytes", name,
 		                  BG_MAX_CREDENTIALS_FILE);
 	bg_buf_init(&src, BG_MAX_PATH + BG_MAX_PROFILE_NAME + 64);
-	rc = ini_find(text, len, profile, name, &ip, e);
+	rc = awscreds_ini_lookup(text, len, profile, name, keys, 4, ip.val, ip.have, &ip.found, e);
 	if (rc)
 		goto fail;
 	if (!ip.found) {
@@ -398,9 +422,9 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = make_creds((const char *)ip.val[0].p, ip.val[0].len, (const char *)ip.val[1].p,
-	                ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0,
-	                src.data, out, e);
+	rc = awscreds_make((const char *)ip.val[0].p, ip.val[0].len, (const char *)ip.val[1].p,
+	                   ip.val[1].len, tok ? (const char *)tok->p : "", tok ? tok->len : 0,
+	                   src.data, out, e);
 fail:
 	bg_buf_free(&src);
 	return rc;
@@ -417,7 +441,7 @@ int awscreds_load_file(const char *path, const char *profile, awscreds **out, bg
 	*out = NULL;
 	if (path == NULL || strlen(path) > BG_MAX_PATH)
 		return bg_err_set(e, BG_EINVAL, "invalid credentials file path or profile name");
-	rc = read_file(path, &text, &len, e);
+	rc = awscreds_read_file(path, &text, &len, e);
 	if (rc == 0)
 		rc = awscreds_parse(text, len, profile, path, out, e);
 	if (text) {
@@ -447,58 +471,77 @@ static const char *env_nonempty(const char *name)
 	return v && *v ? v : NULL;
 }
 
+int awscreds_from_env(awscreds **out, bg_err *e)
+{
+	const char *akid, *secret, *token;
+
+	*out = NULL;
+	akid = env_nonempty("AWS_ACCESS_KEY_ID");
+	if (akid == NULL)
+		return bg_err_set(e, BG_ENOTFOUND, "AWS_ACCESS_KEY_ID is not set");
+	secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
+	if (secret == NULL)
+		return bg_err_set(e, BG_EINVAL,
+		                  "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+	token = env_nonempty("AWS_SESSION_TOKEN");
+	if (token == NULL)
+		token = env_nonempty("AWS_SECURITY_TOKEN");
+	return awscreds_make(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
+	                     strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
+	                     token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0, "environment",
+	                     out, e);
+}
+
+int awscreds_path(const char *env, const char *home_rel, bg_buf *path, bg_err *e)
+{
+	const char *file = env_nonempty(env), *home;
+	char pwbuf[1024];
+	int rc;
+
+	if (file && strncmp(file, "~/", 2) != 0) {
+		rc = bg_buf_adds(path, file);
+	} else {
+		home = home_dir(pwbuf, sizeof(pwbuf));
+		if (home == NULL)
+			return bg_err_set(e, BG_ENOTFOUND,
+			                  "%s is not set and there is no home directory", env);
+		rc = bg_buf_adds(path, home);
+		if (rc == 0)
+			rc =
+			    file ? bg_buf_adds(path, file + 1) : bg_buf_addf(path, "/%s", home_rel);
+	}
+	if (rc != 0)
+		return bg_err_set(e, BG_EINVAL, "the path named by %s is too long", env);
+	return 0;
+}
+
 int awscreds_load(awscreds **out, bg_err *e)
 {
-	const char *akid, *secret, *token, *profile, *file, *home;
-	char pwbuf[1024];
+	const char *profile;
 	bg_buf path;
 	int rc;
 
 	if (out == NULL)
 		return bg_err_set(e, BG_EINVAL, "awscreds_load: no output");
-	*out = NULL;
-	akid = env_nonempty("AWS_ACCESS_KEY_ID");
-	if (akid) {
-		secret = env_nonempty("AWS_SECRET_ACCESS_KEY");
-		if (secret == NULL)
-			return bg_err_set(
-			    e, BG_EINVAL,
-			    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-		token = env_nonempty("AWS_SESSION_TOKEN");
-		if (token == NULL)
-			token = env_nonempty("AWS_SECURITY_TOKEN");
-		return make_creds(akid, strnlen(akid, BG_MAX_ACCESS_KEY_ID + 1), secret,
-		                  strnlen(secret, BG_MAX_SECRET_KEY + 1), token ? token : "",
-		                  token ? strnlen(token, BG_MAX_SESSION_TOKEN + 1) : 0,
-		                  "environment", out, e);
-	}
+	rc = awscreds_from_env(out, e);
+	if (rc != BG_ENOTFOUND)
+		return rc;
 
 	profile = env_nonempty("AWS_PROFILE");
 	if (profile == NULL)
 		profile = env_nonempty("AWS_DEFAULT_PROFILE");
 	if (profile == NULL)
 		profile = "default";
-	file = env_nonempty("AWS_SHARED_CREDENTIALS_FILE");
 	bg_buf_init(&path, BG_MAX_PATH);
-	if (file && strncmp(file, "~/", 2) != 0) {
-		rc = bg_buf_adds(&path, file);
-	} else {
-		home = home_dir(pwbuf, sizeof(pwbuf));
-		if (home == NULL) {
-			rc =
-			    bg_err_set(e, BG_ENOTFOUND,
-			               "no AWS credentials: AWS_ACCESS_KEY_ID is not set and there "
-			               "is no home directory");
-			goto fail;
-		}
-		rc = bg_buf_adds(&path, home);
-		if (rc == 0)
-			rc = bg_buf_adds(&path, file ? file + 1 : "/.aws/credentials");
-	}
-	if (rc != 0) {
-		rc = bg_err_set(e, BG_EINVAL, "the credentials file path is too long");
+	rc = awscreds_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials", &path, e);
+	if (rc == BG_ENOTFOUND) {
+		rc = bg_err_set(e, BG_ENOTFOUND,
+		                "no AWS credentials: AWS_ACCESS_KEY_ID is not set and there "
+		                "is no home directory");
 		goto fail;
 	}
+	if (rc != 0)
+		goto fail;
 	rc = awscreds_load_file(path.data, profile, out, e);
 	if (rc == BG_ENOTFOUND && e)
 		bg_err_set(e, BG_ENOTFOUND,

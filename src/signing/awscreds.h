@@ -1,16 +1,23 @@
 /*
- * awscreds.h - the gateway's own AWS credentials, used to re-sign requests to DynamoDB.
+ * awscreds.h - a set of AWS credentials (access key id, secret, session token, expiry),
+ * and the local sources of the gateway's own: the environment and the shared files.
  *
- * A subset of the standard credential chain, in the SDKs' order: the environment
- * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), then the shared credentials
- * file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), profile AWS_PROFILE or "default".
- * The file is read by a small strict INI reader (no extra dependency): comments, sections,
- * key = value, bounded in size; a malformed file is an error, never half-read. Credentials are
- * copied once at start-up; the secret is zeroed when the object is freed.
+ * The object is what upstream signing uses; signing/credchain.h builds it from every
+ * source of the SDKs' chain and shares it between the refresher and the event loops by
+ * reference (awscreds_ref). awscreds_load is the short local chain (the environment, then
+ * the shared credentials file, profile AWS_PROFILE or "default") for tools and tests. The
+ * files are read by a small strict INI reader (no extra dependency): comments, sections,
+ * key = value, bounded in size; a malformed file is an error, never half-read. The secret and
+ * the token are zeroed when the last reference is released.
  */
 #ifndef BG_AWSCREDS_H
 #define BG_AWSCREDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
 #include "common/err.h"
 
 typedef struct awscreds awscreds;
@@ -39,6 +46,45 @@ int awscreds_parse(const char *text, size_t len, const char *profile, const char
 int awscreds_from_values(const char *akid, const char *secret, const char *token, awscreds **out,
                          bg_err *e) BG_MUST_CHECK;
 
+/* Credentials from the environment only: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN (or the older AWS_SECURITY_TOKEN). BG_ENOTFOUND when AWS_ACCESS_KEY_ID
+ * is unset, BG_EINVAL when it is set without a secret or malformed. */
+int awscreds_from_env(awscreds **out, bg_err *e) BG_MUST_CHECK;
+
+/* Credentials from counted values (copied, checked as awscreds_from_values); source names
+ * them in messages and in awscreds_source. Returns 0, BG_EINVAL or BG_ENOMEM. */
+int awscreds_make(const char *akid, size_t akid_len, const char *secret, size_t secret_len,
+                  const char *token, size_t token_len, const char *source, awscreds **out,
+                  bg_err *e) BG_MUST_CHECK;
+
+/* Another reference to c (returned); each is released with awscreds_free, and the last
+ * release wipes and frees. Lets the refresher replace credentials while a loop still signs
+ * with the ones it took. Accepts NULL. */
+awscreds *awscreds_ref(awscreds *c);
+
+/* When temporary credentials expire (Unix seconds), 0 for long-term ones. Set once by the
+ * provider that made them, before they are shared. */
+int64_t awscreds_expiry(const awscreds *c);
+void awscreds_set_expiry(awscreds *c, int64_t t);
+
+/* Reads a whole regular file of at most BG_MAX_CREDENTIALS_FILE bytes into a new buffer
+ * (*buf, *len; the caller wipes and frees it). BG_ENOTFOUND when it does not exist, BG_EIO,
+ * BG_EINVAL (not a regular file), BG_ELIMIT, BG_ENOMEM. */
+int awscreds_read_file(const char *path, char **buf, size_t *len, bg_err *e) BG_MUST_CHECK;
+
+/* The path in environment variable env (a leading "~/" is the home directory), else
+ * HOME/home_rel, appended to path. 0, BG_ENOTFOUND (no home), BG_EINVAL (too long). */
+int awscreds_path(const char *env, const char *home_rel, bg_buf *path, bg_err *e) BG_MUST_CHECK;
+
+/* Looks up keys (lower-case names, matched case-insensitively) in [section] of an INI text
+ * as the shared credentials and config files are written (the rules of awscreds_parse).
+ * val[i]/have[i] receive each key's value (pointing into text); *found says whether the
+ * section exists. Returns 0 or BG_EINVAL for a malformed file, a section or key given twice
+ * (path and line in e). */
+int awscreds_ini_lookup(const char *text, size_t len, const char *section, const char *path,
+                        const char *const *keys, size_t nkeys, bg_cur *val, bool *have, bool *found,
+                        bg_err *e) BG_MUST_CHECK;
+
 /* The parts, owned by c and valid until awscreds_free(c). The token is NULL when none. */
 const char *awscreds_access_key_id(const awscreds *c);
 const char *awscreds_secret_access_key(const awscreds *c);
@@ -48,7 +94,8 @@ const char *awscreds_session_token(const awscreds *c);
  * PATH, profile NAME". Never contains a secret. */
 const char *awscreds_source(const awscreds *c);
 
-/* Zeroes the secret and the token and frees. Accepts NULL. */
+/* Releases a reference; the last one zeroes the secret and the token and frees. Accepts
+ * NULL. */
 void awscreds_free(awscreds *c);
 
 /* The region to sign for: AWS_REGION, else AWS_DEFAULT_REGION, else "us-east-1". The pointer

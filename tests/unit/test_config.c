@@ -44,6 +44,8 @@ static void clear_env(void)
 	unsetenv("BREAKGLASS_CONFIG");
 	unsetenv("AWS_REGION");
 	unsetenv("AWS_DEFAULT_REGION");
+	unsetenv("BREAKGLASS_UPSTREAM_ROLE_ARN");
+	unsetenv("BREAKGLASS_UPSTREAM_EXTERNAL_ID");
 }
 
 /* gw_config_load as `serve` calls it: a config file (or NULL) and "flag=value" settings,
@@ -147,6 +149,36 @@ static void test_errors(void **state)
 
 /* The tuning keys, their defaults and refusals; TLS goes in pairs; clear text off
  * loopback is refused. */
+/* The break-glass role: key, flag and environment; an external id needs a role, and a
+ * role must look like an ARN. */
+static void test_upstream_role(void **state)
+{
+	gw_config c;
+	bg_err e;
+
+	(void)state;
+	clear_env();
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
+	assert_string_equal(c.upstream_role_arn, "");
+	write_file("upstream_role_arn: arn:aws:iam::123456789012:role/file\n"
+	           "upstream_external_id: ext-file\n");
+	assert_int_equal(load(&c, path, &e, NULL), 0);
+	assert_string_equal(c.upstream_role_arn, "arn:aws:iam::123456789012:role/file");
+	assert_string_equal(c.upstream_external_id, "ext-file");
+	setenv("BREAKGLASS_UPSTREAM_ROLE_ARN", "arn:aws:iam::123456789012:role/env", 1);
+	assert_int_equal(load(&c, path, &e, NULL), 0);
+	assert_string_equal(c.upstream_role_arn, "arn:aws:iam::123456789012:role/env");
+	assert_int_equal(
+	    load(&c, path, &e, "upstream-role-arn=arn:aws:iam::123456789012:role/flag", NULL), 0);
+	assert_string_equal(c.upstream_role_arn, "arn:aws:iam::123456789012:role/flag");
+	unsetenv("BREAKGLASS_UPSTREAM_ROLE_ARN");
+	unlink(path);
+	assert_int_equal(load(&c, NULL, &e, "upstream-external-id=x", NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "needs upstream_role_arn"));
+	assert_int_equal(load(&c, NULL, &e, "upstream-role-arn=breakglass", NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "role ARN"));
+}
+
 static void test_tuning_and_tls(void **state)
 {
 	gw_config c;
@@ -199,10 +231,9 @@ static void test_tuning_and_tls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_precedence),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_tuning_and_tls),
+	    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_errors),        cmocka_unit_test(test_tuning_and_tls),
+	    cmocka_unit_test(test_upstream_role),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -343,6 +343,29 @@ static int loopback_port(bool listening, char url[64])
 	return -1;
 }
 
+/* Without credentials (an identity that has none valid) nothing is sent: the call does not
+ * start, and the message for the client says why. */
+static void test_no_identity(void **state)
+{
+	upstream *u = NULL;
+	upstream_call *call = NULL;
+	net_loop *loop = NULL;
+	net_curl *mc = NULL;
+	bg_err e;
+
+	assert_int_equal(upstream_new("http://127.0.0.1:9/", "eu-west-1", NULL, 0, &u, &e), 0);
+	assert_int_equal(net_loop_new(&loop, &e), 0);
+	assert_int_equal(net_curl_new(loop, &mc, &e), 0);
+	assert_int_equal(
+	    upstream_start(u, mc, "DynamoDB_20120810.Query", 23, "{}", 2, NULL, NULL, &call, &e),
+	    BG_EAUTH);
+	assert_null(call);
+	assert_non_null(strstr(e.msg, "breakglass: the gateway has no valid AWS identity"));
+	net_curl_free(mc);
+	net_loop_free(loop);
+	upstream_free(u);
+}
+
 /* An upstream that takes the connection and never answers: the blocking call gives up
  * at its own bound (the API's table check relies on it), and the call is stopped. */
 static void test_sync_bound(void **state)
@@ -371,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(test_upstream_hangs_up),
 	    cmocka_unit_test(test_upstream_by_name),
 	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_no_identity),
 	    cmocka_unit_test(test_sync_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
