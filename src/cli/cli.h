@@ -154,5 +154,6 @@ int cmd_exec_main(int argc, char **argv);
 int cmd_audit_main(int argc, char **argv);
 int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
+int cmd_status_main(int argc, char **argv);
 
 #endif

@@ -174,6 +174,13 @@ static const cli_help_item serve_env[] = {
      "the config file."},
     END};
 
+/* --- status -------------------------------------------------------------------------- */
+
+static const cli_help_item status_examples[] = {
+    {"Is the gateway able to reach DynamoDB as itself?", "breakglass status"},
+    {"For monitoring:", "breakglass status --json | jq -e .identity.valid"},
+    END};
+
 /* --- whoami -------------------------------------------------------------------------- */
 
 static const cli_help_item whoami_examples[] = {
@@ -439,6 +446,13 @@ static const cli_help pages[] = {
      "secrets once. It is on the audit record as \"recover\", by \"host\". It works beside a "
      "running gateway.",
      recover_opts, false, recover_examples, init_exit, NULL},
+    {"status", "the gateway's AWS identity, upstream and runbooks", "breakglass status [--json]",
+     "Shows what an operator checks first: whether the gateway holds a valid AWS identity "
+     "(where it came from: environment, profile, role, web identity, container, instance "
+     "metadata; until when; the last failed refresh), its upstream and region, and how many "
+     "runbooks it has loaded. Without a valid identity the gateway refuses DynamoDB requests "
+     "(RequestRefusedException) and says why in its log and here. Nothing secret is shown.",
+     NULL, true, status_examples, NULL, NULL},
     {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
      "BREAKGLASS_TOKEN are right.",

@@ -319,6 +319,30 @@ static void api_grant_creds(api_ctx *c)
 	free(g);
 }
 
+/* GET /api/v1/status: what an operator checks first (no secret): the gateway's AWS
+ * identity, its upstream, the runbooks it holds. */
+static void api_status(api_ctx *c)
+{
+	credchain_state st;
+	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
+	json_t *id;
+
+	memset(&st, 0, sizeof(st));
+	credchain_status(c->g->identity, &st);
+	id = json_pack("{s:b,s:s,s:s,s:s}", "valid", st.valid, "source", st.source, "access_key_id",
+	               st.access_key_id, "last_error", st.last_error);
+	if (id != NULL && st.expires > 0)
+		json_object_set_new(id, "expires", json_integer(st.expires));
+	if (id != NULL && st.refreshed > 0)
+		json_object_set_new(id, "refreshed", json_integer(st.refreshed));
+	api_reply(c, 200,
+	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I}}", "identity", id, "upstream",
+	                    c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
+	                    c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
+	                    (json_int_t)runbook_set_count(gw_rb_set(snap))));
+	gw_runbooks_release(snap);
+}
+
 /* --- users --------------------------------------------------------------------------- */
 
 static int list_user_json(void *ctx, const store_user *u)
@@ -491,6 +515,8 @@ typedef struct api_route {
 
 static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
+    {"GET", "/api/v1/status", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_status,
+     "only an admin or an auditor can see the gateway's status"},
     {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
     {"GET", "/api/v1/users", USER_ROLE_ADMIN, false, api_users_list,
      "only an admin can list users"},

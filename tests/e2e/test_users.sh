@@ -28,6 +28,15 @@ aud=$(e2e_new_user_as "$AT" "$AS" u-audit auditor) || e2e_fail "auditor" "$aud"
 UT=$(printf '%s' "$aud" | e2e_json token)
 e2e_note_secret "$UT"
 e2e_expect_rc "the auditor reads the audit log -> 0" 0 env BREAKGLASS_TOKEN="$UT" "$BG" audit tail --limit 3
+e2e_expect_rc "the auditor sees the gateway's status -> 0" 0 env BREAKGLASS_TOKEN="$UT" "$BG" status
+e2e_check "status: a valid identity from the environment" eval 'grep -q "^AWS identity  *valid$" <<<"$e2e_out" && grep -q "^  source  *environment" <<<"$e2e_out"'
+e2e_check "status: the runbooks loaded" grep -q "^runbooks  *[1-9][0-9]* loaded from " <<<"$e2e_out"
+e2e_check "status shows no secret" eval '! grep -q "gateway-upstream-secret" <<<"$e2e_out"'
+e2e_expect_rc "status --json -> 0" 0 env BREAKGLASS_TOKEN="$UT" "$BG" status --json
+e2e_check "status --json: identity.valid and its access key" "$PY" -c 'import json, sys
+o = json.loads(sys.argv[1]); i = o["identity"]
+assert i["valid"] is True and i["access_key_id"] == "gateway-upstream-key", i' "$e2e_out"
+e2e_expect_rc "a responder cannot see the status -> 1" 1 env BREAKGLASS_TOKEN="$E2E_RESPONDER_TOKEN" "$BG" status
 e2e_expect_rc "the auditor cannot add users -> 1" 1 env BREAKGLASS_TOKEN="$UT" "$BG" user add x1 \
 	--role responder --otp 123456
 e2e_expect_rc "the auditor cannot list users -> 1" 1 env BREAKGLASS_TOKEN="$UT" "$BG" user list

@@ -1,0 +1,88 @@
+/*
+ * cmd_status.c - `breakglass status`: the gateway as an operator checks it first: whether
+ * it has a valid AWS identity (and where it came from, until when, the last error), its
+ * upstream and region, the runbooks it holds. Nothing secret is shown.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "cli/help.h"
+#include "cli/output.h"
+
+static void print_time(const char *label, const json_t *v)
+{
+	char when[32];
+	time_t t;
+
+	if (!json_is_integer(v))
+		return;
+	t = (time_t)json_integer_value(v);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	printf("%-16s %s\n", label, when);
+}
+
+static void print_str(const char *label, const json_t *v)
+{
+	char clean[512];
+
+	if (json_string_value(v) == NULL || json_string_value(v)[0] == '\0')
+		return;
+	cli_out_sanitize(json_string_value(v), clean, sizeof(clean));
+	printf("%-16s %s\n", label, clean);
+}
+
+int cmd_status_main(int argc, char **argv)
+{
+	const char *val;
+	json_t *ans = NULL, *id, *rb;
+	cli_ctx ctx;
+	cli_args a;
+	int k, rc;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "status", &ctx);
+	while ((k = cli_args_next(&a, NULL, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			return CLI_EXIT_USAGE;
+		return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+	}
+	if (ctx.help)
+		return cli_help_show("status");
+	rc = cli_request(&ctx, "GET", "/api/v1/status", NULL, &ans);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (ctx.json) {
+		rc = cli_emit_json(ans);
+		json_decref(ans);
+		return rc;
+	}
+	id = json_object_get(ans, "identity");
+	rb = json_object_get(ans, "runbooks");
+	if (json_is_true(json_object_get(id, "valid")))
+		printf("%-16s %s\n", "AWS identity", "valid");
+	else
+		printf("%-16s %s\n", "AWS identity",
+		       "NONE: DynamoDB requests are refused until the gateway has one");
+	print_str("  source", json_object_get(id, "source"));
+	print_str("  access key", json_object_get(id, "access_key_id"));
+	print_time("  expires", json_object_get(id, "expires"));
+	print_time("  refreshed", json_object_get(id, "refreshed"));
+	print_str("  last error", json_object_get(id, "last_error"));
+	print_str("upstream", json_object_get(ans, "upstream"));
+	print_str("region", json_object_get(ans, "region"));
+	print_str("public url", json_object_get(ans, "public_url"));
+	printf("%-16s %lld loaded%s%s\n", "runbooks",
+	       (long long)json_integer_value(json_object_get(rb, "count")),
+	       json_string_length(json_object_get(rb, "folder")) > 0 ? " from " : "",
+	       json_string_length(json_object_get(rb, "folder")) > 0
+	           ? json_string_value(json_object_get(rb, "folder"))
+	           : " (no folder configured)");
+	json_decref(ans);
+	fflush(stdout);
+	return ferror(stdout) ? cli_fail(CLI_EXIT_LOCAL, NULL, "cannot write to standard output")
+	                      : CLI_EXIT_OK;
+}
