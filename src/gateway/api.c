@@ -596,6 +596,16 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.sv.grants = g->grants;
 	c.sv.runbooks = &g->pins;
 
+	/* The load balancer's health check: no token, nothing secret; 503 while the gateway
+	 * has no valid AWS identity (it would refuse every DynamoDB request). */
+	if (strcmp(hr->path, "/api/v1/health") == 0 && strcmp(hr->method, "GET") == 0) {
+		credchain_state st;
+		memset(&st, 0, sizeof(st));
+		credchain_status(g->identity, &st);
+		api_reply(&c, st.valid ? 200 : 503,
+		          json_pack("{s:s}", "status", st.valid ? "ok" : "no AWS identity"));
+		return;
+	}
 	auth = gw_header(hr, "authorization", &alen);
 	bg_err_clear(&e);
 	if (auth == NULL || alen < 8 || strncmp(auth, "Bearer ", 7) != 0 ||

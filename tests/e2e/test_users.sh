@@ -36,6 +36,7 @@ e2e_expect_rc "status --json -> 0" 0 env BREAKGLASS_TOKEN="$UT" "$BG" status --j
 e2e_check "status --json: identity.valid and its access key" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1]); i = o["identity"]
 assert i["valid"] is True and i["access_key_id"] == "gateway-upstream-key", i' "$e2e_out"
+e2e_check "the health check needs no token" eval '[ "$(curl -s "$BREAKGLASS_URL/api/v1/health")" = "{\"status\":\"ok\"}" ]'
 e2e_expect_rc "a responder cannot see the status -> 1" 1 env BREAKGLASS_TOKEN="$E2E_RESPONDER_TOKEN" "$BG" status
 e2e_expect_rc "the auditor cannot add users -> 1" 1 env BREAKGLASS_TOKEN="$UT" "$BG" user add x1 \
 	--role responder --otp 123456
