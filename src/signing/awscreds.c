@@ -255,6 +255,7 @@ int awscreds_read_file(const char *path, char **buf, size_t *len, bg_err *e)
 			break;
 		n += (size_t)r;
 	}
+	data[n] = '\0'; /* n < cap: callers may treat the text as a C string */
 	*buf = data;
 	*len = n;
 	data = NULL;

@@ -68,8 +68,8 @@ int64_t awscreds_expiry(const awscreds *c);
 void awscreds_set_expiry(awscreds *c, int64_t t);
 
 /* Reads a whole regular file of at most BG_MAX_CREDENTIALS_FILE bytes into a new buffer
- * (*buf, *len; the caller wipes and frees it). BG_ENOTFOUND when it does not exist, BG_EIO,
- * BG_EINVAL (not a regular file), BG_ELIMIT, BG_ENOMEM. */
+ * (*buf, *len, NUL-terminated; the caller wipes and frees it). BG_ENOTFOUND when it does not exist,
+ * BG_EIO, BG_EINVAL (not a regular file), BG_ELIMIT, BG_ENOMEM. */
 int awscreds_read_file(const char *path, char **buf, size_t *len, bg_err *e) BG_MUST_CHECK;
 
 /* The path in environment variable env (a leading "~/" is the home directory), else
