@@ -169,6 +169,11 @@
 #define BG_MAX_YAML_FILE  (64u * 1024u)
 #define BG_MAX_YAML_NODES 4096
 #define BG_MAX_YAML_DEPTH 16
+/* A regular expression in a file under review (a runbook parameter's pattern, the
+ * policy's ticket pattern; common/pattern.h): what validates an id or a ticket number is a
+ * line, and group nesting beyond a few levels only makes glibc's regcomp expensive. */
+#define BG_MAX_PATTERN       256
+#define BG_MAX_PATTERN_DEPTH 4
 /* A runbook's id ([a-z0-9-], what a grant names), its parameters, and a parameter's enum. */
 #define BG_MAX_RUNBOOK_ID     64
 #define BG_MAX_RUNBOOK_PARAMS 16
@@ -254,6 +259,28 @@
 
 /* Free-text fields kept in the store (reason, denial message). */
 #define BG_MAX_REASON 1024
+
+/* Incidents (workflow/incident.h). An id is what responders type and tickets quote
+ * ("INC-4711", "am-7k2p9x4m1q"); a title is one line of a pager message; a service is a
+ * name like a user's. An alert group key is whatever the source groups by: Alertmanager's
+ * groupKey carries the route's matchers and group labels ("{}/{team=\"db\"}:{alertname=
+ * \"X\"}") and is the longest of them in practice; an alert's key is a fingerprint or an
+ * alarm name; its summary is one annotation. */
+#define BG_MAX_INCIDENT_ID    64
+#define BG_MAX_INCIDENT_TITLE 256
+#define BG_MAX_SERVICE_NAME   64
+#define BG_MAX_ALERT_GROUP    1024
+#define BG_MAX_ALERT_KEY      256
+#define BG_MAX_ALERT_NAME     256
+#define BG_MAX_ALERT_SUMMARY  1024
+/* Alerts remembered per incident: one alert group rarely has more than a few dozen; an
+ * incident that collects more is a storm, and its newest alerts still update the ones it
+ * has. */
+#define BG_MAX_INCIDENT_ALERTS 256
+/* How long a webhook delivery's id is remembered, so a redelivery changes nothing: longer
+ * than any sender retries (SNS's longest retry policy spans about an hour; PagerDuty
+ * retries for a few hours). */
+#define BG_HOOK_DELIVERY_MEMORY (7 * 24 * 3600)
 
 /* Audit records in one answer of the JSON API (the CLI pages with --after), and how many
  * a request that names no limit gets. A record may carry a whole request body, so a page

@@ -21,6 +21,7 @@
 
 #include "common/buf.h"
 #include "common/crypto.h"
+#include "common/pattern.h"
 #include "common/validate.h"
 #include "runbook/runbook_internal.h"
 #include "common/ytree.h"
@@ -317,7 +318,6 @@ static void param_read(reader *rd, runbook_param *p, const ytree_node *v)
 	                                    "max",  "max_length", "description", NULL};
 	const ytree_node *x;
 	size_t i, k;
-	char re[BG_MAX_RUNBOOK_FILE];
 	int64_t n;
 	bg_err e;
 
@@ -346,16 +346,11 @@ static void param_read(reader *rd, runbook_param *p, const ytree_node *v)
 		if (p->type != RUNBOOK_S) {
 			PROBLEM(rd, x->line, "parameter %s: pattern is for type S", p->name);
 		} else if ((p->pattern = dup_text(rd, "pattern", x)) != NULL) {
-			int rc;
+			bg_err pe;
+
 			/* Anchored: the whole value must match, whatever the author wrote. */
-			snprintf(re, sizeof(re), "^(%s)$", p->pattern);
-			rc = regcomp(&p->re, re, REG_EXTENDED | REG_NOSUB);
-			if (rc != 0) {
-				char why[128];
-				regerror(rc, &p->re, why, sizeof(why));
-				PROBLEM(rd, x->line,
-				        "parameter %s: pattern is not a valid POSIX ERE: %s",
-				        p->name, why);
+			if (bg_pattern_compile(&p->re, p->pattern, true, &pe) != 0) {
+				PROBLEM(rd, x->line, "parameter %s: %s", p->name, pe.msg);
 				free(p->pattern);
 				p->pattern = NULL;
 			}
