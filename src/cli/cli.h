@@ -155,5 +155,6 @@ int cmd_audit_main(int argc, char **argv);
 int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
+int cmd_incident_main(int argc, char **argv);
 
 #endif

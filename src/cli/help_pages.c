@@ -219,6 +219,31 @@ static const cli_help_item recover_examples[] = {
      "sudo -u breakglass breakglass recover --data /var/lib/breakglass --admin alice"},
     END};
 
+/* --- incident ------------------------------------------------------------------------ */
+
+static const cli_help_item incident_opts[] = {
+    {"--id ID",
+     "open: the incident's id, as your incident tracker names it (INC-4711): 1 to 64 of "
+     "A-Z a-z 0-9 . _ -. Incidents opened by alerts get one of their own (am-..., pd-..., "
+     "sns-..., gen-...)."},
+    {"--severity N",
+     "open: 1 (the most severe) to 5. Trigger criteria usually ask for SEV1 or SEV2."},
+    {"--title TEXT", "open: one line saying what is wrong."},
+    {"--service NAME",
+     "open: the service affected (1 to 64 of A-Z a-z 0-9 . _ -); a runbook may be allowed "
+     "for some services only."},
+    {"--reason TEXT", "resolve: why it is over; kept in the incident's history."},
+    {"--all", "list: resolved incidents too (the default lists the open ones)."},
+    END};
+
+static const cli_help_item incident_examples[] = {
+    {"A customer-facing outage no alert caught:",
+     "breakglass incident open --id INC-4711 --severity 1 --title \"API 500s\""},
+    {"What is open, and what an alert opened:",
+     "breakglass incident list\nbreakglass incident show am-7k2p9x4m1q"},
+    {"The fix is out:", "breakglass incident resolve INC-4711 --reason \"rolled back 4.2.1\""},
+    END};
+
 /* --- grant --------------------------------------------------------------------------- */
 
 static const cli_help_item grant_opts[] = {
@@ -466,6 +491,21 @@ static const cli_help pages[] = {
      "If the only admin's token or TOTP key is lost, `breakglass recover` on the server's "
      "host issues new ones.",
      user_opts, true, user_examples, NULL, NULL},
+    {"incident", "open, list, show and resolve incidents",
+     "breakglass incident open --id ID --severity N --title TEXT [--service NAME]\n"
+     "                         [--json]\n"
+     "breakglass incident list [--all] [--json]\n"
+     "breakglass incident show ID [--json]\n"
+     "breakglass incident resolve ID [--reason TEXT] [--json]",
+     "An incident is what break-glass access is for: a request names one, and the policy's "
+     "trigger criteria read its severity, its service and its alerts. Alerts open incidents "
+     "on their own through the gateway's webhooks (Prometheus Alertmanager, PagerDuty, "
+     "CloudWatch alarms through SNS, a signed generic JSON hook; see docs/webhooks.md): one "
+     "incident per alert group, its severity from the alert, and every alert's change of "
+     "state in its history. open opens one by hand (responders, approvers and admins); list "
+     "shows the open ones; show prints one with its alerts and history; resolve marks it "
+     "over. Every change is on the audit record.",
+     incident_opts, true, incident_examples, NULL, NULL},
     {"grant", "give a user temporary access to runbooks (or tables)",
      "breakglass grant --user NAME --runbook ID[,ID...] --for DURATION --otp CODE\n"
      "                 [--reason TEXT] [--json]\n"

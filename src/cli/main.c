@@ -22,14 +22,15 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	bool client; /* talks to the server: needs libcurl */
 } commands[] = {
-    {"init", cmd_init_main, false},       {"serve", cmd_serve_main, false},
-    {"recover", cmd_recover_main, false}, {"status", cmd_status_main, true},
-    {"whoami", cmd_whoami_main, true},    {"user", cmd_user_main, true},
-    {"grant", cmd_grant_main, true},      {"grants", cmd_grants_main, true},
-    {"creds", cmd_creds_main, true},      {"exec", cmd_exec_main, true},
-    {"revoke", cmd_revoke_main, true},    {"audit", cmd_audit_main, true},
-    {"runbook", cmd_runbook_main, true},  {"run", cmd_run_main, true},
-    {"help", cmd_help_main, false},       {"version", cmd_version_main, false},
+    {"init", cmd_init_main, false},        {"serve", cmd_serve_main, false},
+    {"recover", cmd_recover_main, false},  {"status", cmd_status_main, true},
+    {"whoami", cmd_whoami_main, true},     {"user", cmd_user_main, true},
+    {"incident", cmd_incident_main, true}, {"grant", cmd_grant_main, true},
+    {"grants", cmd_grants_main, true},     {"creds", cmd_creds_main, true},
+    {"exec", cmd_exec_main, true},         {"revoke", cmd_revoke_main, true},
+    {"audit", cmd_audit_main, true},       {"runbook", cmd_runbook_main, true},
+    {"run", cmd_run_main, true},           {"help", cmd_help_main, false},
+    {"version", cmd_version_main, false},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -408,6 +408,80 @@ int cli_out_grant_list(bg_buf *b, const json_t *answer)
 	return 0;
 }
 
+int cli_out_incident_list(bg_buf *b, const json_t *answer)
+{
+	const json_t *list = json_object_get(answer, "incidents");
+	const json_t *in;
+	size_t i;
+
+	if (!json_is_array(list))
+		return BG_EINVAL;
+	if (bg_buf_addf(b, "%-20s %-4s %-9s %-7s %-16s %-21s %s\n", "ID", "SEV", "STATE", "FIRING",
+	                "SERVICE", "OPENED", "TITLE") != 0)
+		return b->failed;
+	json_array_foreach(list, i, in)
+	{
+		if (add_col(b, json_object_get(in, "id"), 21) != 0 ||
+		    add_col(b, json_object_get(in, "severity"), 5) != 0 ||
+		    add_col(b, json_object_get(in, "state"), 10) != 0 ||
+		    add_col(b, json_object_get(in, "alerts_firing"), 8) != 0 ||
+		    add_col(b, json_object_get(in, "service"), 17) != 0 ||
+		    add_col(b, json_object_get(in, "opened_at"), 22) != 0 ||
+		    add_field(b, json_object_get(in, "title")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	return 0;
+}
+
+int cli_out_incident(bg_buf *b, const json_t *in)
+{
+	static const struct {
+		const char *label, *key;
+	} rows[] = {{"incident", "id"},          {"title", "title"},
+	            {"severity", "severity"},    {"state", "state"},
+	            {"service", "service"},      {"source", "source"},
+	            {"opened", "opened_at"},     {"opened by", "opened_by"},
+	            {"resolved", "resolved_at"}, {"resolved by", "resolved_by"},
+	            {"firing", "alerts_firing"}, {"last firing", "last_firing_at"}};
+	const json_t *alerts = json_object_get(in, "alerts"),
+	             *events = json_object_get(in, "events");
+	const json_t *v;
+	size_t i;
+
+	if (!json_is_object(in))
+		return BG_EINVAL;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (bg_buf_addf(b, "%-12s ", rows[i].label) != 0 ||
+		    add_field(b, json_object_get(in, rows[i].key)) != 0 ||
+		    bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	if (json_is_true(json_object_get(in, "review_required")) &&
+	    bg_buf_adds(b, "review       required (solo break-glass)\n") != 0)
+		return b->failed;
+	if (json_array_size(alerts) > 0 &&
+	    bg_buf_addf(b, "\n%-9s %-32s %-21s %s\n", "STATE", "ALERT", "SINCE", "SUMMARY") != 0)
+		return b->failed;
+	json_array_foreach(alerts, i, v)
+	{
+		if (add_col(b, json_object_get(v, "state"), 10) != 0 ||
+		    add_col(b, json_object_get(v, "name"), 33) != 0 ||
+		    add_col(b, json_object_get(v, "starts_at"), 22) != 0 ||
+		    add_field(b, json_object_get(v, "summary")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	if (json_array_size(events) > 0 && bg_buf_adds(b, "\nHISTORY\n") != 0)
+		return b->failed;
+	json_array_foreach(events, i, v)
+	{
+		if (add_col(b, json_object_get(v, "at"), 22) != 0 ||
+		    add_col(b, json_object_get(v, "kind"), 15) != 0 ||
+		    add_col(b, json_object_get(v, "actor"), 14) != 0 ||
+		    add_field(b, json_object_get(v, "text")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	return 0;
+}
+
 int cli_out_audit_line(bg_buf *b, const json_t *rec)
 {
 	static const char *const keys[] = {"seq", "ts",     "kind",     "actor",  "grant_id",

@@ -78,6 +78,12 @@ int cli_out_grant(bg_buf *b, const json_t *grant, time_t now) BG_MUST_CHECK;
 /* Appends the header line and one row per grant of a {"grants":[...]} answer. */
 int cli_out_grant_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
 
+/* `incident list`: one line per incident of an answer {"incidents": [...]}; and one
+ * incident with its alerts and history (`incident show`). BG_EINVAL when the answer has
+ * no such shape. */
+int cli_out_incident_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
+int cli_out_incident(bg_buf *b, const json_t *incident) BG_MUST_CHECK;
+
 /* Appends one audit record as a single line:
  * SEQ TS KIND ACTOR GRANT OP TABLES DECISION STATUS REASON ("-" for absent fields). */
 int cli_out_audit_line(bg_buf *b, const json_t *rec) BG_MUST_CHECK;

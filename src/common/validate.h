@@ -32,6 +32,17 @@ bool bg_valid_user_name(const char *s);
  * name characters. NULL is not one. */
 bool bg_valid_id(const char *s, size_t max);
 
+/* One line of free text a person reads (an incident's title, an alert's summary): at most
+ * max bytes of valid UTF-8 without control characters (C0, DEL, C1), so it cannot forge a
+ * line in a log or a terminal. NULL is not one; "" is. */
+bool bg_valid_text(const char *s, size_t max);
+
+/* Makes s (NUL-terminated, changed in place) pass bg_valid_text() at its length: a control
+ * character becomes a space, a byte that is not part of valid UTF-8 becomes '?', and a
+ * sequence cut short at the end (by a truncating copy) is dropped. For text from outside
+ * (an alert's summary) that is shown, not parsed. */
+void bg_text_clean(char *s);
+
 /* The shape of a DynamoDB operation name (n bytes at s): a CamelCase word of 1 to
  * BG_MAX_OP_NAME ASCII letters starting upper-case. Whether DynamoDB knows it, and
  * whether a grant may carry it, is grant_op_valid()'s question (workflow/grant.h). */

@@ -20,10 +20,12 @@
 #include "common/limits.h"
 #include "gateway/gw.h"
 #include "runbook/runbook.h"
+#include "workflow/incident.h"
 #include "workflow/service.h"
 
-/* A path's {id}: a grant id or a user name, whichever is longer. */
-#define API_ID_MAX (BG_MAX_USER_NAME + 1 > STORE_ID_MAX ? BG_MAX_USER_NAME + 1 : STORE_ID_MAX)
+/* A path's {id}: a grant id, a user name or an incident id, whichever is longest. */
+#define API_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define API_ID_MAX     API_MAX2(API_MAX2(BG_MAX_USER_NAME + 1, STORE_ID_MAX), BG_MAX_INCIDENT_ID + 1)
 
 typedef struct api_ctx {
 	gw *g;
@@ -513,6 +515,92 @@ typedef struct api_route {
 	const char *forbidden; /* the message for a caller without one of the roles */
 } api_route;
 
+/* --- incidents ------------------------------------------------------------------------ */
+
+static void incident_answer(api_ctx *c, const store_incident *in, bool history)
+{
+	json_t *o;
+	bg_err e;
+
+	if (svc_incident_json(&c->sv, in, history, &o, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200, o);
+}
+
+static void api_incidents_open(api_ctx *c)
+{
+	json_t *sev = json_object_get(c->in, "severity");
+	svc_incident_input in = {in_str(c, "id"), 0, in_str(c, "title"), in_str(c, "service")};
+	store_incident inc;
+	bg_err e;
+
+	if (in.id == NULL || in.title == NULL || !json_is_integer(sev)) {
+		api_error(c, 400, "bad_request", "id, severity and title are required");
+		return;
+	}
+	in.severity = json_integer_value(sev);
+	if (svc_incident_open(&c->sv, &c->me, &in, &inc, &e) != 0)
+		api_fail(c, &e);
+	else
+		incident_answer(c, &inc, false);
+}
+
+typedef struct incident_listing {
+	api_ctx *c;
+	api_list l;
+	bg_err e;
+} incident_listing;
+
+static int list_incident(void *ctx, const store_incident *in)
+{
+	incident_listing *il = ctx;
+	json_t *o;
+	int rc = svc_incident_json(&il->c->sv, in, false, &o, &il->e);
+
+	return rc != 0 ? rc : list_add(&il->l, o);
+}
+
+static void api_incidents_list(api_ctx *c)
+{
+	const char *state = c->hr->arg(c->hr, "state");
+	incident_listing il = {c, {json_array(), false}, {0}};
+	int rc;
+
+	if (state != NULL && strcmp(state, "open") != 0 && strcmp(state, "all") != 0) {
+		json_decref(il.l.arr);
+		api_error(c, 400, "bad_request", "state is open or all");
+		return;
+	}
+	rc = il.l.arr == NULL
+	         ? bg_err_set(&il.e, BG_ENOMEM, "out of memory")
+	         : svc_incident_list(&c->sv, &c->me, state != NULL && strcmp(state, "open") == 0,
+	                             list_incident, &il, &il.e);
+	list_reply(c, "incidents", &il.l, rc, &il.e);
+}
+
+static void api_incident_show(api_ctx *c)
+{
+	store_incident in;
+	bg_err e;
+
+	if (svc_incident_get(&c->sv, &c->me, c->id, &in, &e) != 0)
+		api_fail(c, &e);
+	else
+		incident_answer(c, &in, true);
+}
+
+static void api_incident_resolve(api_ctx *c)
+{
+	store_incident in;
+	bg_err e;
+
+	if (svc_incident_resolve(&c->sv, &c->me, c->id, in_str(c, "reason"), &in, &e) != 0)
+		api_fail(c, &e);
+	else
+		incident_answer(c, &in, true);
+}
+
 static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
     {"GET", "/api/v1/status", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_status,
@@ -538,6 +626,13 @@ static const api_route routes[] = {
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
     {"POST", "/api/v1/grants/{id}/render", USER_ROLE_ANY, false, api_grant_render, NULL},
     /* The rest under /api/v1/grants/: wrong actions, wrong methods, bad ids. */
+    {"POST", "/api/v1/incidents", USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false,
+     api_incidents_open, "only a responder, an approver or an admin can open an incident"},
+    {"GET", "/api/v1/incidents", USER_ROLE_ANY, false, api_incidents_list, NULL},
+    {"GET", "/api/v1/incidents/{id}", USER_ROLE_ANY, false, api_incident_show, NULL},
+    {"POST", "/api/v1/incidents/{id}/resolve",
+     USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_resolve,
+     "only a responder, an approver or an admin can resolve an incident"},
     {"POST", "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_no_action, NULL},
     {NULL, "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_not_post, NULL},
     {NULL, "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_not_get, NULL},

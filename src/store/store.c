@@ -369,6 +369,211 @@ out:
 	return rc;
 }
 
+/* --- incidents ----------------------------------------------------------------------- */
+
+/* A lookup in tx that finds nothing has not failed: the transaction goes on. */
+static int tx_note_lookup(store_tx *tx, int rc)
+{
+	return rc == BG_ENOTFOUND ? rc : tx_note(tx, rc);
+}
+
+static bool source_ok(const char *s)
+{
+	static const char *const names[] = {"manual", "alertmanager", "sns", "pagerduty",
+	                                    "generic"};
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* An actor: a user, or an alert source (which are valid user names too). */
+static bool actor_ok(const char *s)
+{
+	return bg_valid_user_name(s);
+}
+
+static int validate_incident(const store_incident *in, bg_err *e)
+{
+	if (in == NULL || !TERMINATED(in->id) || !bg_valid_id(in->id, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_EINVAL, "an incident id is 1-%d of [A-Za-z0-9._-]",
+		                  BG_MAX_INCIDENT_ID);
+	if (!TERMINATED(in->source) || !source_ok(in->source))
+		return bg_err_set(e, BG_EINVAL, "store: bad incident source");
+	if (!TERMINATED(in->group_key) || !bg_valid_text(in->group_key, BG_MAX_ALERT_GROUP) ||
+	    (strcmp(in->source, "manual") == 0) != (in->group_key[0] == '\0'))
+		return bg_err_set(e, BG_EINVAL, "store: bad alert group");
+	if (in->severity < 1 || in->severity > 5)
+		return bg_err_set(e, BG_EINVAL, "severity is 1 (most severe) to 5");
+	if (!TERMINATED(in->title) || in->title[0] == '\0' ||
+	    !bg_valid_text(in->title, BG_MAX_INCIDENT_TITLE))
+		return bg_err_set(e, BG_EINVAL,
+		                  "a title is 1-%d bytes of text without control characters",
+		                  BG_MAX_INCIDENT_TITLE);
+	if (!TERMINATED(in->service) ||
+	    (in->service[0] != '\0' && !bg_valid_id(in->service, BG_MAX_SERVICE_NAME)))
+		return bg_err_set(e, BG_EINVAL, "a service name is 1-%d of [A-Za-z0-9._-]",
+		                  BG_MAX_SERVICE_NAME);
+	if (!TERMINATED(in->opened_by) || !actor_ok(in->opened_by) ||
+	    !TERMINATED(in->resolved_by) ||
+	    (in->resolved_by[0] != '\0' && !actor_ok(in->resolved_by)))
+		return bg_err_set(e, BG_EINVAL, "store: bad incident actor");
+	if (in->opened_at <= 0 || in->updated_at < in->opened_at || in->resolved_at < 0 ||
+	    (in->open && in->resolved_at != 0) || in->firing < 0 || in->last_firing_at < 0 ||
+	    in->alerts_resolved_at < 0)
+		return bg_err_set(e, BG_EINVAL, "store: bad incident times or counts");
+	return 0;
+}
+
+int store_incident_add(store_tx *tx, const store_incident *in, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc == 0)
+		rc = validate_incident(in, e);
+	if (rc == 0)
+		rc = tx->s->m->incident_add(tx, in, e);
+	return tx_note(tx, rc);
+}
+
+int store_incident_get(store *s, const char *id, store_incident *out, bg_err *e)
+{
+	if (!bg_valid_id(id, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return s->m->incident_get(s, NULL, id, out, e);
+}
+
+int store_incident_get_tx(store_tx *tx, const char *id, store_incident *out, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(id, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return tx_note_lookup(tx, tx->s->m->incident_get(tx->s, tx, id, out, e));
+}
+
+int store_incident_find_open(store_tx *tx, const char *source, const char *group,
+                             store_incident *out, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!source_ok(source) || group == NULL || group[0] == '\0')
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad alert source or group"));
+	return tx_note_lookup(tx, tx->s->m->incident_find_open(tx, source, group, out, e));
+}
+
+int store_incident_update(store_tx *tx, const store_incident *in, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc == 0)
+		rc = validate_incident(in, e);
+	if (rc == 0)
+		rc = tx->s->m->incident_update(tx, in, e);
+	return tx_note(tx, rc);
+}
+
+int store_incident_list(store *s, int (*fn)(void *ctx, const store_incident *in), void *ctx,
+                        bg_err *e)
+{
+	return s->m->incident_list(s, fn, ctx, e);
+}
+
+int store_alert_get(store_tx *tx, const char *incident, const char *key, store_alert *out,
+                    bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(incident, BG_MAX_INCIDENT_ID) || key == NULL)
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad incident or alert key"));
+	return tx_note_lookup(tx, tx->s->m->alert_get(tx, incident, key, out, e));
+}
+
+int store_alert_put(store_tx *tx, const store_alert *a, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (a == NULL || !TERMINATED(a->incident) ||
+	    !bg_valid_id(a->incident, BG_MAX_INCIDENT_ID) || !TERMINATED(a->key) ||
+	    a->key[0] == '\0' || !bg_valid_text(a->key, BG_MAX_ALERT_KEY) || !TERMINATED(a->name) ||
+	    !bg_valid_text(a->name, BG_MAX_ALERT_NAME) || !TERMINATED(a->summary) ||
+	    !bg_valid_text(a->summary, BG_MAX_ALERT_SUMMARY) || a->starts_at < 0 ||
+	    a->ends_at < 0 || a->updated_at <= 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: bad alert");
+	else
+		rc = tx->s->m->alert_put(tx, a, e);
+	return tx_note(tx, rc);
+}
+
+int store_alert_list(store *s, const char *incident, int (*fn)(void *ctx, const store_alert *a),
+                     void *ctx, bg_err *e)
+{
+	if (!bg_valid_id(incident, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return s->m->alert_list(s, incident, fn, ctx, e);
+}
+
+int store_alert_count(store_tx *tx, const char *incident, int64_t *firing, int64_t *all, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(incident, BG_MAX_INCIDENT_ID))
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad incident id"));
+	return tx_note(tx, tx->s->m->alert_count(tx, incident, firing, all, e));
+}
+
+int store_incident_event_add(store_tx *tx, const char *incident, const store_incident_event *ev,
+                             bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(incident, BG_MAX_INCIDENT_ID) || ev == NULL || ev->at <= 0 ||
+	    !TERMINATED(ev->kind) || !bg_valid_id(ev->kind, STORE_EVENT_MAX - 1) ||
+	    !TERMINATED(ev->actor) || !actor_ok(ev->actor) || !TERMINATED(ev->text) ||
+	    !bg_valid_text(ev->text, BG_MAX_REASON))
+		rc = bg_err_set(e, BG_EINVAL, "store: bad incident event");
+	else
+		rc = tx->s->m->incident_event_add(tx, incident, ev, e);
+	return tx_note(tx, rc);
+}
+
+int store_incident_event_list(store *s, const char *incident,
+                              int (*fn)(void *ctx, const store_incident_event *ev), void *ctx,
+                              bg_err *e)
+{
+	if (!bg_valid_id(incident, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return s->m->incident_event_list(s, incident, fn, ctx, e);
+}
+
+int store_delivery_record(store_tx *tx, const char *source, const char *id, int64_t now, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!source_ok(source) || id == NULL || id[0] == '\0' ||
+	    !bg_valid_text(id, BG_MAX_ALERT_KEY) || now <= 0)
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad delivery id"));
+	rc = tx->s->m->delivery_record(tx, source, id, now, e);
+	/* A redelivery is an answer, not a failure of the transaction. */
+	return rc == BG_EEXISTS ? rc : tx_note(tx, rc);
+}
+
 /* --- the audit table ----------------------------------------------------------------- */
 
 int store_audit_head(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e)

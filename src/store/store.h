@@ -221,6 +221,102 @@ int store_grant_revoke(store_tx *tx, const char *id, const char *who, int64_t no
 int store_grant_list(store *s, const char *user, int (*fn)(void *ctx, const store_grant *g),
                      void *ctx, bg_err *e) BG_MUST_CHECK;
 
+/* --- incidents ----------------------------------------------------------------------- */
+
+#define STORE_SOURCE_MAX 16 /* "manual", "alertmanager", "sns", "pagerduty", "generic" */
+#define STORE_EVENT_MAX  24 /* an incident event's kind: "alert-resolved", ... */
+
+typedef struct store_incident {
+	char id[BG_MAX_INCIDENT_ID + 1];
+	char source[STORE_SOURCE_MAX];          /* "manual" or the alert source that opened it */
+	char group_key[BG_MAX_ALERT_GROUP + 1]; /* the alert group it is for; "" when manual */
+	int64_t severity;                       /* 1 (most severe) to 5 */
+	char title[BG_MAX_INCIDENT_TITLE + 1];
+	char service[BG_MAX_SERVICE_NAME + 1]; /* "" when none */
+	bool open;                             /* false once resolved */
+	char opened_by[BG_MAX_USER_NAME + 1];  /* a user, or the alert source */
+	int64_t opened_at;
+	int64_t updated_at;
+	int64_t resolved_at; /* 0 while open */
+	char resolved_by[BG_MAX_USER_NAME + 1];
+	int64_t firing;             /* its alerts firing now */
+	int64_t last_firing_at;     /* when one of its alerts was last reported firing; 0 never */
+	int64_t alerts_resolved_at; /* when its last firing alert resolved; 0 while one fires */
+	bool review_required;       /* set by a solo break-glass: the review may not be skipped */
+} store_incident;
+
+/* An alert of an incident, as last reported. */
+typedef struct store_alert {
+	char incident[BG_MAX_INCIDENT_ID + 1];
+	char key[BG_MAX_ALERT_KEY + 1]; /* unique within the incident */
+	char name[BG_MAX_ALERT_NAME + 1];
+	bool firing;
+	int64_t starts_at; /* 0 when not known */
+	int64_t ends_at;   /* 0 when not known or still firing */
+	int64_t updated_at;
+	char summary[BG_MAX_ALERT_SUMMARY + 1];
+} store_alert;
+
+/* One line of an incident's history: opened, an alert's change of state, a new severity,
+ * resolved. */
+typedef struct store_incident_event {
+	int64_t at;
+	char kind[STORE_EVENT_MAX];
+	char actor[BG_MAX_USER_NAME + 1];
+	char text[BG_MAX_REASON + 1];
+} store_incident_event;
+
+/* Adds an incident. BG_EEXISTS when its id is taken, or when its alert group already has
+ * an open incident (one open incident per source and group); BG_EINVAL for a bad field. */
+int store_incident_add(store_tx *tx, const store_incident *in, bg_err *e) BG_MUST_CHECK;
+
+/* The incident with this id: committed state (store_incident_get), or as tx sees it, for
+ * a change (store_incident_get_tx: tx's write lock keeps it current until tx ends).
+ * BG_ENOTFOUND if none. */
+int store_incident_get(store *s, const char *id, store_incident *out, bg_err *e) BG_MUST_CHECK;
+int store_incident_get_tx(store_tx *tx, const char *id, store_incident *out,
+                          bg_err *e) BG_MUST_CHECK;
+
+/* The open incident of alert group `group` from source, as tx sees it. BG_ENOTFOUND when
+ * there is none. */
+int store_incident_find_open(store_tx *tx, const char *source, const char *group,
+                             store_incident *out, bg_err *e) BG_MUST_CHECK;
+
+/* Writes an incident's mutable fields (in->id names the row): severity, title, service,
+ * open, updated_at, resolved_at, resolved_by, firing, last_firing_at, alerts_resolved_at,
+ * review_required. BG_ENOTFOUND when there is no such incident. */
+int store_incident_update(store_tx *tx, const store_incident *in, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn for each incident, newest first; fn returns non-zero to stop. It runs while
+ * the backend reads: it may read the store, not begin a transaction. */
+int store_incident_list(store *s, int (*fn)(void *ctx, const store_incident *in), void *ctx,
+                        bg_err *e) BG_MUST_CHECK;
+
+/* The alert `key` of an incident, as tx sees it (BG_ENOTFOUND if it has none), and
+ * adding or replacing one. */
+int store_alert_get(store_tx *tx, const char *incident, const char *key, store_alert *out,
+                    bg_err *e) BG_MUST_CHECK;
+int store_alert_put(store_tx *tx, const store_alert *a, bg_err *e) BG_MUST_CHECK;
+
+/* An incident's alerts, firing first, then by name; and their number (as tx sees it). */
+int store_alert_list(store *s, const char *incident, int (*fn)(void *ctx, const store_alert *a),
+                     void *ctx, bg_err *e) BG_MUST_CHECK;
+int store_alert_count(store_tx *tx, const char *incident, int64_t *firing, int64_t *all,
+                      bg_err *e) BG_MUST_CHECK;
+
+/* Appends to an incident's history, and reads it oldest first. */
+int store_incident_event_add(store_tx *tx, const char *incident, const store_incident_event *ev,
+                             bg_err *e) BG_MUST_CHECK;
+int store_incident_event_list(store *s, const char *incident,
+                              int (*fn)(void *ctx, const store_incident_event *ev), void *ctx,
+                              bg_err *e) BG_MUST_CHECK;
+
+/* Remembers that the webhook delivery `id` from source arrived at `now`, forgetting those
+ * older than BG_HOOK_DELIVERY_MEMORY. BG_EEXISTS when it was seen already: a redelivery,
+ * or a replay. */
+int store_delivery_record(store_tx *tx, const char *source, const char *id, int64_t now,
+                          bg_err *e) BG_MUST_CHECK;
+
 /* --- the audit table (written and read by audit.c) ----------------------------------- */
 
 /* The last row's seq and hash (seq 0 and an empty hash while the table is empty). It

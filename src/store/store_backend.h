@@ -70,6 +70,29 @@ struct store_methods {
 	int (*grant_page)(store *s, const char *user, const store_grant *after, store_grant *page,
 	                  size_t max, size_t *n, bg_err *e);
 
+	/* Incidents. A read method with tx runs in it; with tx NULL, on the committed state. */
+	int (*incident_add)(store_tx *tx, const store_incident *in, bg_err *e);
+	int (*incident_get)(store *s, store_tx *tx, const char *id, store_incident *out, bg_err *e);
+	int (*incident_find_open)(store_tx *tx, const char *source, const char *group,
+	                          store_incident *out, bg_err *e);
+	int (*incident_update)(store_tx *tx, const store_incident *in, bg_err *e);
+	int (*incident_list)(store *s, int (*fn)(void *ctx, const store_incident *in), void *ctx,
+	                     bg_err *e);
+	int (*alert_get)(store_tx *tx, const char *incident, const char *key, store_alert *out,
+	                 bg_err *e);
+	int (*alert_put)(store_tx *tx, const store_alert *a, bg_err *e);
+	int (*alert_list)(store *s, const char *incident,
+	                  int (*fn)(void *ctx, const store_alert *a), void *ctx, bg_err *e);
+	int (*alert_count)(store_tx *tx, const char *incident, int64_t *firing, int64_t *all,
+	                   bg_err *e);
+	int (*incident_event_add)(store_tx *tx, const char *incident,
+	                          const store_incident_event *ev, bg_err *e);
+	int (*incident_event_list)(store *s, const char *incident,
+	                           int (*fn)(void *ctx, const store_incident_event *ev), void *ctx,
+	                           bg_err *e);
+	int (*delivery_record)(store_tx *tx, const char *source, const char *id, int64_t now,
+	                       bg_err *e);
+
 	/* The audit table. */
 	int (*audit_head)(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e);
 	int (*audit_insert)(store_tx *tx, const store_audit_row *row, bg_err *e);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/jsonutil.h"
 #include "common/encode.h"
 #include "common/limits.h"
 #include "common/validate.h"
@@ -132,19 +133,6 @@ const char *grant_state_name(grant_state s)
 }
 
 /* Sets key to v in o (taking v); false if either is missing. */
-static bool set(json_t *o, const char *key, json_t *v)
-{
-	return v != NULL && json_object_set_new(o, key, v) == 0;
-}
-
-static bool set_time(json_t *o, const char *key, int64_t t)
-{
-	char ts[BG_RFC3339_SIZE];
-
-	bg_rfc3339(t, ts);
-	return set(o, key, json_string(ts));
-}
-
 static json_t *names_json(const char *rows, size_t n, size_t width)
 {
 	json_t *a = json_array();
@@ -164,28 +152,31 @@ json_t *grant_to_json(const store_grant *g, int64_t now)
 
 	if (o == NULL)
 		return NULL;
-	if (!set(o, "id", json_string(g->id)) || !set(o, "user", json_string(g->user)) ||
-	    !set(o, "created_by", json_string(g->created_by)) ||
-	    !set(o, "kind", json_string(g->kind)) ||
-	    !set(o, "tables", names_json(g->tables[0], g->n_tables, sizeof(g->tables[0]))) ||
-	    !set(o, "ops", names_json(g->ops[0], g->n_ops, sizeof(g->ops[0]))) ||
-	    !set_time(o, "created_at", g->created_at) || !set_time(o, "expires_at", g->expires_at))
+	if (!bg_json_set(o, "id", json_string(g->id)) ||
+	    !bg_json_set(o, "user", json_string(g->user)) ||
+	    !bg_json_set(o, "created_by", json_string(g->created_by)) ||
+	    !bg_json_set(o, "kind", json_string(g->kind)) ||
+	    !bg_json_set(o, "tables",
+	                 names_json(g->tables[0], g->n_tables, sizeof(g->tables[0]))) ||
+	    !bg_json_set(o, "ops", names_json(g->ops[0], g->n_ops, sizeof(g->ops[0]))) ||
+	    !bg_json_set_time(o, "created_at", g->created_at, false) ||
+	    !bg_json_set_time(o, "expires_at", g->expires_at, false))
 		goto fail;
 	if (g->revoked_at != 0) {
-		if (!set_time(o, "revoked_at", g->revoked_at) ||
-		    !set(o, "revoked_by", json_string(g->revoked_by)))
+		if (!bg_json_set_time(o, "revoked_at", g->revoked_at, false) ||
+		    !bg_json_set(o, "revoked_by", json_string(g->revoked_by)))
 			goto fail;
-	} else if (!set(o, "revoked_at", json_null())) {
+	} else if (!bg_json_set(o, "revoked_at", json_null())) {
 		goto fail;
 	}
-	if (!set(o, "status", json_string(grant_state_name(grant_status(g, now)))) ||
-	    !set(o, "reason", json_string(g->reason)) ||
-	    !set(o, "access_key_id", json_string(g->access_key_id)))
+	if (!bg_json_set(o, "status", json_string(grant_state_name(grant_status(g, now)))) ||
+	    !bg_json_set(o, "reason", json_string(g->reason)) ||
+	    !bg_json_set(o, "access_key_id", json_string(g->access_key_id)))
 		goto fail;
 	if (g->n_runbooks > 0) {
 		json_t *rbs = json_array();
 		size_t i;
-		if (!set(o, "runbooks", rbs))
+		if (!bg_json_set(o, "runbooks", rbs))
 			goto fail;
 		for (i = 0; i < g->n_runbooks; i++) {
 			if (json_array_append_new(rbs, json_pack("{s:s,s:s}", "id", g->runbooks[i],

@@ -1,9 +1,11 @@
 /*
  * service.c - the service layer's actions (see service.h for the order each one keeps):
- * each validates, authorises, then act() takes the step-up and commits the state change
+ * each validates, authorises, then svc_act() takes the step-up and commits the state change
  * together with its audit record.
  */
 #include "workflow/service.h"
+
+#include "workflow/service_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,18 +13,6 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "common/validate.h"
-
-/* What an action records, and the state change it makes: change(tx, arg, e), or NULL
- * for an action that changes nothing but must be on the record before it is answered
- * (handing out credentials). */
-typedef struct action {
-	const char *kind; /* the record's kind and op */
-	const char *grant_id;
-	const char *reason;
-	json_t *detail; /* borrowed */
-	int (*change)(store_tx *tx, void *arg, bg_err *e);
-	void *arg;
-} action;
 
 static int not_recorded(bg_err *e)
 {
@@ -63,28 +53,18 @@ static int step_up(const svc *s, svc_caller *c, bg_err *e)
 	return rc;
 }
 
-/* Does an action for c: first the caller's step-up when the action needs one (in its
- * own transaction: a verified code stays spent even if the action then fails, so it
- * cannot be replayed), then the state change and the action's audit record in one store
- * transaction. The record goes last because it claims the audit chain, on which every
- * gateway request waits too. Returns 0 only once both are durable; otherwise neither
- * exists: a failed change is returned as it is, a record that cannot be written (or a
- * transaction that cannot begin or commit) as BG_EAUDIT. */
-static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
+int svc_record(const svc *s, const char *actor, const char *request_id, const action *a, bg_err *e)
 {
 	audit_record r;
 	store_tx *tx;
 	bg_err ae;
 	int rc;
 
-	rc = step_up(s, c, e);
-	if (rc != 0)
-		return rc;
 	memset(&r, 0, sizeof(r));
 	r.kind = a->kind;
-	r.actor = c->user.name;
+	r.actor = actor;
 	r.grant_id = a->grant_id;
-	r.request_id = c->request_id;
+	r.request_id = request_id;
 	r.op = a->kind;
 	r.decision = "allow";
 	r.reason = a->reason;
@@ -94,6 +74,10 @@ static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
 	if (store_begin(s->st, &tx, &ae) != 0)
 		return not_recorded(e);
 	rc = a->change(tx, a->arg, e);
+	if (rc == SVC_UNCHANGED) {
+		store_rollback(tx);
+		return 0;
+	}
 	if (rc != 0) {
 		store_rollback(tx);
 		/* Nothing changed, but the attempt is on the record (as a refusal), in a
@@ -111,6 +95,13 @@ static int act(const svc *s, svc_caller *c, const action *a, bg_err *e)
 		return not_recorded(e);
 	}
 	return store_commit(tx, &ae) == 0 ? 0 : not_recorded(e);
+}
+
+int svc_act(const svc *s, svc_caller *c, const action *a, bg_err *e)
+{
+	int rc = step_up(s, c, e);
+
+	return rc != 0 ? rc : svc_record(s, c->user.name, c->request_id, a, e);
 }
 
 int svc_authenticate(const svc *s, const char *token, size_t n, svc_caller *out, bg_err *e)
@@ -156,7 +147,7 @@ static int add_user(const svc *s, svc_caller *c, const char *kind, const char *n
 
 	if (detail == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	rc = act(s, c, &a, e);
+	rc = svc_act(s, c, &a, e);
 	json_decref(detail);
 	if (rc != 0)
 		user_secrets_free(out); /* no such user: nothing to hand out */
@@ -419,7 +410,7 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
 	a = (action){"grant", g->id, g->reason, detail, add_grant, g};
-	rc = act(s, c, &a, e);
+	rc = svc_act(s, c, &a, e);
 	json_decref(detail);
 	if (rc == 0)
 		rc = cache_grant(s, g, e);
@@ -470,7 +461,7 @@ int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *o
 	if (rc != 0)
 		return rc;
 	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
-	rc = act(s, c, &a, e);
+	rc = svc_act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? cache_grant(s, out, e) : rc;
 }
@@ -581,7 +572,7 @@ int svc_user_disable(const svc *s, svc_caller *c, const char *name, bool disable
 	                   (json_int_t)(disable ? ug.n : 0));
 	a = (action){
 	    disable ? "user-disable" : "user-enable", NULL, NULL, detail, disable_user, &d};
-	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = detail != NULL ? svc_act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
 	json_decref(detail);
 	/* The revoked grants stop on their very next request. */
 	for (i = 0; rc == 0 && disable && i < ug.n; i++)
@@ -633,7 +624,7 @@ static int renew(const svc *s, svc_caller *c, const char *name, struct renewal *
 		return bg_err_set(e, BG_EINVAL, "%s is not an admin", name);
 	detail = json_pack("{s:s}", "name", name);
 	a = (action){kind, NULL, reason, detail, change, r};
-	rc = detail != NULL ? act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = detail != NULL ? svc_act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
 	json_decref(detail);
 	if (rc != 0)
 		user_secrets_free(r->out);
@@ -679,7 +670,7 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 	if (grant_status(g, bg_now()) != GRANT_ACTIVE)
 		return bg_err_set(e, BG_EDENIED, "the grant is no longer active");
 	a = (action){"creds", g->id, NULL, NULL, NULL, NULL};
-	rc = act(s, c, &a, e);
+	rc = svc_act(s, c, &a, e);
 	if (rc == 0)
 		grant_credentials(s->kr, g, out);
 	return rc;

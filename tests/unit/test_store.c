@@ -937,6 +937,179 @@ static void test_audit_head_claims_table(void **state)
 	assert_true(c.waited >= 0.25);
 }
 
+/* --- incidents ------------------------------------------------------------------------ */
+
+static store_incident incident(const char *id, const char *source, const char *group)
+{
+	store_incident in;
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.source, sizeof(in.source), "%s", source);
+	snprintf(in.group_key, sizeof(in.group_key), "%s", group);
+	in.severity = 2;
+	snprintf(in.title, sizeof(in.title), "orders API returns 500 — since 09:14");
+	snprintf(in.service, sizeof(in.service), "orders");
+	in.open = true;
+	snprintf(in.opened_by, sizeof(in.opened_by), "%s",
+	         strcmp(source, "manual") == 0 ? "alice" : source);
+	in.opened_at = in.updated_at = 1700000000;
+	return in;
+}
+
+static int incident_add_tx(store *s, const store_incident *in, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_incident_add(tx, in, e), e);
+}
+
+static int count_incident(void *ctx, const store_incident *in)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int count_alert(void *ctx, const store_alert *a)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int first_event(void *ctx, const store_incident_event *ev)
+{
+	memcpy(ctx, ev, sizeof(*ev));
+	return 1;
+}
+
+static void test_incidents(void **state)
+{
+	store *s = *state;
+	store_incident in = incident("INC-7", "manual", ""), got, am;
+	store_alert a, b;
+	store_incident_event ev;
+	store_tx *tx;
+	int64_t firing, all;
+	int n = 0;
+	bg_err e;
+
+	assert_int_equal(incident_add_tx(s, &in, &e), 0);
+	assert_int_equal(incident_add_tx(s, &in, &e), BG_EEXISTS);
+	assert_int_equal(store_incident_get(s, "INC-7", &got, &e), 0);
+	assert_string_equal(got.title, in.title);
+	assert_true(got.open);
+	assert_int_equal(store_incident_get(s, "INC-8", &got, &e), BG_ENOTFOUND);
+
+	/* Bad fields are refused before the backend sees them. */
+	got = incident("INC 9", "manual", "");
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EINVAL);
+	got = incident("INC-9", "manual", "");
+	got.severity = 6;
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EINVAL);
+	got = incident("INC-9", "manual", "");
+	snprintf(got.title, sizeof(got.title), "two\nlines");
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EINVAL);
+	got = incident("INC-9", "manual", "a group"); /* a manual incident has no group */
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EINVAL);
+	got = incident("INC-9", "nagios", "g");
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EINVAL);
+
+	/* One open incident per alert group; another once it is resolved. */
+	am = incident("am-1", "alertmanager", "{}:{alertname=\"X\"}");
+	assert_int_equal(incident_add_tx(s, &am, &e), 0);
+	got = incident("am-2", "alertmanager", "{}:{alertname=\"X\"}");
+	assert_int_equal(incident_add_tx(s, &got, &e), BG_EEXISTS);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(
+	    store_incident_find_open(tx, "alertmanager", "{}:{alertname=\"X\"}", &got, &e), 0);
+	assert_string_equal(got.id, "am-1");
+	/* Not finding one leaves the transaction usable. */
+	assert_int_equal(store_incident_find_open(tx, "alertmanager", "other", &got, &e),
+	                 BG_ENOTFOUND);
+	assert_int_equal(store_incident_get_tx(tx, "am-1", &got, &e), 0);
+	got.open = false;
+	got.resolved_at = got.updated_at = 1700000100;
+	snprintf(got.resolved_by, sizeof(got.resolved_by), "bob");
+	assert_int_equal(store_incident_update(tx, &got, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	got = incident("am-2", "alertmanager", "{}:{alertname=\"X\"}");
+	assert_int_equal(incident_add_tx(s, &got, &e), 0);
+	assert_int_equal(store_incident_list(s, count_incident, &n, &e), 0);
+	assert_int_equal(n, 3);
+
+	/* Alerts: put replaces, counts see the transaction's own writes. */
+	memset(&a, 0, sizeof(a));
+	snprintf(a.incident, sizeof(a.incident), "am-2");
+	snprintf(a.key, sizeof(a.key), "fp-1");
+	snprintf(a.name, sizeof(a.name), "DynamoDBThrottling");
+	a.firing = true;
+	a.starts_at = 1700000000;
+	a.updated_at = 1700000001;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_alert_get(tx, "am-2", "fp-1", &b, &e), BG_ENOTFOUND);
+	assert_int_equal(store_alert_put(tx, &a, &e), 0);
+	a.firing = false;
+	assert_int_equal(store_alert_put(tx, &a, &e), 0);
+	snprintf(a.key, sizeof(a.key), "fp-2");
+	a.firing = true;
+	assert_int_equal(store_alert_put(tx, &a, &e), 0);
+	assert_int_equal(store_alert_count(tx, "am-2", &firing, &all, &e), 0);
+	assert_int_equal(firing, 1);
+	assert_int_equal(all, 2);
+	assert_int_equal(store_alert_get(tx, "am-2", "fp-1", &b, &e), 0);
+	assert_false(b.firing);
+	memset(&ev, 0, sizeof(ev));
+	ev.at = 1700000001;
+	snprintf(ev.kind, sizeof(ev.kind), "alert-firing");
+	snprintf(ev.actor, sizeof(ev.actor), "alertmanager");
+	snprintf(ev.text, sizeof(ev.text), "DynamoDBThrottling: orders throttled");
+	assert_int_equal(store_incident_event_add(tx, "am-2", &ev, &e), 0);
+	snprintf(a.incident, sizeof(a.incident), "nope");
+	assert_int_equal(store_alert_put(tx, &a, &e), BG_ENOTFOUND);
+	store_rollback(tx); /* the failure leaves only a rollback */
+	n = 0;
+	assert_int_equal(store_alert_list(s, "am-2", count_alert, &n, &e), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	snprintf(a.incident, sizeof(a.incident), "am-2");
+	assert_int_equal(store_alert_put(tx, &a, &e), 0);
+	assert_int_equal(store_incident_event_add(tx, "am-2", &ev, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	n = 0;
+	assert_int_equal(store_alert_list(s, "am-2", count_alert, &n, &e), 0);
+	assert_int_equal(n, 1);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(store_incident_event_list(s, "am-2", first_event, &ev, &e), 0);
+	assert_string_equal(ev.kind, "alert-firing");
+	assert_string_equal(ev.text, "DynamoDBThrottling: orders throttled");
+}
+
+static void test_deliveries(void **state)
+{
+	store *s = *state;
+	store_tx *tx;
+	bg_err e;
+
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_delivery_record(tx, "pagerduty", "01DEV", 1700000000, &e), 0);
+	/* A redelivery is an answer, and the transaction goes on. */
+	assert_int_equal(store_delivery_record(tx, "pagerduty", "01DEV", 1700000001, &e),
+	                 BG_EEXISTS);
+	assert_int_equal(store_delivery_record(tx, "generic", "01DEV", 1700000001, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_delivery_record(tx, "pagerduty", "01DEV", 1700000002, &e),
+	                 BG_EEXISTS);
+	/* Long after, it is forgotten (senders stopped retrying long ago). */
+	assert_int_equal(store_delivery_record(tx, "pagerduty", "01DEV",
+	                                       1700000000 + BG_HOOK_DELIVERY_MEMORY + 1, &e),
+	                 0);
+	assert_int_equal(store_delivery_record(tx, "pagerduty", "", 1700000000, &e), BG_EINVAL);
+	store_rollback(tx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -953,6 +1126,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit_head_claims_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 	};
 	const char *name;
 	size_t i, j;

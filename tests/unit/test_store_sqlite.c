@@ -134,17 +134,22 @@ static void test_schema_version(void **state)
 	ut_sql(dbpath, "UPDATE meta SET value = '99'");
 	assert_int_equal(store_open(datadir, false, &s2, &e), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "schema"));
-	/* A version 1 store (no runbook pins, no lockouts) is brought up to date when opened. */
+	/* A version 1 store (no runbook pins, no lockouts, no incidents) is brought up to date when opened. */
 	ut_sql(dbpath,
 	       "ALTER TABLE grants DROP COLUMN runbooks; ALTER TABLE users DROP COLUMN disabled;"
 	       "ALTER TABLE users DROP COLUMN otp_failures;"
-	       "ALTER TABLE users DROP COLUMN locked_until; UPDATE meta SET value = '1'");
+	       "ALTER TABLE users DROP COLUMN locked_until; DROP TABLE incident_alerts;"
+	       "DROP TABLE incident_events; DROP TABLE incidents; DROP TABLE hook_deliveries;"
+	       "UPDATE meta SET value = '1'");
 	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
 	store_free(s2);
 	ut_sql(dbpath, "SELECT runbooks FROM grants");
 	assert_int_equal(store_open(datadir, false, &s2, &e), 0); /* and again: nothing to do */
 	store_free(s2);
 	ut_sql(dbpath, "SELECT disabled, otp_failures, locked_until FROM users");
+	ut_sql(dbpath, "SELECT id, group_key, review_required FROM incidents;"
+	               "SELECT key FROM incident_alerts; SELECT kind FROM incident_events;"
+	               "SELECT id FROM hook_deliveries");
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the

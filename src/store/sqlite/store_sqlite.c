@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 3, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 4, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -32,6 +32,12 @@
  *   audit(seq INTEGER PRIMARY KEY, ts, kind, actor, grant_id, request_id, op, tables,
  *         decision, reason, status, detail JSON, prev_hash, hash); triggers refuse
  *         UPDATE and DELETE so the log is append-only through SQL.
+ *   incidents(id PRIMARY KEY, source, group_key, severity, title, service, open,
+ *             opened_by, opened_at, updated_at, resolved_at, resolved_by, firing,
+ *             last_firing_at, alerts_resolved_at, review_required), at most one open
+ *             per (source, group_key); incident_alerts(incident, key, ...) and
+ *             incident_events(id, incident, at, kind, actor, text) beside them;
+ *             hook_deliveries(source, id, at) (all version 4)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -51,7 +57,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 3
+#define SCHEMA_VERSION_N 4
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -78,6 +84,19 @@ enum {
 	ST_GRANT_REVOKE,
 	ST_GRANT_PAGE_ALL,
 	ST_GRANT_PAGE_USER,
+	ST_INCIDENT_ADD,
+	ST_INCIDENT_GET,
+	ST_INCIDENT_FIND_OPEN,
+	ST_INCIDENT_UPDATE,
+	ST_INCIDENT_LIST,
+	ST_ALERT_GET,
+	ST_ALERT_PUT,
+	ST_ALERT_LIST,
+	ST_ALERT_COUNT,
+	ST_EVENT_ADD,
+	ST_EVENT_LIST,
+	ST_DELIVERY_PRUNE,
+	ST_DELIVERY_ADD,
 	ST_AUDIT_HEAD,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_SCAN,
@@ -90,6 +109,11 @@ enum {
 #define GRANT_COLS                                                                                 \
 	"id, user, created_by, kind, access_key_id, session_token_hash, tables, ops, "             \
 	"created_at, expires_at, revoked_at, revoked_by, reason, runbooks"
+#define INCIDENT_COLS                                                                              \
+	"id, source, group_key, severity, title, service, open, opened_by, opened_at, "            \
+	"updated_at, resolved_at, resolved_by, firing, last_firing_at, alerts_resolved_at, "       \
+	"review_required"
+#define ALERT_COLS "incident, key, name, firing, starts_at, ends_at, updated_at, summary"
 #define AUDIT_COLS                                                                                 \
 	"seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, status, "       \
 	"detail, prev_hash, hash"
@@ -136,11 +160,84 @@ static const char *const stmt_sql[ST_COUNT] = {
         "SELECT " GRANT_COLS " FROM grants WHERE " GRANT_PAGE_AFTER GRANT_PAGE_ORDER,
     [ST_GRANT_PAGE_USER] =
         "SELECT " GRANT_COLS " FROM grants WHERE user = ?4 AND " GRANT_PAGE_AFTER GRANT_PAGE_ORDER,
+    [ST_INCIDENT_ADD] = "INSERT INTO incidents (" INCIDENT_COLS ") VALUES "
+                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [ST_INCIDENT_GET] = "SELECT " INCIDENT_COLS " FROM incidents WHERE id = ?1",
+    [ST_INCIDENT_FIND_OPEN] = "SELECT " INCIDENT_COLS " FROM incidents "
+                              "WHERE source = ?1 AND group_key = ?2 AND open = 1",
+    [ST_INCIDENT_UPDATE] =
+        "UPDATE incidents SET severity = ?2, title = ?3, service = ?4, open = ?5, "
+        "updated_at = ?6, resolved_at = ?7, resolved_by = ?8, firing = ?9, "
+        "last_firing_at = ?10, alerts_resolved_at = ?11, review_required = ?12 WHERE id = ?1",
+    [ST_INCIDENT_LIST] =
+        "SELECT " INCIDENT_COLS " FROM incidents ORDER BY opened_at DESC, rowid DESC",
+    [ST_ALERT_GET] = "SELECT " ALERT_COLS " FROM incident_alerts WHERE incident = ?1 AND key = ?2",
+    [ST_ALERT_PUT] = "INSERT OR REPLACE INTO incident_alerts (" ALERT_COLS ") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_ALERT_LIST] = "SELECT " ALERT_COLS " FROM incident_alerts WHERE incident = ?1 "
+                      "ORDER BY firing DESC, name, key",
+    [ST_ALERT_COUNT] = "SELECT coalesce(sum(firing), 0), count(*) FROM incident_alerts "
+                       "WHERE incident = ?1",
+    [ST_EVENT_ADD] = "INSERT INTO incident_events (incident, at, kind, actor, text) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_EVENT_LIST] = "SELECT at, kind, actor, text FROM incident_events WHERE incident = ?1 "
+                      "ORDER BY id",
+    [ST_DELIVERY_PRUNE] = "DELETE FROM hook_deliveries WHERE at < ?1",
+    [ST_DELIVERY_ADD] =
+        "INSERT OR IGNORE INTO hook_deliveries (source, id, at) VALUES (?1, ?2, ?3)",
     [ST_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
+
+/* Version 4's tables, in a new store and in the migration to it. One open incident per
+ * alert group (the partial unique index), so two deliveries racing cannot open two. */
+#define INCIDENTS_SQL                                                                              \
+	"CREATE TABLE incidents ("                                                                 \
+	" id TEXT PRIMARY KEY,"                                                                    \
+	" source TEXT NOT NULL,"                                                                   \
+	" group_key TEXT NOT NULL DEFAULT '',"                                                     \
+	" severity INTEGER NOT NULL CHECK (severity BETWEEN 1 AND 5),"                             \
+	" title TEXT NOT NULL,"                                                                    \
+	" service TEXT NOT NULL DEFAULT '',"                                                       \
+	" open INTEGER NOT NULL DEFAULT 1,"                                                        \
+	" opened_by TEXT NOT NULL,"                                                                \
+	" opened_at INTEGER NOT NULL,"                                                             \
+	" updated_at INTEGER NOT NULL,"                                                            \
+	" resolved_at INTEGER NOT NULL DEFAULT 0,"                                                 \
+	" resolved_by TEXT NOT NULL DEFAULT '',"                                                   \
+	" firing INTEGER NOT NULL DEFAULT 0,"                                                      \
+	" last_firing_at INTEGER NOT NULL DEFAULT 0,"                                              \
+	" alerts_resolved_at INTEGER NOT NULL DEFAULT 0,"                                          \
+	" review_required INTEGER NOT NULL DEFAULT 0);"                                            \
+	"CREATE UNIQUE INDEX incidents_open_group ON incidents (source, group_key)"                \
+	" WHERE open = 1 AND group_key != '';"                                                     \
+	"CREATE INDEX incidents_opened ON incidents (opened_at);"                                  \
+	"CREATE TABLE incident_alerts ("                                                           \
+	" incident TEXT NOT NULL REFERENCES incidents (id),"                                       \
+	" key TEXT NOT NULL,"                                                                      \
+	" name TEXT NOT NULL,"                                                                     \
+	" firing INTEGER NOT NULL,"                                                                \
+	" starts_at INTEGER NOT NULL,"                                                             \
+	" ends_at INTEGER NOT NULL,"                                                               \
+	" updated_at INTEGER NOT NULL,"                                                            \
+	" summary TEXT NOT NULL,"                                                                  \
+	" PRIMARY KEY (incident, key)) WITHOUT ROWID;"                                             \
+	"CREATE TABLE incident_events ("                                                           \
+	" id INTEGER PRIMARY KEY,"                                                                 \
+	" incident TEXT NOT NULL REFERENCES incidents (id),"                                       \
+	" at INTEGER NOT NULL,"                                                                    \
+	" kind TEXT NOT NULL,"                                                                     \
+	" actor TEXT NOT NULL,"                                                                    \
+	" text TEXT NOT NULL);"                                                                    \
+	"CREATE INDEX incident_events_incident ON incident_events (incident, id);"                 \
+	"CREATE TABLE hook_deliveries ("                                                           \
+	" source TEXT NOT NULL,"                                                                   \
+	" id TEXT NOT NULL,"                                                                       \
+	" at INTEGER NOT NULL,"                                                                    \
+	" PRIMARY KEY (source, id)) WITHOUT ROWID;"                                                \
+	"CREATE INDEX hook_deliveries_at ON hook_deliveries (at);"
 
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -191,7 +288,7 @@ static const char schema_sql[] =
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -519,6 +616,8 @@ static const char *const migrations[] = {
     "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE users ADD COLUMN otp_failures INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;",
+    /* 3 -> 4: incidents, their alerts and history, and webhook deliveries seen. */
+    INCIDENTS_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -539,7 +638,7 @@ static int schema_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 /* Brings the store from version to SCHEMA_VERSION. */
 static int migrate(sq_store *s, conn *c, int version, bg_err *e)
 {
-	char sql[512];
+	char sql[4096];
 	int rc = 0;
 
 	for (; rc == 0 && version < SCHEMA_VERSION_N; version++) {
@@ -1055,6 +1154,278 @@ static int sq_grant_page(store *st, const char *user, const store_grant *after, 
 	return rc;
 }
 
+/* --- incidents ----------------------------------------------------------------------- */
+
+static int incident_row(store_incident *in, sqlite3_stmt *q, bg_err *e)
+{
+	memset(in, 0, sizeof(*in));
+	if (!col_text(q, 0, in->id, sizeof(in->id)) ||
+	    !col_text(q, 1, in->source, sizeof(in->source)) ||
+	    !col_text(q, 2, in->group_key, sizeof(in->group_key)) ||
+	    !col_text(q, 4, in->title, sizeof(in->title)) ||
+	    !col_text(q, 5, in->service, sizeof(in->service)) ||
+	    !col_text(q, 7, in->opened_by, sizeof(in->opened_by)) ||
+	    !col_text(q, 11, in->resolved_by, sizeof(in->resolved_by)))
+		return bg_err_set(e, BG_EIO, "store: incident row is corrupt");
+	in->severity = sqlite3_column_int64(q, 3);
+	in->open = sqlite3_column_int64(q, 6) != 0;
+	in->opened_at = sqlite3_column_int64(q, 8);
+	in->updated_at = sqlite3_column_int64(q, 9);
+	in->resolved_at = sqlite3_column_int64(q, 10);
+	in->firing = sqlite3_column_int64(q, 12);
+	in->last_firing_at = sqlite3_column_int64(q, 13);
+	in->alerts_resolved_at = sqlite3_column_int64(q, 14);
+	in->review_required = sqlite3_column_int64(q, 15) != 0;
+	return 0;
+}
+
+static int read_incident(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	int rc = incident_row(ctx, q, e);
+
+	return rc != 0 ? rc : 1;
+}
+
+static int sq_incident_add(store_tx *tx, const store_incident *in, bg_err *e)
+{
+	query qy = {.st = ST_INCIDENT_ADD,
+	            ARGS(TEXT(in->id), TEXT(in->source), TEXT(in->group_key), INT(in->severity),
+	                 TEXT(in->title), TEXT(in->service), INT(in->open), TEXT(in->opened_by),
+	                 INT(in->opened_at), INT(in->updated_at), INT(in->resolved_at),
+	                 TEXT(in->resolved_by), INT(in->firing), INT(in->last_firing_at),
+	                 INT(in->alerts_resolved_at), INT(in->review_required))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "add incident", e);
+
+	if (rc == BG_EEXISTS)
+		rc = bg_err_set(e, BG_EEXISTS, "incident %s already exists", in->id);
+	return rc;
+}
+
+/* Runs a statement that yields at most one incident; BG_ENOTFOUND when it yields none. */
+static int incident_query(sq_store *s, conn *c, query *qy, store_incident *out, bg_err *e)
+{
+	int rc;
+
+	qy->row = read_incident;
+	qy->ctx = out;
+	rc = run(s, c, qy, "find incident", e);
+	if (rc == 0 && qy->count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return rc;
+}
+
+static int sq_incident_get(store *st, store_tx *tx, const char *id, store_incident *out, bg_err *e)
+{
+	query qy = {.st = ST_INCIDENT_GET, ARGS(TEXT(id))};
+
+	return incident_query(sq(st), tx ? tx_conn(tx) : NULL, &qy, out, e);
+}
+
+static int sq_incident_find_open(store_tx *tx, const char *source, const char *group,
+                                 store_incident *out, bg_err *e)
+{
+	query qy = {.st = ST_INCIDENT_FIND_OPEN, ARGS(TEXT(source), TEXT(group))};
+
+	return incident_query(sq(tx->s), tx_conn(tx), &qy, out, e);
+}
+
+static int sq_incident_update(store_tx *tx, const store_incident *in, bg_err *e)
+{
+	query qy = {.st = ST_INCIDENT_UPDATE,
+	            ARGS(TEXT(in->id), INT(in->severity), TEXT(in->title), TEXT(in->service),
+	                 INT(in->open), INT(in->updated_at), INT(in->resolved_at),
+	                 TEXT(in->resolved_by), INT(in->firing), INT(in->last_firing_at),
+	                 INT(in->alerts_resolved_at), INT(in->review_required))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "update incident", e);
+
+	if (rc == BG_EEXISTS) /* reopened while its group has another open incident */
+		rc = bg_err_set(e, BG_EEXISTS, "its alert group has another open incident");
+	else if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such incident");
+	return rc;
+}
+
+/* A listing of incidents, alerts or incident events: each row decoded into the scratch
+ * row and handed to the caller's function of that type. */
+typedef enum list_kind { LIST_INCIDENTS, LIST_ALERTS, LIST_EVENTS } list_kind;
+
+typedef struct list_ctx {
+	list_kind kind;
+	union {
+		int (*incident)(void *ctx, const store_incident *in);
+		int (*alert)(void *ctx, const store_alert *a);
+		int (*event)(void *ctx, const store_incident_event *ev);
+	} fn;
+	void *ctx;
+	union {
+		store_incident incident;
+		store_alert alert;
+		store_incident_event event;
+	} row;
+} list_ctx;
+
+static int alert_row(store_alert *a, sqlite3_stmt *q, bg_err *e);
+static int event_row(store_incident_event *ev, sqlite3_stmt *q, bg_err *e);
+
+static int list_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	list_ctx *l = ctx;
+	int rc;
+
+	switch (l->kind) {
+	case LIST_INCIDENTS:
+		rc = incident_row(&l->row.incident, q, e);
+		return rc != 0 ? rc : l->fn.incident(l->ctx, &l->row.incident);
+	case LIST_ALERTS:
+		rc = alert_row(&l->row.alert, q, e);
+		return rc != 0 ? rc : l->fn.alert(l->ctx, &l->row.alert);
+	case LIST_EVENTS:
+		rc = event_row(&l->row.event, q, e);
+		return rc != 0 ? rc : l->fn.event(l->ctx, &l->row.event);
+	}
+	return bg_err_set(e, BG_EIO, "store: unknown listing");
+}
+
+/* Runs the statement st with at most one text parameter (NULL: none), handing each row
+ * to l's function. */
+static int list_rows(sq_store *s, int st, const char *param, list_ctx *l, const char *what,
+                     bg_err *e)
+{
+	query qy = {.st = st, ARGS(TEXT(param)), .row = list_row, .ctx = l};
+
+	if (param == NULL)
+		qy.nargs = 0;
+	return run(s, NULL, &qy, what, e);
+}
+
+static int sq_incident_list(store *st, int (*fn)(void *ctx, const store_incident *in), void *ctx,
+                            bg_err *e)
+{
+	list_ctx l = {.kind = LIST_INCIDENTS, .fn.incident = fn, .ctx = ctx};
+
+	return list_rows(sq(st), ST_INCIDENT_LIST, NULL, &l, "list incidents", e);
+}
+
+static int alert_row(store_alert *a, sqlite3_stmt *q, bg_err *e)
+{
+	memset(a, 0, sizeof(*a));
+	if (!col_text(q, 0, a->incident, sizeof(a->incident)) ||
+	    !col_text(q, 1, a->key, sizeof(a->key)) || !col_text(q, 2, a->name, sizeof(a->name)) ||
+	    !col_text(q, 7, a->summary, sizeof(a->summary)))
+		return bg_err_set(e, BG_EIO, "store: alert row is corrupt");
+	a->firing = sqlite3_column_int64(q, 3) != 0;
+	a->starts_at = sqlite3_column_int64(q, 4);
+	a->ends_at = sqlite3_column_int64(q, 5);
+	a->updated_at = sqlite3_column_int64(q, 6);
+	return 0;
+}
+
+static int read_alert(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	int rc = alert_row(ctx, q, e);
+
+	return rc != 0 ? rc : 1;
+}
+
+static int sq_alert_get(store_tx *tx, const char *incident, const char *key, store_alert *out,
+                        bg_err *e)
+{
+	query qy = {
+	    .st = ST_ALERT_GET, ARGS(TEXT(incident), TEXT(key)), .row = read_alert, .ctx = out};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "find alert", e);
+
+	if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such alert");
+	return rc;
+}
+
+static int sq_alert_put(store_tx *tx, const store_alert *a, bg_err *e)
+{
+	query qy = {.st = ST_ALERT_PUT,
+	            ARGS(TEXT(a->incident), TEXT(a->key), TEXT(a->name), INT(a->firing),
+	                 INT(a->starts_at), INT(a->ends_at), INT(a->updated_at), TEXT(a->summary))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "store alert", e);
+
+	if (rc == BG_ENOTFOUND)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such incident %s", a->incident);
+	return rc;
+}
+
+static int sq_alert_list(store *st, const char *incident,
+                         int (*fn)(void *ctx, const store_alert *a), void *ctx, bg_err *e)
+{
+	list_ctx l = {.kind = LIST_ALERTS, .fn.alert = fn, .ctx = ctx};
+
+	return list_rows(sq(st), ST_ALERT_LIST, incident, &l, "list alerts", e);
+}
+
+static int count_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	int64_t **out = ctx;
+
+	*out[0] = sqlite3_column_int64(q, 0);
+	*out[1] = sqlite3_column_int64(q, 1);
+	return 1;
+}
+
+static int sq_alert_count(store_tx *tx, const char *incident, int64_t *firing, int64_t *all,
+                          bg_err *e)
+{
+	int64_t *out[2] = {firing, all};
+	query qy = {.st = ST_ALERT_COUNT, ARGS(TEXT(incident)), .row = count_row, .ctx = out};
+
+	*firing = *all = 0;
+	return run(sq(tx->s), tx_conn(tx), &qy, "count alerts", e);
+}
+
+static int sq_incident_event_add(store_tx *tx, const char *incident, const store_incident_event *ev,
+                                 bg_err *e)
+{
+	query qy = {
+	    .st = ST_EVENT_ADD,
+	    ARGS(TEXT(incident), INT(ev->at), TEXT(ev->kind), TEXT(ev->actor), TEXT(ev->text))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "add incident event", e);
+
+	if (rc == BG_ENOTFOUND)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such incident %s", incident);
+	return rc;
+}
+
+static int event_row(store_incident_event *ev, sqlite3_stmt *q, bg_err *e)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->at = sqlite3_column_int64(q, 0);
+	if (!col_text(q, 1, ev->kind, sizeof(ev->kind)) ||
+	    !col_text(q, 2, ev->actor, sizeof(ev->actor)) ||
+	    !col_text(q, 3, ev->text, sizeof(ev->text)))
+		return bg_err_set(e, BG_EIO, "store: incident event row is corrupt");
+	return 0;
+}
+
+static int sq_incident_event_list(store *st, const char *incident,
+                                  int (*fn)(void *ctx, const store_incident_event *ev), void *ctx,
+                                  bg_err *e)
+{
+	list_ctx l = {.kind = LIST_EVENTS, .fn.event = fn, .ctx = ctx};
+
+	return list_rows(sq(st), ST_EVENT_LIST, incident, &l, "list incident events", e);
+}
+
+static int sq_delivery_record(store_tx *tx, const char *source, const char *id, int64_t now,
+                              bg_err *e)
+{
+	query prune = {.st = ST_DELIVERY_PRUNE, ARGS(INT(now - BG_HOOK_DELIVERY_MEMORY))};
+	query add = {.st = ST_DELIVERY_ADD, ARGS(TEXT(source), TEXT(id), INT(now))};
+	int rc = run(sq(tx->s), tx_conn(tx), &prune, "forget old deliveries", e);
+
+	if (rc == 0)
+		rc = run(sq(tx->s), tx_conn(tx), &add, "record delivery", e);
+	if (rc == 0 && add.changes == 0)
+		rc = bg_err_set(e, BG_EEXISTS, "delivery %s from %s was received already", id,
+		                source);
+	return rc;
+}
+
 /* --- the audit table ----------------------------------------------------------------- */
 
 typedef struct head_ctx {
@@ -1158,6 +1529,18 @@ const store_methods store_sqlite_methods = {
     .grant_get = sq_grant_get,
     .grant_revoke = sq_grant_revoke,
     .grant_page = sq_grant_page,
+    .incident_add = sq_incident_add,
+    .incident_get = sq_incident_get,
+    .incident_find_open = sq_incident_find_open,
+    .incident_update = sq_incident_update,
+    .incident_list = sq_incident_list,
+    .alert_get = sq_alert_get,
+    .alert_put = sq_alert_put,
+    .alert_list = sq_alert_list,
+    .alert_count = sq_alert_count,
+    .incident_event_add = sq_incident_event_add,
+    .incident_event_list = sq_incident_event_list,
+    .delivery_record = sq_delivery_record,
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
