@@ -277,6 +277,10 @@
  * incident that collects more is a storm, and its newest alerts still update the ones it
  * has. */
 #define BG_MAX_INCIDENT_ALERTS 256
+/* A break-glass request's ticket reference ("INC-4711", a URL to the tracker), and its
+ * trigger criteria's results as JSON (one short line per check, a handful of checks). */
+#define BG_MAX_TICKET        256
+#define BG_MAX_CRITERIA_JSON 8192
 /* How long a webhook delivery's id is remembered, so a redelivery changes nothing: longer
  * than any sender retries (SNS's longest retry policy spans about an hour; PagerDuty
  * retries for a few hours). */

@@ -574,6 +574,135 @@ int store_delivery_record(store_tx *tx, const char *source, const char *id, int6
 	return rc == BG_EEXISTS ? rc : tx_note(tx, rc);
 }
 
+/* --- requests and approvals ------------------------------------------------------------ */
+
+static bool request_state_ok(const char *s)
+{
+	return strcmp(s, "pending") == 0 || strcmp(s, "approved") == 0 ||
+	       strcmp(s, "denied") == 0 || strcmp(s, "expired") == 0;
+}
+
+static bool pins_ok(size_t n, const char ids[][BG_MAX_RUNBOOK_ID + 1], const char hashes[][65])
+{
+	size_t i, k;
+
+	if (n > BG_MAX_GRANT_RUNBOOKS)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (strnlen(ids[i], BG_MAX_RUNBOOK_ID + 1) > BG_MAX_RUNBOOK_ID ||
+		    !bg_valid_id(ids[i], BG_MAX_RUNBOOK_ID) || strnlen(hashes[i], 65) != 64)
+			return false;
+		for (k = 0; k < 64; k++)
+			if (bg_hex_digit(hashes[i][k]) < 0)
+				return false;
+	}
+	return true;
+}
+
+static int validate_request(const store_request *r, bg_err *e)
+{
+	if (r == NULL || !TERMINATED(r->id) || !bg_valid_id(r->id, STORE_ID_MAX - 1))
+		return bg_err_set(e, BG_EINVAL, "store: bad request id");
+	if (!TERMINATED(r->requester) || !bg_valid_user_name(r->requester) ||
+	    !TERMINATED(r->incident) || !bg_valid_id(r->incident, BG_MAX_INCIDENT_ID))
+		return bg_err_set(e, BG_EINVAL, "store: bad requester or incident");
+	if (r->n_runbooks == 0 || !pins_ok(r->n_runbooks, r->runbooks, r->runbook_hashes))
+		return bg_err_set(e, BG_EINVAL, "a request pins 1 to %d runbooks",
+		                  BG_MAX_GRANT_RUNBOOKS);
+	if (!TERMINATED(r->reason) || !bg_valid_text(r->reason, BG_MAX_REASON) ||
+	    !TERMINATED(r->ticket) || !bg_valid_text(r->ticket, BG_MAX_TICKET) ||
+	    !TERMINATED(r->criteria) || r->criteria[0] != '[')
+		return bg_err_set(e, BG_EINVAL, "store: bad reason, ticket or criteria");
+	if (!bg_valid_grant_seconds(r->duration_seconds))
+		return bg_err_set(e, BG_EINVAL, "a request lasts 1 second to %d hours",
+		                  BG_MAX_GRANT_SECONDS / 3600);
+	if (!TERMINATED(r->state) || !request_state_ok(r->state) || !TERMINATED(r->extends) ||
+	    (r->extends[0] != '\0' && !bg_valid_id(r->extends, STORE_ID_MAX - 1)) ||
+	    !TERMINATED(r->decided_by) ||
+	    (r->decided_by[0] != '\0' && !bg_valid_user_name(r->decided_by)))
+		return bg_err_set(e, BG_EINVAL, "store: bad request state");
+	if (r->created_at <= 0 || r->expires_at < r->created_at || r->decided_at < 0 ||
+	    (strcmp(r->state, "pending") == 0) != (r->decided_at == 0))
+		return bg_err_set(e, BG_EINVAL, "store: bad request times");
+	return 0;
+}
+
+int store_request_add(store_tx *tx, const store_request *r, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc == 0)
+		rc = validate_request(r, e);
+	if (rc == 0)
+		rc = tx->s->m->request_add(tx, r, e);
+	return tx_note(tx, rc);
+}
+
+int store_request_get(store *s, const char *id, store_request *out, bg_err *e)
+{
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
+		return bg_err_set(e, BG_ENOTFOUND, "no such request");
+	return s->m->request_get(s, NULL, id, out, e);
+}
+
+int store_request_get_tx(store_tx *tx, const char *id, store_request *out, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
+		return bg_err_set(e, BG_ENOTFOUND, "no such request");
+	return tx_note_lookup(tx, tx->s->m->request_get(tx->s, tx, id, out, e));
+}
+
+int store_request_update(store_tx *tx, const store_request *r, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc == 0)
+		rc = validate_request(r, e);
+	if (rc == 0)
+		rc = tx->s->m->request_update(tx, r, e);
+	return tx_note(tx, rc);
+}
+
+int store_request_list(store *s, const char *requester,
+                       int (*fn)(void *ctx, const store_request *r), void *ctx, bg_err *e)
+{
+	if (requester != NULL && !bg_valid_user_name(requester))
+		return 0; /* no such user: no requests */
+	return s->m->request_list(s, requester, fn, ctx, e);
+}
+
+int store_approval_add(store_tx *tx, const store_approval *a, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (a == NULL || !TERMINATED(a->request) || !bg_valid_id(a->request, STORE_ID_MAX - 1) ||
+	    !TERMINATED(a->approver) || !bg_valid_user_name(a->approver) ||
+	    !TERMINATED(a->reason) || !bg_valid_text(a->reason, BG_MAX_REASON) || a->at <= 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: bad approval");
+	else
+		rc = tx->s->m->approval_add(tx, a, e);
+	return tx_note(tx, rc);
+}
+
+int store_approval_list(store *s, store_tx *tx, const char *request,
+                        int (*fn)(void *ctx, const store_approval *a), void *ctx, bg_err *e)
+{
+	int rc = tx != NULL ? tx_ready(tx, e) : 0;
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(request, STORE_ID_MAX - 1))
+		return bg_err_set(e, BG_ENOTFOUND, "no such request");
+	rc = s->m->approval_list(s, tx, request, fn, ctx, e);
+	return tx != NULL ? tx_note(tx, rc) : rc;
+}
+
 /* --- the audit table ----------------------------------------------------------------- */
 
 int store_audit_head(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e)

@@ -317,6 +317,70 @@ int store_incident_event_list(store *s, const char *incident,
 int store_delivery_record(store_tx *tx, const char *source, const char *id, int64_t now,
                           bg_err *e) BG_MUST_CHECK;
 
+/* --- requests and approvals ------------------------------------------------------------ */
+
+#define STORE_STATE_MAX 12 /* a request's state: "pending", "approved", "denied", "expired" */
+
+/* A break-glass request: who asks for which runbooks (pinned at their content hash when
+ * asked), for which incident, why and for how long, and what became of it. Its id is the
+ * grant's id once approved (a request and its grant are one thing to the people using
+ * them). */
+typedef struct store_request {
+	char id[STORE_ID_MAX];
+	char requester[BG_MAX_USER_NAME + 1];
+	char incident[BG_MAX_INCIDENT_ID + 1];
+	size_t n_runbooks;
+	char runbooks[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 1];
+	char runbook_hashes[BG_MAX_GRANT_RUNBOOKS][65];
+	char reason[BG_MAX_REASON + 1];
+	char ticket[BG_MAX_TICKET + 1];
+	int64_t duration_seconds;
+	char criteria[BG_MAX_CRITERIA_JSON]; /* each criterion's result, a JSON array */
+	char state[STORE_STATE_MAX];
+	bool solo;                  /* granted without approval (solo break-glass) */
+	char extends[STORE_ID_MAX]; /* the grant this request would extend; "" for a new one */
+	int64_t created_at;
+	int64_t expires_at; /* a pending request expires then */
+	int64_t decided_at; /* 0 while pending */
+	char decided_by[BG_MAX_USER_NAME + 1];
+} store_request;
+
+/* One approver's answer to a request. */
+typedef struct store_approval {
+	char request[STORE_ID_MAX];
+	char approver[BG_MAX_USER_NAME + 1];
+	bool approve; /* false: denied */
+	char reason[BG_MAX_REASON + 1];
+	int64_t at;
+} store_approval;
+
+/* Adds a request. BG_EEXISTS when its id is taken; BG_ENOTFOUND when its requester or
+ * incident does not exist; BG_EINVAL for a bad field. */
+int store_request_add(store_tx *tx, const store_request *r, bg_err *e) BG_MUST_CHECK;
+
+/* The request with this id, committed (store_request_get) or as tx sees it.
+ * BG_ENOTFOUND if none. */
+int store_request_get(store *s, const char *id, store_request *out, bg_err *e) BG_MUST_CHECK;
+int store_request_get_tx(store_tx *tx, const char *id, store_request *out, bg_err *e) BG_MUST_CHECK;
+
+/* Writes a request's decision: state, solo, decided_at, decided_by (r->id names it).
+ * BG_ENOTFOUND when there is no such request. */
+int store_request_update(store_tx *tx, const store_request *r, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn for each request, newest first (of requester only, unless NULL). It runs while
+ * the backend reads: it may read the store, not begin a transaction. */
+int store_request_list(store *s, const char *requester,
+                       int (*fn)(void *ctx, const store_request *r), void *ctx,
+                       bg_err *e) BG_MUST_CHECK;
+
+/* Records an approver's answer. BG_EEXISTS when that approver has answered already. */
+int store_approval_add(store_tx *tx, const store_approval *a, bg_err *e) BG_MUST_CHECK;
+
+/* A request's answers, oldest first: as tx sees them (tx not NULL) or committed. */
+int store_approval_list(store *s, store_tx *tx, const char *request,
+                        int (*fn)(void *ctx, const store_approval *a), void *ctx,
+                        bg_err *e) BG_MUST_CHECK;
+
 /* --- the audit table (written and read by audit.c) ----------------------------------- */
 
 /* The last row's seq and hash (seq 0 and an empty hash while the table is empty). It

@@ -93,6 +93,16 @@ struct store_methods {
 	int (*delivery_record)(store_tx *tx, const char *source, const char *id, int64_t now,
 	                       bg_err *e);
 
+	/* Requests and approvals (reads: as for incidents). */
+	int (*request_add)(store_tx *tx, const store_request *r, bg_err *e);
+	int (*request_get)(store *s, store_tx *tx, const char *id, store_request *out, bg_err *e);
+	int (*request_update)(store_tx *tx, const store_request *r, bg_err *e);
+	int (*request_list)(store *s, const char *requester,
+	                    int (*fn)(void *ctx, const store_request *r), void *ctx, bg_err *e);
+	int (*approval_add)(store_tx *tx, const store_approval *a, bg_err *e);
+	int (*approval_list)(store *s, store_tx *tx, const char *request,
+	                     int (*fn)(void *ctx, const store_approval *a), void *ctx, bg_err *e);
+
 	/* The audit table. */
 	int (*audit_head)(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e);
 	int (*audit_insert)(store_tx *tx, const store_audit_row *row, bg_err *e);

@@ -1110,6 +1110,112 @@ static void test_deliveries(void **state)
 	store_rollback(tx);
 }
 
+/* --- requests and approvals ------------------------------------------------------------ */
+
+static store_request request(const char *id)
+{
+	store_request r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	snprintf(r.requester, sizeof(r.requester), "rita");
+	snprintf(r.incident, sizeof(r.incident), "INC-1");
+	r.n_runbooks = 1;
+	snprintf(r.runbooks[0], sizeof(r.runbooks[0]), "orders-of-customer");
+	memset(r.runbook_hashes[0], 'a', 64);
+	snprintf(r.reason, sizeof(r.reason), "customers see stuck orders since 09:14");
+	snprintf(r.ticket, sizeof(r.ticket), "INC-1");
+	r.duration_seconds = 1800;
+	snprintf(r.criteria, sizeof(r.criteria), "[{\"check\":\"reason\",\"ok\":true}]");
+	snprintf(r.state, sizeof(r.state), "pending");
+	r.created_at = 1700000000;
+	r.expires_at = 1700000900;
+	return r;
+}
+
+static int count_approval(void *ctx, const store_approval *a)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int count_request(void *ctx, const store_request *r)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_requests(void **state)
+{
+	store *s = *state;
+	uint8_t th[32] = {1}, seed[16] = {2};
+	store_incident in = incident("INC-1", "manual", "");
+	store_request r = request("bg-aaaaaaaaaa"), got;
+	store_approval a;
+	store_tx *tx;
+	int n = 0;
+	bg_err e;
+
+	assert_int_equal(add_user_tx(s, "rita", "responder", th, seed, &e), 0);
+	th[0] = 2;
+	assert_int_equal(add_user_tx(s, "abe", "approver", th, seed, &e), 0);
+	/* Its incident must exist. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_add(tx, &r, &e), BG_ENOTFOUND);
+	store_rollback(tx);
+	assert_int_equal(incident_add_tx(s, &in, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_add(tx, &r, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_request_get(s, r.id, &got, &e), 0);
+	assert_string_equal(got.runbooks[0], "orders-of-customer");
+	assert_int_equal(strlen(got.runbook_hashes[0]), 64);
+	assert_string_equal(got.criteria, r.criteria);
+	assert_string_equal(got.state, "pending");
+
+	/* Bad shapes are refused. */
+	got = request("bg-bbbbbbbbbb");
+	got.n_runbooks = 0;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_add(tx, &got, &e), BG_EINVAL);
+	store_rollback(tx);
+	got = request("bg-bbbbbbbbbb");
+	snprintf(got.state, sizeof(got.state), "approved"); /* decided, but no decided_at */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_add(tx, &got, &e), BG_EINVAL);
+	store_rollback(tx);
+
+	/* One answer per approver. */
+	memset(&a, 0, sizeof(a));
+	snprintf(a.request, sizeof(a.request), "%s", r.id);
+	snprintf(a.approver, sizeof(a.approver), "abe");
+	a.approve = true;
+	a.at = 1700000100;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_approval_add(tx, &a, &e), 0);
+	assert_int_equal(store_approval_list(s, tx, r.id, count_approval, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_request_get_tx(tx, r.id, &got, &e), 0);
+	snprintf(got.state, sizeof(got.state), "approved");
+	got.decided_at = 1700000100;
+	snprintf(got.decided_by, sizeof(got.decided_by), "abe");
+	assert_int_equal(store_request_update(tx, &got, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_approval_add(tx, &a, &e), BG_EEXISTS);
+	store_rollback(tx);
+	assert_int_equal(store_request_get(s, r.id, &got, &e), 0);
+	assert_string_equal(got.state, "approved");
+	assert_string_equal(got.decided_by, "abe");
+	n = 0;
+	assert_int_equal(store_request_list(s, "rita", count_request, &n, &e), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_request_list(s, "abe", count_request, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_request_get(s, "bg-nope", &got, &e), BG_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,6 +1234,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit_head_claims_table, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
 	};
 	const char *name;
 	size_t i, j;

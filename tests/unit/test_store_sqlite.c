@@ -138,7 +138,8 @@ static void test_schema_version(void **state)
 	ut_sql(dbpath,
 	       "ALTER TABLE grants DROP COLUMN runbooks; ALTER TABLE users DROP COLUMN disabled;"
 	       "ALTER TABLE users DROP COLUMN otp_failures;"
-	       "ALTER TABLE users DROP COLUMN locked_until; DROP TABLE incident_alerts;"
+	       "ALTER TABLE users DROP COLUMN locked_until; DROP TABLE approvals;"
+	       "DROP TABLE requests; DROP TABLE incident_alerts;"
 	       "DROP TABLE incident_events; DROP TABLE incidents; DROP TABLE hook_deliveries;"
 	       "UPDATE meta SET value = '1'");
 	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
@@ -149,7 +150,8 @@ static void test_schema_version(void **state)
 	ut_sql(dbpath, "SELECT disabled, otp_failures, locked_until FROM users");
 	ut_sql(dbpath, "SELECT id, group_key, review_required FROM incidents;"
 	               "SELECT key FROM incident_alerts; SELECT kind FROM incident_events;"
-	               "SELECT id FROM hook_deliveries");
+	               "SELECT id FROM hook_deliveries; SELECT criteria FROM requests;"
+	               "SELECT approver FROM approvals");
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the

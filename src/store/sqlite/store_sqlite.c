@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 4, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 5, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -38,6 +38,10 @@
  *             per (source, group_key); incident_alerts(incident, key, ...) and
  *             incident_events(id, incident, at, kind, actor, text) beside them;
  *             hook_deliveries(source, id, at) (all version 4)
+ *   requests(id PRIMARY KEY, requester -> users(name), incident -> incidents(id),
+ *            runbooks JSON pins, reason, ticket, duration, criteria JSON, state, solo,
+ *            extends, created_at, expires_at, decided_at, decided_by) and
+ *            approvals(request, approver) PRIMARY KEY (version 5)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -57,7 +61,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 4
+#define SCHEMA_VERSION_N 5
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -96,6 +100,13 @@ enum {
 	ST_EVENT_ADD,
 	ST_EVENT_LIST,
 	ST_DELIVERY_PRUNE,
+	ST_REQUEST_ADD,
+	ST_REQUEST_GET,
+	ST_REQUEST_UPDATE,
+	ST_REQUEST_LIST_ALL,
+	ST_REQUEST_LIST_USER,
+	ST_APPROVAL_ADD,
+	ST_APPROVAL_LIST,
 	ST_DELIVERY_ADD,
 	ST_AUDIT_HEAD,
 	ST_AUDIT_INSERT,
@@ -114,6 +125,10 @@ enum {
 	"updated_at, resolved_at, resolved_by, firing, last_firing_at, alerts_resolved_at, "       \
 	"review_required"
 #define ALERT_COLS "incident, key, name, firing, starts_at, ends_at, updated_at, summary"
+#define REQUEST_COLS                                                                               \
+	"id, requester, incident, runbooks, reason, ticket, duration, criteria, state, solo, "     \
+	"extends, created_at, expires_at, decided_at, decided_by"
+#define APPROVAL_COLS "request, approver, approve, reason, at"
 #define AUDIT_COLS                                                                                 \
 	"seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, status, "       \
 	"detail, prev_hash, hash"
@@ -185,6 +200,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DELIVERY_PRUNE] = "DELETE FROM hook_deliveries WHERE at < ?1",
     [ST_DELIVERY_ADD] =
         "INSERT OR IGNORE INTO hook_deliveries (source, id, at) VALUES (?1, ?2, ?3)",
+    [ST_REQUEST_ADD] = "INSERT INTO requests (" REQUEST_COLS ") VALUES "
+                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [ST_REQUEST_GET] = "SELECT " REQUEST_COLS " FROM requests WHERE id = ?1",
+    [ST_REQUEST_UPDATE] = "UPDATE requests SET state = ?2, solo = ?3, decided_at = ?4, "
+                          "decided_by = ?5 WHERE id = ?1",
+    [ST_REQUEST_LIST_ALL] = "SELECT " REQUEST_COLS " FROM requests "
+                            "ORDER BY created_at DESC, rowid DESC",
+    [ST_REQUEST_LIST_USER] = "SELECT " REQUEST_COLS " FROM requests WHERE requester = ?1 "
+                             "ORDER BY created_at DESC, rowid DESC",
+    [ST_APPROVAL_ADD] = "INSERT INTO approvals (" APPROVAL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_APPROVAL_LIST] = "SELECT " APPROVAL_COLS " FROM approvals WHERE request = ?1 "
+                         "ORDER BY at, rowid",
     [ST_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -239,6 +266,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" PRIMARY KEY (source, id)) WITHOUT ROWID;"                                                \
 	"CREATE INDEX hook_deliveries_at ON hook_deliveries (at);"
 
+/* Version 5's tables: break-glass requests and their approvers' answers. */
+#define REQUESTS_SQL                                                                               \
+	"CREATE TABLE requests ("                                                                  \
+	" id TEXT PRIMARY KEY,"                                                                    \
+	" requester TEXT NOT NULL REFERENCES users (name),"                                        \
+	" incident TEXT NOT NULL REFERENCES incidents (id),"                                       \
+	" runbooks TEXT NOT NULL,"                                                                 \
+	" reason TEXT NOT NULL,"                                                                   \
+	" ticket TEXT NOT NULL,"                                                                   \
+	" duration INTEGER NOT NULL,"                                                              \
+	" criteria TEXT NOT NULL,"                                                                 \
+	" state TEXT NOT NULL,"                                                                    \
+	" solo INTEGER NOT NULL DEFAULT 0,"                                                        \
+	" extends TEXT NOT NULL DEFAULT '',"                                                       \
+	" created_at INTEGER NOT NULL,"                                                            \
+	" expires_at INTEGER NOT NULL,"                                                            \
+	" decided_at INTEGER NOT NULL DEFAULT 0,"                                                  \
+	" decided_by TEXT NOT NULL DEFAULT '');"                                                   \
+	"CREATE INDEX requests_requester ON requests (requester, created_at);"                     \
+	"CREATE INDEX requests_incident ON requests (incident);"                                   \
+	"CREATE TABLE approvals ("                                                                 \
+	" request TEXT NOT NULL REFERENCES requests (id),"                                         \
+	" approver TEXT NOT NULL REFERENCES users (name),"                                         \
+	" approve INTEGER NOT NULL,"                                                               \
+	" reason TEXT NOT NULL,"                                                                   \
+	" at INTEGER NOT NULL,"                                                                    \
+	" PRIMARY KEY (request, approver));"
+
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE users ("
@@ -288,7 +343,7 @@ static const char schema_sql[] =
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL REQUESTS_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -618,6 +673,8 @@ static const char *const migrations[] = {
     "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;",
     /* 3 -> 4: incidents, their alerts and history, and webhook deliveries seen. */
     INCIDENTS_SQL,
+    /* 4 -> 5: break-glass requests and approvals. */
+    REQUESTS_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -901,18 +958,22 @@ out:
 }
 
 /* A grant's runbook pins as the runbooks column: ["ID@SHA256", ...] (caller frees). */
-static char *pins_json(const store_grant *g)
+typedef char pin_id[BG_MAX_RUNBOOK_ID + 1];
+typedef char pin_hash[65];
+
+/* Runbook pins (a grant's or a request's) as a JSON array of "ID@SHA256". */
+static char *pins_json(size_t n, const pin_id *ids, const pin_hash *hashes)
 {
 	char rows[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 66];
 	size_t i;
 
-	for (i = 0; i < g->n_runbooks; i++)
-		snprintf(rows[i], sizeof(rows[i]), "%s@%s", g->runbooks[i], g->runbook_hashes[i]);
-	return names_json(&rows[0][0], g->n_runbooks, sizeof(rows[0]));
+	for (i = 0; i < n; i++)
+		snprintf(rows[i], sizeof(rows[i]), "%s@%s", ids[i], hashes[i]);
+	return names_json(&rows[0][0], n, sizeof(rows[0]));
 }
 
-/* The runbooks column back into the grant. */
-static bool pins_read(const unsigned char *text, store_grant *g)
+/* A runbooks column back into pins. */
+static bool pins_read(const unsigned char *text, size_t *np, pin_id *ids, pin_hash *hashes)
 {
 	char rows[BG_MAX_GRANT_RUNBOOKS][BG_MAX_RUNBOOK_ID + 66], *at;
 	size_t i, n = 0;
@@ -924,11 +985,11 @@ static bool pins_read(const unsigned char *text, store_grant *g)
 		if (at == NULL || (size_t)(at - rows[i]) > BG_MAX_RUNBOOK_ID ||
 		    strlen(at + 1) != 64)
 			return false;
-		memcpy(g->runbooks[i], rows[i], (size_t)(at - rows[i]));
-		g->runbooks[i][at - rows[i]] = '\0';
-		memcpy(g->runbook_hashes[i], at + 1, 65);
+		memcpy(ids[i], rows[i], (size_t)(at - rows[i]));
+		ids[i][at - rows[i]] = '\0';
+		memcpy(hashes[i], at + 1, 65);
 	}
-	g->n_runbooks = n;
+	*np = n;
 	return true;
 }
 
@@ -946,7 +1007,7 @@ static int grant_row(store_grant *g, sqlite3_stmt *q, bg_err *e)
 	                sizeof(g->ops[0]), &g->n_ops) ||
 	    !col_text(q, 11, g->revoked_by, sizeof(g->revoked_by)) ||
 	    !col_text(q, 12, g->reason, sizeof(g->reason)) ||
-	    !pins_read(sqlite3_column_text(q, 13), g))
+	    !pins_read(sqlite3_column_text(q, 13), &g->n_runbooks, g->runbooks, g->runbook_hashes))
 		return bg_err_set(e, BG_EIO, "store: corrupt grant row %s", g->id);
 	g->created_at = sqlite3_column_int64(q, 8);
 	g->expires_at = sqlite3_column_int64(q, 9);
@@ -1067,7 +1128,7 @@ static int sq_grant_add(store_tx *tx, const store_grant *g, bg_err *e)
 {
 	char *tables = names_json(&g->tables[0][0], g->n_tables, sizeof(g->tables[0]));
 	char *ops = names_json(&g->ops[0][0], g->n_ops, sizeof(g->ops[0]));
-	char *pins = pins_json(g);
+	char *pins = pins_json(g->n_runbooks, g->runbooks, g->runbook_hashes);
 	query qy = {.st = ST_GRANT_ADD,
 	            ARGS(TEXT(g->id), TEXT(g->user), TEXT(g->created_by), TEXT(g->kind),
 	                 TEXT(g->access_key_id), BLOB(g->session_token_hash, 32), TEXT(tables),
@@ -1247,7 +1308,13 @@ static int sq_incident_update(store_tx *tx, const store_incident *in, bg_err *e)
 
 /* A listing of incidents, alerts or incident events: each row decoded into the scratch
  * row and handed to the caller's function of that type. */
-typedef enum list_kind { LIST_INCIDENTS, LIST_ALERTS, LIST_EVENTS } list_kind;
+typedef enum list_kind {
+	LIST_INCIDENTS,
+	LIST_ALERTS,
+	LIST_EVENTS,
+	LIST_REQUESTS,
+	LIST_APPROVALS
+} list_kind;
 
 typedef struct list_ctx {
 	list_kind kind;
@@ -1255,17 +1322,23 @@ typedef struct list_ctx {
 		int (*incident)(void *ctx, const store_incident *in);
 		int (*alert)(void *ctx, const store_alert *a);
 		int (*event)(void *ctx, const store_incident_event *ev);
+		int (*request)(void *ctx, const store_request *r);
+		int (*approval)(void *ctx, const store_approval *a);
 	} fn;
 	void *ctx;
 	union {
 		store_incident incident;
 		store_alert alert;
 		store_incident_event event;
+		store_request request;
+		store_approval approval;
 	} row;
 } list_ctx;
 
 static int alert_row(store_alert *a, sqlite3_stmt *q, bg_err *e);
 static int event_row(store_incident_event *ev, sqlite3_stmt *q, bg_err *e);
+static int request_row(store_request *r, sqlite3_stmt *q, bg_err *e);
+static int approval_row(store_approval *a, sqlite3_stmt *q, bg_err *e);
 
 static int list_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 {
@@ -1282,20 +1355,33 @@ static int list_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 	case LIST_EVENTS:
 		rc = event_row(&l->row.event, q, e);
 		return rc != 0 ? rc : l->fn.event(l->ctx, &l->row.event);
+	case LIST_REQUESTS:
+		rc = request_row(&l->row.request, q, e);
+		return rc != 0 ? rc : l->fn.request(l->ctx, &l->row.request);
+	case LIST_APPROVALS:
+		rc = approval_row(&l->row.approval, q, e);
+		return rc != 0 ? rc : l->fn.approval(l->ctx, &l->row.approval);
 	}
 	return bg_err_set(e, BG_EIO, "store: unknown listing");
 }
 
-/* Runs the statement st with at most one text parameter (NULL: none), handing each row
- * to l's function. */
-static int list_rows(sq_store *s, int st, const char *param, list_ctx *l, const char *what,
-                     bg_err *e)
+/* Runs the statement st on c (NULL: a pooled connection) with at most one text parameter
+ * (NULL: none), handing each row to l's function. */
+static int list_rows_on(sq_store *s, conn *c, int st, const char *param, list_ctx *l,
+                        const char *what, bg_err *e)
 {
 	query qy = {.st = st, ARGS(TEXT(param)), .row = list_row, .ctx = l};
 
 	if (param == NULL)
 		qy.nargs = 0;
-	return run(s, NULL, &qy, what, e);
+	return run(s, c, &qy, what, e);
+}
+
+/* list_rows_on() on a pooled connection. */
+static int list_rows(sq_store *s, int st, const char *param, list_ctx *l, const char *what,
+                     bg_err *e)
+{
+	return list_rows_on(s, NULL, st, param, l, what, e);
 }
 
 static int sq_incident_list(store *st, int (*fn)(void *ctx, const store_incident *in), void *ctx,
@@ -1426,6 +1512,141 @@ static int sq_delivery_record(store_tx *tx, const char *source, const char *id, 
 	return rc;
 }
 
+/* --- requests and approvals ------------------------------------------------------------ */
+
+static int request_row(store_request *r, sqlite3_stmt *q, bg_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	if (!col_text(q, 0, r->id, sizeof(r->id)) ||
+	    !col_text(q, 1, r->requester, sizeof(r->requester)) ||
+	    !col_text(q, 2, r->incident, sizeof(r->incident)) ||
+	    !pins_read(sqlite3_column_text(q, 3), &r->n_runbooks, r->runbooks, r->runbook_hashes) ||
+	    !col_text(q, 4, r->reason, sizeof(r->reason)) ||
+	    !col_text(q, 5, r->ticket, sizeof(r->ticket)) ||
+	    !col_text(q, 7, r->criteria, sizeof(r->criteria)) ||
+	    !col_text(q, 8, r->state, sizeof(r->state)) ||
+	    !col_text(q, 10, r->extends, sizeof(r->extends)) ||
+	    !col_text(q, 14, r->decided_by, sizeof(r->decided_by)))
+		return bg_err_set(e, BG_EIO, "store: request row is corrupt");
+	r->duration_seconds = sqlite3_column_int64(q, 6);
+	r->solo = sqlite3_column_int64(q, 9) != 0;
+	r->created_at = sqlite3_column_int64(q, 11);
+	r->expires_at = sqlite3_column_int64(q, 12);
+	r->decided_at = sqlite3_column_int64(q, 13);
+	return 0;
+}
+
+static int read_request(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	int rc = request_row(ctx, q, e);
+
+	return rc != 0 ? rc : 1;
+}
+
+static int sq_request_add(store_tx *tx, const store_request *r, bg_err *e)
+{
+	char *pins = pins_json(r->n_runbooks, r->runbooks, r->runbook_hashes);
+	query qy = {.st = ST_REQUEST_ADD,
+	            ARGS(TEXT(r->id), TEXT(r->requester), TEXT(r->incident), TEXT(pins),
+	                 TEXT(r->reason), TEXT(r->ticket), INT(r->duration_seconds),
+	                 TEXT(r->criteria), TEXT(r->state), INT(r->solo), TEXT(r->extends),
+	                 INT(r->created_at), INT(r->expires_at), INT(r->decided_at),
+	                 TEXT(r->decided_by))};
+	int rc = pins == NULL ? bg_err_set(e, BG_ENOMEM, "store: out of memory")
+	                      : run(sq(tx->s), tx_conn(tx), &qy, "add request", e);
+
+	free(pins);
+	if (rc == BG_EEXISTS)
+		rc = bg_err_set(e, BG_EEXISTS, "request %s already exists", r->id);
+	else if (rc == BG_ENOTFOUND)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such user %s or incident %s", r->requester,
+		                r->incident);
+	return rc;
+}
+
+static int sq_request_get(store *st, store_tx *tx, const char *id, store_request *out, bg_err *e)
+{
+	query qy = {.st = ST_REQUEST_GET, ARGS(TEXT(id)), .row = read_request, .ctx = out};
+	int rc = run(sq(st), tx ? tx_conn(tx) : NULL, &qy, "find request", e);
+
+	if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such request");
+	return rc;
+}
+
+static int sq_request_update(store_tx *tx, const store_request *r, bg_err *e)
+{
+	query qy = {.st = ST_REQUEST_UPDATE,
+	            ARGS(TEXT(r->id), TEXT(r->state), INT(r->solo), INT(r->decided_at),
+	                 TEXT(r->decided_by))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "update request", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such request");
+	return rc;
+}
+
+static int sq_request_list(store *st, const char *requester,
+                           int (*fn)(void *ctx, const store_request *r), void *ctx, bg_err *e)
+{
+	list_ctx *l = malloc(sizeof(*l)); /* a request row is large */
+	int rc;
+
+	if (l == NULL)
+		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	l->kind = LIST_REQUESTS;
+	l->fn.request = fn;
+	l->ctx = ctx;
+	rc = list_rows(sq(st), requester ? ST_REQUEST_LIST_USER : ST_REQUEST_LIST_ALL, requester, l,
+	               "list requests", e);
+	free(l);
+	return rc;
+}
+
+static int approval_row(store_approval *a, sqlite3_stmt *q, bg_err *e)
+{
+	memset(a, 0, sizeof(*a));
+	if (!col_text(q, 0, a->request, sizeof(a->request)) ||
+	    !col_text(q, 1, a->approver, sizeof(a->approver)) ||
+	    !col_text(q, 3, a->reason, sizeof(a->reason)))
+		return bg_err_set(e, BG_EIO, "store: approval row is corrupt");
+	a->approve = sqlite3_column_int64(q, 2) != 0;
+	a->at = sqlite3_column_int64(q, 4);
+	return 0;
+}
+
+static int sq_approval_add(store_tx *tx, const store_approval *a, bg_err *e)
+{
+	query qy = {.st = ST_APPROVAL_ADD,
+	            ARGS(TEXT(a->request), TEXT(a->approver), INT(a->approve), TEXT(a->reason),
+	                 INT(a->at))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "add approval", e);
+
+	if (rc == BG_EEXISTS)
+		rc = bg_err_set(e, BG_EEXISTS, "%s has answered request %s already", a->approver,
+		                a->request);
+	else if (rc == BG_ENOTFOUND)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such request %s", a->request);
+	return rc;
+}
+
+static int sq_approval_list(store *st, store_tx *tx, const char *request,
+                            int (*fn)(void *ctx, const store_approval *a), void *ctx, bg_err *e)
+{
+	list_ctx *l = malloc(sizeof(*l));
+	int rc;
+
+	if (l == NULL)
+		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	l->kind = LIST_APPROVALS;
+	l->fn.approval = fn;
+	l->ctx = ctx;
+	rc = list_rows_on(sq(st), tx ? tx_conn(tx) : NULL, ST_APPROVAL_LIST, request, l,
+	                  "list approvals", e);
+	free(l);
+	return rc;
+}
+
 /* --- the audit table ----------------------------------------------------------------- */
 
 typedef struct head_ctx {
@@ -1541,6 +1762,12 @@ const store_methods store_sqlite_methods = {
     .incident_event_add = sq_incident_event_add,
     .incident_event_list = sq_incident_event_list,
     .delivery_record = sq_delivery_record,
+    .request_add = sq_request_add,
+    .request_get = sq_request_get,
+    .request_update = sq_request_update,
+    .request_list = sq_request_list,
+    .approval_add = sq_approval_add,
+    .approval_list = sq_approval_list,
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
