@@ -325,3 +325,52 @@ int cli_check_user(const cli_args *a, const char *name)
 		    a, "user name \"%.64s\" is not valid: a user name is " BG_USER_NAME_RULE, name);
 	return CLI_EXIT_OK;
 }
+
+/* Splits a comma-separated value into arr (skipping duplicates). Returns CLI_EXIT_OK or
+ * a usage error. */
+int cli_list_add(const cli_args *a, json_t *arr, const char *val, const char *opt, size_t max,
+                 bool (*ok)(const char *, size_t))
+{
+	const char *p = val, *comma;
+	size_t n, i;
+	json_t *v;
+	bool dup;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (!ok(p, n))
+			return cli_usage_error(a, "bad --%s value \"%.*s\"", opt,
+			                       (int)(n > 80 ? 80 : n), p);
+		dup = false;
+		json_array_foreach(arr, i, v)
+		{
+			if (json_string_length(v) == n && memcmp(json_string_value(v), p, n) == 0)
+				dup = true;
+		}
+		if (!dup) {
+			if (json_array_size(arr) >= max)
+				return cli_usage_error(a, "at most %zu --%s values", max, opt);
+			if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
+				return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+			}
+		}
+		if (comma == NULL)
+			return CLI_EXIT_OK;
+		p = comma + 1;
+	}
+}
+
+/* A runbook id as a grant names it: 1-64 of a-z 0-9 - (runbook.h). */
+bool cli_runbook_word(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > BG_MAX_RUNBOOK_ID)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	}
+	return true;
+}

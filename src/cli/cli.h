@@ -138,6 +138,15 @@ char **cli_exec_argv(char **cmd, const char *endpoint) BG_MUST_CHECK;
  * code, with *out the answer on CLI_EXIT_OK (json_decref it; it holds the secret). */
 int cli_creds_fetch(const cli_ctx *ctx, const char *id, json_t **out) BG_MUST_CHECK;
 
+/* Splits the comma-separated value of option --opt into the JSON array arr, each item
+ * checked with ok and duplicates skipped, at most max in all. Returns CLI_EXIT_OK or a
+ * usage error. */
+int cli_list_add(const cli_args *a, json_t *arr, const char *val, const char *opt, size_t max,
+                 bool (*ok)(const char *, size_t)) BG_MUST_CHECK;
+
+/* A runbook id as a grant or request names it (n bytes at s): 1-64 of a-z 0-9 -. */
+bool cli_runbook_word(const char *s, size_t n);
+
 /* The commands (cmd_*.c). */
 int cmd_init_main(int argc, char **argv);
 int cmd_serve_main(int argc, char **argv);
@@ -156,5 +165,9 @@ int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_incident_main(int argc, char **argv);
+int cmd_request_main(int argc, char **argv);
+int cmd_approve_main(int argc, char **argv);
+int cmd_deny_main(int argc, char **argv);
+int cmd_requests_main(int argc, char **argv);
 
 #endif

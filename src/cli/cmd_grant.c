@@ -34,41 +34,6 @@ static bool op_word(const char *s, size_t n)
 	return true;
 }
 
-/* Splits a comma-separated value into arr (skipping duplicates). Returns CLI_EXIT_OK or
- * a usage error. */
-static int grant_add_list(const cli_args *a, json_t *arr, const char *val, const char *opt,
-                          size_t max, bool (*ok)(const char *, size_t))
-{
-	const char *p = val, *comma;
-	size_t n, i;
-	json_t *v;
-	bool dup;
-
-	for (;;) {
-		comma = strchr(p, ',');
-		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		if (!ok(p, n))
-			return cli_usage_error(a, "bad --%s value \"%.*s\"", opt,
-			                       (int)(n > 80 ? 80 : n), p);
-		dup = false;
-		json_array_foreach(arr, i, v)
-		{
-			if (json_string_length(v) == n && memcmp(json_string_value(v), p, n) == 0)
-				dup = true;
-		}
-		if (!dup) {
-			if (json_array_size(arr) >= max)
-				return cli_usage_error(a, "at most %zu --%s values", max, opt);
-			if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
-				return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
-			}
-		}
-		if (comma == NULL)
-			return CLI_EXIT_OK;
-		p = comma + 1;
-	}
-}
-
 static int grant_print(const cli_ctx *ctx, const json_t *g)
 {
 	bg_buf out;
@@ -140,20 +105,6 @@ typedef struct grant_args {
 	const char *user, *dur, *otp, *reason;
 	json_t *tables, *ops, *runbooks;
 } grant_args;
-
-/* A runbook id as a grant names it: 1-64 of a-z 0-9 - (runbook.h). */
-static bool runbook_word(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > BG_MAX_RUNBOOK_ID)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	}
-	return true;
-}
 
 static int grant_create(cli_ctx *ctx, cli_args *a, const grant_args *g)
 {
@@ -261,11 +212,11 @@ int cmd_grant_main(int argc, char **argv)
 			g.user = val;
 			break;
 		case O_TABLE:
-			rc = grant_add_list(&a, g.tables, val, "table", BG_MAX_GRANT_TABLES,
-			                    bg_valid_table_name);
+			rc = cli_list_add(&a, g.tables, val, "table", BG_MAX_GRANT_TABLES,
+			                  bg_valid_table_name);
 			break;
 		case O_OP:
-			rc = grant_add_list(&a, g.ops, val, "op", BG_MAX_GRANT_OPS, op_word);
+			rc = cli_list_add(&a, g.ops, val, "op", BG_MAX_GRANT_OPS, op_word);
 			break;
 		case O_FOR:
 			g.dur = val;
@@ -277,8 +228,8 @@ int cmd_grant_main(int argc, char **argv)
 			g.reason = val;
 			break;
 		case O_RUNBOOK:
-			rc = grant_add_list(&a, g.runbooks, val, "runbook", BG_MAX_GRANT_RUNBOOKS,
-			                    runbook_word);
+			rc = cli_list_add(&a, g.runbooks, val, "runbook", BG_MAX_GRANT_RUNBOOKS,
+			                  cli_runbook_word);
 			break;
 		}
 		if (rc != CLI_EXIT_OK)

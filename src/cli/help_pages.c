@@ -244,6 +244,57 @@ static const cli_help_item incident_examples[] = {
     {"The fix is out:", "breakglass incident resolve INC-4711 --reason \"rolled back 4.2.1\""},
     END};
 
+/* --- request, approve, deny, requests ---------------------------------------------------- */
+
+static const cli_help_item request_opts[] = {
+    {"--incident ID", "The open incident the access is for (breakglass incident list)."},
+    {"--runbook ID[,ID...]",
+     "The runbooks you need, and nothing else: each is pinned at its current content hash, "
+     "so approvers approve exactly these queries. Repeatable."},
+    {"--reason TEXT", "Why, in a sentence the approver and the review will read."},
+    {"--ticket T", "Your incident tracker's reference; the policy may require a pattern."},
+    {"--for DURATION", "How long the grant lasts once approved: 90s, 15m, 1h30m (at most 12h)."},
+    {"--otp CODE", "Your current TOTP code. A refused request does not use it up."},
+    {"--wait",
+     "Wait for the answer (printing who was asked on stderr), then print the grant. Exit 1 "
+     "when the request is denied or expires."},
+    {"--solo",
+     "Break-glass without approval, on your pending request for the same incident and "
+     "runbooks, where the policy allows it and nobody answered within its solo_after. Every "
+     "approver is told, and the incident's review becomes mandatory."},
+    END};
+
+static const cli_help_item request_examples[] = {
+    {"Ask for the runbooks the incident needs, and wait for an approver:",
+     "breakglass request --incident INC-4711 --runbook orders-of-customer \\\n"
+     "  --reason \"customers see stuck orders\" --ticket INC-4711 --for 30m \\\n"
+     "  --otp 123456 --wait"},
+    {"Nobody answered and the policy allows it:",
+     "breakglass request --incident INC-4711 --runbook orders-of-customer \\\n"
+     "  --solo --otp 123456"},
+    END};
+
+static const cli_help_item answer_opts[] = {
+    {"REQUEST", "The request's id (bg-...), as the requester or `breakglass requests` shows."},
+    {"--otp CODE", "Your current TOTP code."},
+    {"--reason TEXT", "Why; required to deny."},
+    END};
+
+static const cli_help_item approve_examples[] = {
+    {"See what is asked, then approve it:",
+     "breakglass requests bg-7k2p9x4m1q\nbreakglass approve bg-7k2p9x4m1q --otp 123456"},
+    END};
+
+static const cli_help_item deny_examples[] = {
+    {"Not this runbook:",
+     "breakglass deny bg-7k2p9x4m1q --otp 123456 --reason \"wrong runbook\""},
+    END};
+
+static const cli_help_item requests_examples[] = {
+    {"Everything asked for, newest first:", "breakglass requests"},
+    {"One request with its criteria and answers:", "breakglass requests bg-7k2p9x4m1q"},
+    END};
+
 /* --- grant --------------------------------------------------------------------------- */
 
 static const cli_help_item grant_opts[] = {
@@ -506,6 +557,34 @@ static const cli_help pages[] = {
      "shows the open ones; show prints one with its alerts and history; resolve marks it "
      "over. Every change is on the audit record.",
      incident_opts, true, incident_examples, NULL, NULL},
+    {"request", "ask for break-glass access to runbooks for an incident",
+     "breakglass request --incident ID --runbook ID[,ID...] --reason TEXT\n"
+     "                   [--ticket T] --for DURATION --otp CODE [--wait] [--json]\n"
+     "breakglass request --incident ID --runbook ID[,ID...] --solo --otp CODE\n"
+     "                   [--json]",
+     "Asks for access to the runbooks named, for an open incident. The gateway evaluates "
+     "the policy's trigger criteria (serve --policy; docs/policy.md) and keeps each result "
+     "with the request; when one fails the request is refused and every failing criterion "
+     "is listed. Otherwise the request waits for approvers (never the requester): once "
+     "enough have approved, it becomes a grant with the same id, which `creds`, `exec` and "
+     "`run` take. A request nobody answers expires. Responders only.",
+     request_opts, true, request_examples, NULL, NULL},
+    {"approve", "approve someone's request (approvers)",
+     "breakglass approve REQUEST --otp CODE [--reason TEXT] [--json]",
+     "Approves a pending request: yours never counts for your own. When the policy's number "
+     "of distinct approvers is reached, the grant is made at once and the answer shows it. "
+     "An expired or answered request cannot be approved.",
+     answer_opts, true, approve_examples, NULL, NULL},
+    {"deny", "deny someone's request (approvers)",
+     "breakglass deny REQUEST --otp CODE --reason TEXT [--json]",
+     "Denies a pending request, with a reason the requester and the review will read. One "
+     "denial ends the request.",
+     answer_opts, true, deny_examples, NULL, NULL},
+    {"requests", "list requests, or show one", "breakglass requests [REQUEST] [--json]",
+     "Lists break-glass requests, newest first: approvers, admins and auditors see every "
+     "request, responders their own. With an id, shows one request: its runbooks, each "
+     "criterion's result, the answers so far, and its grant once approved.",
+     NULL, true, requests_examples, NULL, NULL},
     {"grant", "give a user temporary access to runbooks (or tables)",
      "breakglass grant --user NAME --runbook ID[,ID...] --for DURATION --otp CODE\n"
      "                 [--reason TEXT] [--json]\n"

@@ -482,6 +482,95 @@ int cli_out_incident(bg_buf *b, const json_t *in)
 	return 0;
 }
 
+int cli_out_request_list(bg_buf *b, const json_t *answer)
+{
+	const json_t *list = json_object_get(answer, "requests");
+	const json_t *r;
+	size_t i;
+
+	if (!json_is_array(list))
+		return BG_EINVAL;
+	if (bg_buf_addf(b, "%-14s %-16s %-9s %-20s %-21s %s\n", "ID", "REQUESTER", "STATE",
+	                "INCIDENT", "CREATED", "RUNBOOKS") != 0)
+		return b->failed;
+	json_array_foreach(list, i, r)
+	{
+		const json_t *rb, *v;
+		size_t k;
+		if (add_col(b, json_object_get(r, "id"), 15) != 0 ||
+		    add_col(b, json_object_get(r, "requester"), 17) != 0 ||
+		    add_col(b, json_object_get(r, "state"), 10) != 0 ||
+		    add_col(b, json_object_get(r, "incident"), 21) != 0 ||
+		    add_col(b, json_object_get(r, "created_at"), 22) != 0)
+			return b->failed;
+		rb = json_object_get(r, "runbooks");
+		json_array_foreach(rb, k, v)
+		{
+			if ((k > 0 && bg_buf_addc(b, ',') != 0) ||
+			    add_field(b, json_object_get(v, "id")) != 0)
+				return b->failed;
+		}
+		if (bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	return 0;
+}
+
+int cli_out_request(bg_buf *b, const json_t *r)
+{
+	static const struct {
+		const char *label, *key;
+	} rows[] = {{"request", "id"},
+	            {"state", "state"},
+	            {"requester", "requester"},
+	            {"incident", "incident"},
+	            {"reason", "reason"},
+	            {"ticket", "ticket"},
+	            {"duration", "duration_seconds"},
+	            {"created", "created_at"},
+	            {"expires", "expires_at"},
+	            {"decided by", "decided_by"}};
+	const json_t *v, *grant = json_object_get(r, "grant");
+	size_t i;
+
+	if (!json_is_object(r))
+		return BG_EINVAL;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (add_line(b, rows[i].label, json_object_get(r, rows[i].key)) != 0)
+			return b->failed;
+	if (json_is_true(json_object_get(r, "solo")) &&
+	    bg_buf_adds(b, "solo        yes: break-glass without approval; the review is "
+	                   "mandatory\n") != 0)
+		return b->failed;
+	json_array_foreach(json_object_get(r, "runbooks"), i, v)
+	{
+		if (bg_buf_addf(b, "%-11s ", i == 0 ? "runbooks" : "") != 0 ||
+		    add_field(b, json_object_get(v, "id")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	json_array_foreach(json_object_get(r, "criteria"), i, v)
+	{
+		if (bg_buf_addf(b, "%-11s %-4s ", i == 0 ? "criteria" : "",
+		                json_is_true(json_object_get(v, "ok")) ? "ok" : "FAIL") != 0 ||
+		    add_field(b, json_object_get(v, "message")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	json_array_foreach(json_object_get(r, "answers"), i, v)
+	{
+		if (bg_buf_addf(b, "%-11s ", i == 0 ? "answers" : "") != 0 ||
+		    add_col(b, json_object_get(v, "decision"), 8) != 0 ||
+		    add_col(b, json_object_get(v, "approver"), 17) != 0 ||
+		    add_field(b, json_object_get(v, "reason")) != 0 || bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	if (json_is_object(grant)) {
+		if (bg_buf_adds(b, "\n") != 0)
+			return b->failed;
+		return cli_out_grant(b, grant, time(NULL));
+	}
+	return 0;
+}
+
 int cli_out_audit_line(bg_buf *b, const json_t *rec)
 {
 	static const char *const keys[] = {"seq", "ts",     "kind",     "actor",  "grant_id",

@@ -84,6 +84,12 @@ int cli_out_grant_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
 int cli_out_incident_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
 int cli_out_incident(bg_buf *b, const json_t *incident) BG_MUST_CHECK;
 
+/* `requests`: one line per request of {"requests": [...]}; and one request with its
+ * criteria, answers and (once approved) its grant. BG_EINVAL when the answer has no such
+ * shape. */
+int cli_out_request_list(bg_buf *b, const json_t *answer) BG_MUST_CHECK;
+int cli_out_request(bg_buf *b, const json_t *request) BG_MUST_CHECK;
+
 /* Appends one audit record as a single line:
  * SEQ TS KIND ACTOR GRANT OP TABLES DECISION STATUS REASON ("-" for absent fields). */
 int cli_out_audit_line(bg_buf *b, const json_t *rec) BG_MUST_CHECK;

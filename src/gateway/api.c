@@ -21,6 +21,7 @@
 #include "gateway/gw.h"
 #include "runbook/runbook.h"
 #include "workflow/incident.h"
+#include "workflow/request.h"
 #include "workflow/service.h"
 
 /* A path's {id}: a grant id, a user name or an incident id, whichever is longest. */
@@ -601,6 +602,179 @@ static void api_incident_resolve(api_ctx *c)
 		incident_answer(c, &in, true);
 }
 
+/* --- requests and approvals -------------------------------------------------------------- */
+
+static void request_answer(api_ctx *c, int status, const store_request *r, const store_grant *g,
+                           const bg_err *refusal)
+{
+	json_t *o;
+	bg_err e;
+
+	if (svc_request_json(&c->sv, c->g->policy, r, &o, &e) != 0) {
+		api_fail(c, &e);
+		return;
+	}
+	if (g != NULL && json_object_set_new(o, "grant", grant_to_json(g, bg_now())) != 0) {
+		json_decref(o);
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (refusal != NULL)
+		o = json_pack("{s:s,s:s,s:o}", "error", "criteria_not_met", "message", refusal->msg,
+		              "request", o);
+	api_reply(c, status, o);
+}
+
+typedef struct pending_find {
+	const char *requester, *incident;
+	const char **runbooks;
+	size_t n;
+	char id[STORE_ID_MAX];
+} pending_find;
+
+/* The caller's newest pending request for the same incident and runbooks. */
+static int find_pending(void *ctx, const store_request *r)
+{
+	pending_find *pf = ctx;
+	size_t i, k;
+
+	if (strcmp(r->requester, pf->requester) != 0 || strcmp(r->state, "pending") != 0 ||
+	    strcmp(r->incident, pf->incident) != 0 || r->n_runbooks != pf->n)
+		return 0;
+	for (i = 0; i < pf->n; i++) {
+		for (k = 0; k < r->n_runbooks && (pf->runbooks[i] == NULL ||
+		                                  strcmp(pf->runbooks[i], r->runbooks[k]) != 0);
+		     k++)
+			;
+		if (k == r->n_runbooks)
+			return 0;
+	}
+	snprintf(pf->id, sizeof(pf->id), "%s", r->id);
+	return 1;
+}
+
+static void api_requests_add(api_ctx *c)
+{
+	json_t *dur = json_object_get(c->in, "duration_seconds");
+	const char **runbooks = NULL;
+	svc_request_input in = {in_str(c, "incident"), NULL, 0, in_str(c, "reason"),
+	                        in_str(c, "ticket"),   0};
+	store_request *r = calloc(1, sizeof(*r));
+	store_grant *g = calloc(1, sizeof(*g));
+	bg_err e;
+	int rc;
+
+	if (r == NULL || g == NULL || !in_strings(c, "runbooks", &runbooks, &in.n_runbooks)) {
+		api_error(c, 500, "internal", "out of memory");
+		goto done;
+	}
+	in.runbooks = runbooks;
+	if (json_is_true(json_object_get(c->in, "solo"))) {
+		pending_find pf = {c->me.user.name, in.incident, runbooks, in.n_runbooks, ""};
+		if (in.incident == NULL) {
+			api_error(c, 400, "bad_request", "incident and runbooks are required");
+			goto done;
+		}
+		rc = svc_request_list(&c->sv, &c->me, find_pending, &pf, &e);
+		if (rc == 0 && pf.id[0] == '\0')
+			rc = bg_err_set(&e, BG_EINVAL,
+			                "solo break-glass takes your pending request for the same "
+			                "incident and runbooks: request without --solo first, and "
+			                "use --solo once it has waited for an answer");
+		if (rc == 0)
+			rc = svc_request_solo(&c->sv, c->g->policy, &c->me, pf.id, r, g, &e);
+		if (rc != 0)
+			api_fail(c, &e);
+		else
+			request_answer(c, 200, r, g, NULL);
+		goto done;
+	}
+	if (in.incident == NULL || in.reason == NULL || !json_is_integer(dur)) {
+		api_error(c, 400, "bad_request",
+		          "incident, runbooks, reason and duration_seconds are required");
+		goto done;
+	}
+	in.duration_seconds = json_integer_value(dur);
+	rc = svc_request_create(&c->sv, c->g->policy, &c->me, &in, r, &e);
+	if (rc == BG_EDENIED && r->id[0] != '\0')
+		request_answer(c, 403, r, NULL, &e); /* refused, and kept with its criteria */
+	else if (rc != 0)
+		api_fail(c, &e);
+	else
+		request_answer(c, 200, r, NULL, NULL);
+done:
+	free(runbooks);
+	free(r);
+	free(g);
+}
+
+static int list_request(void *ctx, const store_request *r)
+{
+	incident_listing *il = ctx;
+	json_t *o;
+	int rc = svc_request_json(&il->c->sv, il->c->g->policy, r, &o, &il->e);
+
+	return rc != 0 ? rc : list_add(&il->l, o);
+}
+
+static void api_requests_list(api_ctx *c)
+{
+	incident_listing il = {c, {json_array(), false}, {0}};
+	int rc = il.l.arr == NULL ? bg_err_set(&il.e, BG_ENOMEM, "out of memory")
+	                          : svc_request_list(&c->sv, &c->me, list_request, &il, &il.e);
+
+	list_reply(c, "requests", &il.l, rc, &il.e);
+}
+
+static void api_request_show(api_ctx *c)
+{
+	store_request *r = calloc(1, sizeof(*r));
+	store_grant *g = calloc(1, sizeof(*g));
+	bg_err e;
+
+	if (r == NULL || g == NULL)
+		api_error(c, 500, "internal", "out of memory");
+	else if (svc_request_get(&c->sv, &c->me, c->id, r, &e) != 0)
+		api_fail(c, &e);
+	else
+		request_answer(c, 200, r,
+		               strcmp(r->state, "approved") == 0 &&
+		                       store_grant_by_id(c->sv.st, r->id, g, &e) == 0
+		                   ? g
+		                   : NULL,
+		               NULL);
+	free(r);
+	free(g);
+}
+
+static void answer_with(api_ctx *c, bool approve)
+{
+	store_request *r = calloc(1, sizeof(*r));
+	store_grant *g = calloc(1, sizeof(*g));
+	bool granted = false;
+	bg_err e;
+
+	if (r == NULL || g == NULL)
+		api_error(c, 500, "internal", "out of memory");
+	else if (svc_request_answer(&c->sv, c->g->policy, &c->me, c->id, approve,
+	                            in_str(c, "reason"), r, &granted, g, &e) != 0)
+		api_fail(c, &e);
+	else
+		request_answer(c, 200, r, granted ? g : NULL, NULL);
+	free(r);
+	free(g);
+}
+
+static void api_request_approve(api_ctx *c)
+{
+	answer_with(c, true);
+}
+
+static void api_request_deny(api_ctx *c)
+{
+	answer_with(c, false);
+}
+
 static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
     {"GET", "/api/v1/status", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_status,
@@ -633,6 +807,14 @@ static const api_route routes[] = {
     {"POST", "/api/v1/incidents/{id}/resolve",
      USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_resolve,
      "only a responder, an approver or an admin can resolve an incident"},
+    {"POST", "/api/v1/requests", USER_ROLE_RESPONDER, true, api_requests_add,
+     "only a responder can request access"},
+    {"GET", "/api/v1/requests", USER_ROLE_ANY, false, api_requests_list, NULL},
+    {"GET", "/api/v1/requests/{id}", USER_ROLE_ANY, false, api_request_show, NULL},
+    {"POST", "/api/v1/requests/{id}/approve", USER_ROLE_APPROVER, true, api_request_approve,
+     "only an approver can approve a request"},
+    {"POST", "/api/v1/requests/{id}/deny", USER_ROLE_APPROVER, true, api_request_deny,
+     "only an approver can deny a request"},
     {"POST", "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_no_action, NULL},
     {NULL, "/api/v1/grants/{id}/*", USER_ROLE_ANY, false, api_grant_not_post, NULL},
     {NULL, "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_not_get, NULL},

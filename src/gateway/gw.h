@@ -22,6 +22,7 @@
 #include "store/keyring.h"
 #include "store/store.h"
 #include "workflow/grant_cache.h"
+#include "workflow/request.h"
 #include "workflow/service.h"
 
 typedef struct gw {
@@ -31,10 +32,11 @@ typedef struct gw {
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;
-	credchain *identity;   /* the gateway's AWS identity, refreshed off the request path */
-	grant_cache *grants;   /* live grants for the request path; api.c keeps it current */
-	gw_runbooks *runbooks; /* the runbook folder (SIGHUP reloads it) */
-	svc_runbooks pins;     /* the service layer's view of it, for runbook grants */
+	credchain *identity;      /* the gateway's AWS identity, refreshed off the request path */
+	grant_cache *grants;      /* live grants for the request path; api.c keeps it current */
+	gw_runbooks *runbooks;    /* the runbook folder (SIGHUP reloads it) */
+	svc_runbooks pins;        /* the service layer's view of it, for runbook grants */
+	const svc_policy *policy; /* the trigger criteria and approval rules; NULL: defaults */
 } gw;
 
 typedef struct gw_http_request {

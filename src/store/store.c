@@ -579,7 +579,7 @@ int store_delivery_record(store_tx *tx, const char *source, const char *id, int6
 static bool request_state_ok(const char *s)
 {
 	return strcmp(s, "pending") == 0 || strcmp(s, "approved") == 0 ||
-	       strcmp(s, "denied") == 0 || strcmp(s, "expired") == 0;
+	       strcmp(s, "denied") == 0 || strcmp(s, "expired") == 0 || strcmp(s, "refused") == 0;
 }
 
 static bool pins_ok(size_t n, const char ids[][BG_MAX_RUNBOOK_ID + 1], const char hashes[][65])

@@ -319,7 +319,7 @@ int store_delivery_record(store_tx *tx, const char *source, const char *id, int6
 
 /* --- requests and approvals ------------------------------------------------------------ */
 
-#define STORE_STATE_MAX 12 /* a request's state: "pending", "approved", "denied", "expired" */
+#define STORE_STATE_MAX 12 /* "pending", "approved", "denied", "expired", "refused" */
 
 /* A break-glass request: who asks for which runbooks (pinned at their content hash when
  * asked), for which incident, why and for how long, and what became of it. Its id is the

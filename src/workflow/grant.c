@@ -65,9 +65,11 @@ int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e)
 
 	if (bg_random(raw, sizeof(raw)) != 0)
 		return bg_err_set(e, BG_EIO, "no randomness available");
-	memcpy(g->id, "bg-", 3);
-	bg_base32(raw, 6, true, g->id + 3, sizeof(g->id) - 3);
-	g->id[13] = '\0';
+	if (g->id[0] == '\0') { /* a request's grant keeps the request's id */
+		memcpy(g->id, "bg-", 3);
+		bg_base32(raw, 6, true, g->id + 3, sizeof(g->id) - 3);
+		g->id[13] = '\0';
+	}
 	memcpy(g->access_key_id, "BGIA", 4);
 	bg_base32(raw, sizeof(raw), false, g->access_key_id + 4, sizeof(g->access_key_id) - 4);
 	g->created_at = now;

@@ -32,7 +32,8 @@ typedef struct grant_creds {
 typedef enum { GRANT_ACTIVE, GRANT_EXPIRED, GRANT_REVOKED } grant_state;
 
 /* Validates the caller-filled fields of g (user, tables, ops, expires_at) and fills in
- * its id, access key id, session token hash and created_at (= now). Does not store it. */
+ * its id (unless set: a request's grant takes the request's id), access key id, session
+ * token hash and created_at (= now). Does not store it. */
 int grant_mint(const keyring *k, store_grant *g, int64_t now, bg_err *e) BG_MUST_CHECK;
 
 /* The credentials of a grant, derived again from the master key. Zero *out after use. */

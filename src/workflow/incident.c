@@ -77,7 +77,7 @@ int svc_incident_open(const svc *s, svc_caller *c, const svc_incident_input *in,
                       store_incident *out, bg_err *e)
 {
 	opening o = {out, c->user.name};
-	action a = {"incident-open", NULL, NULL, NULL, open_incident, &o};
+	action a = {"incident-open", NULL, NULL, NULL, open_incident, &o, NULL};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -257,7 +257,7 @@ int svc_incident_resolve(const svc *s, svc_caller *c, const char *id, const char
                          store_incident *out, bg_err *e)
 {
 	resolution r = {out, c->user.name, reason};
-	action a = {"incident-resolve", NULL, reason, NULL, resolve_incident, &r};
+	action a = {"incident-resolve", NULL, reason, NULL, resolve_incident, &r, NULL};
 	int rc;
 
 	if (reason != NULL && !bg_valid_text(reason, BG_MAX_REASON))
@@ -477,7 +477,7 @@ int svc_incident_alerts(const svc *s, const svc_alerts *in, int64_t default_seve
                         svc_alerts_outcome *outcome, char id[BG_MAX_INCIDENT_ID + 1], bg_err *e)
 {
 	delivery *d;
-	action a = {"alert", NULL, NULL, NULL, apply_delivery, NULL};
+	action a = {"alert", NULL, NULL, NULL, apply_delivery, NULL, NULL};
 	int rc;
 
 	*outcome = SVC_ALERTS_UNCHANGED;

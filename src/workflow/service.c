@@ -66,7 +66,7 @@ int svc_record(const svc *s, const char *actor, const char *request_id, const ac
 	r.grant_id = a->grant_id;
 	r.request_id = request_id;
 	r.op = a->kind;
-	r.decision = "allow";
+	r.decision = a->decision != NULL ? a->decision : "allow";
 	r.reason = a->reason;
 	r.detail = a->detail;
 	if (a->change == NULL)
@@ -142,7 +142,7 @@ static int add_user(const svc *s, svc_caller *c, const char *kind, const char *n
                     json_t *detail, user_secrets *out, bg_err *e)
 {
 	struct new_user u = {s->kr, name, role, out};
-	action a = {kind, NULL, NULL, detail, create_user, &u};
+	action a = {kind, NULL, NULL, detail, create_user, &u, NULL};
 	int rc;
 
 	if (detail == NULL)
@@ -224,14 +224,14 @@ static int copy_names(const char *const *src, size_t n, size_t max, char *dst, s
 
 /* The gateway's request path reads grants from memory: a change is applied there as
  * soon as it has committed. (Out of memory drops the cached grant, which refuses it.) */
-static int cache_grant(const svc *s, const store_grant *g, bg_err *e)
+int svc_cache_grant(const svc *s, const store_grant *g, bg_err *e)
 {
 	if (s->grants != NULL && grant_cache_put(s->grants, g) != 0)
 		return bg_err_set(e, BG_ENOMEM, "out of memory updating the live grants");
 	return 0;
 }
 
-static int add_grant(store_tx *tx, void *g, bg_err *e)
+int svc_add_grant(store_tx *tx, void *g, bg_err *e)
 {
 	return store_grant_add(tx, g, e);
 }
@@ -303,25 +303,20 @@ static int add_unique(char *rows, size_t *n, size_t max, size_t width, const cha
 	return 0;
 }
 
-/* A runbook grant: each runbook pinned at its current hash; its tables and operations
- * are the runbooks' (the outer bound every request is also checked against). */
-static int pin_runbooks(const svc *s, const svc_grant_input *in, store_grant *g, bg_err *e)
+int svc_pin_runbooks(const svc *s, const char *const *ids, size_t n, store_grant *g, bg_err *e)
 {
 	char table[BG_MAX_TABLE_NAME + 1], op[STORE_OP_MAX], hash[65];
 	size_t i, k;
 	int rc;
 
-	if (in->n_tables > 0 || in->n_ops > 0)
-		return bg_err_set(e, BG_EINVAL,
-		                  "a grant names runbooks, or tables and operations, not both");
 	if (s->runbooks == NULL)
 		return bg_err_set(e, BG_EINVAL,
 		                  "this gateway has no runbooks (serve --runbooks DIR)");
-	if (in->n_runbooks > BG_MAX_GRANT_RUNBOOKS)
+	if (n > BG_MAX_GRANT_RUNBOOKS)
 		return bg_err_set(e, BG_EINVAL, "at most %d runbooks per grant",
 		                  BG_MAX_GRANT_RUNBOOKS);
-	for (i = 0; i < in->n_runbooks; i++) {
-		const char *id = in->runbooks[i];
+	for (i = 0; i < n; i++) {
+		const char *id = ids[i];
 		if (id == NULL || !bg_valid_id(id, BG_MAX_RUNBOOK_ID))
 			return bg_err_set(e, BG_EINVAL, "runbooks must be a list of runbook ids");
 		for (k = 0; k < g->n_runbooks && strcmp(g->runbooks[k], id) != 0; k++)
@@ -373,8 +368,11 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		    e, BG_EINVAL,
 		    "user %s is an auditor: auditors read the audit log and nothing else",
 		    target.name);
+	if (rc == 0 && in->n_runbooks > 0 && (in->n_tables > 0 || in->n_ops > 0))
+		rc = bg_err_set(e, BG_EINVAL,
+		                "a grant names runbooks, or tables and operations, not both");
 	if (rc == 0 && in->n_runbooks > 0)
-		rc = pin_runbooks(s, in, g, e);
+		rc = svc_pin_runbooks(s, in->runbooks, in->n_runbooks, g, e);
 	if (rc == 0 && in->n_runbooks == 0)
 		rc = copy_names(in->tables, in->n_tables, BG_MAX_GRANT_TABLES, g->tables[0],
 		                sizeof(g->tables[0]), &g->n_tables, "tables", e);
@@ -409,11 +407,11 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		json_decref(warn);
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
-	a = (action){"grant", g->id, g->reason, detail, add_grant, g};
+	a = (action){"grant", g->id, g->reason, detail, svc_add_grant, g, NULL};
 	rc = svc_act(s, c, &a, e);
 	json_decref(detail);
 	if (rc == 0)
-		rc = cache_grant(s, g, e);
+		rc = svc_cache_grant(s, g, e);
 	if (rc == 0 && warnings != NULL)
 		*warnings = json_incref(warn);
 	json_decref(warn);
@@ -455,7 +453,7 @@ static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
 int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
 {
 	struct revocation r = {"", c->user.name, out};
-	action a = {"revoke", r.id, NULL, NULL, revoke_grant, &r};
+	action a = {"revoke", r.id, NULL, NULL, revoke_grant, &r, NULL};
 	int rc = svc_grant_get(s, c, id, out, e);
 
 	if (rc != 0)
@@ -463,7 +461,7 @@ int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *o
 	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
 	rc = svc_act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
-	return rc == 0 ? cache_grant(s, out, e) : rc;
+	return rc == 0 ? svc_cache_grant(s, out, e) : rc;
 }
 
 /* --- users ---------------------------------------------------------------------------- */
@@ -571,12 +569,12 @@ int svc_user_disable(const svc *s, svc_caller *c, const char *name, bool disable
 	detail = json_pack("{s:s,s:b,s:I}", "name", name, "disabled", disable, "grants_revoked",
 	                   (json_int_t)(disable ? ug.n : 0));
 	a = (action){
-	    disable ? "user-disable" : "user-enable", NULL, NULL, detail, disable_user, &d};
+	    disable ? "user-disable" : "user-enable", NULL, NULL, detail, disable_user, &d, NULL};
 	rc = detail != NULL ? svc_act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
 	json_decref(detail);
 	/* The revoked grants stop on their very next request. */
 	for (i = 0; rc == 0 && disable && i < ug.n; i++)
-		rc = cache_grant(s, &ug.live[i], e);
+		rc = svc_cache_grant(s, &ug.live[i], e);
 	free(ug.live);
 	return rc;
 }
@@ -623,7 +621,7 @@ static int renew(const svc *s, svc_caller *c, const char *name, struct renewal *
 	if (admin_only && (user_role_parse(r->u.role) & USER_ROLE_ADMIN) == 0)
 		return bg_err_set(e, BG_EINVAL, "%s is not an admin", name);
 	detail = json_pack("{s:s}", "name", name);
-	a = (action){kind, NULL, reason, detail, change, r};
+	a = (action){kind, NULL, reason, detail, change, r, NULL};
 	rc = detail != NULL ? svc_act(s, c, &a, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
 	json_decref(detail);
 	if (rc != 0)
@@ -669,7 +667,7 @@ int svc_grant_creds(const svc *s, svc_caller *c, const char *id, store_grant *g,
 		                  "only the grantee can fetch a grant's credentials");
 	if (grant_status(g, bg_now()) != GRANT_ACTIVE)
 		return bg_err_set(e, BG_EDENIED, "the grant is no longer active");
-	a = (action){"creds", g->id, NULL, NULL, NULL, NULL};
+	a = (action){"creds", g->id, NULL, NULL, NULL, NULL, NULL};
 	rc = svc_act(s, c, &a, e);
 	if (rc == 0)
 		grant_credentials(s->kr, g, out);

@@ -19,6 +19,9 @@ typedef struct action {
 	json_t *detail; /* borrowed */
 	int (*change)(store_tx *tx, void *arg, bg_err *e);
 	void *arg;
+	const char *decision; /* the record's decision when the change is made: NULL "allow";
+	                       * "deny" for a refusal that is itself kept (a request whose
+	                       * criteria failed) */
 } action;
 
 #define SVC_UNCHANGED 1 /* a change's "nothing to do" (BG_E* codes are negative) */
@@ -36,5 +39,17 @@ int svc_act(const svc *s, svc_caller *c, const action *a, bg_err *e) BG_MUST_CHE
  * commit) as BG_EAUDIT. */
 int svc_record(const svc *s, const char *actor, const char *request_id, const action *a,
                bg_err *e) BG_MUST_CHECK;
+
+/* Pins runbooks ids[0..n) into runbook grant g, each at its current content hash; g's
+ * tables and operations become the runbooks' (the outer bound every request is also
+ * checked against). BG_EINVAL for an unknown runbook. */
+int svc_pin_runbooks(const svc *s, const char *const *ids, size_t n, store_grant *g,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* An action's change that stores grant g (a store_grant *). */
+int svc_add_grant(store_tx *tx, void *g, bg_err *e) BG_MUST_CHECK;
+
+/* Makes the gateway's live grant cache agree with g (added, or revoked). */
+int svc_cache_grant(const svc *s, const store_grant *g, bg_err *e) BG_MUST_CHECK;
 
 #endif

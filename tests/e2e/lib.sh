@@ -169,6 +169,25 @@ e2e_seed_tables() {
 	[ "$(e2e_aws_direct dynamodb scan --table-name Orders --select COUNT --query Count)" = 5 ]
 }
 
+# The table the example runbooks are for (runbooks/tables.yaml), loaded with their
+# fixtures, unless a test made it already.
+e2e_orders_table() {
+	e2e_aws_direct dynamodb describe-table --table-name orders >/dev/null 2>&1 && return 0
+	e2e_aws_direct dynamodb create-table --table-name orders \
+		--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S \
+		AttributeName=status,AttributeType=S \
+		--key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE \
+		--global-secondary-indexes 'IndexName=by-status,KeySchema=[{AttributeName=status,KeyType=HASH},{AttributeName=sk,KeyType=RANGE}],Projection={ProjectionType=ALL},ProvisionedThroughput={ReadCapacityUnits=5,WriteCapacityUnits=5}' \
+		--provisioned-throughput ReadCapacityUnits=5,WriteCapacityUnits=5 >/dev/null || return 1
+	"$PY" - "$REPO_ROOT/runbooks/fixtures/orders.json" "$E2E_DYNALITE_URL" <<'PY'
+import json, sys, boto3
+c = boto3.client("dynamodb", endpoint_url=sys.argv[2], region_name="us-east-1",
+                 aws_access_key_id="direct", aws_secret_access_key="direct")
+for it in json.load(open(sys.argv[1])):
+    c.put_item(TableName="orders", Item=it)
+PY
+}
+
 # `breakglass init` of a new store (admin "admin") in a temporary directory. Sets and
 # exports E2E_DATA, E2E_ADMIN (name), E2E_ADMIN_TOKEN, E2E_ADMIN_SECRET.
 e2e_init_store() {
