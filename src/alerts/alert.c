@@ -383,6 +383,25 @@ int alert_json_str(json_t *o, const char *key, bool required, const char **s, si
 	return 0;
 }
 
+int alert_json_status(json_t *o, bool *firing, bg_err *e)
+{
+	const char *s;
+
+	if (alert_json_str(o, "status", true, &s, NULL, e) != 0)
+		return BG_EINVAL;
+	if (strcmp(s, "firing") != 0 && strcmp(s, "resolved") != 0)
+		return bg_err_set(e, BG_EINVAL, "\"status\" is neither firing nor resolved");
+	*firing = s[0] == 'f';
+	return 0;
+}
+
+int alert_parse_begin(alert_batch *b, alert_source src, const char *body, size_t n,
+                      const char *what, json_t **root, bg_err *e)
+{
+	alert_batch_init(b, src);
+	return alert_json_load(body, n, what, root, e);
+}
+
 static int json_typed(json_t *o, const char *key, json_type type, const char *name, json_t **out,
                       bg_err *e)
 {

@@ -110,6 +110,14 @@ int alert_json_load(const char *body, size_t n, const char *what, json_t **out,
 int alert_json_str(json_t *o, const char *key, bool required, const char **s, size_t *n,
                    bg_err *e) BG_MUST_CHECK;
 
+/* The "status" member of o: 0 with *firing set for "firing" or "resolved"; BG_EINVAL for
+ * anything else or when absent. */
+int alert_json_status(json_t *o, bool *firing, bg_err *e) BG_MUST_CHECK;
+
+/* alert_batch_init(b, src), then alert_json_load() of the body into *root. */
+int alert_parse_begin(alert_batch *b, alert_source src, const char *body, size_t n,
+                      const char *what, json_t **root, bg_err *e) BG_MUST_CHECK;
+
 /* The object (or array) member key of o, NULL when absent or null; BG_EINVAL when it is
  * there but of another type. */
 int alert_json_obj(json_t *o, const char *key, json_t **out, bg_err *e) BG_MUST_CHECK;

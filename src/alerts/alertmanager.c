@@ -17,18 +17,6 @@ static int label(json_t *labels, const char *name, const char **v, size_t *n, bg
 	return alert_json_str(labels, name, false, v, n, e);
 }
 
-static int status_firing(json_t *o, bool *firing, bg_err *e)
-{
-	const char *s;
-
-	if (alert_json_str(o, "status", true, &s, NULL, e) != 0)
-		return BG_EINVAL;
-	if (strcmp(s, "firing") != 0 && strcmp(s, "resolved") != 0)
-		return bg_err_set(e, BG_EINVAL, "\"status\" is neither firing nor resolved");
-	*firing = s[0] == 'f';
-	return 0;
-}
-
 static int parse_alert(json_t *a, alert_item *it, int *severity, bg_err *e)
 {
 	json_t *labels, *ann;
@@ -38,7 +26,8 @@ static int parse_alert(json_t *a, alert_item *it, int *severity, bg_err *e)
 
 	if (!json_is_object(a))
 		return bg_err_set(e, BG_EINVAL, "an alert is not an object");
-	if (status_firing(a, &it->firing, e) != 0 || alert_json_obj(a, "labels", &labels, e) != 0 ||
+	if (alert_json_status(a, &it->firing, e) != 0 ||
+	    alert_json_obj(a, "labels", &labels, e) != 0 ||
 	    alert_json_obj(a, "annotations", &ann, e) != 0 ||
 	    alert_json_str(a, "fingerprint", false, &fp, &fp_n, e) != 0 ||
 	    label(labels, "alertname", &name, &name_n, e) != 0 ||
@@ -103,8 +92,8 @@ int alertmanager_parse(const char *body, size_t n, alert_batch *out, bg_err *e)
 	int rc, most_severe = 0;
 	bool firing;
 
-	alert_batch_init(out, ALERT_ALERTMANAGER);
-	rc = alert_json_load(body, n, "the Alertmanager payload", &root, e);
+	rc = alert_parse_begin(out, ALERT_ALERTMANAGER, body, n, "the Alertmanager payload", &root,
+	                       e);
 	if (rc != 0)
 		return rc;
 	rc = BG_EINVAL;
@@ -115,7 +104,7 @@ int alertmanager_parse(const char *body, size_t n, alert_batch *out, bg_err *e)
 		goto fail;
 	}
 	if (alert_json_str(root, "groupKey", true, &key, &key_n, e) != 0 ||
-	    status_firing(root, &firing, e) != 0 ||
+	    alert_json_status(root, &firing, e) != 0 ||
 	    alert_json_arr(root, "alerts", &alerts, e) != 0 ||
 	    alert_json_obj(root, "commonLabels", &common, e) != 0 ||
 	    alert_json_obj(root, "groupLabels", &group_labels, e) != 0 ||

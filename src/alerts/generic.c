@@ -58,18 +58,6 @@ static int known_keys(json_t *o, const char *const *known, const char *where, bg
 	return 0;
 }
 
-static int status_of(json_t *o, bool *firing, bg_err *e)
-{
-	const char *s;
-
-	if (alert_json_str(o, "status", true, &s, NULL, e) != 0)
-		return BG_EINVAL;
-	if (strcmp(s, "firing") != 0 && strcmp(s, "resolved") != 0)
-		return bg_err_set(e, BG_EINVAL, "\"status\" is neither firing nor resolved");
-	*firing = s[0] == 'f';
-	return 0;
-}
-
 static int severity_of(json_t *root, int *sev, bg_err *e)
 {
 	json_t *v = json_object_get(root, "severity");
@@ -103,7 +91,8 @@ static int parse_alerts(json_t *alerts, alert_batch *b, bg_err *e)
 		alert_item *it = &b->items[i];
 		if (!json_is_object(a))
 			return bg_err_set(e, BG_EINVAL, "an alert is not an object");
-		if (known_keys(a, keys, "an alert", e) != 0 || status_of(a, &it->firing, e) != 0 ||
+		if (known_keys(a, keys, "an alert", e) != 0 ||
+		    alert_json_status(a, &it->firing, e) != 0 ||
 		    alert_json_str(a, "name", true, &name, &name_n, e) != 0 ||
 		    alert_copy_id(it->key, sizeof(it->key), "an alert's name", name, name_n, e) !=
 		        0 ||
@@ -132,8 +121,7 @@ int generic_parse(const char *body, size_t n, alert_batch *out, bg_err *e)
 	bool firing;
 	int rc;
 
-	alert_batch_init(out, ALERT_GENERIC);
-	rc = alert_json_load(body, n, "the webhook body", &root, e);
+	rc = alert_parse_begin(out, ALERT_GENERIC, body, n, "the webhook body", &root, e);
 	if (rc != 0)
 		return rc;
 	rc = BG_EINVAL;
@@ -142,7 +130,7 @@ int generic_parse(const char *body, size_t n, alert_batch *out, bg_err *e)
 	    alert_copy_id(out->delivery, sizeof(out->delivery), "\"id\"", id, id_n, e) != 0 ||
 	    alert_json_str(root, "group", true, &group, &group_n, e) != 0 ||
 	    alert_copy_id(out->group, sizeof(out->group), "\"group\"", group, group_n, e) != 0 ||
-	    status_of(root, &firing, e) != 0 ||
+	    alert_json_status(root, &firing, e) != 0 ||
 	    alert_json_str(root, "title", true, &title, &title_n, e) != 0 ||
 	    alert_json_str(root, "service", false, &service, &service_n, e) != 0 ||
 	    severity_of(root, &out->severity, e) != 0 ||

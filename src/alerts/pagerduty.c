@@ -76,8 +76,7 @@ int pagerduty_parse(const char *body, size_t n, alert_batch *out, bg_err *e)
 	size_t id_n;
 	int rc;
 
-	alert_batch_init(out, ALERT_PAGERDUTY);
-	rc = alert_json_load(body, n, "the PagerDuty event", &root, e);
+	rc = alert_parse_begin(out, ALERT_PAGERDUTY, body, n, "the PagerDuty event", &root, e);
 	if (rc != 0)
 		return rc;
 	rc = BG_EINVAL;

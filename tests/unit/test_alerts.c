@@ -57,6 +57,35 @@ static int js_free(void **state)
 	return 0;
 }
 
+typedef int (*parse_fn)(const char *, size_t, alert_batch *, bg_err *);
+
+/* Parses the js() form of text with fn. */
+static int parse_js(parse_fn fn, const char *text, alert_batch *b, bg_err *e)
+{
+	const char *body = js(text);
+	return fn(body, strlen(body), b, e);
+}
+
+#define am(text, b, e) parse_js(alertmanager_parse, text, b, e)
+#define pd(text, b, e) parse_js(pagerduty_parse, text, b, e)
+#define gp(text, b, e) parse_js(generic_parse, text, b, e)
+
+/* The batch-level fields of a parsed delivery, and that it keeps the parsers' promises. */
+static void expect_batch(const alert_batch *b, alert_source src, const char *delivery,
+                         const char *group, const char *title, const char *service, int severity,
+                         bool firing, size_t n)
+{
+	assert_true(alert_batch_valid(b));
+	assert_int_equal(b->source, src);
+	assert_string_equal(b->delivery, delivery);
+	assert_string_equal(b->group, group);
+	assert_string_equal(b->title, title);
+	assert_string_equal(b->service, service);
+	assert_int_equal(b->severity, severity);
+	assert_int_equal(b->firing, firing);
+	assert_int_equal(b->n, n);
+}
+
 static alert_batch *batch(void)
 {
 	static alert_batch b;
@@ -234,12 +263,6 @@ static const char am_resolved[] =
     "'externalURL':'http://alertmanager:9093','version':'4',"
     "'groupKey':'" AM_GROUP_KEY "','truncatedAlerts':2}";
 
-static int am(const char *text, alert_batch *b, bg_err *e)
-{
-	const char *body = js(text);
-	return alertmanager_parse(body, strlen(body), b, e);
-}
-
 static void test_alertmanager_pair(void **state)
 {
 	alert_batch *b = batch();
@@ -247,17 +270,11 @@ static void test_alertmanager_pair(void **state)
 
 	(void)state;
 	assert_int_equal(am(am_firing, b, &e), 0);
-	assert_true(alert_batch_valid(b));
-	assert_int_equal(b->source, ALERT_ALERTMANAGER);
-	assert_string_equal(b->group,
-	                    "{}/{severity=~\"critical|warning\"}:{alertname=\"DynamoThrottling\"}");
-	assert_string_equal(b->delivery, "");
-	assert_string_equal(b->title, "DynamoThrottling"); /* no common summary */
-	assert_int_equal(b->severity, 1);                  /* the most severe alert */
-	assert_string_equal(b->service, "orders");
-	assert_true(b->firing);
+	/* the title is the alertname (no common summary); severity the most severe alert's */
+	expect_batch(b, ALERT_ALERTMANAGER, "",
+	             "{}/{severity=~\"critical|warning\"}:{alertname=\"DynamoThrottling\"}",
+	             "DynamoThrottling", "orders", 1, true, 2);
 	assert_int_equal(b->truncated, 0);
-	assert_int_equal(b->n, 2);
 	assert_string_equal(b->items[0].key, "1a30ba71cca2921f");
 	assert_string_equal(b->items[0].name, "DynamoThrottling");
 	assert_string_equal(b->items[0].summary, "orders is throttled");
@@ -513,12 +530,6 @@ static void test_pagerduty_verify(void **state)
 	assert_int_equal(pagerduty_verify(h, strlen(h), pd_triggered, n, empty, 1, &e), BG_EINVAL);
 }
 
-static int pd(const char *text, alert_batch *b, bg_err *e)
-{
-	const char *body = js(text);
-	return pagerduty_parse(body, strlen(body), b, e);
-}
-
 static void test_pagerduty_parse(void **state)
 {
 	alert_batch *b = batch();
@@ -526,15 +537,8 @@ static void test_pagerduty_parse(void **state)
 
 	(void)state;
 	assert_int_equal(pagerduty_parse(pd_triggered, strlen(pd_triggered), b, &e), 0);
-	assert_true(alert_batch_valid(b));
-	assert_int_equal(b->source, ALERT_PAGERDUTY);
-	assert_string_equal(b->delivery, "5ac64822-4adc-4fda-ade0-410becf0de4f");
-	assert_string_equal(b->group, "PGR0VU2");
-	assert_string_equal(b->title, "Orders table throttling");
-	assert_string_equal(b->service, "orders-api");
-	assert_int_equal(b->severity, 1);
-	assert_true(b->firing);
-	assert_int_equal(b->n, 1);
+	expect_batch(b, ALERT_PAGERDUTY, "5ac64822-4adc-4fda-ade0-410becf0de4f", "PGR0VU2",
+	             "Orders table throttling", "orders-api", 1, true, 1);
 	assert_string_equal(b->items[0].key, "PGR0VU2");
 	assert_string_equal(b->items[0].summary, "incident.triggered");
 	assert_int_equal(b->items[0].starts_at, 1795490818);
@@ -709,12 +713,6 @@ static void test_generic_verify(void **state)
 	    BG_EAUTH);
 }
 
-static int gp(const char *text, alert_batch *b, bg_err *e)
-{
-	const char *body = js(text);
-	return generic_parse(body, strlen(body), b, e);
-}
-
 static void test_generic_parse(void **state)
 {
 	alert_batch *b = batch();
@@ -725,15 +723,8 @@ static void test_generic_parse(void **state)
 
 	(void)state;
 	assert_int_equal(gp(gbody, b, &e), 0);
-	assert_true(alert_batch_valid(b));
-	assert_int_equal(b->source, ALERT_GENERIC);
-	assert_string_equal(b->delivery, "deploy-42-1");
-	assert_string_equal(b->group, "orders-latency");
-	assert_string_equal(b->title, "Orders p99 over 2s");
-	assert_string_equal(b->service, "orders");
-	assert_int_equal(b->severity, 1);
-	assert_true(b->firing);
-	assert_int_equal(b->n, 1);
+	expect_batch(b, ALERT_GENERIC, "deploy-42-1", "orders-latency", "Orders p99 over 2s",
+	             "orders", 1, true, 1);
 	assert_string_equal(b->items[0].key, "orders-latency");
 	assert_string_equal(b->items[0].name, "Orders p99 over 2s");
 	assert_true(b->items[0].firing);
@@ -1158,15 +1149,9 @@ static void test_sns_parse(void **state)
 	{
 		alert_batch *b = batch();
 		assert_int_equal(sns_alarm(msg, b, &e), 0);
-		assert_true(alert_batch_valid(b));
-		assert_int_equal(b->source, ALERT_SNS);
-		assert_string_equal(b->delivery, "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324");
-		assert_string_equal(b->group, "orders-throttled");
-		assert_string_equal(b->title, "orders-throttled");
-		assert_int_equal(b->severity, 1);
-		assert_string_equal(b->service, "orders"); /* the TableName dimension */
-		assert_true(b->firing);
-		assert_int_equal(b->n, 1);
+		/* service: the TableName dimension */
+		expect_batch(b, ALERT_SNS, "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+		             "orders-throttled", "orders-throttled", "orders", 1, true, 1);
 		assert_string_equal(b->items[0].key, "orders-throttled");
 		assert_int_equal(b->items[0].starts_at, 1795490820);
 		assert_int_equal(b->items[0].ends_at, 0);
@@ -1224,6 +1209,46 @@ static void test_sns_parse(void **state)
 		sns_msg_free(msg);
 		json_decref(m);
 	}
+}
+
+/* Reads a whole file (from the repository root) into a new NUL-terminated string. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(1 << 16);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Messages built by a Python script from the AWS docs' description and signed with
+ * `openssl dgst -sha1|-sha256 -sign` (the fuzz seeds) verify with the certificate of that
+ * key: a check of the string to sign by an independent implementation. */
+static void test_sns_independent(void **state)
+{
+	static const char *const files[] = {"fuzz/seeds/fuzz_sns/notification-v2.json",
+	                                    "fuzz/seeds/fuzz_sns/confirmation-v1.json"};
+	char *pem = slurp("tests/unit/fixtures/alerts/sns-cert.pem"), *body;
+	sns_msg *m;
+	bg_err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		body = slurp(files[i]);
+		assert_int_equal(sns_parse(body, strlen(body), &m, &e), 0);
+		/* the certificate is valid from 2026-12-01 for a hundred years */
+		assert_int_equal(sns_verify(m, pem, strlen(pem), 1800000000, &e), 0);
+		assert_int_equal(sns_verify(m, pem, strlen(pem), 1700000000, &e), BG_EEXPIRED);
+		sns_msg_free(m);
+		free(body);
+	}
+	free(pem);
 }
 
 static void test_sns_urls(void **state)
@@ -1290,6 +1315,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_generic_parse, js_free),
 	    cmocka_unit_test_teardown(test_sns_signatures, js_free),
 	    cmocka_unit_test_teardown(test_sns_parse, js_free),
+	    cmocka_unit_test_teardown(test_sns_independent, js_free),
 	    cmocka_unit_test_teardown(test_sns_urls, js_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
