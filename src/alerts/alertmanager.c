@@ -65,7 +65,7 @@ static int take_alerts(json_t *alerts, bool want_firing, alert_batch *b, int *mo
 {
 	alert_item item;
 	size_t i;
-	int sev;
+	int sev = 0;
 
 	for (i = 0; i < json_array_size(alerts); i++) {
 		memset(&item, 0, sizeof(item));
