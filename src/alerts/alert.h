@@ -137,8 +137,8 @@ void alert_hashed_id(char *dst, const char *s, size_t n);
  * control characters replaced by spaces, cut at a character boundary. */
 void alert_copy_text(char *dst, size_t cap, const char *s, size_t n);
 
-/* A time member of o (RFC 3339): 0 with *t set (0 when absent, null, or before 1970-01-02,
- * which is how Go writes "unset"); BG_EINVAL when not a string or not a time. */
+/* A time member of o (RFC 3339): 0 with *t set (0 when absent, null, or not after the
+ * epoch: Go writes "unset" as year 1); BG_EINVAL when not a string or not a time. */
 int alert_json_time(json_t *o, const char *key, int64_t *t, bg_err *e) BG_MUST_CHECK;
 
 /*
