@@ -398,4 +398,57 @@
  * the search longer than this is refused (never accepted) as too complex to compare. */
 #define BG_MAX_EXPR_MATCH_STEPS 200000
 
+/* Alert webhooks (src/alerts/: Alertmanager, SNS, PagerDuty, generic). A delivery is one
+ * alert group: Alertmanager sends every alert of a group in one body (about 1 KiB each),
+ * SNS caps a message at 256 KiB (escaping in its JSON envelope can double that), PagerDuty
+ * sends one incident of a few KiB. 1 MiB holds all of them; a bigger body is refused
+ * before it is buffered. */
+#define BG_MAX_HOOK_BODY (1u << 20)
+/* The deepest payload (a CloudWatch alarm's Trigger.Metrics[].MetricStat.Metric.
+ * Dimensions[]) nests 7 levels; 32 leaves room for fields the senders add later while
+ * bounding jansson's recursion. */
+#define BG_MAX_HOOK_JSON_DEPTH 32
+/* Alerts kept from one delivery. An incident needs to know which alerts fire, not every
+ * instance of them: past this an Alertmanager group's further alerts are counted, not kept
+ * (set the receiver's max_alerts to 64 and Alertmanager counts them itself); our own
+ * generic format refuses more. 64 items make an alert_batch of about 60 KiB. */
+#define BG_MAX_HOOK_ALERTS 64
+/* An alert's identity within its group (a 16-hex Alertmanager fingerprint, a CloudWatch
+ * alarm name of up to 255 characters, a PagerDuty id) and its name (alertname, AlarmName,
+ * an incident title). */
+#define BG_MAX_ALERT_KEY  255
+#define BG_MAX_ALERT_NAME 255
+/* One alert's summary and a new incident's title: what a responder reads in a list; a
+ * longer text is cut at a character boundary. */
+#define BG_MAX_ALERT_SUMMARY 511
+#define BG_MAX_ALERT_TITLE   255
+/* The group a delivery belongs to (one incident per group). Alertmanager's groupKey grows
+ * with the route's matchers and group_by labels; a longer one is replaced by its SHA-256
+ * (identity is kept, readability is not). Alarm names are at most 255 characters. */
+#define BG_MAX_ALERT_GROUP 511
+/* A delivery's id for de-duplication: an SNS MessageId and a PagerDuty event id are UUIDs
+ * (36 characters); the generic format allows 128. */
+#define BG_MAX_ALERT_DELIVERY 128
+/* A service label or CloudWatch TableName dimension (a table name is at most 255). */
+#define BG_MAX_ALERT_SERVICE 255
+/* Generic webhooks: the signed timestamp must be within 5 minutes of our clock, as for
+ * SigV4: long enough for clock drift and a retry, short enough that a captured delivery
+ * cannot be replayed after the caller forgot its id. */
+#define BG_HOOK_MAX_SKEW_SECONDS (5 * 60)
+/* Signatures in one signature header (PagerDuty and the generic format send one per live
+ * secret: two while a secret is rotated) and secrets configured for one hook (the current
+ * one and the one being retired). The check costs one HMAC per secret. */
+#define BG_MAX_HOOK_SIGNATURES 8
+#define BG_MAX_HOOK_SECRETS    8
+/* A signature header's value: 8 "v1=" + 64 hex entries with separators. */
+#define BG_MAX_HOOK_SIG_HEADER 1024
+/* SNS: a signing certificate in PEM is about 2 KiB; an RSA signature in base64 is 344
+ * characters at 2048 bits, 684 at 4096; SubscribeURL carries the topic ARN (up to 256) and
+ * a token of a few hundred characters. Keys shorter than 2048 bits are refused. */
+#define BG_MAX_SNS_CERT         (16u * 1024u)
+#define BG_MAX_SNS_SIGNATURE    1024
+#define BG_MAX_SNS_URL          2048
+#define BG_MIN_SNS_RSA_BITS     2048
+#define BG_MAX_SNS_ALLOWED_HOST 255
+
 #endif
