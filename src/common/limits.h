@@ -262,17 +262,11 @@
 
 /* Incidents (workflow/incident.h). An id is what responders type and tickets quote
  * ("INC-4711", "am-7k2p9x4m1q"); a title is one line of a pager message; a service is a
- * name like a user's. An alert group key is whatever the source groups by: Alertmanager's
- * groupKey carries the route's matchers and group labels ("{}/{team=\"db\"}:{alertname=
- * \"X\"}") and is the longest of them in practice; an alert's key is a fingerprint or an
- * alarm name; its summary is one annotation. */
+ * name like a user's. An incident opened by an alert keeps its group, its alerts' keys,
+ * names and summaries within the alert webhooks' limits (BG_MAX_ALERT_*, below). */
 #define BG_MAX_INCIDENT_ID    64
 #define BG_MAX_INCIDENT_TITLE 256
 #define BG_MAX_SERVICE_NAME   64
-#define BG_MAX_ALERT_GROUP    1024
-#define BG_MAX_ALERT_KEY      256
-#define BG_MAX_ALERT_NAME     256
-#define BG_MAX_ALERT_SUMMARY  1024
 /* Alerts remembered per incident: one alert group rarely has more than a few dozen; an
  * incident that collects more is a storm, and its newest alerts still update the ones it
  * has. */
