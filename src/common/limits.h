@@ -405,6 +405,8 @@
 #define BG_MAX_ONCALL_ROTATIONS 64
 #define BG_MAX_ONCALL_MEMBERS   64
 #define BG_MAX_ONCALL_OVERRIDES 1024
+/* A rotation's name, as messages and the policy's `rotation:` name it. */
+#define BG_MAX_ROTATION_NAME 64
 /* A shift is at most a quarter; longer is a typo (a rotation that never turns). */
 #define BG_MAX_SHIFT_SECONDS (92 * 86400)
 

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,34 @@ int ys_map_keys(const ytree_node *m, const char *what, const char *const *known,
 	*where = bad->line;
 	ys_known_list(known, list, sizeof(list));
 	return bg_err_set(e, BG_EINVAL, "unknown key '%.40s' in %s (%s)", bad->text, what, list);
+}
+
+int ys_fail(const ys_file *f, unsigned line, const char *fmt, ...)
+{
+	char msg[sizeof(f->e->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return bg_err_set(f->e, BG_EINVAL, "%s:%u: %s", f->name, line, msg);
+}
+
+int ys_at(const ys_file *f, unsigned line, int rc, const bg_err *why)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == BG_ENOMEM)
+		return bg_err_set(f->e, BG_ENOMEM, "out of memory");
+	ys_fail(f, line, "%s", why->msg);
+	return rc;
+}
+
+int ys_check_keys(const ys_file *f, const ytree_node *m, const char *what, const char *const *known)
+{
+	unsigned line;
+	bg_err why;
+	int rc = ys_map_keys(m, what, known, &line, &why);
+
+	return ys_at(f, line, rc, &why);
 }

@@ -51,4 +51,23 @@ void ys_known_list(const char *const *known, char *out, size_t n);
 int ys_map_keys(const ytree_node *m, const char *what, const char *const *known, unsigned *where,
                 bg_err *e) BG_MUST_CHECK;
 
+/* A file being read by a loader that stops at its first problem (the policy, the on-call
+ * schedule): its name for messages, and where the problem goes. */
+typedef struct ys_file {
+	const char *name;
+	bg_err *e;
+} ys_file;
+
+/* Records "NAME:LINE: what" in f->e; returns BG_EINVAL. */
+int ys_fail(const ys_file *f, unsigned line, const char *fmt, ...) BG_PRINTF(3, 4);
+
+/* A reader's result placed at line: 0 when rc is 0; otherwise why's message as "NAME:LINE:
+ * ..." in f->e (BG_ENOMEM as it is), and rc. For `return ys_at(f, v->line, ys_int(..., &why),
+ * &why);`. */
+int ys_at(const ys_file *f, unsigned line, int rc, const bg_err *why);
+
+/* ys_map_keys, its problem placed in f. */
+int ys_check_keys(const ys_file *f, const ytree_node *m, const char *what,
+                  const char *const *known) BG_MUST_CHECK;
+
 #endif

@@ -8,7 +8,6 @@
  */
 #include "policy/policy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,38 +69,15 @@ const char *policy_event_name(unsigned ev)
 
 typedef struct pctx {
 	policy *p;
-	const char *name;
+	ys_file f;
 	bg_err *e;
 } pctx;
 
-/* Records "NAME:LINE: what" and returns BG_EINVAL. */
-static int fail(pctx *c, unsigned line, const char *fmt, ...) BG_PRINTF(3, 4);
-static int fail(pctx *c, unsigned line, const char *fmt, ...)
-{
-	char msg[sizeof(c->e->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return bg_err_set(c->e, BG_EINVAL, "%s:%u: %s", c->name, line, msg);
-}
-
-/* A yschema reader's failure (its message in why) placed at line. */
-static int placed(pctx *c, unsigned line, int rc, const bg_err *why)
-{
-	if (rc == BG_ENOMEM)
-		return bg_err_set(c->e, BG_ENOMEM, "out of memory");
-	return fail(c, line, "%s", why->msg);
-}
+#define fail(c, line, ...) ys_fail(&(c)->f, (line), __VA_ARGS__)
 
 static int keys(pctx *c, const ytree_node *m, const char *what, const char *const *known)
 {
-	unsigned line;
-	bg_err why;
-	int rc = ys_map_keys(m, what, known, &line, &why);
-
-	return rc != 0 ? placed(c, line, rc, &why) : 0;
+	return ys_check_keys(&c->f, m, what, known);
 }
 
 /* A copy of s the policy owns, into *out. */
@@ -124,10 +100,10 @@ static int str(pctx *c, const ytree_node *v, const char *key, size_t max, const 
 {
 	const char *s;
 	bg_err why;
-	int rc = ys_text(v, key, &s, &why);
+	int rc = ys_at(&c->f, v->line, ys_text(v, key, &s, &why), &why);
 
 	if (rc != 0)
-		return placed(c, v->line, rc, &why);
+		return rc;
 	if (v->len > max)
 		return fail(c, v->line, "%s is longer than %zu characters", key, max);
 	return keep(c, s, out);
@@ -137,17 +113,15 @@ static int integer(pctx *c, const ytree_node *v, const char *key, int64_t min, i
                    int64_t *out)
 {
 	bg_err why;
-	int rc = ys_int(v, key, min, max, out, &why);
 
-	return rc != 0 ? placed(c, v->line, rc, &why) : 0;
+	return ys_at(&c->f, v->line, ys_int(v, key, min, max, out, &why), &why);
 }
 
 static int duration(pctx *c, const ytree_node *v, const char *key, int64_t max, int64_t *out)
 {
 	bg_err why;
-	int rc = ys_duration(v, key, max, out, &why);
 
-	return rc != 0 ? placed(c, v->line, rc, &why) : 0;
+	return ys_at(&c->f, v->line, ys_duration(v, key, max, out, &why), &why);
 }
 
 /* A path the caller will read: kept as written and listed in policy_files(). */
@@ -249,9 +223,8 @@ static int criterion_read(pctx *c, const ytree_node *item)
 	cr->line = k->line;
 	if (cr->check == POLICY_RUNBOOK_ALLOWED_FOR_SERVICE) {
 		bg_err why;
-		rc = ys_bool(v, cr->name, &on, &why);
-		if (rc != 0)
-			return placed(c, v->line, rc, &why);
+		if ((rc = ys_at(&c->f, v->line, ys_bool(v, cr->name, &on, &why), &why)) != 0)
+			return rc;
 		if (!on)
 			return fail(c, v->line,
 			            "%s takes true; remove the entry to leave the check out",
@@ -292,9 +265,9 @@ static int criterion_read(pctx *c, const ytree_node *item)
 		if (x->len > BG_MAX_QUOTED * 4)
 			return fail(c, x->line, "%s is longer than %d characters", what,
 			            BG_MAX_QUOTED * 4);
-		rc = ys_regex(x, what, &cr->re, &re_text, &why);
+		rc = ys_at(&c->f, x->line, ys_regex(x, what, &cr->re, &re_text, &why), &why);
 		if (rc != 0)
-			return placed(c, x->line, rc, &why);
+			return rc;
 		cr->pattern = ""; /* from here on policy_free regfree()s it */
 		p->n_crit++;
 		return keep(c, re_text, &cr->pattern);
@@ -380,10 +353,10 @@ static int direct_read(pctx *c, const ytree_node *v)
 {
 	const char *s;
 	bg_err why;
-	int rc = ys_text(v, "direct_grants", &s, &why);
+	int rc = ys_at(&c->f, v->line, ys_text(v, "direct_grants", &s, &why), &why);
 
 	if (rc != 0)
-		return placed(c, v->line, rc, &why);
+		return rc;
 	if (strcmp(s, "allow") == 0)
 		c->p->direct = POLICY_DIRECT_ALLOW;
 	else if (strcmp(s, "deny") == 0)
@@ -570,9 +543,9 @@ static int events_read(pctx *c, const ytree_node *v, unsigned *out)
 		const ytree_node *x = v->kids[i];
 		const char *s;
 		bg_err why;
-		int rc = ys_text(x, "an event", &s, &why);
+		int rc = ys_at(&c->f, x->line, ys_text(x, "an event", &s, &why), &why);
 		if (rc != 0)
-			return placed(c, x->line, rc, &why);
+			return rc;
 		for (k = 0; k < sizeof(event_names) / sizeof(event_names[0]) &&
 		            strcmp(event_names[k], s) != 0;
 		     k++)
@@ -713,7 +686,7 @@ int policy_parse(const char *text, size_t len, const char *name, policy **out, b
 	p->alerts.sns_default_severity = 3;
 	p->direct = POLICY_DIRECT_ALLOW;
 	p->review_deadline = 24 * 3600;
-	c = (pctx){p, name, e};
+	c = (pctx){p, {name, e}, e};
 	root = ytree_root(t);
 	if (root->kind == YTREE_SCALAR && root->len == 0)
 		goto done; /* an empty file: every default */
