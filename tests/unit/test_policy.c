@@ -11,8 +11,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "policy/oncall.h"
 #include "policy/policy.h"
 
 /* Issue 8's policy, verbatim, then a notify section. */
@@ -323,12 +325,55 @@ static void test_errors_name_the_line(void **state)
 	refused("approval: {approvers: 1, approvers: 2}\n", 1, "given twice");
 }
 
+/* examples/policy.yaml and examples/oncall.yaml load (the tests run from the repository's
+ * root), and every criterion of the example passes for a request that should. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 65536);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, 65535, f);
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+static void test_examples(void **state)
+{
+	char *text;
+	size_t len, nf;
+	policy *p = NULL;
+	oncall *o = NULL;
+	bg_err e;
+
+	(void)state;
+	text = slurp("examples/policy.yaml", &len);
+	if (policy_parse(text, len, "examples/policy.yaml", &p, &e) != 0)
+		fail_msg("%s", e.msg);
+	free(text);
+	assert_int_equal(policy_criteria_count(p), 7);
+	assert_int_equal(policy_notify_count(p), 2);
+	(void)policy_files(p, &nf);
+	assert_int_equal(nf, 5);
+	text = slurp("examples/oncall.yaml", &len);
+	if (oncall_parse(text, len, "examples/oncall.yaml", &o, &e) != 0)
+		fail_msg("%s", e.msg);
+	free(text);
+	assert_int_equal(oncall_rotation_count(o), 2);
+	oncall_free(o);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_issue_example),
 	    cmocka_unit_test(test_defaults_and_options),
 	    cmocka_unit_test(test_errors_name_the_line),
+	    cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
