@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/duration.h"
 
 void cli_out_sanitize(const char *in, char *out, size_t n)
@@ -216,57 +217,13 @@ json_t *cli_out_creds_process(const json_t *creds, bg_err *e)
 	                 "SecretAccessKey", secret, "SessionToken", token, "Expiration", exp);
 }
 
-static int parse_digits(const char *s, size_t n, int *out)
-{
-	size_t i;
-	int v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return BG_EINVAL;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 int cli_out_parse_time(const char *s, time_t *out)
 {
-	struct tm tm;
-	int year, mon, day, hh, mm, ss;
-	size_t n = strlen(s), i = 19;
-	time_t t;
+	int64_t t;
 
-	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-	    s[13] != ':' || s[16] != ':')
+	if (bg_rfc3339_parse(s, strlen(s), &t) != 0)
 		return BG_EINVAL;
-	if (parse_digits(s, 4, &year) || parse_digits(s + 5, 2, &mon) ||
-	    parse_digits(s + 8, 2, &day) || parse_digits(s + 11, 2, &hh) ||
-	    parse_digits(s + 14, 2, &mm) || parse_digits(s + 17, 2, &ss))
-		return BG_EINVAL;
-	if (s[i] == '.') {
-		i++;
-		if (i >= n || s[i] < '0' || s[i] > '9')
-			return BG_EINVAL;
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
-	}
-	if (i + 1 != n || (s[i] != 'Z' && s[i] != 'z'))
-		return BG_EINVAL;
-	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 ||
-	    ss > 60)
-		return BG_EINVAL;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = year - 1900;
-	tm.tm_mon = mon - 1;
-	tm.tm_mday = day;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return BG_EINVAL;
-	*out = t;
+	*out = (time_t)t;
 	return 0;
 }
 

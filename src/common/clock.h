@@ -25,4 +25,9 @@ int64_t bg_now_ms(void);
 /* Formats t as "2026-11-24T03:27:00Z" into out. */
 void bg_rfc3339(int64_t t, char out[BG_RFC3339_SIZE]);
 
+/* Parses an RFC 3339 UTC time as AWS and people write it: YYYY-MM-DDTHH:MM:SS, an optional
+ * fraction (dropped), then Z or +00:00 (n bytes, not NUL-terminated). Pure: no clock read.
+ * Returns 0 with *t in Unix seconds, or BG_EINVAL. */
+int bg_rfc3339_parse(const char *s, size_t n, int64_t *t) BG_MUST_CHECK;
+
 #endif

@@ -8,18 +8,23 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The grammar, in milliseconds; allow_ms admits the ms unit (after s). */
-static int parse(const char *s, bool allow_ms, int64_t max_ms, int64_t *out, bg_err *e)
+/* The grammar, in milliseconds; allow_days admits the d unit (before h), allow_ms the ms
+ * unit (after s). */
+static int parse(const char *s, bool allow_days, bool allow_ms, int64_t max_ms, int64_t *out,
+                 bg_err *e)
 {
 	static const struct {
 		const char *unit;
 		int64_t ms;
-	} units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+	} units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
 	/* Cap each number, and the total in seconds, well below overflow: 12 hours is the
 	 * longest grant, and no sensible input has more digits than this. */
 	const int64_t num_cap = 1000000000, total_cap = num_cap * 1000;
-	const char *hint = allow_ms ? "use e.g. 500ms, 10s, 2m" : "use e.g. 90s, 15m, 1h30m";
-	size_t n_units = allow_ms ? 4 : 3, next_unit = 0, k;
+	const char *hint = allow_ms     ? "use e.g. 500ms, 10s, 2m"
+	                   : allow_days ? "use e.g. 7d, 24h, 15m"
+	                                : "use e.g. 90s, 15m, 1h30m";
+	size_t n_units = allow_ms ? 5 : 4, first_unit = allow_days ? 0 : 1, next_unit = first_unit,
+	       k;
 	int64_t total = 0, num;
 	const char *p = s;
 
@@ -44,7 +49,10 @@ static int parse(const char *s, bool allow_ms, int64_t max_ms, int64_t *out, bg_
 			return bg_err_set(e, BG_EINVAL,
 			                  "bad duration \"%s\": each number needs a unit %s, "
 			                  "in that order, each once",
-			                  s, allow_ms ? "h, m, s or ms" : "h, m or s");
+			                  s,
+			                  allow_ms     ? "h, m, s or ms"
+			                  : allow_days ? "d, h, m or s"
+			                               : "h, m or s");
 		total += num * units[k].ms;
 		if (total > total_cap)
 			return bg_err_set(e, BG_ELIMIT, "duration \"%s\" is too long", s);
@@ -64,7 +72,17 @@ static int parse(const char *s, bool allow_ms, int64_t max_ms, int64_t *out, bg_
 int bg_duration_parse(const char *s, int64_t max, int64_t *out, bg_err *e)
 {
 	int64_t ms = 0;
-	int rc = parse(s, false, max > INT64_MAX / 1000 ? INT64_MAX : max * 1000, &ms, e);
+	int rc = parse(s, false, false, max > INT64_MAX / 1000 ? INT64_MAX : max * 1000, &ms, e);
+
+	if (rc == 0)
+		*out = ms / 1000;
+	return rc;
+}
+
+int bg_duration_parse_days(const char *s, int64_t max, int64_t *out, bg_err *e)
+{
+	int64_t ms = 0;
+	int rc = parse(s, true, false, max > INT64_MAX / 1000 ? INT64_MAX : max * 1000, &ms, e);
 
 	if (rc == 0)
 		*out = ms / 1000;
@@ -73,7 +91,7 @@ int bg_duration_parse(const char *s, int64_t max, int64_t *out, bg_err *e)
 
 int bg_duration_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e)
 {
-	return parse(s, true, max_ms, out, e);
+	return parse(s, false, true, max_ms, out, e);
 }
 
 void bg_duration_format(int64_t secs, char *out, size_t n)

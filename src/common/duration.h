@@ -20,6 +20,10 @@
  * or zero) or BG_ELIMIT (above max) with a reason in e; *out is untouched on failure. */
 int bg_duration_parse(const char *s, int64_t max, int64_t *out, bg_err *e) BG_MUST_CHECK;
 
+/* The same grammar with a first unit "d" (days: "7d", "1d12h"), into *out seconds in
+ * 1..max. For schedules and deadlines, which are counted in days. */
+int bg_duration_parse_days(const char *s, int64_t max, int64_t *out, bg_err *e) BG_MUST_CHECK;
+
 /* The same grammar with a last unit "ms" ("1s500ms", "250ms"), into *out milliseconds in
  * 1..max_ms. For the gateway's timeouts. */
 int bg_duration_parse_ms(const char *s, int64_t max_ms, int64_t *out, bg_err *e) BG_MUST_CHECK;

@@ -261,12 +261,12 @@
 #define BG_MAX_REASON 1024
 
 /* Incidents (workflow/incident.h). An id is what responders type and tickets quote
- * ("INC-4711", "am-7k2p9x4m1q"); a title is one line of a pager message; a service is a
- * name like a user's. An incident opened by an alert keeps its group, its alerts' keys,
- * names and summaries within the alert webhooks' limits (BG_MAX_ALERT_*, below). */
+ * ("INC-4711", "am-7k2p9x4m1q"); a title is one line of a pager message; its service is
+ * named as runbooks name theirs (BG_MAX_SERVICE_NAME). An incident opened by an alert keeps its
+ * group, its alerts' keys, names and summaries within the alert webhooks' limits (BG_MAX_ALERT_*,
+ * below). */
 #define BG_MAX_INCIDENT_ID    64
 #define BG_MAX_INCIDENT_TITLE 256
-#define BG_MAX_SERVICE_NAME   64
 /* Alerts remembered per incident: one alert group rarely has more than a few dozen; an
  * incident that collects more is a storm, and its newest alerts still update the ones it
  * has. */
@@ -444,5 +444,48 @@
 #define BG_MAX_SNS_URL          2048
 #define BG_MIN_SNS_RSA_BITS     2048
 #define BG_MAX_SNS_ALLOWED_HOST 255
+
+/* Services a runbook names (`services:`) and a service's name: a runbook serves the one or
+ * two systems its table belongs to; names are short labels like "orders" or "payments-api". */
+#define BG_MAX_RUNBOOK_SERVICES 32
+#define BG_MAX_SERVICE_NAME     64
+
+/* The policy file (src/policy/policy.h): a page of settings, read through common/ytree. */
+#define BG_MAX_POLICY_FILE (64u * 1024u)
+/* Distinct approvers a request may need: a two-person rule is 1; at 2 a.m. more than a
+ * handful never answers, so a larger number is a typo that would block every request. */
+#define BG_MAX_APPROVERS 5
+/* How long a request may wait for approval, and the longest review deadline: pending is
+ * minutes (the incident is now); a review is signed within days, not months. */
+#define BG_MAX_PENDING_SECONDS (24 * 3600)
+#define BG_MAX_REVIEW_SECONDS  (30 * 86400)
+/* alert_firing_within: an alert older than a day is not "the incident now". */
+#define BG_MAX_ALERT_WINDOW_MINUTES 1440
+/* SNS topics, certificate hosts and secret files (rotation keeps two or three) a policy may
+ * list, and notification targets: a team's handful, bounded so a file cannot make the
+ * gateway hold thousands of webhook calls per event. */
+#define BG_MAX_POLICY_LIST    16
+#define BG_MAX_NOTIFY_TARGETS 16
+/* A notify target's name (in logs and the audit) and a certificate host "host[:port]": a
+ * DNS name is at most 253 characters (RFC 1035). */
+#define BG_MAX_NOTIFY_NAME 64
+#define BG_MAX_HOSTPORT    (253 + 6)
+/* SNS topic ARNs: arn:PARTITION:sns:REGION:ACCOUNT:NAME, names at most 256 characters. */
+#define BG_MAX_TOPIC_ARN 320
+/* One criterion's result message: a line naming the values it compared (a runbook list
+ * or the people on call in a few rotations); longer is cut. */
+#define BG_MAX_CRITERION_MESSAGE 512
+/* How much of a requester's text (ticket) a message quotes. */
+#define BG_MAX_QUOTED 64
+
+/* The on-call schedule file (src/policy/oncall.h): rotations, their members, overrides.
+ * Large teams have dozens of rotations; overrides are the holidays of a year or two. */
+#define BG_MAX_ONCALL_ROTATIONS 64
+#define BG_MAX_ONCALL_MEMBERS   64
+#define BG_MAX_ONCALL_OVERRIDES 1024
+/* A rotation's name, as messages and the policy's `rotation:` name it. */
+#define BG_MAX_ROTATION_NAME 64
+/* A shift is at most a quarter; longer is a typo (a rotation that never turns). */
+#define BG_MAX_SHIFT_SECONDS (92 * 86400)
 
 #endif

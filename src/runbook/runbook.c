@@ -10,7 +10,6 @@
 #include "runbook/runbook.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -21,8 +20,8 @@
 
 #include "common/buf.h"
 #include "common/crypto.h"
-#include "common/pattern.h"
 #include "common/validate.h"
+#include "common/yschema.h"
 #include "runbook/runbook_internal.h"
 #include "common/ytree.h"
 
@@ -86,19 +85,15 @@ typedef struct reader {
 		runbook_diag_add((rd)->d, (rd)->file, (ln), __VA_ARGS__);                          \
 	} while (0)
 
-/* A scalar, or a problem "KEY must be text". */
+/* The yschema readers, their failure turned into a problem at the node's line. */
 static const char *want_text(reader *rd, const char *key, const ytree_node *v)
 {
-	if (v->kind != YTREE_SCALAR) {
-		PROBLEM(rd, v->line, "%s must be a single value, not %s", key,
-		        ytree_kind_name(v->kind));
-		return NULL;
-	}
-	if (v->len == 0) {
-		PROBLEM(rd, v->line, "%s is empty", key);
-		return NULL;
-	}
-	return v->text;
+	const char *s = NULL;
+	bg_err e;
+
+	if (ys_text(v, key, &s, &e) != 0)
+		PROBLEM(rd, v->line, "%s", e.msg);
+	return s;
 }
 
 static char *dup_text(reader *rd, const char *key, const ytree_node *v)
@@ -114,38 +109,24 @@ static char *dup_text(reader *rd, const char *key, const ytree_node *v)
 	return c;
 }
 
-/* A whole number in [min, max], written plain. */
 static bool want_int(reader *rd, const char *key, const ytree_node *v, int64_t min, int64_t max,
                      int64_t *out)
 {
-	char *end = NULL;
-	long long x;
+	bg_err e;
 
-	if (v->kind != YTREE_SCALAR || !v->plain || v->len == 0 ||
-	    !isdigit((unsigned char)v->text[0])) {
-		PROBLEM(rd, v->line, "%s must be a whole number from %lld to %lld", key,
-		        (long long)min, (long long)max);
-		return false;
-	}
-	errno = 0;
-	x = strtoll(v->text, &end, 10);
-	if (errno != 0 || *end != '\0' || x < min || x > max) {
-		PROBLEM(rd, v->line, "%s must be a whole number from %lld to %lld", key,
-		        (long long)min, (long long)max);
-		return false;
-	}
-	*out = x;
-	return true;
+	if (ys_int(v, key, min, max, out, &e) == 0)
+		return true;
+	PROBLEM(rd, v->line, "%s", e.msg);
+	return false;
 }
 
 static bool want_bool(reader *rd, const char *key, const ytree_node *v, bool *out)
 {
-	if (v->kind == YTREE_SCALAR && v->plain &&
-	    (strcmp(v->text, "true") == 0 || strcmp(v->text, "false") == 0)) {
-		*out = v->text[0] == 't';
+	bg_err e;
+
+	if (ys_bool(v, key, out, &e) == 0)
 		return true;
-	}
-	PROBLEM(rd, v->line, "%s must be true or false", key);
+	PROBLEM(rd, v->line, "%s", e.msg);
 	return false;
 }
 
@@ -345,14 +326,15 @@ static void param_read(reader *rd, runbook_param *p, const ytree_node *v)
 	if ((x = ytree_get(v, "pattern")) != NULL) {
 		if (p->type != RUNBOOK_S) {
 			PROBLEM(rd, x->line, "parameter %s: pattern is for type S", p->name);
-		} else if ((p->pattern = dup_text(rd, "pattern", x)) != NULL) {
-			bg_err pe;
-
-			/* Anchored: the whole value must match, whatever the author wrote. */
-			if (bg_pattern_compile(&p->re, p->pattern, true, &pe) != 0) {
-				PROBLEM(rd, x->line, "parameter %s: %s", p->name, pe.msg);
-				free(p->pattern);
-				p->pattern = NULL;
+		} else {
+			const char *text;
+			char what[BG_MAX_RUNBOOK_ID + 32];
+			snprintf(what, sizeof(what), "parameter %s: pattern", p->name);
+			if (ys_regex(x, what, &p->re, &text, &e) != 0)
+				PROBLEM(rd, x->line, "%s", e.msg);
+			else if ((p->pattern = strdup(text)) == NULL) {
+				regfree(&p->re);
+				PROBLEM(rd, x->line, "out of memory");
 			}
 		}
 	}
@@ -658,6 +640,47 @@ static void read_return_values(reader *rd, const ytree_node *v)
 	}
 }
 
+/* services: [name, ...]: the services whose incidents this runbook is for (the policy's
+ * runbook_allowed_for_service check). */
+static void read_services(reader *rd, const ytree_node *v)
+{
+	runbook *r = rd->r;
+	size_t i, j;
+
+	if (v->kind != YTREE_SEQ || v->n == 0 || v->n > BG_MAX_RUNBOOK_SERVICES) {
+		PROBLEM(rd, v->line, "services must be a list of 1 to %d service names",
+		        BG_MAX_RUNBOOK_SERVICES);
+		return;
+	}
+	r->services = calloc(v->n, sizeof(char *));
+	if (r->services == NULL) {
+		PROBLEM(rd, v->line, "out of memory");
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const ytree_node *x = v->kids[i];
+		const char *s = want_text(rd, "a service", x);
+		if (s == NULL)
+			continue;
+		if (!bg_valid_id(s, BG_MAX_SERVICE_NAME)) {
+			PROBLEM(rd, x->line, "service '%.64s': 1 to %d of A-Z a-z 0-9 . _ -", s,
+			        BG_MAX_SERVICE_NAME);
+			continue;
+		}
+		for (j = 0; j < r->n_services && strcmp(r->services[j], s) != 0; j++)
+			;
+		if (j < r->n_services) {
+			PROBLEM(rd, x->line, "service %s is listed twice", s);
+			continue;
+		}
+		if ((r->services[r->n_services] = strdup(s)) == NULL) {
+			PROBLEM(rd, x->line, "out of memory");
+			return;
+		}
+		r->n_services++;
+	}
+}
+
 /* Reads key k's value v into the template. */
 static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 {
@@ -738,6 +761,8 @@ static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 		read_return_values(rd, v);
 	} else if (strcmp(key, "tests") == 0) {
 		read_tests(rd, v);
+	} else if (strcmp(key, "services") == 0) {
+		read_services(rd, v);
 	} else {
 		PROBLEM(rd, k->line,
 		        "unknown key '%s' (a misspelt key would silently drop a restriction); "
@@ -1186,7 +1211,16 @@ void runbook_free(runbook *r)
 		json_decref(r->tests[i].expect_items);
 	}
 	free(r->tests);
+	for (i = 0; i < r->n_services; i++)
+		free(r->services[i]);
+	free(r->services);
 	free(r);
+}
+
+const char *const *runbook_services(const runbook *r, size_t *n)
+{
+	*n = r->n_services;
+	return (const char *const *)r->services;
 }
 
 const runbook_param *runbook_param_find(const runbook *r, const char *name)

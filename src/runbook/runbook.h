@@ -91,6 +91,8 @@ typedef struct runbook {
 	size_t n_return_values;
 	runbook_test *tests;
 	size_t n_tests;
+	char **services; /* services: the services whose incidents it serves; NULL: none */
+	size_t n_services;
 	char hash[65];   /* hex SHA-256 of the normalised form */
 	char commit[41]; /* the git commit the file came from; "" if unknown or edited */
 	int refs;        /* runbook_ref/runbook_free: sets share a template across reloads */
@@ -171,6 +173,10 @@ runbook *runbook_ref(const runbook *r);
  * so the caller can say so loudly.
  */
 bool runbook_set_keep(runbook_set *dst, const runbook_set *old, const char *file) BG_MUST_CHECK;
+
+/* The services the runbook names (its optional `services:` list), n_services of them
+ * into *n; NULL with *n = 0 when it names none. Owned by r. */
+const char *const *runbook_services(const runbook *r, size_t *n);
 
 /* The parameter named name (without ':'), or NULL. */
 const runbook_param *runbook_param_find(const runbook *r, const char *name);

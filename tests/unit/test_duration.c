@@ -144,12 +144,43 @@ static void test_roundtrip(void **state)
 	}
 }
 
+/* Days, for schedules and deadlines: d first, then the usual units; never ms. */
+static void test_days(void **state)
+{
+	static const char *const bad[] = {"",        "7",  "d",    "1h1d", "1d1d", "7D",
+	                                  "1d500ms", "0d", "1.5d", "-1d",  NULL};
+	int64_t v = -1;
+	bg_err e;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(bg_duration_parse_days("7d", 30 * 86400, &v, &e), 0);
+	assert_int_equal(v, 7 * 86400);
+	assert_int_equal(bg_duration_parse_days("1d12h", 30 * 86400, &v, &e), 0);
+	assert_int_equal(v, 36 * 3600);
+	assert_int_equal(bg_duration_parse_days("24h", 30 * 86400, &v, &e), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(bg_duration_parse_days("15m", 30 * 86400, &v, &e), 0);
+	assert_int_equal(v, 900);
+	for (i = 0; bad[i] != NULL; i++) {
+		v = -1;
+		assert_int_not_equal(bg_duration_parse_days(bad[i], 30 * 86400, &v, &e), 0);
+		assert_int_equal(v, -1);
+	}
+	assert_int_equal(bg_duration_parse_days("31d", 30 * 86400, &v, &e), BG_ELIMIT);
+	assert_int_equal(bg_duration_parse_days("1h1d", 30 * 86400, &v, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "d, h, m or s"));
+	/* The grant grammar still refuses days. */
+	assert_int_equal(bg_duration_parse("1d", 30 * 86400, &v, &e), BG_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_accepts),   cmocka_unit_test(test_refuses),
 	    cmocka_unit_test(test_limits),    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_millis),
+	    cmocka_unit_test(test_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,6 +269,50 @@ static void test_problems_with_lines(void **state)
 	runbook_diags_free(&d);
 }
 
+/* services: the services a runbook is for (the policy's runbook_allowed_for_service);
+ * optional, so a runbook without it loads as before and names none. */
+static void test_services(void **state)
+{
+	runbook_diags d = {NULL, 0};
+	const char *const *sv;
+	char text[4096];
+	runbook *r, *plain;
+	size_t n = 99;
+
+	(void)state;
+	plain = parse(query_yaml, &d);
+	assert_non_null(plain);
+	assert_null(runbook_services(plain, &n));
+	assert_int_equal(n, 0);
+	snprintf(text, sizeof(text), "%sservices: [orders, billing-api]\n", query_yaml);
+	r = parse(text, &d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(r);
+	sv = runbook_services(r, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(sv[0], "orders");
+	assert_string_equal(sv[1], "billing-api");
+	/* The list is part of what the template is: it changes the hash. */
+	assert_string_not_equal(r->hash, plain->hash);
+	runbook_free(r);
+	runbook_free(plain);
+
+	snprintf(text, sizeof(text), "%sservices: orders\n", query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "services must be a list of 1 to 32 service names"));
+	runbook_diags_free(&d);
+	snprintf(text, sizeof(text), "%sservices: []\n", query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "services must be a list"));
+	runbook_diags_free(&d);
+	snprintf(text, sizeof(text), "%sservices:\n  - orders\n  - \"has space\"\n  - orders\n",
+	         query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 21, "service 'has space'"));
+	assert_true(has_problem(&d, 22, "service orders is listed twice"));
+	runbook_diags_free(&d);
+}
+
 static void test_strict_yaml(void **state)
 {
 	runbook_diags d = {NULL, 0};
@@ -412,6 +456,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_problems_with_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_strict_yaml, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_param_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_folder, setup, teardown),
 	};

@@ -694,7 +694,7 @@ static void test_suite_vectors(void **state)
 		tcase tc;
 
 		memset(&tc, 0, sizeof(tc));
-		snprintf(tc.name, sizeof(tc.name), "%s", names[i]);
+		snprintf(tc.name, sizeof(tc.name), "%.*s", (int)sizeof(tc.name) - 1, names[i]);
 		load_context(dir, &tc);
 		check_sign(dir, &tc);
 		check_verify(dir, &tc);
