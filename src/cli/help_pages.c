@@ -121,6 +121,11 @@ static const cli_help_item serve_opts[] = {
     {"--runbooks DIR",
      "The runbook folder (tables.yaml and one YAML template per file; see `breakglass "
      "runbook`). Env: BREAKGLASS_RUNBOOKS."},
+    {"--policy FILE",
+     "The policy file: trigger criteria a request must meet, approvals, the alert webhooks' "
+     "secrets (docs/policy.md). Checked at start; an error names the line. Without one, a "
+     "request needs one approval, waits 15 minutes, may not go solo, and the alert webhooks "
+     "are off. Env: BREAKGLASS_POLICY."},
     {"--upstream-role-arn ARN",
      "A dedicated break-glass role the gateway assumes (STS AssumeRole at "
      "https://sts.REGION.amazonaws.com, session name breakglass-HOSTNAME) with the "
@@ -498,6 +503,7 @@ static const cli_help pages[] = {
      "                 [--threads N] [--max-connections N] [--header-timeout D]\n"
      "                 [--upstream-timeout D] [--drain-timeout D]\n"
      "                 [--tls-cert FILE --tls-key FILE] [--runbooks DIR]\n"
+     "                 [--policy FILE]\n"
      "                 [--upstream-role-arn ARN] [--upstream-external-id ID]\n"
      "                 [--json]",
      "Runs the gateway: DynamoDB's JSON protocol on / (what the AWS CLI, boto3 and the SDKs "

@@ -450,6 +450,10 @@
 #define BG_MAX_RUNBOOK_SERVICES 32
 #define BG_MAX_SERVICE_NAME     64
 
+/* A webhook secret file (a bearer token, an HMAC key): a line of text; 1 KiB holds any
+ * key a sender generates. The on-call schedule: a year of overrides fits in 256 KiB. */
+#define BG_MAX_HOOK_SECRET 1024
+#define BG_MAX_ONCALL_FILE (256u * 1024u)
 /* The policy file (src/policy/policy.h): a page of settings, read through common/ytree. */
 #define BG_MAX_POLICY_FILE (64u * 1024u)
 /* Distinct approvers a request may need: a two-person rule is 1; at 2 a.m. more than a

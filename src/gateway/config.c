@@ -40,6 +40,7 @@ typedef struct cfg_text {
 	char tls_cert[sizeof(((gw_config *)0)->tls_cert)];
 	char tls_key[sizeof(((gw_config *)0)->tls_key)];
 	char runbooks[sizeof(((gw_config *)0)->runbooks)];
+	char policy[sizeof(((gw_config *)0)->policy)];
 	char upstream_role_arn[sizeof(((gw_config *)0)->upstream_role_arn)];
 	char upstream_external_id[sizeof(((gw_config *)0)->upstream_external_id)];
 } cfg_text;
@@ -62,6 +63,7 @@ static const cfg_key keys[] = {
     K("tls_cert", "--tls-cert", "BREAKGLASS_TLS_CERT", tls_cert),
     K("tls_key", "--tls-key", "BREAKGLASS_TLS_KEY", tls_key),
     K("runbooks", "--runbooks", "BREAKGLASS_RUNBOOKS", runbooks),
+    K("policy", "--policy", "BREAKGLASS_POLICY", policy),
     K("upstream_role_arn", "--upstream-role-arn", "BREAKGLASS_UPSTREAM_ROLE_ARN",
       upstream_role_arn),
     K("upstream_external_id", "--upstream-external-id", "BREAKGLASS_UPSTREAM_EXTERNAL_ID",
@@ -234,6 +236,7 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->tls_cert, t->tls_cert, sizeof(c->tls_cert));
 	memcpy(c->tls_key, t->tls_key, sizeof(c->tls_key));
 	memcpy(c->runbooks, t->runbooks, sizeof(c->runbooks));
+	memcpy(c->policy, t->policy, sizeof(c->policy));
 	memcpy(c->upstream_role_arn, t->upstream_role_arn, sizeof(c->upstream_role_arn));
 	memcpy(c->upstream_external_id, t->upstream_external_id, sizeof(c->upstream_external_id));
 	if (c->upstream_role_arn[0] && strncmp(c->upstream_role_arn, "arn:", 4) != 0)

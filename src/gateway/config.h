@@ -19,6 +19,8 @@
  *   tls_cert   --tls-cert    BREAKGLASS_TLS_CERT    none (PEM chain; required off loopback)
  *   tls_key    --tls-key     BREAKGLASS_TLS_KEY     none (PEM key, mode 0600)
  *   runbooks   --runbooks    BREAKGLASS_RUNBOOKS    none (the runbook folder)
+ *   policy     --policy      BREAKGLASS_POLICY      none (trigger criteria, approval,
+ *              alert webhooks' secrets, notifications: docs/policy.md)
  *   upstream_role_arn    --upstream-role-arn    BREAKGLASS_UPSTREAM_ROLE_ARN    none
  *   upstream_external_id --upstream-external-id BREAKGLASS_UPSTREAM_EXTERNAL_ID none
  *              (a break-glass role the gateway assumes with the standard credential chain's
@@ -51,6 +53,7 @@ typedef struct gw_config {
 	char tls_cert[BG_MAX_PATH];  /* empty: plain HTTP (loopback only) */
 	char tls_key[BG_MAX_PATH];
 	char runbooks[BG_MAX_PATH]; /* the runbook folder; empty: none */
+	char policy[BG_MAX_PATH];   /* the policy file; empty: none (defaults, no webhooks) */
 	bool json;                  /* --json: print the start-up line as JSON */
 	/* A break-glass role to assume with the chain's credentials; empty: none. */
 	char upstream_role_arn[BG_MAX_ROLE_ARN + 1];

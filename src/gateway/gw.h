@@ -15,6 +15,7 @@
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
+#include "gateway/policyfile.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
 #include "signing/credchain.h"
@@ -36,7 +37,8 @@ typedef struct gw {
 	grant_cache *grants;      /* live grants for the request path; api.c keeps it current */
 	gw_runbooks *runbooks;    /* the runbook folder (SIGHUP reloads it) */
 	svc_runbooks pins;        /* the service layer's view of it, for runbook grants */
-	const svc_policy *policy; /* the trigger criteria and approval rules; NULL: defaults */
+	gw_policy *rules;         /* the policy file (serve --policy) and what it names */
+	const svc_policy *policy; /* its view for the workflow: criteria and approval rules */
 } gw;
 
 typedef struct gw_http_request {

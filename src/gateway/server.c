@@ -571,6 +571,7 @@ static void gw_close(gw *g)
 	credchain_free(g->identity);
 	audit_free(g->audit);
 	grant_cache_free(g->grants);
+	gw_policy_free(g->rules);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
@@ -596,6 +597,10 @@ static int gw_open(gw *g, bg_err *e)
 	if (rc == 0)
 		rc = gw_runbooks_new(g->cfg.runbooks, &g->runbooks, e);
 	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks};
+	if (rc == 0)
+		rc = gw_policy_load(g->cfg.policy, g->runbooks, &g->rules, e);
+	if (rc == 0)
+		g->policy = gw_policy_svc(g->rules);
 	if (rc == 0) {
 		credchain_opts co = {g->cfg.region, g->cfg.upstream_role_arn,
 		                     g->cfg.upstream_external_id, NULL};

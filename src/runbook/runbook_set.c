@@ -21,6 +21,7 @@
 
 #include "common/validate.h"
 #include "runbook/runbook_internal.h"
+#include "common/fileio.h"
 #include "common/ytree.h"
 
 extern char **environ;
@@ -36,43 +37,9 @@ struct runbook_set {
 #define TABLES_FILE "tables.yaml"
 
 /* Reads a whole regular file of at most max bytes. */
-static int read_file(const char *path, size_t max, char **out, size_t *len, bg_err *e)
-{
-	struct stat st;
-	char *buf;
-	ssize_t got;
-	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	*out = NULL;
-	if (fd < 0)
-		return bg_err_set(e, errno == ENOENT ? BG_ENOTFOUND : BG_EIO, "%s: %s", path,
-		                  strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return bg_err_set(e, BG_EINVAL, "%s is not a regular file", path);
-	}
-	if ((size_t)st.st_size > max) {
-		close(fd);
-		return bg_err_set(e, BG_EINVAL, "%s is larger than %zu bytes", path, max);
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	}
-	while (n < (size_t)st.st_size && (got = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
-		n += (size_t)got;
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 int runbook_read_file(const char *path, size_t max, char **out, size_t *len, bg_err *e)
 {
-	return read_file(path, max, out, len, e);
+	return bg_read_file(path, max, out, len, e);
 }
 
 /* --- tables.yaml --------------------------------------------------------------------- */
@@ -124,7 +91,7 @@ static int tables_load(runbook_set *s, runbook_diags *d, bg_err *e)
 	int rc, bad = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", s->dir, TABLES_FILE);
-	rc = read_file(path, BG_MAX_RUNBOOK_FILE, &text, &len, e);
+	rc = bg_read_file(path, BG_MAX_RUNBOOK_FILE, &text, &len, e);
 	if (rc == BG_ENOTFOUND) {
 		runbook_diag_add(d, TABLES_FILE, 0,
 		                 "missing: it declares each table's keys and indexes");
@@ -366,7 +333,7 @@ int runbook_set_load(const char *dir, runbook_set **out, runbook_diags *d, bg_er
 		goto fail;
 	for (i = 0; i < nfiles; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		rc = read_file(path, BG_MAX_RUNBOOK_FILE, &text, &len, e);
+		rc = bg_read_file(path, BG_MAX_RUNBOOK_FILE, &text, &len, e);
 		if (rc != 0) {
 			runbook_diag_add(d, files[i], 0, "%s", e->msg);
 			bad++;
