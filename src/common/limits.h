@@ -450,6 +450,15 @@
 #define BG_MAX_RUNBOOK_SERVICES 32
 #define BG_MAX_SERVICE_NAME     64
 
+/* The severity of an incident opened by an alert that states none (Alertmanager without a
+ * severity label, a generic delivery without one): SEV3, "warning", which the example
+ * policy's incident_open check does not accept on its own. */
+#define BG_HOOK_DEFAULT_SEVERITY 3
+/* Fetching an SNS signing certificate or confirming a subscription (on the API worker):
+ * AWS answers in milliseconds; SNS retries a delivery we answer 503. Certificates kept: SNS
+ * signs with one or two per region at a time. */
+#define BG_HOOK_FETCH_TIMEOUT_MS 5000
+#define BG_HOOK_CERT_CACHE       8
 /* A webhook secret file (a bearer token, an HMAC key): a line of text; 1 KiB holds any
  * key a sender generates. The on-call schedule: a year of overrides fits in 256 KiB. */
 #define BG_MAX_HOOK_SECRET 1024

@@ -85,4 +85,7 @@ svc_table_state gw_table_check(void *ctx, const char *table, char *why, size_t n
 /* /api/v1/...: the JSON API. */
 void gw_api_handle(gw *g, const gw_http_request *r, gw_reply *rep);
 
+/* /hooks/...: the alert webhooks (hooks.c). */
+void gw_hooks_handle(gw *g, const gw_http_request *r, gw_reply *rep);
+
 #endif

@@ -373,7 +373,10 @@ static void *api_main(void *arg)
 		if (s->api_head == NULL)
 			s->api_tail = NULL;
 		pthread_mutex_unlock(&s->api_mu);
-		gw_api_handle(&s->g, &j->hr, &j->rep);
+		if (strncmp(j->hr.path, "/hooks/", 7) == 0)
+			gw_hooks_handle(&s->g, &j->hr, &j->rep);
+		else
+			gw_api_handle(&s->g, &j->hr, &j->rep);
 		bg_stack_scrub();
 		j->done_task.fn = api_job_done;
 		j->done_task.arg = j;
@@ -431,6 +434,11 @@ static bool is_api(const net_http_request *r)
 	return r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0;
 }
 
+static bool is_hook(const net_http_request *r)
+{
+	return r->path_len >= 7 && memcmp(r->target, "/hooks/", 7) == 0;
+}
+
 static bool is_health(const net_http_request *r)
 {
 	return strcmp(r->method, "GET") == 0 && r->target_len == 1 && r->target[0] == '/';
@@ -448,6 +456,10 @@ static int on_head(void *app, net_http_conn *conn, net_http_request *r)
 	if (pl_check_target(r->method, r->target, r->target_len, &kind, &e) == 0) {
 		if (is_api(r)) {
 			r->body_max = BG_MAX_API_BODY;
+			return 0;
+		}
+		if (is_hook(r)) {
+			r->body_max = BG_MAX_HOOK_BODY;
 			return 0;
 		}
 		if (is_health(r))
@@ -469,7 +481,7 @@ static void on_request(void *app, net_http_conn *conn, const net_http_request *r
 {
 	call *c;
 
-	if (is_api(r)) {
+	if (is_api(r) || is_hook(r)) {
 		api_submit(this_loop, conn, r);
 		return;
 	}

@@ -516,3 +516,19 @@ out:
 	free(d);
 	return rc;
 }
+
+int svc_hook_refused(const svc *s, const char *source, const char *peer, const char *why,
+                     bg_err *e)
+{
+	action a = {"hook", NULL, why, NULL, NULL, NULL, "deny"};
+	int rc;
+
+	if (source == NULL || !bg_valid_user_name(source))
+		return bg_err_set(e, BG_EINVAL, "a webhook source is a name");
+	a.detail = json_pack("{s:s,s:s?}", "source", source, "peer", peer);
+	if (a.detail == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = svc_record(s, source, NULL, &a, e);
+	json_decref(a.detail);
+	return rc;
+}

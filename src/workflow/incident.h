@@ -92,6 +92,12 @@ int svc_incident_alerts(const svc *s, const svc_alerts *in, int64_t default_seve
                         svc_alerts_outcome *outcome, char id[BG_MAX_INCIDENT_ID + 1],
                         bg_err *e) BG_MUST_CHECK;
 
+/* Records a webhook delivery that was refused before it could be read (a bad signature or
+ * token, a stale timestamp, a replay, an unknown topic): audit "hook", decision "deny",
+ * actor the source, with the peer's address. Nothing else changes. */
+int svc_hook_refused(const svc *s, const char *source, const char *peer, const char *why,
+                     bg_err *e) BG_MUST_CHECK;
+
 /* The outcome in words ("opened", "updated", ...), for answers and logs. */
 const char *svc_alerts_outcome_name(svc_alerts_outcome o);
 
