@@ -78,7 +78,7 @@ static void api_fail(api_ctx *c, const bg_err *e)
 	    {BG_EINVAL, 400, "bad_request"},       {BG_EOTP, 400, "otp_invalid"},
 	    {BG_EAUTH, 403, "otp_invalid"},        {BG_EDENIED, 403, "forbidden"},
 	    {BG_ENOTFOUND, 404, "not_found"},      {BG_EEXISTS, 409, "conflict"},
-	    {BG_EAUDIT, 503, "audit_unavailable"},
+	    {BG_EAUDIT, 503, "audit_unavailable"}, {BG_EEXPIRED, 409, "expired"},
 	};
 	size_t i;
 
@@ -619,9 +619,25 @@ static void request_answer(api_ctx *c, int status, const store_request *r, const
 		api_error(c, 500, "internal", "out of memory");
 		return;
 	}
-	if (refusal != NULL)
-		o = json_pack("{s:s,s:s,s:o}", "error", "criteria_not_met", "message", refusal->msg,
-		              "request", o);
+	if (refusal != NULL) {
+		/* Every failing criterion, from the request as kept (an error message is too
+		 * short to be sure of holding them all). */
+		json_t *v, *msg = json_string("the trigger criteria are not met:");
+		size_t i;
+		json_array_foreach(json_object_get(o, "criteria"), i, v)
+		{
+			const char *m = json_string_value(json_object_get(v, "message"));
+			if (!json_is_true(json_object_get(v, "ok")) && m != NULL && msg != NULL) {
+				json_t *more =
+				    json_sprintf("%s%s %s", json_string_value(msg),
+				                 json_string_length(msg) > 33 ? ";" : "", m);
+				json_decref(msg);
+				msg = more;
+			}
+		}
+		o = json_pack("{s:s,s:o*,s:o}", "error", "criteria_not_met", "message",
+		              msg != NULL ? msg : json_string(refusal->msg), "request", o);
+	}
 	api_reply(c, status, o);
 }
 

@@ -220,6 +220,17 @@ out:
 
 /* --- answering ---------------------------------------------------------------------- */
 
+static int solo_too_early(const store_request *r, const svc_policy *p, int64_t now, bg_err *e)
+{
+	char wait[32];
+
+	say_duration(r->created_at + p->solo_after - now, wait, sizeof(wait));
+	return bg_err_set(e, BG_EDENIED,
+	                  "solo break-glass is allowed once the request has waited %lld s for an "
+	                  "answer: %s to go",
+	                  (long long)p->solo_after, wait);
+}
+
 typedef struct answer {
 	const svc *s;
 	const svc_policy *p;
@@ -283,7 +294,7 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 	store_request *r = an->r;
 	store_approval ap;
 	store_incident inc;
-	char when[BG_RFC3339_SIZE], wait[32];
+	char when[BG_RFC3339_SIZE];
 	int rc = store_request_get_tx(tx, r->id, r, e);
 
 	if (rc != 0)
@@ -304,15 +315,13 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 		rc = store_approval_list(an->s->st, tx, r->id, count_approvals, an, e);
 		if (rc != 0)
 			return rc;
-		if (r->created_at + an->p->solo_after > an->now) {
-			say_duration(r->created_at + an->p->solo_after - an->now, wait,
-			             sizeof(wait));
+		if (an->approvals > 0)
 			return bg_err_set(
 			    e, BG_EDENIED,
-			    "solo break-glass is allowed once the request has waited %lld "
-			    "s for an answer: %s to go",
-			    (long long)an->p->solo_after, wait);
-		}
+			    "an approver has answered this request: solo break-glass is "
+			    "for requests nobody answers; wait for the other approvals");
+		if (r->created_at + an->p->solo_after > an->now)
+			return solo_too_early(r, an->p, an->now, e);
 		decide(r, "approved", an->who->name, an->now);
 		r->solo = true;
 		rc = store_request_update(tx, r, e);
@@ -411,6 +420,10 @@ int svc_request_solo(const svc *s, const svc_policy *p, svc_caller *c, const cha
 		return bg_err_set(
 		    e, BG_EDENIED,
 		    "the policy does not allow solo break-glass: an approver must answer");
+	/* Too early is refused before the TOTP code is taken (and again, to the second,
+	 * inside the transaction). */
+	if (pending(out) && out->created_at + p->solo_after > bg_now())
+		return solo_too_early(out, p, bg_now(), e);
 	an = (answer){s, p, &c->user, true, true, "solo break-glass", bg_now(), out, g, false, 0};
 	rc = answer_request(s, p, c, id, &an, "request-solo", e);
 	return rc;
