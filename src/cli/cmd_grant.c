@@ -141,8 +141,12 @@ static int grant_create(cli_ctx *ctx, cli_args *a, const grant_args *g)
 	rc = cli_check_otp(a, g->otp);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (g->reason != NULL && strlen(g->reason) > BG_MAX_REASON)
-		return cli_usage_error(a, "--reason is longer than %d bytes", BG_MAX_REASON);
+	if (g->reason == NULL || g->reason[0] == '\0')
+		return cli_usage_error(a, "missing --reason (a direct grant says why; it is on the "
+		                          "record)");
+	if (!bg_valid_text(g->reason, BG_MAX_REASON))
+		return cli_usage_error(a, "--reason is at most %d bytes of text on one line",
+		                       BG_MAX_REASON);
 
 	body = by_runbook ? json_pack("{s:s, s:O}", "user", g->user, "runbooks", g->runbooks)
 	                  : json_pack("{s:s, s:O, s:O}", "user", g->user, "tables", g->tables,

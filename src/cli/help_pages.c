@@ -318,14 +318,18 @@ static const cli_help_item grant_opts[] = {
      "PartiQL (ExecuteStatement) cannot be granted: its tables cannot be checked."},
     {"--for DURATION", "How long the grant lasts: 90s, 15m, 1h30m; at most 12h."},
     {"--otp CODE", "Your current TOTP code (each code is accepted once)."},
-    {"--reason TEXT", "Why: shown with the grant and kept on the audit record."},
+    {"--reason TEXT",
+     "Why (required): shown with the grant and kept on the audit record. A direct grant is "
+     "the admin's path beside `breakglass request`: the policy may forbid it (direct_grants: "
+     "deny), and an admin never grants themself."},
     {"show ID", "Prints one grant (admins: any; others: their own)."},
     {"list", "Lists grants, the same as `breakglass grants`."},
     END};
 
 static const cli_help_item grant_examples[] = {
     {"Give bob 30 minutes of one runbook, then he runs it:",
-     "breakglass grant --user bob --runbook orders-of-customer --for 30m --otp 123456\n"
+     "breakglass grant --user bob --runbook orders-of-customer --for 30m \\\n"
+     "  --otp 123456 --reason \"INC-4711 stuck orders\"\n"
      "breakglass run orders-of-customer --grant bg-ABCDEFGHIJ --param customer=CUSTOMER#42"},
     {"Give bob 30 minutes of any reads on orders (no runbook fits):",
      "breakglass grant --user bob --table orders --op GetItem,Query --for 30m \\\n"
@@ -593,9 +597,9 @@ static const cli_help pages[] = {
      NULL, true, requests_examples, NULL, NULL},
     {"grant", "give a user temporary access to runbooks (or tables)",
      "breakglass grant --user NAME --runbook ID[,ID...] --for DURATION --otp CODE\n"
-     "                 [--reason TEXT] [--json]\n"
+     "                 --reason TEXT [--json]\n"
      "breakglass grant --user NAME --table T[,T...] --op OP[,OP...]\n"
-     "                 --for DURATION --otp CODE [--reason TEXT] [--json]\n"
+     "                 --for DURATION --otp CODE --reason TEXT [--json]\n"
      "breakglass grant show ID [--json]\n"
      "breakglass grant list [--json]",
      "Creates a grant: temporary AWS credentials for the user, valid only through the "

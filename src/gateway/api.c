@@ -888,6 +888,7 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.sv.audit = g->audit;
 	c.sv.grants = g->grants;
 	c.sv.runbooks = &g->pins;
+	c.sv.direct_grants_denied = g->policy != NULL && g->policy->direct_grants_denied;
 
 	/* The load balancer's health check: no token, nothing secret; 503 while the gateway
 	 * has no valid AWS identity (it would refuse every DynamoDB request). */

@@ -379,7 +379,8 @@ void gw_hooks_handle(gw *g, const gw_http_request *r, gw_reply *rep)
 	alert_batch *b;
 	size_t i;
 
-	c.sv = (svc){g->st, g->kr, g->audit, g->grants, NULL, &g->pins};
+	c.sv = (svc){
+	    .st = g->st, .kr = g->kr, .audit = g->audit, .grants = g->grants, .runbooks = &g->pins};
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
 		if (strcmp(r->path, hooks[i].path) == 0)
 			break;

@@ -517,8 +517,7 @@ out:
 	return rc;
 }
 
-int svc_hook_refused(const svc *s, const char *source, const char *peer, const char *why,
-                     bg_err *e)
+int svc_hook_refused(const svc *s, const char *source, const char *peer, const char *why, bg_err *e)
 {
 	action a = {"hook", NULL, why, NULL, NULL, NULL, "deny"};
 	int rc;

@@ -37,9 +37,10 @@ typedef struct svc_criteria_facts {
 
 /* The policy as the workflow needs it (the gateway adapts its policy file). */
 typedef struct svc_policy {
-	int64_t approvers;       /* distinct approvers a request needs (>= 1) */
-	int64_t pending_seconds; /* a request unanswered this long expires */
-	int64_t solo_after;      /* solo break-glass this long after the request; < 0: never */
+	int64_t approvers;         /* distinct approvers a request needs (>= 1) */
+	int64_t pending_seconds;   /* a request unanswered this long expires */
+	int64_t solo_after;        /* solo break-glass this long after the request; < 0: never */
+	bool direct_grants_denied; /* an admin's direct grant is refused (direct_grants: deny) */
 	/* Evaluates every trigger criterion: *results gets a new JSON array of
 	 * {"check","ok","message"} and *ok whether all passed. NULL: no criteria. */
 	int (*evaluate)(void *ctx, const svc_criteria_facts *f, json_t **results, bool *ok,

@@ -360,6 +360,20 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 	if (in->user == NULL)
 		return bg_err_set(e, BG_EINVAL,
 		                  "user, tables, ops and duration_seconds are required");
+	if (s->direct_grants_denied)
+		return bg_err_set(e, BG_EDENIED,
+		                  "the policy does not allow direct grants (direct_grants: deny): "
+		                  "the user asks with breakglass request");
+	if (in->reason == NULL || in->reason[0] == '\0' ||
+	    !bg_valid_text(in->reason, BG_MAX_REASON))
+		return bg_err_set(e, BG_EINVAL,
+		                  "a direct grant needs a reason: one line of at most %d bytes",
+		                  BG_MAX_REASON);
+	if (strcmp(in->user, c->user.name) == 0)
+		return bg_err_set(
+		    e, BG_EDENIED,
+		    "an admin cannot grant themself: another admin must make the grant, "
+		    "or ask with breakglass request");
 	rc = store_user_by_name(s->st, in->user, &target, e);
 	if (rc == 0 && target.disabled)
 		rc = bg_err_set(e, BG_EINVAL, "user %s is disabled", target.name);

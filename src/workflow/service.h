@@ -77,6 +77,7 @@ typedef struct svc {
 	grant_cache *grants;          /* the gateway's live grants, kept current here; NULL: none */
 	const svc_tables *tables;     /* asked about a new grant's tables; NULL: not checked */
 	const svc_runbooks *runbooks; /* the loaded runbooks; NULL: none (runbook grants refused) */
+	bool direct_grants_denied;    /* the policy's direct_grants: deny */
 } svc;
 
 /* Who is acting, and with what step-up. svc_authenticate() fills user and role; the
@@ -125,10 +126,12 @@ typedef struct svc_grant_input {
 
 /* Grants in->user access to in's tables and operations for in->duration_seconds, by the
  * caller (kind "direct"; audit record "grant" carrying grant_to_json(), with "warnings"
- * when there are any). *out is the stored grant. Once the input is valid and the step-up
- * verified, each table is checked with s->tables: a table that does not exist, or that
- * could not be checked, is a warning, never a refusal. When warnings is not NULL it gets
- * a new array of them (empty if none) on success, NULL otherwise. */
+ * when there are any). The admin's direct path beside the request workflow: it needs a
+ * reason, is refused when the policy says direct_grants: deny, and an admin never grants
+ * themself (another admin must, or they request like anyone). *out is the stored grant. Once the
+ * input is valid and the step-up verified, each table is checked with s->tables: a table that does
+ * not exist, or that could not be checked, is a warning, never a refusal. When warnings is not NULL
+ * it gets a new array of them (empty if none) on success, NULL otherwise. */
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *out,
                      json_t **warnings, bg_err *e) BG_MUST_CHECK;
 

@@ -79,7 +79,7 @@ e2e_expect_rc "user add of an existing user -> 1" 1 env BREAKGLASS_TOKEN="$ADM_T
 
 # A responder may not grant (needs the responder's own valid OTP to get that far).
 e2e_expect_rc "responder cannot grant -> 1" 1 env BREAKGLASS_TOKEN="$RT" "$BG" grant --user "$RESP" \
-	--table Orders --op Query --for 15m --otp "$(e2e_otp "$E2E_RESPONDER_SECRET")"
+	--table Orders --op Query --for 15m --reason "e2e: not an admin" --otp "$(e2e_otp "$E2E_RESPONDER_SECRET")"
 e2e_expect_rc "responder cannot read the audit log -> 1" 1 env BREAKGLASS_TOKEN="$RT" "$BG" audit tail
 
 # --- grants ------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ json_fail "unreachable server" 3 unreachable as_admin --url "http://127.0.0.1:$d
 json_fail "bad token" 1 "" env BREAKGLASS_TOKEN=bgt_not_a_token "$BG" whoami --json
 json_fail "unknown grant" 1 not_found as_admin grant show bg-nope --json
 json_fail "--op query" 2 usage as_admin grant --user "$RESP" --table Orders --op query --for 1m \
-	--otp 123456 --json
+	--reason "e2e: op" --otp 123456 --json
 e2e_check "--op query suggests Query" grep -q "did you mean Query" <<<"$e2e_err"
 json_fail "revoked grant's creds" 1 "" as_resp creds "$G" --json
 json_fail "exec of a revoked grant" 1 "" as_resp --json exec "$G" -- true
@@ -201,7 +201,9 @@ json_fail "serve with an unknown option" 2 usage "$BG" serve --lsten x --json
 # --- a TOTP code is not spent on a refused request ----------------------------------------------
 code=$(e2e_otp "$ADM_SECRET")
 e2e_expect_rc "user add of a taken name -> 1" 1 as_admin user add "$RESP" --role responder --otp "$code"
-e2e_expect_rc "grant with an unknown op -> 2" 2 as_admin grant --user "$RESP" --table Orders --op Qeury --for 1m --otp "$code"
+e2e_expect_rc "grant with an unknown op -> 2" 2 as_admin grant --user "$RESP" --table Orders --op Qeury --for 1m --reason "e2e: op" --otp "$code"
+e2e_expect_rc "a direct grant without --reason -> 2" 2 as_admin grant --user "$RESP" --table Orders --op Query --for 1m --otp "$code"
+e2e_check "...it says a reason is needed" grep -q "missing --reason" <<<"$e2e_err"
 e2e_expect_rc "the same code still works" 0 as_admin user add e2e-cli-spare --role responder --otp "$code"
 e2e_expect_rc "...once" 1 as_admin user add e2e-cli-spare2 --role responder --otp "$code"
 e2e_check "reuse says when the next code comes" grep -qE "next code appears in your authenticator in [0-9]+ s" <<<"$e2e_err"

@@ -33,14 +33,14 @@ e2e_check "the grant is printed on stdout" grep -q "^grant  *" <<<"$e2e_out"
 G=$(sed -n 's/^grant  *//p' <<<"$e2e_out")
 
 e2e_expect_rc "grant --json with Orders and NoSuchTable -> 0" 0 as_admin grant --user "$RESP" \
-	--table Orders,NoSuchTable --op GetItem --for 5m --otp "$(e2e_otp "$ADM_SECRET")" --json
+	--table Orders,NoSuchTable --op GetItem --for 5m --reason "e2e tables" --otp "$(e2e_otp "$ADM_SECRET")" --json
 e2e_check "--json: the warnings are in the object, nothing on stderr" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1])
 sys.exit(0 if o["warnings"] == [sys.argv[2]] and o["status"] == "active" and not sys.argv[3] else 1)' \
 	"$e2e_out" "$MISSING" "$e2e_err"
 
 e2e_expect_rc "grant of an existing table -> 0" 0 as_admin grant --user "$RESP" --table Orders \
-	--op GetItem --for 5m --otp "$(e2e_otp "$ADM_SECRET")" --json
+	--op GetItem --for 5m --reason "e2e tables" --otp "$(e2e_otp "$ADM_SECRET")" --json
 e2e_check "no warnings for Orders" "$PY" -c 'import json, sys
 sys.exit(0 if json.loads(sys.argv[1])["warnings"] == [] else 1)' "$e2e_out"
 
@@ -82,7 +82,7 @@ fi
 as_admin2() { BREAKGLASS_TOKEN=$A2_TOKEN BREAKGLASS_URL="http://127.0.0.1:$port" "$BG" "$@"; }
 as_admin2 user add r2 --role responder --otp "$(e2e_otp "$A2_SECRET")" --json >/dev/null 2>>"$log"
 e2e_expect_rc "upstream down: the grant is still made (exit 0)" 0 as_admin2 grant --user r2 \
-	--table Orders,Users --op GetItem --for 5m --otp "$(e2e_otp "$A2_SECRET")"
+	--table Orders,Users --op GetItem --for 5m --reason "e2e tables" --otp "$(e2e_otp "$A2_SECRET")"
 e2e_check "and the warning says the check could not be made, once" [ "$(grep -c "^breakglass: warning: could not check that table Orders exists: the upstream did not answer (DescribeTable: upstream http://127.0.0.1:$dead/: .*); the other tables were not checked$" <<<"$e2e_err")" = 1 ]
 
 kill -TERM "$gw2"

@@ -44,7 +44,7 @@ e2e_expect_rc "the auditor cannot list users -> 1" 1 env BREAKGLASS_TOKEN="$UT" 
 e2e_expect_rc "whoami shows a set of roles" 0 env BREAKGLASS_TOKEN="$MT" "$BG" whoami --json
 e2e_check "...responder,approver" e2e_same_json role "$e2e_out" '{"role":"responder,approver"}'
 e2e_expect_rc "no grant for an auditor -> 1" 1 as_adm grant --user u-audit --table Orders --op Query \
-	--for 5m --otp 123456
+	--for 5m --reason "e2e users" --otp 123456
 e2e_check "...auditors read the audit log and nothing else" grep -q "u-audit is an auditor" <<<"$e2e_err"
 e2e_expect_rc "a role that does not exist -> 2" 2 as_adm user add x2 --role root --otp 123456
 e2e_expect_rc "a role given twice -> 2" 2 as_adm user add x2 --role admin,admin --otp 123456
@@ -112,7 +112,7 @@ e2e_check "...saying so" grep -q "u-multi is disabled" <<<"$e2e_err"
 e2e_expect_rc "their grant's credentials stop at once" 254 "${q[@]}"
 e2e_check "...as revoked" grep -q "revoked" <<<"$e2e_err"
 e2e_expect_rc "no new grant for a disabled user -> 1" 1 as_adm grant --user u-multi --table Orders \
-	--op Query --for 5m --otp 123456
+	--op Query --for 5m --reason "e2e users" --otp 123456
 e2e_check "...says so" grep -q "u-multi is disabled" <<<"$e2e_err"
 e2e_expect_rc "an admin cannot disable themself -> 1" 1 as_a2 user disable u-adm2 --otp "$(e2e_otp "$NEW")"
 e2e_check "...says so" grep -q "cannot disable themself" <<<"$e2e_err"

@@ -328,6 +328,21 @@ static void test_grant_create(void **state)
 	grant_input(&in, "gc-resp", tables, ops);
 	in.n_tables = 0;
 	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
+	/* A direct grant says why, is never the admin's own, and the policy may forbid it. */
+	grant_input(&in, "gc-resp", tables, ops);
+	in.reason = NULL;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "needs a reason"));
+	in.reason = "two\nlines";
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EINVAL);
+	grant_input(&in, "gc-admin", tables, ops);
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EDENIED);
+	assert_non_null(strstr(e.msg, "cannot grant themself"));
+	grant_input(&in, "gc-resp", tables, ops);
+	sv.direct_grants_denied = true;
+	assert_int_equal(svc_grant_create(&sv, &adm, &in, g, NULL, &e), BG_EDENIED);
+	assert_non_null(strstr(e.msg, "direct_grants: deny"));
+	sv.direct_grants_denied = false;
 	for (i = 0; i <= BG_MAX_GRANT_TABLES; i++)
 		many[i] = "Orders";
 	in.tables = many;
