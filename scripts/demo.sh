@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh - a narrated break-glass incident, end to end, on this machine: the runbooks
 # are linted and tested, a local DynamoDB (dynalite) stands in for production,
-# `breakglass serve` guards it, an admin grants the on-call responder two runbooks, the
-# responder runs one (with `breakglass run` and with the stock AWS CLI), a wider read and a
-# Scan are refused, the write runbook fixes an order, the grant is revoked, and the audit
-# trail shows all of it.
+# `breakglass serve` guards it with a policy, an alert opens an incident, the on-call
+# responder requests two runbooks (the trigger criteria are checked) and an approver
+# approves with MFA, the responder runs one (with `breakglass run` and with the stock AWS
+# CLI), a wider read and a Scan are refused, the write runbook fixes an order, the grant is
+# revoked, and the audit trail shows all of it.
 #
 # Run by `make demo` (BREAKGLASS_BIN=build/release/breakglass). Everything binds to
 # 127.0.0.1 on free ports and is stopped on exit. Exits 0 only if every step behaved as
@@ -114,40 +115,109 @@ show admin "breakglass init --data DIR --admin admin"
 e2e_init_store "$WORK" || die "breakglass init failed (see $WORK/init.log)"
 ok "store in $E2E_DATA; admin token $(elide "$E2E_ADMIN_TOKEN") (shown once), TOTP secret in the admin's authenticator"
 
-heading "Start the gateway in front of DynamoDB, with the runbooks"
+heading "The policy: what counts as an emergency"
+say "A short, strict checklist: an open SEV1/SEV2 incident with an alert firing in the last"
+say "30 minutes, the requester on call, a reason and a ticket, runbooks meant for the"
+say "incident's service, at most an hour; one approver who is not the requester."
+mkdir -p "$WORK/policy/secrets"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/policy/secrets/generic.secret"
+chmod 600 "$WORK/policy/secrets/generic.secret"
+cat >"$WORK/policy/oncall.yaml" <<'YAML'
+rotations:
+  - {name: orders-oncall, start: 2026-01-05T09:00:00Z, shift: 7d, members: [alice]}
+YAML
+cat >"$WORK/policy/policy.yaml" <<'YAML'
+criteria:
+  - incident_open: {max_severity: 2}
+  - alert_firing_within: {minutes: 30}
+  - requester_on_call: {schedule_file: oncall.yaml}
+  - reason: {min_length: 20}
+  - ticket: {pattern: "^INC-[0-9]+$"}
+  - runbook_allowed_for_service: true
+  - max_duration: {minutes: 60}
+approval:
+  approvers: 1
+  pending_expires: 15m
+alerts:
+  generic: {secret_file: secrets/generic.secret}
+YAML
+sed 's/^/    /' "$WORK/policy/policy.yaml"
+
+heading "Start the gateway in front of DynamoDB, with the runbooks and the policy"
 say "serve verifies SigV4 with grant credentials, checks each request against the grant and"
 say "its runbooks, writes the audit record before forwarding, and re-signs with its own AWS"
-say "identity."
-show ops "breakglass serve --listen 127.0.0.1:PORT --upstream $E2E_DYNALITE_URL --data $E2E_DATA --runbooks runbooks"
+say "identity. It also takes alerts (/hooks/...) and requests for access."
+show ops "breakglass serve --listen 127.0.0.1:PORT --upstream $E2E_DYNALITE_URL --data $E2E_DATA --runbooks runbooks --policy policy.yaml"
+E2E_SERVE_ARGS=(--policy "$WORK/policy/policy.yaml")
 e2e_serve "$WORK" || die "breakglass serve did not start (see $WORK/gateway.log)"
 ok "gateway listening on $BREAKGLASS_URL (pid $E2E_GATEWAY_PID)"
 
 # ----------------------------------------------------------------------------------------
-heading "Enrol the on-call responder"
+heading "Enrol the on-call responder and an approver"
 say "Creating a user needs the admin's current TOTP code (each code works once)."
-code=$(e2e_otp "$E2E_ADMIN_SECRET") || die "oathtool failed"
 show admin "export BREAKGLASS_TOKEN=<admin token>"
+code=$(e2e_otp "$E2E_ADMIN_SECRET") || die "oathtool failed"
 show admin "breakglass user add alice --role responder --otp $code"
 out=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" user add alice --role responder --otp "$code" --json) ||
 	die "user add failed"
 ALICE_TOKEN=$(printf '%s' "$out" | e2e_json token)
+ALICE_SECRET=$(printf '%s' "$out" | e2e_json totp_secret)
 [ -n "$ALICE_TOKEN" ] || die "user add printed no token"
-ok "alice enrolled: token $(elide "$ALICE_TOKEN") and a TOTP secret, handed over once"
-show alice "breakglass whoami"
-BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" whoami || die "whoami failed"
+code=$(e2e_otp "$E2E_ADMIN_SECRET") || die "oathtool failed"
+show admin "breakglass user add bob --role approver --otp $code"
+out=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" user add bob --role approver --otp "$code" --json) ||
+	die "user add failed"
+BOB_TOKEN=$(printf '%s' "$out" | e2e_json token)
+BOB_SECRET=$(printf '%s' "$out" | e2e_json totp_secret)
+ok "alice (responder) and bob (approver) enrolled: each a token and a TOTP secret, handed over once"
 
 # ----------------------------------------------------------------------------------------
-heading "The admin grants alice two runbooks, for 15 minutes"
-say "Not a table, not an operation: exactly the templates for this emergency, pinned at their"
-say "content hash. The grant mints SigV4 credentials that only this gateway honours."
-code=$(e2e_otp "$E2E_ADMIN_SECRET") || die "oathtool failed"
-show admin "breakglass grant --user alice --runbook orders-of-customer,unstick-order --for 15m --otp $code --reason 'INC-4711 stuck orders'"
-out=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" grant --user alice --runbook orders-of-customer,unstick-order \
-	--for 15m --otp "$code" --reason "INC-4711 stuck orders") || die "grant failed"
-printf '%s\n' "$out" | sed 's/^/    /'
-GRANT=$(printf '%s\n' "$out" | sed -n 's/^grant  *//p')
-[ -n "$GRANT" ] || die "no grant id in the output"
-ok "grant $GRANT"
+heading "2:04 a.m.: an alert fires"
+say "The monitoring system posts a signed alert to the gateway (here the generic JSON hook;"
+say "Alertmanager, PagerDuty and CloudWatch-through-SNS work the same). It opens an incident."
+body='{"id":"orders-stuck-1","group":"orders-stuck","status":"firing","severity":"critical","service":"orders","title":"Orders stuck in STUCK for 10 minutes"}'
+ts=$(date +%s)
+sig=$(printf '%s.%s' "$ts" "$body" | openssl dgst -sha256 -hmac "$(cat "$WORK/policy/secrets/generic.secret")" | sed 's/^.* //')
+show monitoring "curl -X POST $BREAKGLASS_URL/hooks/generic -H 'X-Breakglass-Timestamp: $ts' -H 'X-Breakglass-Signature: v1=...' -d '$body'"
+out=$(curl -s -X POST "$BREAKGLASS_URL/hooks/generic" -H "X-Breakglass-Timestamp: $ts" \
+	-H "X-Breakglass-Signature: v1=$sig" -H 'Content-Type: application/json' -d "$body")
+printf '    %s\n' "$out"
+INC=$(printf '%s' "$out" | e2e_json incident)
+[ -n "$INC" ] || die "the alert opened no incident"
+show alice "breakglass incident list"
+BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" incident list | sed 's/^/    /'
+ok "incident $INC, SEV1, service orders"
+
+# ----------------------------------------------------------------------------------------
+heading "alice asks for two runbooks; bob approves"
+say "The request names the incident, the runbooks, a reason and a ticket; the gateway checks"
+say "every criterion and keeps the results. alice waits; bob sees what she asked for and"
+say "approves with his own TOTP code. The grant shares the request's id."
+code=$(e2e_otp "$ALICE_SECRET") || die "oathtool failed"
+show alice "breakglass request --incident $INC --runbook orders-of-customer,unstick-order --reason 'customer 42 sees three stuck orders' --ticket INC-4711 --for 15m --otp $code --wait"
+BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" request --incident "$INC" --runbook orders-of-customer,unstick-order \
+	--reason "customer 42 sees three stuck orders" --ticket INC-4711 --for 15m --otp "$code" --wait \
+	>"$WORK/request.out" 2>"$WORK/request.err" &
+wait_pid=$!
+GRANT=""
+for _ in $(seq 1 100); do
+	GRANT=$(BREAKGLASS_TOKEN=$BOB_TOKEN "$BG" requests --json 2>/dev/null | "$PY" -c 'import json, sys
+r = [x for x in json.load(sys.stdin)["requests"] if x["state"] == "pending"]
+print(r[0]["id"] if r else "")')
+	[ -n "$GRANT" ] && break
+	sleep 0.2
+done
+[ -n "$GRANT" ] || die "no pending request (see $WORK/request.err)"
+sed 's/^/    /' "$WORK/request.err"
+show bob "breakglass requests $GRANT"
+BREAKGLASS_TOKEN=$BOB_TOKEN "$BG" requests "$GRANT" | sed 's/^/    /'
+code=$(e2e_otp "$BOB_SECRET") || die "oathtool failed"
+show bob "breakglass approve $GRANT --otp $code"
+BREAKGLASS_TOKEN=$BOB_TOKEN "$BG" approve "$GRANT" --otp "$code" >/dev/null || die "approve failed"
+wait "$wait_pid" || die "request --wait did not end approved (see $WORK/request.err)"
+say "alice's terminal, once bob approved:"
+sed 's/^/    /' "$WORK/request.out"
+ok "grant $GRANT, approved by bob"
 
 # ----------------------------------------------------------------------------------------
 heading "alice runs the runbook: the stuck orders of customer 42"
@@ -206,8 +276,8 @@ ok "order ORDER#1001 is PENDING again"
 heading "Incident over: revoke the grant"
 say "alice keeps a copy of the credentials in her shell, to show they die with the grant."
 creds_env=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" creds "$GRANT") || die "creds failed"
-show admin "breakglass revoke $GRANT"
-BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" revoke "$GRANT" | sed 's/^/    /'
+show alice "breakglass revoke $GRANT"
+BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" revoke "$GRANT" | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "revoke failed"
 ok "revoked"
 
@@ -237,8 +307,10 @@ grep -q " request .* Query " <<<"$audit" || die "no request record for the Query
 grep -q " response .* Query " <<<"$audit" || die "no response record for the Query"
 grep -q " request .* UpdateItem " <<<"$audit" || die "no request record for the fix"
 grep -q " denial .* Scan " <<<"$audit" || die "no denial record for the Scan"
-ok "request, response and denial records are all there"
+grep -q " alert  *generic " <<<"$audit" || die "no record of the alert"
+grep -q " request-approve  *bob " <<<"$audit" || die "no record of bob's approval"
+ok "the alert, the request and its approval, requests, responses and denials are all there"
 
-printf '\n%sDemo complete:%s runbooks, a runbook grant, run, denials, a fix, revocation and audit all behaved.\n' "$B" "$N"
+printf '\n%sDemo complete:%s runbooks, an alert, a request and its approval, run, denials, a fix, revocation and audit all behaved.\n' "$B" "$N"
 say "(Everything this demo started is being stopped now.)"
 exit 0

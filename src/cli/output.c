@@ -477,17 +477,11 @@ int cli_out_request(bg_buf *b, const json_t *r)
 {
 	static const struct {
 		const char *label, *key;
-	} rows[] = {{"request", "id"},
-	            {"state", "state"},
-	            {"requester", "requester"},
-	            {"incident", "incident"},
-	            {"reason", "reason"},
-	            {"ticket", "ticket"},
-	            {"duration", "duration_seconds"},
-	            {"created", "created_at"},
-	            {"expires", "expires_at"},
-	            {"decided by", "decided_by"}};
+	} rows[] = {{"request", "id"},        {"state", "state"},   {"requester", "requester"},
+	            {"incident", "incident"}, {"reason", "reason"}, {"ticket", "ticket"}};
 	const json_t *v, *grant = json_object_get(r, "grant");
+	const char *state = json_string_value(json_object_get(r, "state"));
+	char dur[32];
 	size_t i;
 
 	if (!json_is_object(r))
@@ -495,6 +489,17 @@ int cli_out_request(bg_buf *b, const json_t *r)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		if (add_line(b, rows[i].label, json_object_get(r, rows[i].key)) != 0)
 			return b->failed;
+	bg_duration_format(json_integer_value(json_object_get(r, "duration_seconds")), dur,
+	                   sizeof(dur));
+	if (bg_buf_addf(b, "%-11s %s\n", "for", dur) != 0 ||
+	    add_line(b, "asked", json_object_get(r, "created_at")) != 0)
+		return b->failed;
+	/* A pending request's deadline; a decided one's decision. */
+	if (state != NULL && strcmp(state, "pending") == 0
+	        ? add_line(b, "expires", json_object_get(r, "expires_at")) != 0
+	        : (add_line(b, "decided", json_object_get(r, "decided_at")) != 0 ||
+	           add_line(b, "decided by", json_object_get(r, "decided_by")) != 0))
+		return b->failed;
 	if (json_is_true(json_object_get(r, "solo")) &&
 	    bg_buf_adds(b, "solo        yes: break-glass without approval; the review is "
 	                   "mandatory\n") != 0)
@@ -520,11 +525,8 @@ int cli_out_request(bg_buf *b, const json_t *r)
 		    add_field(b, json_object_get(v, "reason")) != 0 || bg_buf_addc(b, '\n') != 0)
 			return b->failed;
 	}
-	if (json_is_object(grant)) {
-		if (bg_buf_adds(b, "\n") != 0)
-			return b->failed;
-		return cli_out_grant(b, grant, time(NULL));
-	}
+	if (json_is_object(grant))
+		return bg_buf_adds(b, "\n") != 0 ? b->failed : cli_out_grant(b, grant, time(NULL));
 	return 0;
 }
 

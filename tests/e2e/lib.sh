@@ -29,6 +29,7 @@ export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1
 
 e2e_pids=()
 e2e_dirs=()
+E2E_SERVE_ARGS=()
 
 # Stops what this shell started, newest first, by PID: TERM, then KILL after 5 s.
 e2e_cleanup() {
@@ -210,7 +211,8 @@ e2e_init_store() {
 }
 
 # `breakglass serve` on a free loopback port for the store $E2E_DATA, with dynalite as
-# upstream and dummy AWS credentials of its own for signing upstream. Sets and exports
+# upstream and dummy AWS credentials of its own for signing upstream, and the arguments in
+# the array E2E_SERVE_ARGS if set (--policy FILE). Sets and exports
 # BREAKGLASS_URL, E2E_GATEWAY_PID, E2E_GATEWAY_LOG.
 e2e_serve() {
 	local logdir=$1 port pid try
@@ -222,7 +224,7 @@ e2e_serve() {
 			AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
 			"$BREAKGLASS_BIN" serve --listen "127.0.0.1:$port" --upstream "$E2E_DYNALITE_URL" \
 			--data "$E2E_DATA" --public-url "http://127.0.0.1:$port" \
-			--runbooks "${E2E_RUNBOOKS:-$REPO_ROOT/runbooks}" \
+			--runbooks "${E2E_RUNBOOKS:-$REPO_ROOT/runbooks}" "${E2E_SERVE_ARGS[@]}" \
 			>>"$E2E_GATEWAY_LOG" 2>&1 &
 		pid=$!
 		e2e_pids+=("$pid")
