@@ -1,7 +1,8 @@
 /*
  * cmd_status.c - `breakglass status`: the gateway as an operator checks it first: whether
  * it has a valid AWS identity (and where it came from, until when, the last error), its
- * upstream and region, the runbooks it holds. Nothing secret is shown.
+ * upstream and region, the runbooks and policy it holds, and what is open now: incidents,
+ * pending requests, live grants. Nothing secret is shown.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -81,6 +82,13 @@ int cmd_status_main(int argc, char **argv)
 	       json_string_length(json_object_get(rb, "folder")) > 0
 	           ? json_string_value(json_object_get(rb, "folder"))
 	           : " (no folder configured)");
+	print_str("policy", json_object_get(ans, "policy"));
+	printf("%-16s %lld open\n", "incidents",
+	       (long long)json_integer_value(json_object_get(ans, "open_incidents")));
+	printf("%-16s %lld pending\n", "requests",
+	       (long long)json_integer_value(json_object_get(ans, "pending_requests")));
+	printf("%-16s %lld live\n", "grants",
+	       (long long)json_integer_value(json_object_get(ans, "live_grants")));
 	json_decref(ans);
 	fflush(stdout);
 	return ferror(stdout) ? cli_fail(CLI_EXIT_LOCAL, NULL, "cannot write to standard output")

@@ -535,8 +535,9 @@ static const cli_help pages[] = {
     {"status", "the gateway's AWS identity, upstream and runbooks", "breakglass status [--json]",
      "Shows what an operator checks first: whether the gateway holds a valid AWS identity "
      "(where it came from: environment, profile, role, web identity, container, instance "
-     "metadata; until when; the last failed refresh), its upstream and region, and how many "
-     "runbooks it has loaded. Without a valid identity the gateway refuses DynamoDB requests "
+     "metadata; until when; the last failed refresh), its upstream and region, how many "
+     "runbooks it has loaded and which policy, and what is open now: incidents, pending "
+     "requests, live grants. Without a valid identity the gateway refuses DynamoDB requests "
      "(RequestRefusedException) and says why in its log and here. Nothing secret is shown.",
      NULL, true, status_examples, NULL, NULL},
     {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",

@@ -324,8 +324,36 @@ static void api_grant_creds(api_ctx *c)
 
 /* GET /api/v1/status: what an operator checks first (no secret): the gateway's AWS
  * identity, its upstream, the runbooks it holds. */
+typedef struct status_counts {
+	int64_t now, incidents, pending, grants;
+} status_counts;
+
+static int count_incident(void *ctx, const store_incident *in)
+{
+	((status_counts *)ctx)->incidents += in->open;
+	return 0;
+}
+
+static int count_request(void *ctx, const store_request *r)
+{
+	status_counts *n = ctx;
+
+	n->pending += strcmp(r->state, "pending") == 0 && r->expires_at > n->now;
+	return 0;
+}
+
+static int count_grant(void *ctx, const store_grant *g)
+{
+	status_counts *n = ctx;
+
+	n->grants += grant_status(g, n->now) == GRANT_ACTIVE;
+	return 0;
+}
+
 static void api_status(api_ctx *c)
 {
+	status_counts n = {bg_now(), 0, 0, 0};
+	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
 	json_t *id;
@@ -338,11 +366,22 @@ static void api_status(api_ctx *c)
 		json_object_set_new(id, "expires", json_integer(st.expires));
 	if (id != NULL && st.refreshed > 0)
 		json_object_set_new(id, "refreshed", json_integer(st.refreshed));
-	api_reply(c, 200,
-	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I}}", "identity", id, "upstream",
-	                    c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
-	                    c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
-	                    (json_int_t)runbook_set_count(gw_rb_set(snap))));
+	if (store_incident_list(c->sv.st, count_incident, &n, &e) != 0 ||
+	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
+	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0) {
+		json_decref(id);
+		gw_runbooks_release(snap);
+		api_fail(c, &e);
+		return;
+	}
+	api_reply(
+	    c, 200,
+	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I}", "identity", id, "upstream",
+	              c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
+	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
+	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
+	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
+	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants));
 	gw_runbooks_release(snap);
 }
 

@@ -44,8 +44,8 @@ sed -i 's/pattern: "^CUSTOMER/pattren: "^CUSTOMER/; s/^limit: 25/limit: 5000/' "
 printf 'id: x\nid: y\n' >"$bad/dup.yaml"
 e2e_expect_rc "lint of a broken folder -> 1" 1 "$BG" runbook lint --runbooks "$bad"
 e2e_check "unknown key reported with file and line" \
-	grep -q "orders-of-customer.yaml:10: parameter customer: unknown key 'pattren'" <<<"$e2e_out"
-e2e_check "bad limit reported with its line" grep -q "orders-of-customer.yaml:12: limit must be" <<<"$e2e_out"
+	grep -q "orders-of-customer.yaml:11: parameter customer: unknown key 'pattren'" <<<"$e2e_out"
+e2e_check "bad limit reported with its line" grep -q "orders-of-customer.yaml:13: limit must be" <<<"$e2e_out"
 e2e_check "duplicate key reported with its line" grep -q "dup.yaml:2: key 'id' given twice" <<<"$e2e_out"
 e2e_check "the good template is not reported" eval '! grep -q "unstick-order.yaml" <<<"$e2e_out"'
 e2e_expect_rc "lint --json of a broken folder -> 1" 1 "$BG" runbook lint --runbooks "$bad" --json

@@ -208,6 +208,8 @@ i = json.load(sys.stdin); print("yes" if i["alerts_firing"] == 0 and i["alerts_r
 	sleep 0.2
 done
 e2e_check "the resolved alert reaches the incident, which stays open" test "$ok" = yes
+e2e_expect_rc "status -> 0" 0 as "$AT" status
+e2e_check "status: the policy, one open incident, the live grants" eval 'grep -q "^policy  *$dir/policy.yaml$" <<<"$e2e_out" && grep -q "^incidents  *1 open$" <<<"$e2e_out" && grep -q "^grants  *3 live$" <<<"$e2e_out" && grep -q "^requests  *0 pending$" <<<"$e2e_out"'
 e2e_expect_rc "the audit log -> 0" 0 as "$AT" audit tail --json --limit 1000
 e2e_check "alerts, the refused hook, requests and the solo are on the record" "$PY" -c 'import json, sys
 k = [(r["kind"], r["actor"], r["decision"]) for r in json.loads(sys.argv[1])["records"]]
