@@ -169,5 +169,6 @@ int cmd_request_main(int argc, char **argv);
 int cmd_approve_main(int argc, char **argv);
 int cmd_deny_main(int argc, char **argv);
 int cmd_requests_main(int argc, char **argv);
+int cmd_extend_main(int argc, char **argv);
 
 #endif

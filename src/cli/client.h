@@ -20,7 +20,8 @@ typedef struct cli_client cli_client;
 typedef struct cli_failure {
 	long http_status; /* 0 when no HTTP answer was received */
 	char code[64];    /* the API's "error" code, or "" */
-	char msg[2048];   /* printable (control characters replaced); a refusal lists every failing criterion */
+	char msg[2048];   /* printable (control characters replaced); a refusal lists every failing
+	                     criterion */
 } cli_failure;
 
 /* Initialises libcurl once for the process; returns 0 or BG_EIO. */

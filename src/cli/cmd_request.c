@@ -253,6 +253,73 @@ static int answer_main(int argc, char **argv, const char *cmd)
 	return rc;
 }
 
+/* extend REQUEST --for D [--reason TEXT] [--wait] */
+int cmd_extend_main(int argc, char **argv)
+{
+	static const cli_opt opts[] = {
+	    {"for", true}, {"reason", true}, {"wait", false}, {NULL, false}};
+	const char *val, *id = NULL, *dur = NULL, *reason = NULL, *state;
+	json_t *body = NULL, *ans = NULL;
+	bool wait = false;
+	int64_t secs = 0;
+	bg_buf path;
+	cli_ctx ctx;
+	cli_args a;
+	bg_err e;
+	int k, rc;
+
+	cli_ctx_init(&ctx);
+	cli_args_init(&a, argc, argv, "extend", &ctx);
+	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
+		if (k == CLI_ARG_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_ARG_POSITIONAL && id == NULL)
+			id = val;
+		else if (k == CLI_ARG_POSITIONAL)
+			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+		else if (k == 0)
+			dur = val;
+		else if (k == 1)
+			reason = val;
+		else
+			wait = true;
+	}
+	if (ctx.help)
+		return cli_help_show("extend");
+	if (id == NULL || dur == NULL)
+		return cli_usage_error(&a, "missing the REQUEST id or --for DURATION");
+	rc = cli_check_id(&a, "request id", id);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (bg_duration_parse(dur, BG_MAX_GRANT_SECONDS, &secs, &e) != 0)
+		return cli_usage_error(&a, "--for: %s", e.msg);
+	if (reason != NULL && (reason[0] == '\0' || !bg_valid_text(reason, BG_MAX_REASON)))
+		return cli_usage_error(&a, "--reason is 1 to %d bytes of text on one line",
+		                       BG_MAX_REASON);
+	body = json_pack("{s:I,s:s?}", "duration_seconds", (json_int_t)secs, "reason", reason);
+	bg_buf_init(&path, BG_MAX_API_PATH);
+	if (body == NULL || cli_path(&path, "/api/v1/requests/", id, "/extend") != 0) {
+		json_decref(body);
+		bg_buf_free(&path);
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	}
+	rc = cli_request(&ctx, "POST", path.data, body, &ans);
+	if (rc == CLI_EXIT_OK && wait) {
+		say_waiting(ans);
+		rc = request_wait(&ctx, json_string_value(json_object_get(ans, "id")), &ans);
+	}
+	if (rc == CLI_EXIT_OK) {
+		state = json_string_value(json_object_get(ans, "state"));
+		rc = request_print(&ctx, ans);
+		if (rc == CLI_EXIT_OK && wait && state != NULL && strcmp(state, "approved") != 0)
+			rc = CLI_EXIT_REFUSED;
+	}
+	json_decref(body);
+	json_decref(ans);
+	bg_buf_free(&path);
+	return rc;
+}
+
 int cmd_approve_main(int argc, char **argv)
 {
 	return answer_main(argc, argv, "approve");

@@ -291,8 +291,22 @@ static const cli_help_item approve_examples[] = {
     END};
 
 static const cli_help_item deny_examples[] = {
-    {"Not this runbook:",
-     "breakglass deny bg-7k2p9x4m1q --otp 123456 --reason \"wrong runbook\""},
+    {"Not this runbook:", "breakglass deny bg-7k2p9x4m1q --otp 123456 --reason \"wrong runbook\""},
+    END};
+
+static const cli_help_item extend_opts[] = {
+    {"REQUEST", "Your approved request, which is your grant (bg-...)."},
+    {"--for DURATION",
+     "How long from the approval the grant should run: 15m, 1h (a grant lives at most 12h "
+     "in all)."},
+    {"--reason TEXT", "Why more time is needed; default: the first request's reason."},
+    {"--wait", "Wait for the answer, then print the grant."},
+    END};
+
+static const cli_help_item extend_examples[] = {
+    {"The fix takes longer than planned:",
+     "breakglass extend bg-7k2p9x4m1q --for 30m --reason \"restore running\" \\\n"
+     "  --wait"},
     END};
 
 static const cli_help_item requests_examples[] = {
@@ -532,7 +546,7 @@ static const cli_help pages[] = {
      "secrets once. It is on the audit record as \"recover\", by \"host\". It works beside a "
      "running gateway.",
      recover_opts, false, recover_examples, init_exit, NULL},
-    {"status", "the gateway's AWS identity, upstream and runbooks", "breakglass status [--json]",
+    {"status", "the gateway: AWS identity, upstream, runbooks, what is open", "breakglass status [--json]",
      "Shows what an operator checks first: whether the gateway holds a valid AWS identity "
      "(where it came from: environment, profile, role, web identity, container, instance "
      "metadata; until when; the last failed refresh), its upstream and region, how many "
@@ -544,7 +558,7 @@ static const cli_help pages[] = {
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
      "BREAKGLASS_TOKEN are right.",
      NULL, true, whoami_examples, NULL, NULL},
-    {"user", "add a user (admins)", "breakglass user add NAME --role ROLE --otp CODE [--json]",
+    {"user", "add, list, disable and renew users (admins)", "breakglass user add NAME --role ROLE --otp CODE [--json]",
      "Manages the people who may act. add creates a user and prints their API token and TOTP "
      "secret (base32, an otpauth:// URI and a QR code to scan) once. Only admins manage "
      "users; the admin's TOTP code confirms each change, and each is on the audit record. "
@@ -591,6 +605,13 @@ static const cli_help pages[] = {
      "Denies a pending request, with a reason the requester and the review will read. One "
      "denial ends the request.",
      answer_opts, true, deny_examples, NULL, NULL},
+    {"extend", "ask for more time on your grant (needs a new approval)",
+     "breakglass extend REQUEST --for DURATION [--reason TEXT] [--wait] [--json]",
+     "Asks for more time on your active grant, made from a request: a new request for the "
+     "same incident and the same pinned runbooks, checked against the trigger criteria and "
+     "answered by approvers like the first (with --solo rules alike). Once approved, the "
+     "grant runs until DURATION from then. A direct grant cannot be extended.",
+     extend_opts, true, extend_examples, NULL, NULL},
     {"requests", "list requests, or show one", "breakglass requests [REQUEST] [--json]",
      "Lists break-glass requests, newest first: approvers, admins and auditors see every "
      "request, responders their own. With an id, shows one request: its runbooks, each "

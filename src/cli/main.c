@@ -27,12 +27,12 @@ static const struct {
     {"whoami", cmd_whoami_main, true},     {"user", cmd_user_main, true},
     {"incident", cmd_incident_main, true}, {"request", cmd_request_main, true},
     {"approve", cmd_approve_main, true},   {"deny", cmd_deny_main, true},
-    {"requests", cmd_requests_main, true}, {"grant", cmd_grant_main, true},
-    {"grants", cmd_grants_main, true},     {"creds", cmd_creds_main, true},
-    {"exec", cmd_exec_main, true},         {"revoke", cmd_revoke_main, true},
-    {"audit", cmd_audit_main, true},       {"runbook", cmd_runbook_main, true},
-    {"run", cmd_run_main, true},           {"help", cmd_help_main, false},
-    {"version", cmd_version_main, false},
+    {"requests", cmd_requests_main, true}, {"extend", cmd_extend_main, true},
+    {"grant", cmd_grant_main, true},       {"grants", cmd_grants_main, true},
+    {"creds", cmd_creds_main, true},       {"exec", cmd_exec_main, true},
+    {"revoke", cmd_revoke_main, true},     {"audit", cmd_audit_main, true},
+    {"runbook", cmd_runbook_main, true},   {"run", cmd_run_main, true},
+    {"help", cmd_help_main, false},        {"version", cmd_version_main, false},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

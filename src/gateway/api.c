@@ -820,6 +820,33 @@ static void answer_with(api_ctx *c, bool approve)
 	free(g);
 }
 
+static void api_request_extend(api_ctx *c)
+{
+	json_t *dur = json_object_get(c->in, "duration_seconds");
+	store_request *r = calloc(1, sizeof(*r));
+	bg_err e;
+	int rc;
+
+	if (r == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (!json_is_integer(dur)) {
+		api_error(c, 400, "bad_request", "duration_seconds is required");
+		free(r);
+		return;
+	}
+	rc = svc_request_extend(&c->sv, c->g->policy, &c->me, c->id, json_integer_value(dur),
+	                        in_str(c, "reason"), r, &e);
+	if (rc == BG_EDENIED && r->id[0] != '\0')
+		request_answer(c, 403, r, NULL, &e);
+	else if (rc != 0)
+		api_fail(c, &e);
+	else
+		request_answer(c, 200, r, NULL, NULL);
+	free(r);
+}
+
 static void api_request_approve(api_ctx *c)
 {
 	answer_with(c, true);
@@ -866,6 +893,8 @@ static const api_route routes[] = {
      "only a responder can request access"},
     {"GET", "/api/v1/requests", USER_ROLE_ANY, false, api_requests_list, NULL},
     {"GET", "/api/v1/requests/{id}", USER_ROLE_ANY, false, api_request_show, NULL},
+    {"POST", "/api/v1/requests/{id}/extend", USER_ROLE_RESPONDER, false, api_request_extend,
+     "only a responder can ask for more time"},
     {"POST", "/api/v1/requests/{id}/approve", USER_ROLE_APPROVER, true, api_request_approve,
      "only an approver can approve a request"},
     {"POST", "/api/v1/requests/{id}/deny", USER_ROLE_APPROVER, true, api_request_deny,

@@ -369,6 +369,42 @@ out:
 	return rc;
 }
 
+int store_grant_get_tx(store_tx *tx, const char *id, store_grant *out, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
+		return bg_err_set(e, BG_ENOTFOUND, "no such grant");
+	rc = tx->s->m->grant_get_tx(tx, id, out, e);
+	return rc == BG_ENOTFOUND ? rc : tx_note(tx, rc);
+}
+
+int store_grant_extend(store_tx *tx, const char *id, int64_t expires_at, store_grant *out,
+                       bg_err *e)
+{
+	store_grant *g = calloc(1, sizeof(*g));
+	int rc = tx_ready(tx, e);
+
+	if (g == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = store_grant_get_tx(tx, id, g, e);
+	if (rc == 0 && g->revoked_at != 0)
+		rc = bg_err_set(e, BG_EINVAL, "grant %s is revoked", id);
+	if (rc == 0) {
+		g->expires_at = expires_at;
+		rc = validate_grant(g, e);
+	}
+	if (rc == 0)
+		rc = tx_note(tx, tx->s->m->grant_extend(tx, id, expires_at, e));
+	if (rc == 0 && out != NULL)
+		*out = *g;
+	free(g);
+	return tx_note(tx, rc);
+}
+
 /* --- incidents ----------------------------------------------------------------------- */
 
 /* A lookup in tx that finds nothing has not failed: the transaction goes on. */

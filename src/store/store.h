@@ -214,6 +214,14 @@ int store_grant_by_akid(store *s, const char *akid, store_grant *out, bg_err *e)
 int store_grant_revoke(store_tx *tx, const char *id, const char *who, int64_t now, store_grant *out,
                        bg_err *e) BG_MUST_CHECK;
 
+/* The grant with this id as tx sees it (BG_ENOTFOUND if none), and making a live grant
+ * run until expires_at (an extension): BG_ENOTFOUND when there is no such grant,
+ * BG_EINVAL when it is revoked or the new expiry breaks a grant's rules. *out (may be
+ * NULL) is the grant afterwards. */
+int store_grant_get_tx(store_tx *tx, const char *id, store_grant *out, bg_err *e) BG_MUST_CHECK;
+int store_grant_extend(store_tx *tx, const char *id, int64_t expires_at, store_grant *out,
+                       bg_err *e) BG_MUST_CHECK;
+
 /* Calls fn for each grant, newest first (created_at descending, the later added first
  * among equals), optionally only those of user (NULL for all). fn returns 0 to continue,
  * non-zero to stop (not an error). Grants are fetched in pages and fn runs between

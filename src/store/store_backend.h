@@ -67,6 +67,8 @@ struct store_methods {
 	                 bg_err *e);
 	int (*grant_revoke)(store_tx *tx, const char *id, const char *who, int64_t now,
 	                    store_grant *out, bg_err *e);
+	int (*grant_get_tx)(store_tx *tx, const char *id, store_grant *out, bg_err *e);
+	int (*grant_extend)(store_tx *tx, const char *id, int64_t expires_at, bg_err *e);
 	int (*grant_page)(store *s, const char *user, const store_grant *after, store_grant *page,
 	                  size_t max, size_t *n, bg_err *e);
 

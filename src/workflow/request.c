@@ -91,8 +91,10 @@ static void failing(json_t *results, char *out, size_t n)
 	bg_text_clean(out);
 }
 
-int svc_request_create(const svc *s, const svc_policy *p, svc_caller *c,
-                       const svc_request_input *in, store_request *out, bg_err *e)
+/* A new request; with of (an approved request whose grant it would extend), its incident
+ * and pinned runbooks are of's. */
+static int create(const svc *s, const svc_policy *p, svc_caller *c, const svc_request_input *in,
+                  const store_request *of, store_request *out, bg_err *e)
 {
 	store_grant *pins = NULL;
 	store_incident inc;
@@ -130,16 +132,24 @@ int svc_request_create(const svc *s, const svc_policy *p, svc_caller *c,
 		return bg_err_set(e, BG_EINVAL, "incident %s is resolved", inc.id);
 	if (rc != 0)
 		return rc;
-	/* The runbooks, pinned now: approvers approve exactly these queries. */
+	/* The runbooks, pinned now: approvers approve exactly these queries (an extension:
+	 * the ones its grant pinned). */
 	pins = calloc(1, sizeof(*pins));
 	if (pins == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	rc = svc_pin_runbooks(s, in->runbooks, in->n_runbooks, pins, e);
-	if (rc != 0)
-		goto out;
-	out->n_runbooks = pins->n_runbooks;
-	memcpy(out->runbooks, pins->runbooks, sizeof(out->runbooks));
-	memcpy(out->runbook_hashes, pins->runbook_hashes, sizeof(out->runbook_hashes));
+	if (of == NULL) {
+		rc = svc_pin_runbooks(s, in->runbooks, in->n_runbooks, pins, e);
+		if (rc != 0)
+			goto out;
+		out->n_runbooks = pins->n_runbooks;
+		memcpy(out->runbooks, pins->runbooks, sizeof(out->runbooks));
+		memcpy(out->runbook_hashes, pins->runbook_hashes, sizeof(out->runbook_hashes));
+	} else {
+		out->n_runbooks = of->n_runbooks;
+		memcpy(out->runbooks, of->runbooks, sizeof(out->runbooks));
+		memcpy(out->runbook_hashes, of->runbook_hashes, sizeof(out->runbook_hashes));
+		snprintf(out->extends, sizeof(out->extends), "%s", of->id);
+	}
 
 	f = (svc_criteria_facts){&c->user,
 	                         c->role,
@@ -218,6 +228,55 @@ out:
 	return rc;
 }
 
+int svc_request_create(const svc *s, const svc_policy *p, svc_caller *c,
+                       const svc_request_input *in, store_request *out, bg_err *e)
+{
+	return create(s, p, c, in, NULL, out, e);
+}
+
+int svc_request_extend(const svc *s, const svc_policy *p, svc_caller *c, const char *id,
+                       int64_t duration_seconds, const char *reason, store_request *out, bg_err *e)
+{
+	store_request *of = calloc(1, sizeof(*of));
+	store_grant *g = calloc(1, sizeof(*g));
+	const char *ids[BG_MAX_GRANT_RUNBOOKS];
+	svc_request_input in;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (of == NULL || g == NULL) {
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = store_grant_by_id(s->st, id, g, e);
+	if (rc == 0 && strcmp(g->user, c->user.name) != 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such grant");
+	if (rc == 0 && grant_status(g, bg_now()) != GRANT_ACTIVE)
+		rc = bg_err_set(e, BG_EINVAL, "grant %s is %s: request again", g->id,
+		                grant_state_name(grant_status(g, bg_now())));
+	if (rc == 0) {
+		rc = store_request_get(s->st, g->id, of, e);
+		if (rc == BG_ENOTFOUND)
+			rc = bg_err_set(e, BG_EINVAL,
+			                "grant %s was not requested (an admin's direct grant): ask "
+			                "for a new one",
+			                g->id);
+	}
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < of->n_runbooks; i++)
+		ids[i] = of->runbooks[i];
+	in = (svc_request_input){of->incident,   ids,
+	                         of->n_runbooks, reason != NULL && reason[0] ? reason : of->reason,
+	                         of->ticket,     duration_seconds};
+	rc = create(s, p, c, &in, of, out, e);
+out:
+	free(of);
+	free(g);
+	return rc;
+}
+
 /* --- answering ---------------------------------------------------------------------- */
 
 static int solo_too_early(const store_request *r, const svc_policy *p, int64_t now, bg_err *e)
@@ -254,8 +313,31 @@ static int count_approvals(void *ctx, const store_approval *ap)
 	return 0;
 }
 
+/* An approved extension: its grant runs for the requested duration from now (never
+ * shorter than it already runs, never past a grant's longest life). */
+static int extend(store_tx *tx, answer *an, bg_err *e)
+{
+	const store_request *r = an->r;
+	int64_t until = an->now + r->duration_seconds;
+	int rc = store_grant_get_tx(tx, r->extends, an->g, e);
+
+	if (rc != 0)
+		return rc;
+	if (grant_status(an->g, an->now) != GRANT_ACTIVE)
+		return bg_err_set(e, BG_EINVAL, "grant %s is %s: request again", an->g->id,
+		                  grant_state_name(grant_status(an->g, an->now)));
+	if (until - an->g->created_at > BG_MAX_GRANT_SECONDS)
+		return bg_err_set(e, BG_EINVAL,
+		                  "a grant lasts at most %d hours in all: request a new one",
+		                  BG_MAX_GRANT_SECONDS / 3600);
+	if (until > an->g->expires_at)
+		rc = store_grant_extend(tx, an->g->id, until, an->g, e);
+	an->granted = rc == 0;
+	return rc;
+}
+
 /* The grant an approved request becomes: its runbooks, for its duration, from now. */
-static int mint(store_tx *tx, answer *an, bg_err *e)
+static int mint_new(store_tx *tx, answer *an, bg_err *e)
 {
 	const store_request *r = an->r;
 	const char *ids[BG_MAX_GRANT_RUNBOOKS];
@@ -286,6 +368,12 @@ static int mint(store_tx *tx, answer *an, bg_err *e)
 		rc = svc_add_grant(tx, an->g, e);
 	an->granted = rc == 0;
 	return rc;
+}
+
+/* What an approval makes: a new grant, or (an extension) a longer one. */
+static int mint(store_tx *tx, answer *an, bg_err *e)
+{
+	return an->r->extends[0] != '\0' ? extend(tx, an, e) : mint_new(tx, an, e);
 }
 
 static int apply_answer(store_tx *tx, void *arg, bg_err *e)

@@ -68,6 +68,15 @@ typedef struct svc_request_input {
 int svc_request_create(const svc *s, const svc_policy *p, svc_caller *c,
                        const svc_request_input *in, store_request *out, bg_err *e) BG_MUST_CHECK;
 
+/* Asks for more time on the caller's own active grant id (made from a request): a new
+ * request for the same incident and pinned runbooks, extends = id, its criteria evaluated
+ * for duration_seconds, answered as any request; its approval makes the grant run until
+ * duration_seconds from then (never past a grant's longest life). reason may be NULL (the
+ * first request's). No TOTP code: the approvers' answer is the gate. */
+int svc_request_extend(const svc *s, const svc_policy *p, svc_caller *c, const char *id,
+                       int64_t duration_seconds, const char *reason, store_request *out,
+                       bg_err *e) BG_MUST_CHECK;
+
 /* Solo break-glass on the caller's own pending request id: allowed when the policy has
  * solo_after and the request has waited that long without an answer; approves it at once
  * (audit "request-solo"), mints its grant (*g) and marks the incident's review mandatory.

@@ -49,7 +49,7 @@ print([r["hash"] for r in json.load(sys.stdin)["runbooks"] if r["id"] == "orders
 e2e_expect_rc "grant show lists the pinned runbooks" 0 env BREAKGLASS_TOKEN="$ADM_TOKEN" "$BG" grant show "$G"
 e2e_check "grant show: runbook orders-of-customer @ its hash" grep -q "^runbook  *orders-of-customer @ $hash\$" <<<"$e2e_out"
 e2e_expect_rc "a grant naming an unknown runbook -> 1" 1 env BREAKGLASS_TOKEN="$ADM_TOKEN" "$BG" grant \
-	--user "$E2E_RESPONDER" --runbook no-such-runbook --for 5m --otp "$(e2e_otp "$ADM_SECRET")"
+	--user "$E2E_RESPONDER" --runbook no-such-runbook --for 5m --reason "e2e runbooks" --otp "$(e2e_otp "$ADM_SECRET")"
 e2e_check "...says which" grep -q "no runbook no-such-runbook" <<<"$e2e_err"
 e2e_expect_rc "runbooks and tables together -> 2" 2 env BREAKGLASS_TOKEN="$ADM_TOKEN" "$BG" grant \
 	--user "$E2E_RESPONDER" --runbook orders-of-customer --table orders --op Query --for 5m --otp 123456

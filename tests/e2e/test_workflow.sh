@@ -149,6 +149,21 @@ e2e_expect_rc "the runbook through the grant -> 0" 0 as "$RT" run orders-of-cust
 e2e_check "three stuck orders" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1]); assert len(o.get("Items") or o.get("items") or []) == 3, o' "$e2e_out"
 
+# --- more time needs a new approval -----------------------------------------------------------------
+e2e_expect_rc "extend the grant -> 0" 0 as "$RT" extend "$R1" --for 30m --json
+RE=$(e2e_json id <<<"$e2e_out")
+e2e_check "a new request for the same incident and runbooks, pending" "$PY" -c 'import json, sys
+r = json.loads(sys.argv[1])
+assert r["state"] == "pending" and r["id"] != sys.argv[2] and r["incident"] == sys.argv[3], r
+assert [x["id"] for x in r["runbooks"]] == ["orders-of-customer"], r' "$e2e_out" "$R1" "$INC"
+e2e_expect_rc "approved -> 0" 0 as "$PT" approve "$RE" --otp "$(e2e_otp "$PS")" --json
+e2e_check "the first grant now runs 30 minutes from now" "$PY" -c 'import json, sys, datetime
+g = json.loads(sys.argv[1])["grant"]
+exp = datetime.datetime.strptime(g["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+left = (exp - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+assert g["id"] == sys.argv[2] and 1700 < left <= 1800, (g, left)' "$e2e_out" "$R1"
+e2e_expect_rc "only the grantee, a responder, asks for more time -> 1" 1 as "$PT" extend "$R1" --for 5m
+
 # --- --wait, approved in parallel ----------------------------------------------------------------
 code=$(e2e_otp "$R3S")
 as "$R3T" request "${REQ[@]}" --otp "$code" --wait >"$dir/wait.out" 2>"$dir/wait.err" &

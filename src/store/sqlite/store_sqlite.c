@@ -86,6 +86,7 @@ enum {
 	ST_GRANT_BY_ID,
 	ST_GRANT_BY_AKID,
 	ST_GRANT_REVOKE,
+	ST_GRANT_EXTEND,
 	ST_GRANT_PAGE_ALL,
 	ST_GRANT_PAGE_USER,
 	ST_INCIDENT_ADD,
@@ -171,6 +172,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_GRANT_BY_AKID] = "SELECT " GRANT_COLS " FROM grants WHERE access_key_id = ?1",
     [ST_GRANT_REVOKE] = "UPDATE grants SET revoked_at = ?2, revoked_by = ?3 "
                         "WHERE id = ?1 AND revoked_at = 0",
+    [ST_GRANT_EXTEND] = "UPDATE grants SET expires_at = ?2 WHERE id = ?1 AND revoked_at = 0",
     [ST_GRANT_PAGE_ALL] =
         "SELECT " GRANT_COLS " FROM grants WHERE " GRANT_PAGE_AFTER GRANT_PAGE_ORDER,
     [ST_GRANT_PAGE_USER] =
@@ -1182,6 +1184,21 @@ static int sq_grant_revoke(store_tx *tx, const char *id, const char *who, int64_
 	return rc != 0 ? rc : grant_get(sq(tx->s), tx_conn(tx), STORE_GRANT_BY_ID, id, out, e);
 }
 
+static int sq_grant_get_tx(store_tx *tx, const char *id, store_grant *out, bg_err *e)
+{
+	return grant_get(sq(tx->s), tx_conn(tx), STORE_GRANT_BY_ID, id, out, e);
+}
+
+static int sq_grant_extend(store_tx *tx, const char *id, int64_t expires_at, bg_err *e)
+{
+	query qy = {.st = ST_GRANT_EXTEND, ARGS(TEXT(id), INT(expires_at))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "extend grant", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_EINVAL, "grant %s is revoked or gone", id);
+	return rc;
+}
+
 typedef struct page_ctx {
 	store_grant *page;
 	size_t n;
@@ -1749,6 +1766,8 @@ const store_methods store_sqlite_methods = {
     .grant_add = sq_grant_add,
     .grant_get = sq_grant_get,
     .grant_revoke = sq_grant_revoke,
+    .grant_get_tx = sq_grant_get_tx,
+    .grant_extend = sq_grant_extend,
     .grant_page = sq_grant_page,
     .incident_add = sq_incident_add,
     .incident_get = sq_incident_get,
