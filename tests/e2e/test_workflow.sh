@@ -49,6 +49,16 @@ YAML
 AT=$(e2e_json token <"$dir/admin.json")
 AS=$(e2e_json totp_secret <"$dir/admin.json")
 e2e_note_secret "$AT"
+# A policy with a mistake stops serve at start, naming the file and line.
+printf 'criteria:\n  - reason: {min_length: 20}\n  - incident_open: {max_sevrity: 2}\n' >"$dir/broken.yaml"
+e2e_expect_rc "serve with a broken policy -> 4" 4 env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
+	"$BG" serve --listen "127.0.0.1:$(e2e_free_port)" --upstream "$E2E_DYNALITE_URL" --data "$dir/data" --policy "$dir/broken.yaml"
+e2e_check "...naming the line and the key" grep -q "broken.yaml:3: .*max_sevrity" <<<"$e2e_err"
+printf 'alerts:\n  generic: {secret_file: secrets/none.secret}\n' >"$dir/nosecret.yaml"
+e2e_expect_rc "serve with a missing secret file -> 4" 4 env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
+	"$BG" serve --listen "127.0.0.1:$(e2e_free_port)" --upstream "$E2E_DYNALITE_URL" --data "$dir/data" --policy "$dir/nosecret.yaml"
+e2e_check "...naming the line and the file" grep -q "nosecret.yaml:2: .*secrets/none.secret: No such file" <<<"$e2e_err"
+
 gwport=$(e2e_free_port)
 env -u BREAKGLASS_TOKEN AWS_ACCESS_KEY_ID=gateway-upstream-key AWS_SECRET_ACCESS_KEY=gateway-upstream-secret \
 	AWS_REGION=us-east-1 "$BG" serve --listen "127.0.0.1:$gwport" --upstream "$E2E_DYNALITE_URL" \
