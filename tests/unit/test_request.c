@@ -14,6 +14,8 @@
 
 #include "unit_util.h"
 
+#include "svc_fixture.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,44 +50,20 @@ static const svc_runbooks pins = {fake_pin, NULL};
 
 static int setup(void **state)
 {
-	char data[96], key[128];
-	store *st = NULL;
-	keyring *kr = NULL;
-	audit_log *al = NULL;
-	bg_err e;
-
-	if (ut_tmpdir(dir, sizeof(dir), "test-request") != 0)
+	if (ut_svc_open(dir, sizeof(dir), "test-request", &sv) != 0)
 		return -1;
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(key, sizeof(key), "%s/master.key", data);
-	if (store_open(data, true, &st, &e) != 0 || keyring_load(key, true, &kr, &e) != 0 ||
-	    audit_open(st, &al, &e) != 0) {
-		fprintf(stderr, "setup: %s\n", e.msg);
-		return -1;
-	}
-	sv = (svc){.st = st, .kr = kr, .audit = al, .runbooks = &pins};
+	sv.runbooks = &pins;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	audit_free(sv.audit);
-	keyring_free((keyring *)sv.kr);
-	store_free(sv.st);
-	return ut_rm_tree(dir);
+	return ut_svc_close(dir, &sv);
 }
 
 static void new_caller(const char *name, unsigned role, svc_caller *c)
 {
-	user_secrets us;
-	store_tx *tx;
-	bg_err e;
-
-	if (store_begin(sv.st, &tx, &e) != 0 ||
-	    store_end(tx, user_create(tx, sv.kr, name, role, &us, &e), &e) != 0)
-		fail_msg("user_create %s: %s", name, e.msg);
-	assert_int_equal(svc_authenticate(&sv, us.token, strlen(us.token), c, &e), 0);
-	user_secrets_free(&us);
+	ut_svc_caller(&sv, name, role, c);
 }
 
 /* c, stepped up with its code for the step delta seconds from now (in code). */
