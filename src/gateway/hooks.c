@@ -328,6 +328,10 @@ static void hook_sns(hook_ctx *c, alert_batch *b)
 		goto out;
 	}
 	cert_keep(url, pem, n);
+	if (sns_fresh(m, bg_now(), &e) != 0) {
+		refuse(c, e.msg);
+		goto out;
+	}
 	switch (sns_msg_type(m)) {
 	case SNS_SUBSCRIPTION_CONFIRMATION:
 		url = sns_msg_subscribe_url(m);

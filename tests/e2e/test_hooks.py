@@ -502,6 +502,14 @@ def run(gw, sns, srv, work, gws):
     m["SignatureVersion"] = "2"  # a SHA-1 signature presented as SHA-256
     refused("sns: a SignatureVersion that does not match the signature",
             post("/hooks/sns", dumps(m)), 401, "sns")
+    # Genuine, but outside the window in which its MessageId is remembered (7 days): a
+    # captured message replayed later must not fire again.
+    m = sns.sign(sns.alarm("orders-forged", "ALARM", Timestamp=now_iso(-8 * 86400, ms=True)))
+    refused("sns: a genuine message 8 days old", post("/hooks/sns", dumps(m)), 401, "sns",
+            "Timestamp")
+    m = sns.sign(sns.alarm("orders-forged", "ALARM", Timestamp=now_iso(86400, ms=True)))
+    refused("sns: a genuine message dated a day ahead", post("/hooks/sns", dumps(m)), 401,
+            "sns", "Timestamp")
     # The genuine ALARM for the same alarm is still accepted afterwards.
     m = sns.sign(sns.alarm("orders-forged", "ALARM"))
     st, ans = gw.request("POST", "/hooks/sns", dumps(m))

@@ -1090,6 +1090,36 @@ static void test_sns_signatures(void **state)
 	free(weak);
 }
 
+/* A genuine message is refused once its MessageId may have been forgotten (a replay could
+ * not be told apart), and when it is dated ahead of our clock. */
+static void test_sns_fresh(void **state)
+{
+	const char *alarm = js(alarm_json);
+	const int64_t window = BG_HOOK_DELIVERY_MEMORY - BG_HOOK_MAX_SKEW_SECONDS;
+	sns_msg *msg = NULL;
+	json_t *m;
+	int64_t t;
+	bg_err e;
+
+	(void)state;
+	m = sns_notification(alarm);
+	json_object_set_new(m, "SignatureVersion", json_string("2"));
+	json_object_set_new(m, "Signature", json_string("AAAA"));
+	assert_int_equal(sns_of(m, &msg, &e), 0);
+	t = sns_msg_time(msg);
+	assert_int_equal(sns_fresh(msg, t, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + 3600, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + window, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + window + 1, &e), BG_EEXPIRED);
+	assert_non_null(strstr(e.msg, "Timestamp is too old"));
+	assert_int_equal(sns_fresh(msg, t + 8 * 86400, &e), BG_EEXPIRED);
+	assert_int_equal(sns_fresh(msg, t - BG_HOOK_MAX_SKEW_SECONDS, &e), 0);
+	assert_int_equal(sns_fresh(msg, t - BG_HOOK_MAX_SKEW_SECONDS - 1, &e), BG_EEXPIRED);
+	assert_non_null(strstr(e.msg, "ahead"));
+	sns_msg_free(msg);
+	json_decref(m);
+}
+
 static void test_sns_parse(void **state)
 {
 	const char *topics[] = {"arn:aws:sns:eu-west-1:123456789012:other", TOPIC};
@@ -1314,6 +1344,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_generic_verify, js_free),
 	    cmocka_unit_test_teardown(test_generic_parse, js_free),
 	    cmocka_unit_test_teardown(test_sns_signatures, js_free),
+	    cmocka_unit_test_teardown(test_sns_fresh, js_free),
 	    cmocka_unit_test_teardown(test_sns_parse, js_free),
 	    cmocka_unit_test_teardown(test_sns_independent, js_free),
 	    cmocka_unit_test_teardown(test_sns_urls, js_free),
