@@ -349,16 +349,7 @@ fail:
 
 int sns_fresh(const sns_msg *m, int64_t now, bg_err *e)
 {
-	if (m->time > now + BG_HOOK_MAX_SKEW_SECONDS)
-		return bg_err_set(e, BG_EEXPIRED,
-		                  "the SNS message's Timestamp is more than %d seconds ahead of "
-		                  "our clock",
-		                  BG_HOOK_MAX_SKEW_SECONDS);
-	if (m->time < now - (BG_HOOK_DELIVERY_MEMORY - BG_HOOK_MAX_SKEW_SECONDS))
-		return bg_err_set(e, BG_EEXPIRED,
-		                  "the SNS message's Timestamp is too old: its MessageId may be "
-		                  "forgotten, so a replay could not be told apart");
-	return 0;
+	return alert_fresh(m->time, now, "the SNS message's Timestamp", e);
 }
 
 /* ---- CloudWatch alarms ---- */

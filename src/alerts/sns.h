@@ -93,11 +93,8 @@ bool sns_topic_ok(const sns_msg *m, const char *const *topics, size_t n_topics);
 int sns_verify(const sns_msg *m, const char *pem, size_t pem_n, int64_t now,
                bg_err *e) BG_MUST_CHECK;
 
-/* True-or-error for m's Timestamp at now: 0 when it is at most BG_HOOK_DELIVERY_MEMORY
- * minus BG_HOOK_MAX_SKEW_SECONDS old and at most BG_HOOK_MAX_SKEW_SECONDS ahead; else
- * BG_EEXPIRED. The signature covers the Timestamp, and MessageIds are remembered for
- * BG_HOOK_DELIVERY_MEMORY: an older message could be replayed unnoticed (SNS retries for
- * hours, never days). */
+/* alert_fresh() of m's Timestamp (which the signature covers) at now: 0, or BG_EEXPIRED
+ * when the message is too old for its MessageId to be remembered, or dated ahead. */
 int sns_fresh(const sns_msg *m, int64_t now, bg_err *e) BG_MUST_CHECK;
 
 /* Reads the CloudWatch alarm in a Notification's Message into *out (the caller's; about

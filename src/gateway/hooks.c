@@ -155,6 +155,9 @@ static void hook_pagerduty(hook_ctx *c, alert_batch *b)
 		reply(c, 200, json_pack("{s:s}", "outcome", "ignored"));
 	else if (rc != 0)
 		fail(c, 400, "bad_request", e.msg);
+	else if (b->sent_at != 0 &&
+	         alert_fresh(b->sent_at, bg_now(), "the event's occurred_at", &e) != 0)
+		refuse(c, e.msg); /* genuine, but a replay could not be told apart */
 	else
 		apply(c, b, BG_HOOK_DEFAULT_SEVERITY);
 }

@@ -291,8 +291,8 @@ class Sns:
 
 
 def pd_event(event_id, event_type, incident_id="Q2ORDERS0THRT", status="triggered",
-             resource_type="incident"):
-    ts = now_iso()
+             resource_type="incident", occurred=0):
+    ts = now_iso(occurred)
     if resource_type != "incident":
         return {"event": {"id": event_id, "event_type": event_type, "resource_type": resource_type,
                           "occurred_at": ts, "agent": None, "client": None,
@@ -554,6 +554,18 @@ def run(gw, sns, srv, work, gws):
             post("/hooks/pagerduty", res, {"X-PagerDuty-Signature": pd_sig(PD_NEW, trig)}),
             401, "pagerduty")
     refused("pagerduty: no signature", post("/hooks/pagerduty", res), 401, "pagerduty")
+    # Genuine, but older than the 7 days its event id is remembered, or dated ahead: the
+    # signed occurred_at gives a replay away.
+    old = dumps(pd_event("01DEN7GS3ZDAD2F3T0RGJ6Y1OL", "incident.resolved", status="resolved",
+                         occurred=-8 * 86400))
+    refused("pagerduty: a genuine event that occurred 8 days ago",
+            post("/hooks/pagerduty", old, {"X-PagerDuty-Signature": pd_sig(PD_NEW, old)}),
+            401, "pagerduty", "occurred_at")
+    ahead = dumps(pd_event("01DEN7GS3ZDAD2F3T0RGJ6Y1AH", "incident.resolved", status="resolved",
+                           occurred=86400))
+    refused("pagerduty: a genuine event dated a day ahead",
+            post("/hooks/pagerduty", ahead, {"X-PagerDuty-Signature": pd_sig(PD_NEW, ahead)}),
+            401, "pagerduty", "occurred_at")
     st, ans = gw.request("POST", "/hooks/pagerduty", res,
                          {"X-PagerDuty-Signature": pd_sig(PD_OLD, res)})
     report(st == 200 and ans.get("outcome") == "updated" and ans.get("incident") == pd_id,
