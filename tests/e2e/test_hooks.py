@@ -69,7 +69,8 @@ def make_pki(d):
     """A CA, a server certificate for 127.0.0.1 signed by it, a signing key with its
     self-signed certificate, and another key (the forger's). Returns a dict of paths."""
     p = {k: os.path.join(d, k) for k in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem",
-                                         "srv.ext", "sign.key", "sign.pem", "evil.key")}
+                                         "srv.ext", "sign.key", "sign.pem", "evil.key",
+                                         "rogue.key", "rogue.pem")}
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p["ca.key"], "-out",
             p["ca.pem"], "-days", "2", "-subj", "/CN=breakglass e2e test CA", "-addext",
             "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
@@ -84,6 +85,10 @@ def make_pki(d):
             p["sign.pem"], "-days", "2", "-subj", "/CN=sns.us-east-1.amazonaws.com")
     openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
             p["evil.key"])
+    # A server certificate for 127.0.0.1 that the CA did not sign.
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p["rogue.key"], "-out",
+            p["rogue.pem"], "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+            "subjectAltName=IP:127.0.0.1")
     return p
 
 
@@ -114,9 +119,9 @@ class CertServer(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def tls_server(pki):
+def tls_server(pki, cert="srv.pem", key="srv.key"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pki["srv.pem"], pki["srv.key"])
+    ctx.load_cert_chain(pki[cert], pki[key])
     srv = ThreadingHTTPServer(("127.0.0.1", 0), CertServer)
     srv.daemon_threads = True
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
@@ -340,6 +345,7 @@ def main():
     work = tempfile.mkdtemp(prefix="bg-hooks-", dir=os.environ["E2E_STATE"])
     pki = make_pki(work)
     srv = tls_server(pki)
+    rogue = tls_server(pki, "rogue.pem", "rogue.key")  # allowed host, untrusted certificate
     sns = Sns(pki, srv.server_address[1])
     note_secret(PD_OLD)
     note_secret(PD_NEW)
@@ -361,7 +367,7 @@ alerts:
   generic: {{secret_file: secrets/generic.secret}}
   sns:
     topic_arns: ["{TOPIC}"]
-    cert_hosts: ["127.0.0.1:{srv.server_address[1]}"]
+    cert_hosts: ["127.0.0.1:{srv.server_address[1]}", "127.0.0.1:{rogue.server_address[1]}"]
     ca_file: ca-bundle.pem
 """)
 
@@ -372,16 +378,17 @@ alerts:
         report(gw.up, "a gateway with the webhook policy starts", gw.logtext()[-400:])
         if not gw.up:
             return
-        run(gw, sns, srv, work, gws)
+        run(gw, sns, srv, rogue, work, gws)
     finally:
         for g in reversed(gws):
             g.stop()
-        srv.shutdown()
-        srv.server_close()
+        for t in (srv, rogue):
+            t.shutdown()
+            t.server_close()
         print(f"test_hooks: {time.time() - started:.1f}s", file=sys.stderr)
 
 
-def run(gw, sns, srv, work, gws):
+def run(gw, sns, srv, rogue, work, gws):
     def refused(name, send, status, source, why=None):
         """A delivery that must be refused: its answer, one audit record (kind hook,
         decision deny, of source, its reason containing why), and no incident changed."""
@@ -510,6 +517,29 @@ def run(gw, sns, srv, work, gws):
     m = sns.sign(sns.alarm("orders-forged", "ALARM", Timestamp=now_iso(86400, ms=True)))
     refused("sns: a genuine message dated a day ahead", post("/hooks/sns", dumps(m)), 401,
             "sns", "Timestamp")
+    # TLS is verified with the CA file: an allowed host:port whose certificate the CA did
+    # not sign gets no request, and a certificate that cannot be fetched is a 503 (SNS
+    # retries), changing nothing.
+    rogue_base = f"https://127.0.0.1:{rogue.server_address[1]}"
+    m = sns.sign(sns.alarm("orders-forged", "ALARM",
+                           cert_url=rogue_base + "/SimpleNotificationService-e2e.pem"))
+    unchanged("sns: SigningCertURL on an allowed host with an untrusted TLS certificate",
+              post("/hooks/sns", dumps(m)), 503, error="unavailable")
+    report(rogue.gets == [], "sns: ...the untrusted server got no request", str(rogue.gets))
+    m = sns.sign(sns.confirmation("rogue" + token, subscribe_url=rogue_base +
+                                  "/confirm?Token=rogue"))
+    st, ans = gw.request("POST", "/hooks/sns", dumps(m))
+    report(st == 503 and rogue.gets == [] and len(srv.confirms) == 1,
+           "sns: a SubscribeURL on an allowed host with an untrusted TLS certificate -> 503, "
+           "not confirmed", f"{st} {ans} {rogue.gets}")
+    m = sns.sign(sns.alarm("orders-forged", "ALARM", cert_url=sns.base + "/no-such.pem"))
+    unchanged("sns: a SigningCertURL that answers 404", post("/hooks/sns", dumps(m)), 503,
+              error="unavailable")
+    # An UnsubscribeConfirmation is genuine and changes nothing.
+    m = sns.confirmation("unsub" + token)
+    m["Type"] = "UnsubscribeConfirmation"
+    unchanged("sns: an UnsubscribeConfirmation", post("/hooks/sns", dumps(sns.sign(m))), 200,
+              "ignored")
     # The genuine ALARM for the same alarm is still accepted afterwards.
     m = sns.sign(sns.alarm("orders-forged", "ALARM"))
     st, ans = gw.request("POST", "/hooks/sns", dumps(m))
