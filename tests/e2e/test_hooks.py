@@ -13,8 +13,15 @@ are computed here with Python's hmac.
 
 Every answer is checked, and so is its effect: the incident list (`incident list --all
 --json`) and, for refusals, the audit log (`audit tail --json`: kind hook, decision deny).
-Also: endpoints the policy does not configure (404), a wrong method (405), an unknown hook
-(404), and no configured secret in the gateway's log or the audit log.
+Covered: SNS confirmation, ALARM/OK notifications, redelivery, forgeries (changed Message or
+MessageId, disallowed or non-https SigningCertURL, unknown topic, another key, mismatched
+SignatureVersion), genuine messages too old or dated ahead, fetches from an allowed host
+whose TLS certificate the CA did not sign; PagerDuty with secret rotation, two signatures,
+bad or missing signatures, redelivery, resolve, ping, events too old or ahead; the generic
+hook with replay (also of a delivery that changed nothing), stale and future timestamps,
+wrong secret, missing headers, malformed bodies. Also: endpoints the policy does not
+configure (404), a wrong method (405), an unknown hook (404), and no configured secret in
+the gateways' logs or the audit log.
 
 Run by run.sh (/usr/bin/python3), which exports BREAKGLASS_BIN, E2E_STATE and
 E2E_DYNALITE_URL.
