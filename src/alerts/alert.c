@@ -122,6 +122,19 @@ int alert_time_parse(const char *s, size_t n, int64_t *t)
 	return 0;
 }
 
+int alert_fresh(int64_t sent_at, int64_t now, const char *what, bg_err *e)
+{
+	if (sent_at > now + BG_HOOK_MAX_SKEW_SECONDS)
+		return bg_err_set(e, BG_EEXPIRED, "%s is more than %d seconds ahead of our clock",
+		                  what, BG_HOOK_MAX_SKEW_SECONDS);
+	if (sent_at < now - (BG_HOOK_DELIVERY_MEMORY - BG_HOOK_MAX_SKEW_SECONDS))
+		return bg_err_set(e, BG_EEXPIRED,
+		                  "%s is too old: its delivery id may be forgotten, so a replay "
+		                  "could not be told apart",
+		                  what);
+	return 0;
+}
+
 /* ---- text ---- */
 
 /* Decodes one UTF-8 character at s (n > 0 bytes): its length, or 0 when malformed

@@ -62,6 +62,9 @@ typedef struct alert_batch {
 	int severity;                           /* 1 (most severe) .. 5; 0 not stated */
 	char service[BG_MAX_ALERT_SERVICE + 1]; /* "" when none */
 	bool firing;                            /* any item firing */
+	/* When the sender says the delivery's event happened, covered by its signature
+	 * (PagerDuty occurred_at): Unix seconds; 0 unknown. Checked with alert_fresh(). */
+	int64_t sent_at;
 	size_t truncated; /* alerts the sender or BG_MAX_HOOK_ALERTS left out (Alertmanager) */
 	size_t n;         /* 1 .. BG_MAX_HOOK_ALERTS */
 	alert_item items[BG_MAX_HOOK_ALERTS];
@@ -90,6 +93,13 @@ bool alert_bearer_ok(const char *authorization, size_t n, const char *token);
  * control characters, identities are non-empty, 1 <= n <= BG_MAX_HOOK_ALERTS, severity is
  * 0..5 and firing agrees with the items: what the parsers promise (the fuzz targets check). */
 bool alert_batch_valid(const alert_batch *b);
+
+/* Whether a genuine delivery dated sent_at (Unix seconds, covered by its signature) may be
+ * applied at now: 0 when it is at most BG_HOOK_MAX_SKEW_SECONDS ahead and at most
+ * BG_HOOK_DELIVERY_MEMORY less that skew old; else BG_EEXPIRED, the message naming the
+ * date as what. Delivery ids are remembered for BG_HOOK_DELIVERY_MEMORY, so an older
+ * delivery could be replayed unnoticed (senders retry for hours, never days). */
+int alert_fresh(int64_t sent_at, int64_t now, const char *what, bg_err *e) BG_MUST_CHECK;
 
 /* ---- shared by the parsers in this folder (not for callers) ---- */
 

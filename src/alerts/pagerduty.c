@@ -55,6 +55,7 @@ static int parse_incident(json_t *ev, json_t *data, alert_batch *b, bg_err *e)
 		return bg_err_set(e, BG_EINVAL, "incident status %.32s is unknown", status);
 	if (!it->firing)
 		it->ends_at = occurred;
+	b->sent_at = occurred;
 	alert_copy_text(it->name, sizeof(it->name), title, title_n);
 	alert_copy_text(it->summary, sizeof(it->summary), type, type_n);
 	alert_copy_text(b->title, sizeof(b->title), title, title_n);

@@ -5,8 +5,10 @@
  * Authentication: X-PagerDuty-Signature is "v1=<hex>" entries, comma-separated (one per
  * live secret while PagerDuty rotates one), each HMAC-SHA256 of the raw body with the
  * subscription's secret. We may hold several secrets too (ours rotate as well); a delivery
- * is genuine when any signature matches any secret. The body is not timestamped, so a
- * replay is caught by its event id (out->delivery), which the caller remembers.
+ * is genuine when any signature matches any secret. No header is timestamped, so a replay
+ * is caught by its event id (out->delivery), which the caller remembers, and by the
+ * signed occurred_at (out->sent_at), which the caller checks with alert_fresh(): an event
+ * older than the memory of ids is refused.
  *
  * Body: {"event": {"id", "event_type": "incident.triggered" | ".acknowledged" |
  * ".resolved" | ".reopened" | ".priority_updated" | ..., "resource_type": "incident",

@@ -347,6 +347,11 @@ fail:
 	return rc;
 }
 
+int sns_fresh(const sns_msg *m, int64_t now, bg_err *e)
+{
+	return alert_fresh(m->time, now, "the SNS message's Timestamp", e);
+}
+
 /* ---- CloudWatch alarms ---- */
 
 /* The value of the first "name=VALUE" word (words end at spaces, commas and semicolons)

@@ -13,7 +13,8 @@
  *      sign a message for their own topic);
  *   3. sns_cert_url_ok() on sns_msg_cert_url(), then fetch the PEM over TLS (the TLS
  *      check of an AWS host is what vouches for the certificate: SNS publishes no chain);
- *   4. sns_verify() with the PEM and now;
+ *   4. sns_verify() with the PEM and now, then sns_fresh() (a genuine message is refused
+ *      once its MessageId may have been forgotten);
  *   5. SubscriptionConfirmation: sns_cert_url_ok() on sns_msg_subscribe_url() and GET it.
  *      Notification: sns_alarm(), and de-duplicate on out->delivery (the MessageId; SNS
  *      retries a delivery with the same one).
@@ -91,6 +92,10 @@ bool sns_topic_ok(const sns_msg *m, const char *const *topics, size_t n_topics);
  * oversize PEM or signature; BG_ENOMEM. */
 int sns_verify(const sns_msg *m, const char *pem, size_t pem_n, int64_t now,
                bg_err *e) BG_MUST_CHECK;
+
+/* alert_fresh() of m's Timestamp (which the signature covers) at now: 0, or BG_EEXPIRED
+ * when the message is too old for its MessageId to be remembered, or dated ahead. */
+int sns_fresh(const sns_msg *m, int64_t now, bg_err *e) BG_MUST_CHECK;
 
 /* Reads the CloudWatch alarm in a Notification's Message into *out (the caller's; about
  * 60 KiB); out->delivery is the MessageId. Returns 0; BG_EINVAL when m is not a

@@ -155,6 +155,9 @@ static void hook_pagerduty(hook_ctx *c, alert_batch *b)
 		reply(c, 200, json_pack("{s:s}", "outcome", "ignored"));
 	else if (rc != 0)
 		fail(c, 400, "bad_request", e.msg);
+	else if (b->sent_at != 0 &&
+	         alert_fresh(b->sent_at, bg_now(), "the event's occurred_at", &e) != 0)
+		refuse(c, e.msg); /* genuine, but a replay could not be told apart */
 	else
 		apply(c, b, BG_HOOK_DEFAULT_SEVERITY);
 }
@@ -328,6 +331,10 @@ static void hook_sns(hook_ctx *c, alert_batch *b)
 		goto out;
 	}
 	cert_keep(url, pem, n);
+	if (sns_fresh(m, bg_now(), &e) != 0) {
+		refuse(c, e.msg);
+		goto out;
+	}
 	switch (sns_msg_type(m)) {
 	case SNS_SUBSCRIPTION_CONFIRMATION:
 		url = sns_msg_subscribe_url(m);

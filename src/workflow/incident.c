@@ -400,11 +400,24 @@ static int apply_alert(store_tx *tx, delivery *d, const svc_alert *a, int64_t *k
 	return 0;
 }
 
+/* The end of a delivery that changes no incident (d->outcome says why). One with an id was
+ * remembered all the same, so that it is a duplicate when it comes again (a replayed
+ * generic delivery is refused): that is kept and recorded, not rolled back. */
+static int nothing_new(delivery *d, bool remembered, bg_err *e)
+{
+	if (!remembered)
+		return SVC_UNCHANGED;
+	if (json_object_set_new(d->detail, "outcome",
+	                        json_string(svc_alerts_outcome_name(d->outcome))) != 0)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	return 0;
+}
+
 static int apply_delivery(store_tx *tx, void *arg, bg_err *e)
 {
 	delivery *d = arg;
 	const svc_alerts *in = d->in;
-	bool opened = false, changed = false, one;
+	bool opened = false, changed = false, one, remembered = false;
 	int64_t firing = 0, all = 0, was_firing;
 	char text[96];
 	size_t i;
@@ -418,12 +431,13 @@ static int apply_delivery(store_tx *tx, void *arg, bg_err *e)
 		}
 		if (rc != 0)
 			return rc;
+		remembered = true;
 	}
 	rc = store_incident_find_open(tx, in->source, in->group, &d->inc, e);
 	if (rc == BG_ENOTFOUND) {
 		if (!any_firing(in)) {
 			d->outcome = SVC_ALERTS_IGNORED;
-			return SVC_UNCHANGED;
+			return nothing_new(d, remembered, e);
 		}
 		rc = new_incident(tx, d, e);
 		opened = true;
@@ -453,7 +467,7 @@ static int apply_delivery(store_tx *tx, void *arg, bg_err *e)
 		return rc;
 	if (!changed && !opened) {
 		d->outcome = SVC_ALERTS_UNCHANGED;
-		return SVC_UNCHANGED;
+		return nothing_new(d, remembered, e);
 	}
 	d->inc.firing = firing;
 	if (any_firing(in))

@@ -86,8 +86,10 @@ typedef enum svc_alerts_outcome {
 /* Applies a delivery (actor: the source; audit "alert"): finds the open incident of its
  * group or, when an alert fires, opens one (severity: the delivery's, else
  * default_severity; raised, never lowered, by later deliveries); records each alert
- * whose state is new and counts what fires. *id gets the incident's id (when there is
- * one). */
+ * whose state is new and counts what fires. A delivery id is remembered whatever the
+ * outcome (the record of one that changed nothing has detail.outcome), so the same id
+ * again is SVC_ALERTS_DUPLICATE; without an id, a delivery that changes nothing is not
+ * recorded. *id gets the incident's id (when there is one). */
 int svc_incident_alerts(const svc *s, const svc_alerts *in, int64_t default_severity,
                         svc_alerts_outcome *outcome, char id[BG_MAX_INCIDENT_ID + 1],
                         bg_err *e) BG_MUST_CHECK;

@@ -543,6 +543,7 @@ static void test_pagerduty_parse(void **state)
 	assert_string_equal(b->items[0].summary, "incident.triggered");
 	assert_int_equal(b->items[0].starts_at, 1795490818);
 	assert_int_equal(b->items[0].ends_at, 0);
+	assert_int_equal(b->sent_at, 1795490820); /* occurred_at, for alert_fresh() */
 
 	assert_int_equal(pd("{'event':{'id':'01DEN3UB6S7TK3M9BQG6FBWQ9S','event_type':"
 	                    "'incident.resolved','resource_type':'incident','occurred_at':"
@@ -566,6 +567,7 @@ static void test_pagerduty_parse(void **state)
 	assert_true(b->firing);
 	assert_int_equal(b->severity, 2);
 	assert_string_equal(b->title, "");
+	assert_int_equal(b->sent_at, 0); /* no occurred_at */
 
 	/* not about an incident's state: ignored, with the delivery id */
 	assert_int_equal(pd("{'event':{'id':'ping1','event_type':'pagey.ping',"
@@ -1090,6 +1092,47 @@ static void test_sns_signatures(void **state)
 	free(weak);
 }
 
+/* A genuine delivery is refused once its id may have been forgotten (a replay could not be
+ * told apart), and when it is dated ahead of our clock: alert_fresh(), and sns_fresh() with
+ * the SNS Timestamp. */
+static void test_fresh(void **state)
+{
+	const char *alarm = js(alarm_json);
+	const int64_t window = BG_HOOK_DELIVERY_MEMORY - BG_HOOK_MAX_SKEW_SECONDS;
+	sns_msg *msg = NULL;
+	json_t *m;
+	int64_t t;
+	bg_err e;
+
+	(void)state;
+	assert_int_equal(alert_fresh(1000000, 1000000, "t", &e), 0);
+	assert_int_equal(alert_fresh(1000000 - window, 1000000, "t", &e), 0);
+	assert_int_equal(alert_fresh(1000000 - window - 1, 1000000, "occurred_at", &e),
+	                 BG_EEXPIRED);
+	assert_non_null(strstr(e.msg, "occurred_at is too old"));
+	assert_int_equal(alert_fresh(1000000 + BG_HOOK_MAX_SKEW_SECONDS, 1000000, "t", &e), 0);
+	assert_int_equal(alert_fresh(1000000 + BG_HOOK_MAX_SKEW_SECONDS + 1, 1000000, "t", &e),
+	                 BG_EEXPIRED);
+	assert_true(window > 24 * 3600); /* SNS and PagerDuty retry for hours */
+
+	m = sns_notification(alarm);
+	json_object_set_new(m, "SignatureVersion", json_string("2"));
+	json_object_set_new(m, "Signature", json_string("AAAA"));
+	assert_int_equal(sns_of(m, &msg, &e), 0);
+	t = sns_msg_time(msg);
+	assert_int_equal(sns_fresh(msg, t, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + 3600, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + window, &e), 0);
+	assert_int_equal(sns_fresh(msg, t + window + 1, &e), BG_EEXPIRED);
+	assert_non_null(strstr(e.msg, "Timestamp is too old"));
+	assert_int_equal(sns_fresh(msg, t + 8 * 86400, &e), BG_EEXPIRED);
+	assert_int_equal(sns_fresh(msg, t - BG_HOOK_MAX_SKEW_SECONDS, &e), 0);
+	assert_int_equal(sns_fresh(msg, t - BG_HOOK_MAX_SKEW_SECONDS - 1, &e), BG_EEXPIRED);
+	assert_non_null(strstr(e.msg, "ahead"));
+	sns_msg_free(msg);
+	json_decref(m);
+}
+
 static void test_sns_parse(void **state)
 {
 	const char *topics[] = {"arn:aws:sns:eu-west-1:123456789012:other", TOPIC};
@@ -1314,6 +1357,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_generic_verify, js_free),
 	    cmocka_unit_test_teardown(test_generic_parse, js_free),
 	    cmocka_unit_test_teardown(test_sns_signatures, js_free),
+	    cmocka_unit_test_teardown(test_fresh, js_free),
 	    cmocka_unit_test_teardown(test_sns_parse, js_free),
 	    cmocka_unit_test_teardown(test_sns_independent, js_free),
 	    cmocka_unit_test_teardown(test_sns_urls, js_free),

@@ -239,11 +239,79 @@ static void test_alerts(void **state)
 	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), BG_EINVAL);
 }
 
+/* A delivery with an id is remembered even when it changes nothing (its state is known,
+ * or it only resolves a group with no incident): the same id again is a duplicate, never
+ * applied later, when the state has moved on (a replayed generic delivery is refused). */
+static void test_unchanged_delivery_remembered(void **state)
+{
+	svc_alert item = {"fp-r", "ReplicaLag", "replica behind", true, 1700000000, 0};
+	svc_alerts in = {"generic", "replica-lag", "d-ignored", "Replica lag", "orders", 2, &item,
+	                 1};
+	svc_alerts_outcome out;
+	char id[BG_MAX_INCIDENT_ID + 1], first[BG_MAX_INCIDENT_ID + 1];
+	store_incident inc;
+	json_t *rec;
+	int64_t n;
+	bg_err e;
+
+	(void)state;
+	/* Only resolved, no incident: ignored, but the id is remembered and recorded. */
+	item.firing = false;
+	n = records();
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_IGNORED);
+	assert_int_equal(records(), n + 1);
+	rec = newest();
+	assert_string_equal(json_string_value(json_object_get(rec, "kind")), "alert");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(rec, "detail"), "outcome")),
+	    "ignored");
+	json_decref(rec);
+	item.firing = true;
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_DUPLICATE);
+	assert_int_equal(records(), n + 1);
+
+	/* It fires (a new id): opened. The same state under another id: unchanged, remembered. */
+	in.delivery = "d-open";
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_OPENED);
+	snprintf(first, sizeof(first), "%s", id);
+	in.delivery = "d-same";
+	n = records();
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_UNCHANGED);
+	assert_string_equal(id, first);
+	assert_int_equal(records(), n + 1);
+	rec = newest();
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(rec, "detail"), "outcome")),
+	    "unchanged");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(rec, "detail"), "incident")), first);
+	json_decref(rec);
+
+	/* The alert resolves; "d-same" (firing) comes again: a duplicate, it stays resolved. */
+	in.delivery = "d-resolve";
+	item.firing = false;
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_UPDATED);
+	in.delivery = "d-same";
+	item.firing = true;
+	n = records();
+	assert_int_equal(svc_incident_alerts(&sv, &in, 3, &out, id, &e), 0);
+	assert_int_equal(out, SVC_ALERTS_DUPLICATE);
+	assert_int_equal(records(), n);
+	assert_int_equal(store_incident_get(sv.st, first, &inc, &e), 0);
+	assert_int_equal(inc.firing, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_and_resolve),
 	    cmocka_unit_test(test_alerts),
+	    cmocka_unit_test(test_unchanged_delivery_remembered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
