@@ -704,21 +704,22 @@ int store_approval_list(store *s, store_tx *tx, const char *request,
 	return tx != NULL ? tx_note(tx, rc) : rc;
 }
 
-int store_request_expired(store *s, int64_t now, char (*ids)[STORE_ID_MAX], size_t max, size_t *n,
-                          bg_err *e)
+int store_request_expired(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                          size_t max, size_t *n, bg_err *e)
 {
 	*n = 0;
-	if (ids == NULL || max == 0 || now <= 0)
+	if (ids == NULL || max == 0 || now <= 0 || since > now)
 		return bg_err_set(e, BG_EINVAL, "store: bad expiry listing");
-	return s->m->request_expired(s, now, ids, max, n, e);
+	return s->m->request_expired(s, since, now, ids, max, n, e);
 }
 
-int store_grant_expired(store *s, int64_t now, store_grant *out, size_t max, size_t *n, bg_err *e)
+int store_grant_expired(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+                        size_t *n, bg_err *e)
 {
 	*n = 0;
-	if (out == NULL || max == 0 || now <= 0)
+	if (out == NULL || max == 0 || now <= 0 || since > now)
 		return bg_err_set(e, BG_EINVAL, "store: bad expiry listing");
-	return s->m->grant_expired(s, now, out, max, n, e);
+	return s->m->grant_expired(s, since, now, out, max, n, e);
 }
 
 int store_grant_expiry_noticed(store_tx *tx, const char *id, bg_err *e)

@@ -381,15 +381,16 @@ int store_approval_list(store *s, store_tx *tx, const char *request,
                         int (*fn)(void *ctx, const store_approval *a), void *ctx,
                         bg_err *e) BG_MUST_CHECK;
 
-/* Pending requests past their expiry at now, oldest first: up to max ids into ids, their
- * number into *n. */
-int store_request_expired(store *s, int64_t now, char (*ids)[STORE_ID_MAX], size_t max, size_t *n,
-                          bg_err *e) BG_MUST_CHECK;
+/* Pending requests that expired after since and by now, oldest first: up to max ids into
+ * ids, their number into *n. (The sweep looks back a bounded time: older ones were not
+ * news when it first ran.) */
+int store_request_expired(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                          size_t max, size_t *n, bg_err *e) BG_MUST_CHECK;
 
-/* Grants that expired by now (not revoked) whose expiry has not been noticed yet, oldest
- * first: up to max into out, their number into *n. */
-int store_grant_expired(store *s, int64_t now, store_grant *out, size_t max, size_t *n,
-                        bg_err *e) BG_MUST_CHECK;
+/* Grants that expired after since and by now (not revoked) whose expiry has not been
+ * noticed yet, oldest first: up to max into out, their number into *n. */
+int store_grant_expired(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+                        size_t *n, bg_err *e) BG_MUST_CHECK;
 
 /* Notes that grant id's expiry was noticed (its notification is queued), once:
  * BG_ENOTFOUND when there is no such grant or it was noticed already. */

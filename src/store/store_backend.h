@@ -104,10 +104,10 @@ struct store_methods {
 	                     int (*fn)(void *ctx, const store_approval *a), void *ctx, bg_err *e);
 
 	/* Expiry sweeps and the notification outbox (store.h says what each returns). */
-	int (*request_expired)(store *s, int64_t now, char (*ids)[STORE_ID_MAX], size_t max,
-	                       size_t *n, bg_err *e);
-	int (*grant_expired)(store *s, int64_t now, store_grant *out, size_t max, size_t *n,
-	                     bg_err *e);
+	int (*request_expired)(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+	                       size_t max, size_t *n, bg_err *e);
+	int (*grant_expired)(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+	                     size_t *n, bg_err *e);
 	int (*grant_expiry_noticed)(store_tx *tx, const char *id, bg_err *e);
 	int (*outbox_add)(store_tx *tx, store_outbox *o, bg_err *e);
 	int (*outbox_due)(store *s, int64_t now, int64_t limit,

@@ -1362,31 +1362,37 @@ static void test_expiry_sweep_lists(void **state)
 	assert_int_equal(store_begin(s, &tx, &e), 0);
 	assert_int_equal(store_request_add(tx, &r, &e), 0);
 	assert_int_equal(store_commit(tx, &e), 0);
-	assert_int_equal(store_request_expired(s, r.expires_at - 1, ids, 4, &n, &e), 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at - 1, ids, 4, &n, &e), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_request_expired(s, r.expires_at, ids, 4, &n, &e), 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at, ids, 4, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(ids[0], r.id);
+	/* Only those that expired after since. */
+	assert_int_equal(store_request_expired(s, r.expires_at, r.expires_at + 9, ids, 4, &n, &e),
+	                 0);
+	assert_int_equal(n, 0);
 	/* Decided: no longer pending. */
 	snprintf(r.state, sizeof(r.state), "expired");
 	r.decided_at = r.expires_at;
 	assert_int_equal(store_begin(s, &tx, &e), 0);
 	assert_int_equal(store_request_update(tx, &r, &e), 0);
 	assert_int_equal(store_commit(tx, &e), 0);
-	assert_int_equal(store_request_expired(s, r.expires_at, ids, 4, &n, &e), 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at, ids, 4, &n, &e), 0);
 	assert_int_equal(n, 0);
 
 	assert_int_equal(add_grant_tx(s, &g, &e), 0);
-	assert_int_equal(store_grant_expired(s, g.expires_at - 1, out, 4, &n, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at - 1, out, 4, &n, &e), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(store_grant_expired(s, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(out[0].id, g.id);
+	assert_int_equal(store_grant_expired(s, g.expires_at, g.expires_at + 9, out, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
 	assert_string_equal(out[0].tables[1], "Users.v2_x-y");
 	assert_int_equal(store_begin(s, &tx, &e), 0);
 	assert_int_equal(store_grant_expiry_noticed(tx, g.id, &e), 0);
 	assert_int_equal(store_commit(tx, &e), 0);
-	assert_int_equal(store_grant_expired(s, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
 	assert_int_equal(n, 0);
 	/* Once only. */
 	assert_int_equal(store_begin(s, &tx, &e), 0);
@@ -1396,7 +1402,7 @@ static void test_expiry_sweep_lists(void **state)
 	g = make_grant("bg-g2", "AKIDG2", "rita", 1700000000);
 	assert_int_equal(add_grant_tx(s, &g, &e), 0);
 	assert_int_equal(revoke_tx(s, g.id, "admin", 1700000001, out, &e), 0);
-	assert_int_equal(store_grant_expired(s, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
 	assert_int_equal(n, 0);
 }
 

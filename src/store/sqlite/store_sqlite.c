@@ -227,9 +227,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPROVAL_LIST] = "SELECT " APPROVAL_COLS " FROM approvals WHERE request = ?1 "
                          "ORDER BY at, rowid",
     [ST_REQUEST_EXPIRED] = "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ?1 "
+                           "AND expires_at > ?3 "
                            "ORDER BY expires_at, rowid LIMIT ?2",
     [ST_GRANT_EXPIRED] = "SELECT " GRANT_COLS " FROM grants WHERE revoked_at = 0 AND "
-                         "expiry_noticed = 0 AND expires_at <= ?1 "
+                         "expiry_noticed = 0 AND expires_at <= ?1 AND expires_at > ?3 "
                          "ORDER BY expires_at, rowid LIMIT ?2",
     [ST_GRANT_EXPIRY_NOTICED] =
         "UPDATE grants SET expiry_noticed = 1 WHERE id = ?1 AND expiry_noticed = 0",
@@ -1722,24 +1723,28 @@ static int id_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 	return 0;
 }
 
-static int sq_request_expired(store *st, int64_t now, char (*ids)[STORE_ID_MAX], size_t max,
-                              size_t *n, bg_err *e)
+static int sq_request_expired(store *st, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                              size_t max, size_t *n, bg_err *e)
 {
 	ids_ctx c = {ids, 0};
-	query qy = {
-	    .st = ST_REQUEST_EXPIRED, ARGS(INT(now), INT((int64_t)max)), .row = id_row, .ctx = &c};
+	query qy = {.st = ST_REQUEST_EXPIRED,
+	            ARGS(INT(now), INT((int64_t)max), INT(since)),
+	            .row = id_row,
+	            .ctx = &c};
 	int rc = run(sq(st), NULL, &qy, "list expired requests", e);
 
 	*n = c.n;
 	return rc;
 }
 
-static int sq_grant_expired(store *st, int64_t now, store_grant *out, size_t max, size_t *n,
-                            bg_err *e)
+static int sq_grant_expired(store *st, int64_t since, int64_t now, store_grant *out, size_t max,
+                            size_t *n, bg_err *e)
 {
 	page_ctx p = {out, 0};
-	query qy = {
-	    .st = ST_GRANT_EXPIRED, ARGS(INT(now), INT((int64_t)max)), .row = page_row, .ctx = &p};
+	query qy = {.st = ST_GRANT_EXPIRED,
+	            ARGS(INT(now), INT((int64_t)max), INT(since)),
+	            .row = page_row,
+	            .ctx = &p};
 	int rc = run(sq(st), NULL, &qy, "list expired grants", e);
 
 	*n = p.n;
