@@ -432,9 +432,11 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 	}
 	dg = (struct direct_grant){s, g, NULL};
 	if (svc_notify_wanted(s, POLICY_EV_GRANT)) {
-		dg.notice = json_pack("{s:s++++,s:O,s:s}", "summary", c->user.name, " granted ",
-		                      g->user, " access directly, without a request", "grant",
-		                      detail, "created_by", c->user.name);
+		dg.notice =
+		    json_pack("{s:o,s:O,s:s}", "summary",
+		              json_sprintf("%s granted %s access directly, without a request: %s",
+		                           c->user.name, g->user, g->reason),
+		              "grant", detail, "created_by", c->user.name);
 		if (dg.notice == NULL) {
 			json_decref(detail);
 			json_decref(warn);
@@ -477,6 +479,7 @@ struct revocation {
 	const char *who;
 	store_grant *out;
 	const svc *s;
+	bool was_revoked; /* before this action: then it is no news */
 };
 
 static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
@@ -487,12 +490,14 @@ static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
 	int rc = store_grant_revoke(tx, r->id, r->who, now, r->out, e);
 
 	/* Revoked by someone else first: theirs is the news. */
-	if (rc != 0 || strcmp(r->out->revoked_by, r->who) != 0 || r->out->revoked_at != now ||
-	    !svc_notify_wanted(r->s, POLICY_EV_REVOCATION))
+	if (rc != 0 || r->was_revoked || strcmp(r->out->revoked_by, r->who) != 0 ||
+	    r->out->revoked_at != now || !svc_notify_wanted(r->s, POLICY_EV_REVOCATION))
 		return rc;
-	notice = json_pack("{s:s+++++,s:o,s:s}", "summary", r->who, " revoked grant ", r->id,
-	                   " of ", r->out->user, ": its credentials stop working now", "grant",
-	                   grant_to_json(r->out, now), "revoked_by", r->who);
+	notice =
+	    json_pack("{s:o,s:o,s:s}", "summary",
+	              json_sprintf("%s revoked grant %s of %s: its credentials stop working now",
+	                           r->who, r->id, r->out->user),
+	              "grant", grant_to_json(r->out, now), "revoked_by", r->who);
 	rc = notice != NULL ? svc_notify_tx(r->s, tx, POLICY_EV_REVOCATION, notice, e)
 	                    : bg_err_set(e, BG_ENOMEM, "out of memory");
 	json_decref(notice);
@@ -501,13 +506,14 @@ static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
 
 int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
 {
-	struct revocation r = {"", c->user.name, out, s};
+	struct revocation r = {"", c->user.name, out, s, false};
 	action a = {"revoke", r.id, NULL, NULL, revoke_grant, &r, NULL};
 	int rc = svc_grant_get(s, c, id, out, e);
 
 	if (rc != 0)
 		return rc;
 	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
+	r.was_revoked = out->revoked_at != 0;
 	rc = svc_act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? svc_cache_grant(s, out, e) : rc;

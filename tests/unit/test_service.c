@@ -27,6 +27,8 @@
 
 #include "common/clock.h"
 #include "common/limits.h"
+#include "policy/policy.h"
+#include "workflow/notify.h"
 #include "workflow/service.h"
 #include "workflow/totp.h"
 
@@ -845,6 +847,89 @@ static void test_audit_page(void **state)
 	assert_int_equal(got, audit_count(NULL));
 }
 
+/* Notifications are queued in the transaction of the change they describe: one row per
+ * target that takes the event, none when the change is not made; the sender is woken; the
+ * expiry sweep notices an expired grant once. */
+static int wakes;
+
+static void count_wake(void *ctx)
+{
+	(void)ctx;
+	wakes++;
+}
+
+static int64_t outbox_count(const char *event)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	n = sql_count(db, "SELECT count(*) FROM outbox WHERE event = ?1", event);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_notify_queued_with_change(void **state)
+{
+	static const svc_notify_target targets[] = {{"all", POLICY_EV_ALL},
+	                                            {"grants", POLICY_EV_GRANT}};
+	svc_notify nt = {targets, 2, "http://gw.example", count_wake, NULL};
+	svc_caller adm2;
+	struct cast c;
+	size_t n;
+	store_grant *g;
+	json_t *rec;
+	size_t done;
+	bg_err e;
+
+	sv.notify = &nt;
+	wakes = 0;
+	cast_new(&c, "nq");
+	assert_int_equal(outbox_count("grant"), 2);
+	assert_true(wakes >= 1);
+	/* A grant whose record cannot be written is not made: nor is its notification. */
+	ut_sql(dbpath, "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	               "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	{
+		static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
+		svc_grant_input in;
+		char code[7];
+		grant_input(&in, "nq-other", tables, ops);
+		step_up(&c.adm, code_at(&c.adm, 30, code));
+		assert_int_equal(svc_grant_create(&sv, &c.adm, &in, g, NULL, &e), BG_EAUDIT);
+	}
+	ut_sql(dbpath, "DROP TRIGGER audit_broken;");
+	assert_int_equal(outbox_count("grant"), 2);
+	/* Revoked: the target that takes every event hears of it, once. */
+	assert_int_equal(svc_grant_revoke(&sv, &c.mine, c.g->id, c.got, &e), 0);
+	assert_int_equal(outbox_count("revocation"), 1);
+	assert_int_equal(svc_grant_revoke(&sv, &c.adm, c.g->id, c.got, &e), 0);
+	assert_int_equal(outbox_count("revocation"), 1);
+	/* A live grant that expires: noticed once by the sweep, recorded, notified. */
+	new_caller("nq-admin2", USER_ROLE_ADMIN, &adm2);
+	make_grant(&adm2, 0, "nq-other", g);
+	assert_int_equal(svc_expiry_sweep(&sv, bg_now(), &done, &e), 0);
+	assert_int_equal(outbox_count("expiry"), 0);
+	assert_int_equal(svc_expiry_sweep(&sv, g->expires_at + 1, &done, &e), 0);
+	/* The other tests' grants too; the revoked one was news already. */
+	assert_true(done >= 1);
+	assert_int_equal(outbox_count("expiry"), (int64_t)done);
+	rec = newest_record(audit_count(NULL), "grant-expire", "breakglass", g->id);
+	json_decref(rec);
+	n = done;
+	assert_int_equal(svc_expiry_sweep(&sv, g->expires_at + 2, &done, &e), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(outbox_count("expiry"), (int64_t)n);
+	/* Without targets nothing is queued. */
+	sv.notify = NULL;
+	make_grant(&adm2, 30, "nq-other", g);
+	assert_int_equal(outbox_count("grant"), 4);
+	free(g);
+	cast_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -859,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(test_done_means_committed),
 	    cmocka_unit_test(test_init_admin),
 	    cmocka_unit_test(test_audit_page),
+	    cmocka_unit_test(test_notify_queued_with_change),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
