@@ -87,6 +87,13 @@ static void putm(bg_buf *b, const char *s)
 		return;
 }
 
+/* Markup, then a value escaped: the usual pair. */
+static void said(bg_buf *b, const char *markup, const char *value)
+{
+	put(b, markup);
+	putm(b, value);
+}
+
 static void BG_PRINTF(2, 3) putf(bg_buf *b, const char *fmt, ...)
 {
 	char text[256];
@@ -138,37 +145,29 @@ static int slack_request(json_t *blocks, bg_buf *b, const json_t *p)
 
 	if (rq == NULL)
 		return 0;
-	put(b, "*Request* `");
-	putm(b, str(rq, "id"));
-	put(b, "` by *");
-	putm(b, str(rq, "requester"));
-	put(b, "*\n*Incident* ");
-	putm(b, str(inc, "id"));
+	said(b, "*Request* `", str(rq, "id"));
+	said(b, "` by *", str(rq, "requester"));
+	said(b, "*\n*Incident* ", str(inc, "id"));
 	if (str(inc, "title") != NULL) {
 		putf(b, " (SEV%lld): ",
-		                  (long long)json_integer_value(json_object_get(inc, "severity")));
+		     (long long)json_integer_value(json_object_get(inc, "severity")));
 		putm(b, str(inc, "title"));
 	}
-	put(b, "\n*Reason* ");
-	putm(b, str(rq, "reason"));
+	said(b, "\n*Reason* ", str(rq, "reason"));
 	if (str(rq, "ticket") != NULL) {
-		put(b, "\n*Ticket* ");
-		putm(b, str(rq, "ticket"));
+		said(b, "\n*Ticket* ", str(rq, "ticket"));
 	}
 	putf(b, "\n*For* %lld minutes",
-	                  (long long)json_integer_value(json_object_get(rq, "duration_seconds")) /
-	                      60);
+	     (long long)json_integer_value(json_object_get(rq, "duration_seconds")) / 60);
 	if ((rc = section(blocks, b)) != 0)
 		return rc;
 	v = json_object_get(rq, "criteria");
 	json_array_foreach(v, i, x)
 	{
 		put(b, i == 0 ? "*Criteria*\n" : "\n");
-		put(b, json_is_true(json_object_get(x, "ok")) ? ":white_check_mark: "
-		                                                            : ":x: ");
+		put(b, json_is_true(json_object_get(x, "ok")) ? ":white_check_mark: " : ":x: ");
 		putm(b, str(x, "check"));
-		put(b, ": ");
-		putm(b, str(x, "message"));
+		said(b, ": ", str(x, "message"));
 	}
 	if ((rc = section(blocks, b)) != 0)
 		return rc;
@@ -178,19 +177,14 @@ static int slack_request(json_t *blocks, bg_buf *b, const json_t *p)
 		static const char *const exprs[] = {"key_condition", "projection", "filter",
 		                                    "condition", "update"};
 		size_t k;
-		put(b, "*Runbook* `");
-		putm(b, str(x, "id"));
+		said(b, "*Runbook* `", str(x, "id"));
 		put(b, "`");
 		if (str(x, "operation") != NULL) {
-			put(b, ": ");
-			putm(b, str(x, "title"));
-			put(b, "\n");
-			putm(b, str(x, "operation"));
-			put(b, " on ");
-			putm(b, str(x, "table"));
+			said(b, ": ", str(x, "title"));
+			said(b, "\n", str(x, "operation"));
+			said(b, " on ", str(x, "table"));
 			if (str(x, "index") != NULL) {
-				put(b, " index ");
-				putm(b, str(x, "index"));
+				said(b, " index ", str(x, "index"));
 			}
 			put(b, "\n```");
 			for (k = 0; k < sizeof(exprs) / sizeof(exprs[0]); k++) {
@@ -203,8 +197,7 @@ static int slack_request(json_t *blocks, bg_buf *b, const json_t *p)
 			if (json_object_get(x, "expression_attribute_names") != NULL) {
 				char *names = json_dumps(
 				    json_object_get(x, "expression_attribute_names"), JSON_COMPACT);
-				put(b, "names: ");
-				putm(b, names);
+				said(b, "names: ", names);
 				free(names);
 			}
 			put(b, "```");
@@ -226,21 +219,16 @@ static int slack_body(const json_t *p, char **out)
 	*out = NULL;
 	bg_buf_init(&b, 4 * SLACK_SECTION_MAX);
 	if (rc == 0) {
-		put(&b, "*breakglass ");
-		putm(&b, str(p, "event"));
-		put(&b, "*: ");
-		putm(&b, str(p, "summary"));
+		said(&b, "*breakglass ", str(p, "event"));
+		said(&b, "*: ", str(p, "summary"));
 		rc = section(blocks, &b);
 	}
 	if (rc == 0)
 		rc = slack_request(blocks, &b, p);
 	if (rc == 0 && g != NULL) {
-		put(&b, "*Grant* `");
-		putm(&b, str(g, "id"));
-		put(&b, "` for ");
-		putm(&b, str(g, "user"));
-		put(&b, ", until ");
-		putm(&b, str(g, "expires_at"));
+		said(&b, "*Grant* `", str(g, "id"));
+		said(&b, "` for ", str(g, "user"));
+		said(&b, ", until ", str(g, "expires_at"));
 		rc = section(blocks, &b);
 	}
 	if (rc == 0 && (v = json_object_get(p, "approvers")) != NULL) {
@@ -254,14 +242,11 @@ static int slack_body(const json_t *p, char **out)
 		rc = section(blocks, &b);
 	}
 	if (rc == 0 && str(p, "approve_command") != NULL) {
-		put(&b, "*Approve*: `");
-		putm(&b, str(p, "approve_command"));
-		put(&b, "`\n*Deny*: `");
-		putm(&b, str(p, "deny_command"));
+		said(&b, "*Approve*: `", str(p, "approve_command"));
+		said(&b, "`\n*Deny*: `", str(p, "deny_command"));
 		put(&b, "`");
 		if (str(p, "gateway") != NULL) {
-			put(&b, "\n(with `BREAKGLASS_URL=");
-			putm(&b, str(p, "gateway"));
+			said(&b, "\n(with `BREAKGLASS_URL=", str(p, "gateway"));
 			put(&b, "`)");
 		}
 		rc = section(blocks, &b);

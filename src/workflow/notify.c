@@ -170,10 +170,21 @@ static int notice_grant(store_tx *tx, void *arg, bg_err *e)
 	return rc != 0 ? rc : svc_notify_tx(x->s, tx, POLICY_EV_EXPIRY, x->notice, e);
 }
 
-/* Sets the summary of a notice (which may be NULL: nothing to do). */
-static bool summary(json_t *notice, const char *text)
+/* Records expiry action a, its notification (x->notice, when one is wanted) summarised
+ * by text: the sweep's one way to do each. Consumes a->detail and x->notice. */
+static int record_expiry(const svc *s, action *a, expiry *x, bool wanted, const char *text,
+                         bg_err *e)
 {
-	return notice == NULL || bg_json_set(notice, "summary", json_string(text));
+	int rc = 0;
+
+	if (a->detail == NULL || (wanted && (x->notice == NULL || !bg_json_set(x->notice, "summary",
+	                                                                       json_string(text)))))
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = svc_record(s, "breakglass", NULL, a, e);
+	json_decref(x->notice);
+	json_decref(a->detail);
+	return rc;
 }
 
 static int sweep_request(const svc *s, const char *id, int64_t now, bg_err *e)
@@ -189,29 +200,22 @@ static int sweep_request(const svc *s, const char *id, int64_t now, bg_err *e)
 	            &x,
 	            NULL};
 	char text[BG_MAX_REASON + 128];
+	bool wanted = svc_notify_wanted(s, POLICY_EV_EXPIRY);
 	int rc = store_request_get(s->st, id, &r, e);
 
 	if (rc != 0)
 		return rc;
 	a.detail = json_pack("{s:s,s:s}", "request", r.id, "incident", r.incident);
-	if (svc_notify_wanted(s, POLICY_EV_EXPIRY)) {
+	if (wanted) {
 		snprintf(r.state, sizeof(r.state), "expired");
 		x.notice = svc_notify_request(
 		    s, &r, store_incident_get(s->st, r.incident, &inc, e) == 0 ? &inc : NULL,
 		    false);
-		snprintf(text, sizeof(text),
-		         "Request %s by %s for incident %s expired: nobody answered in time", r.id,
-		         r.requester, r.incident);
-		if (x.notice == NULL || !summary(x.notice, text))
-			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
-	if (rc == 0 && a.detail == NULL)
-		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
-	if (rc == 0)
-		rc = svc_record(s, "breakglass", NULL, &a, e);
-	json_decref(x.notice);
-	json_decref(a.detail);
-	return rc;
+	snprintf(text, sizeof(text),
+	         "Request %s by %s for incident %s expired: nobody answered in time", r.id,
+	         r.requester, r.incident);
+	return record_expiry(s, &a, &x, wanted, text, e);
 }
 
 static int sweep_grant(const svc *s, const store_grant *g, int64_t now, bg_err *e)
@@ -219,23 +223,14 @@ static int sweep_grant(const svc *s, const store_grant *g, int64_t now, bg_err *
 	expiry x = {s, g->id, now, NULL};
 	action a = {"grant-expire", g->id, "its time ran out", NULL, notice_grant, &x, NULL};
 	char text[BG_MAX_USER_NAME + STORE_ID_MAX + 64];
-	int rc = 0;
+	bool wanted = svc_notify_wanted(s, POLICY_EV_EXPIRY);
 
 	a.detail = json_pack("{s:s,s:s}", "grant", g->id, "user", g->user);
-	if (svc_notify_wanted(s, POLICY_EV_EXPIRY)) {
-		snprintf(text, sizeof(text),
-		         "Grant %s of %s expired: its credentials no longer work", g->id, g->user);
+	if (wanted)
 		x.notice = json_pack("{s:o}", "grant", grant_to_json(g, now));
-		if (x.notice == NULL || !summary(x.notice, text))
-			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
-	}
-	if (rc == 0 && a.detail == NULL)
-		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
-	if (rc == 0)
-		rc = svc_record(s, "breakglass", NULL, &a, e);
-	json_decref(x.notice);
-	json_decref(a.detail);
-	return rc;
+	snprintf(text, sizeof(text), "Grant %s of %s expired: its credentials no longer work",
+	         g->id, g->user);
+	return record_expiry(s, &a, &x, wanted, text, e);
 }
 
 int svc_expiry_sweep(const svc *s, int64_t now, size_t *done, bg_err *e)
