@@ -609,7 +609,7 @@ int svc_request_json(const svc *s, const svc_policy *p, const store_request *r, 
 		goto fail;
 	rc = store_approval_list(s->st, NULL, r->id, approval_json, answers, e);
 	if (rc == 0)
-		rc = store_user_list(s->st, approver_name, &ap, e);
+		rc = svc_approvers(s, r->requester, ap.names, e);
 	if (rc != 0)
 		goto fail;
 	*out = o;
