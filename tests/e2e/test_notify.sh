@@ -204,6 +204,9 @@ e2e_expect_rc "the audit log after the restart -> 0" 0 env BREAKGLASS_TOKEN="$AT
 e2e_check "...records the delivery" "$PY" -c 'import json, sys
 recs = json.loads(sys.argv[1])["records"]
 assert any(r["kind"] == "notify" and r["decision"] == "allow" and r["grant_id"] == sys.argv[2] for r in recs)' "$e2e_out" "$R2"
+stop_pid "$E2E_GATEWAY_PID"
 e2e_check "no secret in the gateway's log" eval '! grep -qF "$SECRET" "$dir/gateway.log"'
+e2e_check "no sanitizer report in this gateway's log (it has stopped)" eval \
+	'! grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error" "$dir/gateway.log"'
 
 e2e_finish
