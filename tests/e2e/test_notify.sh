@@ -3,7 +3,8 @@
 # store and a policy file with two notify targets, one per format) and a loopback receiver
 # (a small Python http.server) that checks each signed body's HMAC and timestamp the way
 # our generic webhook is checked, and records what arrived.
-#   1. incident -> request -> approve -> revoke: each event arrives once at each target,
+#   1. incident -> request -> approve -> revoke, and a denied request: each event arrives
+#      once at each target,
 #      the JSON ones validly signed; the request's carries the criteria, the runbook's
 #      exact expressions and the approve command; the Slack ones are mrkdwn blocks.
 #   2. receiver down: a request's notification is queued and its failed attempts audited;
@@ -125,14 +126,20 @@ e2e_expect_rc "a request -> 0" 0 as_resp request --incident INC-41 --runbook ord
 R1=$(printf '%s' "$e2e_out" | e2e_json id)
 e2e_expect_rc "approved -> 0" 0 env BREAKGLASS_TOKEN="$PT" "$BG" approve "$R1" --otp "$(e2e_otp "$PS")"
 e2e_expect_rc "revoked -> 0" 0 as_resp revoke "$R1"
-for ev in incident request approval revocation; do
+e2e_expect_rc "another request -> 0" 0 as_resp request --incident INC-41 --runbook orders-of-customer \
+	--reason "customer 44 sees stuck orders" --ticket INC-41 --for 10m --otp "$(e2e_otp "$RS")" --json
+RD=$(printf '%s' "$e2e_out" | e2e_json id)
+e2e_expect_rc "denied -> 0" 0 env BREAKGLASS_TOKEN="$PT" "$BG" deny "$RD" --otp "$(e2e_otp "$PS")" \
+	--reason "use the status runbook"
+for ev in incident request approval revocation denial; do
 	e2e_check "$ev: arrives at the JSON target" wait_arrived "r['path'] == '/json' and b['event'] == '$ev'" 1 15
 	e2e_check "$ev: arrives at the Slack target" wait_arrived "r['path'] == '/slack' and r['event'] == '$ev'" 1 15
 done
 sleep 1.5 # a second pass would have sent any duplicate by now
 e2e_check "each event arrived once per target, and nothing else" "$PY" -c 'import collections, json, sys
 c = collections.Counter((json.loads(l)["path"], json.loads(l)["event"]) for l in open(sys.argv[1]))
-want = {(p, e): 1 for p in ("/json", "/slack") for e in ("incident", "request", "approval", "revocation")}
+want = {(p, e): 2 if e == "request" else 1 for p in ("/json", "/slack")
+        for e in ("incident", "request", "approval", "revocation", "denial")}
 assert dict(c) == want, c' "$dir/arrived.jsonl"
 e2e_check "every JSON notification has a valid signature and a fresh timestamp" \
 	test "$(arrived "r['path'] == '/json' and r['valid'] is not True")" = 0
@@ -150,12 +157,14 @@ assert rb["id"] == "orders-of-customer" and rb["operation"] == "Query" and rb["t
 assert ":" in rb["key_condition"] and "aws dynamodb query" in rb["command"], rb
 assert b["incident"] == {"id": "INC-41", "title": "orders stuck", "severity": 2, "open": True}, b["incident"]
 assert b["approvers"] == ["nappr"] and b["gateway"].startswith("http://127.0.0.1:"), b' "$dir/arrived.jsonl" "$R1"
-e2e_check "the approval carries the grant, the revocation who revoked it" "$PY" -c 'import json, sys
+e2e_check "the approval carries the grant, the revocation who revoked it, the denial why" "$PY" -c 'import json, sys
 bs = {json.loads(l)["body"]["event"]: json.loads(l)["body"] for l in open(sys.argv[1]) if json.loads(l)["path"] == "/json"}
 rid = sys.argv[2]
 assert bs["approval"]["approved_by"] == "nappr" and bs["approval"]["grant"]["id"] == rid, bs["approval"]
 assert bs["revocation"]["revoked_by"] == "nresp" and bs["revocation"]["grant"]["id"] == rid, bs["revocation"]
-assert all("secret" not in json.dumps(b).lower() for b in bs.values())' "$dir/arrived.jsonl" "$R1"
+assert bs["denial"]["denied_by"] == "nappr" and bs["denial"]["reason"] == "use the status runbook", bs["denial"]
+assert bs["denial"]["request"]["id"] == sys.argv[3] and bs["denial"]["request"]["state"] == "denied", bs["denial"]
+assert all("secret" not in json.dumps(b).lower() for b in bs.values())' "$dir/arrived.jsonl" "$R1" "$RD"
 e2e_check "the Slack body is text and mrkdwn blocks, with the approve command" "$PY" -c 'import json, sys
 b = [json.loads(l)["body"] for l in open(sys.argv[1]) if json.loads(l)["path"] == "/slack" and json.loads(l)["event"] == "request"][0]
 assert b["text"].startswith("nresp asks for break-glass access"), b["text"]
@@ -167,7 +176,7 @@ e2e_expect_rc "the audit log -> 0" 0 env BREAKGLASS_TOKEN="$AT" "$BG" audit tail
 e2e_check "each delivery is audited (allow, HTTP 200, target and event; never the secret)" "$PY" -c 'import json, sys
 recs = [r for r in json.loads(sys.argv[1])["records"] if r["kind"] == "notify"]
 ok = [(r["detail"]["target"], r["detail"]["event"]) for r in recs if r["decision"] == "allow" and r["reason"] == "HTTP 200"]
-assert sorted(ok) == sorted((t, e) for t in ("chat", "siem") for e in ("incident", "request", "approval", "revocation")), ok
+assert sorted(ok) == sorted((t, e) for t in ("chat", "siem") for e in ("incident", "request", "request", "approval", "revocation", "denial")), ok
 assert sys.argv[2] not in sys.argv[1]' "$e2e_out" "$SECRET"
 
 # --- 2. receiver down, gateway restarted: nothing lost ---------------------------------------
