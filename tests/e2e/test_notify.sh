@@ -4,9 +4,9 @@
 # (a small Python http.server) that checks each signed body's HMAC and timestamp the way
 # our generic webhook is checked, and records what arrived.
 #   1. incident -> request -> approve -> revoke, and a denied request: each event arrives
-#      once at each target,
-#      the JSON ones validly signed; the request's carries the criteria, the runbook's
-#      exact expressions and the approve command; the Slack ones are mrkdwn blocks.
+#      once at each target, the JSON ones validly signed; the request's carries the
+#      criteria, the runbook's exact expressions and the approve command; the Slack ones
+#      are mrkdwn blocks.
 #   2. receiver down: a request's notification is queued and its failed attempts audited;
 #      the gateway restarts (SIGTERM, same data directory), the receiver comes back, and
 #      the notification arrives: none is lost.
