@@ -482,31 +482,6 @@ bool alert_bearer_ok(const char *authorization, size_t n, const char *token)
 
 /* ---- "v1=<hex>" HMAC-SHA256 signature lists ---- */
 
-/* out = HMAC-SHA256(key, a || b); 0 or BG_EIO. */
-static int hmac_sha256(const char *key, const void *a, size_t an, const void *b, size_t bn,
-                       uint8_t out[BG_SHA256_LEN])
-{
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-	OSSL_PARAM params[2];
-	size_t outl = 0;
-	int rc = BG_EIO;
-
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (ctx == NULL ||
-	    EVP_MAC_init(ctx, (const unsigned char *)key, strlen(key), params) != 1 ||
-	    (an > 0 && EVP_MAC_update(ctx, a, an) != 1) ||
-	    (bn > 0 && EVP_MAC_update(ctx, b, bn) != 1) ||
-	    EVP_MAC_final(ctx, out, &outl, BG_SHA256_LEN) != 1 || outl != BG_SHA256_LEN)
-		goto fail;
-	rc = 0;
-fail:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
-}
-
 /* Splits the header into its v1 signatures; returns how many (>= 1), or a BG_E code. */
 static int parse_sigs(const char *h, size_t hn, const char *what,
                       uint8_t sigs[BG_MAX_HOOK_SIGNATURES][BG_SHA256_LEN], bg_err *e)
@@ -572,7 +547,7 @@ int alert_hmac_check(const char *header, size_t header_n, const char *what,
 		return n_sigs;
 	rc = 0;
 	for (k = 0; k < n_secrets && rc == 0; k++) {
-		rc = hmac_sha256(secrets[k], prefix, prefix_n, body, body_n, mac);
+		rc = bg_hmac_sha256(secrets[k], prefix, prefix_n, body, body_n, mac);
 		for (i = 0; i < n_sigs && rc == 0; i++)
 			match |= bg_ct_equal(mac, sigs[i], BG_SHA256_LEN);
 	}

@@ -26,6 +26,11 @@ const EVP_MD *bg_sha256_md(void);
 /* out = SHA-256(p, n). Aborts if libcrypto cannot hash: a wrong hash must never be used. */
 void bg_sha256(const void *p, size_t n, uint8_t out[BG_SHA256_LEN]);
 
+/* out = HMAC-SHA256(key, a || b): the webhook signatures, ours (alerts in, notifications
+ * out) and the senders'. Either part may be empty. 0, or BG_EIO when libcrypto fails. */
+int bg_hmac_sha256(const char *key, const void *a, size_t an, const void *b, size_t bn,
+                   uint8_t out[BG_SHA256_LEN]) BG_MUST_CHECK;
+
 /* Fills out with n cryptographically random bytes (OpenSSL RAND_bytes); 0 or BG_EIO. */
 int bg_random(void *out, size_t n) BG_MUST_CHECK;
 

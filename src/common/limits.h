@@ -501,4 +501,30 @@
 /* A shift is at most a quarter; longer is a typo (a rotation that never turns). */
 #define BG_MAX_SHIFT_SECONDS (92 * 86400)
 
+/* Notifications out (workflow/notify, gateway/notifier): one outbox row per target and
+ * event. A request's payload carries its criteria (BG_MAX_CRITERIA_JSON), up to 16
+ * runbooks with their expressions and AWS CLI lines (a few KiB each) and the approvers:
+ * 128 KiB holds the largest with room; a bigger one is refused at enqueue, so the change
+ * it describes is not made without its notification. */
+#define BG_MAX_NOTIFY_PAYLOAD (128u * 1024u)
+/* What a failed delivery keeps of its error (an HTTP status and reason, a curl error). */
+#define BG_MAX_NOTIFY_ERROR 255
+/* A delivery's whole HTTP exchange: long enough for a slow chat service, short enough
+ * that one dead receiver cannot hold the other targets' notifications for long. */
+#define BG_NOTIFY_TIMEOUT_MS 5000
+/* Retries: the first one second after a failure, doubling, at most ten minutes apart (a
+ * receiver back after an outage gets the backlog within ten minutes), for a day; then the
+ * row is abandoned with a final audit record: a notification a day late is news nobody
+ * can act on, and the audit log already holds the event itself. */
+#define BG_NOTIFY_BACKOFF_FIRST_MS 1000
+#define BG_NOTIFY_BACKOFF_MAX_MS   (600 * 1000)
+#define BG_NOTIFY_MAX_AGE_SECONDS  (24 * 3600)
+/* Rows taken per pass, and how long a taken row is reserved for its sender (longer than
+ * BG_NOTIFY_TIMEOUT_MS times a batch, so two gateways sharing a store never send the same
+ * row at once; a sender that dies leaves it due again after this). */
+#define BG_NOTIFY_BATCH         32
+#define BG_NOTIFY_LEASE_SECONDS 300
+/* The notifier's sweep for requests and grants that expired, per pass. */
+#define BG_NOTIFY_SWEEP_BATCH 64
+
 #endif

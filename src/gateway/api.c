@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "gateway/gw.h"
+#include "gateway/notifier.h"
 #include "runbook/runbook.h"
 #include "workflow/incident.h"
 #include "workflow/request.h"
@@ -957,6 +958,7 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 	c.sv.grants = g->grants;
 	c.sv.runbooks = &g->pins;
 	c.sv.direct_grants_denied = g->policy != NULL && g->policy->direct_grants_denied;
+	c.sv.notify = gw_notifier_svc(g->notifier);
 
 	/* The load balancer's health check: no token, nothing secret; 503 while the gateway
 	 * has no valid AWS identity (it would refuse every DynamoDB request). */

@@ -39,6 +39,7 @@ typedef struct gw {
 	svc_runbooks pins;        /* the service layer's view of it, for runbook grants */
 	gw_policy *rules;         /* the policy file (serve --policy) and what it names */
 	const svc_policy *policy; /* its view for the workflow: criteria and approval rules */
+	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
 } gw;
 
 typedef struct gw_http_request {

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/validate.h"
 #include "gateway/gw.h"
+#include "gateway/notifier.h"
 #include "workflow/incident.h"
 
 typedef struct hook_ctx {
@@ -386,8 +387,12 @@ void gw_hooks_handle(gw *g, const gw_http_request *r, gw_reply *rep)
 	alert_batch *b;
 	size_t i;
 
-	c.sv = (svc){
-	    .st = g->st, .kr = g->kr, .audit = g->audit, .grants = g->grants, .runbooks = &g->pins};
+	c.sv = (svc){.st = g->st,
+	             .kr = g->kr,
+	             .audit = g->audit,
+	             .grants = g->grants,
+	             .runbooks = &g->pins,
+	             .notify = gw_notifier_svc(g->notifier)};
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
 		if (strcmp(r->path, hooks[i].path) == 0)
 			break;

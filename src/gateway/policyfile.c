@@ -21,7 +21,10 @@ struct gw_policy {
 	char dir[BG_MAX_PATH]; /* the policy file's folder: its paths are relative to it */
 	svc_policy svc;
 	gw_hook_secrets hooks;
-	char *secrets[2 * BG_MAX_HOOK_SECRETS + 1]; /* owned copies, wiped when freed */
+	gw_notify_target notify[BG_MAX_NOTIFY_TARGETS];
+	size_t n_notify;
+	/* owned copies, wiped when freed: the webhooks' and the notify targets' */
+	char *secrets[2 * BG_MAX_HOOK_SECRETS + 1 + BG_MAX_NOTIFY_TARGETS];
 	size_t n_secrets;
 	char ca_file[BG_MAX_PATH];
 };
@@ -93,6 +96,27 @@ static int read_secrets(gw_policy *p, const char *name, const policy_list *files
 		rc = read_secret(p, name, files->items[i], &out[i], e);
 		if (rc == 0)
 			(*n)++;
+	}
+	return rc;
+}
+
+/* The notify targets, each json target's secret read like the webhooks' secrets. */
+static int load_notify(gw_policy *p, const char *name, bg_err *e)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < policy_notify_count(p->pol) && i < BG_MAX_NOTIFY_TARGETS; i++) {
+		const policy_notify *pn = policy_notify_at(p->pol, i);
+		gw_notify_target *t = &p->notify[i];
+		t->name = pn->name;
+		t->url = pn->url;
+		t->format = pn->format;
+		t->events = pn->events;
+		if (pn->secret_file != NULL)
+			rc = read_secret(p, name, pn->secret_file, &t->secret, e);
+		if (rc == 0)
+			p->n_notify++;
 	}
 	return rc;
 }
@@ -207,6 +231,8 @@ int gw_policy_load(const char *path, gw_runbooks *runbooks, gw_policy **out, bg_
 	if (rc == 0)
 		rc = read_secrets(p, path, &al->generic_secret_files, p->hooks.generic,
 		                  &p->hooks.n_generic, e);
+	if (rc == 0)
+		rc = load_notify(p, path, e);
 	if (rc == 0 && al->sns_ca_file != NULL) {
 		rc = resolve(p, al->sns_ca_file, p->ca_file, sizeof(p->ca_file), e);
 		p->hooks.sns_ca_file = p->ca_file;
@@ -248,6 +274,12 @@ const svc_policy *gw_policy_svc(const gw_policy *p)
 const gw_hook_secrets *gw_policy_hooks(const gw_policy *p)
 {
 	return &p->hooks;
+}
+
+const gw_notify_target *gw_policy_notify(const gw_policy *p, size_t *n)
+{
+	*n = p->n_notify;
+	return p->notify;
 }
 
 const policy *gw_policy_rules(const gw_policy *p)

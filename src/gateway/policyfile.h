@@ -2,7 +2,8 @@
  * policyfile.h - the gateway's policy (`serve --policy FILE`): the policy file parsed
  * (policy/policy.h), the files it names read beside it (the on-call schedule, the alert
  * webhooks' secrets), and the two views the rest of the gateway takes of it: the approval
- * rules and criteria evaluator the workflow asks (svc_policy), and the webhooks' secrets.
+ * rules and criteria evaluator the workflow asks (svc_policy), the webhooks' secrets and
+ * the notification targets with theirs.
  *
  * Everything is read and checked at start, so a typo fails `serve` with the file and line
  * instead of failing a request at 2 a.m.; a missing or empty secret file is such an error
@@ -39,6 +40,15 @@ typedef struct gw_hook_secrets {
 	int64_t sns_default_severity;
 } gw_hook_secrets;
 
+/* A notification target (the policy's notify:), its secret read. */
+typedef struct gw_notify_target {
+	const char *name;
+	const char *url;
+	policy_notify_format format;
+	const char *secret; /* json: the HMAC key; slack: NULL */
+	unsigned events;    /* POLICY_EV_* bits */
+} gw_notify_target;
+
 /* Loads path (NULL or "": no policy file; the defaults of svc_policy_default, webhooks
  * off). runbooks (may be NULL) tells the runbook_allowed_for_service check each
  * runbook's services. BG_EINVAL with "FILE:LINE: what" for a problem. */
@@ -52,6 +62,9 @@ const svc_policy *gw_policy_svc(const gw_policy *p);
 
 /* The webhooks' settings. */
 const gw_hook_secrets *gw_policy_hooks(const gw_policy *p);
+
+/* The notification targets, n into *n (none without a policy file). */
+const gw_notify_target *gw_policy_notify(const gw_policy *p, size_t *n);
 
 /* The parsed policy file, NULL when none was given. */
 const policy *gw_policy_rules(const gw_policy *p);

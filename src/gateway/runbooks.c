@@ -253,3 +253,13 @@ int gw_runbooks_pin(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1]
 	gw_runbooks_release(s);
 	return rc;
 }
+
+json_t *gw_runbooks_describe(void *ctx, const char *id)
+{
+	gw_rb_snapshot *s = gw_runbooks_acquire(ctx);
+	const runbook *rb = runbook_set_find(s->set, id);
+	json_t *out = rb != NULL ? runbook_describe(rb) : NULL;
+
+	gw_runbooks_release(s);
+	return out;
+}

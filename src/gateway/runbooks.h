@@ -60,4 +60,8 @@ void gw_runbooks_page_answered(gw_runbooks *r, const char *key, const char *lek,
 int gw_runbooks_pin(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1],
                     char op[STORE_OP_MAX], char hash[65]);
 
+/* svc_runbooks' describe, with ctx a gw_runbooks: runbook_describe() of runbook id as
+ * loaded now, or NULL (no such runbook, out of memory). */
+json_t *gw_runbooks_describe(void *ctx, const char *id);
+
 #endif

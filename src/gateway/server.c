@@ -30,6 +30,7 @@
 #include "common/encode.h"
 #include "gateway/gateway.h"
 #include "gateway/gw.h"
+#include "gateway/notifier.h"
 #include "gateway/pipeline.h"
 #include "net/curl_loop.h"
 #include "net/http_server.h"
@@ -608,7 +609,7 @@ static int gw_open(gw *g, bg_err *e)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
 	if (rc == 0)
 		rc = gw_runbooks_new(g->cfg.runbooks, &g->runbooks, e);
-	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks};
+	g->pins = (svc_runbooks){gw_runbooks_pin, g->runbooks, gw_runbooks_describe};
 	if (rc == 0)
 		rc = gw_policy_load(g->cfg.policy, g->runbooks, &g->rules, e);
 	if (rc == 0)
@@ -716,6 +717,7 @@ static void stop_all(server *s)
 		pthread_join(s->api_thread, NULL);
 		s->api_started = false;
 	}
+	gw_notifier_stop(&s->g);
 }
 
 static void server_free(server *s)
@@ -832,6 +834,15 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 		rc = e->code != 0 ? e->code : BG_EIO;
 		goto done;
 	}
+	/* The URL first: notifications name it. The notifier before the API: a change the API
+	 * makes finds its targets. */
+	if (s.g.cfg.public_url[0] == '\0')
+		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "%s://%s:%u",
+		         s.tls ? "https" : "http", s.g.cfg.listen_host, port);
+	if (gw_notifier_start(&s.g, e) != 0) {
+		rc = e->code != 0 ? e->code : BG_EIO;
+		goto done;
+	}
 	if (pthread_create(&s.api_thread, NULL, api_main, &s) != 0) {
 		rc = bg_err_set(e, BG_EIO, "cannot start the API thread");
 		goto done;
@@ -844,9 +855,6 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 		}
 		s.loops[i].started = true;
 	}
-	if (s.g.cfg.public_url[0] == '\0')
-		snprintf(s.g.cfg.public_url, sizeof(s.g.cfg.public_url), "%s://%s:%u",
-		         s.tls ? "https" : "http", s.g.cfg.listen_host, port);
 	print_started(&s.g.cfg, port);
 	credchain_log(s.g.identity);
 

@@ -214,4 +214,11 @@ int runbook_render(const runbook *r, const json_t *avs, const json_t *start_key,
  * parameter (default filled in, rule as a comment), then the command using them. */
 int runbook_aws_command(const runbook *r, bg_buf *b) BG_MUST_CHECK;
 
+/* What an approver reads about r: {id, hash, title, operation, table, index?, its
+ * expressions in the canonical form the gateway admits (key_condition, projection,
+ * filter, condition, update: those it has), expression_attribute_names, limit and
+ * max_pages (Query, Scan, BatchGetItem), parameters [{name, type, required, pattern?}]
+ * and command (runbook_aws_command()). A new object, or NULL when out of memory. */
+json_t *runbook_describe(const runbook *r);
+
 #endif

@@ -83,6 +83,37 @@ static json_t *subst_map(const runbook *r, const json_t *avs, const json_t *map,
 	return o;
 }
 
+/* The expression fields of a template and their request keys, in request order. */
+static const struct {
+	size_t off;
+	const char *key;  /* in the DynamoDB request */
+	const char *name; /* in runbook_describe() */
+} expr_fields[] = {{offsetof(runbook, key_condition), "KeyConditionExpression", "key_condition"},
+                   {offsetof(runbook, projection), "ProjectionExpression", "projection"},
+                   {offsetof(runbook, filter), "FilterExpression", "filter"},
+                   {offsetof(runbook, condition), "ConditionExpression", "condition"},
+                   {offsetof(runbook, update), "UpdateExpression", "update"}};
+#define N_EXPR_FIELDS (sizeof(expr_fields) / sizeof(expr_fields[0]))
+
+static const runbook_text *expr_field(const runbook *r, size_t i)
+{
+	return (const runbook_text *)((const char *)r + expr_fields[i].off);
+}
+
+/* Field i's expression in canonical form (its #placeholders issued into names), as a new
+ * JSON string; NULL when out of memory or past the expression limit. */
+static json_t *canonical_text(const runbook_text *f, json_t *names)
+{
+	json_t *out = NULL;
+	bg_buf text;
+
+	bg_buf_init(&text, BG_MAX_EXPR_LEN + 1);
+	if (ddb_expr_canonical_into(f->x, &text, names) == 0)
+		out = json_stringn(text.data, text.len);
+	bg_buf_free(&text);
+	return out;
+}
+
 /* Sets each expression the template has, in canonical form (reserved words and names
  * that are not plain words as #placeholders, sharing one ExpressionAttributeNames), and
  * the :values they use. Expressions go into req; the projection (and, for BatchGetItem,
@@ -90,31 +121,18 @@ static json_t *subst_map(const runbook *r, const json_t *avs, const json_t *map,
 static int set_expressions(const runbook *r, const json_t *avs, json_t *req, json_t *inner,
                            bg_err *e)
 {
-	static const struct {
-		size_t off;
-		const char *key;
-	} fields[] = {{offsetof(runbook, key_condition), "KeyConditionExpression"},
-	              {offsetof(runbook, projection), "ProjectionExpression"},
-	              {offsetof(runbook, filter), "FilterExpression"},
-	              {offsetof(runbook, condition), "ConditionExpression"},
-	              {offsetof(runbook, update), "UpdateExpression"}};
 	json_t *names = json_object(), *values = json_object(), *v;
-	bg_buf text;
 	size_t i, k;
 	int rc = names == NULL || values == NULL ? BG_ENOMEM : 0;
 
-	for (i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const runbook_text *f = (const runbook_text *)((const char *)r + fields[i].off);
+	for (i = 0; rc == 0 && i < N_EXPR_FIELDS; i++) {
+		const runbook_text *f = expr_field(r, i);
 		if (f->x == NULL)
 			continue;
-		bg_buf_init(&text, BG_MAX_EXPR_LEN + 1);
-		rc = ddb_expr_canonical_into(f->x, &text, names);
-		if (rc == 0)
-			rc = json_object_set_new(i == 1 ? inner : req, fields[i].key,
-			                         json_stringn(text.data, text.len))
-			         ? BG_ENOMEM
-			         : 0;
-		bg_buf_free(&text);
+		v = canonical_text(f, names);
+		rc = v == NULL || json_object_set_new(i == 1 ? inner : req, expr_fields[i].key, v)
+		         ? BG_ENOMEM
+		         : 0;
 		for (k = 0; rc == 0 && k < ddb_expr_nvalues(f->x); k++) {
 			const char *ph = ddb_expr_value(f->x, k);
 			v = ph_value(r, avs, ph);
@@ -338,4 +356,56 @@ int runbook_aws_command(const runbook *r, bg_buf *b)
 		rc = bg_buf_addc(b, '\n');
 	json_decref(req);
 	return rc != 0 ? BG_ENOMEM : 0;
+}
+
+/* --- what an approver reads ---------------------------------------------------------- */
+
+static const char *type_name(runbook_type t)
+{
+	return t == RUNBOOK_N ? "N" : t == RUNBOOK_B ? "B" : t == RUNBOOK_BOOL ? "BOOL" : "S";
+}
+
+json_t *runbook_describe(const runbook *r)
+{
+	json_t *o = json_object(), *names = json_object(), *params = json_array(), *p;
+	bg_buf cmd;
+	size_t i;
+	bool ok = o != NULL && names != NULL && params != NULL;
+
+	bg_buf_init(&cmd, BG_MAX_RUNBOOK_FILE);
+	ok = ok && json_object_set_new(o, "id", json_string(r->id)) == 0 &&
+	     json_object_set_new(o, "hash", json_string(r->hash)) == 0 &&
+	     json_object_set_new(o, "title", json_string(r->title ? r->title : "")) == 0 &&
+	     json_object_set_new(o, "operation", json_string(r->op->name)) == 0 &&
+	     json_object_set_new(o, "table", json_string(r->table)) == 0 &&
+	     (r->index == NULL || json_object_set_new(o, "index", json_string(r->index)) == 0);
+	for (i = 0; ok && i < N_EXPR_FIELDS; i++)
+		if (expr_field(r, i)->x != NULL)
+			ok = json_object_set_new(o, expr_fields[i].name,
+			                         canonical_text(expr_field(r, i), names)) == 0;
+	if (ok && json_object_size(names) > 0)
+		ok = json_object_set(o, "expression_attribute_names", names) == 0;
+	if (ok && r->limit > 0)
+		ok = json_object_set_new(o, "limit", json_integer(r->limit)) == 0 &&
+		     json_object_set_new(o, "max_pages", json_integer(r->max_pages)) == 0;
+	for (i = 0; ok && i < r->n_params; i++) {
+		const runbook_param *rp = &r->params[i];
+		p = json_pack("{s:s,s:s,s:b}", "name", rp->name, "type", type_name(rp->type),
+		              "required", rp->default_text == NULL);
+		ok =
+		    p != NULL && (rp->pattern == NULL ||
+		                  json_object_set_new(p, "pattern", json_string(rp->pattern)) == 0);
+		ok = json_array_append_new(params, p) == 0 && ok;
+	}
+	ok = ok && json_object_set(o, "parameters", params) == 0 &&
+	     runbook_aws_command(r, &cmd) == 0 &&
+	     json_object_set_new(o, "command", json_stringn(cmd.data, cmd.len)) == 0;
+	bg_buf_free(&cmd);
+	json_decref(names);
+	json_decref(params);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

@@ -11,6 +11,7 @@
  */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -737,6 +738,120 @@ int store_approval_list(store *s, store_tx *tx, const char *request,
 		return bg_err_set(e, BG_ENOTFOUND, "no such request");
 	rc = s->m->approval_list(s, tx, request, fn, ctx, e);
 	return tx != NULL ? tx_note(tx, rc) : rc;
+}
+
+int store_request_expired(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                          size_t max, size_t *n, bg_err *e)
+{
+	*n = 0;
+	if (ids == NULL || max == 0 || now <= 0 || since > now)
+		return bg_err_set(e, BG_EINVAL, "store: bad expiry listing");
+	return s->m->request_expired(s, since, now, ids, max, n, e);
+}
+
+int store_grant_expired(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+                        size_t *n, bg_err *e)
+{
+	*n = 0;
+	if (out == NULL || max == 0 || now <= 0 || since > now)
+		return bg_err_set(e, BG_EINVAL, "store: bad expiry listing");
+	return s->m->grant_expired(s, since, now, out, max, n, e);
+}
+
+int store_grant_expiry_noticed(store_tx *tx, const char *id, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (!bg_valid_id(id, STORE_ID_MAX - 1))
+		return tx_note(tx, bg_err_set(e, BG_ENOTFOUND, "no such grant"));
+	return tx_note(tx, tx->s->m->grant_expiry_noticed(tx, id, e));
+}
+
+/* --- the notification outbox ----------------------------------------------------------- */
+
+/* An event's name as policy.h spells them: lower-case letters. */
+static bool event_name_ok(const char *s, size_t cap)
+{
+	size_t i, n = strnlen(s, cap);
+
+	if (n == 0 || n == cap)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < 'a' || s[i] > 'z')
+			return false;
+	return true;
+}
+
+int store_outbox_add(store_tx *tx, store_outbox *o, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+	size_t len;
+
+	if (rc != 0)
+		return rc;
+	if (o == NULL || !TERMINATED(o->target) || !bg_valid_id(o->target, BG_MAX_NOTIFY_NAME) ||
+	    !event_name_ok(o->event, sizeof(o->event)))
+		return tx_note(tx,
+		               bg_err_set(e, BG_EINVAL, "store: bad notification target or event"));
+	len = o->payload != NULL ? strnlen(o->payload, BG_MAX_NOTIFY_PAYLOAD + 1) : 0;
+	if (len > BG_MAX_NOTIFY_PAYLOAD)
+		return tx_note(tx, bg_err_set(e, BG_ELIMIT,
+		                              "a notification is at most %u bytes of JSON",
+		                              BG_MAX_NOTIFY_PAYLOAD));
+	if (len < 2 || o->payload[0] != '{' || o->payload[len - 1] != '}')
+		return tx_note(tx,
+		               bg_err_set(e, BG_EINVAL, "store: a notification is a JSON object"));
+	if (o->created_at <= 0 || o->next_at < o->created_at)
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad notification times"));
+	o->attempts = 0;
+	o->delivered_at = 0;
+	o->last_error[0] = '\0';
+	return tx_note(tx, tx->s->m->outbox_add(tx, o, e));
+}
+
+int store_outbox_due(store *s, int64_t now, int64_t limit,
+                     int (*fn)(void *ctx, const store_outbox *o), void *ctx, bg_err *e)
+{
+	if (fn == NULL || now <= 0 || limit <= 0)
+		return bg_err_set(e, BG_EINVAL, "store: bad outbox listing");
+	return s->m->outbox_due(s, now, limit, fn, ctx, e);
+}
+
+int store_outbox_claim(store_tx *tx, int64_t id, int64_t now, int64_t until, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (id <= 0 || now <= 0 || until <= now)
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad outbox claim"));
+	return tx_note(tx, tx->s->m->outbox_claim(tx, id, now, until, e));
+}
+
+int store_outbox_result(store_tx *tx, int64_t id, int64_t now, bool delivered, int64_t next_at,
+                        const char *error, bg_err *e)
+{
+	char line[BG_MAX_NOTIFY_ERROR + 1];
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (id <= 0 || now <= 0 || (!delivered && next_at != 0 && next_at <= now))
+		return tx_note(tx, bg_err_set(e, BG_EINVAL, "store: bad outbox result"));
+	/* An error is what a receiver or libcurl said: kept as one line of text. */
+	snprintf(line, sizeof(line), "%s", delivered || error == NULL ? "" : error);
+	bg_text_clean(line);
+	return tx_note(
+	    tx, tx->s->m->outbox_result(tx, id, now, delivered, delivered ? 0 : next_at, line, e));
+}
+
+int store_outbox_get(store *s, int64_t id, store_outbox *out, bg_err *e)
+{
+	if (id <= 0)
+		return bg_err_set(e, BG_ENOTFOUND, "no such notification");
+	return s->m->outbox_get(s, id, out, e);
 }
 
 /* --- the audit table ----------------------------------------------------------------- */

@@ -389,6 +389,66 @@ int store_approval_list(store *s, store_tx *tx, const char *request,
                         int (*fn)(void *ctx, const store_approval *a), void *ctx,
                         bg_err *e) BG_MUST_CHECK;
 
+/* Pending requests that expired after since and by now, oldest first: up to max ids into
+ * ids, their number into *n. (The sweep looks back a bounded time: older ones were not
+ * news when it first ran.) */
+int store_request_expired(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                          size_t max, size_t *n, bg_err *e) BG_MUST_CHECK;
+
+/* Grants that expired after since and by now (not revoked) whose expiry has not been
+ * noticed yet, oldest first: up to max into out, their number into *n. */
+int store_grant_expired(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+                        size_t *n, bg_err *e) BG_MUST_CHECK;
+
+/* Notes that grant id's expiry was noticed (its notification is queued), once:
+ * BG_ENOTFOUND when there is no such grant or it was noticed already. */
+int store_grant_expiry_noticed(store_tx *tx, const char *id, bg_err *e) BG_MUST_CHECK;
+
+/* --- the notification outbox ----------------------------------------------------------- */
+
+/* One notification for one target, kept until it is delivered: the change it describes
+ * and the row commit together, so a committed change always has its notification and a
+ * restart loses none. */
+typedef struct store_outbox {
+	int64_t id; /* assigned by store_outbox_add; never reused */
+	char target[BG_MAX_NOTIFY_NAME + 1];
+	char event[STORE_EVENT_MAX]; /* "request", "approval", ... (policy_event_name) */
+	const char *payload;         /* a JSON object; borrowed (for a listing: during the call) */
+	int64_t created_at;
+	int64_t next_at;      /* due then; 0 once abandoned (no more attempts) */
+	int64_t attempts;     /* deliveries tried */
+	int64_t delivered_at; /* 0 until a delivery succeeded */
+	char last_error[BG_MAX_NOTIFY_ERROR + 1];
+} store_outbox;
+
+/* Queues a notification in tx (o->id is set). BG_EINVAL for a bad target or event name,
+ * a payload that is not a JSON object text, or times out of order; BG_ELIMIT past
+ * BG_MAX_NOTIFY_PAYLOAD. */
+int store_outbox_add(store_tx *tx, store_outbox *o, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn for each notification due at now (neither delivered nor abandoned, next_at <=
+ * now), the longest waiting first, at most limit of them. It runs while the backend reads:
+ * it may copy the row, not use the store. */
+int store_outbox_due(store *s, int64_t now, int64_t limit,
+                     int (*fn)(void *ctx, const store_outbox *o), void *ctx,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* Takes notification id for a delivery: only if it is still due at now, it is reserved
+ * until `until` (its next_at), so another sender skips it. BG_ENOTFOUND when it is not
+ * due (delivered, abandoned, or taken by another sender meanwhile). */
+int store_outbox_claim(store_tx *tx, int64_t id, int64_t now, int64_t until,
+                       bg_err *e) BG_MUST_CHECK;
+
+/* Records an attempt at notification id at now: delivered, or failed with error (a
+ * line, cut at BG_MAX_NOTIFY_ERROR) and the next attempt at next_at (0: abandoned).
+ * attempts grows by one. BG_ENOTFOUND when there is no such notification. */
+int store_outbox_result(store_tx *tx, int64_t id, int64_t now, bool delivered, int64_t next_at,
+                        const char *error, bg_err *e) BG_MUST_CHECK;
+
+/* The notification with this id (payload: NULL; use store_outbox_due for it), for tests
+ * and `status`. BG_ENOTFOUND if none. */
+int store_outbox_get(store *s, int64_t id, store_outbox *out, bg_err *e) BG_MUST_CHECK;
+
 /* --- the audit table (written and read by audit.c) ----------------------------------- */
 
 /* The last row's seq and hash (seq 0 and an empty hash while the table is empty). It

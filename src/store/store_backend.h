@@ -105,6 +105,20 @@ struct store_methods {
 	int (*approval_list)(store *s, store_tx *tx, const char *request,
 	                     int (*fn)(void *ctx, const store_approval *a), void *ctx, bg_err *e);
 
+	/* Expiry sweeps and the notification outbox (store.h says what each returns). */
+	int (*request_expired)(store *s, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+	                       size_t max, size_t *n, bg_err *e);
+	int (*grant_expired)(store *s, int64_t since, int64_t now, store_grant *out, size_t max,
+	                     size_t *n, bg_err *e);
+	int (*grant_expiry_noticed)(store_tx *tx, const char *id, bg_err *e);
+	int (*outbox_add)(store_tx *tx, store_outbox *o, bg_err *e);
+	int (*outbox_due)(store *s, int64_t now, int64_t limit,
+	                  int (*fn)(void *ctx, const store_outbox *o), void *ctx, bg_err *e);
+	int (*outbox_claim)(store_tx *tx, int64_t id, int64_t now, int64_t until, bg_err *e);
+	int (*outbox_result)(store_tx *tx, int64_t id, int64_t now, bool delivered, int64_t next_at,
+	                     const char *error, bg_err *e);
+	int (*outbox_get)(store *s, int64_t id, store_outbox *out, bg_err *e);
+
 	/* The audit table. */
 	int (*audit_head)(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e);
 	int (*audit_insert)(store_tx *tx, const store_audit_row *row, bg_err *e);

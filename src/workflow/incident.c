@@ -18,6 +18,8 @@
 #include "common/crypto.h"
 #include "common/jsonutil.h"
 #include "common/validate.h"
+#include "policy/policy.h"
+#include "workflow/notify.h"
 #include "workflow/service_internal.h"
 
 /* Copies src into a fixed-size field; false when it does not fit. */
@@ -57,9 +59,32 @@ static json_t *incident_detail(const store_incident *in)
 /* --- opening by hand ------------------------------------------------------------------ */
 
 typedef struct opening {
+	const svc *s;
 	store_incident *in;
 	const char *by;
 } opening;
+
+/* The notification of a new incident (by a user, or an alert source), in tx. */
+static int notify_opened(const svc *s, store_tx *tx, const store_incident *in, const char *by,
+                         bg_err *e)
+{
+	json_t *o;
+	int rc;
+
+	if (!svc_notify_wanted(s, POLICY_EV_INCIDENT))
+		return 0;
+	o = json_pack("{s:s,s:{s:s,s:s,s:I,s:s*,s:s},s:s}", "summary", "", "incident", "id", in->id,
+	              "title", in->title, "severity", (json_int_t)in->severity, "service",
+	              in->service[0] ? in->service : NULL, "source", in->source, "opened_by", by);
+	if (o == NULL || !bg_json_set(o, "summary",
+	                              json_sprintf("Incident %s opened by %s: SEV%lld %s", in->id,
+	                                           by, (long long)in->severity, in->title)))
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	else
+		rc = svc_notify_tx(s, tx, POLICY_EV_INCIDENT, o, e);
+	json_decref(o);
+	return rc;
+}
 
 static int open_incident(store_tx *tx, void *arg, bg_err *e)
 {
@@ -70,13 +95,14 @@ static int open_incident(store_tx *tx, void *arg, bg_err *e)
 	if (rc != 0)
 		return rc;
 	snprintf(text, sizeof(text), "SEV%lld: %s", (long long)o->in->severity, o->in->title);
-	return add_event(tx, o->in->id, o->in->opened_at, "opened", o->by, text, e);
+	rc = add_event(tx, o->in->id, o->in->opened_at, "opened", o->by, text, e);
+	return rc != 0 ? rc : notify_opened(o->s, tx, o->in, o->by, e);
 }
 
 int svc_incident_open(const svc *s, svc_caller *c, const svc_incident_input *in,
                       store_incident *out, bg_err *e)
 {
-	opening o = {out, c->user.name};
+	opening o = {s, out, c->user.name};
 	action a = {"incident-open", NULL, NULL, NULL, open_incident, &o, NULL};
 	int rc;
 
@@ -290,6 +316,7 @@ const char *svc_alerts_outcome_name(svc_alerts_outcome o)
 }
 
 typedef struct delivery {
+	const svc *s;
 	const svc_alerts *in;
 	int64_t default_severity;
 	int64_t now;
@@ -350,7 +377,8 @@ static int new_incident(store_tx *tx, delivery *d, bg_err *e)
 	if (rc != 0)
 		return rc;
 	snprintf(text, sizeof(text), "SEV%lld: %s", (long long)inc->severity, inc->title);
-	return add_event(tx, inc->id, d->now, "opened", in->source, text, e);
+	rc = add_event(tx, inc->id, d->now, "opened", in->source, text, e);
+	return rc != 0 ? rc : notify_opened(d->s, tx, inc, in->source, e);
 }
 
 /* Records alert a on the incident when its state is new; *changed says whether it was. */
@@ -504,6 +532,7 @@ int svc_incident_alerts(const svc *s, const svc_alerts *in, int64_t default_seve
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	d->s = s;
 	d->in = in;
 	d->default_severity = default_severity;
 	d->now = bg_now();

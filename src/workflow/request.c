@@ -20,6 +20,8 @@
 #include "common/validate.h"
 #include "workflow/grant.h"
 #include "workflow/incident.h"
+#include "workflow/notify.h"
+#include "policy/policy.h"
 #include "workflow/service_internal.h"
 #include "workflow/user.h"
 
@@ -55,8 +57,10 @@ static void say_duration(int64_t secs, char *out, size_t n)
 /* --- creating ----------------------------------------------------------------------- */
 
 typedef struct creation {
+	const svc *s;
 	store_request *r;
 	bool refused;
+	json_t *notice; /* the request's notification; NULL: none wanted */
 } creation;
 
 static int add_request(store_tx *tx, void *arg, bg_err *e)
@@ -68,7 +72,11 @@ static int add_request(store_tx *tx, void *arg, bg_err *e)
 	/* The incident as this transaction sees it: resolved since the criteria ran? */
 	if (rc == 0 && !in.open && !cr->refused)
 		rc = bg_err_set(e, BG_EINVAL, "incident %s was resolved meanwhile", in.id);
-	return rc != 0 ? rc : store_request_add(tx, cr->r, e);
+	if (rc == 0)
+		rc = store_request_add(tx, cr->r, e);
+	/* A refused request asks nobody for anything: the audit log has it. */
+	return rc != 0 || cr->refused ? rc
+	                              : svc_notify_tx(cr->s, tx, POLICY_EV_REQUEST, cr->notice, e);
 }
 
 /* The criteria's failing messages, joined for the refusal. */
@@ -100,7 +108,7 @@ static int create(const svc *s, const svc_policy *p, svc_caller *c, const svc_re
 	store_incident inc;
 	svc_criteria_facts f;
 	json_t *results = NULL, *detail = NULL;
-	creation cr = {out, false};
+	creation cr = {s, out, false, NULL};
 	action a = {"request", NULL, NULL, NULL, add_request, &cr, NULL};
 	char *text = NULL, why[BG_MAX_REASON + 1];
 	uint8_t raw[6];
@@ -212,6 +220,21 @@ static int create(const svc *s, const svc_policy *p, svc_caller *c, const svc_re
 	}
 	a.grant_id = out->id;
 	a.detail = detail;
+	if (ok && svc_notify_wanted(s, POLICY_EV_REQUEST)) {
+		char dur[32];
+		say_duration(out->duration_seconds, dur, sizeof(dur));
+		cr.notice = svc_notify_request(s, out, &inc, true);
+		if (cr.notice == NULL ||
+		    !bg_json_set(
+		        cr.notice, "summary",
+		        json_sprintf("%s asks for break-glass access for %s on incident %s "
+		                     "(SEV%lld: %s): %s",
+		                     out->requester, dur, inc.id, (long long)inc.severity,
+		                     inc.title, out->reason))) {
+			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	/* A refusal spends no TOTP code: it is recorded without one. */
 	if (!ok) {
 		rc = svc_record(s, c->user.name, c->request_id, &a, e);
@@ -221,6 +244,7 @@ static int create(const svc *s, const svc_policy *p, svc_caller *c, const svc_re
 		rc = svc_act(s, c, &a, e);
 	}
 out:
+	json_decref(cr.notice);
 	free(text);
 	json_decref(results);
 	json_decref(detail);
@@ -302,6 +326,7 @@ typedef struct answer {
 	store_grant *g; /* minted when approved */
 	bool granted;
 	int64_t approvals;
+	json_t *notice; /* solo: the notification, built before (it lists the approvers) */
 } answer;
 
 static int count_approvals(void *ctx, const store_approval *ap)
@@ -376,6 +401,56 @@ static int mint(store_tx *tx, answer *an, bg_err *e)
 	return an->r->extends[0] != '\0' ? extend(tx, an, e) : mint_new(tx, an, e);
 }
 
+/* The notification of an answer that decided the request (event: approval, denial or
+ * solo), in tx. */
+static int notify_answer(store_tx *tx, answer *an, unsigned event, bg_err *e)
+{
+	const store_request *r = an->r;
+	store_incident inc;
+	json_t *o = an->notice;
+	char when[BG_RFC3339_SIZE];
+	bool ok;
+	int rc;
+
+	if (!svc_notify_wanted(an->s, event))
+		return 0;
+	if (o == NULL) {
+		rc = store_incident_get_tx(tx, r->incident, &inc, e);
+		if (rc != 0)
+			return rc;
+		o = svc_notify_request(an->s, r, &inc, false);
+	} else {
+		json_incref(o);
+	}
+	if (o == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (an->granted)
+		bg_rfc3339(an->g->expires_at, when);
+	if (event == POLICY_EV_DENIAL)
+		ok = bg_json_set(o, "summary",
+		                 json_sprintf("%s denied request %s by %s: %s", an->who->name,
+		                              r->id, r->requester, an->reason)) &&
+		     bg_json_set(o, "denied_by", json_string(an->who->name)) &&
+		     bg_json_set(o, "reason", json_string(an->reason));
+	else if (event == POLICY_EV_SOLO)
+		ok = bg_json_set(
+		         o, "summary",
+		         json_sprintf("SOLO BREAK-GLASS: %s granted themself request %s without "
+		                      "approval after waiting; the incident's review is now "
+		                      "mandatory",
+		                      r->requester, r->id)) &&
+		     bg_json_set(o, "grant", grant_to_json(an->g, an->now));
+	else
+		ok = bg_json_set(o, "summary",
+		                 json_sprintf("%s approved request %s by %s: granted until %s",
+		                              an->who->name, r->id, r->requester, when)) &&
+		     bg_json_set(o, "approved_by", json_string(an->who->name)) &&
+		     bg_json_set(o, "grant", grant_to_json(an->g, an->now));
+	rc = ok ? svc_notify_tx(an->s, tx, event, o, e) : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(o);
+	return rc;
+}
+
 static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 {
 	answer *an = arg;
@@ -420,7 +495,9 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 			inc.updated_at = an->now;
 			rc = store_incident_update(tx, &inc, e);
 		}
-		return rc != 0 ? rc : mint(tx, an, e);
+		if (rc == 0)
+			rc = mint(tx, an, e);
+		return rc != 0 ? rc : notify_answer(tx, an, POLICY_EV_SOLO, e);
 	}
 	memset(&ap, 0, sizeof(ap));
 	snprintf(ap.request, sizeof(ap.request), "%s", r->id);
@@ -433,14 +510,17 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 		return rc;
 	if (!an->approve) {
 		decide(r, "denied", an->who->name, an->now);
-		return store_request_update(tx, r, e);
+		rc = store_request_update(tx, r, e);
+		return rc != 0 ? rc : notify_answer(tx, an, POLICY_EV_DENIAL, e);
 	}
 	rc = store_approval_list(an->s->st, tx, r->id, count_approvals, an, e);
 	if (rc != 0 || an->approvals < an->p->approvers)
 		return rc; /* recorded; more approvals needed */
 	decide(r, "approved", an->who->name, an->now);
 	rc = store_request_update(tx, r, e);
-	return rc != 0 ? rc : mint(tx, an, e);
+	if (rc == 0)
+		rc = mint(tx, an, e);
+	return rc != 0 ? rc : notify_answer(tx, an, POLICY_EV_APPROVAL, e);
 }
 
 static int answer_request(const svc *s, const svc_policy *p, svc_caller *c, const char *id,
@@ -485,7 +565,7 @@ int svc_request_answer(const svc *s, const svc_policy *p, svc_caller *c, const c
 	if (strcmp(out->requester, c->user.name) == 0)
 		return bg_err_set(e, BG_EDENIED,
 		                  "you cannot answer your own request: another approver must");
-	an = (answer){s, p, &c->user, approve, false, reason, bg_now(), out, g, false, 0};
+	an = (answer){s, p, &c->user, approve, false, reason, bg_now(), out, g, false, 0, NULL};
 	rc = answer_request(s, p, c, id, &an, approve ? "request-approve" : "request-deny", e);
 	*granted = an.granted;
 	return rc;
@@ -512,8 +592,20 @@ int svc_request_solo(const svc *s, const svc_policy *p, svc_caller *c, const cha
 	 * inside the transaction). */
 	if (pending(out) && out->created_at + p->solo_after > bg_now())
 		return solo_too_early(out, p, bg_now(), e);
-	an = (answer){s, p, &c->user, true, true, "solo break-glass", bg_now(), out, g, false, 0};
+	an = (answer){s,        p,   &c->user, true,  true, "solo break-glass",
+	              bg_now(), out, g,        false, 0,    NULL};
+	/* Every approver is told: built now, since it reads the store's users. */
+	if (svc_notify_wanted(s, POLICY_EV_SOLO)) {
+		store_incident inc;
+		rc = store_incident_get(s->st, out->incident, &inc, e);
+		if (rc != 0)
+			return rc;
+		an.notice = svc_notify_request(s, out, &inc, true);
+		if (an.notice == NULL)
+			return bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
 	rc = answer_request(s, p, c, id, &an, "request-solo", e);
+	json_decref(an.notice);
 	return rc;
 }
 
@@ -569,6 +661,13 @@ static int approver_name(void *ctx, const store_user *u)
 	return 0;
 }
 
+int svc_approvers(const svc *s, const char *requester, json_t *names, bg_err *e)
+{
+	approvers ap = {requester, names};
+
+	return store_user_list(s->st, approver_name, &ap, e);
+}
+
 int svc_request_json(const svc *s, const svc_policy *p, const store_request *r, json_t **out,
                      bg_err *e)
 {
@@ -611,7 +710,7 @@ int svc_request_json(const svc *s, const svc_policy *p, const store_request *r, 
 		goto fail;
 	rc = store_approval_list(s->st, NULL, r->id, approval_json, answers, e);
 	if (rc == 0)
-		rc = store_user_list(s->st, approver_name, &ap, e);
+		rc = svc_approvers(s, r->requester, ap.names, e);
 	if (rc != 0)
 		goto fail;
 	*out = o;

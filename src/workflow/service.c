@@ -13,6 +13,8 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "common/validate.h"
+#include "policy/policy.h"
+#include "workflow/notify.h"
 
 static int not_recorded(bg_err *e)
 {
@@ -94,7 +96,13 @@ int svc_record(const svc *s, const char *actor, const char *request_id, const ac
 		store_rollback(tx);
 		return not_recorded(e);
 	}
-	return store_commit(tx, &ae) == 0 ? 0 : not_recorded(e);
+	if (store_commit(tx, &ae) != 0)
+		return not_recorded(e);
+	/* The change may have queued notifications: their sender need not wait for its
+	 * next look. */
+	if (s->notify != NULL && s->notify->wake != NULL)
+		s->notify->wake(s->notify->ctx);
+	return 0;
 }
 
 int svc_act(const svc *s, svc_caller *c, const action *a, bg_err *e)
@@ -345,9 +353,24 @@ int svc_pin_runbooks(const svc *s, const char *const *ids, size_t n, store_grant
 	return 0;
 }
 
+struct direct_grant {
+	const svc *s;
+	store_grant *g;
+	json_t *notice; /* NULL: none wanted */
+};
+
+static int add_direct_grant(store_tx *tx, void *arg, bg_err *e)
+{
+	struct direct_grant *dg = arg;
+	int rc = store_grant_add(tx, dg->g, e);
+
+	return rc != 0 ? rc : svc_notify_tx(dg->s, tx, POLICY_EV_GRANT, dg->notice, e);
+}
+
 int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, store_grant *g,
                      json_t **warnings, bg_err *e)
 {
+	struct direct_grant dg;
 	store_user target;
 	json_t *detail, *warn;
 	action a;
@@ -421,8 +444,22 @@ int svc_grant_create(const svc *s, svc_caller *c, const svc_grant_input *in, sto
 		json_decref(warn);
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
-	a = (action){"grant", g->id, g->reason, detail, svc_add_grant, g, NULL};
+	dg = (struct direct_grant){s, g, NULL};
+	if (svc_notify_wanted(s, POLICY_EV_GRANT)) {
+		dg.notice =
+		    json_pack("{s:o,s:O,s:s}", "summary",
+		              json_sprintf("%s granted %s access directly, without a request: %s",
+		                           c->user.name, g->user, g->reason),
+		              "grant", detail, "created_by", c->user.name);
+		if (dg.notice == NULL) {
+			json_decref(detail);
+			json_decref(warn);
+			return bg_err_set(e, BG_ENOMEM, "out of memory");
+		}
+	}
+	a = (action){"grant", g->id, g->reason, detail, add_direct_grant, &dg, NULL};
 	rc = svc_act(s, c, &a, e);
+	json_decref(dg.notice);
 	json_decref(detail);
 	if (rc == 0)
 		rc = svc_cache_grant(s, g, e);
@@ -455,24 +492,42 @@ struct revocation {
 	char id[STORE_ID_MAX];
 	const char *who;
 	store_grant *out;
+	const svc *s;
+	bool was_revoked; /* before this action: then it is no news */
 };
 
 static int revoke_grant(store_tx *tx, void *arg, bg_err *e)
 {
 	struct revocation *r = arg;
+	int64_t now = bg_now();
+	json_t *notice;
+	int rc = store_grant_revoke(tx, r->id, r->who, now, r->out, e);
 
-	return store_grant_revoke(tx, r->id, r->who, bg_now(), r->out, e);
+	/* Revoked by someone else first: theirs is the news. */
+	if (rc != 0 || r->was_revoked || strcmp(r->out->revoked_by, r->who) != 0 ||
+	    r->out->revoked_at != now || !svc_notify_wanted(r->s, POLICY_EV_REVOCATION))
+		return rc;
+	notice =
+	    json_pack("{s:o,s:o,s:s}", "summary",
+	              json_sprintf("%s revoked grant %s of %s: its credentials stop working now",
+	                           r->who, r->id, r->out->user),
+	              "grant", grant_to_json(r->out, now), "revoked_by", r->who);
+	rc = notice != NULL ? svc_notify_tx(r->s, tx, POLICY_EV_REVOCATION, notice, e)
+	                    : bg_err_set(e, BG_ENOMEM, "out of memory");
+	json_decref(notice);
+	return rc;
 }
 
 int svc_grant_revoke(const svc *s, svc_caller *c, const char *id, store_grant *out, bg_err *e)
 {
-	struct revocation r = {"", c->user.name, out};
+	struct revocation r = {"", c->user.name, out, s, false};
 	action a = {"revoke", r.id, NULL, NULL, revoke_grant, &r, NULL};
 	int rc = svc_grant_get(s, c, id, out, e);
 
 	if (rc != 0)
 		return rc;
 	memcpy(r.id, out->id, sizeof(r.id)); /* out is overwritten by the revocation */
+	r.was_revoked = out->revoked_at != 0;
 	rc = svc_act(s, c, &a, e);
 	/* Effective on the very next request: the gateway's request path reads the cache. */
 	return rc == 0 ? svc_cache_grant(s, out, e) : rc;

@@ -62,12 +62,31 @@ typedef struct svc_tables {
 
 /* The runbooks the gateway has loaded, as a grant needs them: by id, the table and
  * operation a runbook runs and its content hash, which the grant pins. pin returns 0 or
- * BG_ENOTFOUND. */
+ * BG_ENOTFOUND. describe (may be NULL) returns what an approver reads about runbook id
+ * (runbook_describe()) as a new object, or NULL. */
 typedef struct svc_runbooks {
 	int (*pin)(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1],
 	           char op[STORE_OP_MAX], char hash[65]);
 	void *ctx;
+	json_t *(*describe)(void *ctx, const char *id);
 } svc_runbooks;
+
+/* A notification target as the service layer sees it: its name and the events it takes
+ * (POLICY_EV_* bits). How it is delivered is the gateway's business (gateway/notifier). */
+typedef struct svc_notify_target {
+	const char *name;
+	unsigned events;
+} svc_notify_target;
+
+/* Where notifications go (workflow/notify.h). wake (may be NULL) is called after a
+ * commit that may have queued one, so the sender need not wait for its next poll. */
+typedef struct svc_notify {
+	const svc_notify_target *targets;
+	size_t n;
+	const char *gateway_url; /* shown in notifications (BREAKGLASS_URL); may be NULL */
+	void (*wake)(void *ctx);
+	void *ctx;
+} svc_notify;
 
 /* What the service layer acts on. Borrowed: the caller keeps them open. */
 typedef struct svc {
@@ -78,6 +97,7 @@ typedef struct svc {
 	const svc_tables *tables;     /* asked about a new grant's tables; NULL: not checked */
 	const svc_runbooks *runbooks; /* the loaded runbooks; NULL: none (runbook grants refused) */
 	bool direct_grants_denied;    /* the policy's direct_grants: deny */
+	const svc_notify *notify;     /* notification targets; NULL: none */
 } svc;
 
 /* Who is acting, and with what step-up. svc_authenticate() fills user and role; the

@@ -49,6 +49,10 @@ int svc_pin_runbooks(const svc *s, const char *const *ids, size_t n, store_grant
 /* An action's change that stores grant g (a store_grant *). */
 int svc_add_grant(store_tx *tx, void *g, bg_err *e) BG_MUST_CHECK;
 
+/* Appends to names (a JSON array) every enabled approver who may answer requester's
+ * requests (never the requester). */
+int svc_approvers(const svc *s, const char *requester, json_t *names, bg_err *e) BG_MUST_CHECK;
+
 /* Makes the gateway's live grant cache agree with g (added, or revoked). */
 int svc_cache_grant(const svc *s, const store_grant *g, bg_err *e) BG_MUST_CHECK;
 

@@ -212,8 +212,8 @@ e2e_init_store() {
 
 # `breakglass serve` on a free loopback port for the store $E2E_DATA, with dynalite as
 # upstream and dummy AWS credentials of its own for signing upstream, and the arguments in
-# the array E2E_SERVE_ARGS if set (--policy FILE). Sets and exports
-# BREAKGLASS_URL, E2E_GATEWAY_PID, E2E_GATEWAY_LOG.
+# the array E2E_SERVE_ARGS if set, and the policy file $E2E_POLICY if set. Sets and
+# exports BREAKGLASS_URL, E2E_GATEWAY_PID, E2E_GATEWAY_LOG.
 e2e_serve() {
 	local logdir=$1 port pid try
 	E2E_GATEWAY_LOG="$logdir/gateway.log"
@@ -225,7 +225,7 @@ e2e_serve() {
 			"$BREAKGLASS_BIN" serve --listen "127.0.0.1:$port" --upstream "$E2E_DYNALITE_URL" \
 			--data "$E2E_DATA" --public-url "http://127.0.0.1:$port" \
 			--runbooks "${E2E_RUNBOOKS:-$REPO_ROOT/runbooks}" "${E2E_SERVE_ARGS[@]}" \
-			>>"$E2E_GATEWAY_LOG" 2>&1 &
+			${E2E_POLICY:+--policy "$E2E_POLICY"} >>"$E2E_GATEWAY_LOG" 2>&1 &
 		pid=$!
 		e2e_pids+=("$pid")
 		if e2e_wait_port "$port" "$pid" 20; then

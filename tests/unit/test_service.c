@@ -27,6 +27,8 @@
 
 #include "common/clock.h"
 #include "common/limits.h"
+#include "policy/policy.h"
+#include "workflow/notify.h"
 #include "workflow/service.h"
 #include "workflow/totp.h"
 
@@ -860,6 +862,166 @@ static void test_audit_page(void **state)
 	assert_int_equal(got, audit_count(NULL));
 }
 
+/* Notifications are queued in the transaction of the change they describe: one row per
+ * target that takes the event, none when the change is not made; the sender is woken; the
+ * expiry sweep notices an expired grant once. */
+static int wakes;
+
+static void count_wake(void *ctx)
+{
+	(void)ctx;
+	wakes++;
+}
+
+static int64_t outbox_count(const char *event)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	n = sql_count(db, "SELECT count(*) FROM outbox WHERE event = ?1", event);
+	sqlite3_close(db);
+	return n;
+}
+
+/* Notifications of event about the request or grant id. */
+static int64_t outbox_about(const char *id)
+{
+	sqlite3 *db;
+	int64_t n;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	n = sql_count(
+	    db, "SELECT count(*) FROM outbox WHERE event = 'expiry' AND instr(payload, ?1)", id);
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_notify_queued_with_change(void **state)
+{
+	static const svc_notify_target targets[] = {{"all", POLICY_EV_ALL},
+	                                            {"grants", POLICY_EV_GRANT}};
+	svc_notify nt = {targets, 2, "http://gw.example", count_wake, NULL};
+	svc_caller adm2;
+	struct cast c;
+	size_t n;
+	store_grant *g;
+	json_t *rec;
+	size_t done;
+	bg_err e;
+
+	sv.notify = &nt;
+	wakes = 0;
+	cast_new(&c, "nq");
+	assert_int_equal(outbox_count("grant"), 2);
+	assert_true(wakes >= 1);
+	/* A grant whose record cannot be written is not made: nor is its notification. */
+	ut_sql(dbpath, "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+	               "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+	g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	{
+		static const char *const tables[] = {"Orders"}, *const ops[] = {"Query", "GetItem"};
+		svc_grant_input in;
+		char code[7];
+		grant_input(&in, "nq-other", tables, ops);
+		step_up(&c.adm, code_at(&c.adm, 30, code));
+		assert_int_equal(svc_grant_create(&sv, &c.adm, &in, g, NULL, &e), BG_EAUDIT);
+	}
+	ut_sql(dbpath, "DROP TRIGGER audit_broken;");
+	assert_int_equal(outbox_count("grant"), 2);
+	/* Revoked: the target that takes every event hears of it, once. */
+	assert_int_equal(svc_grant_revoke(&sv, &c.mine, c.g->id, c.got, &e), 0);
+	assert_int_equal(outbox_count("revocation"), 1);
+	assert_int_equal(svc_grant_revoke(&sv, &c.adm, c.g->id, c.got, &e), 0);
+	assert_int_equal(outbox_count("revocation"), 1);
+	/* A live grant that expires: noticed once by the sweep, recorded, notified. */
+	new_caller("nq-admin2", USER_ROLE_ADMIN, &adm2);
+	make_grant(&adm2, 0, "nq-other", g);
+	assert_int_equal(svc_expiry_sweep(&sv, bg_now(), &done, &e), 0);
+	assert_int_equal(outbox_count("expiry"), 0);
+	assert_int_equal(svc_expiry_sweep(&sv, g->expires_at + 1, &done, &e), 0);
+	/* The other tests' grants too; the revoked one was news already. */
+	assert_true(done >= 1);
+	assert_int_equal(outbox_count("expiry"), (int64_t)done);
+	rec = newest_record(audit_count(NULL), "grant-expire", "breakglass", g->id);
+	json_decref(rec);
+	n = done;
+	assert_int_equal(svc_expiry_sweep(&sv, g->expires_at + 2, &done, &e), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(outbox_count("expiry"), (int64_t)n);
+	/* Without targets nothing is queued. */
+	sv.notify = NULL;
+	make_grant(&adm2, 30, "nq-other", g);
+	assert_int_equal(outbox_count("grant"), 4);
+	free(g);
+	cast_free(&c);
+}
+
+/* A pending request nobody answered: the sweep marks it expired (with its record and its
+ * notification) once, and an answered one is left alone. */
+static void test_expiry_sweep_requests(void **state)
+{
+	static const svc_notify_target targets[] = {{"all", POLICY_EV_ALL}};
+	svc_notify nt = {targets, 1, NULL, NULL, NULL};
+	svc_caller r;
+	store_incident in;
+	store_request rq, got;
+	store_tx *tx;
+	sqlite3 *db;
+	size_t done;
+	int64_t now = bg_now();
+	bg_err e;
+
+	sv.notify = &nt;
+	new_caller("xr-resp", USER_ROLE_RESPONDER, &r);
+	memset(&in, 0, sizeof(in));
+	snprintf(in.id, sizeof(in.id), "INC-XR");
+	snprintf(in.source, sizeof(in.source), "manual");
+	snprintf(in.title, sizeof(in.title), "orders stuck");
+	snprintf(in.opened_by, sizeof(in.opened_by), "xr-resp");
+	in.severity = 2;
+	in.open = true;
+	in.opened_at = in.updated_at = now;
+	memset(&rq, 0, sizeof(rq));
+	snprintf(rq.id, sizeof(rq.id), "bg-xrxrxrxrxr");
+	snprintf(rq.requester, sizeof(rq.requester), "xr-resp");
+	snprintf(rq.incident, sizeof(rq.incident), "INC-XR");
+	rq.n_runbooks = 1;
+	snprintf(rq.runbooks[0], sizeof(rq.runbooks[0]), "orders-of-customer");
+	memset(rq.runbook_hashes[0], 'a', 64);
+	snprintf(rq.reason, sizeof(rq.reason), "customer 42 sees stuck orders");
+	rq.duration_seconds = 600;
+	snprintf(rq.criteria, sizeof(rq.criteria), "[]");
+	snprintf(rq.state, sizeof(rq.state), "pending");
+	rq.created_at = now;
+	rq.expires_at = now + 900;
+	assert_int_equal(store_begin(st, &tx, &e), 0);
+	assert_int_equal(store_incident_add(tx, &in, &e), 0);
+	assert_int_equal(store_request_add(tx, &rq, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+
+	assert_int_equal(svc_expiry_sweep(&sv, now + 899, &done, &e), 0);
+	assert_int_equal(store_request_get(st, rq.id, &got, &e), 0);
+	assert_string_equal(got.state, "pending");
+	assert_int_equal(svc_expiry_sweep(&sv, now + 900, &done, &e), 0);
+	assert_int_equal(store_request_get(st, rq.id, &got, &e), 0);
+	assert_string_equal(got.state, "expired");
+	assert_int_equal(got.decided_at, now + 900);
+	assert_int_equal(outbox_about(rq.id), 1);
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sql_count(db,
+	                           "SELECT count(*) FROM audit WHERE kind = 'request-expire' AND "
+	                           "actor = 'breakglass' AND grant_id = ?1",
+	                           rq.id),
+	                 1);
+	sqlite3_close(db);
+	assert_int_equal(svc_expiry_sweep(&sv, now + 901, &done, &e), 0);
+	assert_int_equal(done, 0);
+	assert_int_equal(outbox_about(rq.id), 1);
+	sv.notify = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -874,6 +1036,8 @@ int main(void)
 	    cmocka_unit_test(test_done_means_committed),
 	    cmocka_unit_test(test_init_admin),
 	    cmocka_unit_test(test_audit_page),
+	    cmocka_unit_test(test_notify_queued_with_change),
+	    cmocka_unit_test(test_expiry_sweep_requests),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1216,6 +1216,196 @@ static void test_requests(void **state)
 	assert_int_equal(store_request_get(s, "bg-nope", &got, &e), BG_ENOTFOUND);
 }
 
+/* --- the notification outbox and the expiry sweeps --------------------------------------- */
+
+typedef struct due_seen {
+	int n;
+	int64_t ids[8];
+	char payload[128];
+} due_seen;
+
+static int due_cb(void *ctx, const store_outbox *o)
+{
+	due_seen *d = ctx;
+
+	if (d->n < 8)
+		d->ids[d->n] = o->id;
+	snprintf(d->payload, sizeof(d->payload), "%s", o->payload);
+	d->n++;
+	return 0;
+}
+
+static store_outbox outbox_row(const char *target, const char *event, const char *payload,
+                               int64_t at)
+{
+	store_outbox o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.target, sizeof(o.target), "%s", target);
+	snprintf(o.event, sizeof(o.event), "%s", event);
+	o.payload = payload;
+	o.created_at = at;
+	o.next_at = at;
+	return o;
+}
+
+static int outbox_add_tx(store *s, store_outbox *o, bg_err *e)
+{
+	store_tx *tx;
+	int rc = store_begin(s, &tx, e);
+
+	return rc != 0 ? rc : store_end(tx, store_outbox_add(tx, o, e), e);
+}
+
+static void test_outbox(void **state)
+{
+	store *s = *state;
+	store_outbox a = outbox_row("ops-slack", "request", "{\"x\":1}", 1700000000);
+	store_outbox b = outbox_row("siem", "approval", "{\"y\":2}", 1700000001), got;
+	store_outbox bad;
+	due_seen d;
+	store_tx *tx;
+	char *big;
+	bg_err e;
+
+	/* A rolled-back row is gone; committed ones are due in order. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_add(tx, &a, &e), 0);
+	store_rollback(tx);
+	assert_int_equal(outbox_add_tx(s, &a, &e), 0);
+	assert_int_equal(outbox_add_tx(s, &b, &e), 0);
+	assert_true(b.id > a.id && a.id > 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_outbox_due(s, 1699999999, 10, due_cb, &d, &e), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(store_outbox_due(s, 1700000005, 10, due_cb, &d, &e), 0);
+	assert_int_equal(d.n, 2);
+	assert_true(d.ids[0] == a.id && d.ids[1] == b.id);
+	assert_string_equal(d.payload, "{\"y\":2}");
+
+	/* Taken once: a second sender finds it not due. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_claim(tx, a.id, 1700000005, 1700000305, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_claim(tx, a.id, 1700000005, 1700000305, &e), BG_ENOTFOUND);
+	store_rollback(tx);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_outbox_due(s, 1700000005, 10, due_cb, &d, &e), 0);
+	assert_int_equal(d.n, 1);
+
+	/* A failure: counted, kept with its error, due again later; then delivered. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(
+	    store_outbox_result(tx, a.id, 1700000006, false, 1700000008, "HTTP 503\nx", &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_outbox_get(s, a.id, &got, &e), 0);
+	assert_int_equal(got.attempts, 1);
+	assert_int_equal(got.next_at, 1700000008);
+	assert_int_equal(got.delivered_at, 0);
+	assert_string_equal(got.last_error, "HTTP 503 x");
+	assert_null(got.payload);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_result(tx, a.id, 1700000009, true, 0, NULL, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_outbox_get(s, a.id, &got, &e), 0);
+	assert_int_equal(got.attempts, 2);
+	assert_int_equal(got.delivered_at, 1700000009);
+	assert_string_equal(got.last_error, "");
+	/* Abandoned: never due again. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_result(tx, b.id, 1700000009, false, 0, "gone", &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_outbox_due(s, 1800000000, 10, due_cb, &d, &e), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(store_outbox_get(s, 999, &got, &e), BG_ENOTFOUND);
+
+	/* Bad rows are refused. */
+	bad = outbox_row("bad name", "request", "{}", 1700000000);
+	assert_int_equal(outbox_add_tx(s, &bad, &e), BG_EINVAL);
+	bad = outbox_row("ops", "Request", "{}", 1700000000);
+	assert_int_equal(outbox_add_tx(s, &bad, &e), BG_EINVAL);
+	bad = outbox_row("ops", "request", "[1]", 1700000000);
+	assert_int_equal(outbox_add_tx(s, &bad, &e), BG_EINVAL);
+	bad = outbox_row("ops", "request", "{}", 1700000000);
+	bad.next_at = 1;
+	assert_int_equal(outbox_add_tx(s, &bad, &e), BG_EINVAL);
+	big = malloc(BG_MAX_NOTIFY_PAYLOAD + 3);
+	assert_non_null(big);
+	memset(big, ' ', BG_MAX_NOTIFY_PAYLOAD + 2);
+	big[0] = '{';
+	big[BG_MAX_NOTIFY_PAYLOAD + 1] = '}';
+	big[BG_MAX_NOTIFY_PAYLOAD + 2] = '\0';
+	bad = outbox_row("ops", "request", big, 1700000000);
+	assert_int_equal(outbox_add_tx(s, &bad, &e), BG_ELIMIT);
+	free(big);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_outbox_result(tx, 4242, 1700000009, true, 0, NULL, &e),
+	                 BG_ENOTFOUND);
+	store_rollback(tx);
+}
+
+static void test_expiry_sweep_lists(void **state)
+{
+	store *s = *state;
+	store_incident in = incident("INC-1", "manual", "");
+	store_request r = request("bg-aaaaaaaaaa");
+	store_grant g = make_grant("bg-g1", "AKIDG1", "rita", 1700000000), out[4];
+	char ids[4][STORE_ID_MAX];
+	store_tx *tx;
+	size_t n;
+	bg_err e;
+
+	add_user(s, "rita", "responder");
+	assert_int_equal(incident_add_tx(s, &in, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_add(tx, &r, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at - 1, ids, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at, ids, 4, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], r.id);
+	/* Only those that expired after since. */
+	assert_int_equal(store_request_expired(s, r.expires_at, r.expires_at + 9, ids, 4, &n, &e),
+	                 0);
+	assert_int_equal(n, 0);
+	/* Decided: no longer pending. */
+	snprintf(r.state, sizeof(r.state), "expired");
+	r.decided_at = r.expires_at;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_request_update(tx, &r, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_request_expired(s, 0, r.expires_at, ids, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(add_grant_tx(s, &g, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at - 1, out, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(out[0].id, g.id);
+	assert_int_equal(store_grant_expired(s, g.expires_at, g.expires_at + 9, out, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_string_equal(out[0].tables[1], "Users.v2_x-y");
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_expiry_noticed(tx, g.id, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+	/* Once only. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_grant_expiry_noticed(tx, g.id, &e), BG_ENOTFOUND);
+	store_rollback(tx);
+	/* A revoked grant's end was news already. */
+	g = make_grant("bg-g2", "AKIDG2", "rita", 1700000000);
+	assert_int_equal(add_grant_tx(s, &g, &e), 0);
+	assert_int_equal(revoke_tx(s, g.id, "admin", 1700000001, out, &e), 0);
+	assert_int_equal(store_grant_expired(s, 0, g.expires_at, out, 4, &n, &e), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1235,6 +1425,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_incidents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_sweep_lists, setup, teardown),
 	};
 	const char *name;
 	size_t i, j;

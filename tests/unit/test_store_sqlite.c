@@ -134,8 +134,11 @@ static void test_schema_version(void **state)
 	ut_sql(dbpath, "UPDATE meta SET value = '99'");
 	assert_int_equal(store_open(datadir, false, &s2, &e), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "schema"));
-	/* A version 1 store (no runbook pins, no lockouts, no incidents) is brought up to date when opened. */
+	/* A version 1 store (no runbook pins, no lockouts, no incidents) is brought up to date when
+	 * opened. */
 	ut_sql(dbpath,
+	       "DROP TABLE outbox; DROP INDEX requests_pending; DROP INDEX grants_expiry;"
+	       "ALTER TABLE grants DROP COLUMN expiry_noticed;"
 	       "ALTER TABLE grants DROP COLUMN runbooks; ALTER TABLE users DROP COLUMN disabled;"
 	       "ALTER TABLE users DROP COLUMN otp_failures;"
 	       "ALTER TABLE users DROP COLUMN locked_until; DROP TABLE approvals;"
@@ -151,7 +154,8 @@ static void test_schema_version(void **state)
 	ut_sql(dbpath, "SELECT id, group_key, review_required FROM incidents;"
 	               "SELECT key FROM incident_alerts; SELECT kind FROM incident_events;"
 	               "SELECT id FROM hook_deliveries; SELECT criteria FROM requests;"
-	               "SELECT approver FROM approvals");
+	               "SELECT approver FROM approvals; SELECT payload, next_at FROM outbox;"
+	               "SELECT expiry_noticed FROM grants");
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the

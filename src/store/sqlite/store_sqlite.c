@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 5, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 6, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -42,6 +42,10 @@
  *            runbooks JSON pins, reason, ticket, duration, criteria JSON, state, solo,
  *            extends, created_at, expires_at, decided_at, decided_by) and
  *            approvals(request, approver) PRIMARY KEY (version 5)
+ *   outbox(id INTEGER PRIMARY KEY AUTOINCREMENT (never reused), target, event, payload
+ *          JSON, created_at, next_at (0: abandoned), attempts, delivered_at, last_error),
+ *          grants.expiry_noticed, and partial indexes on what is due, pending or live
+ *          (version 6: notifications)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -61,7 +65,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 5
+#define SCHEMA_VERSION_N 6
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -109,6 +113,14 @@ enum {
 	ST_APPROVAL_ADD,
 	ST_APPROVAL_LIST,
 	ST_DELIVERY_ADD,
+	ST_REQUEST_EXPIRED,
+	ST_GRANT_EXPIRED,
+	ST_GRANT_EXPIRY_NOTICED,
+	ST_OUTBOX_ADD,
+	ST_OUTBOX_DUE,
+	ST_OUTBOX_CLAIM,
+	ST_OUTBOX_RESULT,
+	ST_OUTBOX_GET,
 	ST_AUDIT_HEAD,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_SCAN,
@@ -130,6 +142,8 @@ enum {
 	"id, requester, incident, runbooks, reason, ticket, duration, criteria, state, solo, "     \
 	"extends, created_at, expires_at, decided_at, decided_by"
 #define APPROVAL_COLS "request, approver, approve, reason, at"
+#define OUTBOX_COLS                                                                                \
+	"id, target, event, payload, created_at, next_at, attempts, delivered_at, last_error"
 #define AUDIT_COLS                                                                                 \
 	"seq, ts, kind, actor, grant_id, request_id, op, tables, decision, reason, status, "       \
 	"detail, prev_hash, hash"
@@ -214,6 +228,24 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPROVAL_ADD] = "INSERT INTO approvals (" APPROVAL_COLS ") VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_APPROVAL_LIST] = "SELECT " APPROVAL_COLS " FROM approvals WHERE request = ?1 "
                          "ORDER BY at, rowid",
+    [ST_REQUEST_EXPIRED] = "SELECT id FROM requests WHERE state = 'pending' AND expires_at <= ?1 "
+                           "AND expires_at > ?3 "
+                           "ORDER BY expires_at, rowid LIMIT ?2",
+    [ST_GRANT_EXPIRED] = "SELECT " GRANT_COLS " FROM grants WHERE revoked_at = 0 AND "
+                         "expiry_noticed = 0 AND expires_at <= ?1 AND expires_at > ?3 "
+                         "ORDER BY expires_at, rowid LIMIT ?2",
+    [ST_GRANT_EXPIRY_NOTICED] =
+        "UPDATE grants SET expiry_noticed = 1 WHERE id = ?1 AND expiry_noticed = 0",
+    [ST_OUTBOX_ADD] = "INSERT INTO outbox (target, event, payload, created_at, next_at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_OUTBOX_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE delivered_at = 0 AND "
+                      "next_at > 0 AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+    [ST_OUTBOX_CLAIM] = "UPDATE outbox SET next_at = ?3 WHERE id = ?1 AND delivered_at = 0 "
+                        "AND next_at > 0 AND next_at <= ?2",
+    [ST_OUTBOX_RESULT] = "UPDATE outbox SET attempts = attempts + 1, "
+                         "delivered_at = CASE WHEN ?3 THEN ?2 ELSE 0 END, next_at = ?4, "
+                         "last_error = ?5 WHERE id = ?1",
+    [ST_OUTBOX_GET] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id = ?1",
     [ST_AUDIT_HEAD] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -296,6 +328,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" at INTEGER NOT NULL,"                                                                    \
 	" PRIMARY KEY (request, approver));"
 
+/* Version 6's notifications: the outbox, and what the expiry sweep looks for. */
+#define OUTBOX_SQL                                                                                 \
+	"CREATE TABLE outbox ("                                                                    \
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"                                                   \
+	" target TEXT NOT NULL,"                                                                   \
+	" event TEXT NOT NULL,"                                                                    \
+	" payload TEXT NOT NULL,"                                                                  \
+	" created_at INTEGER NOT NULL,"                                                            \
+	" next_at INTEGER NOT NULL,"                                                               \
+	" attempts INTEGER NOT NULL DEFAULT 0,"                                                    \
+	" delivered_at INTEGER NOT NULL DEFAULT 0,"                                                \
+	" last_error TEXT NOT NULL DEFAULT '');"                                                   \
+	"CREATE INDEX outbox_due ON outbox (next_at) WHERE delivered_at = 0 AND next_at > 0;"      \
+	"CREATE INDEX requests_pending ON requests (expires_at) WHERE state = 'pending';"          \
+	"CREATE INDEX grants_expiry ON grants (expires_at)"                                        \
+	" WHERE revoked_at = 0 AND expiry_noticed = 0;"
+
 static const char schema_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE users ("
@@ -323,7 +372,8 @@ static const char schema_sql[] =
     " revoked_at INTEGER NOT NULL DEFAULT 0,"
     " revoked_by TEXT NOT NULL DEFAULT '',"
     " reason TEXT NOT NULL DEFAULT '',"
-    " runbooks TEXT NOT NULL DEFAULT '[]');"
+    " runbooks TEXT NOT NULL DEFAULT '[]',"
+    " expiry_noticed INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX grants_created ON grants (created_at);"
     "CREATE INDEX grants_user ON grants (user, created_at);"
     "CREATE TABLE audit ("
@@ -345,7 +395,10 @@ static const char schema_sql[] =
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL REQUESTS_SQL
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL;
+
+/* The rest of a new store's schema (one string literal each stays within C's limit). */
+static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -650,6 +703,8 @@ static int create_db(sq_store *s, bg_err *e)
 		rc = exec_stmt(s, c, ST_BEGIN, "create", e);
 	if (rc == 0) {
 		rc = sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(c->db, schema_sql_more, NULL, NULL, NULL);
 		rc = rc == SQLITE_OK ? exec_stmt(s, c, ST_COMMIT, "create", e)
 		                     : db_fail(e, c->db, rc, "create");
 		if (rc != 0)
@@ -677,6 +732,10 @@ static const char *const migrations[] = {
     INCIDENTS_SQL,
     /* 4 -> 5: break-glass requests and approvals. */
     REQUESTS_SQL,
+    /* 5 -> 6: notifications. Grants that expired before are not news: noticed already. */
+    "ALTER TABLE grants ADD COLUMN expiry_noticed INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE grants SET expiry_noticed = 1 WHERE expires_at <= "
+    "CAST(strftime('%s', 'now') AS INTEGER);" OUTBOX_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -1664,6 +1723,146 @@ static int sq_approval_list(store *st, store_tx *tx, const char *request,
 	return rc;
 }
 
+/* --- expiry sweeps and the notification outbox ------------------------------------------ */
+
+typedef struct ids_ctx {
+	char (*ids)[STORE_ID_MAX];
+	size_t n;
+} ids_ctx;
+
+static int id_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	ids_ctx *c = ctx;
+
+	if (!col_text(q, 0, c->ids[c->n], STORE_ID_MAX))
+		return bg_err_set(e, BG_EIO, "store: request row is corrupt");
+	c->n++;
+	return 0;
+}
+
+static int sq_request_expired(store *st, int64_t since, int64_t now, char (*ids)[STORE_ID_MAX],
+                              size_t max, size_t *n, bg_err *e)
+{
+	ids_ctx c = {ids, 0};
+	query qy = {.st = ST_REQUEST_EXPIRED,
+	            ARGS(INT(now), INT((int64_t)max), INT(since)),
+	            .row = id_row,
+	            .ctx = &c};
+	int rc = run(sq(st), NULL, &qy, "list expired requests", e);
+
+	*n = c.n;
+	return rc;
+}
+
+static int sq_grant_expired(store *st, int64_t since, int64_t now, store_grant *out, size_t max,
+                            size_t *n, bg_err *e)
+{
+	page_ctx p = {out, 0};
+	query qy = {.st = ST_GRANT_EXPIRED,
+	            ARGS(INT(now), INT((int64_t)max), INT(since)),
+	            .row = page_row,
+	            .ctx = &p};
+	int rc = run(sq(st), NULL, &qy, "list expired grants", e);
+
+	*n = p.n;
+	return rc;
+}
+
+static int sq_grant_expiry_noticed(store_tx *tx, const char *id, bg_err *e)
+{
+	query qy = {.st = ST_GRANT_EXPIRY_NOTICED, ARGS(TEXT(id))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "note a grant's expiry", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "grant %s: no such grant, or noticed already", id);
+	return rc;
+}
+
+static int sq_outbox_add(store_tx *tx, store_outbox *o, bg_err *e)
+{
+	query qy = {.st = ST_OUTBOX_ADD,
+	            ARGS(TEXT(o->target), TEXT(o->event), TEXT(o->payload), INT(o->created_at),
+	                 INT(o->next_at))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "queue a notification", e);
+
+	if (rc == 0)
+		o->id = sqlite3_last_insert_rowid(tx_conn(tx)->db);
+	return rc;
+}
+
+typedef struct outbox_ctx {
+	int (*fn)(void *ctx, const store_outbox *o);
+	void *ctx;
+	store_outbox *one; /* store_outbox_get: the row is copied here (payload NULL) */
+} outbox_ctx;
+
+static int outbox_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	outbox_ctx *c = ctx;
+	store_outbox o;
+
+	memset(&o, 0, sizeof(o));
+	o.id = sqlite3_column_int64(q, 0);
+	if (!col_text(q, 1, o.target, sizeof(o.target)) ||
+	    !col_text(q, 2, o.event, sizeof(o.event)) ||
+	    (o.payload = (const char *)sqlite3_column_text(q, 3)) == NULL ||
+	    !col_text(q, 8, o.last_error, sizeof(o.last_error)))
+		return bg_err_set(e, BG_EIO, "store: notification %lld is corrupt",
+		                  (long long)o.id);
+	o.created_at = sqlite3_column_int64(q, 4);
+	o.next_at = sqlite3_column_int64(q, 5);
+	o.attempts = sqlite3_column_int64(q, 6);
+	o.delivered_at = sqlite3_column_int64(q, 7);
+	if (c->one != NULL) {
+		*c->one = o;
+		c->one->payload = NULL;
+		return 1;
+	}
+	return c->fn(c->ctx, &o);
+}
+
+static int sq_outbox_due(store *st, int64_t now, int64_t limit,
+                         int (*fn)(void *ctx, const store_outbox *o), void *ctx, bg_err *e)
+{
+	outbox_ctx c = {fn, ctx, NULL};
+	query qy = {.st = ST_OUTBOX_DUE, ARGS(INT(now), INT(limit)), .row = outbox_row, .ctx = &c};
+
+	return run(sq(st), NULL, &qy, "list due notifications", e);
+}
+
+static int sq_outbox_claim(store_tx *tx, int64_t id, int64_t now, int64_t until, bg_err *e)
+{
+	query qy = {.st = ST_OUTBOX_CLAIM, ARGS(INT(id), INT(now), INT(until))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "take a notification", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "notification %lld is not due", (long long)id);
+	return rc;
+}
+
+static int sq_outbox_result(store_tx *tx, int64_t id, int64_t now, bool delivered, int64_t next_at,
+                            const char *error, bg_err *e)
+{
+	query qy = {.st = ST_OUTBOX_RESULT,
+	            ARGS(INT(id), INT(now), INT(delivered), INT(next_at), TEXT(error))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "record a delivery", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such notification %lld", (long long)id);
+	return rc;
+}
+
+static int sq_outbox_get(store *st, int64_t id, store_outbox *out, bg_err *e)
+{
+	outbox_ctx c = {NULL, NULL, out};
+	query qy = {.st = ST_OUTBOX_GET, ARGS(INT(id)), .row = outbox_row, .ctx = &c};
+	int rc = run(sq(st), NULL, &qy, "find notification", e);
+
+	if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "no such notification");
+	return rc;
+}
+
 /* --- the audit table ----------------------------------------------------------------- */
 
 typedef struct head_ctx {
@@ -1787,6 +1986,14 @@ const store_methods store_sqlite_methods = {
     .request_list = sq_request_list,
     .approval_add = sq_approval_add,
     .approval_list = sq_approval_list,
+    .request_expired = sq_request_expired,
+    .grant_expired = sq_grant_expired,
+    .grant_expiry_noticed = sq_grant_expiry_noticed,
+    .outbox_add = sq_outbox_add,
+    .outbox_due = sq_outbox_due,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_result = sq_outbox_result,
+    .outbox_get = sq_outbox_get,
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
