@@ -462,9 +462,10 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 
 	if (rc != 0)
 		return rc;
-	if (!pending(r))
+	if (!pending(r) && strcmp(r->state, "expired") != 0)
 		return bg_err_set(e, BG_EINVAL, "request %s is %s already", r->id, r->state);
-	if (an->now >= r->expires_at) {
+	/* Expired: by the clock, or already marked so by the expiry sweep. */
+	if (!pending(r) || an->now >= r->expires_at) {
 		bg_rfc3339(r->expires_at, when);
 		return bg_err_set(e, BG_EEXPIRED,
 		                  "request %s expired at %s unanswered: request again", r->id,
