@@ -46,7 +46,7 @@ static int fake_pin(void *ctx, const char *id, char table[BG_MAX_TABLE_NAME + 1]
 	hash[64] = '\0';
 	return 0;
 }
-static const svc_runbooks pins = {fake_pin, NULL};
+static const svc_runbooks pins = {.pin = fake_pin};
 
 static int setup(void **state)
 {
