@@ -56,14 +56,21 @@ static void fail(hook_ctx *c, int status, const char *code, const char *msg)
 }
 
 /* A delivery that is not the sender's: 401, and on the record. */
-static void refuse(hook_ctx *c, const char *why)
+/* A delivery refused as not the sender's own (401) or a replay (409): answered, and on
+ * the record. */
+static void refuse_with(hook_ctx *c, int status, const char *code, const char *why)
 {
 	bg_err e;
 
 	if (svc_hook_refused(&c->sv, c->source, c->hr->peer, why, &e) != 0)
 		fprintf(stderr, "breakglass: a refused %s webhook was not recorded: %s\n",
 		        c->source, e.msg);
-	fail(c, 401, "unauthenticated", why);
+	fail(c, status, code, why);
+}
+
+static void refuse(hook_ctx *c, const char *why)
+{
+	refuse_with(c, 401, "unauthenticated", why);
 }
 
 /* The alerts of a verified, parsed delivery, to the service layer; answers with what
@@ -102,8 +109,8 @@ static void apply(hook_ctx *c, const alert_batch *b, int64_t default_severity)
 		return;
 	}
 	if (outcome == SVC_ALERTS_DUPLICATE && strcmp(c->source, "generic") == 0) {
-		refuse(c, "this delivery id was received before: a replay is refused");
-		c->rep->status = 409;
+		refuse_with(c, 409, "replay",
+		            "this delivery id was received before: a replay is refused");
 		return;
 	}
 	reply(c, 200,
