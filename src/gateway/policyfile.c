@@ -92,7 +92,10 @@ static int read_secrets(gw_policy *p, const char *name, const policy_list *files
 	int rc = 0;
 
 	*n = 0;
-	for (i = 0; rc == 0 && i < files->n && i < BG_MAX_HOOK_SECRETS; i++) {
+	if (files->n > BG_MAX_HOOK_SECRETS)
+		return bg_err_set(e, BG_EINVAL, "%s: at most %d secret files per webhook", name,
+		                  BG_MAX_HOOK_SECRETS);
+	for (i = 0; rc == 0 && i < files->n; i++) {
 		rc = read_secret(p, name, files->items[i], &out[i], e);
 		if (rc == 0)
 			(*n)++;
