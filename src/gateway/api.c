@@ -940,6 +940,17 @@ static const api_route *route_find(const gw_http_request *hr, char id[API_ID_MAX
 	return NULL;
 }
 
+/* A refusal before any action ran, on the record (after the answer is built, so a slow
+ * record never changes what the caller is told). */
+static void api_refused(api_ctx *c, const char *actor, const char *why)
+{
+	bg_err e;
+
+	if (svc_api_refused(&c->sv, actor, c->hr->method, c->hr->path, c->hr->peer, c->rep->status,
+	                    why, &e) != 0)
+		fprintf(stderr, "breakglass: a refused API call was not recorded: %s\n", e.msg);
+}
+
 void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 {
 	const api_route *r;
@@ -981,6 +992,9 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 		else
 			api_error(&c, 401, "unauthenticated",
 			          "a valid API token is required (BREAKGLASS_TOKEN)");
+		api_refused(&c, e.code == BG_EDENIED ? c.me.user.name : NULL,
+		            e.code == BG_EDENIED ? "disabled user"
+		                                 : "missing or unknown API token");
 		return;
 	}
 	c.me.request_id = hr->request_id;
@@ -1000,6 +1014,7 @@ void gw_api_handle(gw *g, const gw_http_request *hr, gw_reply *rep)
 		api_error(&c, 404, "not_found", "no such API endpoint");
 	} else if (!svc_has_role(&c.me, r->roles)) {
 		api_error(&c, 403, "forbidden", r->forbidden ? r->forbidden : "not allowed");
+		api_refused(&c, c.me.user.name, r->forbidden ? r->forbidden : "not allowed");
 	} else {
 		c.me.needs_step_up = r->needs_totp;
 		c.me.otp = r->needs_totp ? in_str(&c, "otp") : NULL;

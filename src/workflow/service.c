@@ -773,3 +773,22 @@ int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *c
 		                  BG_MAX_AUDIT_PAGE);
 	return audit_read(s->audit, after, limit, fn, ctx, e);
 }
+
+int svc_api_refused(const svc *s, const char *actor, const char *method, const char *path,
+                    const char *peer, int status, const char *why, bg_err *e)
+{
+	action a = {"api-refused", NULL, why, NULL, NULL, NULL, "deny"};
+	char clean[BG_MAX_API_PATH + 1];
+	int rc;
+
+	/* The path comes from the caller: kept as text a reader can trust. */
+	snprintf(clean, sizeof(clean), "%s", path != NULL ? path : "");
+	bg_text_clean(clean);
+	a.detail = json_pack("{s:s?,s:s,s:s?,s:i}", "method", method, "path", clean, "peer", peer,
+	                     "status", status);
+	if (a.detail == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	rc = svc_record(s, actor, NULL, &a, e);
+	json_decref(a.detail);
+	return rc;
+}

@@ -204,6 +204,13 @@ int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err 
 int svc_grant_runbook(const svc *s, const svc_caller *c, const char *id, const char *runbook,
                       char hash[65], bg_err *e) BG_MUST_CHECK;
 
+/* Records a refusal of the JSON API before any action ran: an unknown or missing API
+ * token (actor NULL), a disabled user, a role the route does not admit (audit
+ * "api-refused", decision "deny", with the method, path, peer and status; never the
+ * token). Wrong or reused TOTP codes are recorded where they are checked. */
+int svc_api_refused(const svc *s, const char *actor, const char *method, const char *path,
+                    const char *peer, int status, const char *why, bg_err *e) BG_MUST_CHECK;
+
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 

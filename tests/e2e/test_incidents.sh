@@ -63,6 +63,8 @@ k = [(e["kind"], e["actor"]) for e in i["events"]]
 assert k == [("opened", "responder"), ("resolved", "responder")], k
 assert i["resolved_by"] == "responder" and i["resolved_at"], i' "$e2e_out"
 
+e2e_expect_rc "an unknown API token -> 1" 1 env BREAKGLASS_TOKEN=bgt_not-a-real-token "$BG" incident list
+
 # --- the audit record ---------------------------------------------------------------------
 e2e_expect_rc "the audit log -> 0" 0 as_aud audit tail --json --limit 1000
 e2e_check "opening and resolving are on the record, naming the incident" "$PY" -c 'import json, sys
@@ -70,5 +72,12 @@ recs = json.loads(sys.argv[1])["records"]
 recs = [r for r in recs if (r.get("detail") or {}).get("incident") == "INC-4711"]
 kinds = [(r["kind"], r["actor"], r["decision"]) for r in recs]
 assert ("incident-open", "responder", "allow") in kinds and ("incident-resolve", "responder", "allow") in kinds, kinds' "$e2e_out"
+e2e_check "refusals of the API are on the record too, never the token" "$PY" -c 'import json, sys
+recs = [r for r in json.loads(sys.argv[1])["records"] if r["kind"] == "api-refused"]
+role = [r for r in recs if r["actor"] == "inc-auditor" and r["detail"]["path"] == "/api/v1/incidents"
+        and r["detail"]["method"] == "POST" and r["detail"]["status"] == 403]
+tok = [r for r in recs if r["actor"] is None and r["detail"]["status"] == 401]
+assert role and tok and all(r["decision"] == "deny" for r in recs), recs[-3:]
+assert "bgt_not-a-real-token" not in sys.argv[1]' "$e2e_out"
 
 e2e_finish
