@@ -91,7 +91,7 @@ lint:
 		|| (echo "lint: banned function used (see DESIGN.md conventions)"; false)
 
 # libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc $(PKG_CFLAGS)
 build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(SRC_H)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
