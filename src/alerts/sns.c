@@ -465,3 +465,37 @@ fail:
 	json_decref(alarm);
 	return rc;
 }
+
+/* With AWS's own hosts, a certificate URL must look like one SNS publishes
+ * ("https://sns.REGION.amazonaws.com/SimpleNotificationService-<32 hex>.pem", REGION the
+ * topic's): anything else would let a caller who knows a topic ARN make the gateway fetch
+ * arbitrary paths, unauthenticated, on the thread the API shares. */
+bool sns_cert_url_aws(const char *url, const char *topic)
+{
+	static const char pre[] = "/SimpleNotificationService-";
+	const char *host = url + strlen("https://"), *slash = strchr(host, '/'), *region, *dot;
+	const char *arn_region = topic;
+	size_t i, n;
+
+	if (slash == NULL || strncmp(host, "sns.", 4) != 0 || topic == NULL)
+		return false;
+	region = host + 4;
+	dot = strchr(region, '.');
+	/* arn:PARTITION:sns:REGION:ACCOUNT:NAME */
+	for (i = 0; arn_region != NULL && i < 3; i++) {
+		arn_region = strchr(arn_region, ':');
+		if (arn_region != NULL)
+			arn_region++;
+	}
+	if (dot == NULL || dot > slash || arn_region == NULL ||
+	    strncmp(region, arn_region, (size_t)(dot - region)) != 0 ||
+	    arn_region[dot - region] != ':')
+		return false;
+	if (strncmp(slash, pre, sizeof(pre) - 1) != 0)
+		return false;
+	slash += sizeof(pre) - 1;
+	for (n = 0; (slash[n] >= '0' && slash[n] <= '9') || (slash[n] >= 'a' && slash[n] <= 'f');
+	     n++)
+		;
+	return n == 32 && strcmp(slash + n, ".pem") == 0;
+}

@@ -80,6 +80,12 @@ int64_t sns_msg_time(const sns_msg *m); /* Timestamp, Unix seconds */
  */
 bool sns_cert_url_ok(const char *url, size_t n, const char *const *hosts, size_t n_hosts);
 
+/* With AWS's hosts (no configured list), the stricter rule for a certificate URL that
+ * already passed sns_cert_url_ok(): exactly "https://sns.REGION.amazonaws.com[.cn]/
+ * SimpleNotificationService-<32 hex>.pem" with REGION the topic ARN's region, so a caller
+ * who knows a topic cannot make the gateway fetch other paths. */
+bool sns_cert_url_aws(const char *url, const char *topic);
+
 /* True when m's TopicArn is exactly one of the n_topics ARNs (never when n_topics is 0). */
 bool sns_topic_ok(const sns_msg *m, const char *const *topics, size_t n_topics);
 

@@ -695,7 +695,8 @@ static int find_pending(void *ctx, const store_request *r)
 	size_t i, k;
 
 	if (strcmp(r->requester, pf->requester) != 0 || strcmp(r->state, "pending") != 0 ||
-	    strcmp(r->incident, pf->incident) != 0 || r->n_runbooks != pf->n)
+	    r->extends[0] != '\0' || strcmp(r->incident, pf->incident) != 0 ||
+	    r->n_runbooks != pf->n)
 		return 0;
 	for (i = 0; i < pf->n; i++) {
 		for (k = 0; k < r->n_runbooks && (pf->runbooks[i] == NULL ||

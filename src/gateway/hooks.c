@@ -163,8 +163,10 @@ static void hook_pagerduty(hook_ctx *c, alert_batch *b)
 		reply(c, 200, json_pack("{s:s}", "outcome", "ignored"));
 	else if (rc != 0)
 		fail(c, 400, "bad_request", e.msg);
-	else if (b->sent_at != 0 &&
-	         alert_fresh(b->sent_at, bg_now(), "the event's occurred_at", &e) != 0)
+	else if (b->sent_at == 0)
+		refuse(c, "the event has no occurred_at: without a signed time a replay after its "
+		          "id is forgotten could not be told apart");
+	else if (alert_fresh(b->sent_at, bg_now(), "the event's occurred_at", &e) != 0)
 		refuse(c, e.msg); /* genuine, but a replay could not be told apart */
 	else
 		apply(c, b, BG_HOOK_DEFAULT_SEVERITY);
@@ -323,7 +325,8 @@ static void hook_sns(hook_ctx *c, alert_batch *b)
 	}
 	url = sns_msg_cert_url(m);
 	if (url == NULL ||
-	    !sns_cert_url_ok(url, strlen(url), cfg->sns_cert_hosts, cfg->n_sns_cert_hosts)) {
+	    !sns_cert_url_ok(url, strlen(url), cfg->sns_cert_hosts, cfg->n_sns_cert_hosts) ||
+	    (cfg->n_sns_cert_hosts == 0 && !sns_cert_url_aws(url, sns_msg_topic(m)))) {
 		refuse(c, "SigningCertURL is not an allowed SNS host");
 		goto out;
 	}

@@ -5,6 +5,7 @@
 #include "gateway/policyfile.h"
 
 #include <libgen.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,15 +58,22 @@ static int read_secret(gw_policy *p, const char *name, const char *path, const c
                        bg_err *e)
 {
 	char full[BG_MAX_PATH], *text = NULL, *s;
-	size_t len;
+	size_t len, size;
+	struct stat st;
 	bg_err fe;
 	int rc = resolve(p, path, full, sizeof(full), e);
 
 	if (rc != 0)
 		return rc;
+	/* A secret others can read is not a secret: refused, as the TLS key is. */
+	if (stat(full, &st) == 0 && (st.st_mode & 077) != 0)
+		return bg_err_set(e, BG_EINVAL,
+		                  "%s:%u: %s: group or others may read it (chmod 600 it)", name,
+		                  line_of(p, path), path);
 	rc = bg_read_file(full, BG_MAX_HOOK_SECRET, &text, &len, &fe);
 	if (rc != 0)
 		return bg_err_set(e, BG_EINVAL, "%s:%u: %s", name, line_of(p, path), fe.msg);
+	size = len;
 	s = text;
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
 	                   s[len - 1] == '\t'))
@@ -73,7 +81,7 @@ static int read_secret(gw_policy *p, const char *name, const char *path, const c
 	while (*s == ' ' || *s == '\t')
 		s++, len--;
 	if (len == 0 || strchr(s, '\n') != NULL || strlen(s) != len) {
-		OPENSSL_cleanse(text, strlen(text));
+		OPENSSL_cleanse(text, size); /* all of it: a NUL inside must not stop the wipe */
 		free(text);
 		return bg_err_set(e, BG_EINVAL,
 		                  "%s:%u: %s: a secret file holds one line, not empty", name,

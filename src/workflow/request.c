@@ -395,6 +395,37 @@ static int mint_new(store_tx *tx, answer *an, bg_err *e)
 	return rc;
 }
 
+/* The criteria evaluated again, now, for a decision nobody else takes (solo). */
+static int criteria_still_hold(answer *an, const store_incident *inc, bg_err *e)
+{
+	const store_request *r = an->r;
+	const char *ids[BG_MAX_GRANT_RUNBOOKS];
+	svc_criteria_facts f;
+	json_t *results = NULL;
+	char why[BG_MAX_REASON + 1];
+	bool ok = true;
+	size_t i;
+	int rc;
+
+	if (!inc->open)
+		return bg_err_set(e, BG_EDENIED,
+		                  "incident %s was resolved: no solo break-glass for it", inc->id);
+	if (an->p->evaluate == NULL)
+		return 0;
+	for (i = 0; i < r->n_runbooks; i++)
+		ids[i] = r->runbooks[i];
+	f = (svc_criteria_facts){
+	    an->who,       0,      inc, r->reason, r->ticket, r->duration_seconds, ids,
+	    r->n_runbooks, an->now};
+	rc = an->p->evaluate(an->p->ctx, &f, &results, &ok, e);
+	if (rc == 0 && !ok) {
+		failing(results, why, sizeof(why));
+		rc = bg_err_set(e, BG_EDENIED, "the trigger criteria no longer hold: %s", why);
+	}
+	json_decref(results);
+	return rc;
+}
+
 /* What an approval makes: a new grant, or (an extension) a longer one. */
 static int mint(store_tx *tx, answer *an, bg_err *e)
 {
@@ -486,11 +517,21 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 			    "for requests nobody answers; wait for the other approvals");
 		if (r->created_at + an->p->solo_after > an->now)
 			return solo_too_early(r, an->p, an->now, e);
+		if (r->extends[0] != '\0')
+			return bg_err_set(
+			    e, BG_EDENIED,
+			    "more time always needs an approver: solo break-glass is for "
+			    "a first request nobody answers");
+		/* Nobody looks at a solo grant before it is made: the criteria must still hold
+		 * now, not only when the request was made. */
+		rc = store_incident_get_tx(tx, r->incident, &inc, e);
+		if (rc == 0)
+			rc = criteria_still_hold(an, &inc, e);
+		if (rc != 0)
+			return rc;
 		decide(r, "approved", an->who->name, an->now);
 		r->solo = true;
 		rc = store_request_update(tx, r, e);
-		if (rc == 0)
-			rc = store_incident_get_tx(tx, r->incident, &inc, e);
 		if (rc == 0 && !inc.review_required) {
 			inc.review_required = true;
 			inc.updated_at = an->now;
@@ -517,6 +558,14 @@ static int apply_answer(store_tx *tx, void *arg, bg_err *e)
 	rc = store_approval_list(an->s->st, tx, r->id, count_approvals, an, e);
 	if (rc != 0 || an->approvals < an->p->approvers)
 		return rc; /* recorded; more approvals needed */
+	rc = store_incident_get_tx(tx, r->incident, &inc, e);
+	if (rc == 0 && !inc.open)
+		rc = bg_err_set(e, BG_EINVAL,
+		                "incident %s was resolved since the request: nothing to approve it "
+		                "for (deny it)",
+		                inc.id);
+	if (rc != 0)
+		return rc;
 	decide(r, "approved", an->who->name, an->now);
 	rc = store_request_update(tx, r, e);
 	if (rc == 0)
@@ -528,9 +577,15 @@ static int answer_request(const svc *s, const svc_policy *p, svc_caller *c, cons
                           answer *an, const char *kind, bg_err *e)
 {
 	action a = {kind, NULL, an->reason, NULL, apply_answer, an, NULL};
+	store_user who;
 	int rc;
 
 	rc = store_request_get(s->st, id, an->r, e);
+	if (rc == 0)
+		rc = store_user_by_name(s->st, an->r->requester, &who, e);
+	if (rc == 0 && who.disabled && (an->approve || an->solo))
+		rc = bg_err_set(e, BG_EDENIED, "%s is disabled: their request cannot be granted",
+		                who.name);
 	if (rc != 0)
 		return rc;
 	a.grant_id = an->r->id;

@@ -22,6 +22,7 @@ dir=$(e2e_tmpdir) || exit 1
 rport=$(e2e_free_port)
 SECRET=notify-test-secret-$RANDOM$RANDOM
 printf '%s\n' "$SECRET" >"$dir/siem.key"
+chmod 600 "$dir/siem.key"
 e2e_note_secret "$SECRET"
 cat >"$dir/policy.yaml" <<EOF
 criteria:

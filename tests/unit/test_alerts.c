@@ -1341,9 +1341,42 @@ static void test_sns_urls(void **state)
 #undef URL_BAD
 }
 
+static void test_sns_aws_cert_path(void **state)
+{
+	static const char *const topic = "arn:aws:sns:eu-west-1:123456789012:ddb-alarms";
+
+	(void)state;
+	assert_true(
+	    sns_cert_url_aws("https://sns.eu-west-1.amazonaws.com/"
+	                     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
+	                     topic));
+	/* Another region than the topic's, another path, a query, short or upper-case hex. */
+	assert_false(
+	    sns_cert_url_aws("https://sns.us-east-1.amazonaws.com/"
+	                     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
+	                     topic));
+	assert_false(sns_cert_url_aws("https://sns.eu-west-1.amazonaws.com/anything.pem", topic));
+	assert_false(
+	    sns_cert_url_aws("https://sns.eu-west-1.amazonaws.com/"
+	                     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+	                     "?x=1",
+	                     topic));
+	assert_false(sns_cert_url_aws(
+	    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123.pem", topic));
+	assert_false(
+	    sns_cert_url_aws("https://sns.eu-west-1.amazonaws.com/"
+	                     "SimpleNotificationService-0123456789ABCDEF0123456789abcdef.pem",
+	                     topic));
+	assert_false(
+	    sns_cert_url_aws("https://sns.eu-west-1.amazonaws.com/"
+	                     "SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
+	                     "not-an-arn"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sns_aws_cert_path),
 	    cmocka_unit_test_teardown(test_time, js_free),
 	    cmocka_unit_test_teardown(test_severity_and_names, js_free),
 	    cmocka_unit_test_teardown(test_text, js_free),

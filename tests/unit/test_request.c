@@ -304,6 +304,40 @@ static void test_refusal_self_and_solo(void **state)
 	assert_non_null(strstr(e.msg, "does not allow solo"));
 }
 
+/* What was true when the request was made must still be true when it is granted: a
+ * resolved incident is neither approved for nor gone solo for; a disabled requester's
+ * request is not granted. */
+static void test_state_at_decision(void **state)
+{
+	svc_policy solo = svc_policy_default;
+	svc_caller req, ap, resolver;
+	store_request r, got;
+	store_incident inc;
+	store_grant g;
+	bool granted;
+	char code[7];
+	bg_err e;
+
+	(void)state;
+	solo.solo_after = 1;
+	open_incident("INC-E");
+	new_caller("rq-e", USER_ROLE_RESPONDER, &req);
+	new_caller("ap-e", USER_ROLE_APPROVER, &ap);
+	new_caller("rs-e", USER_ROLE_RESPONDER, &resolver);
+	request(&req, &solo, "INC-E", &r);
+	assert_int_equal(svc_incident_resolve(&sv, &resolver, "INC-E", "false alarm", &inc, &e), 0);
+	sleep(2);
+	step_up(&req, 30, code);
+	assert_int_equal(svc_request_solo(&sv, &solo, &req, r.id, &got, &g, &e), BG_EDENIED);
+	assert_non_null(strstr(e.msg, "was resolved"));
+	step_up(&ap, 0, code);
+	assert_int_equal(
+	    svc_request_answer(&sv, &solo, &ap, r.id, true, NULL, &got, &granted, &g, &e),
+	    BG_EINVAL);
+	assert_non_null(strstr(e.msg, "resolved since the request"));
+	assert_int_equal(store_grant_by_id(sv.st, r.id, &g, &e), BG_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +345,7 @@ int main(void)
 	    cmocka_unit_test(test_same_code_twice_at_once),
 	    cmocka_unit_test(test_answer_after_expiry),
 	    cmocka_unit_test(test_refusal_self_and_solo),
+	    cmocka_unit_test(test_state_at_decision),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
