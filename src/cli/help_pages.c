@@ -546,7 +546,7 @@ static const cli_help pages[] = {
      "secrets once. It is on the audit record as \"recover\", by \"host\". It works beside a "
      "running gateway.",
      recover_opts, false, recover_examples, init_exit, NULL},
-    {"status", "the gateway: AWS identity, upstream, runbooks, what is open", "breakglass status [--json]",
+    {"status", "the gateway's AWS identity, policy and what is open", "breakglass status [--json]",
      "Shows what an operator checks first: whether the gateway holds a valid AWS identity "
      "(where it came from: environment, profile, role, web identity, container, instance "
      "metadata; until when; the last failed refresh), its upstream and region, how many "
