@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/crypto.h"
 
 /* A PEM Ed25519 private key is about 120 bytes; anything much larger is not one. */
@@ -82,42 +83,6 @@ static int finish_key(sigkey *k, bg_err *e)
 	return k->pub_pem == NULL ? bg_err_set(e, BG_ENOMEM, "audit key: out of memory") : 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int sync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash == NULL ? 0 : slash == path ? 1 : (size_t)(slash - path);
-	int fd, rc;
-
-	if (n >= sizeof(dir))
-		return -1;
-	if (n == 0)
-		dir[n++] = '.';
-	else
-		memcpy(dir, path, n);
-	dir[n] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 static int create_key(const char *path, sigkey *k, bg_err *e)
 {
 	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
@@ -146,12 +111,12 @@ static int create_key(const char *path, sigkey *k, bg_err *e)
 		return bg_err_set(e, BG_EIO, "audit key: cannot create %s: %s", path,
 		                  strerror(saved));
 	}
-	bad =
-	    n <= 0 || fchmod(fd, 0600) != 0 || write_all(fd, pem, (size_t)n) != 0 || fsync(fd) != 0;
+	bad = n <= 0 || fchmod(fd, 0600) != 0 || bg_write_all(fd, pem, (size_t)n) != 0 ||
+	      fsync(fd) != 0;
 	BIO_free(b); /* secure memory: cleansed on free */
 	if (close(fd) != 0)
 		bad = 1;
-	if (bad || sync_parent(path) != 0) {
+	if (bad || bg_fsync_parent(path) != 0) {
 		int saved = errno;
 		unlink(path);
 		return bg_err_set(e, BG_EIO, "audit key: cannot write %s: %s", path,
