@@ -50,6 +50,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +58,8 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/limits.h"
+
+#define CP_KIND "checkpoint"
 
 #define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
 /* Checkpoint after this many commits (SQLite's own default is every 1000 WAL pages,
@@ -124,6 +127,12 @@ struct audit_log {
 	entry *qhead, *qtail;
 	size_t queued;
 	audit_stats stats;
+	/* Signed checkpoints (audit_set_checkpoints); the committer's only once set. */
+	const sigkey *cp_key; /* NULL: none */
+	int64_t cp_every;     /* records between two checkpoints */
+	int64_t cp_ms;        /* longest wait for one while records are uncovered */
+	int64_t cp_seq;       /* the seq of the last checkpoint this log wrote (0: none) */
+	int64_t cp_at_ms;     /* when (monotonic) */
 };
 
 /* --- canonical JSON -------------------------------------------------------------------- */
@@ -370,16 +379,106 @@ static int append_entries(audit_log *a, store_tx *tx, entry *list, EVP_MD_CTX *m
 
 /* Writes the batch in one transaction of its own. On success every entry has its seq;
  * on failure nothing of it is kept and the code is BG_EIO (e says why). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Appends a checkpoint over the chain head in tx when one is due: cp_every records
+ * since the last one, or cp_ms elapsed with records it does not cover. *wrote says
+ * whether it did. */
+static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
+{
+	char head[STORE_HASH_HEX + 1], sig_hex[2 * SIGKEY_SIG_LEN + 1];
+	uint8_t sig[SIGKEY_SIG_LEN];
+	int64_t seq, now = mono_ms();
+	json_t *d;
+	entry *en;
+	int rc;
+
+	*wrote = false;
+	if (a->cp_key == NULL)
+		return 0;
+	rc = store_audit_head(tx, &seq, head, e);
+	if (rc != 0)
+		return rc;
+	if (seq <= a->cp_seq || (seq - a->cp_seq < a->cp_every && now - a->cp_at_ms < a->cp_ms))
+		return 0;
+	rc = sigkey_sign(a->cp_key, seq, head, sig, e);
+	if (rc != 0)
+		return rc;
+	bg_hex(sig, SIGKEY_SIG_LEN, sig_hex);
+	d = json_pack("{s:I,s:s,s:s,s:s,s:i}", "covers_seq", (json_int_t)seq, "covers_hash", head,
+	              "key_id", sigkey_id(a->cp_key), "sig", sig_hex, "v", 1);
+	en = calloc(1, sizeof(*en));
+	if (d == NULL || en == NULL || (en->detail = json_dumps(d, DUMP_FLAGS)) == NULL) {
+		json_decref(d);
+		entry_free(en);
+		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
+	}
+	json_decref(d);
+	en->f[STORE_AUDIT_KIND] = (sv){CP_KIND, sizeof(CP_KIND) - 1};
+	rc = append_entries(a, tx, en, a->md, &a->canon, e);
+	if (rc == 0) {
+		*wrote = true;
+		a->cp_seq = en->seq;
+		a->cp_at_ms = now;
+	}
+	entry_free(en);
+	return rc;
+}
+
+/* Writes the batch in one transaction of its own, with a checkpoint after it when one
+ * is due. On success every entry has its seq; on failure nothing of it is kept and the
+ * code is BG_EIO (e says why). */
 static int write_batch(audit_log *a, entry *list, bg_err *e)
 {
+	int64_t saved_seq = a->cp_seq, saved_at = a->cp_at_ms;
 	store_tx *tx;
+	bool wrote;
 	int rc = store_begin(a->st, &tx, e);
 
-	if (rc == 0)
-		rc = store_end(tx, append_entries(a, tx, list, a->md, &a->canon, e), e);
+	if (rc == 0) {
+		rc = append_entries(a, tx, list, a->md, &a->canon, e);
+		if (rc == 0)
+			rc = maybe_checkpoint(a, tx, &wrote, e);
+		rc = store_end(tx, rc, e);
+	}
+	if (rc != 0) {
+		a->cp_seq = saved_seq; /* the checkpoint, if any, was rolled back too */
+		a->cp_at_ms = saved_at;
+	}
 	if (rc != 0 && e != NULL)
 		e->code = BG_EIO;
 	return rc != 0 ? BG_EIO : 0;
+}
+
+/* The timer's checkpoint when no records arrive: records appended since the last one
+ * (by earlier batches or audit_append_tx) get covered within cp_ms. */
+static void timed_checkpoint(audit_log *a)
+{
+	int64_t saved_seq = a->cp_seq, saved_at = a->cp_at_ms;
+	store_tx *tx;
+	bool wrote = false;
+	bg_err e;
+	int rc = store_begin(a->st, &tx, &e);
+
+	if (rc != 0)
+		return;
+	rc = maybe_checkpoint(a, tx, &wrote, &e);
+	if (rc == 0 && !wrote) {
+		store_rollback(tx); /* nothing to cover: no commit, no sync */
+		a->cp_at_ms = mono_ms();
+		return;
+	}
+	if (store_end(tx, rc, &e) != 0) {
+		a->cp_seq = saved_seq;
+		a->cp_at_ms = saved_at;
+		fprintf(stderr, "breakglass: audit checkpoint failed: %s\n", e.msg);
+	}
 }
 
 /* Commits every queued record as one batch and completes its callers. Called and
@@ -450,8 +549,26 @@ static void *committer_main(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		while (a->qhead == NULL && !a->stop)
-			pthread_cond_wait(&a->work, &a->mu);
+		while (a->qhead == NULL && !a->stop) {
+			struct timespec until;
+			int64_t due;
+
+			if (a->cp_key == NULL) {
+				pthread_cond_wait(&a->work, &a->mu);
+				continue;
+			}
+			due = a->cp_at_ms + a->cp_ms;
+			until.tv_sec = due / 1000;
+			until.tv_nsec = (long)(due % 1000) * 1000000;
+			if (pthread_cond_timedwait(&a->work, &a->mu, &until) == ETIMEDOUT &&
+			    a->qhead == NULL && !a->stop) {
+				a->writing = true;
+				pthread_mutex_unlock(&a->mu);
+				timed_checkpoint(a);
+				pthread_mutex_lock(&a->mu);
+				a->writing = false;
+			}
+		}
 		if (a->qhead == NULL)
 			break; /* stopping, and everything queued is written */
 		commit_queued(a);
@@ -496,7 +613,7 @@ static bool sync_init(audit_log *a)
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
-	if (pthread_cond_init(&a->work, NULL) != 0) {
+	if (pthread_cond_init(&a->work, &a->done_attr) != 0) {
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
@@ -574,6 +691,17 @@ void audit_free(audit_log *a)
 	EVP_MD_CTX_free(a->md);
 	bg_buf_free(&a->canon);
 	free(a);
+}
+
+void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms)
+{
+	pthread_mutex_lock(&a->mu);
+	a->cp_key = key;
+	a->cp_every = every > 0 ? every : BG_AUDIT_CHECKPOINT_EVERY;
+	a->cp_ms = ms > 0 ? ms : BG_AUDIT_CHECKPOINT_MS;
+	a->cp_at_ms = mono_ms();
+	pthread_cond_signal(&a->work); /* the committer waits with the new timer */
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* --- appending ------------------------------------------------------------------------- */

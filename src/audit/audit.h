@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "audit/sigkey.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -47,6 +48,14 @@ typedef struct audit_record {
 /* Opens the audit log kept in st (borrowed: it must outlive the log) and starts the
  * committer thread. */
 int audit_open(store *st, audit_log **out, bg_err *e) BG_MUST_CHECK;
+
+/* Makes the committer append a signed checkpoint record (kind "checkpoint", docs/audit.md)
+ * after every `every` records and, while records are not covered by one, at least every
+ * ms milliseconds (0 for either: the defaults in limits.h). Its detail is {"covers_seq",
+ * "covers_hash", "key_id", "sig", "v": 1}: the chain head it covers (the record just
+ * before it) and key's Ed25519 signature of sigkey_message(covers_seq, covers_hash).
+ * key is borrowed and must outlive the log. Call once, after audit_open. */
+void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms);
 
 /* Stops the committer after it has written what is queued (every pending callback
  * runs). Accepts NULL. */

@@ -1,12 +1,25 @@
 /*
- * cmd_audit.c - `breakglass audit tail`: read the audit log through the API.
+ * cmd_audit.c - `breakglass audit tail|pubkey|export|verify`: the audit log through the
+ * API (docs/audit.md).
  *
- * One line per record in the terminal (what an incident lead skims), or the server's
- * {"records":[...]} with --json (what a script or the e2e tests check). Paging is explicit
- * (--after SEQ) so a script can walk the whole log without the CLI holding it in memory.
+ * tail: one line per record in the terminal (what an incident lead skims), or the
+ * server's {"records":[...]} with --json (what a script or the e2e tests check). Paging
+ * is explicit (--after SEQ) so a script can walk the whole log without the CLI holding
+ * it in memory.
+ *
+ * pubkey prints the checkpoints' public key (PEM). export walks the log page by page and
+ * writes JSON lines, one record each; with a filter, the records it leaves out between
+ * the first kept one and the first checkpoint after the last kept one are written
+ * redacted (seq, prev_hash, hash), so the chain's links stay checkable. verify feeds the
+ * store's records (through the API) or an export's lines to the verifier (audit/verify.h)
+ * and reports its findings; it trusts the key given with --pubkey, else the server's.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit/verify.h"
 #include "cli/cli.h"
 #include "cli/help.h"
 #include "cli/client.h"
@@ -59,13 +72,363 @@ fail:
 	return rc;
 }
 
+/* Calls fn with every record of the log after `after`, a page at a time. */
+static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg)
+{
+	int64_t after = 0;
+	bg_buf path;
+	int rc = CLI_EXIT_OK;
+
+	bg_buf_init(&path, BG_MAX_API_PATH);
+	for (;;) {
+		json_t *ans = NULL, *recs, *r;
+		size_t i, n;
+
+		bg_buf_reset(&path);
+		if (bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%d", (long long)after,
+		                AUDIT_MAX_LIMIT) != 0) {
+			rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+			break;
+		}
+		rc = cli_request(ctx, "GET", path.data, NULL, &ans);
+		if (rc != CLI_EXIT_OK)
+			break;
+		recs = json_object_get(ans, "records");
+		if (!json_is_array(recs)) {
+			json_decref(ans);
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+			              "the server's answer has no \"records\" list");
+			break;
+		}
+		n = json_array_size(recs);
+		json_array_foreach(recs, i, r)
+		{
+			json_t *seq = json_object_get(r, "seq");
+			if (json_is_integer(seq) && json_integer_value(seq) > after)
+				after = json_integer_value(seq);
+			if (rc == CLI_EXIT_OK)
+				rc = fn(arg, r);
+		}
+		json_decref(ans);
+		if (rc != CLI_EXIT_OK || n < AUDIT_MAX_LIMIT)
+			break;
+	}
+	bg_buf_free(&path);
+	return rc;
+}
+
+static int audit_pubkey(const cli_ctx *ctx)
+{
+	json_t *ans = NULL;
+	const char *pem;
+	int rc = cli_request(ctx, "GET", "/api/v1/audit/pubkey", NULL, &ans);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pem = json_string_value(json_object_get(ans, "public_key_pem"));
+	if (pem == NULL)
+		rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer has no public key");
+	else if (ctx->json)
+		rc = cli_emit_json(ans);
+	else if (fputs(pem, stdout) == EOF || fflush(stdout) != 0)
+		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	json_decref(ans);
+	return rc;
+}
+
+/* --- export ----------------------------------------------------------------------------- */
+
+typedef struct export_opts {
+	const char *since, *until, *grant; /* NULL: no bound */
+} export_opts;
+
+typedef struct export_ctx {
+	const export_opts *o;
+	bool filtered;
+	bool started;   /* a record was kept: the window has begun */
+	bool want_cp;   /* a kept record is not yet followed by a checkpoint */
+	bg_buf pending; /* lines after the last one that must be written */
+	int64_t kept, written;
+} export_ctx;
+
+static bool export_keeps(const export_opts *o, json_t *r)
+{
+	const char *ts = json_string_value(json_object_get(r, "ts"));
+	const char *g = json_string_value(json_object_get(r, "grant_id"));
+
+	if (o->since != NULL && (ts == NULL || strcmp(ts, o->since) < 0))
+		return false;
+	if (o->until != NULL && (ts == NULL || strcmp(ts, o->until) >= 0))
+		return false;
+	if (o->grant != NULL && (g == NULL || strcmp(g, o->grant) != 0))
+		return false;
+	return true;
+}
+
+/* Writes what is pending to stdout. */
+static int export_flush(export_ctx *x)
+{
+	if (x->pending.failed)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "an export line could not be built");
+	if (x->pending.len > 0 &&
+	    fwrite(x->pending.data, 1, x->pending.len, stdout) != x->pending.len)
+		return cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	bg_buf_reset(&x->pending);
+	return CLI_EXIT_OK;
+}
+
+static int export_line(export_ctx *x, json_t *o)
+{
+	char *line = json_dumps(o, JSON_COMPACT);
+	int rc = line == NULL || bg_buf_adds(&x->pending, line) != 0 ||
+	         bg_buf_addc(&x->pending, '\n') != 0;
+
+	free(line);
+	x->written++;
+	return rc ? cli_fail(CLI_EXIT_LOCAL, NULL, "an export line could not be built")
+	          : CLI_EXIT_OK;
+}
+
+static int export_each(void *arg, json_t *r)
+{
+	export_ctx *x = arg;
+	const char *kind = json_string_value(json_object_get(r, "kind"));
+	bool cp = kind != NULL && strcmp(kind, "checkpoint") == 0;
+	bool keep = !x->filtered || export_keeps(x->o, r);
+	json_t *stub;
+	int rc;
+
+	if (keep && !cp) {
+		x->started = true;
+		x->kept++;
+	}
+	if (!x->started)
+		return CLI_EXIT_OK;
+	if (keep || cp) {
+		rc = export_line(x, r);
+	} else {
+		stub = json_pack("{s:O,s:O,s:O,s:b}", "seq", json_object_get(r, "seq"), "prev_hash",
+		                 json_object_get(r, "prev_hash"), "hash",
+		                 json_object_get(r, "hash"), "redacted", 1);
+		rc = stub == NULL ? cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory")
+		                  : export_line(x, stub);
+		json_decref(stub);
+	}
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	/* A kept record, and the checkpoint that follows it, must be written; stubs and
+	 * checkpoints after the last of those are dropped at the end. */
+	if (keep && !cp) {
+		x->want_cp = true;
+		return export_flush(x);
+	}
+	if (cp && x->want_cp) {
+		x->want_cp = false;
+		return export_flush(x);
+	}
+	return CLI_EXIT_OK;
+}
+
+static int audit_export(const cli_ctx *ctx, const export_opts *o)
+{
+	export_ctx x;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.o = o;
+	x.filtered = o->since != NULL || o->until != NULL || o->grant != NULL;
+	bg_buf_init(&x.pending, BG_MAX_RESPONSE_BODY);
+	rc = walk(ctx, export_each, &x);
+	if (rc == CLI_EXIT_OK && !x.filtered)
+		rc = export_flush(&x); /* unfiltered: everything, to the last record */
+	if (rc == CLI_EXIT_OK && fflush(stdout) != 0)
+		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	if (rc == CLI_EXIT_OK && x.want_cp)
+		cli_warnf("no checkpoint follows the last exported record yet: the export's tail "
+		          "is not covered by a signature");
+	bg_buf_free(&x.pending);
+	return rc;
+}
+
+/* --- verify ----------------------------------------------------------------------------- */
+
+typedef struct verify_opts {
+	const char *pubkey, *file, *reference;
+} verify_opts;
+
+/* Reads a whole small file (a PEM key) into a new NUL-terminated buffer. */
+static char *read_small(const char *path, size_t max, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = f != NULL ? malloc(max + 1) : NULL;
+
+	if (buf == NULL) {
+		if (f != NULL)
+			fclose(f);
+		return NULL;
+	}
+	*n = fread(buf, 1, max + 1, f);
+	fclose(f);
+	if (*n > max) {
+		free(buf);
+		return NULL;
+	}
+	buf[*n] = '\0';
+	return buf;
+}
+
+static int load_pubkey(const cli_ctx *ctx, const char *path, sigkey **out)
+{
+	json_t *ans = NULL;
+	const char *pem;
+	char *text = NULL;
+	size_t n = 0;
+	bg_err e;
+	int rc;
+
+	if (path != NULL) {
+		text = read_small(path, 4096, &n);
+		if (text == NULL)
+			return cli_fail(CLI_EXIT_USAGE, NULL, "cannot read the public key file %s",
+			                path);
+		rc = sigkey_from_public_pem(text, n, out, &e);
+		free(text);
+		return rc == 0 ? CLI_EXIT_OK
+		               : cli_fail(CLI_EXIT_USAGE, NULL, "%s: %s", path, e.msg);
+	}
+	rc = cli_request(ctx, "GET", "/api/v1/audit/pubkey", NULL, &ans);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	pem = json_string_value(json_object_get(ans, "public_key_pem"));
+	rc = pem == NULL || sigkey_from_public_pem(pem, strlen(pem), out, &e) != 0
+	         ? cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's public key is not usable")
+	         : CLI_EXIT_OK;
+	json_decref(ans);
+	return rc;
+}
+
+/* Feeds each line of path to fn(v, line, n) (reference: checkpoints only). */
+static int feed_file(averify *v, const char *path, bool reference)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = CLI_EXIT_OK;
+
+	if (f == NULL)
+		return cli_fail(CLI_EXIT_USAGE, NULL, "cannot open %s: %s", path, strerror(errno));
+	while (rc == CLI_EXIT_OK && (n = getline(&line, &cap, f)) >= 0) {
+		if (!reference) {
+			if (averify_line(v, line, (size_t)n) != 0)
+				rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		} else {
+			json_t *r = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+			if (r != NULL && averify_reference(v, r) != 0)
+				rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+			json_decref(r);
+		}
+	}
+	if (rc == CLI_EXIT_OK && ferror(f))
+		rc = cli_fail(CLI_EXIT_USAGE, NULL, "cannot read %s", path);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int verify_each(void *arg, json_t *r)
+{
+	return averify_record(arg, r) == 0 ? CLI_EXIT_OK
+	                                   : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+}
+
+static int print_result(const cli_ctx *ctx, const averify_result *r, const char *what)
+{
+	bg_buf out;
+	size_t i;
+	int rc, bad = 0; /* a failed add is sticky: cli_write_out reports it */
+
+	if (ctx->json) {
+		json_t *j = averify_result_json(r);
+		rc = j == NULL ? cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory") : cli_emit_json(j);
+		json_decref(j);
+		return rc;
+	}
+	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
+	if (r->ok)
+		bad |=
+		    bg_buf_addf(&out,
+		                "%s: whole%s: %lld records (seq %lld to %lld), %lld checkpoints, "
+		                "signed through seq %lld\n",
+		                what, r->partial ? " (a partial range)" : "", (long long)r->records,
+		                (long long)r->first_seq, (long long)r->last_seq,
+		                (long long)r->checkpoints, (long long)r->signed_seq);
+	else
+		bad |= bg_buf_addf(
+		    &out, "%s: BROKEN: %zu problem%s in %lld records (seq %lld to %lld)\n", what,
+		    r->nproblems, r->nproblems == 1 ? "" : "s", (long long)r->records,
+		    (long long)r->first_seq, (long long)r->last_seq);
+	for (i = 0; i < r->nkept; i++)
+		bad |= bg_buf_addf(&out, "  seq %lld: %s: %s\n", (long long)r->problems[i].seq,
+		                   r->problems[i].kind, r->problems[i].message);
+	if (r->nproblems > r->nkept)
+		bad |= bg_buf_addf(&out, "  ... and %zu more\n", r->nproblems - r->nkept);
+	if (r->ok && r->last_seq > r->signed_seq + 1)
+		bad |= bg_buf_addf(&out,
+		                   "  note: records after seq %lld are not yet covered by a "
+		                   "signed checkpoint\n",
+		                   (long long)r->signed_seq);
+	(void)bad;
+	rc = cli_write_out(&out);
+	bg_buf_free(&out);
+	return rc;
+}
+
+static int audit_verify_cmd(const cli_ctx *ctx, const verify_opts *o)
+{
+	sigkey *key = NULL;
+	averify *v = NULL;
+	averify_result res;
+	bg_err e;
+	int rc = load_pubkey(ctx, o->pubkey, &key);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (averify_new((const sigkey *const *)&key, 1, o->file == NULL, &v, &e) != 0) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
+		goto out;
+	}
+	rc = o->file != NULL ? feed_file(v, o->file, false) : walk(ctx, verify_each, v);
+	if (rc == CLI_EXIT_OK && o->reference != NULL)
+		rc = feed_file(v, o->reference, true);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (averify_finish(v, &res) != 0) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		goto out;
+	}
+	rc = print_result(ctx, &res, o->file != NULL ? o->file : "audit log");
+	if (rc == CLI_EXIT_OK && !res.ok)
+		rc = CLI_EXIT_REFUSED;
+out:
+	averify_free(v);
+	sigkey_free(key);
+	return rc;
+}
+
 int cmd_audit_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"after", true}, {"limit", true}, {NULL, false}};
+	static const cli_opt opts[] = {{"after", true}, {"limit", true},     {"pubkey", true},
+	                               {"file", true},  {"since", true},     {"until", true},
+	                               {"grant", true}, {"reference", true}, {NULL, false}};
 	cli_ctx ctx;
 	cli_args a;
 	const char *val, *sub = NULL;
 	int64_t after = 0, limit = 100;
+	export_opts xo = {NULL, NULL, NULL};
+	verify_opts vo = {NULL, NULL, NULL};
+	bool tail_opt = false, export_opt = false, verify_opt = false;
 	int k;
 
 	cli_ctx_init(&ctx);
@@ -82,20 +445,55 @@ int cmd_audit_main(int argc, char **argv)
 		case 0:
 			if (cli_parse_int(val, 0, INT64_MAX, &after) != 0)
 				return cli_usage_error(&a, "--after takes a sequence number");
+			tail_opt = true;
 			break;
 		case 1:
 			if (cli_parse_int(val, 1, AUDIT_MAX_LIMIT, &limit) != 0)
 				return cli_usage_error(&a, "--limit takes a number from 1 to %d",
 				                       AUDIT_MAX_LIMIT);
+			tail_opt = true;
+			break;
+		case 2:
+			vo.pubkey = val;
+			verify_opt = true;
+			break;
+		case 3:
+			vo.file = val;
+			verify_opt = true;
+			break;
+		case 4:
+			xo.since = val;
+			export_opt = true;
+			break;
+		case 5:
+			xo.until = val;
+			export_opt = true;
+			break;
+		case 6:
+			xo.grant = val;
+			export_opt = true;
+			break;
+		case 7:
+			vo.reference = val;
+			verify_opt = true;
 			break;
 		}
 	}
 	if (ctx.help)
 		return cli_help_show("audit");
 	if (sub == NULL)
-		return cli_usage_error(&a, "missing subcommand (tail)");
-	if (strcmp(sub, "tail") != 0)
-		return cli_usage_error(&a, "unknown subcommand \"%s\" (this version has: tail)",
-		                       sub);
-	return audit_tail(&ctx, after, limit);
+		return cli_usage_error(&a, "missing subcommand (tail, pubkey, export, verify)");
+	if ((tail_opt && strcmp(sub, "tail") != 0) || (export_opt && strcmp(sub, "export") != 0) ||
+	    (verify_opt && strcmp(sub, "verify") != 0))
+		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
+	if (strcmp(sub, "tail") == 0)
+		return audit_tail(&ctx, after, limit);
+	if (strcmp(sub, "pubkey") == 0)
+		return audit_pubkey(&ctx);
+	if (strcmp(sub, "export") == 0)
+		return audit_export(&ctx, &xo);
+	if (strcmp(sub, "verify") == 0)
+		return audit_verify_cmd(&ctx, &vo);
+	return cli_usage_error(
+	    &a, "unknown subcommand \"%s\" (this version has: tail, pubkey, export, verify)", sub);
 }

@@ -416,8 +416,17 @@ static const cli_help_item revoke_examples[] = {
 /* --- audit --------------------------------------------------------------------------- */
 
 static const cli_help_item audit_opts[] = {
-    {"--after SEQ", "Start after sequence number SEQ (default 0: from the start)."},
-    {"--limit N", "At most N records, 1 to 1000 (default 100)."},
+    {"--after SEQ", "tail: start after sequence number SEQ (default 0: from the start)."},
+    {"--limit N", "tail: at most N records, 1 to 1000 (default 100)."},
+    {"--since T", "export: records whose ts is T or later (RFC 3339 UTC, compared as text)."},
+    {"--until T", "export: records whose ts is before T."},
+    {"--grant G", "export: records of grant G."},
+    {"--pubkey FILE",
+     "verify: the public key (PEM) to trust; default: the server's (audit pubkey)."},
+    {"--file FILE", "verify: an export (JSON lines; - for stdin) instead of the store."},
+    {"--reference FILE",
+     "verify: another copy of the trail (an earlier export); its signed checkpoints show a "
+     "truncated tail or a rewritten chain."},
     END};
 
 static const cli_help_item audit_examples[] = {
@@ -428,6 +437,20 @@ static const cli_help_item audit_examples[] = {
      "      [ \"$(jq '.records | length' <<<\"$page\")\" -gt 0 ]; do\n"
      "  jq -c '.records[]' <<<\"$page\"; after=$(jq '.records[-1].seq' <<<\"$page\")\n"
      "done"},
+    {"Keep the public key and a full export somewhere else:",
+     "breakglass audit pubkey >audit.pem && breakglass audit export >trail.jsonl"},
+    {"Verify the store, and the export against a key kept offline:",
+     "breakglass audit verify --pubkey audit.pem --reference trail.jsonl\n"
+     "breakglass audit verify --pubkey audit.pem --file trail.jsonl --json"},
+    {"One grant's records, verifiable on their own:",
+     "breakglass audit export --grant g_3f9a >g_3f9a.jsonl"},
+    END};
+
+static const cli_help_item audit_exit[] = {
+    {"0", "Done; for verify: the trail is whole."},
+    {"1", "Refused; for verify: the trail is broken (each finding is printed)."},
+    {"2", "Usage error (unreadable --pubkey or --file)."},
+    {"3", "The server is unreachable."},
     END};
 
 /* --- runbook ------------------------------------------------------------------------- */
@@ -558,7 +581,8 @@ static const cli_help pages[] = {
      "Asks the server who the API token belongs to. A quick check that BREAKGLASS_URL and "
      "BREAKGLASS_TOKEN are right.",
      NULL, true, whoami_examples, NULL, NULL},
-    {"user", "add, list, disable and renew users (admins)", "breakglass user add NAME --role ROLE --otp CODE [--json]",
+    {"user", "add, list, disable and renew users (admins)",
+     "breakglass user add NAME --role ROLE --otp CODE [--json]",
      "Manages the people who may act. add creates a user and prints their API token and TOTP "
      "secret (base32, an otpauth:// URI and a QR code to scan) once. Only admins manage "
      "users; the admin's TOTP code confirms each change, and each is on the audit record. "
@@ -667,13 +691,30 @@ static const cli_help pages[] = {
      "Revokes the grant: its very next request is refused, whatever it is. Prints the grant, "
      "now revoked, with who revoked it and when.",
      revoke_opts, true, revoke_examples, NULL, NULL},
-    {"audit", "read the audit log (admins)",
-     "breakglass audit tail [--after SEQ] [--limit N] [--json]",
-     "Prints audit records, oldest first: every DynamoDB request and answer, every refusal, "
-     "every API action. One line per record: SEQ TIME KIND ACTOR GRANT OP TABLES DECISION "
-     "STATUS REASON. With --json, the server's {\"records\": [...]}, each record with its "
-     "hash and the previous record's (the chain).",
-     audit_opts, true, audit_examples, NULL, NULL},
+    {"audit", "read, export and verify the audit log (admins, auditors)",
+     "breakglass audit tail [--after SEQ] [--limit N] [--json]\n"
+     "breakglass audit pubkey [--json]\n"
+     "breakglass audit export [--since T] [--until T] [--grant G]\n"
+     "breakglass audit verify [--pubkey FILE] [--file F] [--reference F] [--json]",
+     "tail prints audit records, oldest first: every DynamoDB request and answer, every "
+     "refusal, every API action. One line per record: SEQ TIME KIND ACTOR GRANT OP TABLES "
+     "DECISION STATUS REASON. With --json, the server's {\"records\": [...]}, each record "
+     "with its hash and the previous record's (the chain).\n\n"
+     "The gateway signs a checkpoint record into the chain every 1000 records or 10 seconds "
+     "(audit.checkpoint_every and audit.checkpoint_seconds in the serve config file) with "
+     "an Ed25519 key kept in the data directory. pubkey prints its public key (PEM).\n\n"
+     "export writes the log as JSON lines, one record each, checkpoints included. With a "
+     "filter, it starts at the first record kept and ends at the checkpoint after the last "
+     "one; the records left out between are written redacted (seq, prev_hash and hash "
+     "only), so the links stay checkable. docs/audit.md has the formats.\n\n"
+     "verify checks the store (through the server) or an export: every hash, every link, "
+     "every checkpoint signature. It prints each finding with its seq and kind (edited, "
+     "link, deleted, inserted, reordered, bad_checkpoint, bad_signature, unknown_key, "
+     "truncated, diverged, malformed); with --json, {\"ok\", \"partial\", \"records\", "
+     "\"checkpoints\", \"first_seq\", \"last_seq\", \"signed_seq\", \"problems\": [{\"seq\", "
+     "\"kind\", \"message\"}]}. A cut tail is visible only against another copy's later "
+     "checkpoint: give one with --reference.",
+     audit_opts, true, audit_examples, audit_exit, NULL},
     {"runbook", "check, list, show and test the runbook templates",
      "breakglass runbook lint [--runbooks DIR] [--json]\n"
      "breakglass runbook list [--runbooks DIR] [--json]\n"

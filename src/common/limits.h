@@ -291,6 +291,21 @@
  * at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096
 
+/* Signed audit checkpoints (docs/audit.md): by default one after every 1000 records and
+ * at most 10 s after the first record not yet covered, so a copy of the trail kept
+ * elsewhere proves a truncation within seconds while signing costs the committer one
+ * Ed25519 signature (about 30 us) per thousand records. A configured cadence may go
+ * from every record (tests) to a million. */
+#define BG_AUDIT_CHECKPOINT_EVERY     1000
+#define BG_AUDIT_CHECKPOINT_MS        10000
+#define BG_AUDIT_CHECKPOINT_EVERY_MAX 1000000
+/* and a configured time bound from 1 s to an hour (longer leaves a truncation unprovable
+ * for longer than an incident usually lasts). */
+#define BG_AUDIT_CHECKPOINT_SECONDS_MAX 3600
+/* One line of an audit export (docs/audit.md): a record with a request body twice over
+ * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
+#define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
+
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000

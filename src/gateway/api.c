@@ -511,6 +511,15 @@ static void api_audit_read(api_ctx *c)
 	           &e);
 }
 
+/* The public key that verifies the audit checkpoints (docs/audit.md). */
+static void api_audit_pubkey(api_ctx *c)
+{
+	api_reply(c, 200,
+	          json_pack("{s:s,s:s,s:s}", "algorithm", "ed25519", "key_id",
+	                    sigkey_id(c->g->audit_key), "public_key_pem",
+	                    sigkey_public_pem(c->g->audit_key)));
+}
+
 /* What the paths under a grant that name no action of it answer. The grant is looked
  * up first, so one the caller may not see is a 404 before any complaint about the
  * request itself. */
@@ -879,6 +888,8 @@ static const api_route routes[] = {
     {"GET", "/api/v1/grants", USER_ROLE_ANY, false, api_grants_list, NULL},
     {"GET", "/api/v1/audit", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_read,
      "only an admin or an auditor can read the audit log"},
+    {"GET", "/api/v1/audit/pubkey", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_pubkey,
+     "only an admin or an auditor can read the audit log's public key"},
     {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
     {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},

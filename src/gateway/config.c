@@ -43,6 +43,8 @@ typedef struct cfg_text {
 	char policy[sizeof(((gw_config *)0)->policy)];
 	char upstream_role_arn[sizeof(((gw_config *)0)->upstream_role_arn)];
 	char upstream_external_id[sizeof(((gw_config *)0)->upstream_external_id)];
+	char audit_every[16];   /* audit.checkpoint_every, file only */
+	char audit_seconds[16]; /* audit.checkpoint_seconds, file only */
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -95,6 +97,38 @@ static const cfg_key *cfg_find(const char *name, int by)
 	return NULL;
 }
 
+/* The `audit:` mapping of the file (config.h). */
+static int cfg_audit(cfg_text *t, const ytree_node *m, const char *path, bg_err *e)
+{
+	size_t i;
+
+	if (m->kind != YTREE_MAP)
+		return bg_err_set(e, BG_EINVAL, "%s:%u: audit must be a mapping", path, m->line);
+	for (i = 0; i < ytree_map_size(m); i++) {
+		const ytree_node *k = ytree_map_key(m, i), *v = ytree_map_value(m, i);
+		char *dst;
+
+		if (strcmp(k->text, "sinks") == 0)
+			return bg_err_set(
+			    e, BG_EINVAL,
+			    "%s:%u: audit.sinks is not yet supported by this version "
+			    "(the audit trail is kept in the store; see docs/audit.md)",
+			    path, k->line);
+		if (strcmp(k->text, "checkpoint_every") == 0)
+			dst = t->audit_every;
+		else if (strcmp(k->text, "checkpoint_seconds") == 0)
+			dst = t->audit_seconds;
+		else
+			return bg_err_set(e, BG_EINVAL, "%s:%u: unknown setting 'audit.%.40s'",
+			                  path, k->line, k->text);
+		if (v->kind != YTREE_SCALAR || strlen(v->text) >= sizeof(t->audit_every))
+			return bg_err_set(e, BG_EINVAL, "%s:%u: audit.%s must be a number", path,
+			                  v->line, k->text);
+		memcpy(dst, v->text, strlen(v->text) + 1);
+	}
+	return 0;
+}
+
 /* Reads the YAML text (a flat mapping of settings) into t; path names it in messages. */
 static int cfg_yaml(cfg_text *t, const char *text, size_t len, const char *path, bg_err *e)
 {
@@ -111,7 +145,9 @@ static int cfg_yaml(cfg_text *t, const char *text, size_t len, const char *path,
 	for (i = 0; rc == 0 && i < ytree_map_size(root); i++) {
 		k = ytree_map_key(root, i);
 		v = ytree_map_value(root, i);
-		if (cfg_find(k->text, 0) == NULL)
+		if (strcmp(k->text, "audit") == 0)
+			rc = cfg_audit(t, v, path, e);
+		else if (cfg_find(k->text, 0) == NULL)
 			rc = bg_err_set(e, BG_EINVAL, "%s:%u: unknown setting '%.40s'", path,
 			                k->line, k->text);
 		else if (v->kind != YTREE_SCALAR)
@@ -211,6 +247,20 @@ static int cfg_tuning(gw_config *c, const cfg_text *t, bg_err *e)
 		                 e);
 	if (rc == 0 && t->drain_timeout[0])
 		rc = cfg_timeout(t->drain_timeout, "drain_timeout", &c->drain_timeout_ms, e);
+	c->audit_checkpoint_every = BG_AUDIT_CHECKPOINT_EVERY;
+	c->audit_checkpoint_ms = BG_AUDIT_CHECKPOINT_MS;
+	if (rc == 0 && t->audit_every[0]) {
+		unsigned n;
+		rc = cfg_count(t->audit_every, "audit.checkpoint_every",
+		               BG_AUDIT_CHECKPOINT_EVERY_MAX, &n, e);
+		c->audit_checkpoint_every = n;
+	}
+	if (rc == 0 && t->audit_seconds[0]) {
+		unsigned n;
+		rc = cfg_count(t->audit_seconds, "audit.checkpoint_seconds",
+		               BG_AUDIT_CHECKPOINT_SECONDS_MAX, &n, e);
+		c->audit_checkpoint_ms = (int64_t)n * 1000;
+	}
 	return rc;
 }
 

@@ -27,6 +27,13 @@
  *              credentials, and its ExternalId)
  *   (file)     --config      BREAKGLASS_CONFIG      none
  *
+ * The file alone may also hold an `audit:` mapping (docs/audit.md):
+ *
+ *   audit:
+ *     checkpoint_every: 1000   records between two signed checkpoints (1 to 1000000)
+ *     checkpoint_seconds: 10   longest wait for a checkpoint while records are uncovered
+ *     sinks: [...]             not yet supported: refused with an error saying so
+ *
  * Durations take a unit: 500ms, 10s, 2m.
  */
 #ifndef BG_CONFIG_H
@@ -58,6 +65,8 @@ typedef struct gw_config {
 	/* A break-glass role to assume with the chain's credentials; empty: none. */
 	char upstream_role_arn[BG_MAX_ROLE_ARN + 1];
 	char upstream_external_id[BG_MAX_EXTERNAL_ID + 1];
+	int64_t audit_checkpoint_every; /* records between signed checkpoints */
+	int64_t audit_checkpoint_ms;    /* longest wait for one */
 } gw_config;
 
 /* One setting from the command line: the key whose flag is gw_config_flag(key), and its

@@ -30,6 +30,7 @@ typedef struct gw {
 	gw_config cfg;
 	store *st;
 	keyring *kr;
+	sigkey *audit_key; /* signs the audit checkpoints */
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;

@@ -1,6 +1,7 @@
 /*
  * init.c - creating a breakglass installation (gateway.h: gateway_init): the data
- * directory (datadir.h), the store, the master key and the first admin.
+ * directory (datadir.h), the store, the master key, the audit checkpoints' signing key
+ * (sigkey.h) and the first admin.
  *
  * All or nothing. The name is checked before anything is created; a data directory that
  * already holds a store or a master key is refused untouched, so a mistyped command cannot
@@ -24,6 +25,7 @@ int gateway_init(const char *data, const char *admin, user_secrets *us, bg_err *
 	bool made[DATADIR_FILES] = {false};
 	store *st = NULL;
 	keyring *kr = NULL;
+	sigkey *ak = NULL;
 	audit_log *al = NULL;
 	datadir *dd = NULL;
 	svc sv;
@@ -59,6 +61,10 @@ int gateway_init(const char *data, const char *admin, user_secrets *us, bg_err *
 	made[DATADIR_MASTER_KEY] = rc != BG_EEXISTS;
 	if (rc != 0)
 		goto fail;
+	rc = sigkey_load(datadir_path(dd, DATADIR_AUDIT_KEY), true, &ak, e);
+	made[DATADIR_AUDIT_KEY] = rc != BG_EEXISTS;
+	if (rc != 0)
+		goto fail;
 	rc = audit_open(st, &al, e);
 	if (rc != 0)
 		goto fail;
@@ -69,6 +75,7 @@ int gateway_init(const char *data, const char *admin, user_secrets *us, bg_err *
 	rc = svc_init_admin(&sv, admin, us, e);
 fail:
 	audit_free(al);
+	sigkey_free(ak);
 	keyring_free(kr);
 	store_free(st);
 	if (rc != 0) {

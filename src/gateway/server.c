@@ -583,12 +583,29 @@ static void gw_close(gw *g)
 	upstream_free(g->up);
 	credchain_free(g->identity);
 	audit_free(g->audit);
+	sigkey_free(g->audit_key);
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
 	memset(g, 0, sizeof(*g));
+}
+
+/* The audit checkpoints' key; a store made before checkpoints existed gets one now, and
+ * the log says so once (its path, never its contents). */
+static int load_audit_key(datadir *dd, sigkey **out, bg_err *e)
+{
+	const char *path = datadir_path(dd, DATADIR_AUDIT_KEY);
+	int rc = sigkey_load(path, false, out, e);
+
+	if (rc != BG_ENOTFOUND)
+		return rc;
+	rc = sigkey_load(path, true, out, e);
+	if (rc == 0)
+		fprintf(stderr, "breakglass: created the audit signing key %s (key id %s)\n", path,
+		        sigkey_id(*out));
+	return rc;
 }
 
 static int gw_open(gw *g, bg_err *e)
@@ -602,9 +619,14 @@ static int gw_open(gw *g, bg_err *e)
 		rc = store_open(g->cfg.data, false, &g->st, e);
 	if (rc == 0)
 		rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), false, &g->kr, e);
+	if (rc == 0)
+		rc = load_audit_key(dd, &g->audit_key, e);
 	datadir_free(dd);
 	if (rc == 0)
 		rc = audit_open(g->st, &g->audit, e);
+	if (rc == 0)
+		audit_set_checkpoints(g->audit, g->audit_key, g->cfg.audit_checkpoint_every,
+		                      g->cfg.audit_checkpoint_ms);
 	if (rc == 0)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
 	if (rc == 0)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 
 #define KEY_LEN      32
 #define KEY_FILE_LEN (2 * KEY_LEN + 1) /* hex and a newline */
@@ -38,49 +39,6 @@ struct keyring {
 	EVP_MAC *mac;
 	EVP_MAC_CTX *tmpl; /* keyed with the master key; duplicated per derivation */
 };
-
-/* Writes all n bytes, retrying short writes and EINTR. */
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* fsyncs the directory holding path so a freshly created file survives a crash. */
-static int sync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n;
-	int fd, rc;
-
-	if (slash == NULL) {
-		dir[0] = '.';
-		n = 1;
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return -1;
-		memcpy(dir, path, n);
-	}
-	dir[n] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
 
 static int create_key_file(const char *path, uint8_t key[KEY_LEN], bg_err *e)
 {
@@ -100,11 +58,11 @@ static int create_key_file(const char *path, uint8_t key[KEY_LEN], bg_err *e)
 	text[2 * KEY_LEN] = '\n';
 	text[KEY_FILE_LEN] = '\0';
 	/* umask can only narrow 0600, but be explicit about the mode we promise. */
-	rc = fchmod(fd, 0600) != 0 || write_all(fd, text, KEY_FILE_LEN) != 0 || fsync(fd) != 0;
+	rc = fchmod(fd, 0600) != 0 || bg_write_all(fd, text, KEY_FILE_LEN) != 0 || fsync(fd) != 0;
 	OPENSSL_cleanse(text, sizeof(text));
 	if (close(fd) != 0)
 		rc = 1;
-	if (rc || sync_parent(path) != 0) {
+	if (rc || bg_fsync_parent(path) != 0) {
 		int saved = errno;
 		unlink(path);
 		return bg_err_set(e, BG_EIO, "keyring: cannot write %s: %s", path, strerror(saved));

@@ -228,12 +228,44 @@ static void test_tuning_and_tls(void **state)
 	clear_env();
 }
 
+/* The audit: section (docs/audit.md): checkpoint cadence, sinks refused as not yet. */
+static void test_audit_section(void **state)
+{
+	gw_config c;
+	bg_err e;
+
+	(void)state;
+	clear_env();
+	assert_int_equal(load(&c, NULL, &e, NULL), 0);
+	assert_int_equal(c.audit_checkpoint_every, 1000);
+	assert_int_equal(c.audit_checkpoint_ms, 10000);
+	write_file("audit:\n  checkpoint_every: 50\n  checkpoint_seconds: 2\n");
+	assert_int_equal(load(&c, path, &e, NULL), 0);
+	assert_int_equal(c.audit_checkpoint_every, 50);
+	assert_int_equal(c.audit_checkpoint_ms, 2000);
+	write_file("audit:\n  checkpoint_every: 0\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	write_file("audit:\n  checkpoint_seconds: 3601\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	write_file("audit:\n  checkpoint_evry: 5\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "audit.checkpoint_evry"));
+	write_file("audit:\n  checkpoint_every: 1000\n  checkpoint_seconds: 10\n  sinks:\n"
+	           "    - {type: jsonl, path: audit/audit.jsonl, max_bytes: 104857600, required: "
+	           "true}\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "audit.sinks is not yet supported"));
+	write_file("audit: 5\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_errors),        cmocka_unit_test(test_tuning_and_tls),
-	    cmocka_unit_test(test_upstream_role),
+	    cmocka_unit_test(test_upstream_role), cmocka_unit_test(test_audit_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

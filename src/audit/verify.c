@@ -1,0 +1,535 @@
+/*
+ * verify.c - checking an audit trail (see verify.h and docs/audit.md).
+ *
+ * Each record is reduced, as it is fed, to a small summary (seq, the order it came in,
+ * its stated prev_hash and hash, whether its hash matches its contents, and a
+ * checkpoint's fields), so a trail of millions of records costs tens of bytes each
+ * and the JSON is freed at once. finish() then sorts the summaries by seq: among
+ * records claiming one seq the one that fits the chain is kept and the others are
+ * "inserted"; a kept record that came after a higher seq is "reordered"; walking the
+ * kept records in order finds gaps, broken links, edited records and checkpoints that
+ * do not verify; the other copy's checkpoints find a truncated tail or a rewritten
+ * chain.
+ *
+ * A record's hash is recomputed as audit.h defines it: SHA-256 of the previous hash's
+ * 32 bytes and the record without "hash" as jansson serialises it with sorted keys,
+ * compactly. Any field an editor adds, removes or changes therefore changes it.
+ */
+#include "audit/verify.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/crypto.h"
+#include "common/limits.h"
+
+#define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+
+typedef struct cpinfo {
+	int64_t seq; /* the checkpoint record's own */
+	bool well_formed;
+	int64_t covers;
+	char covers_hex[65];
+	char key_id[SIGKEY_ID_HEX + 1];
+	uint8_t sig[SIGKEY_SIG_LEN];
+} cpinfo;
+
+typedef struct item {
+	int64_t seq;
+	size_t idx; /* the order it was fed in */
+	uint8_t prev[32], hash[32];
+	bool hash_ok, redacted, loser;
+	int64_t cp; /* index into cps, or -1 */
+} item;
+
+struct averify {
+	const sigkey *const *keys;
+	size_t nkeys;
+	bool from_one;
+	item *items;
+	size_t n, cap;
+	cpinfo *cps;
+	size_t ncp, cpcap;
+	cpinfo *refs;
+	size_t nref, refcap;
+	size_t lines;
+	EVP_MD_CTX *md;
+	averify_problem problems[AVERIFY_MAX_PROBLEMS];
+	size_t nproblems;
+	bool finished;
+};
+
+static void problem(averify *v, int64_t seq, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(averify *v, int64_t seq, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->nproblems < AVERIFY_MAX_PROBLEMS) {
+		averify_problem *p = &v->problems[v->nproblems];
+		p->seq = seq;
+		p->kind = kind;
+		va_start(ap, fmt);
+		vsnprintf(p->message, sizeof(p->message), fmt, ap);
+		va_end(ap);
+	}
+	v->nproblems++;
+}
+
+int averify_new(const sigkey *const *keys, size_t n, bool from_one, averify **out, bg_err *e)
+{
+	averify *v = calloc(1, sizeof(*v));
+
+	*out = NULL;
+	if (v == NULL || (v->md = EVP_MD_CTX_new()) == NULL) {
+		free(v);
+		return bg_err_set(e, BG_ENOMEM, "verify: out of memory");
+	}
+	v->keys = keys;
+	v->nkeys = n;
+	v->from_one = from_one;
+	*out = v;
+	return 0;
+}
+
+void averify_free(averify *v)
+{
+	if (v == NULL)
+		return;
+	EVP_MD_CTX_free(v->md);
+	free(v->items);
+	free(v->cps);
+	free(v->refs);
+	free(v);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 1024;
+	void *np;
+
+	if (need <= *cap)
+		return true;
+	while (c < need)
+		c *= 2;
+	np = realloc(*p, c * size);
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = c;
+	return true;
+}
+
+/* 64 lower-case hex digits into 32 bytes. */
+static bool hash_field(json_t *rec, const char *key, uint8_t out[32])
+{
+	json_t *s = json_object_get(rec, key);
+	const char *t = json_string_value(s);
+	size_t i;
+
+	if (t == NULL || json_string_length(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++)
+		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+			return false;
+	return bg_unhex(t, 32, out) == 0;
+}
+
+/* A checkpoint's detail. */
+static void parse_cp(json_t *rec, cpinfo *c)
+{
+	json_t *d = json_object_get(rec, "detail"), *cs = json_object_get(d, "covers_seq");
+	const char *ch = json_string_value(json_object_get(d, "covers_hash"));
+	const char *kid = json_string_value(json_object_get(d, "key_id"));
+	const char *sig = json_string_value(json_object_get(d, "sig"));
+	uint8_t tmp[32];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->seq = json_integer_value(json_object_get(rec, "seq"));
+	if (!json_is_integer(cs) || ch == NULL || kid == NULL || sig == NULL || strlen(ch) != 64 ||
+	    strlen(kid) != SIGKEY_ID_HEX || strlen(sig) != 2 * SIGKEY_SIG_LEN)
+		return;
+	for (i = 0; i < 64; i++)
+		if (!((ch[i] >= '0' && ch[i] <= '9') || (ch[i] >= 'a' && ch[i] <= 'f')))
+			return;
+	if (bg_unhex(ch, 32, tmp) != 0 || bg_unhex(sig, SIGKEY_SIG_LEN, c->sig) != 0)
+		return;
+	c->covers = json_integer_value(cs);
+	memcpy(c->covers_hex, ch, 65);
+	memcpy(c->key_id, kid, SIGKEY_ID_HEX + 1);
+	c->well_formed = true;
+}
+
+static bool is_checkpoint(json_t *rec)
+{
+	const char *k = json_string_value(json_object_get(rec, "kind"));
+
+	return k != NULL && strcmp(k, "checkpoint") == 0;
+}
+
+/* SHA-256(prev || canonical JSON of rec without "hash") == it->hash. rec is put back
+ * as it was. */
+static int check_hash(averify *v, json_t *rec, item *it)
+{
+	json_t *h = json_incref(json_object_get(rec, "hash"));
+	uint8_t out[32];
+	unsigned len = 0;
+	char *canon;
+	int rc = 0;
+
+	json_object_del(rec, "hash");
+	canon = json_dumps(rec, DUMP_FLAGS);
+	if (json_object_set_new(rec, "hash", h) != 0)
+		rc = BG_ENOMEM;
+	if (canon == NULL)
+		return BG_ENOMEM;
+	if (EVP_DigestInit_ex(v->md, bg_sha256_md(), NULL) != 1 ||
+	    EVP_DigestUpdate(v->md, it->prev, 32) != 1 ||
+	    EVP_DigestUpdate(v->md, canon, strlen(canon)) != 1 ||
+	    EVP_DigestFinal_ex(v->md, out, &len) != 1)
+		rc = BG_ENOMEM;
+	free(canon);
+	it->hash_ok = rc == 0 && bg_ct_equal(out, it->hash, 32);
+	return rc;
+}
+
+int averify_record(averify *v, json_t *rec)
+{
+	json_t *seq = json_object_get(rec, "seq");
+	item it;
+
+	v->lines++;
+	memset(&it, 0, sizeof(it));
+	it.cp = -1;
+	it.idx = v->n;
+	if (!json_is_object(rec) || !json_is_integer(seq) || json_integer_value(seq) < 1) {
+		problem(v, -(int64_t)v->lines, "malformed",
+		        "line %zu: not an audit record (no seq)", v->lines);
+		return 0;
+	}
+	it.seq = json_integer_value(seq);
+	if (!hash_field(rec, "prev_hash", it.prev) || !hash_field(rec, "hash", it.hash)) {
+		problem(v, it.seq, "malformed",
+		        "record %lld: prev_hash or hash is not 64 hex digits", (long long)it.seq);
+		return 0;
+	}
+	if (json_is_true(json_object_get(rec, "redacted"))) {
+		it.redacted = true;
+	} else if (check_hash(v, rec, &it) != 0) {
+		return BG_ENOMEM;
+	}
+	if (!it.redacted && is_checkpoint(rec)) {
+		if (!grow((void **)&v->cps, &v->cpcap, v->ncp + 1, sizeof(cpinfo)))
+			return BG_ENOMEM;
+		parse_cp(rec, &v->cps[v->ncp]);
+		it.cp = (int64_t)v->ncp++;
+	}
+	if (!grow((void **)&v->items, &v->cap, v->n + 1, sizeof(item)))
+		return BG_ENOMEM;
+	v->items[v->n++] = it;
+	return 0;
+}
+
+int averify_line(averify *v, const char *line, size_t n)
+{
+	json_error_t err;
+	json_t *rec;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n')
+			break;
+	if (i == n)
+		return 0;
+	if (n > BG_MAX_AUDIT_LINE) {
+		v->lines++;
+		problem(v, -(int64_t)v->lines, "malformed", "line %zu: longer than %u bytes",
+		        v->lines, (unsigned)BG_MAX_AUDIT_LINE);
+		return 0;
+	}
+	rec = json_loadb(line, n, JSON_REJECT_DUPLICATES, &err);
+	if (rec == NULL) {
+		v->lines++;
+		problem(v, -(int64_t)v->lines, "malformed", "line %zu: not JSON: %.80s", v->lines,
+		        err.text);
+		return 0;
+	}
+	rc = averify_record(v, rec);
+	json_decref(rec);
+	return rc;
+}
+
+int averify_reference(averify *v, json_t *rec)
+{
+	json_t *seq = json_object_get(rec, "seq");
+
+	if (!json_is_integer(seq) || !is_checkpoint(rec))
+		return 0;
+	if (!grow((void **)&v->refs, &v->refcap, v->nref + 1, sizeof(cpinfo)))
+		return BG_ENOMEM;
+	parse_cp(rec, &v->refs[v->nref]);
+	v->refs[v->nref++].seq = json_integer_value(seq);
+	return 0;
+}
+
+static int by_seq(const void *pa, const void *pb)
+{
+	const item *a = *(item *const *)pa, *b = *(item *const *)pb;
+
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static const sigkey *find_key(const averify *v, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < v->nkeys; i++)
+		if (strcmp(sigkey_id(v->keys[i]), id) == 0)
+			return v->keys[i];
+	return NULL;
+}
+
+/* Verifies a checkpoint's signature; NULL when good, else the finding's kind. */
+static const char *cp_signature(const averify *v, const cpinfo *c)
+{
+	const sigkey *k;
+
+	if (!c->well_formed)
+		return "bad_checkpoint";
+	k = find_key(v, c->key_id);
+	if (k == NULL)
+		return "unknown_key";
+	return sigkey_verify(k, c->covers, c->covers_hex, c->sig) ? NULL : "bad_signature";
+}
+
+static void check_checkpoint(averify *v, const item *it, averify_result *r)
+{
+	const cpinfo *c = &v->cps[it->cp];
+	const char *bad = cp_signature(v, c);
+	char prev_hex[65];
+
+	r->checkpoints++;
+	bg_hex(it->prev, 32, prev_hex);
+	if (c->well_formed && (c->covers != it->seq - 1 || strcmp(c->covers_hex, prev_hex) != 0)) {
+		problem(v, it->seq, "bad_checkpoint",
+		        "checkpoint %lld covers seq %lld, not the record just before it",
+		        (long long)it->seq, (long long)c->covers);
+		return;
+	}
+	if (bad == NULL) {
+		if (c->covers > r->signed_seq)
+			r->signed_seq = c->covers;
+		return;
+	}
+	if (strcmp(bad, "bad_checkpoint") == 0)
+		problem(v, it->seq, bad, "checkpoint %lld: its detail is not a checkpoint's",
+		        (long long)it->seq);
+	else if (strcmp(bad, "unknown_key") == 0)
+		problem(v, it->seq, bad, "checkpoint %lld is signed by key %s, not a trusted key",
+		        (long long)it->seq, c->key_id);
+	else
+		problem(v, it->seq, bad,
+		        "checkpoint %lld: the signature over seq %lld does not verify",
+		        (long long)it->seq, (long long)c->covers);
+}
+
+/* Among the records claiming sorted[a..b) 's seq, the one that fits the chain after
+ * prev (NULL: none): hash right and linked first, then hash right, then the first. */
+static size_t pick(item **sorted, size_t a, size_t b, const item *prev)
+{
+	size_t i, best = a;
+	int best_score = -1;
+
+	for (i = a; i < b; i++) {
+		const item *it = sorted[i];
+		int score =
+		    (it->hash_ok || it->redacted) * 2 + (prev != NULL && prev->seq == it->seq - 1 &&
+		                                         memcmp(prev->hash, it->prev, 32) == 0);
+		if (score > best_score) {
+			best = i;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static const item *find_seq(item **kept, size_t n, int64_t seq)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (kept[mid]->seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && kept[lo]->seq == seq ? kept[lo] : NULL;
+}
+
+static void check_references(averify *v, item **kept, size_t nkept, averify_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < v->nref; i++) {
+		const cpinfo *c = &v->refs[i];
+		const item *at;
+		uint8_t h[32];
+
+		if (!c->well_formed || cp_signature(v, c) != NULL) {
+			problem(
+			    v, c->seq, "bad_signature",
+			    "the other copy's checkpoint %lld does not verify: it proves nothing",
+			    (long long)c->seq);
+			continue;
+		}
+		if (c->covers > r->last_seq) {
+			problem(v, r->last_seq + 1, "truncated",
+			        "the trail ends at seq %lld, but a signed checkpoint (seq %lld) "
+			        "of the other copy covers records up to seq %lld",
+			        (long long)r->last_seq, (long long)c->seq, (long long)c->covers);
+			continue;
+		}
+		at = find_seq(kept, nkept, c->covers);
+		if (at == NULL || bg_unhex(c->covers_hex, 32, h) != 0)
+			continue; /* missing here: already a "deleted" finding */
+		if (memcmp(h, at->hash, 32) != 0)
+			problem(v, at->seq, "diverged",
+			        "record %lld differs from the one the other copy's checkpoint %lld "
+			        "signed (the chain was rewritten)",
+			        (long long)at->seq, (long long)c->seq);
+	}
+}
+
+int averify_finish(averify *v, averify_result *r)
+{
+	static const uint8_t zero[32];
+	item **sorted = NULL, **kept = NULL, *prev = NULL;
+	size_t i, j, nkept = 0;
+	int64_t max_seen = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (v->finished)
+		return BG_EINVAL;
+	v->finished = true;
+	if (v->n > 0) {
+		sorted = malloc(v->n * sizeof(*sorted));
+		kept = malloc(v->n * sizeof(*kept));
+		if (sorted == NULL || kept == NULL) {
+			free(sorted);
+			free(kept);
+			return BG_ENOMEM;
+		}
+	}
+	for (i = 0; i < v->n; i++)
+		sorted[i] = &v->items[i];
+	if (v->n > 0)
+		qsort(sorted, v->n, sizeof(*sorted), by_seq);
+	/* One record per seq; the others are insertions. */
+	for (i = 0; i < v->n; i = j) {
+		size_t w;
+		for (j = i + 1; j < v->n && sorted[j]->seq == sorted[i]->seq; j++)
+			;
+		w = pick(sorted, i, j, nkept > 0 ? kept[nkept - 1] : NULL);
+		for (size_t k = i; k < j; k++) {
+			if (k == w)
+				continue;
+			sorted[k]->loser = true;
+			problem(v, sorted[k]->seq, "inserted",
+			        "a second record claims seq %lld (line %zu of the input)",
+			        (long long)sorted[k]->seq, sorted[k]->idx + 1);
+		}
+		kept[nkept++] = sorted[w];
+	}
+	/* Order as given, among the kept records. */
+	for (i = 0; i < v->n; i++) {
+		const item *it = &v->items[i];
+		if (it->loser)
+			continue;
+		if (it->seq < max_seen)
+			problem(v, it->seq, "reordered",
+			        "record %lld comes after record %lld (out of order)",
+			        (long long)it->seq, (long long)max_seen);
+		else
+			max_seen = it->seq;
+	}
+	for (i = 0; i < nkept; i++) {
+		item *it = kept[i];
+		r->records++;
+		r->redacted += it->redacted;
+		if (prev == NULL) {
+			r->first_seq = it->seq;
+			if (it->seq > 1 && v->from_one)
+				problem(v, 1, "deleted", "records 1 to %lld are missing",
+				        (long long)it->seq - 1);
+			else if (it->seq > 1)
+				r->partial = true;
+			else if (memcmp(it->prev, zero, 32) != 0)
+				problem(v, 1, "link", "record 1's prev_hash is not 64 zeros");
+		} else if (it->seq > prev->seq + 1) {
+			if (it->seq == prev->seq + 2)
+				problem(v, prev->seq + 1, "deleted", "record %lld is missing",
+				        (long long)prev->seq + 1);
+			else
+				problem(v, prev->seq + 1, "deleted",
+				        "records %lld to %lld are missing",
+				        (long long)prev->seq + 1, (long long)it->seq - 1);
+		} else if (memcmp(it->prev, prev->hash, 32) != 0) {
+			problem(v, it->seq, "link",
+			        "record %lld's prev_hash is not record %lld's hash (one of them "
+			        "was replaced)",
+			        (long long)it->seq, (long long)prev->seq);
+		}
+		if (!it->hash_ok && !it->redacted)
+			problem(v, it->seq, "edited",
+			        "record %lld's hash does not match its contents (edited)",
+			        (long long)it->seq);
+		if (it->cp >= 0)
+			check_checkpoint(v, it, r);
+		prev = it;
+	}
+	r->last_seq = prev != NULL ? prev->seq : 0;
+	r->partial = r->partial || r->redacted > 0;
+	check_references(v, kept, nkept, r);
+	free(sorted);
+	free(kept);
+	r->nproblems = v->nproblems;
+	r->nkept = v->nproblems < AVERIFY_MAX_PROBLEMS ? v->nproblems : AVERIFY_MAX_PROBLEMS;
+	r->problems = v->problems;
+	r->ok = v->nproblems == 0;
+	return 0;
+}
+
+json_t *averify_result_json(const averify_result *r)
+{
+	json_t *o, *arr = json_array();
+	size_t i;
+
+	if (arr == NULL)
+		return NULL;
+	for (i = 0; i < r->nkept; i++) {
+		const averify_problem *p = &r->problems[i];
+		if (json_array_append_new(arr, json_pack("{s:I,s:s,s:s}", "seq", (json_int_t)p->seq,
+		                                         "kind", p->kind, "message", p->message)) !=
+		    0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "ok", r->ok, "partial",
+	              r->partial, "records", (json_int_t)r->records, "redacted",
+	              (json_int_t)r->redacted, "checkpoints", (json_int_t)r->checkpoints,
+	              "first_seq", (json_int_t)r->first_seq, "last_seq", (json_int_t)r->last_seq,
+	              "signed_seq", (json_int_t)r->signed_seq, "problems", arr, "problems_total",
+	              (json_int_t)r->nproblems);
+	return o;
+}
