@@ -985,6 +985,16 @@ int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, 
 	return store_audit_scan(a->st, after, limit, read_each, &rc, e);
 }
 
+int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+                    void *ctx, bg_err *e)
+{
+	struct read_ctx rc = {fn, ctx};
+
+	if (a == NULL || fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	return store_audit_scan_back(a->st, before, limit, read_each, &rc, e);
+}
+
 struct verify_ctx {
 	EVP_MD_CTX *md;
 	const EVP_MD *sha;

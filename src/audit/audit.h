@@ -97,6 +97,10 @@ void audit_flush(audit_log *a);
 /* Calls fn with each record (as a JSON object with seq, ts, kind, ... , prev_hash, hash)
  * whose seq is greater than after, in order, at most limit of them. fn returns 0 to go
  * on. The object is borrowed for the call. */
+/* audit_read() backwards: records below seq before (<= 0: from the newest), newest first. */
+int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void *ctx, json_t *rec),
+                    void *ctx, bg_err *e) BG_MUST_CHECK;
+
 int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                void *ctx, bg_err *e) BG_MUST_CHECK;
 

@@ -220,12 +220,13 @@ int cli_args_next(cli_args *a, const cli_opt *opts, const char **val)
 			a->ctx->help = true;
 			continue;
 		}
-		if (arg[1] != '-') {
+		if (arg[1] != '-' && arg[2] != '\0') {
 			cli_usage_error(a, "unknown option %s", arg);
 			return CLI_ARG_ERROR;
 		}
-		name = arg + 2;
-		eq = strchr(name, '=');
+		/* "-n": a command's one-letter option, declared by the name "n". */
+		name = arg[1] != '-' ? arg + 1 : arg + 2;
+		eq = arg[1] != '-' ? NULL : strchr(name, '=');
 		nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
 		inl = eq != NULL ? eq + 1 : NULL;
 		rc = args_common(a, name, nlen, inl);
@@ -238,7 +239,10 @@ int cli_args_next(cli_args *a, const cli_opt *opts, const char **val)
 				break;
 		}
 		if (opts == NULL || opts[k].name == NULL) {
-			cli_usage_error(a, "unknown option --%.*s", (int)nlen, name);
+			if (arg[1] != '-')
+				cli_usage_error(a, "unknown option %s", arg);
+			else
+				cli_usage_error(a, "unknown option --%.*s", (int)nlen, name);
 			return CLI_ARG_ERROR;
 		}
 		if (!opts[k].has_arg) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit/verify.h"
 #include "cli/cli.h"
@@ -29,7 +30,32 @@
 /* The API's page cap (docs/api.md). */
 #define AUDIT_MAX_LIMIT 1000
 
-static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
+/* What `audit tail` shows: the newest n records (or, with after, the page after it),
+ * narrowed like the API's query. */
+typedef struct tail_opts {
+	int64_t n;
+	int64_t after; /* -1: the newest n */
+	bool follow;
+	const char *grant, *user, *incident, *since;
+} tail_opts;
+
+/* Appends "&KEY=VALUE" (escaped) when value is set. */
+static int add_arg(bg_buf *b, const char *key, const char *value)
+{
+	char *v;
+	int rc;
+
+	if (value == NULL)
+		return 0;
+	v = cli_client_escape(value);
+	rc = v == NULL ? -1 : bg_buf_addf(b, "&%s=%s", key, v);
+	free(v);
+	return rc;
+}
+
+/* One GET of the log; prints its records (one line each, or the JSON answer) and sets
+ * *last to where a follower goes on. */
+static int tail_page(const cli_ctx *ctx, const tail_opts *t, int64_t after, int64_t *last)
 {
 	json_t *ans = NULL, *recs, *r;
 	bg_buf path, out;
@@ -38,8 +64,12 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 
 	bg_buf_init(&path, BG_MAX_API_PATH);
 	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
-	if (bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%lld", (long long)after,
-	                (long long)limit) != 0) {
+	rc = after < 0 ? bg_buf_addf(&path, "/api/v1/audit?tail=%lld", (long long)t->n)
+	               : bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%lld", (long long)after,
+	                             (long long)t->n);
+	if (rc != 0 || add_arg(&path, "grant", t->grant) != 0 ||
+	    add_arg(&path, "user", t->user) != 0 || add_arg(&path, "incident", t->incident) != 0 ||
+	    add_arg(&path, "since", t->since) != 0) {
 		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		goto fail;
 	}
@@ -52,23 +82,40 @@ static int audit_tail(const cli_ctx *ctx, int64_t after, int64_t limit)
 		              "the server's answer has no \"records\" list");
 		goto fail;
 	}
-	if (ctx->json) {
+	*last = json_integer_value(json_object_get(ans, "last_seq"));
+	if (ctx->json && !t->follow) {
 		rc = cli_emit_json(ans);
 		goto fail;
 	}
 	json_array_foreach(recs, i, r)
 	{
-		if (cli_out_audit_line(&out, r) != 0) {
+		/* Following, --json prints one record per line as it commits. */
+		if (ctx->json ? cli_out_json_line(&out, r) != 0
+		              : cli_out_audit_line(&out, r) != 0) {
 			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "audit record %zu is malformed",
 			              i);
 			goto fail;
 		}
 	}
 	rc = cli_write_out(&out);
+	fflush(stdout);
 fail:
 	json_decref(ans);
 	bg_buf_free(&path);
 	bg_buf_free(&out);
+	return rc;
+}
+
+static int audit_tail(const cli_ctx *ctx, const tail_opts *t)
+{
+	int64_t last = 0;
+	int rc = tail_page(ctx, t, t->after, &last);
+
+	/* -f: new records as they commit, until interrupted (or the server goes away). */
+	while (rc == CLI_EXIT_OK && t->follow) {
+		sleep(1);
+		rc = tail_page(ctx, t, last, &last);
+	}
 	return rc;
 }
 
@@ -419,13 +466,16 @@ out:
 
 int cmd_audit_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"after", true}, {"limit", true},     {"pubkey", true},
-	                               {"file", true},  {"since", true},     {"until", true},
-	                               {"grant", true}, {"reference", true}, {NULL, false}};
+	static const cli_opt opts[] = {{"after", true},    {"limit", true},     {"pubkey", true},
+	                               {"file", true},     {"since", true},     {"until", true},
+	                               {"grant", true},    {"reference", true}, {"n", true},
+	                               {"f", false},       {"follow", false},   {"user", true},
+	                               {"incident", true}, {NULL, false}};
 	cli_ctx ctx;
 	cli_args a;
 	const char *val, *sub = NULL;
-	int64_t after = 0, limit = 100;
+	int64_t after = -1, limit = 20;
+	tail_opts to = {20, -1, false, NULL, NULL, NULL, NULL};
 	export_opts xo = {NULL, NULL, NULL};
 	verify_opts vo = {NULL, NULL, NULL};
 	bool tail_opt = false, export_opt = false, verify_opt = false;
@@ -462,20 +512,37 @@ int cmd_audit_main(int argc, char **argv)
 			verify_opt = true;
 			break;
 		case 4:
-			xo.since = val;
-			export_opt = true;
+			xo.since = to.since = val;
 			break;
 		case 5:
 			xo.until = val;
 			export_opt = true;
 			break;
 		case 6:
-			xo.grant = val;
-			export_opt = true;
+			xo.grant = to.grant = val;
 			break;
 		case 7:
 			vo.reference = val;
 			verify_opt = true;
+			break;
+		case 8:
+			if (cli_parse_int(val, 1, AUDIT_MAX_LIMIT, &limit) != 0)
+				return cli_usage_error(&a, "-n takes a number from 1 to %d",
+				                       AUDIT_MAX_LIMIT);
+			tail_opt = true;
+			break;
+		case 9:
+		case 10:
+			to.follow = true;
+			tail_opt = true;
+			break;
+		case 11:
+			to.user = val;
+			tail_opt = true;
+			break;
+		case 12:
+			to.incident = val;
+			tail_opt = true;
 			break;
 		}
 	}
@@ -486,8 +553,17 @@ int cmd_audit_main(int argc, char **argv)
 	if ((tail_opt && strcmp(sub, "tail") != 0) || (export_opt && strcmp(sub, "export") != 0) ||
 	    (verify_opt && strcmp(sub, "verify") != 0))
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
-	if (strcmp(sub, "tail") == 0)
-		return audit_tail(&ctx, after, limit);
+	if ((xo.until != NULL && strcmp(sub, "export") != 0) ||
+	    ((xo.since != NULL || xo.grant != NULL) && strcmp(sub, "export") != 0 &&
+	     strcmp(sub, "tail") != 0))
+		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
+	if (to.since != NULL && strlen(to.since) < 19)
+		return cli_usage_error(&a, "--since is an RFC 3339 time: 2026-12-01T09:00:00Z");
+	if (strcmp(sub, "tail") == 0) {
+		to.n = limit;
+		to.after = after;
+		return audit_tail(&ctx, &to);
+	}
 	if (strcmp(sub, "pubkey") == 0)
 		return audit_pubkey(&ctx);
 	if (strcmp(sub, "export") == 0)

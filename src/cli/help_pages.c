@@ -416,11 +416,18 @@ static const cli_help_item revoke_examples[] = {
 /* --- audit --------------------------------------------------------------------------- */
 
 static const cli_help_item audit_opts[] = {
-    {"--after SEQ", "tail: start after sequence number SEQ (default 0: from the start)."},
-    {"--limit N", "tail: at most N records, 1 to 1000 (default 100)."},
-    {"--since T", "export: records whose ts is T or later (RFC 3339 UTC, compared as text)."},
+    {"-n N", "tail: the newest N records, 1 to 1000 (default 20; --limit N is the same)."},
+    {"-f, --follow",
+     "tail: after them, print new records as they commit, until interrupted (with --json, "
+     "one JSON object per line)."},
+    {"--after SEQ",
+     "tail: the records after sequence number SEQ, oldest first, instead of the newest "
+     "(a page of -n; scripts walk the whole log so)."},
+    {"--grant G", "tail, export: records of grant G."},
+    {"--user U", "tail: records whose actor is U (a user, or an alert source)."},
+    {"--incident I", "tail: records about incident I (opening it, its alerts, requests)."},
+    {"--since T", "tail, export: records at T or later (RFC 3339 UTC)."},
     {"--until T", "export: records whose ts is before T."},
-    {"--grant G", "export: records of grant G."},
     {"--pubkey FILE",
      "verify: the public key (PEM) to trust; default: the server's (audit pubkey)."},
     {"--file FILE", "verify: an export (JSON lines; - for stdin) instead of the store."},
@@ -430,7 +437,9 @@ static const cli_help_item audit_opts[] = {
     END};
 
 static const cli_help_item audit_examples[] = {
-    {"The first hundred records:", "breakglass audit tail"},
+    {"The last twenty records:", "breakglass audit tail"},
+    {"Everything about one incident, as it happens:",
+     "breakglass audit tail --incident am-7k2p9x4m1q -n 100 -f"},
     {"Walk the whole log in a script:",
      "after=0\n"
      "while page=$(breakglass audit tail --after \"$after\" --limit 1000 --json) &&\n"
@@ -692,12 +701,15 @@ static const cli_help pages[] = {
      "now revoked, with who revoked it and when.",
      revoke_opts, true, revoke_examples, NULL, NULL},
     {"audit", "read, export and verify the audit log (admins, auditors)",
-     "breakglass audit tail [--after SEQ] [--limit N] [--json]\n"
+     "breakglass audit tail [-n N] [-f] [--grant G] [--user U] [--incident I]\n"
+     "                      [--since T] [--after SEQ] [--json]\n"
      "breakglass audit pubkey [--json]\n"
      "breakglass audit export [--since T] [--until T] [--grant G]\n"
      "breakglass audit verify [--pubkey FILE] [--file F] [--reference F] [--json]",
-     "tail prints audit records, oldest first: every DynamoDB request and answer, every "
-     "refusal, every API action. One line per record: SEQ TIME KIND ACTOR GRANT OP TABLES "
+     "tail prints the newest audit records (oldest of them first), narrowed by grant, user, "
+     "incident or time, and with -f goes on printing new ones as they commit: every "
+     "DynamoDB request and answer, every refusal, every API action. One line per record: SEQ TIME "
+     "KIND ACTOR GRANT OP TABLES "
      "DECISION STATUS REASON. With --json, the server's {\"records\": [...]}, each record "
      "with its hash and the previous record's (the chain).\n\n"
      "The gateway signs a checkpoint record into the chain every 1000 records or 10 seconds "

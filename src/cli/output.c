@@ -530,6 +530,15 @@ int cli_out_request(bg_buf *b, const json_t *r)
 	return 0;
 }
 
+int cli_out_json_line(bg_buf *b, const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	int rc = s == NULL ? BG_ENOMEM : bg_buf_addf(b, "%s\n", s);
+
+	free(s);
+	return rc;
+}
+
 int cli_out_audit_line(bg_buf *b, const json_t *rec)
 {
 	static const char *const keys[] = {"seq", "ts",     "kind",     "actor",  "grant_id",

@@ -26,6 +26,9 @@ void cli_out_sanitize(const char *in, char *out, size_t n);
 /* Prints j compactly on one line to fp; returns 0 or BG_ENOMEM / BG_EIO. */
 int cli_out_json(FILE *fp, const json_t *j) BG_MUST_CHECK;
 
+/* j as one compact JSON line (JSON lines), appended to b. */
+int cli_out_json_line(bg_buf *b, const json_t *j) BG_MUST_CHECK;
+
 /* Appends s single-quoted for POSIX sh ('it'\''s'). */
 int cli_out_shell_quote(bg_buf *b, const char *s) BG_MUST_CHECK;
 

@@ -498,17 +498,66 @@ static void api_grant_render(api_ctx *c)
 	gw_runbooks_release(snap);
 }
 
+typedef struct audit_listing {
+	api_list l;
+	svc_audit_filter f;
+	int64_t last; /* the highest seq read, matching or not: where a follower goes on */
+} audit_listing;
+
+static int list_audit(void *ctx, json_t *rec)
+{
+	audit_listing *al = ctx;
+
+	al->last = json_integer_value(json_object_get(rec, "seq"));
+	return svc_audit_match(&al->f, rec) ? list_record(&al->l, rec) : 0;
+}
+
+static int newest_seq(void *ctx, json_t *rec)
+{
+	*(int64_t *)ctx = json_integer_value(json_object_get(rec, "seq"));
+	return 0;
+}
+
+/* GET /api/v1/audit?after=SEQ&limit=N (forward, a page) or ?tail=N (the newest N), both
+ * narrowed by grant, user, incident and since. */
 static void api_audit_read(api_ctx *c)
 {
-	api_list l = {json_array(), false};
+	const gw_http_request *hr = c->hr;
+	audit_listing al = {{json_array(), false},
+	                    {hr->arg(hr, "grant"), hr->arg(hr, "user"), hr->arg(hr, "incident"),
+	                     hr->arg(hr, "since")},
+	                    0};
+	int64_t tail = arg_int(hr, "tail", 0), after = arg_int(hr, "after", 0);
+	json_t *ans;
 	bg_err e;
+	int rc;
 
-	list_reply(c, "records", &l,
-	           l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
-	                         : svc_audit_read(&c->sv, arg_int(c->hr, "after", 0),
-	                                          arg_int(c->hr, "limit", BG_AUDIT_PAGE_DEFAULT),
-	                                          list_record, &l, &e),
-	           &e);
+	if (al.f.since != NULL && strlen(al.f.since) < 19) {
+		json_decref(al.l.arr);
+		api_error(c, 400, "bad_request", "since is an RFC 3339 time: 2026-12-01T09:00:00Z");
+		return;
+	}
+	if (al.l.arr == NULL)
+		rc = bg_err_set(&e, BG_ENOMEM, "out of memory");
+	else if (hr->arg(hr, "tail") != NULL) {
+		/* The newest record, matching or not: where `tail -f` goes on from. */
+		static const svc_audit_filter all = {NULL, NULL, NULL, NULL};
+		rc = svc_audit_tail(&c->sv, &all, 1, newest_seq, &al.last, &e);
+		if (rc == 0)
+			rc = svc_audit_tail(&c->sv, &al.f, tail, list_record, &al.l, &e);
+	} else
+		rc = svc_audit_read(&c->sv, after, arg_int(hr, "limit", BG_AUDIT_PAGE_DEFAULT),
+		                    list_audit, &al, &e);
+	if (rc == 0 && al.l.failed)
+		rc = bg_err_set(&e, BG_ENOMEM, "out of memory");
+	if (rc != 0) {
+		json_decref(al.l.arr);
+		api_fail(c, &e);
+		return;
+	}
+	ans = json_pack("{s:o,s:I}", "records", al.l.arr, "last_seq",
+	                (json_int_t)(al.last > after ? al.last : after));
+	api_reply(c, 200, ans);
 }
 
 /* The public key that verifies the audit checkpoints (docs/audit.md). */

@@ -471,4 +471,10 @@ int store_audit_scan(store *s, int64_t after, int64_t limit,
                      int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                      bg_err *e) BG_MUST_CHECK;
 
+/* store_audit_scan() backwards: the rows whose seq is below before (before <= 0: from the
+ * newest), newest first, at most limit of them. The same rules for fn. */
+int store_audit_scan_back(store *s, int64_t before, int64_t limit,
+                          int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                          bg_err *e) BG_MUST_CHECK;
+
 #endif

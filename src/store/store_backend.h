@@ -122,6 +122,9 @@ struct store_methods {
 	/* The audit table. */
 	int (*audit_head)(store_tx *tx, int64_t *seq, char hash[STORE_HASH_HEX + 1], bg_err *e);
 	int (*audit_insert)(store_tx *tx, const store_audit_row *row, bg_err *e);
+	int (*audit_scan_back)(store *s, int64_t before, int64_t limit,
+	                       int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+	                       void *ctx, bg_err *e);
 	int (*audit_scan)(store *s, int64_t after, int64_t limit,
 	                  int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
 	                  bg_err *e);

@@ -774,6 +774,83 @@ int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *c
 	return audit_read(s->audit, after, limit, fn, ctx, e);
 }
 
+static bool field_is(json_t *o, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v != NULL && strcmp(v, want) == 0;
+}
+
+/* ts at or after since, to the second (ts may carry milliseconds, since need not). */
+static bool not_before(json_t *rec, const char *since)
+{
+	const char *ts = json_string_value(json_object_get(rec, "ts"));
+
+	return ts != NULL && strncmp(ts, since, 19) >= 0;
+}
+
+bool svc_audit_match(const svc_audit_filter *f, json_t *rec)
+{
+	return (f->grant == NULL || field_is(rec, "grant_id", f->grant)) &&
+	       (f->user == NULL || field_is(rec, "actor", f->user)) &&
+	       (f->incident == NULL ||
+	        field_is(json_object_get(rec, "detail"), "incident", f->incident)) &&
+	       (f->since == NULL || not_before(rec, f->since));
+}
+
+typedef struct tail_ctx {
+	const svc_audit_filter *f;
+	int64_t want, lowest;
+	bool done;
+	json_t *found; /* newest first */
+} tail_ctx;
+
+static int tail_each(void *ctx, json_t *rec)
+{
+	tail_ctx *t = ctx;
+
+	t->lowest = json_integer_value(json_object_get(rec, "seq"));
+	if (t->f->since != NULL && !not_before(rec, t->f->since)) {
+		t->done = true; /* older than since: so is everything below */
+		return 1;
+	}
+	if (svc_audit_match(t->f, rec) && json_array_append(t->found, rec) != 0)
+		return BG_ENOMEM;
+	if ((int64_t)json_array_size(t->found) >= t->want) {
+		t->done = true;
+		return 1;
+	}
+	return 0;
+}
+
+int svc_audit_tail(const svc *s, const svc_audit_filter *f, int64_t n,
+                   int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e)
+{
+	tail_ctx t = {f, n, 0, false, json_array()};
+	int64_t before = 0;
+	size_t i;
+	int rc = 0;
+
+	if (n <= 0 || n > BG_MAX_AUDIT_PAGE) {
+		json_decref(t.found);
+		return bg_err_set(e, BG_EINVAL, "1 <= n <= %d", BG_MAX_AUDIT_PAGE);
+	}
+	if (t.found == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	/* Backwards a page at a time until enough match, since is passed, or the log ends. */
+	while (rc == 0 && !t.done) {
+		t.lowest = 0;
+		rc = audit_read_back(s->audit, before, BG_MAX_AUDIT_PAGE, tail_each, &t, e);
+		if (rc == 0 && (t.lowest <= 1 || t.lowest == before))
+			break;
+		before = t.lowest;
+	}
+	for (i = json_array_size(t.found); rc == 0 && i > 0; i--)
+		rc = fn(ctx, json_array_get(t.found, i - 1));
+	json_decref(t.found);
+	return rc;
+}
+
 int svc_api_refused(const svc *s, const char *actor, const char *method, const char *path,
                     const char *peer, int status, const char *why, bg_err *e)
 {

@@ -214,4 +214,21 @@ int svc_api_refused(const svc *s, const char *actor, const char *method, const c
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 
+/* Which audit records a reader wants; NULL fields match everything. since is an RFC 3339
+ * UTC time ("2026-12-01T09:00:00Z"), compared to the second. */
+typedef struct svc_audit_filter {
+	const char *grant;    /* grant_id */
+	const char *user;     /* actor */
+	const char *incident; /* detail.incident */
+	const char *since;    /* ts at or after */
+} svc_audit_filter;
+
+/* True when rec passes f. */
+bool svc_audit_match(const svc_audit_filter *f, json_t *rec);
+
+/* The newest n (1 to BG_MAX_AUDIT_PAGE) records that pass f, oldest of them first (what
+ * `audit tail` shows); reading stops at the first record older than f->since. */
+int svc_audit_tail(const svc *s, const svc_audit_filter *f, int64_t n,
+                   int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e) BG_MUST_CHECK;
+
 #endif

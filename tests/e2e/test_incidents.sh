@@ -65,6 +65,28 @@ assert i["resolved_by"] == "responder" and i["resolved_at"], i' "$e2e_out"
 
 e2e_expect_rc "an unknown API token -> 1" 1 env BREAKGLASS_TOKEN=bgt_not-a-real-token "$BG" incident list
 
+# --- audit tail: the newest, narrowed, followed ------------------------------------------------
+e2e_expect_rc "audit tail --incident -> 0" 0 as_aud audit tail --incident INC-4711 --json
+e2e_check "...only the incident's records, oldest first" "$PY" -c 'import json, sys
+r = json.loads(sys.argv[1])["records"]
+assert [x["kind"] for x in r] == ["incident-open", "incident-open", "incident-resolve", "incident-resolve"], [x["kind"] for x in r]
+assert [x["seq"] for x in r] == sorted(x["seq"] for x in r)' "$e2e_out"
+e2e_expect_rc "audit tail -n 2 --user responder -> 0" 0 as_aud audit tail -n 2 --user responder
+e2e_check "...two lines, both by the responder" eval '[ "$(wc -l <<<"$e2e_out")" = 2 ] && [ "$(grep -c " responder " <<<"$e2e_out")" = 2 ]'
+e2e_expect_rc "audit tail --since in the future -> 0" 0 as_aud audit tail --since 2999-01-01T00:00:00Z --json
+e2e_check "...nothing" e2e_same_json records "$e2e_out" '{"records":[]}'
+e2e_expect_rc "audit tail --since garbage -> 2" 2 as_aud audit tail --since yesterday
+follow=$E2E_STATE/follow.out
+as_aud audit tail -f --incident INC-FOLLOW --json >"$follow" 2>&1 &
+fpid=$!
+sleep 1.5
+as_resp incident open --id INC-FOLLOW --severity 3 --title "followed" >/dev/null
+for _ in $(seq 1 50); do grep -q '"incident-open"' "$follow" && break; sleep 0.2; done
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+e2e_check "audit tail -f prints a new record as it commits, one JSON line" "$PY" -c 'import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{") and "seq" in l]
+assert any(r["kind"] == "incident-open" and r["detail"]["incident"] == "INC-FOLLOW" for r in lines), lines' "$follow"
+
 # --- the audit record ---------------------------------------------------------------------
 e2e_expect_rc "the audit log -> 0" 0 as_aud audit tail --json --limit 1000
 e2e_check "opening and resolving are on the record, naming the incident" "$PY" -c 'import json, sys

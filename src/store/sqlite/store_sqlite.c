@@ -124,6 +124,7 @@ enum {
 	ST_AUDIT_HEAD,
 	ST_AUDIT_INSERT,
 	ST_AUDIT_SCAN,
+	ST_AUDIT_SCAN_BACK,
 	ST_COUNT
 };
 
@@ -250,6 +251,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES "
                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_AUDIT_SCAN_BACK] =
+        "SELECT " AUDIT_COLS " FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
 /* Version 4's tables, in a new store and in the migration to it. One open incident per
@@ -1942,6 +1945,19 @@ static int sq_audit_scan(store *st, int64_t after, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
+                              int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+                              void *ctx, bg_err *e)
+{
+	scan_ctx sc = {fn, ctx};
+	query qy = {.st = ST_AUDIT_SCAN_BACK,
+	            ARGS(INT(before), INT(limit > 0 ? limit : INT64_MAX)),
+	            .row = scan_row,
+	            .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read the audit log", e);
+}
+
 static const char *sq_version(void)
 {
 	return sqlite3_libversion();
@@ -1997,4 +2013,5 @@ const store_methods store_sqlite_methods = {
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
+    .audit_scan_back = sq_audit_scan_back,
 };
