@@ -306,6 +306,21 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
+/* Audit sinks (audit/sink.h, docs/audit.md). A transport gets at most BG_SINK_BATCH records
+ * per call (one store read, one write or request; CloudWatch splits further by its own
+ * limits); one network round trip may take BG_SINK_IO_TIMEOUT_MS, so a required sink that
+ * hangs refuses requests within seconds instead of holding them; a best-effort sink that
+ * fails retries after BG_SINK_RETRY_MIN_MS, doubling up to BG_SINK_RETRY_MAX_MS (a minute:
+ * its lag shows in status meanwhile); its cursor is saved at most every
+ * BG_SINK_CURSOR_SAVE_MS (what a crash may send twice), and a configuration holds at most
+ * BG_MAX_SINKS of them (each has a thread). */
+#define BG_SINK_BATCH          1000
+#define BG_SINK_IO_TIMEOUT_MS  3000
+#define BG_SINK_RETRY_MIN_MS   500
+#define BG_SINK_RETRY_MAX_MS   60000
+#define BG_SINK_CURSOR_SAVE_MS 1000
+#define BG_MAX_SINKS           8
+
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
