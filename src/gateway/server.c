@@ -581,6 +581,7 @@ static void gw_close(gw *g)
 {
 	sigv4_verifier_free(g->verifier);
 	upstream_free(g->up);
+	audit_sinks_free(g->sinks); /* before the identity a CloudWatch sink signs with */
 	credchain_free(g->identity);
 	audit_free(g->audit);
 	sigkey_free(g->audit_key);
@@ -606,6 +607,33 @@ static int load_audit_key(datadir *dd, sigkey **out, bg_err *e)
 		fprintf(stderr, "breakglass: created the audit signing key %s (key id %s)\n", path,
 		        sigkey_id(*out));
 	return rc;
+}
+
+/* Starts the configured audit sinks (config.h's gw_sink into audit/sink.h's sink_conf):
+ * a sink that cannot be opened stops serve, so a misconfigured copy of the trail is
+ * noticed at start, not in the middle of an incident. */
+static int start_sinks(gw *g, bg_err *e)
+{
+	sink_conf c[BG_MAX_SINKS];
+	size_t i;
+
+	for (i = 0; i < g->cfg.nsinks; i++) {
+		const gw_sink *k = &g->cfg.sinks[i];
+
+		c[i] = (sink_conf){
+		    .type = k->type,
+		    .required = k->required,
+		    .path = k->path,
+		    .max_bytes = k->max_bytes,
+		    .address = k->address,
+		    .log_group = k->log_group,
+		    .log_stream = k->log_stream,
+		    .region = k->region[0] ? k->region : g->cfg.region,
+		    .endpoint = k->endpoint[0] ? k->endpoint : NULL,
+		    .creds = g->identity,
+		};
+	}
+	return audit_sinks_start(g->audit, g->st, c, g->cfg.nsinks, &g->sinks, e);
 }
 
 static int gw_open(gw *g, bg_err *e)
@@ -649,6 +677,8 @@ static int gw_open(gw *g, bg_err *e)
 		if (credchain_start(g->identity) != 0)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
+	if (rc == 0)
+		rc = start_sinks(g, e);
 	if (rc)
 		return rc;
 	g->verifier = sigv4_verifier_new(g->cfg.region, "dynamodb", required, 2);
@@ -768,7 +798,11 @@ static void server_free(server *s)
 	}
 	net_http_server_free(s->http);
 	/* The committer writes what is queued and reports to the loops' queues; the loops
-	 * have stopped, so run those reports here (they release the calls). */
+	 * have stopped, so run those reports here (they release the calls). The sinks stop
+	 * first (they read through the log): what they have not sent yet is in the store,
+	 * and goes out on the next start. */
+	audit_sinks_free(s->g.sinks);
+	s->g.sinks = NULL;
 	audit_free(s->g.audit);
 	s->g.audit = NULL;
 	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
