@@ -306,6 +306,10 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
+/* A client's User-Agent as the audit records it: enough for the SDK, its version and
+ * the tool around it; the rest of a longer one is cut. */
+#define BG_MAX_AUDIT_USER_AGENT 512
+
 /* Audit sinks (audit/sink.h, docs/audit.md). A transport gets at most BG_SINK_BATCH records
  * per call (one store read, one write or request; CloudWatch splits further by its own
  * limits); one network round trip may take BG_SINK_IO_TIMEOUT_MS, so a required sink that

@@ -77,6 +77,19 @@ for i in 1 2 3 4 5; do
 	printf '{"pk":{"S":"big%s"},"sk":{"S":"x"},"blob":{"S":"%s"}}' "$i" "$big" >"$dir/item.json"
 	e2e_expect_rc "PutItem of 300 KB ($i) -> 0" 0 ddb put-item --table-name orders --item "file://$dir/item.json"
 done
+e2e_expect_rc "GetItem of an item there -> 0" 0 ddb get-item --table-name orders --key '{"pk":{"S":"big2"},"sk":{"S":"x"}}' \
+	--projection-expression "pk, sk"
+# What the records say (docs/audit.md, "What is recorded").
+e2e_check "the response record: the item's key, the body's SHA-256, no body; the request's User-Agent" "$PY" -c 'import json, re, sys
+recs = json.load(sys.stdin)["records"]
+resp = [r for r in recs if r["kind"] == "response" and r["op"] == "GetItem"][-1]
+req = [r for r in recs if r["kind"] == "request" and r["request_id"] == resp["request_id"]][0]
+d = resp["detail"]
+ok = (d["items"] == 1 and d["keys"] == [{"pk": {"S": "big2"}, "sk": {"S": "x"}}]
+      and re.fullmatch("[0-9a-f]{64}", d["body_sha256"]) and "body" not in d
+      and "aws-cli/" in req["detail"]["user_agent"])
+empty = [r for r in recs if r["kind"] == "response" and r["op"] == "GetItem"][0]["detail"]
+sys.exit(0 if ok and empty["items"] == 0 and "keys" not in empty else 1)' < <("$BG" audit tail -n 200 --grant "$G" --json)
 sleep 1.5 # the timer's checkpoint
 head_seq=$(newest)
 copy=("$dir/conf/audit/audit.jsonl"*)
