@@ -538,6 +538,7 @@ int gw_config_load(gw_config *c, const char *file, const gw_config_arg *args, si
 		rc = cfg_file(&t, file, e);
 		if (rc)
 			return rc;
+		snprintf(c->config_file, sizeof(c->config_file), "%s", file);
 	}
 	for (i = 0; i < NKEYS; i++) {
 		const char *v = getenv(keys[i].env);

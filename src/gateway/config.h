@@ -86,6 +86,7 @@ typedef struct gw_config {
 	char upstream_external_id[BG_MAX_EXTERNAL_ID + 1];
 	int64_t audit_checkpoint_every; /* records between signed checkpoints */
 	int64_t audit_checkpoint_ms;    /* longest wait for one */
+	char config_file[BG_MAX_PATH];  /* the --config file read; empty: none */
 	gw_sink sinks[BG_MAX_SINKS];    /* audit.sinks, in the file's order */
 	size_t nsinks;
 } gw_config;

@@ -28,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/encode.h"
+#include "common/fileio.h"
 #include "gateway/gateway.h"
 #include "gateway/gw.h"
 #include "gateway/notifier.h"
@@ -687,6 +688,58 @@ static int gw_open(gw *g, bg_err *e)
 	return 0;
 }
 
+/* {"path", "sha256"} of a file the gateway runs by, or JSON null when none is set. */
+static json_t *file_digest(const char *path, size_t max)
+{
+	uint8_t h[32];
+	char hex[65], *text = NULL;
+	size_t len = 0;
+	bg_err e;
+
+	if (path == NULL || path[0] == '\0')
+		return json_null();
+	if (bg_read_file(path, max, &text, &len, &e) != 0)
+		return json_pack("{s:s,s:s}", "path", path, "error", e.msg);
+	bg_sha256(text, len, h);
+	bg_hex(h, sizeof(h), hex);
+	free(text);
+	return json_pack("{s:s,s:s}", "path", path, "sha256", hex);
+}
+
+/* Puts on the record what the gateway runs by (svc_config_loaded): at start, and after
+ * each SIGHUP reload of the runbooks. A failure is logged: the gateway goes on (its
+ * requests are audited as ever). */
+static void record_loaded(gw *g, const char *event, size_t problems)
+{
+	gw_rb_snapshot *snap = gw_runbooks_acquire(g->runbooks);
+	const runbook_set *set = gw_rb_set(snap);
+	json_t *rbs = json_array(), *sinks = json_array(), *d;
+	audit_sink_state st[BG_MAX_SINKS];
+	svc sv = {.st = g->st, .kr = g->kr, .audit = g->audit};
+	size_t i, n;
+	bg_err e;
+
+	for (i = 0; rbs != NULL && i < runbook_set_count(set); i++) {
+		const runbook *rb = runbook_set_at(set, i);
+		json_array_append_new(rbs, json_pack("{s:s,s:s}", "id", rb->id, "hash", rb->hash));
+	}
+	gw_runbooks_release(snap);
+	n = audit_sinks_state(g->sinks, st, BG_MAX_SINKS);
+	for (i = 0; sinks != NULL && i < n; i++)
+		json_array_append_new(
+		    sinks, json_pack("{s:s,s:b}", "name", st[i].name, "required", st[i].required));
+	d = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
+	              BG_VERSION, "config", file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
+	              "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE), "runbooks", "folder",
+	              g->cfg.runbooks, "templates", rbs ? rbs : json_null(), "problems",
+	              (json_int_t)problems, "sinks", sinks ? sinks : json_null(), "upstream",
+	              g->cfg.upstream);
+	if (d == NULL || svc_config_loaded(&sv, event, d, &e) != 0)
+		fprintf(stderr, "breakglass: what was loaded (%s) could not be recorded: %s\n",
+		        event, d == NULL ? "out of memory" : e.msg);
+	json_decref(d);
+}
+
 static void print_started(const gw_config *cfg, unsigned port)
 {
 	if (cfg->json) {
@@ -730,6 +783,7 @@ static int wait_for_signal(server *s, const sigset_t *sigs)
 			size_t problems = gw_runbooks_reload(s->g.runbooks);
 			fprintf(stderr, "breakglass: SIGHUP: runbooks reloaded%s\n",
 			        problems > 0 ? ", with problems (see above)" : "");
+			record_loaded(&s->g, "runbooks-reload", problems);
 			continue;
 		}
 		if (sig > 0)
@@ -911,6 +965,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 		}
 		s.loops[i].started = true;
 	}
+	record_loaded(&s.g, "start", 0);
 	print_started(&s.g.cfg, port);
 	credchain_log(s.g.identity);
 

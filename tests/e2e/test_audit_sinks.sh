@@ -90,6 +90,20 @@ ok = (d["items"] == 1 and d["keys"] == [{"pk": {"S": "big2"}, "sk": {"S": "x"}}]
       and "aws-cli/" in req["detail"]["user_agent"])
 empty = [r for r in recs if r["kind"] == "response" and r["op"] == "GetItem"][0]["detail"]
 sys.exit(0 if ok and empty["items"] == 0 and "keys" not in empty else 1)' < <("$BG" audit tail -n 200 --grant "$G" --json)
+# What the gateway runs by is on the record: at start, and after each SIGHUP reload.
+kill -HUP "$E2E_GATEWAY_PID"
+for i in $(seq 50); do grep -q "runbooks reloaded" "$dir/gateway.log" && break; sleep 0.1; done
+e2e_check "config records: the config file's SHA-256 at start, the runbooks' hashes, the sinks; a reload after SIGHUP" "$PY" -c 'import hashlib, json, sys
+recs = [r for r in json.load(sys.stdin)["records"] if r["kind"] == "config"]
+start = [r for r in recs if r["detail"]["event"] == "start"][-1]["detail"]
+reload = [r for r in recs if r["detail"]["event"] == "runbooks-reload"]
+want = hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()
+ok = (start["config"] == {"path": sys.argv[1], "sha256": want} and start["policy"] is None
+      and len(start["runbooks"]["templates"]) >= 1
+      and all(len(t["hash"]) == 64 for t in start["runbooks"]["templates"])
+      and [x["required"] for x in start["sinks"]] == [True, False] and len(reload) == 1
+      and reload[0]["actor"] == "gateway")
+sys.exit(0 if ok else 1)' "$dir/conf/serve.yaml" < <("$BG" audit tail -n 1000 --json)
 sleep 1.5 # the timer's checkpoint
 head_seq=$(newest)
 copy=("$dir/conf/audit/audit.jsonl"*)
