@@ -306,6 +306,14 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
+/* A review's learnings (`review --sign --learnings FILE`): a page or two of text; more
+ * belongs in the team's own post-mortem document, linked from here. */
+#define BG_MAX_LEARNINGS 16384
+
+/* Grant ids a `close` answer lists (it revokes every live grant of the incident; beyond
+ * this many the answer gives their number only). */
+#define BG_MAX_CLOSE_GRANTS 256
+
 /* The policy's guardrails.rate: requests a second and burst, up to a million (beyond
  * that a limit limits nothing this gateway can serve). The gateway keeps one bucket per
  * grant that used it, at most BG_MAX_RATE_BUCKETS (live grants are far fewer; when full,
