@@ -19,17 +19,18 @@ It keeps log groups and streams like the service: PutLogEvents to a missing stre
 group) is ResourceNotFoundException, CreateLogStream in a missing group too, an existing
 stream ResourceAlreadyExistsException. Events older than 14 days or --retention-days, or
 more than 2 hours ahead, are reported in rejectedLogEventsInfo and not kept. Accepted
-events are appended to --out as JSON lines {"group", "stream", "timestamp", "message"}.
+events are appended to --out as JSON lines {"group", "stream", "timestamp", "message"}, and
+each answer to --requests (when given) as "TARGET STATUS ERROR-CODE".
 
 Faults for the tests: --throttle N answers the first N PutLogEvents with
 ThrottlingException; --legacy-tokens requires sequence tokens as the service did before
 2023 (InvalidSequenceTokenException with expectedSequenceToken, DataAlreadyAcceptedException
 for a batch sent again with the token it already used).
 
-Usage: cwlogs_receiver.py --port-file F --out F --violations F --akid A --secret S
+Usage: cwlogs_receiver.py --port-file F --out F --violations F [--requests F] --akid A --secret S
        [--token T] [--region R] [--group G]... [--retention-days D] [--throttle N]
-       [--legacy-tokens] [--max-event B]
-Writes the port to --port-file once listening; stops on SIGTERM.
+       [--legacy-tokens] [--max-event B] [--port P]
+Listens on 127.0.0.1, port P or a free one, writes the port to --port-file once listening; stops on SIGTERM.
   cwlogs_receiver.py --check-signature  reads one JSON request on stdin ({"host", "region",
        "target", "body", "akid", "secret", "token", "headers": {name: value}}) and prints
        "ok" or what differs (exit 1).
@@ -189,6 +190,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, status, obj):
         data = json.dumps(obj).encode()
+        if self.server.state.a.requests:
+            with open(self.server.state.a.requests, "a") as f:
+                f.write(f"{self.headers.get('X-Amz-Target', '')} {status} "
+                        f"{obj.get('__type', '')}\n")
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(data)))
@@ -301,6 +306,8 @@ def main():
     p.add_argument("--port-file")
     p.add_argument("--out")
     p.add_argument("--violations")
+    p.add_argument("--requests")
+    p.add_argument("--port", type=int, default=0)
     p.add_argument("--akid")
     p.add_argument("--secret")
     p.add_argument("--token")
@@ -325,7 +332,7 @@ def main():
         os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.state = State(a)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
