@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +597,8 @@ static int call(sink_cw *s, const awscreds *cr, const char *op, const bg_buf *bo
 	}
 	cwlogs_answer_parse(status, resp.data, resp.len, a);
 done:
+	for (l = hdrs; l != NULL; l = l->next) /* the session token was among them */
+		OPENSSL_cleanse(l->data, strlen(l->data));
 	curl_slist_free_all(hdrs);
 	bg_buf_free_secure(&lines);
 	bg_buf_free(&resp);

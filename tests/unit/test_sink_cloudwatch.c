@@ -9,7 +9,8 @@
  * itself delivers to that receiver on loopback, which checks every request's signature
  * against botocore's and every batch against the service model and quotas, and answers as
  * the service does: a stream created on first use, throttling, a missing group, events
- * past a short retention, sequence tokens of older endpoints, a session token.
+ * past a short retention, sequence tokens of older endpoints, a session token; and the
+ * receiver is shown to refuse bad batches and a wrong signature.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
@@ -848,6 +850,115 @@ static void test_unreachable(void **state)
 	free_recs(&x);
 }
 
+static size_t discard(char *p, size_t sz, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return sz * n;
+}
+
+/* POSTs body to the receiver, signed (or with the signature's last digit changed);
+ * returns the HTTP status. */
+static long post(const rx *r, const char *op, const char *body, bool bad_sig)
+{
+	cwlogs_endpoint ep;
+	struct curl_slist *h = NULL;
+	char *p, *nl;
+	long status = 0;
+	bg_buf lines;
+	bg_err e;
+	CURL *c;
+
+	bg_buf_init(&lines, 16384);
+	assert_int_equal(cwlogs_endpoint_resolve(r->url, "us-east-1", &ep, &e), 0);
+	assert_int_equal(cwlogs_request_headers(&ep, "us-east-1", op, body, strlen(body), AKID,
+	                                        SECRET, NULL, (time_t)bg_now(), &lines, &e),
+	                 0);
+	if (bad_sig)
+		lines.data[lines.len - 2] = lines.data[lines.len - 2] == '0' ? '1' : '0';
+	for (p = lines.data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		*nl = '\0';
+		h = curl_slist_append(h, p);
+		assert_non_null(h);
+	}
+	c = curl_easy_init();
+	assert_non_null(c);
+	curl_easy_setopt(c, CURLOPT_URL, ep.url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	bg_buf_free(&lines);
+	return status;
+}
+
+/* The receiver is no rubber stamp: a batch out of time order, over the byte quota, past
+ * the model's lengths or without a required member, and a wrong signature, are each
+ * refused and noted as a breach. */
+static void test_receiver_strict(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"logGroupName\":\"breakglass\",\"logStreamName\":\"gw-1\",\"logEvents\":["
+	    "{\"timestamp\":2,\"message\":\"b\"},{\"timestamp\":1,\"message\":\"a\"}]}",
+	    "{\"logGroupName\":\"breakglass\",\"logEvents\":[{\"timestamp\":1,\"message\":"
+	    "\"a\"}]}",
+	    "{\"logGroupName\":\"breakglass\",\"logStreamName\":\"gw-1\",\"logEvents\":[]}",
+	    "{\"logGroupName\":\"bad group\",\"logStreamName\":\"gw-1\",\"logEvents\":["
+	    "{\"timestamp\":1,\"message\":\"a\"}]}",
+	    "{\"logGroupName\":\"breakglass\",\"logStreamName\":\"gw-1\",\"logEvents\":["
+	    "{\"timestamp\":1,\"message\":\"\"}]}",
+	};
+	char *big = NULL;
+	json_t *o;
+	size_t i;
+	FILE *f;
+	char line[512];
+	int n = 0;
+	rx r;
+
+	(void)state;
+	rx_start(&r, NULL, "--group", "breakglass", NULL);
+	assert_int_equal(post(&r, "CreateLogStream",
+	                      "{\"logGroupName\":\"breakglass\",\"logStreamName\":\"gw-1\"}",
+	                      false),
+	                 200);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(post(&r, "PutLogEvents", bad[i], false), 400);
+	/* five events of 209,690 bytes: 1,048,580 with the overhead, 4 over the quota */
+	o = json_pack("{s:s,s:s,s:[]}", "logGroupName", "breakglass", "logStreamName", "gw-1",
+	              "logEvents");
+	assert_non_null(o);
+	big = malloc(209691);
+	assert_non_null(big);
+	memset(big, 'm', 209690);
+	big[209690] = '\0';
+	for (i = 0; i < 5; i++)
+		json_array_append_new(
+		    json_object_get(o, "logEvents"),
+		    json_pack("{s:I,s:s}", "timestamp", (json_int_t)bg_now_ms(), "message", big));
+	free(big);
+	big = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	assert_int_equal(post(&r, "PutLogEvents", big, false), 400);
+	free(big);
+	assert_int_equal(post(&r, "PutLogEvents",
+	                      "{\"logGroupName\":\"breakglass\",\"logStreamName\":\"gw-1\","
+	                      "\"logEvents\":[{\"timestamp\":1,\"message\":\"a\"}]}",
+	                      true),
+	                 403);
+	f = fopen(r.violations, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n++;
+	fclose(f);
+	assert_int_equal(n, 7);
+	unlink(r.violations); /* expected ones */
+	rx_stop(&r);
+}
+
 static void test_open_errors(void **state)
 {
 	sink_conf conf;
@@ -903,6 +1014,7 @@ int main(void)
 	    cmocka_unit_test(test_legacy_tokens),
 	    cmocka_unit_test(test_session_token),
 	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_receiver_strict),
 	    cmocka_unit_test(test_open_errors),
 	};
 
