@@ -25,11 +25,12 @@ each answer to --requests (when given) as "TARGET STATUS ERROR-CODE".
 Faults for the tests: --throttle N answers the first N PutLogEvents with
 ThrottlingException; --legacy-tokens requires sequence tokens as the service did before
 2023 (InvalidSequenceTokenException with expectedSequenceToken, DataAlreadyAcceptedException
-for a batch sent again with the token it already used).
+for a batch sent again with the token it already used); --lose-answer N keeps the events
+of the first N PutLogEvents but answers HTTP 500.
 
 Usage: cwlogs_receiver.py --port-file F --out F --violations F [--requests F] --akid A --secret S
        [--token T] [--region R] [--group G]... [--retention-days D] [--throttle N]
-       [--legacy-tokens] [--max-event B] [--port P]
+       [--legacy-tokens] [--lose-answer N] [--max-event B] [--port P]
 Listens on 127.0.0.1, port P or a free one, writes the port to --port-file once listening; stops on SIGTERM.
   cwlogs_receiver.py --check-signature  reads one JSON request on stdin ({"host", "region",
        "target", "body", "akid", "secret", "token", "headers": {name: value}}) and prints
@@ -174,6 +175,7 @@ class State:
         self.lock = threading.Lock()
         self.groups = {g: {} for g in a.group}  # group -> stream -> last token
         self.throttle = a.throttle
+        self.lose = a.lose_answer
         self.model = Model()
         self.counter = 0
 
@@ -297,6 +299,9 @@ class Handler(BaseHTTPRequestHandler):
             ans = {"nextSequenceToken": token}
             if info:
                 ans["rejectedLogEventsInfo"] = info
+            if st.lose > 0:  # taken, but the answer is lost on the way
+                st.lose -= 1
+                return self.error(500, "InternalFailure", "the answer was lost")
             return self.answer(200, ans)
 
 
@@ -316,6 +321,7 @@ def main():
     p.add_argument("--retention-days", type=int, default=0)
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--legacy-tokens", action="store_true")
+    p.add_argument("--lose-answer", type=int, default=0)
     p.add_argument("--max-event", type=int, default=262144)
     a = p.parse_args()
     if a.check_signature:

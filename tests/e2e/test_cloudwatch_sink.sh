@@ -170,5 +170,7 @@ text = "".join(open(f, errors="replace").read() for f in sys.argv[1:])
 sys.exit(1 if "gateway-upstream-secret" in text else 0)' "$dir/gateway.log" "$dir/rx/events.jsonl" "$dir/rx/requests"
 
 kill -TERM "$E2E_GATEWAY_PID"
-wait "$E2E_GATEWAY_PID" 2>/dev/null
+wait "$E2E_GATEWAY_PID"
+e2e_check "the gateway exits 0 on SIGTERM" [ $? -eq 0 ]
+e2e_check "no sanitizer report in the gateway's log" bash -c '! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$1"' _ "$dir/gateway.log"
 e2e_finish

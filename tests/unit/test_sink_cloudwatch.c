@@ -808,6 +808,38 @@ static void test_legacy_tokens(void **state)
 	free_recs(&x);
 }
 
+/* An older endpoint took a batch but its answer was lost: sent again with the same token,
+ * DataAlreadyAcceptedException counts as accepted, and the events are there once. */
+static void test_legacy_already_accepted(void **state)
+{
+	recs x = make_recs(1, 3, 10, bg_now_ms(), 1);
+	credchain *c = chain(NULL);
+	size_t acc = 99;
+	json_t *got;
+	bg_err e;
+	void *s;
+	rx r;
+
+	(void)state;
+	rx_start(&r, NULL, "--group", "breakglass", "--legacy-tokens", "--lose-answer", "1", NULL);
+	s = open_sink(r.url, "breakglass", c);
+	assert_int_equal(sink_cloudwatch_ops.deliver(s, x.r, 3, &acc, &e), BG_EUPSTREAM);
+	assert_int_equal(acc, 0);
+	assert_non_null(strstr(e.msg, "HTTP 500 InternalFailure"));
+	if (sink_cloudwatch_ops.deliver(s, x.r, 3, &acc, &e) != 0)
+		fail_msg("deliver: %s", e.msg);
+	assert_int_equal(acc, 3);
+	if (sink_cloudwatch_ops.deliver(s, x.r + 2, 1, &acc, &e) != 0) /* and the token moved on */
+		fail_msg("deliver: %s", e.msg);
+	sink_cloudwatch_ops.close(s);
+	got = rx_events(&r);
+	assert_int_equal(json_array_size(got), 4);
+	json_decref(got);
+	rx_stop(&r);
+	credchain_free(c);
+	free_recs(&x);
+}
+
 static void test_session_token(void **state)
 {
 	recs x = make_recs(1, 2, 10, bg_now_ms(), 1);
@@ -1012,6 +1044,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_group),
 	    cmocka_unit_test(test_old_records),
 	    cmocka_unit_test(test_legacy_tokens),
+	    cmocka_unit_test(test_legacy_already_accepted),
 	    cmocka_unit_test(test_session_token),
 	    cmocka_unit_test(test_unreachable),
 	    cmocka_unit_test(test_receiver_strict),
