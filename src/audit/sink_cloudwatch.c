@@ -662,8 +662,9 @@ static int put_batch(sink_cw *s, const awscreds *cr, cwlogs_event *ev, size_t n,
 				break;
 			continue;
 		}
-		if (a.verdict == CWLOGS_BAD_TOKEN && !retoken && a.token[0]) {
-			/* An older endpoint: another writer moved the stream on. */
+		if (a.verdict == CWLOGS_BAD_TOKEN && !retoken) {
+			/* An older endpoint: another writer moved the stream on (or it is new
+			 * again: no token expected, a.token ""). */
 			retoken = true;
 			memcpy(s->token, a.token, sizeof(s->token));
 			continue;
