@@ -32,6 +32,7 @@ AS=$(e2e_json totp_secret <"$dir/admin.json")
 e2e_note_secret "$AT"
 E2E_DATA="$dir/data"
 export BREAKGLASS_TOKEN=$AT
+e2e_note_secret gateway-upstream-secret # what the sink signs with (lib.sh e2e_serve)
 
 # The receiver: the gateway's credentials (lib.sh e2e_serve), the group "breakglass" only.
 rx_start() {
