@@ -535,7 +535,7 @@ static int call(sink_cw *s, const awscreds *cr, const char *op, const bg_buf *bo
 {
 	char why[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL, *l;
-	bg_buf lines, resp;
+	bg_buf lines, resp, hostline;
 	long status = 0;
 	char *p, *nl;
 	CURLcode cc;
@@ -543,6 +543,7 @@ static int call(sink_cw *s, const awscreds *cr, const char *op, const bg_buf *bo
 
 	bg_buf_init(&lines, BG_MAX_AUTH_HEADER + BG_MAX_SESSION_TOKEN + 1024);
 	bg_buf_init(&resp, BG_CWLOGS_MAX_ANSWER);
+	bg_buf_init(&hostline, sizeof(s->ep.host) + 16);
 	rc = cwlogs_request_headers(&s->ep, s->region, op, body->data, body->len,
 	                            awscreds_access_key_id(cr), awscreds_secret_access_key(cr),
 	                            awscreds_session_token(cr), (time_t)bg_now(), &lines, e);
@@ -557,8 +558,11 @@ static int call(sink_cw *s, const awscreds *cr, const char *op, const bg_buf *bo
 		}
 		hdrs = l;
 	}
-	/* No 100-continue round trip for large batches, and no Accept nobody signs. */
-	if ((l = curl_slist_append(hdrs, "Expect:")) == NULL ||
+	/* The Host sent is the one signed, whatever libcurl would make of the URL; no
+	 * 100-continue round trip for large batches, and no Accept nobody signs. */
+	if (bg_buf_addf(&hostline, "Host: %s", s->ep.host) != 0 ||
+	    (l = curl_slist_append(hdrs, hostline.data)) == NULL ||
+	    (hdrs = l, l = curl_slist_append(hdrs, "Expect:")) == NULL ||
 	    (hdrs = l, l = curl_slist_append(hdrs, "Accept:")) == NULL) {
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 		goto done;
@@ -601,6 +605,7 @@ done:
 		OPENSSL_cleanse(l->data, strlen(l->data));
 	curl_slist_free_all(hdrs);
 	bg_buf_free_secure(&lines);
+	bg_buf_free(&hostline);
 	bg_buf_free(&resp);
 	return rc;
 }
