@@ -5,8 +5,8 @@
  * checked: no crash, leak or read past the input; a verdict of the enum, OK only for a 200
  * and a 200 only OK or ERROR; code, message and token NUL-terminated within their arrays,
  * without control bytes (they reach error messages and the next request), a token without
- * spaces; the rejected-event indices -1 or not negative, and cwlogs_answer_rejected true
- * only for an OK answer that names an event of the batch.
+ * spaces; the rejected-event indices -1 or not negative, cwlogs_answer_rejected true only
+ * for an OK answer that names an event of the batch, and the rejected range within it.
  */
 #include <string.h>
 
@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const long statuses[8] = {200, 400, 403, 404, 413, 500, 503, 0};
 	cwlogs_answer a;
 	cwlogs_verdict v;
-	size_t n;
+	size_t n, head, tail;
 
 	if (size < 1)
 		return 0;
@@ -50,6 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(!r || v == CWLOGS_OK);
 		CHECK(!r || a.too_old_end > 0 || a.expired_end > 0 ||
 		      (a.too_new_start >= 0 && a.too_new_start < (int64_t)n));
+		cwlogs_answer_rejected_range(&a, n, &head, &tail);
+		CHECK(head <= tail && tail <= n);
+		CHECK(!r || head > 0 || tail < n); /* rejected: some event is named */
 	}
 	return 0;
 }

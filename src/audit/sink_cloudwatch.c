@@ -420,11 +420,23 @@ done:
 	return out->verdict;
 }
 
+void cwlogs_answer_rejected_range(const cwlogs_answer *a, size_t n, size_t *head, size_t *tail)
+{
+	int64_t h = a->too_old_end > a->expired_end ? a->too_old_end : a->expired_end;
+
+	*head = h <= 0 ? 0 : (uint64_t)h >= n ? n : (size_t)h;
+	*tail =
+	    a->too_new_start >= 0 && (uint64_t)a->too_new_start < n ? (size_t)a->too_new_start : n;
+	if (*tail < *head)
+		*tail = *head;
+}
+
 bool cwlogs_answer_rejected(const cwlogs_answer *a, size_t n)
 {
-	return a->verdict == CWLOGS_OK &&
-	       ((a->too_new_start >= 0 && (uint64_t)a->too_new_start < n) || a->too_old_end > 0 ||
-	        a->expired_end > 0);
+	size_t head, tail;
+
+	cwlogs_answer_rejected_range(a, n, &head, &tail);
+	return a->verdict == CWLOGS_OK && (head > 0 || tail < n);
 }
 
 /* ---- the transport ---- */
@@ -687,19 +699,12 @@ static int put_batch(sink_cw *s, const awscreds *cr, cwlogs_event *ev, size_t n,
 		if (cwlogs_answer_rejected(&a, n)) {
 			/* The rejected ones are a head (too old, expired) and a tail (too new) of
 			 * the batch: sent once more, stamped now; the rest is taken. */
-			size_t head =
-			    (size_t)(a.too_old_end > a.expired_end ? a.too_old_end : a.expired_end);
-			size_t tail = a.too_new_start >= 0 && (uint64_t)a.too_new_start < n
-			                  ? (size_t)a.too_new_start
-			                  : n;
+			size_t head, tail;
 			int64_t now = bg_now_ms();
 			cwlogs_event *again;
 			size_t i, k = 0;
 
-			if (head > n)
-				head = n;
-			if (tail < head)
-				tail = head;
+			cwlogs_answer_rejected_range(&a, n, &head, &tail);
 			if (resend) {
 				rc = bg_err_set(
 				    e, BG_EUPSTREAM,

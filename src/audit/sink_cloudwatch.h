@@ -133,4 +133,9 @@ cwlogs_verdict cwlogs_answer_parse(long status, const char *body, size_t len, cw
 /* Whether an OK answer rejected any of n events. */
 bool cwlogs_answer_rejected(const cwlogs_answer *a, size_t n);
 
+/* The events of n an OK answer rejected, as the service reports them: [0, *head) (too
+ * old, expired) and [*tail, n) (too new), with 0 <= *head <= *tail <= n whatever the
+ * answer says; the events between were taken. */
+void cwlogs_answer_rejected_range(const cwlogs_answer *a, size_t n, size_t *head, size_t *tail);
+
 #endif

@@ -26,11 +26,12 @@ Faults for the tests: --throttle N answers the first N PutLogEvents with
 ThrottlingException; --legacy-tokens requires sequence tokens as the service did before
 2023 (InvalidSequenceTokenException with expectedSequenceToken, DataAlreadyAcceptedException
 for a batch sent again with the token it already used); --lose-answer N keeps the events
-of the first N PutLogEvents but answers HTTP 500.
+of the first N PutLogEvents but answers HTTP 500; --skew-ms D moves the receiver's clock
+(events too new or too old for it are reported as the service does).
 
 Usage: cwlogs_receiver.py --port-file F --out F --violations F [--requests F] --akid A --secret S
        [--token T] [--region R] [--group G]... [--retention-days D] [--throttle N]
-       [--legacy-tokens] [--lose-answer N] [--max-event B] [--port P]
+       [--legacy-tokens] [--lose-answer N] [--skew-ms D] [--max-event B] [--port P]
 Listens on 127.0.0.1, port P or a free one, writes the port to --port-file once listening; stops on SIGTERM.
   cwlogs_receiver.py --check-signature  reads one JSON request on stdin ({"host", "region",
        "target", "body", "akid", "secret", "token", "headers": {name: value}}) and prints
@@ -274,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
                                       "The given sequenceToken is invalid. The next expected "
                                       f"sequenceToken is: {want or 'null'}",
                                       **({"expectedSequenceToken": want} if want else {}))
-            now = int(datetime.datetime.now().timestamp() * 1000)
+            now = int(datetime.datetime.now().timestamp() * 1000) + a.skew_ms
             oldest = now - 14 * DAY_MS
             retention = now - a.retention_days * DAY_MS if a.retention_days else None
             info = {}
@@ -322,6 +323,7 @@ def main():
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--legacy-tokens", action="store_true")
     p.add_argument("--lose-answer", type=int, default=0)
+    p.add_argument("--skew-ms", type=int, default=0)
     p.add_argument("--max-event", type=int, default=262144)
     a = p.parse_args()
     if a.check_signature:

@@ -359,9 +359,11 @@ static void test_answers(void **state)
 	                          "exceeded\"}";
 	static const char nul[] = "{\"__type\":\"InvalidSequenceTokenException\",\"message\":\"The "
 	                          "next expected sequenceToken is: null\"}";
-	static const char tail[] = "{\"rejectedLogEventsInfo\":{\"tooNewLogEventStartIndex\":10}}";
+	static const char newtail[] =
+	    "{\"rejectedLogEventsInfo\":{\"tooNewLogEventStartIndex\":10}}";
 	static const char ctl[] = "{\"__type\":\"AccessDeniedException\",\"message\":\"a\\nb\"}";
 	cwlogs_answer a;
+	size_t head, tail;
 
 	(void)state;
 	assert_int_equal(cwlogs_answer_parse(200, ok, sizeof(ok) - 1, &a), CWLOGS_OK);
@@ -374,9 +376,23 @@ static void test_answers(void **state)
 	assert_int_equal(cwlogs_answer_parse(200, rej, sizeof(rej) - 1, &a), CWLOGS_OK);
 	assert_true(a.too_old_end == 2 && a.too_new_start == 5 && a.expired_end == 3);
 	assert_true(cwlogs_answer_rejected(&a, 10));
-	assert_int_equal(cwlogs_answer_parse(200, tail, strlen(tail), &a), CWLOGS_OK);
+	assert_int_equal(cwlogs_answer_parse(200, newtail, strlen(newtail), &a), CWLOGS_OK);
 	assert_false(cwlogs_answer_rejected(&a, 10)); /* past the end: none */
 	assert_true(cwlogs_answer_rejected(&a, 11));
+	cwlogs_answer_rejected_range(&a, 11, &head, &tail); /* too new alone: the last one */
+	assert_true(head == 0 && tail == 10);
+	cwlogs_answer_rejected_range(&a, 10, &head, &tail);
+	assert_true(head == 0 && tail == 10);
+	assert_int_equal(cwlogs_answer_parse(200, rej, sizeof(rej) - 1, &a), CWLOGS_OK);
+	cwlogs_answer_rejected_range(&a, 10, &head, &tail); /* expired (3) beyond too old (2) */
+	assert_true(head == 3 && tail == 5);
+	cwlogs_answer_rejected_range(&a, 4, &head, &tail); /* too new beyond the batch */
+	assert_true(head == 3 && tail == 4);
+	cwlogs_answer_rejected_range(&a, 2, &head, &tail); /* indices beyond it: all refused */
+	assert_true(head == 2 && tail == 2);
+	a.too_old_end = 6; /* a head past the tail */
+	cwlogs_answer_rejected_range(&a, 10, &head, &tail);
+	assert_true(head == 6 && tail == 6);
 	assert_int_equal(cwlogs_answer_parse(400, nf, sizeof(nf) - 1, &a), CWLOGS_NO_RESOURCE);
 	assert_string_equal(a.message, "The specified log stream does not exist.");
 	assert_int_equal(cwlogs_answer_parse(400, tok, sizeof(tok) - 1, &a), CWLOGS_BAD_TOKEN);
@@ -776,6 +792,44 @@ static void test_old_records(void **state)
 	free_recs(&x);
 }
 
+/* A service whose clock is 3 h behind the gateway's finds every event too new, even
+ * stamped with the time of delivery: the delivery fails naming the records, nothing is
+ * counted as accepted, and once the clocks agree the same records go through. */
+static void test_too_new(void **state)
+{
+	recs x = make_recs(1, 3, 10, bg_now_ms(), 1);
+	credchain *c = chain(NULL);
+	size_t acc = 99;
+	json_t *got;
+	bg_err e;
+	void *s;
+	rx r;
+
+	(void)state;
+	rx_start(&r, NULL, "--group", "breakglass", "--skew-ms", "-10800000", NULL);
+	s = open_sink(r.url, "breakglass", c);
+	assert_int_equal(sink_cloudwatch_ops.deliver(s, x.r, 3, &acc, &e), BG_EUPSTREAM);
+	assert_int_equal(acc, 0);
+	assert_non_null(strstr(e.msg, "rejected audit records 1 to 3 even stamped"));
+	assert_non_null(strstr(e.msg, "tooNew 0"));
+	sink_cloudwatch_ops.close(s);
+	got = rx_events(&r);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+	rx_stop(&r);
+	rx_start(&r, NULL, "--group", "breakglass", NULL);
+	s = open_sink(r.url, "breakglass", c);
+	assert_int_equal(sink_cloudwatch_ops.deliver(s, x.r, 3, &acc, &e), 0);
+	assert_int_equal(acc, 3);
+	sink_cloudwatch_ops.close(s);
+	got = rx_events(&r);
+	assert_int_equal(json_array_size(got), 3);
+	json_decref(got);
+	rx_stop(&r);
+	credchain_free(c);
+	free_recs(&x);
+}
+
 /* An older endpoint that wants sequence tokens, and two writers on one stream. */
 static void test_legacy_tokens(void **state)
 {
@@ -1043,6 +1097,7 @@ int main(void)
 	    cmocka_unit_test(test_throttled_then_ok),
 	    cmocka_unit_test(test_missing_group),
 	    cmocka_unit_test(test_old_records),
+	    cmocka_unit_test(test_too_new),
 	    cmocka_unit_test(test_legacy_tokens),
 	    cmocka_unit_test(test_legacy_already_accepted),
 	    cmocka_unit_test(test_session_token),
