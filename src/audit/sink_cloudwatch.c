@@ -54,7 +54,8 @@ static int make_stub(const sink_rec *r, cwlogs_event *ev, bg_err *e)
 	}
 	ev->msg = ev->stub;
 	ev->len = strlen(ev->stub);
-	if (ev->len + BG_CWLOGS_EVENT_OVERHEAD > BG_CWLOGS_MAX_EVENT_BYTES) /* hashes of a MB */
+	/* Only a forged record has hashes that long; its copy could not verify anyway. */
+	if (ev->len + BG_CWLOGS_EVENT_OVERHEAD > BG_CWLOGS_MAX_EVENT_BYTES)
 		rc = bg_err_set(e, BG_EINVAL, "audit record %lld: its redacted stub is too long",
 		                (long long)r->seq);
 done:
@@ -119,7 +120,7 @@ size_t cwlogs_batch_fit(const cwlogs_event *ev, size_t n)
 		size_t cost = ev[i].len + BG_CWLOGS_EVENT_OVERHEAD;
 
 		if (i > 0 &&
-		    (cost > BG_CWLOGS_MAX_BATCH_BYTES - bytes || ev[i].ts_ms < ev[i - 1].ts_ms ||
+		    (bytes + cost > BG_CWLOGS_MAX_BATCH_BYTES || ev[i].ts_ms < ev[i - 1].ts_ms ||
 		     ev[i].ts_ms - ev[0].ts_ms >= BG_CWLOGS_MAX_SPAN_MS))
 			break;
 		bytes += cost;
@@ -213,7 +214,7 @@ int cwlogs_endpoint_resolve(const char *conf_url, const char *region, cwlogs_end
                             bg_err *e)
 {
 	const char *url = conf_url;
-	char *h = NULL, *port = NULL, *scheme = NULL;
+	char *h = NULL, *port = NULL, *scheme = NULL, *user = NULL;
 	CURLU *cu = NULL;
 	int rc = 0, k;
 
@@ -237,8 +238,14 @@ int cwlogs_endpoint_resolve(const char *conf_url, const char *region, cwlogs_end
 	    curl_url_get(cu, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
 	    curl_url_get(cu, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		rc = bg_err_set(e, BG_EINVAL,
-		                "the CloudWatch Logs endpoint '%s' is not an http(s) URL", url);
+		rc = bg_err_set(e, BG_EINVAL, "the CloudWatch Logs endpoint is not an http(s) URL");
+		goto done;
+	}
+	if (curl_url_get(cu, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		/* not printed: it may hold a password */
+		rc = bg_err_set(
+		    e, BG_EINVAL,
+		    "the CloudWatch Logs endpoint must not hold a user name or password");
 		goto done;
 	}
 	if (curl_url_get(cu, CURLUPART_PORT, &port, 0) == CURLUE_OK && port)
@@ -253,6 +260,7 @@ done:
 	curl_free(h);
 	curl_free(port);
 	curl_free(scheme);
+	curl_free(user);
 	curl_url_cleanup(cu);
 	return rc;
 }

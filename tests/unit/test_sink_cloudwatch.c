@@ -340,6 +340,10 @@ static void test_endpoint(void **state)
 	unsetenv("AWS_ENDPOINT_URL_LOGS");
 	assert_int_equal(cwlogs_endpoint_resolve("ftp://x/", "x", &ep, &e), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "not an http(s) URL"));
+	assert_int_equal(cwlogs_endpoint_resolve("https://u:pa55word@logs.test/", "x", &ep, &e),
+	                 BG_EINVAL);
+	assert_non_null(strstr(e.msg, "user name or password"));
+	assert_null(strstr(e.msg, "pa55word"));
 }
 
 static void test_answers(void **state)
