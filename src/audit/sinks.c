@@ -72,9 +72,10 @@ static const sink_ops *ops_of(sink_type t)
 	switch (t) {
 	case SINK_JSONL:
 		return &sink_jsonl_ops;
-	case SINK_SYSLOG:
 	case SINK_CLOUDWATCH:
-		break; /* their transports land next */
+		return &sink_cloudwatch_ops;
+	case SINK_SYSLOG:
+		break; /* its transport lands next */
 	}
 	return NULL;
 }

@@ -354,6 +354,29 @@
 #define BG_CW_MAX_LOG_GROUP  512
 #define BG_CW_MAX_LOG_STREAM 512
 
+/* The CloudWatch Logs transport (audit/sink_cloudwatch.h), by PutLogEvents' documented
+ * quotas: a batch holds at most 10,000 events and 1,048,576 bytes, counting each message's
+ * UTF-8 bytes plus 26 per event, in time order, spanning at most 24 hours (dropped from
+ * the newest documentation, kept: stricter is safe). One event: the documentation says
+ * 1 MB since 2025, the service model and older endpoints 256 KB (the 26 bytes included);
+ * the older limit is kept, so no endpoint rejects a batch over it, and a longer record is
+ * sent as the redacted stub `audit verify` understands. The service takes events from 14
+ * days back to 2 hours ahead; a record outside that window, less an hour for the clocks
+ * of the gateway and the service to differ, is stamped with the time of its delivery (its
+ * own time stays in the message). A service answer longer than 64 KiB is not read (the
+ * largest is an error with a message), nor a sequence token longer than 512 bytes (they
+ * are 56 digits); log group and stream names are at most 512 bytes (the model's max). */
+#define BG_CWLOGS_MAX_BATCH_EVENTS 10000
+#define BG_CWLOGS_MAX_BATCH_BYTES  1048576
+#define BG_CWLOGS_EVENT_OVERHEAD   26
+#define BG_CWLOGS_MAX_EVENT_BYTES  262144
+#define BG_CWLOGS_MAX_SPAN_MS      (24LL * 3600 * 1000)
+#define BG_CWLOGS_MAX_AGE_MS       ((14LL * 24 - 1) * 3600 * 1000)
+#define BG_CWLOGS_MAX_AHEAD_MS     (1LL * 3600 * 1000)
+#define BG_CWLOGS_MAX_ANSWER       (64u * 1024u)
+#define BG_CWLOGS_MAX_TOKEN        512
+#define BG_CWLOGS_MAX_NAME         512
+
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
