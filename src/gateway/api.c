@@ -1139,6 +1139,8 @@ static const api_route routes[] = {
      "only an admin or an auditor can see the gateway's status"},
     {"GET", "/api/v1/metrics", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_metrics,
      "only an admin or an auditor can read the metrics"},
+    {"GET", "/metrics", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_metrics,
+     "only an admin or an auditor can read the metrics"},
     {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
     {"GET", "/api/v1/users", USER_ROLE_ADMIN, false, api_users_list,
      "only an admin can list users"},

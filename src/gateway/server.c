@@ -431,9 +431,12 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 
 /* --- the transport's callbacks ----------------------------------------------------------- */
 
+/* The JSON API, and GET /metrics where Prometheus looks by default (the API's route
+ * table guards it with a token like the rest). */
 static bool is_api(const net_http_request *r)
 {
-	return r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0;
+	return (r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0) ||
+	       (r->path_len == 8 && memcmp(r->target, "/metrics", 8) == 0);
 }
 
 static bool is_hook(const net_http_request *r)

@@ -146,6 +146,9 @@ e2e_check "metrics: up 0 for the sink that is down" grep -Eq '^breakglass_audit_
 e2e_check "metrics: HELP and TYPE lines" grep -q '^# TYPE breakglass_audit_sink_lag_records gauge' <<<"$metrics"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RT" "$BREAKGLASS_URL/api/v1/metrics")
 e2e_check "metrics are refused to a responder (403)" [ "$code" = 403 ]
+e2e_check "GET /metrics (Prometheus' default path) serves the same" eval 'curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/metrics" | grep -q "^breakglass_audit_sink_lag_records{"'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BREAKGLASS_URL/metrics")
+e2e_check "...and without a token is refused (401)" [ "$code" = 401 ]
 
 # --- 2. the backlog survives a restart -----------------------------------------------------------
 kill -TERM "$E2E_GATEWAY_PID"
