@@ -13,7 +13,7 @@ PKGS=(
 	awscli python3 python3-boto3 python3-botocore
 	curl procps ca-certificates openssl
 	nginx-light wrk gnuplot-nox
-	man-db groff-base jq prometheus-alertmanager
+	man-db groff-base jq prometheus-alertmanager prometheus
 )
 
 missing=()

@@ -56,6 +56,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/limits.h"
 
@@ -495,6 +496,7 @@ static void commit_queued(audit_log *a)
 	int64_t n = (int64_t)a->queued;
 	bool catch_up;
 	bg_err err;
+	int64_t t0;
 	int rc, gated = 0;
 
 	a->qhead = a->qtail = NULL;
@@ -503,9 +505,12 @@ static void commit_queued(audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 
 	bg_err_clear(&err);
+	t0 = bg_mono_us();
 	rc = write_batch(a, list, &err);
+	t0 = bg_mono_us() - t0;
 
 	pthread_mutex_lock(&a->mu);
+	a->stats.commit_us += t0;
 	if (rc == 0 && a->gate != NULL) {
 		audit_gate_fn gate = a->gate;
 		void *ctx = a->gate_ctx;

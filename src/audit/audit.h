@@ -131,6 +131,7 @@ typedef struct audit_stats {
 	int64_t failed_batches; /* transactions rolled back; their appends got an error */
 	int64_t max_batch;      /* most records committed in one transaction */
 	int64_t gate_failures;  /* committed batches the gate refused (audit_set_gate) */
+	int64_t commit_us;      /* time spent committing batches, syncs included */
 } audit_stats;
 
 void audit_get_stats(audit_log *a, audit_stats *out);

@@ -443,12 +443,23 @@ static void api_metrics(api_ctx *c)
 	size_t i, k;
 	int rc;
 
-	if (sinks_view_get(c, &v, &e) != 0) {
+	status_counts n = {bg_now(), 0, 0, 0, 0};
+	gw_metrics_extra x;
+
+	if (sinks_view_get(c, &v, &e) != 0 ||
+	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
+	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0 ||
+	    store_review_list(c->sv.st, count_overdue, &n, &e) != 0) {
 		api_fail(c, &e);
 		return;
 	}
 	audit_get_stats(c->g->audit, &st);
+	x = (gw_metrics_extra){n.grants, n.pending, n.overdue, &st};
 	bg_buf_reset(b);
+	if (gw_metrics_render(c->g->metrics, &x, b) != 0) {
+		api_error(c, 500, "internal", "the metrics could not be built");
+		return;
+	}
 	rc = bg_buf_addf(b,
 	                 "# HELP breakglass_audit_head_seq The newest audit record's seq.\n"
 	                 "# TYPE breakglass_audit_head_seq gauge\n"

@@ -17,6 +17,7 @@
 #include "common/limits.h"
 #include "gateway/config.h"
 #include "gateway/limiter.h"
+#include "gateway/metrics.h"
 #include "gateway/policyfile.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
@@ -45,6 +46,7 @@ typedef struct gw {
 	const svc_policy *policy; /* its view for the workflow: criteria and approval rules */
 	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
 	gw_limiter *limiter;          /* each grant's request rate (the policy's guardrails) */
+	gw_metrics *metrics;          /* requests and latencies for GET /metrics */
 } gw;
 
 typedef struct gw_http_request {

@@ -52,6 +52,10 @@ struct pl_req {
 	char why[256];
 	upstream_response resp;
 	pl_reply reply;
+
+	/* For the metrics (gateway/metrics.h), monotonic microseconds. */
+	int64_t t_start, t_fwd, t_answer; /* t_fwd 0: not forwarded */
+	bool refused;                     /* the gateway answered with a refusal */
 };
 
 pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_http *http,
@@ -67,6 +71,7 @@ pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_ht
 	r->http = *http;
 	snprintf(r->request_id, sizeof(r->request_id), "%s", request_id);
 	r->stage = PL_VERIFY;
+	r->t_start = bg_mono_us();
 	bg_buf_init(&r->tables, (size_t)BG_MAX_REQUEST_TABLES * (BG_MAX_TABLE_NAME + 1));
 	bg_buf_init(&r->fwd, BG_MAX_REQUEST_BODY);
 	bg_buf_init(&r->reply.body, BG_MAX_RESPONSE_BODY);
@@ -171,6 +176,12 @@ static void set_error(pl_req *r, ddb_error_kind k, const char *msg)
 
 static void release(pl_req *r)
 {
+	const ddb_op_info *op = r->req != NULL ? ddb_request_op(r->req) : NULL;
+	int64_t now = bg_mono_us();
+
+	gw_metrics_request(r->env->metrics, op != NULL ? op->id : DDB_OP_COUNT,
+	                   !r->refused && r->t_fwd != 0, now - r->t_start,
+	                   r->t_fwd != 0 && r->t_answer >= r->t_fwd ? r->t_answer - r->t_fwd : -1);
 	r->stage = PL_RELEASE;
 	r->io->reply(r->io_ctx, r, &r->reply);
 	r->stage = PL_DONE;
@@ -186,6 +197,7 @@ void pl_refuse(pl_req *r, ddb_error_kind k, const char *msg)
 	char dest[BG_MAX_PROXY_TARGET + 1];
 
 	set_error(r, k, msg);
+	r->refused = true;
 	record_init(r, &rec, "denial");
 	rec.decision = "deny";
 	rec.reason = msg;
@@ -465,6 +477,8 @@ static void start_forward(pl_req *r)
 	const void *body = r->fwd.len > 0 ? (const void *)r->fwd.data : r->http.body;
 	size_t len = r->fwd.len > 0 ? r->fwd.len : r->http.body_len;
 
+	r->t_fwd = bg_mono_us();
+
 	r->stage = PL_FORWARD;
 	if (r->io->forward(r->io_ctx, r, r->target, r->target_len, body, len) != 0)
 		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "the upstream call could not start");
@@ -633,6 +647,7 @@ void pl_forward_done(pl_req *r, upstream_outcome o, upstream_response *resp, con
 {
 	if (r->stage != PL_FORWARD)
 		return;
+	r->t_answer = bg_mono_us();
 	r->outcome = o;
 	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
 	if (o == UPSTREAM_ANSWERED && resp != NULL) {

@@ -592,6 +592,7 @@ static void gw_close(gw *g)
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
 	gw_limiter_free(g->limiter);
+	gw_metrics_free(g->metrics);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
@@ -682,7 +683,8 @@ static int gw_open(gw *g, bg_err *e)
 		if (credchain_start(g->identity) != 0)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
-	if (rc == 0 && (g->limiter = gw_limiter_new()) == NULL)
+	if (rc == 0 &&
+	    ((g->limiter = gw_limiter_new()) == NULL || (g->metrics = gw_metrics_new()) == NULL))
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = start_sinks(g, e);
@@ -917,6 +919,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	s.env.runbooks = s.g.runbooks;
 	s.env.rate = policy_grant_rate(gw_policy_rules(s.g.rules));
 	s.env.limiter = s.g.limiter;
+	s.env.metrics = s.g.metrics;
 	s.env.now = now_s;
 
 	s.nloops = s.g.cfg.threads;
