@@ -5,7 +5,9 @@
  * copy's checkpoints; the rest is split at newlines. The seeds are a real chain with a
  * checkpoint signed by the key below (fuzz/seeds/fuzz_audit_export). Promises checked:
  * no crash or leak, finish succeeds, ok exactly when no problem was found, the kept
- * findings are within bounds and each names a kind, and the seq range is ordered.
+ * findings are within bounds and each names a kind, and the seq range is ordered; and
+ * for every line that parses, the verifier's own canonical JSON (averify_canonical) is
+ * byte for byte what jansson's json_dumps(JSON_SORT_KEYS | JSON_COMPACT) makes of it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,7 +50,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(averify_reference(v, j) == 0);
 			json_decref(j);
 		} else {
+			json_t *j = json_loadb(p, (size_t)(nl - p), JSON_REJECT_DUPLICATES, NULL);
 			CHECK(averify_line(v, p, (size_t)(nl - p)) == 0);
+			if (json_is_object(j)) {
+				bg_buf b;
+				char *want;
+				json_object_del(j, "hash");
+				want = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+				bg_buf_init(&b, (size_t)1 << 26);
+				if (want != NULL && averify_canonical(j, &b) == 0)
+					CHECK(b.len == strlen(want) &&
+					      memcmp(b.data, want, b.len) == 0);
+				free(want);
+				bg_buf_free(&b);
+			}
+			json_decref(j);
 		}
 	}
 	CHECK(averify_finish(v, &r) == 0);

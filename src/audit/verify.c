@@ -28,6 +28,10 @@
 #include "common/limits.h"
 
 #define DUMP_FLAGS (JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY)
+/* The longest canonical text hashed: the gateway's largest record is a line of at most
+ * BG_MAX_AUDIT_LINE bytes; twice that is margin. A longer one cannot be a record the
+ * gateway wrote, and is reported edited instead of being held in memory. */
+#define VERIFY_CANON_MAX ((size_t)2 * BG_MAX_AUDIT_LINE)
 
 typedef struct cpinfo {
 	int64_t seq; /* the checkpoint record's own */
@@ -58,6 +62,8 @@ struct averify {
 	size_t nref, refcap;
 	size_t lines;
 	EVP_MD_CTX *md;
+	const EVP_MD *sha256;
+	bg_buf canon; /* check_hash's, reused */
 	averify_problem problems[AVERIFY_MAX_PROBLEMS];
 	size_t nproblems;
 	bool finished;
@@ -90,6 +96,8 @@ int averify_new(const sigkey *const *keys, size_t n, bool from_one, averify **ou
 		free(v);
 		return bg_err_set(e, BG_ENOMEM, "verify: out of memory");
 	}
+	v->sha256 = bg_sha256_md();
+	bg_buf_init(&v->canon, VERIFY_CANON_MAX);
 	v->keys = keys;
 	v->nkeys = n;
 	v->from_one = from_one;
@@ -102,6 +110,7 @@ void averify_free(averify *v)
 	if (v == NULL)
 		return;
 	EVP_MD_CTX_free(v->md);
+	bg_buf_free(&v->canon);
 	free(v->items);
 	free(v->cps);
 	free(v->refs);
@@ -125,7 +134,17 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 	return true;
 }
 
-/* 64 lower-case hex digits into 32 bytes. */
+/* A lower-case hex digit's value, or -1 (upper case is not what the chain writes). */
+static int lower_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* 64 lower-case hex digits into 32 bytes, in one pass. */
 static bool hash_field(json_t *rec, const char *key, uint8_t out[32])
 {
 	json_t *s = json_object_get(rec, key);
@@ -134,10 +153,14 @@ static bool hash_field(json_t *rec, const char *key, uint8_t out[32])
 
 	if (t == NULL || json_string_length(s) != 64)
 		return false;
-	for (i = 0; i < 64; i++)
-		if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f')))
+	for (i = 0; i < 32; i++) {
+		int hi = lower_hex((unsigned char)t[2 * i]),
+		    lo = lower_hex((unsigned char)t[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return false;
-	return bg_unhex(t, 32, out) == 0;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
 }
 
 /* A checkpoint's detail. */
@@ -173,30 +196,208 @@ static bool is_checkpoint(json_t *rec)
 	return k != NULL && strcmp(k, "checkpoint") == 0;
 }
 
-/* SHA-256(prev || canonical JSON of rec without "hash") == it->hash. rec is put back
- * as it was. */
-static int check_hash(averify *v, json_t *rec, item *it)
+/* --- canonical JSON ---------------------------------------------------------------------
+ *
+ * The hash covers the record as json_dumps(JSON_SORT_KEYS | JSON_COMPACT) writes it. That
+ * call builds and sorts a key list per object and grows a fresh string per record; this
+ * writes the same bytes into one reused buffer, skipping "hash" at the top instead of
+ * deleting and re-adding it (the record is not touched). Strings are escaped as jansson's
+ * dump_string does without JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII; keys sorted as its
+ * compare_keys does (bytes, then length); a real is left to jansson itself (its number
+ * formatting is its own). tests/unit/test_audit_verify.c and fuzz/fuzz_audit_export.c
+ * hold the two to the same bytes. */
+
+#define CANON_DEPTH      2048 /* jansson's own parser depth limit: deeper input never parses */
+#define CANON_STACK_KEYS 32   /* keys sorted without an allocation */
+
+typedef struct canon_key {
+	const char *k;
+	size_t n;
+	json_t *v;
+} canon_key;
+
+static int canon_key_cmp(const void *pa, const void *pb)
 {
-	json_t *h = json_incref(json_object_get(rec, "hash"));
-	uint8_t out[32];
-	unsigned len = 0;
-	char *canon;
+	const canon_key *a = pa, *b = pb;
+	int c = memcmp(a->k, b->k, a->n < b->n ? a->n : b->n);
+
+	if (c != 0)
+		return c;
+	return a->n < b->n ? -1 : a->n > b->n;
+}
+
+static int canon_string(bg_buf *b, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+
+	if (bg_buf_addc(b, '"') != 0)
+		return b->failed;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		char esc[6] = {'\\', 0, '0', '0', 0, 0};
+		size_t k = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (bg_buf_add(b, p + run, i - run) != 0)
+			return b->failed;
+		run = i + 1;
+		switch (c) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		if (bg_buf_add(b, esc, k) != 0)
+			return b->failed;
+	}
+	if (bg_buf_add(b, p + run, n - run) != 0)
+		return b->failed;
+	return bg_buf_addc(b, '"');
+}
+
+static int canon_value(bg_buf *b, json_t *j, const char *skip, int depth);
+
+/* An integer in decimal, as printf's %lld writes it (without the cost of printf). */
+static int canon_integer(bg_buf *b, json_int_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	return bg_buf_add(b, d + i, sizeof(d) - i);
+}
+
+static int canon_object(bg_buf *b, json_t *o, const char *skip, int depth)
+{
+	canon_key stack[CANON_STACK_KEYS], *keys = stack;
+	size_t n = json_object_size(o), i = 0, k;
+	const char *key;
+	size_t klen;
+	json_t *val;
 	int rc = 0;
 
-	json_object_del(rec, "hash");
-	canon = json_dumps(rec, DUMP_FLAGS);
-	if (json_object_set_new(rec, "hash", h) != 0)
-		rc = BG_ENOMEM;
-	if (canon == NULL)
+	if (n > CANON_STACK_KEYS && (keys = malloc(n * sizeof(*keys))) == NULL)
 		return BG_ENOMEM;
-	if (EVP_DigestInit_ex(v->md, bg_sha256_md(), NULL) != 1 ||
-	    EVP_DigestUpdate(v->md, it->prev, 32) != 1 ||
-	    EVP_DigestUpdate(v->md, canon, strlen(canon)) != 1 ||
-	    EVP_DigestFinal_ex(v->md, out, &len) != 1)
-		rc = BG_ENOMEM;
-	free(canon);
-	it->hash_ok = rc == 0 && bg_ct_equal(out, it->hash, 32);
+	json_object_keylen_foreach(o, key, klen, val)
+	{
+		if (i == n)
+			break;
+		if (skip != NULL && klen == strlen(skip) && memcmp(key, skip, klen) == 0)
+			continue;
+		keys[i++] = (canon_key){key, klen, val};
+	}
+	qsort(keys, i, sizeof(*keys), canon_key_cmp);
+	rc = bg_buf_addc(b, '{');
+	for (k = 0; rc == 0 && k < i; k++) {
+		if ((k > 0 && bg_buf_addc(b, ',') != 0) ||
+		    canon_string(b, keys[k].k, keys[k].n) != 0 || bg_buf_addc(b, ':') != 0)
+			rc = b->failed ? b->failed : BG_ENOMEM;
+		else
+			rc = canon_value(b, keys[k].v, NULL, depth + 1);
+	}
+	if (rc == 0)
+		rc = bg_buf_addc(b, '}');
+	if (keys != stack)
+		free(keys);
 	return rc;
+}
+
+/* j as canonical JSON into b; skip: a key of j (an object) to leave out. */
+static int canon_value(bg_buf *b, json_t *j, const char *skip, int depth)
+{
+	size_t i;
+	char *t;
+	int rc;
+
+	if (depth > CANON_DEPTH)
+		return BG_ELIMIT;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		return canon_object(b, j, skip, depth);
+	case JSON_ARRAY:
+		if (bg_buf_addc(b, '[') != 0)
+			return b->failed;
+		for (i = 0; i < json_array_size(j); i++) {
+			if (i > 0 && bg_buf_addc(b, ',') != 0)
+				return b->failed;
+			rc = canon_value(b, json_array_get(j, i), NULL, depth + 1);
+			if (rc != 0)
+				return rc;
+		}
+		return bg_buf_addc(b, ']');
+	case JSON_STRING:
+		return canon_string(b, json_string_value(j), json_string_length(j));
+	case JSON_INTEGER:
+		return canon_integer(b, json_integer_value(j));
+	case JSON_REAL:
+		t = json_dumps(j, DUMP_FLAGS);
+		rc = t == NULL ? BG_ENOMEM : bg_buf_adds(b, t);
+		free(t);
+		return rc;
+	case JSON_TRUE:
+		return bg_buf_add(b, "true", 4);
+	case JSON_FALSE:
+		return bg_buf_add(b, "false", 5);
+	case JSON_NULL:
+		return bg_buf_add(b, "null", 4);
+	}
+	return BG_EINVAL;
+}
+
+int averify_canonical(json_t *rec, bg_buf *b)
+{
+	bg_buf_reset(b);
+	return canon_value(b, rec, json_is_object(rec) ? "hash" : NULL, 0);
+}
+
+/* SHA-256(prev || canonical JSON of rec without "hash") == it->hash. A record too deep
+ * or too large to serialise cannot match: it is an edited one. */
+static int check_hash(averify *v, json_t *rec, item *it)
+{
+	uint8_t out[32];
+	unsigned len = 0;
+	int rc = averify_canonical(rec, &v->canon);
+
+	it->hash_ok = false;
+	if (rc == BG_ENOMEM)
+		return BG_ENOMEM;
+	if (rc != 0)
+		return 0;
+	if (EVP_DigestInit_ex(v->md, v->sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(v->md, it->prev, 32) != 1 ||
+	    EVP_DigestUpdate(v->md, v->canon.data, v->canon.len) != 1 ||
+	    EVP_DigestFinal_ex(v->md, out, &len) != 1)
+		return BG_ENOMEM;
+	it->hash_ok = bg_ct_equal(out, it->hash, 32);
+	return 0;
 }
 
 int averify_record(averify *v, json_t *rec)

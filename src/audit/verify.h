@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "audit/sigkey.h"
+#include "common/buf.h"
 #include "common/err.h"
 
 typedef struct averify averify;
@@ -83,6 +84,11 @@ int averify_reference(averify *v, json_t *rec) BG_MUST_CHECK;
 
 /* Checks what was fed and fills *out (valid until v is freed). Call once. */
 int averify_finish(averify *v, averify_result *out) BG_MUST_CHECK;
+
+/* The canonical JSON the chain hash covers (docs/audit.md): rec (an object) without its
+ * "hash", as json_dumps(JSON_SORT_KEYS | JSON_COMPACT) writes it, into b (reset first).
+ * 0, BG_ENOMEM, or BG_ELIMIT when it is nested too deep or b's maximum is reached. */
+int averify_canonical(json_t *rec, bg_buf *b) BG_MUST_CHECK;
 
 /* The result as {"ok", "partial", "records", "redacted", "checkpoints", "first_seq",
  * "last_seq", "signed_seq", "problems": [{"seq", "kind", "message"}], "problems_total"};

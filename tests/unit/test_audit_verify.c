@@ -396,6 +396,58 @@ static void test_lines(void **state)
 	averify_free(v);
 }
 
+/* The verifier's canonical JSON is jansson's json_dumps(JSON_SORT_KEYS | JSON_COMPACT),
+ * byte for byte, on what a record's detail may hold: escapes, non-ASCII, reals, nesting,
+ * more keys than fit the stack, keys that are prefixes of each other. */
+static void test_canonical_matches_jansson(void **state)
+{
+	static const char *const cases[] = {
+	    "{\"seq\":1,\"hash\":\"x\",\"detail\":null}",
+	    "{\"b\":1,\"a\":{\"z\":[1,2,{\"y\":true,\"x\":false}],\"aa\":"
+	    "\"\\u0001\\u001f\\n\\t\\\"\\\\/\"}}",
+	    "{\"k\":\"caf\u00e9 \xe2\x82\xac \xf0\x9f\x94\x91\",\"ab\":1,\"a\":2,\"abc\":3,\"\":4}",
+	    "{\"r\":[0.5,1e300,-2.25,1.0,100000000000000000000.0,3.141592653589793],\"i\":-"
+	    "9223372036854775807}",
+	    "{\"n\":[],\"o\":{},\"s\":\"\",\"neg\":-1,\"zero\":0,\"big\":9223372036854775807}",
+	    "{\"k00\":0,\"k01\":1,\"k02\":2,\"k03\":3,\"k04\":4,\"k05\":5,\"k06\":6,\"k07\":7,"
+	    "\"k08\":8,\"k09\":9,\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14,"
+	    "\"k15\":15,\"k16\":16,\"k17\":17,\"k18\":18,\"k19\":19,\"k20\":20,\"k21\":21,"
+	    "\"k22\":22,\"k23\":23,\"k24\":24,\"k25\":25,\"k26\":26,\"k27\":27,\"k28\":28,"
+	    "\"k29\":29,\"k30\":30,\"k31\":31,\"k32\":32,\"k33\":33,\"Z\":-1,\"~\":1}",
+	};
+	bg_buf b;
+	size_t i;
+
+	(void)state;
+	bg_buf_init(&b, 1 << 20);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_loads(cases[i], JSON_REJECT_DUPLICATES, NULL);
+		char *want;
+		assert_non_null(j);
+		assert_int_equal(averify_canonical(j, &b), 0);
+		json_object_del(j, "hash");
+		want = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+		assert_non_null(want);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(j);
+	}
+	/* The whole trail too, record by record. */
+	for (i = 0; i < json_array_size(trail); i++) {
+		json_t *r = json_deep_copy(json_array_get(trail, i));
+		char *want;
+		assert_int_equal(averify_canonical(r, &b), 0);
+		json_object_del(r, "hash");
+		want = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(r);
+	}
+	bg_buf_free(&b);
+}
+
 static void test_signed_bytes(void **state)
 {
 	char msg[SIGKEY_MSG_MAX];
@@ -430,6 +482,7 @@ int main(void)
 	    cmocka_unit_test(test_redacted),
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_signed_bytes),
+	    cmocka_unit_test(test_canonical_matches_jansson),
 	    cmocka_unit_test(test_timer_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
