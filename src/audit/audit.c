@@ -97,6 +97,8 @@ typedef struct entry {
 	bool cv_ready;
 	audit_done_fn done_fn; /* asynchronous caller: called instead of signalling cv */
 	void *done_arg;
+	const sigkey *rotate_to; /* a key-rotation record: the key that signs after it */
+	int64_t cp_after;        /* filled in: the checkpoint that covers it (rotations) */
 	/* Filled in by the committer, under mu. */
 	bool done;
 	bool abandoned; /* the caller timed out; whoever writes it frees the entry */
@@ -388,9 +390,9 @@ static int64_t mono_ms(void)
 }
 
 /* Appends a checkpoint over the chain head in tx when one is due: cp_every records
- * since the last one, or cp_ms elapsed with records it does not cover. *wrote says
- * whether it did. */
-static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
+ * since the last one, or cp_ms elapsed with records it does not cover, or force (a key
+ * rotation: the old key signs the record that hands over). *wrote says whether it did. */
+static int maybe_checkpoint(audit_log *a, store_tx *tx, bool force, bool *wrote, bg_err *e)
 {
 	char head[STORE_HASH_HEX + 1], sig_hex[2 * SIGKEY_SIG_LEN + 1];
 	uint8_t sig[SIGKEY_SIG_LEN];
@@ -405,7 +407,8 @@ static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
 	rc = store_audit_head(tx, &seq, head, e);
 	if (rc != 0)
 		return rc;
-	if (seq <= a->cp_seq || (seq - a->cp_seq < a->cp_every && now - a->cp_at_ms < a->cp_ms))
+	if (seq <= a->cp_seq ||
+	    (!force && seq - a->cp_seq < a->cp_every && now - a->cp_at_ms < a->cp_ms))
 		return 0;
 	rc = sigkey_sign(a->cp_key, seq, head, sig, e);
 	if (rc != 0)
@@ -437,19 +440,34 @@ static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
 static int write_batch(audit_log *a, entry *list, bg_err *e)
 {
 	int64_t saved_seq = a->cp_seq, saved_at = a->cp_at_ms;
+	entry *rot = NULL, *en;
 	store_tx *tx;
-	bool wrote;
-	int rc = store_begin(a->st, &tx, e);
+	bool wrote = false;
+	int rc;
 
+	for (en = list; en != NULL; en = en->next)
+		if (en->rotate_to != NULL)
+			rot = en;
+	if (rot != NULL && a->cp_key == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no checkpoint key to rotate from");
+	rc = store_begin(a->st, &tx, e);
 	if (rc == 0) {
 		rc = append_entries(a, tx, list, a->md, &a->canon, e);
 		if (rc == 0)
-			rc = maybe_checkpoint(a, tx, &wrote, e);
+			rc = maybe_checkpoint(a, tx, rot != NULL, &wrote, e);
+		if (rc == 0 && rot != NULL && !wrote)
+			rc = bg_err_set(e, BG_EIO, "audit: the key rotation was not checkpointed");
 		rc = store_end(tx, rc, e);
 	}
 	if (rc != 0) {
 		a->cp_seq = saved_seq; /* the checkpoint, if any, was rolled back too */
 		a->cp_at_ms = saved_at;
+	} else if (rot != NULL) {
+		/* The old key signed the handover; every later checkpoint is the new key's. */
+		rot->cp_after = a->cp_seq;
+		pthread_mutex_lock(&a->mu);
+		a->cp_key = rot->rotate_to;
+		pthread_mutex_unlock(&a->mu);
 	}
 	if (rc != 0 && e != NULL)
 		e->code = BG_EIO;
@@ -468,7 +486,7 @@ static void timed_checkpoint(audit_log *a)
 
 	if (rc != 0)
 		return;
-	rc = maybe_checkpoint(a, tx, &wrote, &e);
+	rc = maybe_checkpoint(a, tx, false, &wrote, &e);
 	if (rc == 0 && !wrote) {
 		store_rollback(tx); /* nothing to cover: no commit, no sync */
 		a->cp_at_ms = mono_ms();
@@ -844,7 +862,8 @@ void audit_flush(audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 }
 
-int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
+static int append_wait(audit_log *a, const audit_record *r, const sigkey *rotate_to, int64_t *seq,
+                       int64_t *cp_seq, bg_err *e)
 {
 	struct timespec deadline;
 	entry *en;
@@ -855,6 +874,7 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	rc = entry_new(r, &en, e);
 	if (rc != 0)
 		return rc;
+	en->rotate_to = rotate_to;
 	if (pthread_cond_init(&en->cv, &a->done_attr) != 0) {
 		entry_free(en);
 		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
@@ -886,12 +906,27 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	if (rc == 0) {
 		if (seq != NULL)
 			*seq = en->seq;
+		if (cp_seq != NULL)
+			*cp_seq = en->cp_after;
 		bg_err_clear(e);
 	} else if (e != NULL) {
 		*e = en->err;
 	}
 	entry_free(en);
 	return rc;
+}
+
+int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
+{
+	return append_wait(a, r, NULL, seq, NULL, e);
+}
+
+int audit_rotate_key(audit_log *a, const audit_record *r, const sigkey *next, int64_t *seq,
+                     int64_t *cp_seq, bg_err *e)
+{
+	if (next == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no key to rotate to");
+	return append_wait(a, r, next, seq, cp_seq, e);
 }
 
 int audit_append_tx(audit_log *a, store_tx *tx, const audit_record *r, int64_t *seq, bg_err *e)
@@ -993,6 +1028,16 @@ int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void 
 	if (a == NULL || fn == NULL)
 		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
 	return store_audit_scan_back(a->st, before, limit, read_each, &rc, e);
+}
+
+int audit_read_request(audit_log *a, const char *request_id, int64_t limit,
+                       int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e)
+{
+	struct read_ctx rc = {fn, ctx};
+
+	if (a == NULL || fn == NULL || request_id == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	return store_audit_by_request(a->st, request_id, limit, read_each, &rc, e);
 }
 
 struct verify_ctx {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/keyset.h"
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
@@ -30,7 +31,7 @@ typedef struct gw {
 	gw_config cfg;
 	store *st;
 	keyring *kr;
-	sigkey *audit_key; /* signs the audit checkpoints */
+	keyset *audit_keys; /* the audit checkpoints' keys: the current one signs */
 	audit_log *audit;
 	sigv4_verifier *verifier;
 	upstream *up;
