@@ -54,11 +54,10 @@ static json_t *detail_for(int64_t seq, const char *kind, const char *reqid)
 	char key[64];
 
 	snprintf(key, sizeof(key), "ORDER#%lld", (long long)seq);
-	if (strcmp(kind, "request") == 0)
-		return json_pack("{s:s,s:I,s:s}", "body",
-		                 "{\"TableName\":\"orders\",\"Key\":{\"pk\":{\"S\":\"ORDER#1\"}},"
-		                 "\"ConsistentRead\":true}",
-		                 "bytes", (json_int_t)78, "user_agent",
+	if (strcmp(kind, "request") == 0) /* the body as the gateway records it: an object */
+		return json_pack("{s:s,s:{s:s,s:{s:{s:s}},s:b},s:s}", "peer", "127.0.0.1:51234",
+		                 "body", "TableName", "orders", "Key", "pk", "S", key,
+		                 "ConsistentRead", 1, "user_agent",
 		                 "aws-cli/2.9.19 Python/3.11.2 Linux/6.1 source/x86_64.debian.12");
 	if (strcmp(kind, "response") == 0)
 		return json_pack(

@@ -19,6 +19,9 @@
  *   diverged       a checkpoint of the other copy signed a different hash for a record
  *   malformed      a line that is not a record (seq is the line number, negated)
  *
+ * Export lines of the usual shape are read without jansson (verify.c, fast_line: the same
+ * result, several times faster); any other line goes through jansson.
+ *
  * A record may be redacted (a filtered export: only seq, prev_hash and hash, and
  * "redacted": true): its hash is taken as given, the links through it are still
  * checked, and the result is marked partial.
@@ -89,6 +92,16 @@ int averify_finish(averify *v, averify_result *out) BG_MUST_CHECK;
  * "hash", as json_dumps(JSON_SORT_KEYS | JSON_COMPACT) writes it, into b (reset first).
  * 0, BG_ENOMEM, or BG_ELIMIT when it is nested too deep or b's maximum is reached. */
 int averify_canonical(json_t *rec, bg_buf *b) BG_MUST_CHECK;
+
+/* For tests and the fuzz target: with on=false every line goes through jansson (the
+ * reference the fast reader is compared with). */
+void averify_set_fast(averify *v, bool on);
+
+/* For tests and the fuzz target: the canonical text averify_line() hashes for an export
+ * line when it reads the line without jansson (*canon valid until the next call); 1 when
+ * it does not (the line then goes through jansson and averify_canonical). */
+int averify_line_canonical(averify *v, const char *line, size_t n, const char **canon,
+                           size_t *len) BG_MUST_CHECK;
 
 /* The result as {"ok", "partial", "records", "redacted", "checkpoints", "first_seq",
  * "last_seq", "signed_seq", "problems": [{"seq", "kind", "message"}], "problems_total"};

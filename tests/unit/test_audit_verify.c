@@ -448,6 +448,87 @@ static void test_canonical_matches_jansson(void **state)
 	bg_buf_free(&b);
 }
 
+/* The export reader that skips jansson: on the trail's own lines and on lines of every
+ * odd shape (escapes, duplicates, leading zeros, reals, huge integers, deep nesting,
+ * invalid UTF-8, trailing bytes, reordered keys) it finds exactly what jansson's path
+ * finds, and where it reads a line itself its canonical text is jansson's. */
+static void test_fast_lines(void **state)
+{
+	static const char *const odd[] = {
+	    "{\"seq\":1,\"kind\":\"x\",\"prev_hash\":\"0\",\"hash\":\"1\"}",
+	    "{\"seq\":1,\"seq\":2}",
+	    "{\"seq\":01}",
+	    "{\"seq\":1.5,\"a\":[1e400]}",
+	    "{\"seq\":99999999999999999999}",
+	    "{\"a\":\"\\u00e9\",\"seq\":3}",
+	    "{\"a\":\"\xff\",\"seq\":3}",
+	    "{\"seq\":3} x",
+	    "{\"b\":{\"z\":1,\"y\":[true,false,null,-0,1E2,0.5e-3]},\"seq\":4,\"a\":"
+	    "\"caf\xc3\xa9\"}",
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	    "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]}",
+	    "  {  \"seq\" : 5 , \"hash\" : \"h\" }  \r\n",
+	    "{\"seq\":-9223372036854775808}",
+	    "{}",
+	    "nul",
+	    "{\"a\":tru}",
+	    "{\"a\":\"\x01\"}",
+	    "{\"\":1,\"a\":{},\"b\":[],\"seq\":6}",
+	};
+	averify *fast, *slow, *probe;
+	averify_result a, b;
+	const sigkey *keys[1] = {key};
+	const char *fc;
+	size_t i, fn;
+	bg_err e;
+	bg_buf buf;
+
+	(void)state;
+	bg_buf_init(&buf, 1 << 20);
+	assert_int_equal(averify_new(keys, 1, true, &fast, &e), 0);
+	assert_int_equal(averify_new(keys, 1, true, &slow, &e), 0);
+	assert_int_equal(averify_new(keys, 1, false, &probe, &e), 0);
+	averify_set_fast(slow, false);
+	for (i = 0; i < json_array_size(trail) + sizeof(odd) / sizeof(odd[0]); i++) {
+		char *line = i < json_array_size(trail)
+		                 ? json_dumps(json_array_get(trail, i), JSON_COMPACT)
+		                 : strdup(odd[i - json_array_size(trail)]);
+		json_t *j;
+		assert_non_null(line);
+		assert_int_equal(averify_line(fast, line, strlen(line)), 0);
+		assert_int_equal(averify_line(slow, line, strlen(line)), 0);
+		j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		if (averify_line_canonical(probe, line, strlen(line), &fc, &fn) == 0) {
+			assert_true(json_is_object(j));
+			assert_int_equal(averify_canonical(j, &buf), 0);
+			assert_int_equal(buf.len, fn);
+			assert_memory_equal(buf.data, fc, fn);
+		} else {
+			/* Only the trail's lines with escapes (a key's PEM) or odd ones decline. */
+			assert_true(i >= json_array_size(trail) || strchr(line, '\\') != NULL);
+		}
+		json_decref(j);
+		free(line);
+	}
+	assert_int_equal(averify_finish(fast, &a), 0);
+	assert_int_equal(averify_finish(slow, &b), 0);
+	assert_int_equal(a.nproblems, b.nproblems);
+	assert_int_equal(a.records, b.records);
+	assert_int_equal(a.checkpoints, b.checkpoints);
+	assert_int_equal(a.signed_seq, b.signed_seq);
+	for (i = 0; i < a.nkept; i++) {
+		assert_int_equal(a.problems[i].seq, b.problems[i].seq);
+		assert_string_equal(a.problems[i].kind, b.problems[i].kind);
+		assert_string_equal(a.problems[i].message, b.problems[i].message);
+	}
+	assert_true(a.checkpoints >= 3 && a.signed_seq >= NREC);
+	averify_free(fast);
+	averify_free(slow);
+	averify_free(probe);
+	bg_buf_free(&buf);
+}
+
 static void test_signed_bytes(void **state)
 {
 	char msg[SIGKEY_MSG_MAX];
@@ -483,6 +564,7 @@ int main(void)
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_signed_bytes),
 	    cmocka_unit_test(test_canonical_matches_jansson),
+	    cmocka_unit_test(test_fast_lines),
 	    cmocka_unit_test(test_timer_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
