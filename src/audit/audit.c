@@ -225,12 +225,12 @@ static int json_key(bg_buf *b, const char *key)
 	return bg_buf_add(b, "\":", 2);
 }
 
-/* The canonical JSON of a record (everything but its hash) into b, keys in sorted
- * order. detail is canonical JSON text already (or p == NULL for null). */
-static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
-                     sv detail, sv prev_hex)
+/* The canonical JSON of a record (everything but its hash) appended to b, keys in sorted
+ * order; with hash_hex.p set, its "hash" too (where it sorts: an export line).
+ * detail is canonical JSON text already (or p == NULL for null). */
+static int record_json(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS],
+                       int64_t status, sv detail, sv prev_hex, sv hash_hex)
 {
-	bg_buf_reset(b);
 	if (bg_buf_addc(b, '{') != 0)
 		return b->failed;
 	json_key(b, "actor");
@@ -250,6 +250,12 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELD
 	json_quote(b, f[STORE_AUDIT_GRANT]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
+	if (hash_hex.p != NULL) {
+		json_key(b, "hash");
+		json_quote(b, hash_hex);
+		if (bg_buf_addc(b, ',') != 0)
+			return b->failed;
+	}
 	json_key(b, "kind");
 	json_quote(b, f[STORE_AUDIT_KIND]);
 	if (bg_buf_addc(b, ',') != 0)
@@ -287,6 +293,13 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELD
 	json_key(b, "ts");
 	json_quote(b, ts);
 	return bg_buf_addc(b, '}');
+}
+
+static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
+                     sv detail, sv prev_hex)
+{
+	bg_buf_reset(b);
+	return record_json(b, seq, ts, f, status, detail, prev_hex, (sv){NULL, 0});
 }
 
 /* out = SHA-256(prev || text). */
@@ -1028,6 +1041,47 @@ int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void 
 	if (a == NULL || fn == NULL)
 		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
 	return store_audit_scan_back(a->st, before, limit, read_each, &rc, e);
+}
+
+struct lines_ctx {
+	bg_buf *out;
+	int64_t n, last;
+};
+
+static int line_each(void *ctx, const store_audit_row *r, bg_err *e)
+{
+	struct lines_ctx *lc = ctx;
+	size_t mark = lc->out->len;
+
+	if (record_json(lc->out, r->seq, r->ts, r->f, r->status, r->detail, r->prev_hash,
+	                r->hash.p != NULL ? r->hash : (sv){"", 0}) != 0 ||
+	    bg_buf_addc(lc->out, '\n') != 0) {
+		if (lc->out->failed != BG_ELIMIT || lc->n == 0)
+			return bg_err_set(e, lc->out->failed == BG_ELIMIT ? BG_ELIMIT : BG_ENOMEM,
+			                  "audit: record %lld does not fit in an answer",
+			                  (long long)r->seq);
+		/* The page is full: it ends before this record, the reader goes on after. */
+		lc->out->len = mark;
+		lc->out->data[mark] = '\0';
+		lc->out->failed = 0;
+		return 1;
+	}
+	lc->n++;
+	lc->last = r->seq;
+	return 0;
+}
+
+int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n, bg_err *e)
+{
+	struct lines_ctx lc = {out, 0, 0};
+	int rc;
+
+	if (a == NULL || out == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	rc = store_audit_scan(a->st, after, limit, line_each, &lc, e);
+	if (n != NULL)
+		*n = lc.n;
+	return rc;
 }
 
 int audit_read_request(audit_log *a, const char *request_id, int64_t limit,

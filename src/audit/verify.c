@@ -67,6 +67,7 @@ struct averify {
 	const EVP_MD *sha256;
 	bg_buf canon;         /* check_hash's, reused */
 	bool no_fast;         /* averify_set_fast(false): every line through jansson */
+	int64_t last_seq;     /* the seq of the last record fed that had one */
 	struct fmember *fmem; /* fast_line's member stack, reused */
 	size_t fmemcap;
 	averify_problem problems[AVERIFY_MAX_PROBLEMS];
@@ -450,6 +451,7 @@ static int feed(averify *v, const rec_view *rv, int canon_rc, const char *canon,
 		return 0;
 	}
 	it.seq = rv->seq;
+	v->last_seq = it.seq;
 	if (!hash_field(rv->prev_hash, it.prev) || !hash_field(rv->hash, it.hash)) {
 		problem(v, it.seq, "malformed",
 		        "record %lld: prev_hash or hash is not 64 hex digits", (long long)it.seq);
@@ -860,6 +862,11 @@ static int fast_line(averify *v, const char *line, size_t n, rec_view *rv)
 		return FAST_NO;
 	rv->is_object = true;
 	return 0;
+}
+
+int64_t averify_last_seq(const averify *v)
+{
+	return v->last_seq;
 }
 
 void averify_set_fast(averify *v, bool on)

@@ -85,6 +85,10 @@ int averify_line(averify *v, const char *line, size_t n) BG_MUST_CHECK;
  * records are used; others are ignored). BG_ENOMEM only. */
 int averify_reference(averify *v, json_t *rec) BG_MUST_CHECK;
 
+/* The seq of the last record fed that had a seq (0: none yet): where a reader paging
+ * through the store goes on. */
+int64_t averify_last_seq(const averify *v);
+
 /* Checks what was fed and fills *out (valid until v is freed). Call once. */
 int averify_finish(averify *v, averify_result *out) BG_MUST_CHECK;
 

@@ -214,6 +214,11 @@ int svc_api_refused(const svc *s, const char *actor, const char *method, const c
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 
+/* svc_audit_read() as JSON lines appended to out (audit_read_lines: a page may end early
+ * when out is full; *n lines were written). */
+int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                         bg_err *e) BG_MUST_CHECK;
+
 /* Which audit records a reader wants; NULL fields match everything. since is an RFC 3339
  * UTC time ("2026-12-01T09:00:00Z"), compared to the second. */
 typedef struct svc_audit_filter {

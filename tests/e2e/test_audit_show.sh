@@ -4,7 +4,8 @@
 # seq and of its response's seq both give the pair (joined by request_id) with the body,
 # sizes and consumed capacity, and the grant; a denial joins its own record; the human
 # form shows the same; an unknown SEQ is exit 1 with a clear message, a SEQ that is not a
-# number exit 2; a responder is refused (403, exit 1); the API route answers the same.
+# number exit 2; a responder is refused (403, exit 1); the API route answers the same;
+# the JSON-lines page `audit verify` reads holds the JSON page's records.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 e2e_install_trap
@@ -105,6 +106,18 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "$B
 e2e_check "GET /api/v1/audit/0 -> 404" [ "$code" = 404 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit/12x")
 e2e_check "GET /api/v1/audit/12x -> 404" [ "$code" = 404 ]
+# The JSON-lines page `audit verify` reads: the same records as the JSON page, keys sorted.
+curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=0&limit=7&format=jsonl" >"$dir/page.jsonl"
+curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=0&limit=7" >"$dir/page.json"
+e2e_check "GET /api/v1/audit?format=jsonl: the JSON page's records, one a line, keys sorted" "$PY" -c 'import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+recs = json.load(open(sys.argv[2]))["records"]
+assert len(lines) == 7 and [json.loads(l) for l in lines] == recs
+assert all(list(json.loads(l)) == sorted(json.loads(l)) for l in lines)' "$dir/page.jsonl" "$dir/page.json"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?tail=5&format=jsonl")
+e2e_check "format=jsonl with tail -> 400" [ "$code" = 400 ]
+code=$(curl -s -o "$dir/end.jsonl" -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=999999&format=jsonl")
+e2e_check "format=jsonl past the end -> 200, empty" [ "$code" = 200 ] && [ ! -s "$dir/end.jsonl" ]
 e2e_expect_rc "audit verify still whole" 0 "$BG" audit verify
 
 e2e_finish
