@@ -135,6 +135,11 @@ struct audit_log {
 	int64_t cp_ms;        /* longest wait for one while records are uncovered */
 	int64_t cp_seq;       /* the seq of the last checkpoint this log wrote (0: none) */
 	int64_t cp_at_ms;     /* when (monotonic) */
+	/* audit_set_gate: what a committed batch waits for before its callers hear. */
+	audit_gate_fn gate;
+	void *gate_ctx;
+	bool gating;            /* the committer is in gate(): it may not be changed */
+	pthread_cond_t gate_cv; /* signalled when the committer leaves gate() */
 };
 
 /* --- canonical JSON -------------------------------------------------------------------- */
@@ -521,7 +526,7 @@ static void commit_queued(audit_log *a)
 	int64_t n = (int64_t)a->queued;
 	bool catch_up;
 	bg_err err;
-	int rc;
+	int rc, gated = 0;
 
 	a->qhead = a->qtail = NULL;
 	a->queued = 0;
@@ -532,6 +537,20 @@ static void commit_queued(audit_log *a)
 	rc = write_batch(a, list, &err);
 
 	pthread_mutex_lock(&a->mu);
+	if (rc == 0 && a->gate != NULL) {
+		audit_gate_fn gate = a->gate;
+		void *ctx = a->gate_ctx;
+		int64_t last = 0;
+
+		for (en = list; en != NULL; en = en->next)
+			last = en->seq;
+		a->gating = true;
+		pthread_mutex_unlock(&a->mu);
+		gated = gate(ctx, last, &err);
+		pthread_mutex_lock(&a->mu);
+		a->gating = false;
+		pthread_cond_broadcast(&a->gate_cv);
+	}
 	if (rc == 0) {
 		a->stats.records += n;
 		a->stats.batches++;
@@ -544,6 +563,10 @@ static void commit_queued(audit_log *a)
 		}
 	} else {
 		a->stats.failed_batches++;
+	}
+	if (gated != 0) {
+		a->stats.gate_failures++;
+		rc = gated; /* kept, but not accepted where it had to be: refuse */
 	}
 	for (en = list; en != NULL; en = next) {
 		next = en->next;
@@ -653,6 +676,12 @@ static bool sync_init(audit_log *a)
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
+	if (pthread_cond_init(&a->gate_cv, NULL) != 0) {
+		pthread_cond_destroy(&a->ckpt_work);
+		pthread_cond_destroy(&a->work);
+		pthread_condattr_destroy(&a->done_attr);
+		goto fail_mu;
+	}
 	return true;
 fail_mu:
 	pthread_mutex_destroy(&a->mu);
@@ -714,6 +743,7 @@ void audit_free(audit_log *a)
 			pthread_join(a->committer, NULL);
 		if (a->checkpointer_running)
 			pthread_join(a->checkpointer, NULL);
+		pthread_cond_destroy(&a->gate_cv);
 		pthread_cond_destroy(&a->ckpt_work);
 		pthread_cond_destroy(&a->work);
 		pthread_condattr_destroy(&a->done_attr);
@@ -722,6 +752,16 @@ void audit_free(audit_log *a)
 	EVP_MD_CTX_free(a->md);
 	bg_buf_free(&a->canon);
 	free(a);
+}
+
+void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&a->mu);
+	while (a->gating) /* what the old ctx points to may go once this returns */
+		pthread_cond_wait(&a->gate_cv, &a->mu);
+	a->gate = fn;
+	a->gate_ctx = ctx;
+	pthread_mutex_unlock(&a->mu);
 }
 
 void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms)

@@ -13,6 +13,7 @@
 
 #include "audit/audit.h"
 #include "audit/keyset.h"
+#include "audit/sinks.h"
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
@@ -33,6 +34,7 @@ typedef struct gw {
 	keyring *kr;
 	keyset *audit_keys; /* the audit checkpoints' keys: the current one signs */
 	audit_log *audit;
+	audit_sinks *sinks; /* copies of the trail (config audit.sinks); NULL: none */
 	sigv4_verifier *verifier;
 	upstream *up;
 	credchain *identity;      /* the gateway's AWS identity, refreshed off the request path */

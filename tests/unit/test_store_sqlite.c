@@ -138,7 +138,8 @@ static void test_schema_version(void **state)
 	 * opened. */
 	ut_sql(dbpath,
 	       "DROP INDEX audit_request;"
-	       "DROP TABLE outbox; DROP INDEX requests_pending; DROP INDEX grants_expiry;"
+	       "DROP TABLE audit_sinks; DROP TABLE outbox; DROP INDEX requests_pending; DROP INDEX "
+	       "grants_expiry;"
 	       "ALTER TABLE grants DROP COLUMN expiry_noticed;"
 	       "ALTER TABLE grants DROP COLUMN runbooks; ALTER TABLE users DROP COLUMN disabled;"
 	       "ALTER TABLE users DROP COLUMN otp_failures;"
@@ -156,7 +157,7 @@ static void test_schema_version(void **state)
 	               "SELECT key FROM incident_alerts; SELECT kind FROM incident_events;"
 	               "SELECT id FROM hook_deliveries; SELECT criteria FROM requests;"
 	               "SELECT approver FROM approvals; SELECT payload, next_at FROM outbox;"
-	               "SELECT expiry_noticed FROM grants;"
+	               "SELECT expiry_noticed FROM grants; SELECT name, seq FROM audit_sinks;"
 	               "SELECT seq FROM audit INDEXED BY audit_request WHERE request_id = 'r'");
 }
 

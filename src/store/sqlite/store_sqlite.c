@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 7, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 8, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -46,8 +46,10 @@
  *          JSON, created_at, next_at (0: abandoned), attempts, delivered_at, last_error),
  *          grants.expiry_noticed, and partial indexes on what is due, pending or live
  *          (version 6: notifications)
+ *   audit_sinks(name PRIMARY KEY, seq, updated_at): the highest seq each audit sink's
+ *               destination has accepted (version 7)
  *   audit_request: an index of the audit table by request_id, so `audit show` finds a
- *          request's response (version 7)
+ *          request's response (version 8)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -67,7 +69,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 7
+#define SCHEMA_VERSION_N 8
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -127,6 +129,8 @@ enum {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_SCAN,
 	ST_AUDIT_SCAN_BACK,
+	ST_SINK_CURSOR_GET,
+	ST_SINK_CURSOR_SET,
 	ST_AUDIT_BY_REQUEST,
 	ST_COUNT
 };
@@ -256,11 +260,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_AUDIT_SCAN_BACK] =
         "SELECT " AUDIT_COLS " FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_SINK_CURSOR_GET] = "SELECT seq FROM audit_sinks WHERE name = ?1",
+    [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
+                           "updated_at = excluded.updated_at",
     [ST_AUDIT_BY_REQUEST] =
         "SELECT " AUDIT_COLS " FROM audit WHERE request_id = ?1 ORDER BY seq LIMIT ?2",
 };
 
-/* Version 7: the records of one request (its request, response or denial) found by
+/* Version 8: the records of one request (its request, response or denial) found by
  * request_id, not by scanning the log. */
 #define AUDIT_REQUEST_SQL                                                                          \
 	"CREATE INDEX audit_request ON audit (request_id) WHERE request_id IS NOT NULL;"
@@ -410,8 +418,15 @@ static const char schema_sql[] =
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL;
 
+/* Version 7's cursors of the audit sinks (audit/sink.h): a cursor only moves forward. */
+#define SINKS_SQL                                                                                  \
+	"CREATE TABLE audit_sinks ("                                                               \
+	" name TEXT PRIMARY KEY,"                                                                  \
+	" seq INTEGER NOT NULL,"                                                                   \
+	" updated_at INTEGER NOT NULL);"
+
 /* The rest of a new store's schema (one string literal each stays within C's limit). */
-static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL
+static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -749,7 +764,9 @@ static const char *const migrations[] = {
     "ALTER TABLE grants ADD COLUMN expiry_noticed INTEGER NOT NULL DEFAULT 0;"
     "UPDATE grants SET expiry_noticed = 1 WHERE expires_at <= "
     "CAST(strftime('%s', 'now') AS INTEGER);" OUTBOX_SQL,
-    /* 6 -> 7: the audit table by request_id. */
+    /* 6 -> 7: the audit sinks' cursors. */
+    SINKS_SQL,
+    /* 7 -> 8: the audit table by request_id. */
     AUDIT_REQUEST_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
@@ -1983,6 +2000,28 @@ static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int seq_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	(void)e;
+	*(int64_t *)ctx = sqlite3_column_int64(q, 0);
+	return 1;
+}
+
+static int sq_sink_cursor_get(store *st, const char *name, int64_t *seq, bg_err *e)
+{
+	query qy = {.st = ST_SINK_CURSOR_GET, ARGS(TEXT(name)), .row = seq_row, .ctx = seq};
+
+	*seq = 0;
+	return run(sq(st), NULL, &qy, "read an audit sink's cursor", e);
+}
+
+static int sq_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, int64_t now, bg_err *e)
+{
+	query qy = {.st = ST_SINK_CURSOR_SET, ARGS(TEXT(name), INT(seq), INT(now))};
+
+	return run(sq(tx->s), tx_conn(tx), &qy, "save an audit sink's cursor", e);
+}
+
 static const char *sq_version(void)
 {
 	return sqlite3_libversion();
@@ -2039,5 +2078,7 @@ const store_methods store_sqlite_methods = {
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
     .audit_scan_back = sq_audit_scan_back,
+    .sink_cursor_get = sq_sink_cursor_get,
+    .sink_cursor_set = sq_sink_cursor_set,
     .audit_by_request = sq_audit_by_request,
 };
