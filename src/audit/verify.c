@@ -49,8 +49,17 @@ typedef struct item {
 	size_t idx; /* the order it was fed in */
 	uint8_t prev[32], hash[32];
 	bool hash_ok, redacted, loser;
-	int64_t cp; /* index into cps, or -1 */
+	int64_t cp;  /* index into cps, or -1 */
+	int64_t rot; /* index into rots (a key-rotation record), or -1 */
 } item;
+
+/* A key-rotation record's key ids: after the checkpoint that covers it, the old key is
+ * retired. */
+typedef struct rotinfo {
+	char old_id[SIGKEY_ID_HEX + 1];
+	int64_t seq;  /* the record's */
+	bool retired; /* its handover checkpoint was read: old_id signs no more */
+} rotinfo;
 
 struct averify {
 	const sigkey *const *keys;
@@ -62,6 +71,8 @@ struct averify {
 	size_t ncp, cpcap;
 	cpinfo *refs;
 	size_t nref, refcap;
+	rotinfo *rots;
+	size_t nrot, rotcap;
 	size_t lines;
 	EVP_MD_CTX *md;
 	const EVP_MD *sha256;
@@ -121,6 +132,7 @@ void averify_free(averify *v)
 	free(v->items);
 	free(v->cps);
 	free(v->refs);
+	free(v->rots);
 	free(v);
 }
 
@@ -169,6 +181,7 @@ typedef struct rec_view {
 	bool covers_int;
 	int64_t covers_seq;
 	sv covers_hash, key_id, sig;
+	sv old_key_id; /* a key-rotation record's */
 } rec_view;
 
 static sv str_of(json_t *j)
@@ -195,6 +208,7 @@ static void view_from_json(json_t *rec, rec_view *rv)
 	rv->covers_hash = str_of(json_object_get(d, "covers_hash"));
 	rv->key_id = str_of(json_object_get(d, "key_id"));
 	rv->sig = str_of(json_object_get(d, "sig"));
+	rv->old_key_id = str_of(json_object_get(d, "old_key_id"));
 }
 
 /* 64 lower-case hex digits into 32 bytes, in one pass. */
@@ -232,6 +246,14 @@ static void parse_cp(const rec_view *rv, cpinfo *c)
 	memcpy(c->key_id, rv->key_id.p, SIGKEY_ID_HEX);
 	c->key_id[SIGKEY_ID_HEX] = '\0';
 	c->well_formed = true;
+}
+
+static bool is_rotation(const rec_view *rv)
+{
+	return rv->kind.p != NULL && rv->kind.n == 12 &&
+	       memcmp(rv->kind.p, "key-rotation", 12) == 0 && rv->old_key_id.p != NULL &&
+	       rv->old_key_id.n == SIGKEY_ID_HEX &&
+	       memchr(rv->old_key_id.p, '\0', SIGKEY_ID_HEX) == NULL;
 }
 
 static bool is_checkpoint(const rec_view *rv)
@@ -444,6 +466,7 @@ static int feed(averify *v, const rec_view *rv, int canon_rc, const char *canon,
 	v->lines++;
 	memset(&it, 0, sizeof(it));
 	it.cp = -1;
+	it.rot = -1;
 	it.idx = v->n;
 	if (!rv->is_object || !rv->seq_int || rv->seq < 1) {
 		problem(v, -(int64_t)v->lines, "malformed",
@@ -469,6 +492,15 @@ static int feed(averify *v, const rec_view *rv, int canon_rc, const char *canon,
 			return BG_ENOMEM;
 		parse_cp(rv, &v->cps[v->ncp]);
 		it.cp = (int64_t)v->ncp++;
+	}
+	if (!it.redacted && is_rotation(rv)) {
+		if (!grow((void **)&v->rots, &v->rotcap, v->nrot + 1, sizeof(rotinfo)))
+			return BG_ENOMEM;
+		memcpy(v->rots[v->nrot].old_id, rv->old_key_id.p, SIGKEY_ID_HEX);
+		v->rots[v->nrot].old_id[SIGKEY_ID_HEX] = '\0';
+		v->rots[v->nrot].seq = it.seq;
+		v->rots[v->nrot].retired = false;
+		it.rot = (int64_t)v->nrot++;
 	}
 	if (!grow((void **)&v->items, &v->cap, v->n + 1, sizeof(item)))
 		return BG_ENOMEM;
@@ -678,6 +710,8 @@ static void fp_hook(fparse *f, frole role, sv key, const fval *v)
 			rv->key_id = v->t == FV_STRING ? v->s : (sv){NULL, 0};
 		} else if (sv_is(key, "sig", 3)) {
 			rv->sig = v->t == FV_STRING ? v->s : (sv){NULL, 0};
+		} else if (sv_is(key, "old_key_id", 10)) {
+			rv->old_key_id = v->t == FV_STRING ? v->s : (sv){NULL, 0};
 		}
 	}
 }
@@ -997,6 +1031,26 @@ static void check_checkpoint(averify *v, const item *it, averify_result *r)
 		        (long long)it->seq, (long long)c->covers);
 }
 
+/* A checkpoint after a key rotation's handover signed by the key it retired (the handover
+ * checkpoint itself, the first after the rotation record, is the old key's). */
+static void check_retired(averify *v, const item *it, int64_t handover)
+{
+	const cpinfo *c = &v->cps[it->cp];
+	size_t i;
+
+	if (!c->well_formed || handover >= 0)
+		return;
+	for (i = 0; i < v->nrot; i++)
+		if (v->rots[i].retired && strcmp(v->rots[i].old_id, c->key_id) == 0) {
+			problem(
+			    v, it->seq, "retired_key",
+			    "checkpoint %lld is signed by key %s, which the key-rotation record "
+			    "%lld retired",
+			    (long long)it->seq, c->key_id, (long long)v->rots[i].seq);
+			return;
+		}
+}
+
 /* Among the records claiming sorted[a..b) 's seq, the one that fits the chain after
  * prev (NULL: none): hash right and linked first, then hash right, then the first. */
 static size_t pick(item **sorted, size_t a, size_t b, const item *prev)
@@ -1070,7 +1124,7 @@ int averify_finish(averify *v, averify_result *r)
 	static const uint8_t zero[32];
 	item **sorted = NULL, **kept = NULL, *prev = NULL;
 	size_t i, j, nkept = 0;
-	int64_t max_seen = 0;
+	int64_t max_seen = 0, handover = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (v->finished)
@@ -1148,8 +1202,15 @@ int averify_finish(averify *v, averify_result *r)
 			problem(v, it->seq, "edited",
 			        "record %lld's hash does not match its contents (edited)",
 			        (long long)it->seq);
-		if (it->cp >= 0)
+		if (it->rot >= 0 && it->hash_ok)
+			handover = it->rot;
+		if (it->cp >= 0) {
 			check_checkpoint(v, it, r);
+			check_retired(v, it, handover);
+			if (handover >= 0)
+				v->rots[handover].retired = true;
+			handover = -1;
+		}
 		prev = it;
 	}
 	r->last_seq = prev != NULL ? prev->seq : 0;

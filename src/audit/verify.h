@@ -15,6 +15,8 @@
  *   bad_checkpoint a checkpoint does not cover the record just before it
  *   bad_signature  a checkpoint's signature does not verify
  *   unknown_key    a checkpoint names a key the verifier was not given
+ *   retired_key    a checkpoint signed by a key that a key-rotation record retired (after
+ *                  that record's own checkpoint, the old key's last)
  *   truncated      a checkpoint of the other copy covers records beyond the last here
  *   diverged       a checkpoint of the other copy signed a different hash for a record
  *   malformed      a line that is not a record (seq is the line number, negated)

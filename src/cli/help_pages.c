@@ -751,6 +751,7 @@ static const cli_help pages[] = {
      "verify checks the store (through the server) or an export: every hash, every link, "
      "every checkpoint signature. It prints each finding with its seq and kind (edited, "
      "link, deleted, inserted, reordered, bad_checkpoint, bad_signature, unknown_key, "
+     "retired_key, "
      "truncated, diverged, malformed); with --json, {\"ok\", \"partial\", \"records\", "
      "\"checkpoints\", \"first_seq\", \"last_seq\", \"signed_seq\", \"problems\": [{\"seq\", "
      "\"kind\", \"message\"}]}. A cut tail is visible only against another copy's later "

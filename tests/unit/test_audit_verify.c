@@ -529,6 +529,98 @@ static void test_fast_lines(void **state)
 	bg_buf_free(&buf);
 }
 
+/* Key rotation through the real committer: the key-rotation record is checkpointed by
+ * the old key, later checkpoints by the new; the trail verifies with both keys, shows
+ * unknown_key for the other key's checkpoints with one; a later checkpoint re-signed by
+ * the retired key (the chain recomputed, as someone holding the old key could) is a
+ * retired_key finding. */
+static void test_rotation(void **state)
+{
+	char path[160];
+	store *s2 = NULL;
+	audit_log *a = NULL;
+	json_t *t = json_array(), *res, *x, *d;
+	const sigkey *both[2] = {key, other};
+	averify_result r;
+	averify *v = NULL;
+	int64_t rseq = 0, cseq = 0, last_cp = 0;
+	size_t i;
+	bg_err e;
+	int n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/rot", tmpdir);
+	assert_int_equal(store_open(path, true, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, &a, &e), 0);
+	audit_set_checkpoints(a, key, 2, 60000);
+	for (n = 0; n < 9; n++) {
+		audit_record rr = {.kind = "request", .actor = "alice", .op = "GetItem"};
+		if (n == 4) {
+			d = json_pack("{s:s,s:s,s:s}", "old_key_id", sigkey_id(key), "new_key_id",
+			              sigkey_id(other), "new_public_key_pem",
+			              sigkey_public_pem(other));
+			rr = (audit_record){.kind = "key-rotation", .actor = "alice", .detail = d};
+			assert_int_equal(audit_rotate_key(a, &rr, other, &rseq, &cseq, &e), 0);
+			json_decref(d);
+			continue;
+		}
+		assert_int_equal(audit_append(a, &rr, NULL, &e), 0);
+	}
+	audit_free(a);
+	assert_int_equal(audit_open(s2, &a, &e), 0);
+	assert_int_equal(audit_read(a, 0, 0, collect, t, &e), 0);
+	audit_free(a);
+	assert_int_equal(cseq, rseq + 1);
+	json_array_foreach(t, i, x)
+	{
+		const char *kid =
+		    json_string_value(json_object_get(json_object_get(x, "detail"), "key_id"));
+		int64_t sq = json_integer_value(json_object_get(x, "seq"));
+		if (kid == NULL)
+			continue;
+		assert_string_equal(kid, sigkey_id(sq <= cseq ? key : other));
+		last_cp = sq;
+	}
+	assert_true(last_cp > cseq);
+
+	assert_int_equal(averify_new(both, 2, true, &v, &e), 0);
+	json_array_foreach(t, i, x) assert_int_equal(averify_record(v, x), 0);
+	assert_int_equal(averify_finish(v, &r), 0);
+	assert_true(r.ok);
+	averify_free(v);
+	res = run(t, NULL, other, true);
+	assert_true(has(res, cseq, "unknown_key"));
+	assert_false(has(res, last_cp, "unknown_key"));
+	json_decref(res);
+
+	/* The last checkpoint re-signed by the retired key, the chain recomputed. */
+	{
+		json_t *cp = json_array_get(t, (size_t)(last_cp - 1)),
+		       *cd = json_object_get(cp, "detail");
+		uint8_t sig[SIGKEY_SIG_LEN];
+		char hex[2 * SIGKEY_SIG_LEN + 1];
+		assert_int_equal(
+		    sigkey_sign(key, json_integer_value(json_object_get(cd, "covers_seq")),
+		                json_string_value(json_object_get(cd, "covers_hash")), sig, &e),
+		    0);
+		bg_hex(sig, SIGKEY_SIG_LEN, hex);
+		json_object_set_new(cd, "sig", json_string(hex));
+		json_object_set_new(cd, "key_id", json_string(sigkey_id(key)));
+		rehash(t, (size_t)(last_cp - 1));
+	}
+	assert_int_equal(averify_new(both, 2, true, &v, &e), 0);
+	json_array_foreach(t, i, x) assert_int_equal(averify_record(v, x), 0);
+	assert_int_equal(averify_finish(v, &r), 0);
+	res = averify_result_json(&r);
+	assert_false(r.ok);
+	assert_true(has(res, last_cp, "retired_key"));
+	assert_int_equal(r.nproblems, 1);
+	json_decref(res);
+	averify_free(v);
+	json_decref(t);
+	store_free(s2);
+}
+
 static void test_signed_bytes(void **state)
 {
 	char msg[SIGKEY_MSG_MAX];
@@ -565,6 +657,7 @@ int main(void)
 	    cmocka_unit_test(test_signed_bytes),
 	    cmocka_unit_test(test_canonical_matches_jansson),
 	    cmocka_unit_test(test_fast_lines),
+	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_timer_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
