@@ -287,6 +287,12 @@
 #define BG_MAX_AUDIT_PAGE     1000
 #define BG_AUDIT_PAGE_DEFAULT 100
 
+/* Records sharing one request_id that `audit show` joins: a request and its response or
+ * denial, an API action and a refused TOTP code before it; a runbook's pages share
+ * their request's id. More than this is listed as cut short ("related_more"), never
+ * silently. */
+#define BG_MAX_AUDIT_RELATED 64
+
 /* Audit records waiting for their group commit. When the queue is full an append fails
  * at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096

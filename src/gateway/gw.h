@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/keyset.h"
 #include "audit/sinks.h"
 #include "common/buf.h"
 #include "common/limits.h"
@@ -33,7 +34,7 @@ typedef struct gw {
 	gw_config cfg;
 	store *st;
 	keyring *kr;
-	sigkey *audit_key; /* signs the audit checkpoints */
+	keyset *audit_keys; /* the audit checkpoints' keys: the current one signs */
 	audit_log *audit;
 	audit_sinks *sinks; /* copies of the trail (config audit.sinks); NULL: none */
 	sigv4_verifier *verifier;
