@@ -519,7 +519,7 @@ static void answer_summary(const pl_req *r, json_t *d)
 	}
 	if (b->len == 0 || (!read && (rcc == NULL || strcmp(rcc, "NONE") == 0)))
 		return;
-	doc = json_loadb(b->data, b->len, 0, NULL);
+	doc = json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
 	if (doc == NULL)
 		return;
 	if ((v = json_object_get(doc, "ConsumedCapacity")) != NULL)
@@ -558,8 +558,9 @@ static void answer_summary(const pl_req *r, json_t *d)
 static void note_page(pl_req *r)
 {
 	const bg_buf *b = &r->reply.body;
-	json_t *doc =
-	    r->resp.status == 200 ? json_loadb(b->data ? b->data : "", b->len, 0, NULL) : NULL;
+	json_t *doc = r->resp.status == 200
+	                  ? json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL)
+	                  : NULL;
 	json_t *lek = json_object_get(doc, "LastEvaluatedKey");
 	char hash[65];
 
@@ -589,7 +590,8 @@ static bool mask_reply(pl_req *r)
 	bg_err_clear(&e);
 	bg_sha256(b->data ? b->data : "", b->len, h);
 	bg_hex(h, sizeof(h), r->unmasked_sha256);
-	doc = json_loadb(b->data ? b->data : "", b->len, 0, NULL);
+	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
+	doc = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
 	if (doc == NULL) {
 		bg_err_set(&e, BG_EINVAL, "DynamoDB's answer is not JSON");
 		goto fail;
