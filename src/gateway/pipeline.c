@@ -634,9 +634,11 @@ fail:
 	free(text);
 	json_decref(doc);
 	snprintf(r->mask_error, sizeof(r->mask_error), "%s", e.msg);
-	set_error(r, DDB_ERR_INTERNAL,
-	          "breakglass: the answer could not be masked as the runbook requires, so it is "
-	          "withheld; the request may have been applied");
+	/* DynamoDB ran the request: say so (RequestOutcomeUnknown is never retried by SDKs,
+	 * where RequestRefused would claim it did not run). */
+	set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
+	          "breakglass: DynamoDB answered, but the answer could not be masked as the "
+	          "runbook requires, so it is withheld; the request was applied");
 	return false;
 }
 

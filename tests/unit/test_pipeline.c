@@ -633,6 +633,7 @@ static void test_masking(void **state)
 			assert_int_not_equal(S.status, 200);
 			assert_string_equal(S.crc32, "");
 			assert_non_null(strstr(S.reply, "could not be masked"));
+			assert_non_null(strstr(S.reply, "RequestOutcomeUnknownException"));
 			assert_non_null(json_object_get(d, "mask_error"));
 			assert_null(json_object_get(d, "masked"));
 		}
