@@ -64,23 +64,8 @@ __attribute__((noinline)) void bg_stack_scrub(void)
 	__asm__ __volatile__("" : : "r"(area) : "memory"); /* keep the frame */
 }
 
-static int hmac_two(const void *key, size_t klen, const void *a, size_t an, const void *b,
-                    size_t bn, uint8_t out[BG_SHA256_LEN]);
-
 int bg_hmac_sha256(const char *key, const void *a, size_t an, const void *b, size_t bn,
                    uint8_t out[BG_SHA256_LEN])
-{
-	return hmac_two(key, strlen(key), a, an, b, bn, out);
-}
-
-int bg_hmac_sha256_raw(const void *key, size_t klen, const void *p, size_t n,
-                       uint8_t out[BG_SHA256_LEN])
-{
-	return hmac_two(key, klen, p, n, NULL, 0, out);
-}
-
-static int hmac_two(const void *key, size_t klen, const void *a, size_t an, const void *b,
-                    size_t bn, uint8_t out[BG_SHA256_LEN])
 {
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
@@ -90,7 +75,8 @@ static int hmac_two(const void *key, size_t klen, const void *a, size_t an, cons
 
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (ctx == NULL || EVP_MAC_init(ctx, (const unsigned char *)key, klen, params) != 1 ||
+	if (ctx == NULL ||
+	    EVP_MAC_init(ctx, (const unsigned char *)key, strlen(key), params) != 1 ||
 	    (an > 0 && EVP_MAC_update(ctx, a, an) != 1) ||
 	    (bn > 0 && EVP_MAC_update(ctx, b, bn) != 1) ||
 	    EVP_MAC_final(ctx, out, &outl, BG_SHA256_LEN) != 1 || outl != BG_SHA256_LEN)

@@ -31,11 +31,6 @@ void bg_sha256(const void *p, size_t n, uint8_t out[BG_SHA256_LEN]);
 int bg_hmac_sha256(const char *key, const void *a, size_t an, const void *b, size_t bn,
                    uint8_t out[BG_SHA256_LEN]) BG_MUST_CHECK;
 
-/* out = HMAC-SHA256(key of klen bytes, p): a binary key (a keyring derivation), where
- * bg_hmac_sha256 takes a text one. 0, or BG_EIO when libcrypto fails. */
-int bg_hmac_sha256_raw(const void *key, size_t klen, const void *p, size_t n,
-                       uint8_t out[BG_SHA256_LEN]) BG_MUST_CHECK;
-
 /* Fills out with n cryptographically random bytes (OpenSSL RAND_bytes); 0 or BG_EIO. */
 int bg_random(void *out, size_t n) BG_MUST_CHECK;
 

@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "common/buf.h"
 #include "policy/mask.h"
 
 static const uint8_t key1[MASK_KEY_LEN] = {1, 2, 3};
@@ -263,6 +267,17 @@ static void test_hash(void **state)
 	}
 	assert_string_equal(m[0], m[1]);
 	assert_string_not_equal(m[0], m[2]);
+	/* As documented: HMAC-SHA256(key, the value's canonical JSON), first 16 hex digits. */
+	{
+		static const char canon[] = "{\"S\":\"a@x.org\"}";
+		unsigned char mac[32];
+		unsigned int mlen = 0;
+		char hex[65];
+		assert_non_null(HMAC(EVP_sha256(), key1, MASK_KEY_LEN, (const unsigned char *)canon,
+		                     strlen(canon), mac, &mlen));
+		bg_hex(mac, sizeof(mac), hex);
+		assert_memory_equal(m[0] + strlen(MASK_MARKER_PREFIX), hex, BG_MASK_HASH_HEX);
+	}
 	n0 = json_string_value(json_object_get(
 	    json_object_get(json_array_get(json_object_get(doc, "Items"), 0), "n"), "S"));
 	n1 = json_string_value(json_object_get(
