@@ -482,6 +482,18 @@ static json_t *item_key(json_t *item, const runbook_keys *keys)
 	return k;
 }
 
+/* A masked answer on the record: the trail proves what DynamoDB answered without holding
+ * the masked values (body_sha256 is the unmasked body's), the released body's hash says
+ * what the client got, and masked what was hidden. */
+static void mask_summary(const pl_req *r, json_t *d, const char released_hex[65])
+{
+	json_object_set_new(d, "body_sha256", json_string(r->unmasked_sha256));
+	json_object_set_new(d, "released_body_sha256", json_string(released_hex));
+	json_object_set_new(d, "masked",
+	                    json_pack("{s:O,s:I,s:b}", "paths", r->mask_counts, "values",
+	                              (json_int_t)r->mask_total, "hash", r->rbd.rb->mask_hash));
+}
+
 /* What the response record says of a 200 answer (docs/audit.md, "What is recorded"): the
  * SHA-256 of the body the client receives; for reads, Count and ScannedCount, how many
  * items came back and their primary keys (when tables.yaml in the runbook folder declares
@@ -505,18 +517,10 @@ static void answer_summary(const pl_req *r, json_t *d)
 
 	bg_sha256(b->data ? b->data : "", b->len, h);
 	bg_hex(h, sizeof(h), hex);
-	if (r->masked) {
-		/* The trail proves what DynamoDB answered without holding the masked values;
-		 * the released body's hash says what the client got. */
-		json_object_set_new(d, "body_sha256", json_string(r->unmasked_sha256));
-		json_object_set_new(d, "released_body_sha256", json_string(hex));
-		json_object_set_new(d, "masked",
-		                    json_pack("{s:O,s:I,s:b}", "paths", r->mask_counts, "values",
-		                              (json_int_t)r->mask_total, "hash",
-		                              r->rbd.rb->mask_hash));
-	} else {
+	if (r->masked)
+		mask_summary(r, d, hex);
+	else
 		json_object_set_new(d, "body_sha256", json_string(hex));
-	}
 	if (b->len == 0 || (!read && (rcc == NULL || strcmp(rcc, "NONE") == 0)))
 		return;
 	doc = json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
@@ -569,10 +573,11 @@ static void note_page(pl_req *r)
 	json_decref(doc);
 }
 
-/* A runbook with `mask:` (policy/mask.h): its 200 answer is parsed, every masked
- * attribute replaced by the marker, and the body rewritten with a new x-amz-crc32 (zlib's
- * CRC-32, in decimal as DynamoDB sends it: botocore retries an answer whose checksum does
- * not match, so a stale one would make every masked answer fail). The SHA-256 of the
+/* A runbook with `mask:` (policy/mask.h): its answer (a 200, or an error in JSON, since
+ * ConditionalCheckFailedException may carry the item) is parsed, every masked attribute
+ * replaced by the marker, and the body rewritten with a new x-amz-crc32 (zlib's CRC-32,
+ * in decimal as DynamoDB sends it: botocore retries an answer whose checksum does not
+ * match, so a stale one would make every masked answer fail). The SHA-256 of the
  * unmasked body is kept for the response record. An answer that cannot be masked is
  * withheld, never released as it came. Returns false when it was withheld (r->mask_error
  * says why; the reply is then an error). */
@@ -592,6 +597,8 @@ static bool mask_reply(pl_req *r)
 	bg_hex(h, sizeof(h), r->unmasked_sha256);
 	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
 	doc = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
+	if (doc == NULL && r->resp.status != 200)
+		return true; /* an error that is not JSON (a proxy's page) holds no item */
 	if (doc == NULL) {
 		bg_err_set(&e, BG_EINVAL, "DynamoDB's answer is not JSON");
 		goto fail;
@@ -658,7 +665,9 @@ static void stage_transform(pl_req *r)
 		r->reply.crc32 = r->resp.crc32[0] ? r->resp.crc32 : NULL;
 		if (r->page > 0)
 			note_page(r);
-		if (r->resp.status == 200 && r->rbd.rb != NULL && r->rbd.rb->n_mask > 0)
+		/* Error answers too: ConditionalCheckFailedException carries the item when
+		 * the request asked for ReturnValuesOnConditionCheckFailure. */
+		if (r->rbd.rb != NULL && r->rbd.rb->n_mask > 0)
 			(void)mask_reply(r);
 		break;
 	case UPSTREAM_NOT_SENT:
@@ -699,12 +708,20 @@ static void start_audit_response(pl_req *r)
 				json_object_set_new(d, "body_sha256",
 				                    json_string(r->unmasked_sha256));
 				json_object_set_new(d, "mask_error", json_string(r->mask_error));
-			} else if (r->resp.status == 200)
+			} else if (r->resp.status == 200) {
 				answer_summary(r, d);
-			else
-				json_object_set_new(
-				    d, "error",
-				    json_loadb(b->data ? b->data : "", b->len, 0, NULL));
+			} else {
+				json_object_set_new(d, "error",
+				                    json_loadb(b->data ? b->data : "", b->len,
+				                               JSON_ALLOW_NUL, NULL));
+				if (r->masked) {
+					uint8_t h[BG_SHA256_LEN];
+					char hex[65];
+					bg_sha256(b->data ? b->data : "", b->len, h);
+					bg_hex(h, sizeof(h), hex);
+					mask_summary(r, d, hex);
+				}
+			}
 		}
 	}
 	rec.detail = d;

@@ -524,13 +524,19 @@ static void test_proxy_requests(void **state)
 /* A runbook grant whose runbook masks email and card.last4 with the keyed hash: the
  * released body shows markers and carries its own CRC-32; the response record has the
  * unmasked body's SHA-256, the released one's, and what was masked. A 200 answer that is
- * not JSON is withheld. */
+ * not JSON is withheld; an error answer carrying the item is masked too; an error that is
+ * not JSON passes. */
 static void test_masking(void **state)
 {
 	static const char get[] = "{\"TableName\":\"Orders\",\"Key\":{\"pk\":{\"S\":\"A\"}}}";
 	static const char body[] =
 	    "{\"Item\":{\"pk\":{\"S\":\"A\"},\"email\":{\"S\":\"plain@example.com\"},"
 	    "\"card\":{\"M\":{\"last4\":{\"S\":\"4242\"},\"brand\":{\"S\":\"vi\\u0000sa\"}}}}}";
+	static const char ccf[] =
+	    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\","
+	    "\"message\":\"The conditional request failed\",\"Item\":{\"pk\":{\"S\":\"A\"},"
+	    "\"email\":{\"S\":\"plain@example.com\"},\"card\":{\"M\":{\"last4\":{\"S\":"
+	    "\"4242\"}}}}}";
 	char dir[64], path[128], want_crc[16], hex[65], rhex[65];
 	uint8_t h[BG_SHA256_LEN];
 	store_grant rg;
@@ -579,9 +585,12 @@ static void test_masking(void **state)
 	grant_credentials(kr, &rg, &rc);
 	env.runbooks = rbs;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 4; i++) {
 		reset();
-		up = answer(200, i == 0 ? body : "not json, plain@example.com");
+		up = i == 0   ? answer(200, body)
+		     : i == 1 ? answer(200, "not json, plain@example.com")
+		     : i == 2 ? answer(400, ccf)
+		              : answer(500, "<html>upstream proxy error</html>");
 		sign(&s, "GetItem", get, &rc);
 		r = pl_req_new(&env, &io, NULL, &s.http, "RIDM");
 		assert_non_null(r);
@@ -628,6 +637,30 @@ static void test_masking(void **state)
 			assert_int_equal(json_integer_value(json_object_get(m, "values")), 2);
 			assert_true(json_is_true(json_object_get(m, "hash")));
 			assert_int_equal(json_integer_value(json_object_get(d, "items")), 1);
+		} else if (i == 2) {
+			/* An error carrying the item (ReturnValuesOnConditionCheckFailure) is
+			 * masked as well, on the wire and in the record's copy of the error. */
+			assert_int_equal(S.status, 400);
+			assert_non_null(strstr(S.reply, "ConditionalCheckFailedException"));
+			assert_non_null(strstr(S.reply, "\"email\":{\"S\":\"***masked:"));
+			assert_non_null(json_object_get(d, "error"));
+			assert_int_equal(json_integer_value(json_object_get(
+			                     json_object_get(d, "masked"), "values")),
+			                 2);
+			bg_sha256(ccf, strlen(ccf), h);
+			bg_hex(h, sizeof(h), hex);
+			assert_string_equal(json_string_value(json_object_get(d, "body_sha256")),
+			                    hex);
+			snprintf(want_crc, sizeof(want_crc), "%lu",
+			         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply,
+			               (uInt)strlen(S.reply)));
+			assert_string_equal(S.crc32, want_crc);
+		} else if (i == 3) {
+			/* An error that is not JSON holds no item: passed on as it came. */
+			assert_int_equal(S.status, 500);
+			assert_string_equal(S.reply, "<html>upstream proxy error</html>");
+			assert_null(json_object_get(d, "masked"));
+			assert_null(json_object_get(d, "mask_error"));
 		} else {
 			/* Withheld: an error, no checksum of upstream's, the reason on record. */
 			assert_int_not_equal(S.status, 200);
