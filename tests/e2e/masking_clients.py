@@ -2,11 +2,13 @@
 """masking_clients.py - the client half of test_masking.sh (not a test of its own).
 
 With the grant test_masking.sh made (runbooks customer-by-key, GetItem, masking email and
-card.last4, and customers-of-team, Query, the same with mask_hash), through the gateway:
+card.last4, customers-of-team, Query, the same with mask_hash, and customer-state,
+UpdateItem returning ALL_OLD, the same mask), through the gateway:
 Debian's AWS CLI, boto3 and the AWS SDK for JavaScript v3 see the marker and never the
 values; the CLI and boto3 verify x-amz-crc32 and may retry (3 attempts), and the audit
 shows one request per call, so the recomputed checksum was right the first time; with
-mask_hash the two customers sharing an email show the same hash and the third another.
+mask_hash the two customers sharing an email show the same hash and the third another; a
+write's returned old item is masked.
 A raw signed Query checks the checksum header against the body, and its response record
 against the raw body dynalite gives the same request directly: body_sha256 is the
 unmasked answer's, released_body_sha256 the masked one's. No response or request record
@@ -145,6 +147,22 @@ def main():
     report(j.get("ok"), "JS SDK Query through the gateway", json.dumps(j)[:300])
     if j.get("ok"):
         check_query("JS SDK", j["out"].get("Items", []))
+
+    # --- a write's Attributes (ReturnValues ALL_OLD): boto3 unlocks c2, the AWS CLI locks it
+    upd = {"TableName": "customers", "Key": {"team": {"S": "T1"}, "id": {"S": "c2"}},
+           "UpdateExpression": "SET #st = :new", "ConditionExpression": "#st = :old",
+           "ExpressionAttributeNames": {"#st": "state"}, "ReturnValues": "ALL_OLD"}
+    calls += 1
+    a = c.update_item(ExpressionAttributeValues={":new": {"S": "ACTIVE"}, ":old": {"S": "LOCKED"}}, **upd)
+    at = a.get("Attributes", {})
+    report(at.get("email") == {"S": MARK} and at.get("card", {}).get("M", {}).get("last4") == {"S": MARK}
+           and at.get("state") == {"S": "LOCKED"} and no_plain(json.dumps(at)),
+           "boto3 UpdateItem ALL_OLD: the old item's email and card.last4 masked", json.dumps(at)[:300])
+    rc, out, err = cli("update-item", "--cli-input-json", json.dumps(dict(
+        upd, ExpressionAttributeValues={":new": {"S": "LOCKED"}, ":old": {"S": "ACTIVE"}})))
+    at = json.loads(out).get("Attributes", {}) if rc == 0 else {}
+    report(rc == 0 and at.get("email") == {"S": MARK} and at.get("state") == {"S": "ACTIVE"}
+           and no_plain(out), "AWS CLI update-item ALL_OLD: masked", (err or out)[-300:])
 
     # --- raw: the checksum header, and the unmasked answer's hash -------------------------------
     body = json.dumps(QUERY).encode()

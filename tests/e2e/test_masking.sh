@@ -2,7 +2,8 @@
 # test_masking.sh - issue 10's masking, on a gateway of this test's own with a runbook
 # folder of its own: a customers table whose items hold an email and a card map, a GetItem
 # runbook with `mask: [email, card.last4]` and a Query runbook with the same mask and
-# `mask_hash: true`. lint refuses a mask on a key attribute; `runbook show` shows the mask.
+# `mask_hash: true`, and an UpdateItem runbook returning ALL_OLD with the same mask. lint
+# refuses a mask on a key attribute; `runbook show` shows the mask.
 # Then masking_clients.py: the AWS CLI, boto3 and the JS SDK v3 through the gateway see the
 # marker and never the values (the CLI and boto3 check the recomputed x-amz-crc32; one
 # request upstream per call, so no retries), equal emails show equal hashes, and the
@@ -49,6 +50,25 @@ mask: [email, card.last4]
 mask_hash: true
 EOF
 
+cat >"$rb/customer-state.yaml" <<'EOF'
+id: customer-state
+title: Unlock or lock one customer
+when: A customer's account is stuck in the wrong state after an outage.
+table: customers
+operation: UpdateItem
+key: {team: ":team", id: ":id"}
+update: "SET #st = :new"
+condition: "#st = :old"
+names: {"#st": state}
+params:
+  team: {type: S, pattern: "^T[0-9]{1,6}$"}
+  id: {type: S, pattern: "^c[0-9]{1,6}$"}
+  old: {type: S, enum: [ACTIVE, LOCKED]}
+  new: {type: S, enum: [ACTIVE, LOCKED]}
+return_values: [ALL_OLD]
+mask: [email, card.last4]
+EOF
+
 # --- lint and show ---------------------------------------------------------------------------
 e2e_expect_rc "lint of the masking runbooks -> 0" 0 "$BG" runbook lint --runbooks "$rb"
 e2e_expect_rc "runbook show customer-by-key -> 0" 0 "$BG" runbook show customer-by-key --runbooks "$rb"
@@ -84,7 +104,7 @@ e2e_aws_direct dynamodb batch-write-item --request-items '{"customers": [
   {"PutRequest": {"Item": {"team": {"S": "T1"}, "id": {"S": "c1"}, "name": {"S": "Ada"},
      "email": {"S": "shared.person@example.com"},
      "card": {"M": {"last4": {"S": "4242"}, "brand": {"S": "visa"}}}}}},
-  {"PutRequest": {"Item": {"team": {"S": "T1"}, "id": {"S": "c2"}, "name": {"S": "Bob"},
+  {"PutRequest": {"Item": {"team": {"S": "T1"}, "id": {"S": "c2"}, "name": {"S": "Bob"}, "state": {"S": "LOCKED"},
      "email": {"S": "shared.person@example.com"},
      "card": {"M": {"last4": {"S": "9876"}, "brand": {"S": "amex"}}}}}},
   {"PutRequest": {"Item": {"team": {"S": "T1"}, "id": {"S": "c3"}, "name": {"S": "Cy"},
@@ -92,7 +112,7 @@ e2e_aws_direct dynamodb batch-write-item --request-items '{"customers": [
 ]}' >/dev/null || e2e_fail "seed customers" "batch-write-item"
 
 G=$(e2e_grant "$E2E_ADMIN_TOKEN" "$E2E_ADMIN_SECRET" --user mask-resp \
-	--runbook customer-by-key,customers-of-team --for 15m | e2e_json id)
+	--runbook customer-by-key,customers-of-team,customer-state --for 15m | e2e_json id)
 [ -n "$G" ] || e2e_fail "grant" "no grant id"
 envs=$(BREAKGLASS_TOKEN=$RT "$BG" creds "$G" --format env) || e2e_fail "creds" "$envs"
 eval "$envs"
