@@ -4,9 +4,10 @@
  * A runbook lists attribute paths (`mask: [email, card.last4]`): a path is attribute
  * names joined by '.', each step after the first inside the map (`{"M": ...}`) the previous
  * one names. In every item of an answer (GetItem's Item, Query's and Scan's Items, a
- * write's Attributes, BatchGetItem's Responses) the value at each path, whatever its type,
- * is replaced by the string {"S": "***masked***"}, or with a key {"S":
- * "***masked:0123456789abcdef***"}: the first 16 hex digits of HMAC-SHA256(key, the value's
+ * write's Attributes, BatchGetItem's Responses, the Item a ConditionalCheckFailedException
+ * carries) the value at each path, whatever its type, is replaced by the string
+ * {"S": "***masked***"}, or with a key {"S": "***masked:0123456789abcdef***"}: the first
+ * 16 hex digits of HMAC-SHA256(key, the value's
  * canonical JSON), so equal values show equal markers and can be correlated without being
  * revealed. A path that is absent from an item, or that runs through something other than a
  * map (a list, a scalar), leaves the item as it is. Keys (LastEvaluatedKey,

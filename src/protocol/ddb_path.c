@@ -1,7 +1,7 @@
 /*
  * ddb_path.c - parsing an attribute path (see ddb_path.h). Every byte is checked against
- * the name alphabet before anything is kept, and every limit from limits.h is checked
- * before a name is recorded, so a rejected path leaves *out empty.
+ * the name alphabet and every limit from limits.h before the text is kept, and a rejected
+ * path leaves *out empty (zeroed), so a caller cannot walk half of one.
  */
 #include "protocol/ddb_path.h"
 
