@@ -7,11 +7,11 @@
  * write's Attributes, BatchGetItem's Responses, the Item a ConditionalCheckFailedException
  * carries) the value at each path, whatever its type, is replaced by the string
  * {"S": "***masked***"}, or with a key {"S": "***masked:0123456789abcdef***"}: the first
- * 16 hex digits of HMAC-SHA256(key, the value's
- * canonical JSON), so equal values show equal markers and can be correlated without being
- * revealed. A path that is absent from an item, or that runs through something other than a
- * map (a list, a scalar), leaves the item as it is. Keys (LastEvaluatedKey,
- * UnprocessedKeys) are never touched: a runbook may not mask a key attribute (lint).
+ * 16 hex digits of HMAC-SHA256(key, the value's canonical JSON), so equal values show
+ * equal markers and can be correlated without being revealed. A path that is absent from
+ * an item, or that runs through something other than a map (a list, a scalar), leaves the
+ * item as it is. Keys (LastEvaluatedKey, UnprocessedKeys) are never touched: a runbook may
+ * not mask a key attribute (lint).
  *
  * The path type and its parser live in protocol/ddb_path.h, below runbook/ which reads
  * them from a runbook file: a runbook may not depend on policy/.
