@@ -833,7 +833,8 @@ static const cli_help pages[] = {
      "the runbook's max_pages.\n\n"
      "Prints the items as a table, with the number of pages read and the capacity consumed; "
      "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
-     "\"more\"}. A write runbook prints what it did.",
+     "\"more\"}. A write runbook prints what it did. Attributes the runbook masks show "
+     "its marker, never their values (docs/runbooks.md, Masking).",
      run_opts, true, run_examples, NULL, NULL},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
      "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "
