@@ -1153,6 +1153,16 @@ int averify_finish(averify *v, averify_result *r)
 			if (k == w)
 				continue;
 			sorted[k]->loser = true;
+			/* The same record again (a sink that delivers at least once sent it twice
+			 * around a crash): nothing is added or changed, so it is counted, not a
+			 * finding. Only a record whose contents match its hash counts so. */
+			if (sorted[k]->hash_ok && sorted[w]->hash_ok && !sorted[k]->redacted &&
+			    !sorted[w]->redacted &&
+			    memcmp(sorted[k]->hash, sorted[w]->hash, 32) == 0 &&
+			    memcmp(sorted[k]->prev, sorted[w]->prev, 32) == 0) {
+				r->repeated++;
+				continue;
+			}
 			problem(v, sorted[k]->seq, "inserted",
 			        "a second record claims seq %lld (line %zu of the input)",
 			        (long long)sorted[k]->seq, sorted[k]->idx + 1);
@@ -1241,11 +1251,11 @@ json_t *averify_result_json(const averify_result *r)
 			return NULL;
 		}
 	}
-	o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "ok", r->ok, "partial",
+	o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:I}", "ok", r->ok, "partial",
 	              r->partial, "records", (json_int_t)r->records, "redacted",
-	              (json_int_t)r->redacted, "checkpoints", (json_int_t)r->checkpoints,
-	              "first_seq", (json_int_t)r->first_seq, "last_seq", (json_int_t)r->last_seq,
-	              "signed_seq", (json_int_t)r->signed_seq, "problems", arr, "problems_total",
-	              (json_int_t)r->nproblems);
+	              (json_int_t)r->redacted, "repeated", (json_int_t)r->repeated, "checkpoints",
+	              (json_int_t)r->checkpoints, "first_seq", (json_int_t)r->first_seq, "last_seq",
+	              (json_int_t)r->last_seq, "signed_seq", (json_int_t)r->signed_seq, "problems",
+	              arr, "problems_total", (json_int_t)r->nproblems);
 	return o;
 }

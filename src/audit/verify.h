@@ -10,7 +10,9 @@
  *   link           a record's prev_hash is not the hash of the record before it (one of
  *                  the two was replaced by a record with a recomputed hash)
  *   deleted        sequence numbers are missing (seq is the first missing one)
- *   inserted       a second record claims a sequence number
+ *   inserted       a second, different record claims a sequence number (an exact copy
+ *                  of a record, as an at-least-once sink may send, is only counted:
+ *                  averify_result.repeated)
  *   reordered      a record comes after one with a higher sequence number
  *   bad_checkpoint a checkpoint does not cover the record just before it
  *   bad_signature  a checkpoint's signature does not verify
@@ -60,6 +62,8 @@ typedef struct averify_result {
 	int64_t first_seq;   /* 0 when there are no records */
 	int64_t last_seq;    /* the highest seq read */
 	int64_t signed_seq;  /* the highest seq covered by a checkpoint that verified */
+	int64_t repeated;    /* exact copies of a record read again (not in records): a sink
+	                        that delivers at least once may send a few twice */
 	size_t nproblems;    /* problems found (problems[] holds the first of them) */
 	const averify_problem *problems; /* owned by the verifier */
 	size_t nkept;                    /* entries in problems[] */

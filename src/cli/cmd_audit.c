@@ -694,6 +694,11 @@ static int print_result(const cli_ctx *ctx, const averify_result *r, const char 
 		    &out, "%s: BROKEN: %zu problem%s in %lld records (seq %lld to %lld)\n", what,
 		    r->nproblems, r->nproblems == 1 ? "" : "s", (long long)r->records,
 		    (long long)r->first_seq, (long long)r->last_seq);
+	if (r->repeated > 0)
+		bad |= bg_buf_addf(&out,
+		                   "  %lld exact repeat%s of records read again (a sink that "
+		                   "delivers at least once), set aside\n",
+		                   (long long)r->repeated, r->repeated == 1 ? "" : "s");
 	for (i = 0; i < r->nkept; i++)
 		bad |= bg_buf_addf(&out, "  seq %lld: %s: %s\n", (long long)r->problems[i].seq,
 		                   r->problems[i].kind, r->problems[i].message);

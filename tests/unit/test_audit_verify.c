@@ -286,6 +286,24 @@ static void test_insert(void **state)
 	json_decref(a);
 }
 
+/* A record sent twice (at-least-once sinks around a crash) is counted, not a finding;
+ * a changed copy still is. */
+static void test_repeated(void **state)
+{
+	json_t *a = copy(), *res;
+
+	json_array_insert_new(a, 7, json_deep_copy(rec(trail, 6))); /* seq 6, again, later */
+	json_array_append_new(a, json_deep_copy(rec(trail, 2)));
+	res = run(a, NULL, key, true);
+	assert_true(json_is_true(json_object_get(res, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(res, "repeated")), 2);
+	assert_int_equal(json_integer_value(json_object_get(res, "records")), NREC + 3);
+	assert_int_equal(json_integer_value(json_object_get(res, "problems_total")), 0);
+	json_decref(res);
+	json_decref(a);
+	(void)state;
+}
+
 static void test_reorder(void **state)
 {
 	json_t *a = copy(), *r6 = json_incref(rec(a, 6)), *res;
@@ -649,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_delete),
 	    cmocka_unit_test(test_insert),
 	    cmocka_unit_test(test_reorder),
+	    cmocka_unit_test(test_repeated),
 	    cmocka_unit_test(test_forged_signature),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_rewritten),
