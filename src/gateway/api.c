@@ -329,6 +329,7 @@ static void api_grant_creds(api_ctx *c)
  * identity, its upstream, the runbooks it holds. */
 typedef struct status_counts {
 	int64_t now, incidents, pending, grants, overdue;
+	json_t *live; /* status only: the live grants, newest first; NULL: not kept */
 } status_counts;
 
 static int count_overdue(void *ctx, const store_review *r)
@@ -357,7 +358,14 @@ static int count_grant(void *ctx, const store_grant *g)
 {
 	status_counts *n = ctx;
 
-	n->grants += grant_status(g, n->now) == GRANT_ACTIVE;
+	if (grant_status(g, n->now) != GRANT_ACTIVE)
+		return 0;
+	n->grants++;
+	if (n->live != NULL && json_array_size(n->live) < BG_STATUS_GRANTS)
+		json_array_append_new(
+		    n->live, json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", g->id, "user", g->user,
+		                       "kind", g->kind, "expires_at", (json_int_t)g->expires_at,
+		                       "seconds_left", (json_int_t)(g->expires_at - n->now)));
 	return 0;
 }
 
@@ -444,7 +452,7 @@ static void api_metrics(api_ctx *c)
 	size_t i, k;
 	int rc;
 
-	status_counts n = {bg_now(), 0, 0, 0, 0};
+	status_counts n = {bg_now(), 0, 0, 0, 0, NULL};
 	gw_metrics_extra x;
 
 	if (sinks_view_get(c, &v, &e) != 0 ||
@@ -500,7 +508,7 @@ static void api_status(api_ctx *c)
 {
 	sinks_view v;
 	json_t *audit_state;
-	status_counts n = {bg_now(), 0, 0, 0, 0};
+	status_counts n = {bg_now(), 0, 0, 0, 0, json_array()};
 	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
@@ -522,19 +530,20 @@ static void api_status(api_ctx *c)
 		if (e.code == 0)
 			bg_err_set(&e, BG_ENOMEM, "out of memory");
 		json_decref(id);
+		json_decref(n.live);
 		gw_runbooks_release(snap);
 		api_fail(c, &e);
 		return;
 	}
 	api_reply(
 	    c, 200,
-	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:I,s:o}", "identity", id,
+	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o*,s:I,s:o}", "identity", id,
 	              "upstream", c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
 	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
 	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
 	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
-	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants, "overdue_reviews",
-	              (json_int_t)n.overdue, "audit", audit_state));
+	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants, "grants", n.live,
+	              "overdue_reviews", (json_int_t)n.overdue, "audit", audit_state));
 	gw_runbooks_release(snap);
 }
 

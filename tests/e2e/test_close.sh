@@ -45,6 +45,9 @@ as "$RT" creds "$R1" --format env >"$dir/r1.env" || e2e_fail "creds" "$(cat "$di
 e2e_note_secret "$(sed -n 's/^export AWS_SECRET_ACCESS_KEY=//p' "$dir/r1.env" | tr -d "'\"")"
 old() { (set -a; source "$dir/r1.env"; set +a; AWS_MAX_ATTEMPTS=1 /usr/bin/aws --endpoint-url "$BREAKGLASS_URL" dynamodb "$@"); }
 
+e2e_expect_rc "status before the close -> 0" 0 "$BG" status
+e2e_check "status lists both live grants with the time they have left" eval 'grep -Eq "^grants +2 live" <<<"$e2e_out" &&
+	grep -Eq "^  grant +$R1 of cl-resp, (29|30)m[0-9]{2}s left" <<<"$e2e_out" && grep -Eq "^  grant +$R2 of cl-both, " <<<"$e2e_out"'
 e2e_expect_rc "close -> 0" 0 as "$RT" close INC-C1 --reason "orders flow again"
 e2e_check "...both grants revoked, resolved now, review opened, audit whole" eval 'grep -q "^incident  INC-C1 closed (resolved now)" <<<"$e2e_out" &&
 	grep -q "^revoked   2 grant(s)" <<<"$e2e_out" && grep -q "$R1" <<<"$e2e_out" && grep -q "$R2" <<<"$e2e_out" &&
