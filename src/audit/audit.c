@@ -138,8 +138,10 @@ struct audit_log {
 	int64_t cp_at_ms;     /* when (monotonic) */
 	/* audit_set_gate: what a committed batch waits for before its callers hear. */
 	audit_gate_fn gate;
+	audit_ready_fn gate_ready;
 	void *gate_ctx;
 	bool gating;            /* the committer is in gate(): it may not be changed */
+	int readying;           /* callers in gate_ready(): neither may it */
 	pthread_cond_t gate_cv; /* signalled when the committer leaves gate() */
 };
 
@@ -759,14 +761,37 @@ void audit_free(audit_log *a)
 	free(a);
 }
 
-void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx)
+void audit_set_gate(audit_log *a, audit_gate_fn fn, audit_ready_fn ready, void *ctx)
 {
 	pthread_mutex_lock(&a->mu);
-	while (a->gating) /* what the old ctx points to may go once this returns */
+	while (a->gating || a->readying > 0) /* the old ctx may go once this returns */
 		pthread_cond_wait(&a->gate_cv, &a->mu);
 	a->gate = fn;
+	a->gate_ready = ready;
 	a->gate_ctx = ctx;
 	pthread_mutex_unlock(&a->mu);
+}
+
+int audit_ready(audit_log *a, bg_err *e)
+{
+	audit_ready_fn ready;
+	void *ctx;
+	int rc = 0;
+
+	pthread_mutex_lock(&a->mu);
+	ready = a->gate_ready;
+	ctx = a->gate_ctx;
+	if (ready != NULL)
+		a->readying++;
+	pthread_mutex_unlock(&a->mu);
+	if (ready == NULL)
+		return 0;
+	rc = ready(ctx, e);
+	pthread_mutex_lock(&a->mu);
+	if (--a->readying == 0)
+		pthread_cond_broadcast(&a->gate_cv);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
 }
 
 void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms)

@@ -66,7 +66,16 @@ void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64
  * none. Changing it waits until the committer is out of the old one, so once clearing
  * returns what ctx points to may be freed (make the old gate return soon first). */
 typedef int (*audit_gate_fn)(void *ctx, int64_t seq, bg_err *e);
-void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx);
+/* ready(ctx, e): 0 when whatever the gate waits for can take records now (every required
+ * sink is up), else an error saying which cannot. May be NULL. */
+typedef int (*audit_ready_fn)(void *ctx, bg_err *e);
+void audit_set_gate(audit_log *a, audit_gate_fn fn, audit_ready_fn ready, void *ctx);
+
+/* Whether a state change may be made now (the service layer asks before it begins one):
+ * its record commits with it in the caller's transaction (audit_append_tx), past the
+ * gate, so while a required sink is down the change is refused instead. 0, or the gate's
+ * error (BG_EIO). Thread-safe. */
+int audit_ready(audit_log *a, bg_err *e) BG_MUST_CHECK;
 
 /* Stops the committer after it has written what is queued (every pending callback
  * runs). Accepts NULL. */

@@ -48,6 +48,7 @@ typedef struct gw {
 	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
 	gw_limiter *limiter;          /* each grant's request rate (the policy's guardrails) */
 	gw_metrics *metrics;          /* requests and latencies for GET /metrics */
+	json_t *loaded_files;         /* the config and policy files' digests, taken at start */
 } gw;
 
 typedef struct gw_http_request {

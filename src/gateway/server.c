@@ -592,6 +592,7 @@ static void gw_close(gw *g)
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
 	gw_limiter_free(g->limiter);
+	json_decref(g->loaded_files);
 	gw_metrics_free(g->metrics);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
@@ -750,6 +751,21 @@ static json_t *file_digest(const char *path, size_t max)
 	return json_pack("{s:s,s:s}", "path", path, "sha256", hex);
 }
 
+/* The upstream URL as a record may show it: a user name or password in it (which the
+ * gateway never needs) replaced. */
+static const char *upstream_shown(const char *url, char *out, size_t cap)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+
+	host = host != NULL ? host + 3 : url;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash != NULL ? (size_t)(slash - host) : strlen(host));
+	if (at == NULL)
+		return url;
+	snprintf(out, cap, "%.*s<userinfo removed>%s", (int)(host - url), url, at);
+	return out;
+}
+
 /* Puts on the record what the gateway runs by (svc_config_loaded): at start, and after
  * each SIGHUP reload of the runbooks. A failure is logged: the gateway goes on (its
  * requests are audited as ever). */
@@ -760,6 +776,7 @@ static void record_loaded(gw *g, const char *event, size_t problems)
 	json_t *rbs = json_array(), *sinks = json_array(), *d;
 	audit_sink_state st[BG_MAX_SINKS];
 	svc sv = {.st = g->st, .kr = g->kr, .audit = g->audit};
+	char up[BG_MAX_URL + 1];
 	size_t i, n;
 	bg_err e;
 
@@ -772,12 +789,18 @@ static void record_loaded(gw *g, const char *event, size_t problems)
 	for (i = 0; sinks != NULL && i < n; i++)
 		json_array_append_new(
 		    sinks, json_pack("{s:s,s:b}", "name", st[i].name, "required", st[i].required));
-	d = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
-	              BG_VERSION, "config", file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
-	              "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE), "runbooks", "folder",
+	/* The config and the policy are read at start only (SIGHUP reloads the runbooks): a
+	 * reload's record repeats their start digests, never what is on disk now. */
+	if (g->loaded_files == NULL)
+		g->loaded_files = json_pack("{s:o,s:o}", "config",
+		                            file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
+		                            "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE));
+	d = json_pack("{s:s,s:s,s:O?,s:O?,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
+	              BG_VERSION, "config", json_object_get(g->loaded_files, "config"), "policy",
+	              json_object_get(g->loaded_files, "policy"), "runbooks", "folder",
 	              g->cfg.runbooks, "templates", rbs ? rbs : json_null(), "problems",
 	              (json_int_t)problems, "sinks", sinks ? sinks : json_null(), "upstream",
-	              g->cfg.upstream);
+	              upstream_shown(g->cfg.upstream, up, sizeof(up)));
 	if (d == NULL || svc_config_loaded(&sv, event, d, &e) != 0)
 		fprintf(stderr, "breakglass: what was loaded (%s) could not be recorded: %s\n",
 		        event, d == NULL ? "out of memory" : e.msg);

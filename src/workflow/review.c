@@ -45,8 +45,13 @@ static int gather(void *ctx, const store_request *r)
 	if (strcmp(r->incident, k->incident) != 0 || r->extends[0] != '\0' ||
 	    strcmp(r->state, "approved") != 0)
 		return 0;
-	if (store_grant_by_id(k->s->st, r->id, &g, &e) != 0 ||
-	    grant_status(&g, k->now) != GRANT_ACTIVE)
+	int rc = store_grant_by_id(k->s->st, r->id, &g, &e);
+
+	if (rc == BG_ENOTFOUND)
+		return 0; /* approved, its grant not made yet: nothing to revoke */
+	if (rc != 0)
+		return rc; /* a grant that cannot be read must not be left live unseen */
+	if (grant_status(&g, k->now) != GRANT_ACTIVE)
 		return 0;
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 8;
@@ -125,6 +130,7 @@ int svc_incident_close(const svc *s, const svc_policy *p, svc_caller *c, const c
 	             out,    bg_now()};
 	action a = {"incident-close", NULL, reason, NULL, close_incident, &k, NULL};
 	store_incident in;
+	bool committed;
 	json_t *ids;
 	size_t i;
 	int rc;
@@ -137,8 +143,8 @@ int svc_incident_close(const svc *s, const svc_policy *p, svc_caller *c, const c
 	rc = store_incident_get(s->st, id, &in, e);
 	if (rc == 0)
 		rc = store_request_list(s->st, NULL, gather, &k, e);
-	if (rc == BG_ENOMEM)
-		bg_err_set(e, rc, "out of memory");
+	if (rc != 0 && rc != BG_ENOTFOUND && e != NULL && e->code == 0)
+		bg_err_set(e, rc, "cannot read the incident's grants");
 	ids = rc == 0 ? json_array() : NULL;
 	for (i = 0; ids != NULL && i < k.n; i++)
 		json_array_append_new(ids, json_string(k.live[i].id));
@@ -147,10 +153,21 @@ int svc_incident_close(const svc *s, const svc_policy *p, svc_caller *c, const c
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = svc_act(s, c, &a, e);
+	committed = rc == 0;
 	json_decref(a.detail);
-	/* Effective on the very next request: the request path reads the cache. */
-	for (i = 0; rc == 0 && i < k.n; i++)
-		rc = svc_cache_grant(s, &k.live[i], e);
+	/* Effective on the very next request: the request path reads the cache. Every
+	 * grant is tried, whatever one failure says: a revoked grant left live in the cache
+	 * would work until it expires. */
+	for (i = 0; committed && i < k.n; i++) {
+		bg_err ce;
+		int crc = svc_cache_grant(s, &k.live[i], &ce);
+
+		if (crc != 0 && rc == 0) {
+			rc = crc;
+			if (e != NULL)
+				*e = ce;
+		}
+	}
 	free(k.live);
 	if (rc != 0)
 		return rc;

@@ -78,6 +78,12 @@ int svc_record(const svc *s, const char *actor, const char *request_id, const ac
 	r.detail = a->detail;
 	if (a->change == NULL)
 		return audit_append(s->audit, &r, NULL, &ae) == 0 ? 0 : not_recorded(e);
+	/* The change's record commits with it, past the required sinks' gate: while one of
+	 * them is down, no change is made (fail closed, as for DynamoDB requests). */
+	if (audit_ready(s->audit, &ae) != 0) {
+		fprintf(stderr, "breakglass: %s refused: %s\n", a->kind, ae.msg);
+		return not_recorded(e);
+	}
 	if (store_begin(s->st, &tx, &ae) != 0)
 		return not_recorded(e);
 	rc = a->change(tx, a->arg, e);
