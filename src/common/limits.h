@@ -321,6 +321,22 @@
 #define BG_SINK_CURSOR_SAVE_MS 1000
 #define BG_MAX_SINKS           8
 
+/* One syslog datagram (udp://, or unix: such as /dev/log), header included. rsyslog's and
+ * syslog-ng's default maximum message size is 8 KiB (RFC 5426 only asks receivers for
+ * 2 KiB, but the common ones take 8 KiB; above that a datagram also risks IP
+ * fragmentation): a default receiver cuts a longer message, and a record cut short
+ * breaks the chain where a stub does not. So a record whose message would be longer is
+ * sent as its redacted stub (seq, prev_hash, hash), and the copy still verifies, as
+ * partial. tcp:// and relp:// send every record whole (docs/audit.md says how to raise
+ * the receiver's limit). */
+#define BG_SYSLOG_DGRAM_MAX 8192
+/* Everything of a syslog message before its MSG: PRI, version, timestamp (24), hostname
+ * (RFC 5424: 255), app name, procid, msgid (32), structured data "-" and the spaces. */
+#define BG_SYSLOG_HEADER_MAX 400
+/* A syslog sink's address as configured ("relp://HOST:PORT", "unix:/PATH"): a DNS name is
+ * at most 253 bytes, a Unix socket path 107. */
+#define BG_SYSLOG_ADDRESS_MAX 300
+
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */
 #define BG_UPSTREAM_CONNECT_TIMEOUT_MS 2000
