@@ -76,6 +76,10 @@ static int parse_hostport(const char *s, size_t n, sink_syslog_addr *a, const ch
 	char v6[sizeof(a->host)];
 	struct in6_addr in6;
 
+	if (n > 0 && s[0] != '[' && memchr(s, ':', n) != memrchr(s, ':', n))
+		return bg_err_set(e, BG_EINVAL,
+		                  "syslog address \"%s\": an IPv6 address goes in [] ([::1]:514)",
+		                  shown(whole, wlen, sh, sizeof(sh)));
 	if (n > 0 && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
 		if (close == NULL)
