@@ -1,0 +1,440 @@
+/*
+ * test_sink_syslog_rsyslog.c - the syslog transport against a real rsyslogd (Debian's
+ * rsyslog and rsyslog-relp, installed by scripts/install-deps.sh; not skipped when
+ * missing: the test fails). The test starts `rsyslogd -n -f CONF -i PIDFILE` with a
+ * configuration of its own: imudp, imtcp and imrelp on free loopback ports (127.0.0.1
+ * only) and imuxsock on a socket in a temporary directory, each writing the MSG of what
+ * breakglass sent to a file of its own ("%msg%\n"). Every transport must bring every
+ * record exactly once and intact (each line is the record's export line, or its stub
+ * for a datagram that could not hold it, and the file verifies as a trail); TCP must
+ * notice that a restarted rsyslogd closed its connection; RELP must fail, not claim
+ * acceptance, while rsyslogd is stopped or frozen, and succeed once it is back. rsyslogd
+ * is stopped by its PID.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "unit_util.h"
+
+#include "sink_syslog_util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/sink_syslog.h"
+#include "common/limits.h"
+
+static char tmpdir[64];
+static su_trail trail;
+static int port_udp, port_tcp, port_relp;
+static pid_t rsyslogd = -1;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A port nobody listens on now (bound to 0 and released). */
+static int free_port(int type)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0), port;
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
+		close(fd);
+		return -1;
+	}
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool tcp_listening(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int write_conf(void)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rsyslog.conf", tmpdir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+	        "# the test's own rsyslogd: loopback only, files in %s\n"
+	        "global(workDirectory=\"%s\" maxMessageSize=\"256k\")\n"
+	        "module(load=\"imudp\")\n"
+	        "module(load=\"imtcp\")\n"
+	        "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
+	        "module(load=\"imrelp\")\n"
+	        "input(type=\"imudp\" address=\"127.0.0.1\" port=\"%d\")\n"
+	        "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%d\")\n"
+	        "input(type=\"imuxsock\" socket=\"%s/log.sock\" useSpecialParser=\"off\" "
+	        "parseHostname=\"on\" ratelimit.interval=\"0\")\n"
+	        "input(type=\"imrelp\" address=\"127.0.0.1\" port=\"%d\")\n"
+	        "template(name=\"raw\" type=\"string\" string=\"%%msg%%\\n\")\n"
+	        "if $app-name == \"breakglass\" then {\n"
+	        "  if $inputname == \"imudp\" then action(type=\"omfile\" file=\"%s/udp.log\" "
+	        "template=\"raw\")\n"
+	        "  if $inputname == \"imtcp\" then action(type=\"omfile\" file=\"%s/tcp.log\" "
+	        "template=\"raw\")\n"
+	        "  if $inputname == \"imuxsock\" then action(type=\"omfile\" file=\"%s/unix.log\" "
+	        "template=\"raw\")\n"
+	        "  if $inputname == \"imrelp\" then action(type=\"omfile\" file=\"%s/relp.log\" "
+	        "template=\"raw\")\n"
+	        "}\n",
+	        tmpdir, tmpdir, port_udp, port_tcp, tmpdir, port_relp, tmpdir, tmpdir, tmpdir,
+	        tmpdir);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Starts rsyslogd and waits until its TCP and RELP ports and its socket are there. */
+static int start_rsyslogd(void)
+{
+	char conf[160], pidf[160], out[160], sock[160];
+	int64_t until = now_ms() + 15000;
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/rsyslog.conf", tmpdir);
+	snprintf(pidf, sizeof(pidf), "%s/rsyslogd.pid", tmpdir);
+	snprintf(out, sizeof(out), "%s/rsyslogd.out", tmpdir);
+	snprintf(sock, sizeof(sock), "%s/log.sock", tmpdir);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/usr/sbin/rsyslogd", "rsyslogd", "-n", "-f", conf, "-i", pidf, (char *)NULL);
+		execlp("rsyslogd", "rsyslogd", "-n", "-f", conf, "-i", pidf, (char *)NULL);
+		fprintf(stderr, "cannot run rsyslogd (scripts/install-deps.sh installs it): %s\n",
+		        strerror(errno));
+		_exit(127);
+	}
+	rsyslogd = pid;
+	while (now_ms() < until) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			rsyslogd = -1;
+			print_error("rsyslogd exited at start; see %s\n", out);
+			return -1;
+		}
+		if (tcp_listening(port_tcp) && tcp_listening(port_relp) &&
+		    access(sock, W_OK) == 0) {
+			usleep(200000); /* imudp binds beside them */
+			return 0;
+		}
+		usleep(50000);
+	}
+	print_error("rsyslogd did not listen within 15 s; see %s\n", out);
+	return -1;
+}
+
+/* Stops rsyslogd (by its PID) and waits for it. */
+static void stop_rsyslogd(void)
+{
+	int st;
+
+	if (rsyslogd <= 0)
+		return;
+	kill(rsyslogd, SIGTERM);
+	if (waitpid(rsyslogd, &st, 0) != rsyslogd)
+		print_error("waitpid rsyslogd: %s\n", strerror(errno));
+	rsyslogd = -1;
+}
+
+static int setup(void **state)
+{
+	if (ut_tmpdir(tmpdir, sizeof(tmpdir), "rsyslog") != 0)
+		return -1;
+	if (su_trail_make(tmpdir, 10, &trail) != 0)
+		return -1;
+	port_udp = free_port(SOCK_DGRAM);
+	port_tcp = free_port(SOCK_STREAM);
+	port_relp = free_port(SOCK_STREAM);
+	if (port_udp < 0 || port_tcp < 0 || port_relp < 0 || port_tcp == port_relp)
+		return -1;
+	if (write_conf() != 0)
+		return -1;
+	return start_rsyslogd();
+}
+
+static int teardown(void **state)
+{
+	stop_rsyslogd();
+	su_trail_free(&trail);
+	return ut_rm_tree(tmpdir);
+}
+
+/* The lines of file name in tmpdir (heap, NULL-terminated), or NULL when absent. */
+static char **lines_of(const char *name, size_t *n)
+{
+	char path[160], *buf = NULL, **out, *p, *nl;
+	size_t cap = 0, len = 0, k = 0;
+	FILE *f;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (len + 65536 > cap) {
+			cap = 2 * cap + 65536;
+			buf = realloc(buf, cap + 1);
+			assert_non_null(buf);
+		}
+		size_t r = fread(buf + len, 1, cap - len, f);
+		if (r == 0)
+			break;
+		len += r;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	for (p = buf; p < buf + len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (nl == NULL)
+			break; /* a line being written */
+		k++;
+	}
+	out = calloc(k + 1, sizeof(*out));
+	assert_non_null(out);
+	for (p = buf, k = 0; p < buf + len; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (nl == NULL)
+			break;
+		out[k++] = strndup(p, (size_t)(nl - p));
+	}
+	free(buf);
+	*n = k;
+	return out;
+}
+
+static void free_lines(char **l)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+/* Waits (up to 10 s) until file name holds want lines, then a little longer to see that
+ * no more come; returns its lines. */
+static char **wait_lines(const char *name, size_t want)
+{
+	int64_t until = now_ms() + 10000;
+	char **l;
+	size_t n;
+
+	for (;;) {
+		l = lines_of(name, &n);
+		if (n >= want || now_ms() > until)
+			break;
+		free_lines(l);
+		usleep(50000);
+	}
+	if (n < want)
+		fail_msg("%s: %zu lines after 10 s, want %zu", name, n, want);
+	free_lines(l);
+	usleep(300000);
+	l = lines_of(name, &n);
+	if (n != want)
+		fail_msg("%s: %zu lines, want exactly %zu", name, n, want);
+	return l;
+}
+
+/* What record i looks like on arrival: whole, or its stub when it went as a datagram
+ * too long for one. */
+static char *expected(size_t i, bool dgram)
+{
+	if (dgram && trail.recs[i].len + BG_SYSLOG_HEADER_MAX > BG_SYSLOG_DGRAM_MAX)
+		return su_stub_of(trail.lines[i]);
+	return strdup(trail.lines[i]);
+}
+
+/* Lines [off, off + trail.n) of l must be the trail, in order, intact, and verify. */
+static void check_copy(char **l, size_t off, bool dgram)
+{
+	size_t i;
+	bool partial = true;
+	char *want;
+
+	for (i = 0; i < trail.n; i++) {
+		want = expected(i, dgram);
+		assert_non_null(want);
+		assert_string_equal(l[off + i], want);
+		free(want);
+	}
+	assert_true(su_verify(trail.key, l + off, trail.n, &partial));
+	assert_int_equal(partial, dgram);
+}
+
+/* Opens a sink to scheme + "127.0.0.1:PORT", or to scheme + rest when rest is given. */
+static void *open_sink(const char *scheme, const char *rest, int port)
+{
+	char addr[200];
+	sink_conf c = {.type = SINK_SYSLOG, .address = addr};
+	void *s = NULL;
+	bg_err e;
+
+	if (rest != NULL)
+		snprintf(addr, sizeof(addr), "%s%s", scheme, rest);
+	else
+		snprintf(addr, sizeof(addr), "%s127.0.0.1:%d", scheme, port);
+	if (sink_syslog_ops.open(&c, &s, &e) != 0)
+		fail_msg("open %s: %s", addr, e.msg);
+	return s;
+}
+
+static void deliver_ok(void *s, size_t from, size_t n)
+{
+	size_t acc = 0;
+	bg_err e;
+
+	bg_err_clear(&e);
+	if (sink_syslog_ops.deliver(s, trail.recs + from, n, &acc, &e) != 0)
+		fail_msg("deliver: %s", e.msg);
+}
+
+static void test_udp(void **state)
+{
+	void *s = open_sink("udp://", NULL, port_udp);
+	char **l;
+
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("udp.log", trail.n);
+	check_copy(l, 0, true);
+	free_lines(l);
+	sink_syslog_ops.close(s);
+}
+
+static void test_unix(void **state)
+{
+	char sock[160];
+	void *s;
+	char **l;
+	size_t i, k;
+
+	snprintf(sock, sizeof(sock), "%s/log.sock", tmpdir);
+	s = open_sink("unix:", sock, 0);
+	for (i = 0; i < trail.n; i += k) {
+		k = trail.n - i < 5 ? trail.n - i : 5;
+		deliver_ok(s, i, k);
+	}
+	l = wait_lines("unix.log", trail.n);
+	check_copy(l, 0, true);
+	free_lines(l);
+	sink_syslog_ops.close(s);
+}
+
+static void test_tcp(void **state)
+{
+	void *s = open_sink("tcp://", NULL, port_tcp);
+	char **l;
+
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("tcp.log", trail.n);
+	check_copy(l, 0, false);
+	free_lines(l);
+
+	/* rsyslogd restarts, closing the connection: the sink notices and reconnects */
+	stop_rsyslogd();
+	assert_int_equal(start_rsyslogd(), 0);
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("tcp.log", 2 * trail.n);
+	check_copy(l, trail.n, false);
+	free_lines(l);
+	sink_syslog_ops.close(s);
+}
+
+static void test_relp(void **state)
+{
+	void *s = open_sink("relp://", NULL, port_relp);
+	size_t acc;
+	int64_t t0;
+	bg_err e;
+	char **l;
+
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("relp.log", trail.n);
+	check_copy(l, 0, false);
+	free_lines(l);
+
+	/* rsyslogd stopped: deliver fails, claiming nothing */
+	stop_rsyslogd();
+	acc = 99;
+	assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, trail.n, &acc, &e), BG_EIO);
+	assert_int_equal(acc, 0);
+	print_message("rsyslogd stopped: %s\n", e.msg);
+	assert_non_null(strstr(e.msg, "relp://127.0.0.1:"));
+
+	/* back: the same batch is acknowledged, and arrives once */
+	assert_int_equal(start_rsyslogd(), 0);
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("relp.log", 2 * trail.n);
+	check_copy(l, trail.n, false);
+	free_lines(l);
+
+	/* frozen (it accepts connections but answers nothing): deliver fails in bounded
+	 * time instead of hanging or claiming acceptance */
+	assert_int_equal(kill(rsyslogd, SIGSTOP), 0);
+	acc = 99;
+	t0 = now_ms();
+	assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, trail.n, &acc, &e), BG_EIO);
+	print_message("rsyslogd frozen: %s (%lld ms)\n", e.msg, (long long)(now_ms() - t0));
+	assert_int_equal(acc, 0);
+	assert_true(now_ms() - t0 < 3 * BG_SINK_IO_TIMEOUT_MS + 2000);
+	assert_int_equal(kill(rsyslogd, SIGCONT), 0);
+	deliver_ok(s, 0, trail.n);
+	l = wait_lines("relp.log", 3 * trail.n);
+	check_copy(l, 2 * trail.n, false);
+	free_lines(l);
+	sink_syslog_ops.close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_udp),
+	    cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_tcp),
+	    cmocka_unit_test(test_relp),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
