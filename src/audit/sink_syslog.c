@@ -730,8 +730,7 @@ static int deliver_relp(sink_syslog *s, const sink_rec *recs, size_t n, size_t *
 			goto done;
 		r = relpCltSendSyslog(clt, (unsigned char *)s->msg.data, s->msg.len);
 		if (r != RELP_RET_OK || s->relp_failed) {
-			rc = bg_err_set(e, BG_EIO,
-			                "syslog sink %s: record %lld not acknowledged: %s",
+			rc = bg_err_set(e, BG_EIO, "syslog sink %s: RELP failed at record %lld: %s",
 			                s->address, (long long)recs[i].seq,
 			                s->relp_msg[0] ? s->relp_msg : "session broken");
 			goto done;
@@ -741,8 +740,8 @@ static int deliver_relp(sink_syslog *s, const sink_rec *recs, size_t n, size_t *
 	relpEngineCltDestruct(s->relp, &clt);
 	clt = NULL;
 	if (s->relp_failed)
-		rc = bg_err_set(e, BG_EIO, "syslog sink %s: batch not acknowledged: %s", s->address,
-		                s->relp_msg);
+		rc = bg_err_set(e, BG_EIO, "syslog sink %s: RELP batch not acknowledged: %s",
+		                s->address, s->relp_msg);
 done:
 	if (clt != NULL)
 		relpEngineCltDestruct(s->relp, &clt);

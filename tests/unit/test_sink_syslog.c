@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -517,6 +519,144 @@ static void test_tcp(void **state)
 	sink_syslog_ops.close(s);
 }
 
+/* ---- RELP acknowledgment, against a scripted RELP server ---- */
+
+/* How the scripted server treats syslog frames after the first `ack` of them. */
+enum { RELPD_ACK_ALL, RELPD_HANG_UP, RELPD_SILENT, RELPD_ERROR };
+
+typedef struct relpd {
+	int lfd, mode, ack;
+	int frames; /* syslog frames received */
+	pthread_t th;
+} relpd;
+
+static void relpd_reply(int c, const char *txnr, size_t tlen, const char *data)
+{
+	char f[512];
+	int n = snprintf(f, sizeof(f), "%.*s rsp %zu %s\n", (int)tlen, txnr, strlen(data), data);
+
+	assert_true(n > 0 && (size_t)n < sizeof(f));
+	(void)!send(c, f, (size_t)n, MSG_NOSIGNAL);
+}
+
+/* One RELP session: "TXNR CMD LEN[ DATA]\n" frames, answered as d->mode says. */
+static void *relpd_run(void *arg)
+{
+	relpd *d = arg;
+	static char buf[1 << 20];
+	size_t have = 0;
+	int c = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (c < 0)
+		return NULL;
+	for (;;) {
+		char *sp1, *sp2, *end;
+		size_t len, hlen, total;
+		ssize_t k = recv(c, buf + have, sizeof(buf) - have, 0);
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+		for (;;) {
+			sp1 = memchr(buf, ' ', have);
+			sp2 = sp1 == NULL ? NULL
+			                  : memchr(sp1 + 1, ' ', have - (size_t)(sp1 + 1 - buf));
+			if (sp2 == NULL)
+				break;
+			len = strtoul(sp2 + 1, &end, 10);
+			if (end >= buf + have)
+				break;
+			hlen = (size_t)(end - buf);
+			total = hlen + (len > 0 ? 1 + len : 0) + 1;
+			if (have < total)
+				break;
+			if (strncmp(sp1 + 1, "open ", 5) == 0) {
+				relpd_reply(
+				    c, buf, (size_t)(sp1 - buf),
+				    "200 OK\nrelp_version=0\nrelp_software=test\ncommands=syslog");
+			} else if (strncmp(sp1 + 1, "syslog ", 7) == 0) {
+				if (++d->frames <= d->ack || d->mode == RELPD_ACK_ALL)
+					relpd_reply(c, buf, (size_t)(sp1 - buf), "200 OK");
+				else if (d->mode == RELPD_HANG_UP)
+					goto out;
+				else if (d->mode == RELPD_ERROR)
+					relpd_reply(c, buf, (size_t)(sp1 - buf), "500 no room");
+			} else if (strncmp(sp1 + 1, "close ", 6) == 0) {
+				if (d->mode != RELPD_SILENT)
+					relpd_reply(c, buf, (size_t)(sp1 - buf), "200 OK");
+			}
+			memmove(buf, buf + total, have - total);
+			have -= total;
+		}
+	}
+out:
+	close(c);
+	return NULL;
+}
+
+/* Delivers the trail through relp:// to a scripted server in mode (after ack frames);
+ * returns deliver's result, *ms how long it took, *acc what it claimed. */
+static int relp_try(int mode, int ack, int64_t *ms, size_t *acc, bg_err *e)
+{
+	struct sockaddr_in sin;
+	relpd d = {.lfd = bound(AF_INET, SOCK_STREAM, &sin), .mode = mode, .ack = ack};
+	char addr[64];
+	struct timespec t0, t1;
+	void *s;
+	int rc;
+
+	assert_int_equal(listen(d.lfd, 4), 0);
+	assert_int_equal(pthread_create(&d.th, NULL, relpd_run, &d), 0);
+	snprintf(addr, sizeof(addr), "relp://127.0.0.1:%d", ntohs(sin.sin_port));
+	s = open_sink(addr);
+	*acc = 99;
+	bg_err_clear(e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = sink_syslog_ops.deliver(s, trail.recs, trail.n, acc, e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	sink_syslog_ops.close(s);
+	shutdown(d.lfd, SHUT_RDWR);
+	pthread_join(d.th, NULL);
+	close(d.lfd);
+	if (rc == 0)
+		assert_int_equal(d.frames, (int)trail.n);
+	return rc;
+}
+
+static void test_relp_ack(void **state)
+{
+	int64_t ms;
+	size_t acc;
+	bg_err e;
+
+	/* every frame and the close answered: accepted */
+	assert_int_equal(relp_try(RELPD_ACK_ALL, 0, &ms, &acc, &e), 0);
+	assert_int_equal(acc, trail.n);
+	/* the receiver hangs up after 4 acknowledgments */
+	assert_int_equal(relp_try(RELPD_HANG_UP, 4, &ms, &acc, &e), BG_EIO);
+	assert_int_equal(acc, 0);
+	print_message("hang-up: %s\n", e.msg);
+	/* it answers "500" to a frame */
+	assert_int_equal(relp_try(RELPD_ERROR, 5, &ms, &acc, &e), BG_EIO);
+	assert_int_equal(acc, 0);
+	print_message("500: %s\n", e.msg);
+	/* it stops answering after 3 (the last frames and the close go unanswered): an
+	 * error within the I/O timeouts, not a hang and not a claim */
+	assert_int_equal(relp_try(RELPD_SILENT, 3, &ms, &acc, &e), BG_EIO);
+	assert_int_equal(acc, 0);
+	assert_true(ms < 3 * BG_SINK_IO_TIMEOUT_MS + 2000);
+	print_message("silent: %s (%lld ms)\n", e.msg, (long long)ms);
+	/* nobody listening */
+	{
+		sink_conf c = {.type = SINK_SYSLOG, .address = "relp://127.0.0.1:1"};
+		void *s = NULL;
+		assert_int_equal(sink_syslog_ops.open(&c, &s, &e), 0);
+		assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, 1, &acc, &e), BG_EIO);
+		assert_non_null(strstr(e.msg, "relp://127.0.0.1:1"));
+		sink_syslog_ops.close(s);
+	}
+}
+
 static void test_open_refused(void **state)
 {
 	sink_conf c = {.type = SINK_SYSLOG, .address = "tcp://h"};
@@ -536,10 +676,11 @@ static void test_open_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_address), cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_frame),   cmocka_unit_test(test_stub),
-	    cmocka_unit_test(test_udp),     cmocka_unit_test(test_unix),
-	    cmocka_unit_test(test_tcp),     cmocka_unit_test(test_open_refused),
+	    cmocka_unit_test(test_address),      cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_frame),        cmocka_unit_test(test_stub),
+	    cmocka_unit_test(test_udp),          cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_tcp),          cmocka_unit_test(test_relp_ack),
+	    cmocka_unit_test(test_open_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
