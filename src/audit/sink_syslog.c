@@ -589,7 +589,9 @@ static int write_all(int fd, const char *prefix, size_t plen, const char *msg, s
 	return 0;
 }
 
-/* Formats r into s->msg; for a datagram, the stub when the whole would be too long. */
+/* Formats r into s->msg; for a datagram, its stub when the line is longer than a
+ * datagram can hold whatever the header (so which records go as stubs depends on the
+ * record alone, not on the host's name). */
 static int build(sink_syslog *s, const sink_rec *r, bool dgram, bg_err *e)
 {
 	bg_buf stub;
@@ -597,28 +599,18 @@ static int build(sink_syslog *s, const sink_rec *r, bool dgram, bg_err *e)
 	int rc;
 
 	bg_buf_reset(&s->msg);
-	if (dgram && r->len + BG_SYSLOG_HEADER_MAX > BG_SYSLOG_DGRAM_MAX) {
-		rc = sink_syslog_format(r, s->hostname, (long)getpid(), &s->msg, e);
-		if (rc == 0 && s->msg.len <= BG_SYSLOG_DGRAM_MAX)
-			return 0;
-		if (rc != 0 && rc != BG_ELIMIT)
-			return rc;
-		bg_buf_reset(&s->msg);
-		bg_buf_init(&stub, BG_SYSLOG_DGRAM_MAX);
-		rc = sink_syslog_stub(r, &stub, e);
-		if (rc == 0) {
-			st = *r;
-			st.line = stub.data;
-			st.len = stub.len;
-			rc = sink_syslog_format(&st, s->hostname, (long)getpid(), &s->msg, e);
-		}
-		bg_buf_free(&stub);
-		if (rc == 0 && s->msg.len > BG_SYSLOG_DGRAM_MAX)
-			rc = bg_err_set(e, BG_ELIMIT, "syslog: record %lld: stub too long",
-			                (long long)r->seq);
-		return rc;
+	if (!dgram || r->len <= BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX)
+		return sink_syslog_format(r, s->hostname, (long)getpid(), &s->msg, e);
+	bg_buf_init(&stub, BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX);
+	rc = sink_syslog_stub(r, &stub, e);
+	if (rc == 0) {
+		st = *r;
+		st.line = stub.data;
+		st.len = stub.len;
+		rc = sink_syslog_format(&st, s->hostname, (long)getpid(), &s->msg, e);
 	}
-	return sink_syslog_format(r, s->hostname, (long)getpid(), &s->msg, e);
+	bg_buf_free(&stub);
+	return rc;
 }
 
 static int deliver_fd(sink_syslog *s, const sink_rec *recs, size_t n, size_t *accepted, bg_err *e)

@@ -17,7 +17,8 @@
  * Only RELP acknowledges what it received, so only relp:// can honestly be a required
  * sink; tcp:// checks before each batch that the receiver has not closed the connection
  * (and reconnects), but what the kernel took may still be lost. A datagram (udp://,
- * unix:) longer than BG_SYSLOG_DGRAM_MAX carries the record's redacted stub instead.
+ * unix:) never exceeds BG_SYSLOG_DGRAM_MAX: a record whose line is longer than
+ * BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX bytes goes as its redacted stub instead.
  *
  * The pure parts (address parsing, formatting, framing, the stub) are exposed for tests
  * and the fuzz target.
