@@ -656,6 +656,7 @@ static int deliver_fd(sink_syslog *s, const sink_rec *recs, size_t n, size_t *ac
 		return bg_err_set(e, BG_EIO, "syslog sink %s: record %lld: cannot send: %s",
 		                  s->address, (long long)recs[i].seq, strerror(err));
 	}
+	*accepted = n;
 	return 0;
 }
 

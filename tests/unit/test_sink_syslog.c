@@ -349,6 +349,7 @@ static void test_udp(void **state)
 	snprintf(addr, sizeof(addr), "udp://127.0.0.1:%d", ntohs(sin.sin_port));
 	s = open_sink(addr);
 	assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, trail.n, &acc, &e), 0);
+	assert_int_equal(acc, trail.n);
 	recv_dgrams(fd, 0, trail.n, got);
 	verify_got(got);
 	/* again, in two batches, on the same socket */
@@ -477,6 +478,7 @@ static void test_tcp(void **state)
 	s = open_sink(addr);
 	/* every record whole, the long one too */
 	assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, trail.n, &acc, &e), 0);
+	assert_int_equal(acc, trail.n);
 	c = accept_one(lfd);
 	read_records(c, 0, trail.n);
 	/* the same connection carries the next batch */

@@ -8,8 +8,9 @@
  * record exactly once and intact (each line is the record's export line, or its stub
  * for a datagram that could not hold it, and the file verifies as a trail); TCP must
  * notice that a restarted rsyslogd closed its connection; RELP must fail, not claim
- * acceptance, while rsyslogd is stopped or frozen, and succeed once it is back. rsyslogd
- * is stopped by its PID.
+ * acceptance, while rsyslogd is stopped (before or in the middle of a batch of
+ * BG_SINK_BATCH records) or frozen, and succeed once it is back. rsyslogd is stopped by
+ * its PID.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,14 +324,20 @@ static void *open_sink(const char *scheme, const char *rest, int port)
 	return s;
 }
 
-static void deliver_ok(void *s, size_t from, size_t n)
+static void deliver_ok_recs(void *s, const sink_rec *recs, size_t n)
 {
 	size_t acc = 0;
 	bg_err e;
 
 	bg_err_clear(&e);
-	if (sink_syslog_ops.deliver(s, trail.recs + from, n, &acc, &e) != 0)
+	if (sink_syslog_ops.deliver(s, recs, n, &acc, &e) != 0)
 		fail_msg("deliver: %s", e.msg);
+	assert_int_equal(acc, n);
+}
+
+static void deliver_ok(void *s, size_t from, size_t n)
+{
+	deliver_ok_recs(s, trail.recs + from, n);
 }
 
 static void test_udp(void **state)
@@ -427,6 +436,79 @@ static void test_relp(void **state)
 	sink_syslog_ops.close(s);
 }
 
+/* Stops rsyslogd (SIGTERM, so it writes what it acknowledged) once relp.log has grown
+ * past a size: in the middle of a large delivery. */
+typedef struct stopper {
+	off_t past;
+	pid_t pid;
+	bool fired;
+} stopper;
+
+static void *stop_when_grown(void *arg)
+{
+	stopper *st = arg;
+	char path[160];
+	struct stat sb;
+	int64_t until = now_ms() + 20000;
+
+	snprintf(path, sizeof(path), "%s/relp.log", tmpdir);
+	while (now_ms() < until) {
+		if (stat(path, &sb) == 0 && sb.st_size > st->past) {
+			kill(st->pid, SIGTERM);
+			st->fired = true;
+			return NULL;
+		}
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void test_relp_stopped_midway(void **state)
+{
+	size_t n = BG_SINK_BATCH, i, have, acc, base;
+	sink_rec *batch = calloc(n, sizeof(*batch));
+	stopper st = {.pid = rsyslogd};
+	void *s = open_sink("relp://", NULL, port_relp);
+	char path[160], **l;
+	struct stat sb;
+	pthread_t th;
+	bg_err e;
+	int rc, ws;
+
+	assert_non_null(batch);
+	for (i = 0; i < n; i++)
+		batch[i] = trail.recs[i % trail.n];
+	free_lines(lines_of("relp.log", &base));
+	snprintf(path, sizeof(path), "%s/relp.log", tmpdir);
+	assert_int_equal(stat(path, &sb), 0);
+	st.past = sb.st_size + 256 * 1024;
+	assert_int_equal(pthread_create(&th, NULL, stop_when_grown, &st), 0);
+	rc = sink_syslog_ops.deliver(s, batch, n, &acc, &e);
+	pthread_join(th, NULL);
+	assert_true(st.fired);
+	assert_int_equal(waitpid(rsyslogd, &ws, 0), rsyslogd);
+	rsyslogd = -1;
+	free_lines(lines_of("relp.log", &have));
+	print_message("stopped mid-way: deliver %s (%s); %zu of %zu written\n",
+	              rc == 0 ? "succeeded" : "failed", rc == 0 ? "-" : e.msg, have - base, n);
+	/* never a claim of what did not arrive */
+	if (rc == 0)
+		assert_true(have - base >= n);
+	else
+		assert_int_equal(acc, 0);
+
+	/* back: the batch again, acknowledged, and all of it there */
+	assert_int_equal(start_rsyslogd(), 0);
+	deliver_ok_recs(s, batch, n);
+	l = wait_lines("relp.log", have + n);
+	for (i = 0; i < n; i++)
+		if (strcmp(l[have + i], batch[i].line) != 0)
+			fail_msg("line %zu of the second delivery differs", i);
+	free_lines(l);
+	sink_syslog_ops.close(s);
+	free(batch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +516,7 @@ int main(void)
 	    cmocka_unit_test(test_unix),
 	    cmocka_unit_test(test_tcp),
 	    cmocka_unit_test(test_relp),
+	    cmocka_unit_test(test_relp_stopped_midway),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
