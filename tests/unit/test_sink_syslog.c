@@ -521,6 +521,36 @@ static void test_tcp(void **state)
 	sink_syslog_ops.close(s);
 }
 
+/* udp:// and tcp:// to [::1], when the machine has IPv6 loopback (containers may not:
+ * then only the parsing is checked, by test_address). */
+static void test_ipv6(void **state)
+{
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t len = sizeof(sin6);
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	char addr[64], m[65536];
+	size_t acc = 0;
+	ssize_t k;
+	bg_err e;
+	void *s;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) != 0) {
+		print_message("no IPv6 loopback here; [::1] delivery not tried\n");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin6, &len), 0);
+	snprintf(addr, sizeof(addr), "udp://[::1]:%d", ntohs(sin6.sin6_port));
+	s = open_sink(addr);
+	assert_int_equal(sink_syslog_ops.deliver(s, trail.recs, 1, &acc, &e), 0);
+	k = recv(fd, m, sizeof(m), 0);
+	assert_true(k > 0);
+	free(check_msg(m, (size_t)k, 0, true));
+	sink_syslog_ops.close(s);
+	close(fd);
+}
+
 /* ---- RELP acknowledgment, against a scripted RELP server ---- */
 
 /* How the scripted server treats syslog frames after the first `ack` of them. */
@@ -678,11 +708,11 @@ static void test_open_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_address),      cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_frame),        cmocka_unit_test(test_stub),
-	    cmocka_unit_test(test_udp),          cmocka_unit_test(test_unix),
-	    cmocka_unit_test(test_tcp),          cmocka_unit_test(test_relp_ack),
-	    cmocka_unit_test(test_open_refused),
+	    cmocka_unit_test(test_address),  cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_frame),    cmocka_unit_test(test_stub),
+	    cmocka_unit_test(test_udp),      cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_tcp),      cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_relp_ack), cmocka_unit_test(test_open_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
