@@ -339,6 +339,10 @@ done:
 
 /* ---- the transport ---- */
 
+/* The message buffer is kept between deliveries up to this size (a record with a large
+ * request body can be megabytes; most are under a few KiB). */
+#define KEEP_BUF ((size_t)1 << 20)
+
 typedef struct sink_syslog {
 	sink_syslog_addr addr;
 	char address[BG_SYSLOG_ADDRESS_MAX + 1]; /* as configured, for messages */
@@ -748,13 +752,19 @@ static int sink_syslog_deliver(void *self, const sink_rec *recs, size_t n, size_
                                bg_err *e)
 {
 	sink_syslog *s = self;
+	int rc;
 
 	*accepted = 0;
 	if (s == NULL || recs == NULL || n == 0)
 		return bg_err_set(e, BG_EINVAL, "syslog sink: nothing to deliver");
-	if (s->addr.proto == SINK_SYSLOG_RELP)
-		return deliver_relp(s, recs, n, accepted, e);
-	return deliver_fd(s, recs, n, accepted, e);
+	rc = s->addr.proto == SINK_SYSLOG_RELP ? deliver_relp(s, recs, n, accepted, e)
+	                                       : deliver_fd(s, recs, n, accepted, e);
+	/* A record of many megabytes is rare: do not keep its buffer for the ones after it. */
+	if (s->msg.cap > KEEP_BUF) {
+		bg_buf_free(&s->msg);
+		bg_buf_init(&s->msg, BG_SYSLOG_HEADER_MAX + BG_MAX_AUDIT_LINE);
+	}
+	return rc;
 }
 
 const sink_ops sink_syslog_ops = {
