@@ -308,6 +308,15 @@ static void check_copy(char **l, size_t off, bool dgram)
 }
 
 /* Opens a sink to scheme + "127.0.0.1:PORT", or to scheme + rest when rest is given. */
+/* Waits for file name to hold exactly total lines, the last trail.n of them the trail. */
+static void check_file(const char *name, size_t total, bool dgram)
+{
+	char **l = wait_lines(name, total);
+
+	check_copy(l, total - trail.n, dgram);
+	free_lines(l);
+}
+
 static void *open_sink(const char *scheme, const char *rest, int port)
 {
 	char addr[200];
@@ -343,12 +352,9 @@ static void deliver_ok(void *s, size_t from, size_t n)
 static void test_udp(void **state)
 {
 	void *s = open_sink("udp://", NULL, port_udp);
-	char **l;
 
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("udp.log", trail.n);
-	check_copy(l, 0, true);
-	free_lines(l);
+	check_file("udp.log", trail.n, true);
 	sink_syslog_ops.close(s);
 }
 
@@ -356,7 +362,6 @@ static void test_unix(void **state)
 {
 	char sock[160];
 	void *s;
-	char **l;
 	size_t i, k;
 
 	snprintf(sock, sizeof(sock), "%s/log.sock", tmpdir);
@@ -365,29 +370,22 @@ static void test_unix(void **state)
 		k = trail.n - i < 5 ? trail.n - i : 5;
 		deliver_ok(s, i, k);
 	}
-	l = wait_lines("unix.log", trail.n);
-	check_copy(l, 0, true);
-	free_lines(l);
+	check_file("unix.log", trail.n, true);
 	sink_syslog_ops.close(s);
 }
 
 static void test_tcp(void **state)
 {
 	void *s = open_sink("tcp://", NULL, port_tcp);
-	char **l;
 
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("tcp.log", trail.n);
-	check_copy(l, 0, false);
-	free_lines(l);
+	check_file("tcp.log", trail.n, false);
 
 	/* rsyslogd restarts, closing the connection: the sink notices and reconnects */
 	stop_rsyslogd();
 	assert_int_equal(start_rsyslogd(), 0);
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("tcp.log", 2 * trail.n);
-	check_copy(l, trail.n, false);
-	free_lines(l);
+	check_file("tcp.log", 2 * trail.n, false);
 	sink_syslog_ops.close(s);
 }
 
@@ -397,12 +395,9 @@ static void test_relp(void **state)
 	size_t acc;
 	int64_t t0;
 	bg_err e;
-	char **l;
 
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("relp.log", trail.n);
-	check_copy(l, 0, false);
-	free_lines(l);
+	check_file("relp.log", trail.n, false);
 
 	/* rsyslogd stopped: deliver fails, claiming nothing */
 	stop_rsyslogd();
@@ -415,9 +410,7 @@ static void test_relp(void **state)
 	/* back: the same batch is acknowledged, and arrives once */
 	assert_int_equal(start_rsyslogd(), 0);
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("relp.log", 2 * trail.n);
-	check_copy(l, trail.n, false);
-	free_lines(l);
+	check_file("relp.log", 2 * trail.n, false);
 
 	/* frozen (it accepts connections but answers nothing): deliver fails in bounded
 	 * time instead of hanging or claiming acceptance */
@@ -430,9 +423,7 @@ static void test_relp(void **state)
 	assert_true(now_ms() - t0 < 3 * BG_SINK_IO_TIMEOUT_MS + 2000);
 	assert_int_equal(kill(rsyslogd, SIGCONT), 0);
 	deliver_ok(s, 0, trail.n);
-	l = wait_lines("relp.log", 3 * trail.n);
-	check_copy(l, 2 * trail.n, false);
-	free_lines(l);
+	check_file("relp.log", 3 * trail.n, false);
 	sink_syslog_ops.close(s);
 }
 
