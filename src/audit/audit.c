@@ -133,6 +133,9 @@ struct audit_log {
 	int64_t cp_ms;        /* longest wait for one while records are uncovered */
 	int64_t cp_seq;       /* the seq of the last checkpoint this log wrote (0: none) */
 	int64_t cp_at_ms;     /* when (monotonic) */
+	/* audit_set_gate: what a committed batch waits for before its callers hear. */
+	audit_gate_fn gate;
+	void *gate_ctx;
 };
 
 /* --- canonical JSON -------------------------------------------------------------------- */
@@ -490,7 +493,7 @@ static void commit_queued(audit_log *a)
 	int64_t n = (int64_t)a->queued;
 	bool catch_up;
 	bg_err err;
-	int rc;
+	int rc, gated = 0;
 
 	a->qhead = a->qtail = NULL;
 	a->queued = 0;
@@ -499,6 +502,13 @@ static void commit_queued(audit_log *a)
 
 	bg_err_clear(&err);
 	rc = write_batch(a, list, &err);
+	if (rc == 0 && a->gate != NULL) {
+		int64_t last = 0;
+
+		for (en = list; en != NULL; en = en->next)
+			last = en->seq;
+		gated = a->gate(a->gate_ctx, last, &err);
+	}
 
 	pthread_mutex_lock(&a->mu);
 	if (rc == 0) {
@@ -513,6 +523,10 @@ static void commit_queued(audit_log *a)
 		}
 	} else {
 		a->stats.failed_batches++;
+	}
+	if (gated != 0) {
+		a->stats.gate_failures++;
+		rc = gated; /* kept, but not accepted where it had to be: refuse */
 	}
 	for (en = list; en != NULL; en = next) {
 		next = en->next;
@@ -691,6 +705,14 @@ void audit_free(audit_log *a)
 	EVP_MD_CTX_free(a->md);
 	bg_buf_free(&a->canon);
 	free(a);
+}
+
+void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&a->mu);
+	a->gate = fn;
+	a->gate_ctx = ctx;
+	pthread_mutex_unlock(&a->mu);
 }
 
 void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms)

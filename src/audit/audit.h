@@ -57,6 +57,15 @@ int audit_open(store *st, audit_log **out, bg_err *e) BG_MUST_CHECK;
  * key is borrowed and must outlive the log. Call once, after audit_open. */
 void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms);
 
+/* What each batch of the committer passes once it is durable, before its callers hear
+ * (audit/sinks.h: the required sinks must take it): fn(ctx, seq, e) gets the batch's
+ * highest seq and returns 0, or an error, which the batch's callers get (the records stay
+ * in the store; the actions they describe are refused). Runs on the committer thread;
+ * it may wait, bounded. Records appended with audit_append_tx do not pass it. fn NULL:
+ * none. Set it before the first append, clear it before freeing what ctx points to. */
+typedef int (*audit_gate_fn)(void *ctx, int64_t seq, bg_err *e);
+void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx);
+
 /* Stops the committer after it has written what is queued (every pending callback
  * runs). Accepts NULL. */
 void audit_free(audit_log *a);
@@ -120,6 +129,7 @@ typedef struct audit_stats {
 	int64_t batches;        /* committed transactions, one durable sync each */
 	int64_t failed_batches; /* transactions rolled back; their appends got an error */
 	int64_t max_batch;      /* most records committed in one transaction */
+	int64_t gate_failures;  /* committed batches the gate refused (audit_set_gate) */
 } audit_stats;
 
 void audit_get_stats(audit_log *a, audit_stats *out);

@@ -78,8 +78,7 @@ typedef struct sink_ops {
 	 * *accepted to how many of the first records were accepted before it (0 when
 	 * unknown); the caller retries the rest later. Must not block longer than
 	 * BG_SINK_IO_TIMEOUT_MS per network round trip. */
-	int (*deliver)(void *self, const sink_rec *recs, size_t n, size_t *accepted,
-	               bg_err *e);
+	int (*deliver)(void *self, const sink_rec *recs, size_t n, size_t *accepted, bg_err *e);
 
 	/* Optional (NULL): the highest seq the destination is known to hold already, 0 when
 	 * none or unknown, or -1 with e set when it cannot be read. Called once before the

@@ -36,6 +36,34 @@ static void print_str(const char *label, const json_t *v)
 	printf("%-16s %s\n", label, clean);
 }
 
+/* The trail's head and each sink: whether it is taking records and how far behind. */
+static void print_audit(const json_t *audit)
+{
+	const json_t *sink;
+	size_t i;
+
+	printf("%-16s %lld records\n", "audit trail",
+	       (long long)json_integer_value(json_object_get(audit, "head_seq")));
+	json_array_foreach(json_object_get(audit, "sinks"), i, sink)
+	{
+		char name[512], err[512];
+		bool up = json_is_true(json_object_get(sink, "up"));
+
+		const char *n = json_string_value(json_object_get(sink, "name"));
+		const char *why = json_string_value(json_object_get(sink, "last_error"));
+
+		cli_out_sanitize(n != NULL ? n : "", name, sizeof(name));
+		printf("  sink           %s (%s): %s, %lld behind\n", name,
+		       json_is_true(json_object_get(sink, "required")) ? "required" : "best effort",
+		       up ? "up" : "DOWN",
+		       (long long)json_integer_value(json_object_get(sink, "lag")));
+		if (!up) {
+			cli_out_sanitize(why != NULL ? why : "", err, sizeof(err));
+			printf("    last error   %s\n", err);
+		}
+	}
+}
+
 int cmd_status_main(int argc, char **argv)
 {
 	const char *val;
@@ -89,6 +117,7 @@ int cmd_status_main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(ans, "pending_requests")));
 	printf("%-16s %lld live\n", "grants",
 	       (long long)json_integer_value(json_object_get(ans, "live_grants")));
+	print_audit(json_object_get(ans, "audit"));
 	json_decref(ans);
 	fflush(stdout);
 	return ferror(stdout) ? cli_fail(CLI_EXIT_LOCAL, NULL, "cannot write to standard output")

@@ -562,6 +562,10 @@ static const cli_help pages[] = {
      "before it is forwarded, re-signed with the gateway's own AWS credentials, and its "
      "answer is written to the audit log before the client sees it. If the audit log cannot "
      "be written, requests are refused (fail closed).\n\n"
+     "The config file's audit: mapping sets the signed checkpoints' cadence and the audit "
+     "sinks: copies of the trail (a JSON lines file, syslog, CloudWatch Logs), each "
+     "required (requests are refused when it cannot take records) or best effort (its "
+     "backlog kept in the store, its lag shown by status). See docs/audit.md.\n\n"
      "Settings come from defaults, then the --config file, then BREAKGLASS_* variables, then "
      "flags. Durations take a unit: 500ms, 10s, 2m. Once it accepts connections, serve "
      "prints one line (with --json an object {\"listen\", \"upstream\", \"pid\"}) on stdout; "
@@ -583,7 +587,9 @@ static const cli_help pages[] = {
      "(where it came from: environment, profile, role, web identity, container, instance "
      "metadata; until when; the last failed refresh), its upstream and region, how many "
      "runbooks it has loaded and which policy, and what is open now: incidents, pending "
-     "requests, live grants. Without a valid identity the gateway refuses DynamoDB requests "
+     "requests, live grants; and the audit trail's newest record with each audit sink: up "
+     "or DOWN, how many records behind, its last error. Without a valid identity the gateway "
+     "refuses DynamoDB requests "
      "(RequestRefusedException) and says why in its log and here. Nothing secret is shown.",
      NULL, true, status_examples, NULL, NULL},
     {"whoami", "show whose API token this is, and their role", "breakglass whoami [--json]",

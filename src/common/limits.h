@@ -306,6 +306,10 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
+/* A client's User-Agent as the audit records it: enough for the SDK, its version and
+ * the tool around it; the rest of a longer one is cut. */
+#define BG_MAX_AUDIT_USER_AGENT 512
+
 /* Audit sinks (audit/sink.h, docs/audit.md). A transport gets at most BG_SINK_BATCH records
  * per call (one store read, one write or request; CloudWatch splits further by its own
  * limits); one network round trip may take BG_SINK_IO_TIMEOUT_MS, so a required sink that
@@ -320,6 +324,19 @@
 #define BG_SINK_RETRY_MAX_MS   60000
 #define BG_SINK_CURSOR_SAVE_MS 1000
 #define BG_MAX_SINKS           8
+/* A sink with nothing to send looks at the store this often for records the service
+ * layer committed itself (the committer's batches wake it at once); a required sink must
+ * take a batch within BG_SINK_GATE_MS or the batch's requests are refused (below the
+ * BG_AUDIT_WAIT_MS a caller waits for its record). */
+#define BG_SINK_POLL_MS 200
+#define BG_SINK_GATE_MS 8000
+/* A jsonl sink's rotation size: at least a megabyte, so one large record (a whole request
+ * body, BG_MAX_AUDIT_LINE) does not rotate a file per record. */
+#define BG_SINK_MIN_ROTATE_BYTES (1024 * 1024)
+/* CloudWatch Logs' own bounds on a log group's and a log stream's name (its API reference),
+ * checked when the config is read rather than on the first delivery. */
+#define BG_CW_MAX_LOG_GROUP  512
+#define BG_CW_MAX_LOG_STREAM 512
 
 /* One syslog datagram (udp://, or unix: such as /dev/log), header included. rsyslog's and
  * syslog-ng's default maximum message size is 8 KiB (RFC 5426 only asks receivers for

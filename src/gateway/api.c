@@ -351,8 +351,134 @@ static int count_grant(void *ctx, const store_grant *g)
 	return 0;
 }
 
+static int newest_seq(void *ctx, json_t *rec)
+{
+	*(int64_t *)ctx = json_integer_value(json_object_get(rec, "seq"));
+	return 0;
+}
+
+/* The audit trail's newest seq and each sink's state: for status and the metrics. */
+typedef struct sinks_view {
+	int64_t head;
+	size_t n;
+	audit_sink_state s[BG_MAX_SINKS];
+} sinks_view;
+
+static int sinks_view_get(api_ctx *c, sinks_view *v, bg_err *e)
+{
+	static const svc_audit_filter all = {NULL, NULL, NULL, NULL};
+
+	v->head = 0;
+	v->n = audit_sinks_state(c->g->sinks, v->s, BG_MAX_SINKS);
+	return svc_audit_tail(&c->sv, &all, 1, newest_seq, &v->head, e);
+}
+
+static int64_t sink_lag(const sinks_view *v, size_t i)
+{
+	return v->head > v->s[i].delivered ? v->head - v->s[i].delivered : 0;
+}
+
+static json_t *audit_state_json(const sinks_view *v)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr != NULL && i < v->n; i++) {
+		const audit_sink_state *s = &v->s[i];
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:s}", "name", s->name, "type", s->type,
+		    "required", s->required, "up", s->up, "delivered_seq", (json_int_t)s->delivered,
+		    "lag", (json_int_t)sink_lag(v, i), "failures", (json_int_t)s->failures,
+		    "last_ok", (json_int_t)s->last_ok, "last_error", s->last_error);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr == NULL ? NULL
+	                   : json_pack("{s:I,s:o}", "head_seq", (json_int_t)v->head, "sinks", arr);
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static int label_value(bg_buf *b, const char *s)
+{
+	int rc = 0;
+
+	for (; *s && rc == 0; s++)
+		rc = *s == '\\'   ? bg_buf_adds(b, "\\\\")
+		     : *s == '"'  ? bg_buf_adds(b, "\\\"")
+		     : *s == '\n' ? bg_buf_adds(b, "\\n")
+		                  : bg_buf_addc(b, *s);
+	return rc;
+}
+
+/* GET /api/v1/metrics: the Prometheus text format (version 0.0.4), for a scrape job
+ * with an auditor's token (docs/audit.md). */
+static void api_metrics(api_ctx *c)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+	    {"breakglass_audit_sink_lag_records", "gauge",
+	     "Audit records committed that the sink has not taken yet."},
+	    {"breakglass_audit_sink_delivered_seq", "gauge",
+	     "The highest audit seq the sink's destination has accepted."},
+	    {"breakglass_audit_sink_up", "gauge", "1 when the sink's last delivery succeeded."},
+	    {"breakglass_audit_sink_failures_total", "counter",
+	     "Failed deliveries to the sink since the gateway started."},
+	};
+	bg_buf *b = &c->rep->body;
+	sinks_view v;
+	audit_stats st;
+	bg_err e;
+	size_t i, k;
+	int rc;
+
+	if (sinks_view_get(c, &v, &e) != 0) {
+		api_fail(c, &e);
+		return;
+	}
+	audit_get_stats(c->g->audit, &st);
+	bg_buf_reset(b);
+	rc = bg_buf_addf(b,
+	                 "# HELP breakglass_audit_head_seq The newest audit record's seq.\n"
+	                 "# TYPE breakglass_audit_head_seq gauge\n"
+	                 "breakglass_audit_head_seq %lld\n"
+	                 "# HELP breakglass_audit_refused_batches_total Committed audit batches "
+	                 "a required sink did not take (their requests were refused).\n"
+	                 "# TYPE breakglass_audit_refused_batches_total counter\n"
+	                 "breakglass_audit_refused_batches_total %lld\n",
+	                 (long long)v.head, (long long)st.gate_failures);
+	for (k = 0; rc == 0 && k < sizeof(m) / sizeof(m[0]); k++) {
+		rc = bg_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", m[k].name, m[k].help, m[k].name,
+		                 m[k].type);
+		for (i = 0; rc == 0 && i < v.n; i++) {
+			const audit_sink_state *s = &v.s[i];
+			long long val = k == 0   ? sink_lag(&v, i)
+			                : k == 1 ? s->delivered
+			                : k == 2 ? s->up
+			                         : s->failures;
+
+			rc = bg_buf_addf(b, "%s{sink=\"", m[k].name);
+			rc = rc ? rc : label_value(b, s->name);
+			rc = rc ? rc
+			        : bg_buf_addf(b, "\",type=\"%s\",required=\"%s\"} %lld\n", s->type,
+			                      s->required ? "true" : "false", val);
+		}
+	}
+	if (rc != 0) {
+		api_error(c, 500, "internal", "the metrics could not be built");
+		return;
+	}
+	c->rep->status = 200;
+	snprintf(c->rep->content_type, sizeof(c->rep->content_type),
+	         "text/plain; version=0.0.4; charset=utf-8");
+}
+
 static void api_status(api_ctx *c)
 {
+	sinks_view v;
+	json_t *audit_state;
 	status_counts n = {bg_now(), 0, 0, 0};
 	bg_err e;
 	credchain_state st;
@@ -369,20 +495,24 @@ static void api_status(api_ctx *c)
 		json_object_set_new(id, "refreshed", json_integer(st.refreshed));
 	if (store_incident_list(c->sv.st, count_incident, &n, &e) != 0 ||
 	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
-	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0) {
+	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0 ||
+	    sinks_view_get(c, &v, &e) != 0 || (audit_state = audit_state_json(&v)) == NULL) {
+		if (e.code == 0)
+			bg_err_set(&e, BG_ENOMEM, "out of memory");
 		json_decref(id);
 		gw_runbooks_release(snap);
 		api_fail(c, &e);
 		return;
 	}
-	api_reply(
-	    c, 200,
-	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I}", "identity", id, "upstream",
-	              c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
-	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
-	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
-	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
-	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants));
+	api_reply(c, 200,
+	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o}", "identity", id,
+	                    "upstream", c->g->cfg.upstream, "region", c->g->cfg.region,
+	                    "public_url", c->g->cfg.public_url, "runbooks", "folder",
+	                    c->g->cfg.runbooks, "count",
+	                    (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy",
+	                    c->g->cfg.policy, "open_incidents", (json_int_t)n.incidents,
+	                    "pending_requests", (json_int_t)n.pending, "live_grants",
+	                    (json_int_t)n.grants, "audit", audit_state));
 	gw_runbooks_release(snap);
 }
 
@@ -510,12 +640,6 @@ static int list_audit(void *ctx, json_t *rec)
 
 	al->last = json_integer_value(json_object_get(rec, "seq"));
 	return svc_audit_match(&al->f, rec) ? list_record(&al->l, rec) : 0;
-}
-
-static int newest_seq(void *ctx, json_t *rec)
-{
-	*(int64_t *)ctx = json_integer_value(json_object_get(rec, "seq"));
-	return 0;
 }
 
 /* GET /api/v1/audit?after=SEQ&limit=N (forward, a page) or ?tail=N (the newest N), both
@@ -921,6 +1045,8 @@ static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
     {"GET", "/api/v1/status", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_status,
      "only an admin or an auditor can see the gateway's status"},
+    {"GET", "/api/v1/metrics", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_metrics,
+     "only an admin or an auditor can read the metrics"},
     {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
     {"GET", "/api/v1/users", USER_ROLE_ADMIN, false, api_users_list,
      "only an admin can list users"},

@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "common/duration.h"
 #include "common/limits.h"
+#include "common/yschema.h"
 #include "common/ytree.h"
 
 typedef struct cfg_key {
@@ -43,8 +46,10 @@ typedef struct cfg_text {
 	char policy[sizeof(((gw_config *)0)->policy)];
 	char upstream_role_arn[sizeof(((gw_config *)0)->upstream_role_arn)];
 	char upstream_external_id[sizeof(((gw_config *)0)->upstream_external_id)];
-	char audit_every[16];   /* audit.checkpoint_every, file only */
-	char audit_seconds[16]; /* audit.checkpoint_seconds, file only */
+	char audit_every[16];        /* audit.checkpoint_every, file only */
+	char audit_seconds[16];      /* audit.checkpoint_seconds, file only */
+	gw_sink sinks[BG_MAX_SINKS]; /* audit.sinks, file only */
+	size_t nsinks;
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -97,9 +102,179 @@ static const cfg_key *cfg_find(const char *name, int by)
 	return NULL;
 }
 
+/* Copies a scalar value into dst (cap bytes), or says which key is too long. */
+static int cfg_copy(char *dst, size_t cap, const char *v, const char *key, const ys_file *f,
+                    unsigned line)
+{
+	if (strlen(v) >= cap)
+		return ys_fail(f, line, "%s is longer than %zu characters", key, cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* A jsonl sink's path: relative ones are taken from the config file's folder (made
+ * absolute when it exists, so a later chdir changes nothing). */
+static int cfg_sink_path(gw_sink *k, const char *v, const ys_file *f, unsigned line)
+{
+	const char *slash = strrchr(f->name, '/');
+	char dir[BG_MAX_PATH], real[PATH_MAX];
+	int n;
+
+	if (v[0] == '/' || slash == NULL)
+		return cfg_copy(k->path, sizeof(k->path), v, "path", f, line);
+	n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - f->name), f->name);
+	if (n <= 0 || (size_t)n >= sizeof(dir))
+		return ys_fail(f, line, "path: the config file's folder is too long");
+	n = snprintf(k->path, sizeof(k->path), "%s/%s", realpath(dir, real) ? real : dir, v);
+	if (n < 0 || (size_t)n >= sizeof(k->path))
+		return ys_fail(f, line, "path is longer than %zu characters", sizeof(k->path) - 1);
+	return 0;
+}
+
+/* A log group's or stream's name as CloudWatch Logs takes it: a group of
+ * [A-Za-z0-9._/#-], a stream of anything but ':' and '*' (control characters neither). */
+static bool cfg_cw_name(const char *s, bool group)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (group ? !(isalnum(c) || strchr("._/#-", c) != NULL)
+		          : (c < 0x20 || c == 0x7f || c == ':' || c == '*'))
+			return false;
+	}
+	return true;
+}
+
+/* One entry of audit.sinks. */
+static int cfg_sink(gw_sink *k, const ytree_node *m, const ys_file *f)
+{
+	static const char *const known[] = {"type",     "required",  "path",       "max_bytes",
+	                                    "address",  "log_group", "log_stream", "region",
+	                                    "endpoint", NULL};
+	const ytree_node *type = ytree_get(m, "type"), *req = ytree_get(m, "required"), *v;
+	const char *t = NULL;
+	bg_err why;
+	size_t i;
+	int rc;
+
+	if (m->kind != YTREE_MAP)
+		return ys_fail(f, m->line,
+		               "each of audit.sinks must be a mapping like "
+		               "{type: jsonl, path: audit.jsonl, required: true}");
+	rc = ys_check_keys(f, m, "an audit sink", known);
+	if (rc != 0)
+		return rc;
+	if (type == NULL)
+		return ys_fail(f, m->line,
+		               "an audit sink needs a type: jsonl, syslog or cloudwatch");
+	rc = ys_at(f, type->line, ys_text(type, "type", &t, &why), &why);
+	if (rc != 0)
+		return rc;
+	if (strcmp(t, "jsonl") == 0)
+		k->type = SINK_JSONL;
+	else if (strcmp(t, "syslog") == 0)
+		k->type = SINK_SYSLOG;
+	else if (strcmp(t, "cloudwatch") == 0)
+		k->type = SINK_CLOUDWATCH;
+	else
+		return ys_fail(f, type->line,
+		               "unknown audit sink type '%.20s' (jsonl, syslog or cloudwatch)", t);
+	if (req == NULL)
+		return ys_fail(f, m->line,
+		               "an audit sink must say required: true (requests are refused when "
+		               "it cannot take records) or required: false (it keeps a backlog)");
+	rc = ys_at(f, req->line, ys_bool(req, "required", &k->required, &why), &why);
+	for (i = 0; rc == 0 && i < ytree_map_size(m); i++) {
+		const char *key = ytree_map_key(m, i)->text, *text = NULL;
+		bool jsonl = strcmp(key, "path") == 0 || strcmp(key, "max_bytes") == 0;
+		bool syslog = strcmp(key, "address") == 0;
+		bool cw =
+		    !jsonl && !syslog && strcmp(key, "type") != 0 && strcmp(key, "required") != 0;
+
+		v = ytree_map_value(m, i);
+		if ((jsonl && k->type != SINK_JSONL) || (syslog && k->type != SINK_SYSLOG) ||
+		    (cw && k->type != SINK_CLOUDWATCH))
+			return ys_fail(f, v->line, "%s is not a setting of a %s sink", key, t);
+		if (strcmp(key, "max_bytes") == 0) {
+			rc = ys_at(f, v->line,
+			           ys_int(v, key, BG_SINK_MIN_ROTATE_BYTES, INT64_MAX,
+			                  &k->max_bytes, &why),
+			           &why);
+			continue;
+		}
+		if (!jsonl && !syslog && !cw)
+			continue; /* type, required: read above */
+		rc = ys_at(f, v->line, ys_text(v, key, &text, &why), &why);
+		if (rc != 0)
+			break;
+		if (strcmp(key, "path") == 0)
+			rc = cfg_sink_path(k, text, f, v->line);
+		else if (syslog)
+			rc = cfg_copy(k->address, sizeof(k->address), text, key, f, v->line);
+		else if (strcmp(key, "log_group") == 0)
+			rc = !cfg_cw_name(text, true)
+			         ? ys_fail(f, v->line,
+			                   "log_group may hold letters, digits and ._/#-")
+			         : cfg_copy(k->log_group, sizeof(k->log_group), text, key, f,
+			                    v->line);
+		else if (strcmp(key, "log_stream") == 0)
+			rc = !cfg_cw_name(text, false)
+			         ? ys_fail(f, v->line,
+			                   "log_stream may not hold ':', '*' or control "
+			                   "characters")
+			         : cfg_copy(k->log_stream, sizeof(k->log_stream), text, key, f,
+			                    v->line);
+		else if (strcmp(key, "region") == 0)
+			rc = cfg_copy(k->region, sizeof(k->region), text, key, f, v->line);
+		else
+			rc = cfg_copy(k->endpoint, sizeof(k->endpoint), text, key, f, v->line);
+	}
+	if (rc != 0)
+		return rc;
+	if (k->type == SINK_JSONL && k->path[0] == '\0')
+		return ys_fail(f, m->line, "a jsonl sink needs a path");
+	if (k->type == SINK_SYSLOG && k->address[0] == '\0')
+		return ys_fail(f, m->line,
+		               "a syslog sink needs an address such as "
+		               "tcp://127.0.0.1:514, udp://HOST:PORT, unix:/dev/log or "
+		               "relp://HOST:PORT");
+	if (k->type == SINK_CLOUDWATCH && (k->log_group[0] == '\0' || k->log_stream[0] == '\0'))
+		return ys_fail(f, m->line, "a cloudwatch sink needs a log_group and a log_stream");
+	return 0;
+}
+
+/* audit.sinks: a list of sinks, none twice. */
+static int cfg_sinks(cfg_text *t, const ytree_node *l, const ys_file *f)
+{
+	size_t i, j;
+	int rc;
+
+	if (l->kind != YTREE_SEQ)
+		return ys_fail(f, l->line, "audit.sinks must be a list");
+	if (l->n > BG_MAX_SINKS)
+		return ys_fail(f, l->line, "audit.sinks holds at most %d sinks", BG_MAX_SINKS);
+	for (i = 0; i < l->n; i++) {
+		gw_sink *k = &t->sinks[i];
+
+		memset(k, 0, sizeof(*k));
+		rc = cfg_sink(k, l->kids[i], f);
+		if (rc != 0)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (t->sinks[j].type == k->type && strcmp(t->sinks[j].path, k->path) == 0 &&
+			    strcmp(t->sinks[j].address, k->address) == 0 &&
+			    strcmp(t->sinks[j].log_group, k->log_group) == 0 &&
+			    strcmp(t->sinks[j].log_stream, k->log_stream) == 0)
+				return ys_fail(f, l->kids[i]->line,
+				               "this audit sink is listed twice");
+	}
+	t->nsinks = l->n;
+	return 0;
+}
+
 /* The `audit:` mapping of the file (config.h). */
 static int cfg_audit(cfg_text *t, const ytree_node *m, const char *path, bg_err *e)
 {
+	ys_file f = {path, e};
 	size_t i;
 
 	if (m->kind != YTREE_MAP)
@@ -108,12 +283,12 @@ static int cfg_audit(cfg_text *t, const ytree_node *m, const char *path, bg_err 
 		const ytree_node *k = ytree_map_key(m, i), *v = ytree_map_value(m, i);
 		char *dst;
 
-		if (strcmp(k->text, "sinks") == 0)
-			return bg_err_set(
-			    e, BG_EINVAL,
-			    "%s:%u: audit.sinks is not yet supported by this version "
-			    "(the audit trail is kept in the store; see docs/audit.md)",
-			    path, k->line);
+		if (strcmp(k->text, "sinks") == 0) {
+			int rc = cfg_sinks(t, v, &f);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
 		if (strcmp(k->text, "checkpoint_every") == 0)
 			dst = t->audit_every;
 		else if (strcmp(k->text, "checkpoint_seconds") == 0)
@@ -289,6 +464,8 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->policy, t->policy, sizeof(c->policy));
 	memcpy(c->upstream_role_arn, t->upstream_role_arn, sizeof(c->upstream_role_arn));
 	memcpy(c->upstream_external_id, t->upstream_external_id, sizeof(c->upstream_external_id));
+	memcpy(c->sinks, t->sinks, sizeof(c->sinks));
+	c->nsinks = t->nsinks;
 	if (c->upstream_role_arn[0] && strncmp(c->upstream_role_arn, "arn:", 4) != 0)
 		return bg_err_set(e, BG_EINVAL, "upstream_role_arn must be a role ARN (arn:...)");
 	if (c->upstream_external_id[0] && c->upstream_role_arn[0] == '\0')
@@ -361,6 +538,7 @@ int gw_config_load(gw_config *c, const char *file, const gw_config_arg *args, si
 		rc = cfg_file(&t, file, e);
 		if (rc)
 			return rc;
+		snprintf(c->config_file, sizeof(c->config_file), "%s", file);
 	}
 	for (i = 0; i < NKEYS; i++) {
 		const char *v = getenv(keys[i].env);

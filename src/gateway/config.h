@@ -32,7 +32,11 @@
  *   audit:
  *     checkpoint_every: 1000   records between two signed checkpoints (1 to 1000000)
  *     checkpoint_seconds: 10   longest wait for a checkpoint while records are uncovered
- *     sinks: [...]             not yet supported: refused with an error saying so
+ *     sinks:                   copies of the trail outside the store (audit/sink.h):
+ *       - {type: jsonl, path: audit/audit.jsonl, max_bytes: 104857600, required: true}
+ *       - {type: syslog, address: "tcp://127.0.0.1:5514", required: false}
+ *       - {type: cloudwatch, log_group: G, log_stream: S, region: R, required: false}
+ *   Relative paths are taken from the config file's folder; `required` must be said.
  *
  * Durations take a unit: 500ms, 10s, 2m.
  */
@@ -42,8 +46,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit/sink.h"
 #include "common/err.h"
 #include "common/limits.h"
+
+/* One entry of audit.sinks (docs/audit.md); sink_conf is built from it at start. */
+typedef struct gw_sink {
+	sink_type type;
+	bool required;
+	char path[BG_MAX_PATH];       /* jsonl: absolute, or relative to the working folder when
+	                                 the YAML came without a file (gw_config_parse) */
+	int64_t max_bytes;            /* jsonl: 0: never rotate */
+	char address[BG_MAX_URL + 1]; /* syslog */
+	char log_group[BG_CW_MAX_LOG_GROUP + 1];   /* cloudwatch */
+	char log_stream[BG_CW_MAX_LOG_STREAM + 1]; /* cloudwatch */
+	char region[BG_SIGV4_MAX_SCOPE_PART + 1];  /* cloudwatch; empty: the gateway's */
+	char endpoint[BG_MAX_URL + 1];             /* cloudwatch; empty: AWS's */
+} gw_sink;
 
 typedef struct gw_config {
 	char listen_host[BG_MAX_LISTEN_HOST + 1];
@@ -67,6 +86,9 @@ typedef struct gw_config {
 	char upstream_external_id[BG_MAX_EXTERNAL_ID + 1];
 	int64_t audit_checkpoint_every; /* records between signed checkpoints */
 	int64_t audit_checkpoint_ms;    /* longest wait for one */
+	char config_file[BG_MAX_PATH];  /* the --config file read; empty: none */
+	gw_sink sinks[BG_MAX_SINKS];    /* audit.sinks, in the file's order */
+	size_t nsinks;
 } gw_config;
 
 /* One setting from the command line: the key whose flag is gw_config_flag(key), and its

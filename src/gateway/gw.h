@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/sinks.h"
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
@@ -32,6 +33,7 @@ typedef struct gw {
 	keyring *kr;
 	sigkey *audit_key; /* signs the audit checkpoints */
 	audit_log *audit;
+	audit_sinks *sinks; /* copies of the trail (config audit.sinks); NULL: none */
 	sigv4_verifier *verifier;
 	upstream *up;
 	credchain *identity;      /* the gateway's AWS identity, refreshed off the request path */

@@ -116,6 +116,21 @@ static json_t *body_summary(const pl_req *r)
 	if (d == NULL)
 		return NULL;
 	json_object_set_new(d, "peer", json_string(r->http.peer ? r->http.peer : ""));
+	{
+		const sigv4_header *ua =
+		    sigv4_header_find(r->http.headers, r->http.n_headers, "user-agent", NULL);
+		char text[BG_MAX_AUDIT_USER_AGENT + 1];
+		size_t i, n = ua == NULL                                ? 0
+		              : ua->value_len > BG_MAX_AUDIT_USER_AGENT ? BG_MAX_AUDIT_USER_AGENT
+		                                                        : ua->value_len;
+
+		/* Printable ASCII as RFC 9110 has it; anything else is shown as '?'. */
+		for (i = 0; i < n; i++)
+			text[i] = ua->value[i] >= 0x20 && ua->value[i] < 0x7f ? ua->value[i] : '?';
+		text[n] = '\0';
+		if (ua != NULL)
+			json_object_set_new(d, "user_agent", json_string(text));
+	}
 	if (body) {
 		json_object_set(d, "body", body);
 	} else {
@@ -435,26 +450,84 @@ static void start_forward(pl_req *r)
 		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "the upstream call could not start");
 }
 
-/* The answer's ConsumedCapacity (for the audit and, later, budgets). DynamoDB reports it
- * only when the request asked (ReturnConsumedCapacity other than NONE), so the answer,
- * up to a 1 MiB page, is parsed only then. */
-static json_t *consumed_capacity(const pl_req *r)
+/* The primary key of item under keys ({pk: value, sk: value}), or NULL when the item
+ * lacks one of them. */
+static json_t *item_key(json_t *item, const runbook_keys *keys)
 {
+	json_t *pk = json_object_get(item, keys->pk), *k;
+
+	if (pk == NULL)
+		return NULL;
+	k = json_pack("{s:O}", keys->pk, pk);
+	if (k != NULL && keys->sk[0] != '\0') {
+		json_t *sk = json_object_get(item, keys->sk);
+		if (sk == NULL) {
+			json_decref(k);
+			return NULL;
+		}
+		json_object_set(k, keys->sk, sk);
+	}
+	return k;
+}
+
+/* What the response record says of a 200 answer (docs/audit.md, "What is recorded"): the
+ * SHA-256 of the body the client receives; for reads, Count and ScannedCount, how many
+ * items came back and their primary keys (when tables.yaml in the runbook folder declares
+ * the table's key schema; an item of another shape is counted but not keyed); and the
+ * ConsumedCapacity DynamoDB reported. The body itself is not recorded: the keys say which
+ * items a responder saw, without copying the data into the trail. */
+static void answer_summary(const pl_req *r, json_t *d)
+{
+	const bg_buf *b = &r->reply.body; /* the answer, moved there by TRANSFORM */
+	bool read =
+	    r->op != NULL && (strcmp(r->op, "GetItem") == 0 || strcmp(r->op, "Query") == 0 ||
+	                      strcmp(r->op, "Scan") == 0 || strcmp(r->op, "BatchGetItem") == 0);
 	json_t *req = ddb_request_json(r->req);
 	const char *rcc = json_string_value(json_object_get(req, "ReturnConsumedCapacity"));
-	json_t *doc, *cc = NULL;
+	json_t *doc, *items, *keys = NULL, *v;
+	const runbook_table *t = NULL;
+	gw_rb_snapshot *snap = NULL;
+	uint8_t h[32];
+	char hex[65];
+	size_t i;
 
-	const bg_buf *b = &r->reply.body; /* the answer, moved there by TRANSFORM */
-
-	if (r->resp.status != 200 || b->len == 0 || rcc == NULL || strcmp(rcc, "NONE") == 0)
-		return NULL;
+	bg_sha256(b->data ? b->data : "", b->len, h);
+	bg_hex(h, sizeof(h), hex);
+	json_object_set_new(d, "body_sha256", json_string(hex));
+	if (b->len == 0 || (!read && (rcc == NULL || strcmp(rcc, "NONE") == 0)))
+		return;
 	doc = json_loadb(b->data, b->len, 0, NULL);
-	if (doc) {
-		cc = json_object_get(doc, "ConsumedCapacity");
-		json_incref(cc);
-		json_decref(doc);
+	if (doc == NULL)
+		return;
+	if ((v = json_object_get(doc, "ConsumedCapacity")) != NULL)
+		json_object_set(d, "consumed_capacity", v);
+	if ((v = json_object_get(doc, "Count")) != NULL)
+		json_object_set(d, "count", v);
+	if ((v = json_object_get(doc, "ScannedCount")) != NULL)
+		json_object_set(d, "scanned_count", v);
+	if (read && strcmp(r->op, "BatchGetItem") != 0) {
+		json_t *one = json_object_get(doc, "Item");
+
+		items = one != NULL ? json_pack("[O]", one)
+		                    : json_incref(json_object_get(doc, "Items"));
+		json_object_set_new(d, "items", json_integer((json_int_t)json_array_size(items)));
+		if (r->env->runbooks != NULL && r->have_tables) {
+			snap = gw_runbooks_acquire(r->env->runbooks);
+			t = runbook_set_table(gw_rb_set(snap), r->tables.data);
+		}
+		if (t != NULL && json_array_size(items) > 0)
+			keys = json_array();
+		for (i = 0; keys != NULL && i < json_array_size(items); i++) {
+			json_t *k = item_key(json_array_get(items, i), &t->keys);
+			if (k != NULL)
+				json_array_append_new(keys, k);
+		}
+		if (keys != NULL)
+			json_object_set_new(d, "keys", keys);
+		gw_runbooks_release(snap);
+		json_decref(items);
 	}
-	return cc;
+	json_decref(doc);
 }
 
 /* A runbook's page was answered: the LastEvaluatedKey it returned is the only one the
@@ -522,7 +595,8 @@ static void start_audit_response(pl_req *r)
 			json_object_set_new(d, "bytes", json_integer((json_int_t)b->len));
 			json_object_set_new(d, "upstream_request_id",
 			                    json_string(r->resp.request_id));
-			json_object_set_new(d, "consumed_capacity", consumed_capacity(r));
+			if (r->resp.status == 200)
+				answer_summary(r, d);
 			if (r->resp.status != 200)
 				json_object_set_new(
 				    d, "error",

@@ -28,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/encode.h"
+#include "common/fileio.h"
 #include "gateway/gateway.h"
 #include "gateway/gw.h"
 #include "gateway/notifier.h"
@@ -581,6 +582,7 @@ static void gw_close(gw *g)
 {
 	sigv4_verifier_free(g->verifier);
 	upstream_free(g->up);
+	audit_sinks_free(g->sinks); /* before the identity a CloudWatch sink signs with */
 	credchain_free(g->identity);
 	audit_free(g->audit);
 	sigkey_free(g->audit_key);
@@ -606,6 +608,33 @@ static int load_audit_key(datadir *dd, sigkey **out, bg_err *e)
 		fprintf(stderr, "breakglass: created the audit signing key %s (key id %s)\n", path,
 		        sigkey_id(*out));
 	return rc;
+}
+
+/* Starts the configured audit sinks (config.h's gw_sink into audit/sink.h's sink_conf):
+ * a sink that cannot be opened stops serve, so a misconfigured copy of the trail is
+ * noticed at start, not in the middle of an incident. */
+static int start_sinks(gw *g, bg_err *e)
+{
+	sink_conf c[BG_MAX_SINKS];
+	size_t i;
+
+	for (i = 0; i < g->cfg.nsinks; i++) {
+		const gw_sink *k = &g->cfg.sinks[i];
+
+		c[i] = (sink_conf){
+		    .type = k->type,
+		    .required = k->required,
+		    .path = k->path,
+		    .max_bytes = k->max_bytes,
+		    .address = k->address,
+		    .log_group = k->log_group,
+		    .log_stream = k->log_stream,
+		    .region = k->region[0] ? k->region : g->cfg.region,
+		    .endpoint = k->endpoint[0] ? k->endpoint : NULL,
+		    .creds = g->identity,
+		};
+	}
+	return audit_sinks_start(g->audit, g->st, c, g->cfg.nsinks, &g->sinks, e);
 }
 
 static int gw_open(gw *g, bg_err *e)
@@ -649,12 +678,66 @@ static int gw_open(gw *g, bg_err *e)
 		if (credchain_start(g->identity) != 0)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
+	if (rc == 0)
+		rc = start_sinks(g, e);
 	if (rc)
 		return rc;
 	g->verifier = sigv4_verifier_new(g->cfg.region, "dynamodb", required, 2);
 	if (g->verifier == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	return 0;
+}
+
+/* {"path", "sha256"} of a file the gateway runs by, or JSON null when none is set. */
+static json_t *file_digest(const char *path, size_t max)
+{
+	uint8_t h[32];
+	char hex[65], *text = NULL;
+	size_t len = 0;
+	bg_err e;
+
+	if (path == NULL || path[0] == '\0')
+		return json_null();
+	if (bg_read_file(path, max, &text, &len, &e) != 0)
+		return json_pack("{s:s,s:s}", "path", path, "error", e.msg);
+	bg_sha256(text, len, h);
+	bg_hex(h, sizeof(h), hex);
+	free(text);
+	return json_pack("{s:s,s:s}", "path", path, "sha256", hex);
+}
+
+/* Puts on the record what the gateway runs by (svc_config_loaded): at start, and after
+ * each SIGHUP reload of the runbooks. A failure is logged: the gateway goes on (its
+ * requests are audited as ever). */
+static void record_loaded(gw *g, const char *event, size_t problems)
+{
+	gw_rb_snapshot *snap = gw_runbooks_acquire(g->runbooks);
+	const runbook_set *set = gw_rb_set(snap);
+	json_t *rbs = json_array(), *sinks = json_array(), *d;
+	audit_sink_state st[BG_MAX_SINKS];
+	svc sv = {.st = g->st, .kr = g->kr, .audit = g->audit};
+	size_t i, n;
+	bg_err e;
+
+	for (i = 0; rbs != NULL && i < runbook_set_count(set); i++) {
+		const runbook *rb = runbook_set_at(set, i);
+		json_array_append_new(rbs, json_pack("{s:s,s:s}", "id", rb->id, "hash", rb->hash));
+	}
+	gw_runbooks_release(snap);
+	n = audit_sinks_state(g->sinks, st, BG_MAX_SINKS);
+	for (i = 0; sinks != NULL && i < n; i++)
+		json_array_append_new(
+		    sinks, json_pack("{s:s,s:b}", "name", st[i].name, "required", st[i].required));
+	d = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
+	              BG_VERSION, "config", file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
+	              "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE), "runbooks", "folder",
+	              g->cfg.runbooks, "templates", rbs ? rbs : json_null(), "problems",
+	              (json_int_t)problems, "sinks", sinks ? sinks : json_null(), "upstream",
+	              g->cfg.upstream);
+	if (d == NULL || svc_config_loaded(&sv, event, d, &e) != 0)
+		fprintf(stderr, "breakglass: what was loaded (%s) could not be recorded: %s\n",
+		        event, d == NULL ? "out of memory" : e.msg);
+	json_decref(d);
 }
 
 static void print_started(const gw_config *cfg, unsigned port)
@@ -700,6 +783,7 @@ static int wait_for_signal(server *s, const sigset_t *sigs)
 			size_t problems = gw_runbooks_reload(s->g.runbooks);
 			fprintf(stderr, "breakglass: SIGHUP: runbooks reloaded%s\n",
 			        problems > 0 ? ", with problems (see above)" : "");
+			record_loaded(&s->g, "runbooks-reload", problems);
 			continue;
 		}
 		if (sig > 0)
@@ -768,7 +852,11 @@ static void server_free(server *s)
 	}
 	net_http_server_free(s->http);
 	/* The committer writes what is queued and reports to the loops' queues; the loops
-	 * have stopped, so run those reports here (they release the calls). */
+	 * have stopped, so run those reports here (they release the calls). The sinks stop
+	 * first (they read through the log): what they have not sent yet is in the store,
+	 * and goes out on the next start. */
+	audit_sinks_free(s->g.sinks);
+	s->g.sinks = NULL;
 	audit_free(s->g.audit);
 	s->g.audit = NULL;
 	for (i = 0; s->loops != NULL && i < s->nloops; i++) {
@@ -877,6 +965,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 		}
 		s.loops[i].started = true;
 	}
+	record_loaded(&s.g, "start", 0);
 	print_started(&s.g.cfg, port);
 	credchain_log(s.g.identity);
 

@@ -897,3 +897,23 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
 		return bg_err_set(e, BG_EINVAL, "store: no row function");
 	return s->m->audit_scan_back(s, before > 0 ? before : INT64_MAX, limit, fn, ctx, e);
 }
+
+int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e)
+{
+	if (name == NULL || name[0] == '\0' || seq == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: a sink cursor needs a name");
+	return s->m->sink_cursor_get(s, name, seq, e);
+}
+
+int store_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (name == NULL || name[0] == '\0' || seq < 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: a sink cursor needs a name and a seq");
+	else
+		rc = tx->s->m->sink_cursor_set(tx, name, seq, bg_now(), e);
+	return tx_note(tx, rc);
+}

@@ -477,4 +477,11 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                           bg_err *e) BG_MUST_CHECK;
 
+/* The cursor of the audit sink called name (audit/sink.h): the highest seq its
+ * destination has accepted, 0 when none was saved. */
+int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e) BG_MUST_CHECK;
+
+/* Saves it in tx; a cursor never moves back (a lower seq leaves it as it is). */
+int store_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, bg_err *e) BG_MUST_CHECK;
+
 #endif

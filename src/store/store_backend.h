@@ -128,6 +128,10 @@ struct store_methods {
 	int (*audit_scan)(store *s, int64_t after, int64_t limit,
 	                  int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
 	                  bg_err *e);
+
+	/* The audit sinks' cursors. */
+	int (*sink_cursor_get)(store *s, const char *name, int64_t *seq, bg_err *e);
+	int (*sink_cursor_set)(store_tx *tx, const char *name, int64_t seq, int64_t now, bg_err *e);
 };
 
 /* The backends built in. */

@@ -851,6 +851,13 @@ int svc_audit_tail(const svc *s, const svc_audit_filter *f, int64_t n,
 	return rc;
 }
 
+int svc_config_loaded(const svc *s, const char *event, json_t *detail, bg_err *e)
+{
+	action a = {"config", NULL, event, detail, NULL, NULL, NULL};
+
+	return svc_record(s, "gateway", NULL, &a, e);
+}
+
 int svc_api_refused(const svc *s, const char *actor, const char *method, const char *path,
                     const char *peer, int status, const char *why, bg_err *e)
 {

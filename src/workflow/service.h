@@ -204,6 +204,12 @@ int svc_recover_admin(const svc *s, const char *name, user_secrets *out, bg_err 
 int svc_grant_runbook(const svc *s, const svc_caller *c, const char *id, const char *runbook,
                       char hash[65], bg_err *e) BG_MUST_CHECK;
 
+/* Records what the gateway loaded (audit "config", actor "gateway"): at start and on each
+ * reload, the files it runs by with their SHA-256 (detail, borrowed: event, config,
+ * policy, runbooks with each template's content hash, sinks), so a review can tell which
+ * rules were in force when. */
+int svc_config_loaded(const svc *s, const char *event, json_t *detail, bg_err *e) BG_MUST_CHECK;
+
 /* Records a refusal of the JSON API before any action ran: an unknown or missing API
  * token (actor NULL), a disabled user, a role the route does not admit (audit
  * "api-refused", decision "deny", with the method, path, peer and status; never the

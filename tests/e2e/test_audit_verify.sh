@@ -6,7 +6,7 @@
 # export (edit, delete, insert, reorder, truncate behind a checkpoint another copy holds,
 # a forged checkpoint signature) and of the store itself with sqlite3 after dropping the
 # append-only triggers (edit, delete, truncate), each found with its seq and kind (exit 1).
-# Also: the config's audit.sinks is refused as not yet supported; the signing key is 0600.
+# Also: a sink that does not say whether it is required is refused; the key is 0600.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 e2e_install_trap
@@ -23,10 +23,10 @@ AS=$(e2e_json totp_secret <"$dir/admin.json")
 e2e_note_secret "$AT"
 e2e_check "init made the signing key, mode 0600" [ "$(stat -c %a "$dir/data/audit-signing.key")" = 600 ]
 
-printf 'audit:\n  checkpoint_every: 4\n  checkpoint_seconds: 10\n  sinks:\n    - {type: jsonl, path: audit/audit.jsonl, required: true}\n' >"$dir/sinks.yaml"
-e2e_expect_rc "serve with audit.sinks -> 2 (not yet supported)" 2 env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
+printf 'audit:\n  checkpoint_every: 4\n  checkpoint_seconds: 10\n  sinks:\n    - {type: jsonl, path: audit/audit.jsonl}\n' >"$dir/sinks.yaml"
+e2e_expect_rc "serve with a sink that does not say required -> 2" 2 env AWS_ACCESS_KEY_ID=k AWS_SECRET_ACCESS_KEY=s \
 	"$BG" serve --listen "127.0.0.1:$(e2e_free_port)" --upstream "$E2E_DYNALITE_URL" --data "$dir/data" --config "$dir/sinks.yaml"
-e2e_check "...saying so, with the line" grep -q "sinks.yaml:4: audit.sinks is not yet supported" <<<"$e2e_err"
+e2e_check "...saying so, with the line" grep -q "sinks.yaml:5: an audit sink must say required: true" <<<"$e2e_err"
 
 printf 'audit:\n  checkpoint_every: 4\n  checkpoint_seconds: 1\n' >"$dir/serve.yaml"
 E2E_DATA="$dir/data"

@@ -228,7 +228,7 @@ static void test_tuning_and_tls(void **state)
 	clear_env();
 }
 
-/* The audit: section (docs/audit.md): checkpoint cadence, sinks refused as not yet. */
+/* The audit: section (docs/audit.md): checkpoint cadence and sinks. */
 static void test_audit_section(void **state)
 {
 	gw_config c;
@@ -250,11 +250,68 @@ static void test_audit_section(void **state)
 	write_file("audit:\n  checkpoint_evry: 5\n");
 	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	assert_non_null(strstr(e.msg, "audit.checkpoint_evry"));
+	/* The example, as it is. */
 	write_file("audit:\n  checkpoint_every: 1000\n  checkpoint_seconds: 10\n  sinks:\n"
 	           "    - {type: jsonl, path: audit/audit.jsonl, max_bytes: 104857600, required: "
-	           "true}\n");
+	           "true}\n"
+	           "    - {type: syslog, address: \"tcp://127.0.0.1:5514\", required: false}\n"
+	           "    - {type: syslog, address: \"relp://127.0.0.1:2514\", required: true}\n"
+	           "    - {type: cloudwatch, log_group: breakglass, log_stream: gw-1, region: "
+	           "us-east-1, required: false}\n");
+	assert_int_equal(load(&c, path, &e, NULL), 0);
+	assert_int_equal(c.nsinks, 4);
+	assert_int_equal(c.sinks[0].type, SINK_JSONL);
+	assert_true(c.sinks[0].required);
+	assert_int_equal(c.sinks[0].max_bytes, 104857600);
+	/* Relative to the config file's folder, made absolute. */
+	assert_true(c.sinks[0].path[0] == '/');
+	assert_non_null(strstr(c.sinks[0].path, "/audit/audit.jsonl"));
+	assert_int_equal(c.sinks[1].type, SINK_SYSLOG);
+	assert_false(c.sinks[1].required);
+	assert_string_equal(c.sinks[1].address, "tcp://127.0.0.1:5514");
+	assert_string_equal(c.sinks[2].address, "relp://127.0.0.1:2514");
+	assert_int_equal(c.sinks[3].type, SINK_CLOUDWATCH);
+	assert_string_equal(c.sinks[3].log_group, "breakglass");
+	assert_string_equal(c.sinks[3].log_stream, "gw-1");
+	assert_string_equal(c.sinks[3].region, "us-east-1");
+	/* Each mistake named, at its line. */
+	static const struct {
+		const char *sink, *msg;
+	} bad[] = {
+	    {"{type: jsonl, path: a.jsonl}", ":4: an audit sink must say required: true"},
+	    {"{type: kafka, required: true}", ":4: unknown audit sink type 'kafka'"},
+	    {"{type: jsonl, required: true}", ":4: a jsonl sink needs a path"},
+	    {"{type: syslog, required: true}", ":4: a syslog sink needs an address"},
+	    {"{type: cloudwatch, log_group: g, required: true}",
+	     "needs a log_group and a log_stream"},
+	    {"{type: cloudwatch, log_group: 'a b', log_stream: s, required: true}",
+	     "log_group may"},
+	    {"{type: cloudwatch, log_group: g, log_stream: 'a:b', required: true}",
+	     "log_stream may"},
+	    {"{type: jsonl, path: a.jsonl, address: 'tcp://x:1', required: true}",
+	     "address is not a setting of a jsonl sink"},
+	    {"{type: jsonl, path: a.jsonl, max_bytes: 1000, required: true}", "max_bytes"},
+	    {"{type: jsonl, path: a.jsonl, required: yes}", "required"},
+	    {"{type: jsonl, path: a.jsonl, required: true, colour: red}", "unknown key 'colour'"},
+	    {"[jsonl]", "must be a mapping"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "audit:\n  checkpoint_every: 5\n  sinks:\n    - %s\n",
+		         bad[i].sink);
+		write_file(text);
+		assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+		if (strstr(e.msg, bad[i].msg) == NULL)
+			fail_msg("%s: got '%s', want '%s'", bad[i].sink, e.msg, bad[i].msg);
+	}
+	write_file("audit:\n  sinks:\n    - {type: jsonl, path: /a, required: true}\n"
+	           "    - {type: jsonl, path: /a, required: false}\n");
 	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
-	assert_non_null(strstr(e.msg, "audit.sinks is not yet supported"));
+	assert_non_null(strstr(e.msg, "listed twice"));
+	write_file("audit:\n  sinks: {type: jsonl}\n");
+	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
+	assert_non_null(strstr(e.msg, "audit.sinks must be a list"));
 	write_file("audit: 5\n");
 	assert_int_equal(load(&c, path, &e, NULL), BG_EINVAL);
 	unlink(path);

@@ -1257,6 +1257,39 @@ static int outbox_add_tx(store *s, store_outbox *o, bg_err *e)
 	return rc != 0 ? rc : store_end(tx, store_outbox_add(tx, o, e), e);
 }
 
+/* The audit sinks' cursors: none is 0; set in a transaction (rolled back: gone); never
+ * moves back; one per name. */
+static void test_sink_cursors(void **state)
+{
+	store *s = *state;
+	store_tx *tx;
+	int64_t seq = -1;
+	bg_err e;
+
+	assert_int_equal(store_sink_cursor_get(s, "jsonl:/a", &seq, &e), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_sink_cursor_set(tx, "jsonl:/a", 40, &e), 0);
+	store_rollback(tx);
+	assert_int_equal(store_sink_cursor_get(s, "jsonl:/a", &seq, &e), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_sink_cursor_set(tx, "jsonl:/a", 40, &e), 0);
+	assert_int_equal(store_sink_cursor_set(tx, "syslog:tcp://h:1", 7, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_sink_cursor_set(tx, "jsonl:/a", 12, &e), 0); /* back: ignored */
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_sink_cursor_get(s, "jsonl:/a", &seq, &e), 0);
+	assert_int_equal(seq, 40);
+	assert_int_equal(store_sink_cursor_get(s, "syslog:tcp://h:1", &seq, &e), 0);
+	assert_int_equal(seq, 7);
+	assert_int_equal(store_sink_cursor_get(s, "", &seq, &e), BG_EINVAL);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_sink_cursor_set(tx, "x", -1, &e), BG_EINVAL);
+	store_rollback(tx);
+}
+
 static void test_outbox(void **state)
 {
 	store *s = *state;
@@ -1426,6 +1459,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_deliveries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sink_cursors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expiry_sweep_lists, setup, teardown),
 	};
 	const char *name;

@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 6, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 7, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -46,6 +46,8 @@
  *          JSON, created_at, next_at (0: abandoned), attempts, delivered_at, last_error),
  *          grants.expiry_noticed, and partial indexes on what is due, pending or live
  *          (version 6: notifications)
+ *   audit_sinks(name PRIMARY KEY, seq, updated_at): the highest seq each audit sink's
+ *               destination has accepted (version 7)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -65,7 +67,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 6
+#define SCHEMA_VERSION_N 7
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -125,6 +127,8 @@ enum {
 	ST_AUDIT_INSERT,
 	ST_AUDIT_SCAN,
 	ST_AUDIT_SCAN_BACK,
+	ST_SINK_CURSOR_GET,
+	ST_SINK_CURSOR_SET,
 	ST_COUNT
 };
 
@@ -253,6 +257,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     [ST_AUDIT_SCAN_BACK] =
         "SELECT " AUDIT_COLS " FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_SINK_CURSOR_GET] = "SELECT seq FROM audit_sinks WHERE name = ?1",
+    [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
+                           "updated_at = excluded.updated_at",
 };
 
 /* Version 4's tables, in a new store and in the migration to it. One open incident per
@@ -400,8 +408,15 @@ static const char schema_sql[] =
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL;
 
+/* Version 7's cursors of the audit sinks (audit/sink.h): a cursor only moves forward. */
+#define SINKS_SQL                                                                                  \
+	"CREATE TABLE audit_sinks ("                                                               \
+	" name TEXT PRIMARY KEY,"                                                                  \
+	" seq INTEGER NOT NULL,"                                                                   \
+	" updated_at INTEGER NOT NULL);"
+
 /* The rest of a new store's schema (one string literal each stays within C's limit). */
-static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL
+static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -739,6 +754,8 @@ static const char *const migrations[] = {
     "ALTER TABLE grants ADD COLUMN expiry_noticed INTEGER NOT NULL DEFAULT 0;"
     "UPDATE grants SET expiry_noticed = 1 WHERE expires_at <= "
     "CAST(strftime('%s', 'now') AS INTEGER);" OUTBOX_SQL,
+    /* 6 -> 7: the audit sinks' cursors. */
+    SINKS_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -1958,6 +1975,28 @@ static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int seq_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	(void)e;
+	*(int64_t *)ctx = sqlite3_column_int64(q, 0);
+	return 1;
+}
+
+static int sq_sink_cursor_get(store *st, const char *name, int64_t *seq, bg_err *e)
+{
+	query qy = {.st = ST_SINK_CURSOR_GET, ARGS(TEXT(name)), .row = seq_row, .ctx = seq};
+
+	*seq = 0;
+	return run(sq(st), NULL, &qy, "read an audit sink's cursor", e);
+}
+
+static int sq_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, int64_t now, bg_err *e)
+{
+	query qy = {.st = ST_SINK_CURSOR_SET, ARGS(TEXT(name), INT(seq), INT(now))};
+
+	return run(sq(tx->s), tx_conn(tx), &qy, "save an audit sink's cursor", e);
+}
+
 static const char *sq_version(void)
 {
 	return sqlite3_libversion();
@@ -2014,4 +2053,6 @@ const store_methods store_sqlite_methods = {
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
     .audit_scan_back = sq_audit_scan_back,
+    .sink_cursor_get = sq_sink_cursor_get,
+    .sink_cursor_set = sq_sink_cursor_set,
 };
