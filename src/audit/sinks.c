@@ -81,8 +81,9 @@ static const sink_ops *ops_of(sink_type t)
 	case SINK_JSONL:
 		return &sink_jsonl_ops;
 	case SINK_SYSLOG:
+		return &sink_syslog_ops;
 	case SINK_CLOUDWATCH:
-		break; /* their transports land next */
+		break; /* its transport lands next */
 	}
 	return NULL;
 }
