@@ -27,6 +27,9 @@ Subcommands:
                                 the summary table
   quick OUTDIR                  one line per round of the BENCH_QUICK runs (c=1 latency,
                                 c=32 throughput, CPU and context switches per request)
+  sinks OUTDIR                  the gateway with audit sinks on against the same gateway
+                                without, round by round (thr-breakglass{,_sinks}-rsN.txt),
+                                and the ratio of the medians
 """
 import http.client
 import json
@@ -852,6 +855,32 @@ def cmd_quick(outdir):
         print(line)
 
 
+def sinks_rows(outdir):
+    """[(round, plain BENCHJSON, sinks BENCHJSON)] of the side-by-side sinks runs."""
+    import glob
+
+    rows = []
+    for fn in sorted(glob.glob(os.path.join(outdir, "thr-breakglass-rs*.txt"))):
+        rnd = fn.rsplit("-rs", 1)[1][:-4]
+        other = os.path.join(outdir, "thr-breakglass_sinks-rs%s.txt" % rnd)
+        a, b = tagged(fn, "BENCHJSON"), tagged(other, "BENCHJSON") if os.path.exists(other) else []
+        if a and b:
+            rows.append((rnd, a[-1], b[-1]))
+    return rows
+
+
+def cmd_sinks(outdir):
+    rows = sinks_rows(outdir)
+    for rnd, a, b in rows:
+        print("round %s: without sinks %s req/s (p99 %s us), with sinks %s req/s (p99 %s us), "
+              "ratio %.2f" % (rnd, a.get("rps"), a.get("p99_us"), b.get("rps"), b.get("p99_us"),
+                              (b.get("rps") or 0) / (a.get("rps") or 1)))
+    if rows:
+        ma = statistics.median(a.get("rps") or 0 for _, a, _ in rows)
+        mb = statistics.median(b.get("rps") or 0 for _, _, b in rows)
+        print("median: without %s req/s, with %s req/s, ratio %.2f" % (ma, mb, mb / (ma or 1)))
+
+
 def cmd_scaling(outdir):
     """Throughput and p99 at each connection count on each path (OUTDIR/scale-PATH-cN-r1.txt):
     scaling.json, scaling.dat (one row per connection count) and scaling.gp, the gnuplot
@@ -928,6 +957,8 @@ def main(argv):
         cmd_scaling(argv[2])
     elif c == "quick":
         cmd_quick(argv[2])
+    elif c == "sinks":
+        cmd_sinks(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

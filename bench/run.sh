@@ -18,7 +18,8 @@
 # BENCH_PERF (1: perf stat counts CPU time and context switches of each process),
 # BENCH_SCALE (connection counts of the scaling runs, "1 8 32 128 512"),
 # BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile),
-# BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating).
+# BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating),
+# BENCH_SINKS (1: only the audit sinks' runs: the gateway with sinks on against it without).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -274,6 +275,7 @@ run_wrk() { # KIND(lat|thr) NAME PORT ROUND
 	nginx_w1) labels+=("nginx=$NGINX_W1_PID") ;;
 	nginx_auto) labels+=("nginx=$NGINX_AUTO_PID") ;;
 	breakglass) labels+=("breakglass=$GW_PID") ;;
+	breakglass_sinks) labels+=("breakglass=$GWS_PID") ;;
 	esac
 	BENCH_REQ=$req "${BP[@]}" wrk "$out" "${labels[@]}" -- \
 		wrk -t"$threads" -c"$conns" -d"${DUR}s" --latency -s bench/replay.lua "http://127.0.0.1:$port/" || true
@@ -305,6 +307,52 @@ if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 	perf report -i "$OUT/perf.data" --children --percent-limit 2 --stdio --sort symbol \
 		-g caller,0.5,callee,function,percent --max-stack 12 >"$OUT/perf-callers.txt" 2>/dev/null
 	log "profile: bench/out/perf.txt, bench/out/perf-callers.txt; load: $(grep -m1 'Requests/sec' "$OUT/prof-wrk.txt")"
+	exit 0
+fi
+
+# The audit sinks' cost (issue 9): a second gateway on the same store with a required JSON
+# lines sink (and, when this build has syslog sinks and rsyslogd is installed, a
+# best-effort syslog sink to an rsyslog of its own over TCP), its c=32 throughput measured
+# alternately with the plain gateway's.
+sinks_runs() {
+	local sdir=$TMP/sinks sport rport conf
+	mkdir -p "$sdir"
+	sport=$("${BP[@]}" freeport)
+	conf=$sdir/serve.yaml
+	printf 'audit:\n  sinks:\n    - {type: jsonl, path: audit.jsonl, max_bytes: 104857600, required: true}\n' >"$conf"
+	if command -v rsyslogd >/dev/null && "$BIN" help serve 2>/dev/null | grep -q 'tcp://'; then
+		rport=$("${BP[@]}" freeport)
+		cat >"$sdir/rsyslog.conf" <<EOF
+global(workDirectory="$sdir" maxMessageSize="4m")
+module(load="imtcp" MaxSessions="16")
+input(type="imtcp" address="127.0.0.1" port="$rport" ruleset="bg")
+template(name="raw" type="string" string="%msg%\n")
+ruleset(name="bg") { action(type="omfile" file="$sdir/syslog.out" template="raw") }
+EOF
+		rsyslogd -n -f "$sdir/rsyslog.conf" -i "$sdir/rsyslog.pid" >"$OUT/rsyslog.log" 2>&1 &
+		PIDS+=("$!")
+		sleep 1
+		printf '    - {type: syslog, address: "tcp://127.0.0.1:%s", required: false}\n' "$rport" >>"$conf"
+	fi
+	cp "$conf" "$OUT/sinks-serve.yaml"
+	serve_cmd "$sport"
+	"${SERVE[@]}" --config "$conf" >"$OUT/gateway-sinks.log" 2>&1 &
+	GWS_PID=$!
+	PIDS+=("$GWS_PID")
+	wait_http "http://127.0.0.1:$sport/" || die "gateway with sinks did not start: $(cat "$OUT/gateway-sinks.log")"
+	for r in $(seq "$ROUNDS"); do
+		run_wrk thr breakglass "$GPORT" "s$r"
+		run_wrk thr breakglass_sinks "$sport" "s$r"
+	done
+	"${BP[@]}" sinks "$OUT" | tee "$OUT/sinks.txt" >&2
+	sleep 1
+	log "sink copies: $(wc -l <"$sdir/audit.jsonl") JSON lines$(
+		[ -f "$sdir/syslog.out" ] && echo ", $(wc -l <"$sdir/syslog.out") syslog messages")"
+	kill -TERM "$GWS_PID"
+	wait "$GWS_PID" 2>/dev/null || true
+}
+if [ "${BENCH_SINKS:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
+	sinks_runs
 	exit 0
 fi
 
@@ -345,6 +393,8 @@ for r in $(seq "$ROUNDS"); do
 	run_wrk thr nginx_auto "$NAPORT" "$r"
 	if [ "$HAVE_GW" = 1 ]; then run_wrk thr breakglass "$GPORT" "$r"; fi
 done
+
+if [ "$HAVE_GW" = 1 ]; then sinks_runs; fi
 
 # Scaling: throughput and p99 over connection counts on each path, drawn with gnuplot.
 log "scaling: $SCALE connections, ${SCALE_DUR}s each, on each path"

@@ -136,6 +136,8 @@ struct audit_log {
 	/* audit_set_gate: what a committed batch waits for before its callers hear. */
 	audit_gate_fn gate;
 	void *gate_ctx;
+	bool gating;            /* the committer is in gate(): it may not be changed */
+	pthread_cond_t gate_cv; /* signalled when the committer leaves gate() */
 };
 
 /* --- canonical JSON -------------------------------------------------------------------- */
@@ -502,15 +504,22 @@ static void commit_queued(audit_log *a)
 
 	bg_err_clear(&err);
 	rc = write_batch(a, list, &err);
+
+	pthread_mutex_lock(&a->mu);
 	if (rc == 0 && a->gate != NULL) {
+		audit_gate_fn gate = a->gate;
+		void *ctx = a->gate_ctx;
 		int64_t last = 0;
 
 		for (en = list; en != NULL; en = en->next)
 			last = en->seq;
-		gated = a->gate(a->gate_ctx, last, &err);
+		a->gating = true;
+		pthread_mutex_unlock(&a->mu);
+		gated = gate(ctx, last, &err);
+		pthread_mutex_lock(&a->mu);
+		a->gating = false;
+		pthread_cond_broadcast(&a->gate_cv);
 	}
-
-	pthread_mutex_lock(&a->mu);
 	if (rc == 0) {
 		a->stats.records += n;
 		a->stats.batches++;
@@ -636,6 +645,12 @@ static bool sync_init(audit_log *a)
 		pthread_condattr_destroy(&a->done_attr);
 		goto fail_mu;
 	}
+	if (pthread_cond_init(&a->gate_cv, NULL) != 0) {
+		pthread_cond_destroy(&a->ckpt_work);
+		pthread_cond_destroy(&a->work);
+		pthread_condattr_destroy(&a->done_attr);
+		goto fail_mu;
+	}
 	return true;
 fail_mu:
 	pthread_mutex_destroy(&a->mu);
@@ -697,6 +712,7 @@ void audit_free(audit_log *a)
 			pthread_join(a->committer, NULL);
 		if (a->checkpointer_running)
 			pthread_join(a->checkpointer, NULL);
+		pthread_cond_destroy(&a->gate_cv);
 		pthread_cond_destroy(&a->ckpt_work);
 		pthread_cond_destroy(&a->work);
 		pthread_condattr_destroy(&a->done_attr);
@@ -710,6 +726,8 @@ void audit_free(audit_log *a)
 void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&a->mu);
+	while (a->gating) /* what the old ctx points to may go once this returns */
+		pthread_cond_wait(&a->gate_cv, &a->mu);
 	a->gate = fn;
 	a->gate_ctx = ctx;
 	pthread_mutex_unlock(&a->mu);

@@ -62,7 +62,8 @@ void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64
  * highest seq and returns 0, or an error, which the batch's callers get (the records stay
  * in the store; the actions they describe are refused). Runs on the committer thread;
  * it may wait, bounded. Records appended with audit_append_tx do not pass it. fn NULL:
- * none. Set it before the first append, clear it before freeing what ctx points to. */
+ * none. Changing it waits until the committer is out of the old one, so once clearing
+ * returns what ctx points to may be freed (make the old gate return soon first). */
 typedef int (*audit_gate_fn)(void *ctx, int64_t seq, bg_err *e);
 void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx);
 

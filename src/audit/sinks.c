@@ -377,7 +377,6 @@ int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n,
 {
 	audit_sinks *s;
 	int64_t head = 0;
-	bool any_required = false;
 	size_t i;
 	int rc;
 
@@ -402,7 +401,6 @@ int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n,
 	for (i = 0; rc == 0 && i < n; i++) {
 		rc = open_slot(s, &s->slots[i], &confs[i], head, e);
 		s->n = i + 1;
-		any_required |= confs[i].required;
 	}
 	s->head = head;
 	for (i = 0; rc == 0 && i < s->n; i++) {
@@ -415,10 +413,9 @@ int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n,
 		audit_sinks_free(s);
 		return rc;
 	}
-	if (any_required) {
-		s->gated = true;
-		audit_set_gate(a, gate, s);
-	}
+	/* Every batch is announced to the threads; only the required sinks hold it. */
+	s->gated = true;
+	audit_set_gate(a, gate, s);
 	*out = s;
 	return 0;
 }
@@ -429,13 +426,15 @@ void audit_sinks_free(audit_sinks *s)
 
 	if (s == NULL)
 		return;
-	if (s->gated)
-		audit_set_gate(s->a, NULL, NULL);
+	/* Stop first, so a gate in progress returns at once; then clear it, which waits
+	 * until the committer has left it. */
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
 	pthread_cond_broadcast(&s->work);
 	pthread_cond_broadcast(&s->progress);
 	pthread_mutex_unlock(&s->mu);
+	if (s->gated)
+		audit_set_gate(s->a, NULL, NULL);
 	for (i = 0; i < s->n; i++) {
 		slot *sl = &s->slots[i];
 

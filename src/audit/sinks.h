@@ -27,8 +27,8 @@ typedef struct audit_sinks audit_sinks;
 /* Opens a transport for each of the n entries of confs (BG_MAX_SINKS at most), reads
  * each one's cursor (the saved one, or what its destination says it holds, whichever is
  * higher; a destination ahead of the store is refused: it holds another trail), starts
- * their threads and, when any is required, sets the gate on a. Returns 0 with *out
- * (audit_sinks_free), or an error naming the sink. st and a are borrowed. */
+ * their threads and sets the gate on a (each batch announced; the required sinks hold it). Returns
+ * 0 with *out (audit_sinks_free), or an error naming the sink. st and a are borrowed. */
 int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n, audit_sinks **out,
                       bg_err *e) BG_MUST_CHECK;
 

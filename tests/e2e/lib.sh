@@ -31,7 +31,25 @@ e2e_pids=()
 e2e_dirs=()
 E2E_SERVE_ARGS=()
 
-# Stops what this shell started, newest first, by PID: TERM, then KILL after 5 s.
+# e2e_scan_secrets PATH...: every noted secret (e2e_note_secret; 12 characters or more)
+# found in a log, an audit record, a sink's output or an error message under PATH: the
+# files are named for what they are (*.log, *.jsonl and rotated *.jsonl.N, the store's
+# *.db and *.db-wal, captured *.out and *.err), never the files a test writes to hold a
+# secret on purpose (init's JSON, creds in env form, secret files). Each file found is
+# appended to $E2E_STATE/leaks, which run.sh reports.
+e2e_scan_secrets() {
+	local pats
+	[ -n "${E2E_STATE:-}" ] && [ -s "$E2E_STATE/secrets" ] || return 0
+	pats=$(awk 'length($0) >= 12' "$E2E_STATE/secrets" | sort -u)
+	[ -n "$pats" ] || return 0
+	find "$@" -type f \( -name '*.log' -o -name '*.jsonl' -o -name '*.jsonl.[0-9]*' \
+		-o -name '*.db' -o -name '*.db-wal' -o -name '*.out' -o -name '*.err' \) -print0 2>/dev/null |
+		xargs -0 -r grep -l -a -F -e "$pats" 2>/dev/null >>"$E2E_STATE/leaks"
+	return 0
+}
+
+# Stops what this shell started, newest first, by PID: TERM, then KILL after 5 s; scans
+# what the test leaves for secrets (e2e_scan_secrets), then removes its folders.
 e2e_cleanup() {
 	local i pid n
 	for ((i = ${#e2e_pids[@]} - 1; i >= 0; i--)); do
@@ -46,6 +64,12 @@ e2e_cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	e2e_pids=()
+	# Folders made in a subshell (d=$(e2e_tmpdir)) are listed in a file, not the array.
+	if [ -n "${E2E_STATE:-}" ] && [ -f "$E2E_STATE/tmpdirs.$$" ]; then
+		mapfile -t -O "${#e2e_dirs[@]}" e2e_dirs <"$E2E_STATE/tmpdirs.$$"
+		rm -f -- "$E2E_STATE/tmpdirs.$$"
+	fi
+	[ ${#e2e_dirs[@]} -gt 0 ] && e2e_scan_secrets "${e2e_dirs[@]}"
 	for i in "${e2e_dirs[@]}"; do
 		[ -n "$i" ] && rm -rf -- "$i"
 	done
@@ -59,11 +83,13 @@ e2e_install_trap() {
 	trap 'exit 143' TERM
 }
 
-# A fresh temporary directory, removed on exit.
+# A fresh temporary directory, removed on exit (also when made in a subshell, as
+# d=$(e2e_tmpdir) does: $$ is the shell whose trap removes it).
 e2e_tmpdir() {
 	local d
 	d=$(mktemp -d "${TMPDIR:-/tmp}/breakglass-e2e.XXXXXX") || return 1
 	e2e_dirs+=("$d")
+	[ -n "${E2E_STATE:-}" ] && [ -d "$E2E_STATE" ] && printf '%s\n' "$d" >>"$E2E_STATE/tmpdirs.$$"
 	printf '%s\n' "$d"
 }
 
@@ -399,6 +425,8 @@ e2e_expect_rc() {
 	e2e_out=$("$@" 2>"$E2E_STATE/stderr.$$")
 	got=$?
 	e2e_err=$(cat "$E2E_STATE/stderr.$$")
+	# Error messages are scanned for secrets at the end of the run (run.sh).
+	[ "$got" -ne 0 ] && printf '%s\n' "$e2e_err" >>"$E2E_STATE/errors.err"
 	if [ "$got" -eq "$want" ]; then
 		e2e_pass "$name"
 		return 0

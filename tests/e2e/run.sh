@@ -32,6 +32,7 @@ export NODE_NO_WARNINGS=1 PYTHONDONTWRITEBYTECODE=1
 
 started=$(date +%s)
 E2E_STATE=$(e2e_tmpdir) || exit 1
+e2e_dirs+=("$E2E_STATE") # made in a subshell, before there was a list to put it in
 export E2E_STATE
 LOG_DIR=$E2E_STATE/logs
 mkdir -p "$LOG_DIR"
@@ -186,6 +187,23 @@ if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$E2E_GATEW
 	total_fail=$((total_fail + 1))
 else
 	echo "PASS [run] no sanitizer report in any log"
+	total_pass=$((total_pass + 1))
+fi
+
+# --- no secret anywhere: every log, record, sink output and error message of the run ---
+# Each test scanned its own folders when it ended (lib.sh, e2e_scan_secrets); here the
+# run's logs, the shared gateway's store and the error messages tests saw.
+e2e_scan_secrets "$LOG_DIR" "$E2E_DATA" "$E2E_STATE/errors.err"
+nsecrets=$(awk 'length($0) >= 12' "$E2E_STATE/secrets" 2>/dev/null | sort -u | wc -l)
+if [ -s "$E2E_STATE/leaks" ]; then
+	echo "FAIL [run] a secret was found in (file names only):"
+	sort -u "$E2E_STATE/leaks" | sed 's/^/    /'
+	total_fail=$((total_fail + 1))
+elif [ "$nsecrets" -lt 8 ] && [ $# -eq 0 ]; then
+	echo "FAIL [run] the tests noted only $nsecrets secrets to look for"
+	total_fail=$((total_fail + 1))
+else
+	echo "PASS [run] none of the $nsecrets secrets the tests handed out is in any log, audit record, sink output or error message"
 	total_pass=$((total_pass + 1))
 fi
 
