@@ -347,7 +347,8 @@ typedef struct sink_syslog {
 	sink_syslog_addr addr;
 	char address[BG_SYSLOG_ADDRESS_MAX + 1]; /* as configured, for messages */
 	char hostname[256];
-	int fd; /* udp, tcp, unix: -1 while not connected */
+	long pid; /* PROCID: read at each delivery (a fork changes it) */
+	int fd;   /* udp, tcp, unix: -1 while not connected */
 	relpEngine_t *relp;
 	bool relp_failed; /* onErr fired during this deliver */
 	char relp_msg[160];
@@ -604,14 +605,14 @@ static int build(sink_syslog *s, const sink_rec *r, bool dgram, bg_err *e)
 
 	bg_buf_reset(&s->msg);
 	if (!dgram || r->len <= BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX)
-		return sink_syslog_format(r, s->hostname, (long)getpid(), &s->msg, e);
+		return sink_syslog_format(r, s->hostname, s->pid, &s->msg, e);
 	bg_buf_init(&stub, BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX);
 	rc = sink_syslog_stub(r, &stub, e);
 	if (rc == 0) {
 		st = *r;
 		st.line = stub.data;
 		st.len = stub.len;
-		rc = sink_syslog_format(&st, s->hostname, (long)getpid(), &s->msg, e);
+		rc = sink_syslog_format(&st, s->hostname, s->pid, &s->msg, e);
 	}
 	bg_buf_free(&stub);
 	return rc;
@@ -757,6 +758,7 @@ static int sink_syslog_deliver(void *self, const sink_rec *recs, size_t n, size_
 	*accepted = 0;
 	if (s == NULL || recs == NULL || n == 0)
 		return bg_err_set(e, BG_EINVAL, "syslog sink: nothing to deliver");
+	s->pid = (long)getpid();
 	rc = s->addr.proto == SINK_SYSLOG_RELP ? deliver_relp(s, recs, n, accepted, e)
 	                                       : deliver_fd(s, recs, n, accepted, e);
 	/* A record of many megabytes is rare: do not keep its buffer for the ones after it. */
