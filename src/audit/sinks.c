@@ -61,14 +61,6 @@ struct audit_sinks {
 	slot slots[BG_MAX_SINKS];
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void deadline_at(int64_t ms, struct timespec *ts)
 {
 	ts->tv_sec = ms / 1000;
@@ -213,7 +205,7 @@ static void note_result(slot *sl, int rc, int64_t upto, const bg_err *e)
 	sl->up = false;
 	sl->fail_gen++;
 	snprintf(sl->last_error, sizeof(sl->last_error), "%s", e->msg);
-	sl->retry_at = mono_ms() + sl->backoff;
+	sl->retry_at = bg_mono_ms() + sl->backoff;
 	sl->backoff =
 	    sl->backoff * 2 > BG_SINK_RETRY_MAX_MS ? BG_SINK_RETRY_MAX_MS : sl->backoff * 2;
 }
@@ -223,12 +215,12 @@ static void *sink_main(void *arg)
 	slot *sl = arg;
 	audit_sinks *s = sl->owner;
 	batch *b = calloc(1, sizeof(*b));
-	int64_t last_save = mono_ms();
+	int64_t last_save = bg_mono_ms();
 	bool idle = false;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && b != NULL) {
-		int64_t now = mono_ms(), from, upto;
+		int64_t now = bg_mono_ms(), from, upto;
 		struct timespec until;
 		size_t accepted = 0;
 		bg_err e;
@@ -269,12 +261,12 @@ static void *sink_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		note_result(sl, rc, upto, &e);
 		pthread_cond_broadcast(&s->progress);
-		if (sl->acked > sl->saved && mono_ms() - last_save >= BG_SINK_CURSOR_SAVE_MS) {
+		if (sl->acked > sl->saved && bg_mono_ms() - last_save >= BG_SINK_CURSOR_SAVE_MS) {
 			int64_t seq = sl->acked;
 
 			pthread_mutex_unlock(&s->mu);
 			save_cursor(s, sl, seq);
-			last_save = mono_ms();
+			last_save = bg_mono_ms();
 			pthread_mutex_lock(&s->mu);
 		}
 	}
@@ -288,7 +280,7 @@ static void *sink_main(void *arg)
 static int gate(void *ctx, int64_t seq, bg_err *e)
 {
 	audit_sinks *s = ctx;
-	int64_t gen[BG_MAX_SINKS], start = mono_ms(), deadline;
+	int64_t gen[BG_MAX_SINKS], start = bg_mono_ms(), deadline;
 	struct timespec until;
 	size_t i;
 	int rc = 0;

@@ -19,6 +19,9 @@ int64_t bg_now(void);
 /* Milliseconds since the epoch. */
 int64_t bg_now_ms(void);
 
+/* Milliseconds of a clock that never goes back (CLOCK_MONOTONIC), for intervals. */
+int64_t bg_mono_ms(void);
+
 /* "2026-11-24T03:27:00Z" and a NUL. */
 #define BG_RFC3339_SIZE 21
 

@@ -306,6 +306,14 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
+/* The policy's guardrails.rate: requests a second and burst, up to a million (beyond
+ * that a limit limits nothing this gateway can serve). The gateway keeps one bucket per
+ * grant that used it, at most BG_MAX_RATE_BUCKETS (live grants are far fewer; when full,
+ * buckets of grants idle for longer than it takes to fill them go first, which only
+ * gives them a fresh burst). */
+#define BG_MAX_RATE         1000000
+#define BG_MAX_RATE_BUCKETS 4096
+
 /* A client's User-Agent as the audit records it: enough for the SDK, its version and
  * the tool around it; the rest of a longer one is cut. */
 #define BG_MAX_AUDIT_USER_AGENT 512

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
+#include "gateway/limiter.h"
 #include "gateway/policyfile.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
@@ -43,6 +44,7 @@ typedef struct gw {
 	gw_policy *rules;         /* the policy file (serve --policy) and what it names */
 	const svc_policy *policy; /* its view for the workflow: criteria and approval rules */
 	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
+	gw_limiter *limiter;          /* each grant's request rate (the policy's guardrails) */
 } gw;
 
 typedef struct gw_http_request {

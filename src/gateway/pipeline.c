@@ -342,6 +342,24 @@ static bool authorise_runbook(pl_req *r, const store_grant *g)
 	return true;
 }
 
+/* The policy's guardrails.rate for g on this gateway (gateway/limiter.h). A refusal says
+ * the rate and when the next request would pass. */
+static bool rate_allows(pl_req *r, const store_grant *g)
+{
+	const rl_rate *rate = r->env->rate;
+	int64_t wait = 0;
+	bg_err e;
+
+	if (rate == NULL || gw_limiter_take(r->env->limiter, g->id, rate, bg_mono_ms(), &wait))
+		return true;
+	bg_err_set(&e, BG_EDENIED,
+	           "breakglass: grant %s may make %lld requests a second here, %lld at once "
+	           "(the policy's guardrails.rate); this one did not run: try again in %lld ms",
+	           g->id, (long long)rate->per_second, (long long)rate->burst, (long long)wait);
+	pl_refuse(r, DDB_ERR_RATE, e.msg);
+	return false;
+}
+
 static bool stage_authorise(pl_req *r)
 {
 	const store_grant *g;
@@ -400,6 +418,8 @@ static bool stage_authorise(pl_req *r)
 		pl_refuse(r, ddb_request_error_kind(st), e.msg);
 		return false;
 	}
+	if (!rate_allows(r, g))
+		return false;
 	if (grant_check(g, r->req, &e) != 0) {
 		pl_refuse(r, DDB_ERR_ACCESS_DENIED, e.msg);
 		return false;

@@ -25,6 +25,7 @@
 
 #include "audit/audit.h"
 #include "common/buf.h"
+#include "gateway/limiter.h"
 #include "gateway/upstream.h"
 #include "protocol/ddb_error.h"
 #include "gateway/runbooks.h"
@@ -49,6 +50,8 @@ typedef struct pl_env {
 	grant_cache *grants;
 	const keyring *kr;
 	gw_runbooks *runbooks; /* thread-safe; NULL: runbook grants are refused */
+	const rl_rate *rate;   /* each grant's request rate (the policy's); NULL: no limit */
+	gw_limiter *limiter;   /* thread-safe; the grants' buckets for rate */
 	int64_t (*now)(void);  /* seconds since the epoch (tests pin it) */
 } pl_env;
 

@@ -588,6 +588,7 @@ static void gw_close(gw *g)
 	sigkey_free(g->audit_key);
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
+	gw_limiter_free(g->limiter);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
@@ -678,6 +679,8 @@ static int gw_open(gw *g, bg_err *e)
 		if (credchain_start(g->identity) != 0)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
+	if (rc == 0 && (g->limiter = gw_limiter_new()) == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = start_sinks(g, e);
 	if (rc)
@@ -909,6 +912,8 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	s.env.grants = s.g.grants;
 	s.env.kr = s.g.kr;
 	s.env.runbooks = s.g.runbooks;
+	s.env.rate = policy_grant_rate(gw_policy_rules(s.g.rules));
+	s.env.limiter = s.g.limiter;
 	s.env.now = now_s;
 
 	s.nloops = s.g.cfg.threads;

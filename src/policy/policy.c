@@ -29,6 +29,7 @@ struct policy {
 	policy_approval approval;
 	policy_alerts alerts;
 	policy_direct_grants direct;
+	rl_rate rate; /* per_second 0: none */
 	int64_t review_deadline;
 	policy_notify notify[BG_MAX_NOTIFY_TARGETS];
 	size_t n_notify;
@@ -349,6 +350,36 @@ static int review_read(pctx *c, const ytree_node *v)
 	return 0;
 }
 
+/* guardrails: {rate: {per_second: N, burst: M}} */
+static int guardrails_read(pctx *c, const ytree_node *v)
+{
+	static const char *const known[] = {"rate", NULL};
+	static const char *const rate_known[] = {"per_second", "burst", NULL};
+	const ytree_node *r, *x;
+	bg_err why;
+	int rc;
+
+	if ((rc = keys(c, v, "guardrails", known)) != 0)
+		return rc;
+	if ((r = ytree_get(v, "rate")) == NULL)
+		return 0;
+	if ((rc = keys(c, r, "guardrails.rate", rate_known)) != 0)
+		return rc;
+	if ((x = ytree_get(r, "per_second")) == NULL)
+		return fail(c, r->line, "guardrails.rate needs per_second (requests a second)");
+	rc = ys_at(
+	    &c->f, x->line,
+	    ys_int(x, "guardrails.rate.per_second", 1, BG_MAX_RATE, &c->p->rate.per_second, &why),
+	    &why);
+	c->p->rate.burst = c->p->rate.per_second;
+	if (rc == 0 && (x = ytree_get(r, "burst")) != NULL)
+		rc = ys_at(
+		    &c->f, x->line,
+		    ys_int(x, "guardrails.rate.burst", 1, BG_MAX_RATE, &c->p->rate.burst, &why),
+		    &why);
+	return rc;
+}
+
 static int direct_read(pctx *c, const ytree_node *v)
 {
 	const char *s;
@@ -656,14 +687,15 @@ static void files_sort(policy *p)
 
 int policy_parse(const char *text, size_t len, const char *name, policy **out, bg_err *e)
 {
-	static const char *const known[] = {"criteria", "approval", "alerts", "direct_grants",
-	                                    "review",   "notify",   NULL};
+	static const char *const known[] = {"criteria", "approval", "alerts",     "direct_grants",
+	                                    "review",   "notify",   "guardrails", NULL};
 	static const struct {
 		const char *key;
 		int (*read)(pctx *, const ytree_node *);
-	} sections[] = {{"criteria", criteria_read}, {"approval", approval_read},
-	                {"alerts", alerts_read},     {"direct_grants", direct_read},
-	                {"review", review_read},     {"notify", notify_read}};
+	} sections[] = {{"criteria", criteria_read},    {"approval", approval_read},
+	                {"alerts", alerts_read},        {"direct_grants", direct_read},
+	                {"review", review_read},        {"notify", notify_read},
+	                {"guardrails", guardrails_read}};
 	const ytree_node *root, *x;
 	ytree *t = NULL;
 	policy *p;
@@ -769,6 +801,11 @@ const policy_alerts *policy_get_alerts(const policy *p)
 policy_direct_grants policy_get_direct_grants(const policy *p)
 {
 	return p->direct;
+}
+
+const rl_rate *policy_grant_rate(const policy *p)
+{
+	return p != NULL && p->rate.per_second > 0 ? &p->rate : NULL;
 }
 
 int64_t policy_review_deadline(const policy *p)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "policy/ratelimit.h"
 
 /* The named built-in checks, in the order they are evaluated and reported. */
 typedef enum policy_check {
@@ -138,6 +139,9 @@ const policy_alerts *policy_get_alerts(const policy *p);
 policy_direct_grants policy_get_direct_grants(const policy *p);
 /* Seconds from an incident's close to its review's sign-off deadline (default 24h). */
 int64_t policy_review_deadline(const policy *p);
+/* guardrails.rate: each grant's request rate on a gateway, or NULL when the policy sets
+ * none (no limit). */
+const rl_rate *policy_grant_rate(const policy *p);
 
 size_t policy_notify_count(const policy *p);
 const policy_notify *policy_notify_at(const policy *p, size_t i);

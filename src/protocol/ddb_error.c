@@ -50,6 +50,8 @@ static const struct kind_info kinds[DDB_ERR_COUNT] = {
                                  "The request was sent to DynamoDB but its outcome is unknown; "
                                  "it may or may not have been applied"},
     [DDB_ERR_BAD_REQUEST] = {400, CORAL "BadRequestException", "The HTTP request is malformed"},
+    [DDB_ERR_RATE] = {400, DDB "RequestRateRefusedException",
+                      "The grant's request rate is spent for now; the request did not run"},
 };
 
 static const struct kind_info *kind_get(ddb_error_kind k)

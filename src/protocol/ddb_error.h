@@ -48,6 +48,10 @@ typedef enum ddb_error_kind {
 	/* 400 BadRequestException: the HTTP framing itself is malformed or ambiguous (two
 	 * Content-Lengths, an unsupported Transfer-Encoding, a bad request line). */
 	DDB_ERR_BAD_REQUEST,
+	/* 400 RequestRateRefusedException: the grant's request rate (the policy's guardrails)
+	 * is spent for now. Not a throttling code: SDKs would retry it at once, against a
+	 * limit meant to slow the responder down; the message says when to try again. */
+	DDB_ERR_RATE,
 	DDB_ERR_COUNT
 } ddb_error_kind;
 

@@ -174,8 +174,20 @@ static void test_defaults_and_options(void **state)
 	assert_int_equal(policy_get_approval(p)->pending_expires, 900);
 	assert_int_equal(policy_get_approval(p)->solo_after, 0); /* solo forbidden */
 	assert_int_equal(policy_get_direct_grants(p), POLICY_DIRECT_ALLOW);
+	assert_null(policy_grant_rate(p)); /* no rate limit unless the policy sets one */
 	policy_free(p);
 	policy_free(NULL);
+
+	/* guardrails.rate; burst defaults to the rate. */
+	p = load("guardrails: {rate: {per_second: 5, burst: 12}}\n", &e);
+	assert_non_null(p);
+	assert_int_equal(policy_grant_rate(p)->per_second, 5);
+	assert_int_equal(policy_grant_rate(p)->burst, 12);
+	policy_free(p);
+	p = load("guardrails:\n  rate: {per_second: 3}\n", &e);
+	assert_non_null(p);
+	assert_int_equal(policy_grant_rate(p)->burst, 3);
+	policy_free(p);
 
 	/* Secret rotation, SNS for tests (certificate hosts, CA), a rotation restriction. */
 	p = load("criteria:\n"
@@ -237,6 +249,12 @@ static void refused(const char *text, unsigned line, const char *want)
 static void test_errors_name_the_line(void **state)
 {
 	(void)state;
+	/* Guardrails. */
+	refused("guardrails:\n  rate: {burst: 5}\n", 2, "guardrails.rate needs per_second");
+	refused("guardrails:\n  rate: {per_second: 0}\n", 2,
+	        "guardrails.rate.per_second must be a whole number from 1 to 1000000");
+	refused("guardrails:\n  rate: {per_second: 2, brust: 5}\n", 2, "unknown key 'brust'");
+	refused("guardrails:\n  budget: 5\n", 2, "unknown key 'budget'");
 	/* Criteria. */
 	refused("criteria:\n  - reason: {min_length: 20}\n  - on_fire: {really: true}\n", 3,
 	        "unknown check 'on_fire' (incident_open, alert_firing_within");
