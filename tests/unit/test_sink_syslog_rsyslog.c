@@ -9,8 +9,9 @@
  * for a datagram that could not hold it, and the file verifies as a trail); TCP must
  * notice that a restarted rsyslogd closed its connection; RELP must fail, not claim
  * acceptance, while rsyslogd is stopped (before or in the middle of a batch of
- * BG_SINK_BATCH records) or frozen, and succeed once it is back. rsyslogd is stopped by
- * its PID.
+ * BG_SINK_BATCH records) or frozen, and succeed once it is back. Also pinned: rsyslog cuts
+ * a record over its maxMessageSize yet acknowledges it (docs/audit-syslog.md warns of it).
+ * rsyslogd is stopped by its PID.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -500,6 +501,38 @@ static void test_relp_stopped_midway(void **state)
 	free(batch);
 }
 
+/* What docs/audit-syslog.md warns about: a record longer than rsyslog's maxMessageSize
+ * (256k here) is cut by rsyslog, which still answers RELP's 200; the copy then fails
+ * verify. If rsyslog starts refusing such frames instead, this test says so and the doc
+ * needs updating. */
+static void test_relp_oversize_is_cut(void **state)
+{
+	size_t base, n, len = 300 * 1024;
+	char *line = malloc(len + 64), **l;
+	sink_rec r = {.seq = 1, .ts_ms = 0, .kind = "request"};
+	void *s = open_sink("relp://", NULL, port_relp);
+	bool partial;
+	static const char head[] = "{\"seq\":1,\"body\":\"";
+	size_t h = sizeof(head) - 1;
+
+	assert_non_null(line);
+	memcpy(line, head, h);
+	memset(line + h, 'x', len);
+	memcpy(line + h + len, "\"}", 3);
+	r.line = line;
+	r.len = strlen(line);
+	free_lines(lines_of("relp.log", &base));
+	deliver_ok_recs(s, &r, 1);
+	l = wait_lines("relp.log", base + 1);
+	n = strlen(l[base]);
+	print_message("a %zu-byte record arrived as %zu bytes, acknowledged\n", r.len, n);
+	assert_true(n < r.len);
+	assert_false(su_verify(trail.key, l + base, 1, &partial));
+	free_lines(l);
+	free(line);
+	sink_syslog_ops.close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp),
 	    cmocka_unit_test(test_relp),
 	    cmocka_unit_test(test_relp_stopped_midway),
+	    cmocka_unit_test(test_relp_oversize_is_cut),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
