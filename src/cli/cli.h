@@ -165,6 +165,8 @@ int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_incident_main(int argc, char **argv);
+int cmd_close_main(int argc, char **argv);
+int cmd_review_main(int argc, char **argv);
 int cmd_request_main(int argc, char **argv);
 int cmd_approve_main(int argc, char **argv);
 int cmd_deny_main(int argc, char **argv);

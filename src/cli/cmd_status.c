@@ -117,6 +117,11 @@ int cmd_status_main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(ans, "pending_requests")));
 	printf("%-16s %lld live\n", "grants",
 	       (long long)json_integer_value(json_object_get(ans, "live_grants")));
+	printf("%-16s %lld overdue%s\n", "reviews",
+	       (long long)json_integer_value(json_object_get(ans, "overdue_reviews")),
+	       json_integer_value(json_object_get(ans, "overdue_reviews")) > 0
+	           ? " (breakglass review list --overdue)"
+	           : "");
 	print_audit(json_object_get(ans, "audit"));
 	json_decref(ans);
 	fflush(stdout);

@@ -279,6 +279,41 @@ static const cli_help_item request_examples[] = {
      "  --solo --otp 123456"},
     END};
 
+static const cli_help_item close_opts[] = {
+    {"INCIDENT", "The incident's id."},
+    {"--reason TEXT", "Why it is over; kept in the incident's history and the record."},
+    END};
+
+static const cli_help_item close_examples[] = {
+    {"The fix is in: lock the door, then write the report:",
+     "breakglass close INC-4711 --reason \"orders flow again\"\n"
+     "breakglass report INC-4711 --format html --out INC-4711-report.html"},
+    END};
+
+static const cli_help_item close_exit[] = {
+    {"0", "Closed, and the audit trail verified whole."},
+    {"1", "Refused (no such incident, not allowed), or closed but the audit trail does "
+          "not verify: run breakglass audit verify."},
+    {"2", "A usage error: nothing was sent."},
+    {"3", "The server could not be reached, or could not record the closing."},
+    END};
+
+static const cli_help_item review_opts[] = {
+    {"INCIDENT", "The closed incident whose review to sign; or list."},
+    {"--sign", "Sign the review (with --learnings and --otp)."},
+    {"--learnings FILE",
+     "What happened, why, and what changes: UTF-8 text, up to 16 KiB, kept with the "
+     "review."},
+    {"--otp CODE", "Your current TOTP code."},
+    {"--overdue", "list: only reviews past their deadline and not signed."},
+    END};
+
+static const cli_help_item review_examples[] = {
+    {"Sign the review of a closed incident:",
+     "breakglass review INC-4711 --sign --learnings learnings.md --otp 123456"},
+    {"What is overdue:", "breakglass review list --overdue"},
+    END};
+
 static const cli_help_item answer_opts[] = {
     {"REQUEST", "The request's id (bg-...), as the requester or `breakglass requests` shows."},
     {"--otp CODE", "Your current TOTP code."},
@@ -636,6 +671,25 @@ static const cli_help pages[] = {
      "enough have approved, it becomes a grant with the same id, which `creds`, `exec` and "
      "`run` take. A request nobody answers expires. Responders only.",
      request_opts, true, request_examples, NULL, NULL},
+    {"close", "lock down an incident: revoke, resolve, open the review",
+     "breakglass close INCIDENT [--reason TEXT] [--json]",
+     "Locks the door again after an incident, in one step: every live grant made for the "
+     "incident's requests is revoked (a request already in flight finishes and is "
+     "audited; the next one is refused), the incident is resolved if it is not yet, and "
+     "its review is opened with a deadline (the policy's review.deadline, 24h by default). "
+     "Then the whole audit trail is verified and the result shown, with the commands that "
+     "come next: the report and the review's sign-off. Closing is never automatic, even "
+     "when the alerts resolve. Closing again revokes whatever is live and keeps the first "
+     "review. Responders, approvers and admins may close.",
+     close_opts, true, close_examples, close_exit, NULL},
+    {"review", "sign an incident's review, or list the reviews",
+     "breakglass review INCIDENT --sign --learnings FILE --otp CODE [--json]\n"
+     "breakglass review list [--overdue] [--json]",
+     "Every closed incident has a review to sign by its deadline, by an approver or an "
+     "admin who did not ask for access during the incident, with what was learned. A review "
+     "is signed once. Until it is signed, a review past its deadline is overdue: listed "
+     "here, counted by breakglass status, and notified once (event review).",
+     review_opts, true, review_examples, NULL, NULL},
     {"approve", "approve someone's request (approvers)",
      "breakglass approve REQUEST --otp CODE [--reason TEXT] [--json]",
      "Approves a pending request: yours never counts for your own. When the policy's number "

@@ -23,6 +23,7 @@
 #include "runbook/runbook.h"
 #include "workflow/incident.h"
 #include "workflow/request.h"
+#include "workflow/review.h"
 #include "workflow/service.h"
 
 /* A path's {id}: a grant id, a user name or an incident id, whichever is longest. */
@@ -326,8 +327,16 @@ static void api_grant_creds(api_ctx *c)
 /* GET /api/v1/status: what an operator checks first (no secret): the gateway's AWS
  * identity, its upstream, the runbooks it holds. */
 typedef struct status_counts {
-	int64_t now, incidents, pending, grants;
+	int64_t now, incidents, pending, grants, overdue;
 } status_counts;
+
+static int count_overdue(void *ctx, const store_review *r)
+{
+	status_counts *n = ctx;
+
+	n->overdue += svc_review_overdue(r, n->now);
+	return 0;
+}
 
 static int count_incident(void *ctx, const store_incident *in)
 {
@@ -479,7 +488,7 @@ static void api_status(api_ctx *c)
 {
 	sinks_view v;
 	json_t *audit_state;
-	status_counts n = {bg_now(), 0, 0, 0};
+	status_counts n = {bg_now(), 0, 0, 0, 0};
 	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
@@ -496,6 +505,7 @@ static void api_status(api_ctx *c)
 	if (store_incident_list(c->sv.st, count_incident, &n, &e) != 0 ||
 	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
 	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0 ||
+	    store_review_list(c->sv.st, count_overdue, &n, &e) != 0 ||
 	    sinks_view_get(c, &v, &e) != 0 || (audit_state = audit_state_json(&v)) == NULL) {
 		if (e.code == 0)
 			bg_err_set(&e, BG_ENOMEM, "out of memory");
@@ -504,15 +514,15 @@ static void api_status(api_ctx *c)
 		api_fail(c, &e);
 		return;
 	}
-	api_reply(c, 200,
-	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o}", "identity", id,
-	                    "upstream", c->g->cfg.upstream, "region", c->g->cfg.region,
-	                    "public_url", c->g->cfg.public_url, "runbooks", "folder",
-	                    c->g->cfg.runbooks, "count",
-	                    (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy",
-	                    c->g->cfg.policy, "open_incidents", (json_int_t)n.incidents,
-	                    "pending_requests", (json_int_t)n.pending, "live_grants",
-	                    (json_int_t)n.grants, "audit", audit_state));
+	api_reply(
+	    c, 200,
+	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:I,s:o}", "identity", id,
+	              "upstream", c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
+	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
+	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
+	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
+	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants, "overdue_reviews",
+	              (json_int_t)n.overdue, "audit", audit_state));
 	gw_runbooks_release(snap);
 }
 
@@ -824,6 +834,88 @@ static void api_incident_resolve(api_ctx *c)
 		incident_answer(c, &in, true);
 }
 
+/* POST /api/v1/incidents/{id}/close: teardown (workflow/review.h). */
+static void api_incident_close(api_ctx *c)
+{
+	svc_close_result *r = malloc(sizeof(*r)); /* a review's learnings are large */
+	json_t *o = NULL, *ids, *inc = NULL;
+	bg_err e;
+	size_t i;
+
+	if (r == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (svc_incident_close(&c->sv, c->g->policy, &c->me, c->id, in_str(c, "reason"), r, &e) !=
+	        0 ||
+	    svc_incident_json(&c->sv, &r->incident, false, &inc, &e) != 0) {
+		api_fail(c, &e);
+		free(r);
+		return;
+	}
+	ids = json_array();
+	for (i = 0; ids != NULL && i < r->n_revoked && i < BG_MAX_CLOSE_GRANTS; i++)
+		json_array_append_new(ids, json_string(r->revoked[i]));
+	if (ids != NULL)
+		o = json_pack(
+		    "{s:o,s:b,s:o,s:I,s:o,s:b,s:{s:b,s:I,s:I}}", "incident", inc, "resolved_now",
+		    r->resolved_now, "revoked", ids, "revoked_count", (json_int_t)r->n_revoked,
+		    "review", svc_review_json(&r->review, bg_now()), "review_opened",
+		    r->review_opened, "audit", "ok", r->audit_ok, "records",
+		    (json_int_t)r->audit_records, "bad_seq", (json_int_t)r->audit_bad_seq);
+	else
+		json_decref(inc);
+	free(r);
+	api_reply(c, 200, o);
+}
+
+/* POST /api/v1/incidents/{id}/review: sign it (step-up code checked by the route). */
+static void api_review_sign(api_ctx *c)
+{
+	store_review *r = malloc(sizeof(*r));
+	bg_err e;
+
+	if (r == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (in_str(c, "learnings") == NULL)
+		api_error(c, 400, "bad_request", "learnings are required");
+	else if (svc_review_sign(&c->sv, &c->me, c->id, in_str(c, "learnings"), r, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200, svc_review_json(r, bg_now()));
+	free(r);
+}
+
+typedef struct review_listing {
+	api_list l;
+	bool overdue_only;
+	int64_t now;
+} review_listing;
+
+static int list_review(void *ctx, const store_review *r)
+{
+	review_listing *rl = ctx;
+
+	if (rl->overdue_only && !svc_review_overdue(r, rl->now))
+		return 0;
+	return list_add(&rl->l, svc_review_json(r, rl->now));
+}
+
+/* GET /api/v1/reviews[?overdue=1] */
+static void api_reviews_list(api_ctx *c)
+{
+	const char *od = c->hr->arg(c->hr, "overdue");
+	review_listing rl = {{json_array(), false}, od != NULL && strcmp(od, "0") != 0, bg_now()};
+	bg_err e;
+
+	list_reply(c, "reviews", &rl.l,
+	           rl.l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
+	                            : svc_review_list(&c->sv, list_review, &rl, &e),
+	           &e);
+}
+
 /* --- requests and approvals -------------------------------------------------------------- */
 
 static void request_answer(api_ctx *c, int status, const store_request *r, const store_grant *g,
@@ -1077,6 +1169,12 @@ static const api_route routes[] = {
     {"POST", "/api/v1/incidents/{id}/resolve",
      USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_resolve,
      "only a responder, an approver or an admin can resolve an incident"},
+    {"POST", "/api/v1/incidents/{id}/close",
+     USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_close,
+     "only a responder, an approver or an admin can close an incident"},
+    {"POST", "/api/v1/incidents/{id}/review", USER_ROLE_APPROVER | USER_ROLE_ADMIN, true,
+     api_review_sign, "only an approver or an admin can sign a review"},
+    {"GET", "/api/v1/reviews", USER_ROLE_ANY, false, api_reviews_list, NULL},
     {"POST", "/api/v1/requests", USER_ROLE_RESPONDER, true, api_requests_add,
      "only a responder can request access"},
     {"GET", "/api/v1/requests", USER_ROLE_ANY, false, api_requests_list, NULL},
