@@ -24,7 +24,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <librelp.h>
 #include <netdb.h>
 #include <poll.h>
@@ -40,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/sink_stub.h"
 #include "common/limits.h"
 
 /* ---- addresses ---- */
@@ -296,45 +296,6 @@ size_t sink_syslog_frame_prefix(size_t n, char *out, size_t cap)
 	int k = snprintf(out, cap, "%zu ", n);
 
 	return k < 0 || (size_t)k >= cap ? 0 : (size_t)k;
-}
-
-int sink_syslog_stub(const sink_rec *r, bg_buf *out, bg_err *e)
-{
-	json_t *rec = NULL, *stub = NULL, *seq, *prev, *hash;
-	char *s = NULL;
-	int rc;
-
-	if (r == NULL || r->line == NULL)
-		return bg_err_set(e, BG_EINVAL, "syslog: record without a line");
-	rec = json_loadb(r->line, r->len, JSON_REJECT_DUPLICATES, NULL);
-	seq = json_object_get(rec, "seq");
-	prev = json_object_get(rec, "prev_hash");
-	hash = json_object_get(rec, "hash");
-	if (!json_is_integer(seq) || json_integer_value(seq) != r->seq || !json_is_string(prev) ||
-	    !json_is_string(hash)) {
-		rc = bg_err_set(e, BG_EINVAL,
-		                "syslog: record %lld: its line is not a record with seq, prev_hash "
-		                "and hash",
-		                (long long)r->seq);
-		goto done;
-	}
-	stub = json_pack("{s:O,s:O,s:O,s:b}", "seq", seq, "prev_hash", prev, "hash", hash,
-	                 "redacted", 1);
-	s = stub == NULL ? NULL : json_dumps(stub, JSON_COMPACT);
-	if (s == NULL) {
-		rc = bg_err_set(e, BG_ENOMEM, "syslog: record %lld: out of memory",
-		                (long long)r->seq);
-		goto done;
-	}
-	rc = bg_buf_adds(out, s);
-	if (rc != 0)
-		bg_err_set(e, rc, "syslog: record %lld: stub: %s", (long long)r->seq,
-		           bg_err_name(rc));
-done:
-	free(s);
-	json_decref(stub);
-	json_decref(rec);
-	return rc;
 }
 
 /* ---- the transport ---- */
@@ -599,22 +560,23 @@ static int write_all(int fd, const char *prefix, size_t plen, const char *msg, s
  * record alone, not on the host's name). */
 static int build(sink_syslog *s, const sink_rec *r, bool dgram, bg_err *e)
 {
-	bg_buf stub;
 	sink_rec st;
+	char *stub;
 	int rc;
 
 	bg_buf_reset(&s->msg);
 	if (!dgram || r->len <= BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX)
 		return sink_syslog_format(r, s->hostname, s->pid, &s->msg, e);
-	bg_buf_init(&stub, BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX);
-	rc = sink_syslog_stub(r, &stub, e);
-	if (rc == 0) {
-		st = *r;
-		st.line = stub.data;
-		st.len = stub.len;
-		rc = sink_syslog_format(&st, s->hostname, s->pid, &s->msg, e);
-	}
-	bg_buf_free(&stub);
+	st = *r;
+	rc = sink_stub(r, &stub, &st.len, e);
+	if (rc != 0)
+		return rc;
+	st.line = stub;
+	rc = st.len > BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX
+	         ? bg_err_set(e, BG_EINVAL, "audit record %lld: its redacted stub is too long",
+	                      (long long)r->seq)
+	         : sink_syslog_format(&st, s->hostname, s->pid, &s->msg, e);
+	free(stub);
 	return rc;
 }
 

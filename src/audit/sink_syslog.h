@@ -20,8 +20,8 @@
  * unix:) never exceeds BG_SYSLOG_DGRAM_MAX: a record whose line is longer than
  * BG_SYSLOG_DGRAM_MAX - BG_SYSLOG_HEADER_MAX bytes goes as its redacted stub instead.
  *
- * The pure parts (address parsing, formatting, framing, the stub) are exposed for tests
- * and the fuzz target.
+ * The pure parts (address parsing, formatting, framing) are exposed for tests and the
+ * fuzz target; the stub is sink_stub.h's, shared with the other sinks.
  */
 #ifndef BG_AUDIT_SINK_SYSLOG_H
 #define BG_AUDIT_SINK_SYSLOG_H
@@ -71,10 +71,5 @@ int sink_syslog_format(const sink_rec *r, const char *hostname, long procid, bg_
 /* Writes the octet-counting prefix of an n-byte message (RFC 6587 3.4.1: "N " before
  * the message) into out (of cap >= 22 bytes) and returns its length. Pure. */
 size_t sink_syslog_frame_prefix(size_t n, char *out, size_t cap);
-
-/* Appends the redacted stub of r ({"seq":N,"prev_hash":..,"hash":..,"redacted":true},
- * the form verify.h reads) to out, taken from r's JSON. Returns 0, or BG_EINVAL when the
- * line is not a record of seq r->seq, BG_ELIMIT or BG_ENOMEM. Pure. */
-int sink_syslog_stub(const sink_rec *r, bg_buf *out, bg_err *e) BG_MUST_CHECK;
 
 #endif

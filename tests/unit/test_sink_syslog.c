@@ -1,7 +1,8 @@
 /*
  * test_sink_syslog.c - the syslog transport without rsyslog: address parsing and its
  * errors, the RFC 5424 message to the byte, octet-counted framing, the redacted stub
- * (a copy with stubs still verifies, as partial), and delivery over UDP, a Unix datagram
+ * (sink_stub.c, shared with the CloudWatch sink: a copy with stubs still verifies, as
+ * partial), and delivery over UDP, a Unix datagram
  * socket and TCP to loopback receivers this test opens, including a TCP receiver that
  * closed or reset the connection (the batch reaches the new connection) and receivers
  * that are not there (an error naming the address and the errno text).
@@ -29,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "audit/sink_stub.h"
 #include "audit/sink_syslog.h"
 #include "common/limits.h"
 
@@ -209,12 +211,11 @@ static void test_frame(void **state)
 static void test_stub(void **state)
 {
 	char **copy = calloc(trail.n, sizeof(*copy));
-	bg_buf b;
 	bg_err e;
-	size_t i;
+	size_t i, len;
 	bool partial = false;
 	sink_rec bad;
-	char *want;
+	char *want, *stub = (char *)"unchanged";
 
 	assert_non_null(copy);
 	assert_true(su_verify(trail.key, trail.lines, trail.n, &partial));
@@ -224,10 +225,9 @@ static void test_stub(void **state)
 			copy[i] = strdup(trail.lines[i]);
 			continue;
 		}
-		bg_buf_init(&b, 4096);
-		assert_int_equal(sink_syslog_stub(&trail.recs[i], &b, &e), 0);
-		copy[i] = bg_buf_steal(&b);
+		assert_int_equal(sink_stub(&trail.recs[i], &copy[i], &len, &e), 0);
 		assert_non_null(copy[i]);
+		assert_int_equal(len, strlen(copy[i]));
 		assert_true(strncmp(copy[i], "{\"seq\":", 7) == 0);
 		assert_non_null(strstr(copy[i], "\"redacted\":true}"));
 		want = su_stub_of(trail.lines[i]);
@@ -239,18 +239,21 @@ static void test_stub(void **state)
 	for (i = 0; i < trail.n; i++)
 		free(copy[i]);
 	free(copy);
-	/* not a record, or a record of another seq */
+	/* not a record, or a record of another seq: an error naming the seq, no stub */
 	bad = trail.recs[1];
 	bad.seq = 99;
-	bg_buf_init(&b, 4096);
-	assert_int_equal(sink_syslog_stub(&bad, &b, &e), BG_EINVAL);
+	assert_int_equal(sink_stub(&bad, &stub, &len, &e), BG_EINVAL);
+	assert_null(stub);
+	assert_non_null(strstr(e.msg, "audit record 99"));
 	bad.line = "{\"seq\":99}";
 	bad.len = strlen(bad.line);
-	assert_int_equal(sink_syslog_stub(&bad, &b, &e), BG_EINVAL);
+	assert_int_equal(sink_stub(&bad, &stub, &len, &e), BG_EINVAL);
+	bad.line = "{\"seq\":99,\"seq\":99,\"prev_hash\":\"a\",\"hash\":\"b\"}";
+	bad.len = strlen(bad.line);
+	assert_int_equal(sink_stub(&bad, &stub, &len, &e), BG_EINVAL);
 	bad.line = "not json";
 	bad.len = strlen(bad.line);
-	assert_int_equal(sink_syslog_stub(&bad, &b, &e), BG_EINVAL);
-	bg_buf_free(&b);
+	assert_int_equal(sink_stub(&bad, &stub, &len, &e), BG_EINVAL);
 }
 
 /* ---- delivery to loopback receivers ---- */
