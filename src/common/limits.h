@@ -195,6 +195,22 @@
 #define BG_MAX_OTP_FAILURES    5
 #define BG_OTP_LOCKOUT_SECONDS 300
 
+/* Masking (policy/mask.h, a runbook's `mask:`): the attributes one runbook hides are
+ * the handful of personal or secret fields of one table (an email, a card, an address),
+ * not a schema; each path is written by hand and reviewed. A segment is one attribute
+ * name: DynamoDB allows 64 KiB names but caps key attribute names at 255 bytes, and a name
+ * a reviewer can read is far shorter. Depth follows maps (a.b.c): DynamoDB nests 32
+ * levels, a hand-written path into a record rarely goes past three, and eight bounds the
+ * masking walk per item and path. */
+#define BG_MAX_MASK_PATHS   32
+#define BG_MAX_MASK_SEGMENT 255
+#define BG_MAX_MASK_DEPTH   8
+#define BG_MAX_MASK_PATH    512
+/* Hex digits of the keyed hash shown in a masked value (mask_hash): 64 bits tell apart
+ * the values one incident sees (collisions are negligible below millions of values) while
+ * giving away as little of the value's HMAC as is useful. */
+#define BG_MASK_HASH_HEX 16
+
 /* Runbooks one grant may name: the handful an incident needs. */
 #define BG_MAX_GRANT_RUNBOOKS 16
 
@@ -286,6 +302,12 @@
  * cut-short list, and a smaller limit reads it. */
 #define BG_MAX_AUDIT_PAGE     1000
 #define BG_AUDIT_PAGE_DEFAULT 100
+
+/* Records sharing one request_id that `audit show` joins: a request and its response or
+ * denial, an API action and a refused TOTP code before it; a runbook's pages share
+ * their request's id. More than this is listed as cut short ("related_more"), never
+ * silently. */
+#define BG_MAX_AUDIT_RELATED 64
 
 /* Audit records waiting for their group commit. When the queue is full an append fails
  * at once (fail closed: the action is refused) rather than waiting without bound. */

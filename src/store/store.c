@@ -898,6 +898,15 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
 	return s->m->audit_scan_back(s, before > 0 ? before : INT64_MAX, limit, fn, ctx, e);
 }
 
+int store_audit_by_request(store *s, const char *request_id, int64_t limit,
+                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                           bg_err *e)
+{
+	if (fn == NULL || request_id == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no row function or request id");
+	return s->m->audit_by_request(s, request_id, limit, fn, ctx, e);
+}
+
 int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e)
 {
 	if (name == NULL || name[0] == '\0' || seq == NULL)

@@ -477,6 +477,13 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                           bg_err *e) BG_MUST_CHECK;
 
+/* The rows whose request_id is request_id (a request and its response or denial), in
+ * seq order, at most limit of them (limit <= 0: all); indexed, not a scan of the log.
+ * The same rules for fn. */
+int store_audit_by_request(store *s, const char *request_id, int64_t limit,
+                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                           bg_err *e) BG_MUST_CHECK;
+
 /* --- post-incident reviews -------------------------------------------------------------- */
 
 /* The review `close` opens for an incident: signed once, by someone who did not request

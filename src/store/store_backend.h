@@ -128,6 +128,9 @@ struct store_methods {
 	int (*audit_scan)(store *s, int64_t after, int64_t limit,
 	                  int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
 	                  bg_err *e);
+	int (*audit_by_request)(store *s, const char *request_id, int64_t limit,
+	                        int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+	                        void *ctx, bg_err *e);
 
 	/* The audit sinks' cursors. */
 	int (*sink_cursor_get)(store *s, const char *name, int64_t *seq, bg_err *e);

@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 8, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 9, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -51,6 +51,8 @@
  *   reviews(incident PRIMARY KEY -> incidents(id), opened_at, opened_by, deadline,
  *           signed_by, signed_at (0: not yet), learnings, overdue_noticed): the
  *           post-incident review `close` opens (version 8)
+ *   audit_request: an index of the audit table by request_id, so `audit show` finds a
+ *          request's response (version 9)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -70,7 +72,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 8
+#define SCHEMA_VERSION_N 9
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -137,6 +139,7 @@ enum {
 	ST_REVIEW_SIGN,
 	ST_REVIEW_LIST,
 	ST_REVIEW_OVERDUE_NOTICED,
+	ST_AUDIT_BY_REQUEST,
 	ST_COUNT
 };
 
@@ -280,7 +283,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_REVIEW_LIST] = "SELECT " REVIEW_COLS " FROM reviews ORDER BY deadline DESC, incident",
     [ST_REVIEW_OVERDUE_NOTICED] =
         "UPDATE reviews SET overdue_noticed = 1 WHERE incident = ?1 AND overdue_noticed = 0",
+    [ST_AUDIT_BY_REQUEST] =
+        "SELECT " AUDIT_COLS " FROM audit WHERE request_id = ?1 ORDER BY seq LIMIT ?2",
 };
+
+/* Version 9: the records of one request (its request, response or denial) found by
+ * request_id, not by scanning the log. */
+#define AUDIT_REQUEST_SQL                                                                          \
+	"CREATE INDEX audit_request ON audit (request_id) WHERE request_id IS NOT NULL;"
 
 /* Version 4's tables, in a new store and in the migration to it. One open incident per
  * alert group (the partial unique index), so two deliveries racing cannot open two. */
@@ -421,7 +431,7 @@ static const char schema_sql[] =
     " detail TEXT,"
     " prev_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
-    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;"
+    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;" AUDIT_REQUEST_SQL
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
@@ -789,6 +799,8 @@ static const char *const migrations[] = {
     SINKS_SQL,
     /* 7 -> 8: post-incident reviews. */
     REVIEWS_SQL,
+    /* 8 -> 9: the audit table by request_id. */
+    AUDIT_REQUEST_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -1995,6 +2007,19 @@ static int sq_audit_scan(store *st, int64_t after, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int sq_audit_by_request(store *st, const char *request_id, int64_t limit,
+                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+                               void *ctx, bg_err *e)
+{
+	scan_ctx sc = {fn, ctx};
+	query qy = {.st = ST_AUDIT_BY_REQUEST,
+	            ARGS(TEXT(request_id), INT(limit > 0 ? limit : INT64_MAX)),
+	            .row = scan_row,
+	            .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read the audit log", e);
+}
+
 static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
                               void *ctx, bg_err *e)
@@ -2187,4 +2212,5 @@ const store_methods store_sqlite_methods = {
     .review_sign = sq_review_sign,
     .review_list = sq_review_list,
     .review_overdue_noticed = sq_review_overdue_noticed,
+    .audit_by_request = sq_audit_by_request,
 };
