@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audit/sink_stub.h"
 #include "common/clock.h"
 #include "signing/awscreds.h"
 #include "signing/credchain.h"
@@ -26,41 +27,24 @@
 
 /* ---- events and batches ---- */
 
-/* The redacted stub of the record in line[0..len): its seq, prev_hash and hash. */
+/* The redacted stub of the record (sink_stub.h) in place of its line. */
 static int make_stub(const sink_rec *r, cwlogs_event *ev, bg_err *e)
 {
-	json_t *rec, *stub = NULL;
-	json_t *seq, *prev, *hash;
-	int rc = 0;
+	int rc = sink_stub(r, &ev->stub, &ev->len, e);
 
-	rec = json_loadb(r->line, r->len, JSON_REJECT_DUPLICATES, NULL);
-	seq = json_object_get(rec, "seq");
-	prev = json_object_get(rec, "prev_hash");
-	hash = json_object_get(rec, "hash");
-	if (!json_is_integer(seq) || json_integer_value(seq) != r->seq || !json_is_string(prev) ||
-	    !json_is_string(hash)) {
-		rc = bg_err_set(e, BG_EINVAL,
-		                "audit record %lld is too long for CloudWatch Logs (%zu bytes) and "
-		                "has no seq, prev_hash and hash to stand in for it",
-		                (long long)r->seq, r->len);
-		goto done;
-	}
-	stub = json_pack("{s:O,s:O,s:O,s:b}", "seq", seq, "prev_hash", prev, "hash", hash,
-	                 "redacted", 1);
-	ev->stub = stub ? json_dumps(stub, JSON_COMPACT) : NULL;
-	if (ev->stub == NULL) {
-		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
-		goto done;
-	}
+	if (rc == BG_EINVAL)
+		return bg_err_set(
+		    e, rc,
+		    "audit record %lld is too long for CloudWatch Logs (%zu bytes) and "
+		    "has no seq, prev_hash and hash to stand in for it",
+		    (long long)r->seq, r->len);
+	if (rc != 0)
+		return rc;
 	ev->msg = ev->stub;
-	ev->len = strlen(ev->stub);
 	/* Only a forged record has hashes that long; its copy could not verify anyway. */
 	if (ev->len + BG_CWLOGS_EVENT_OVERHEAD > BG_CWLOGS_MAX_EVENT_BYTES)
 		rc = bg_err_set(e, BG_EINVAL, "audit record %lld: its redacted stub is too long",
 		                (long long)r->seq);
-done:
-	json_decref(stub);
-	json_decref(rec);
 	return rc;
 }
 

@@ -73,10 +73,10 @@ static const sink_ops *ops_of(sink_type t)
 	switch (t) {
 	case SINK_JSONL:
 		return &sink_jsonl_ops;
+	case SINK_SYSLOG:
+		return &sink_syslog_ops;
 	case SINK_CLOUDWATCH:
 		return &sink_cloudwatch_ops;
-	case SINK_SYSLOG:
-		break; /* its transport lands next */
 	}
 	return NULL;
 }
@@ -365,8 +365,7 @@ static int open_slot(audit_sinks *s, slot *sl, const sink_conf *c, int64_t head,
 	sl->up = true;
 	sl->backoff = BG_SINK_RETRY_MIN_MS;
 	if (sl->ops == NULL)
-		return bg_err_set(e, BG_EINVAL, "this build has no %s audit sinks",
-		                  c->type == SINK_SYSLOG ? "syslog" : "cloudwatch");
+		return bg_err_set(e, BG_EINVAL, "unknown audit sink type %d", (int)c->type);
 	rc = audit_sinks_name(c, sl->name, sizeof(sl->name), e);
 	if (rc == 0 && (rc = sl->ops->open(c, &sl->self, &why)) != 0)
 		return bg_err_set(e, rc, "audit sink %s: %s", sl->name, why.msg);

@@ -379,6 +379,21 @@
 #define BG_CW_MAX_LOG_GROUP  512
 #define BG_CW_MAX_LOG_STREAM 512
 
+/* One syslog datagram (udp://, or unix: such as /dev/log), header included. rsyslog's and
+ * syslog-ng's default maximum message size is 8 KiB (RFC 5426 only asks receivers for
+ * 2 KiB, but the common ones take 8 KiB; above that a datagram also risks IP
+ * fragmentation): a default receiver cuts a longer message, and a record cut short
+ * breaks the chain where a stub does not. So a record whose message would be longer is
+ * sent as its redacted stub (seq, prev_hash, hash), and the copy still verifies, as
+ * partial. tcp:// and relp:// send every record whole (docs/audit-syslog.md says how to
+ * raise the receiver's limit). */
+#define BG_SYSLOG_DGRAM_MAX 8192
+/* Everything of a syslog message before its MSG: PRI, version, timestamp (24), hostname
+ * (RFC 5424: 255), app name, procid, msgid (32), structured data "-" and the spaces. */
+#define BG_SYSLOG_HEADER_MAX 400
+/* A syslog sink's address as configured ("relp://HOST:PORT", "unix:/PATH"): a DNS name is
+ * at most 253 bytes, a Unix socket path 107. */
+#define BG_SYSLOG_ADDRESS_MAX 300
 /* The CloudWatch Logs transport (audit/sink_cloudwatch.h), by PutLogEvents' documented
  * quotas: a batch holds at most 10,000 events and 1,048,576 bytes, counting each message's
  * UTF-8 bytes plus 26 per event, in time order, spanning at most 24 hours (dropped from
