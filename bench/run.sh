@@ -320,7 +320,9 @@ sinks_runs() {
 	sport=$("${BP[@]}" freeport)
 	conf=$sdir/serve.yaml
 	printf 'audit:\n  sinks:\n    - {type: jsonl, path: audit.jsonl, max_bytes: 104857600, required: true}\n' >"$conf"
-	if command -v rsyslogd >/dev/null && "$BIN" help serve 2>/dev/null | grep -q 'tcp://'; then
+	local help_text
+	help_text=$("$BIN" help serve 2>/dev/null || true) # (grep -q on a pipe: SIGPIPE, pipefail)
+	if command -v rsyslogd >/dev/null && grep -q 'tcp://' <<<"$help_text"; then
 		rport=$("${BP[@]}" freeport)
 		cat >"$sdir/rsyslog.conf" <<EOF
 global(workDirectory="$sdir" maxMessageSize="4m")
