@@ -14,6 +14,7 @@ PKGS=(
 	curl procps ca-certificates openssl
 	nginx-light wrk gnuplot-nox
 	man-db groff-base jq prometheus-alertmanager
+	chromium fonts-dejavu-core
 )
 
 missing=()

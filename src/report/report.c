@@ -122,7 +122,7 @@ typedef struct builder {
 	double cumulative, budget;
 	bool over_budget;
 	int64_t records, redacted, checkpoints, first_cp, last_cp, first_seq, last_seq;
-	int64_t skipped;
+	int64_t skipped, last_kept;
 	averify *v;
 	bool oom;
 } builder;
@@ -472,6 +472,7 @@ static bool one(builder *b, json_t *rec)
 		return true;
 	}
 	b->records++;
+	b->last_kept = json_integer_value(seq);
 	if (json_is_number(bud) && b->o->budget < 0)
 		b->budget = json_number_value(bud);
 	if (strcmp(kind, "incident-open") == 0)
@@ -582,7 +583,7 @@ static bool verification(builder *b)
 		return anomaly(b, "audit_broken", json_null(),
 		               json_sprintf("the audit trail does not verify: %zu problem(s)",
 		                            res.nproblems));
-	if (res.signed_seq < b->last_seq)
+	if (res.signed_seq < b->last_kept)
 		return anomaly(b, "unsigned_tail", json_null(),
 		               json_sprintf("records after seq %lld are not covered by a signed "
 		                            "checkpoint",
