@@ -207,10 +207,10 @@ static int audit_pubkey(const cli_ctx *ctx)
 typedef struct export_ctx {
 	const cli_export_opts *o;
 	bool filtered;
-	bool started;     /* a record was kept: the window has begun */
-	bool want_cp;     /* a kept record is not yet followed by a checkpoint */
-	json_t *pending;  /* records after the last one that must be emitted */
-	int64_t *inc;     /* with an incident: the seqs of its records, ascending */
+	bool started;    /* a record was kept: the window has begun */
+	bool want_cp;    /* a kept record is not yet followed by a checkpoint */
+	json_t *pending; /* records after the last one that must be emitted */
+	int64_t *inc;    /* with an incident: the seqs of its records, ascending */
 	size_t n_inc, cap_inc, at_inc;
 	int (*emit)(void *arg, json_t *rec);
 	void *arg;
@@ -322,7 +322,8 @@ int cli_audit_export(const cli_ctx *ctx, const cli_export_opts *o,
 	x.o = o;
 	x.emit = emit;
 	x.arg = arg;
-	x.filtered = o->since != NULL || o->until != NULL || o->grant != NULL || o->incident != NULL;
+	x.filtered =
+	    o->since != NULL || o->until != NULL || o->grant != NULL || o->incident != NULL;
 	x.pending = json_array();
 	if (x.pending == NULL)
 		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
@@ -627,8 +628,7 @@ int cmd_audit_main(int argc, char **argv)
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
 	if ((xo.until != NULL && strcmp(sub, "export") != 0) ||
 	    ((xo.since != NULL || xo.grant != NULL || xo.incident != NULL) &&
-	     strcmp(sub, "export") != 0 &&
-	     strcmp(sub, "tail") != 0))
+	     strcmp(sub, "export") != 0 && strcmp(sub, "tail") != 0))
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
 	if (to.since != NULL && strlen(to.since) < 19)
 		return cli_usage_error(&a, "--since is an RFC 3339 time: 2026-12-01T09:00:00Z");

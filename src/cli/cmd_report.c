@@ -84,8 +84,8 @@ static int say_written(const cli_ctx *ctx, const char *path, const char *format,
 	int rc;
 
 	if (ctx->json) {
-		j = json_pack("{s:s,s:s,s:I,s:O?,s:O?,s:O?,s:O?,s:b}", "out", path, "format", format,
-		              "bytes", (json_int_t)bytes, "records",
+		j = json_pack("{s:s,s:s,s:I,s:O?,s:O?,s:O?,s:O?,s:b}", "out", path, "format",
+		              format, "bytes", (json_int_t)bytes, "records",
 		              json_object_get(counts, "records"), "queries",
 		              json_object_get(counts, "queries"), "denials",
 		              json_object_get(counts, "denials"), "anomalies",
@@ -112,8 +112,8 @@ static int say_written(const cli_ctx *ctx, const char *path, const char *format,
 
 int cmd_report_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"format", true}, {"out", true},    {"pubkey", true},
-	                               {"budget", true}, {NULL, false}};
+	static const cli_opt opts[] = {
+	    {"format", true}, {"out", true}, {"pubkey", true}, {"budget", true}, {NULL, false}};
 	cli_ctx ctx;
 	cli_args a;
 	const char *val, *incident = NULL, *format = "md", *out_path = NULL, *pubkey = NULL;
@@ -151,7 +151,8 @@ int cmd_report_main(int argc, char **argv)
 			break;
 		case 3:
 			if (cli_parse_int(val, 0, INT64_C(1000000000), &budget) != 0)
-				return cli_usage_error(&a, "--budget takes capacity units, 0 or more");
+				return cli_usage_error(&a,
+				                       "--budget takes capacity units, 0 or more");
 			break;
 		}
 	}
@@ -166,7 +167,8 @@ int cmd_report_main(int argc, char **argv)
 	if (out_path != NULL && out_path[0] == '\0')
 		return cli_usage_error(&a, "--out needs a file name");
 	if (ctx.json && out_path == NULL && strcmp(format, "json") != 0)
-		return cli_usage_error(&a, "--json prints a summary of a report written with --out");
+		return cli_usage_error(&a,
+		                       "--json prints a summary of a report written with --out");
 
 	rc = cli_audit_pubkey(&ctx, pubkey, &key);
 	if (rc != CLI_EXIT_OK)
@@ -208,16 +210,14 @@ int cmd_report_main(int argc, char **argv)
 		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
 	}
 	bg_buf_free(&doc);
-	if (rc == CLI_EXIT_OK &&
-	    !json_is_true(json_object_get(json_object_get(report_model(r), "verification"), "ok")))
-	{
+	if (rc == CLI_EXIT_OK && !json_is_true(json_object_get(
+	                             json_object_get(report_model(r), "verification"), "ok"))) {
 		/* The report is out (stdout may hold it, or --json's summary): a warning, not a
 		 * second answer. */
 		cli_warnf("the report was written, but the incident's audit records do not "
 		          "verify: see its verification section");
 		rc = CLI_EXIT_REFUSED;
-	}
-	else if (rc == CLI_EXIT_OK && unsigned_tail)
+	} else if (rc == CLI_EXIT_OK && unsigned_tail)
 		cli_warnf("no checkpoint follows the incident's last record yet: the report's tail "
 		          "is not covered by a signature (run it again in a few seconds)");
 out:

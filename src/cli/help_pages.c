@@ -491,10 +491,9 @@ static const cli_help_item report_examples[] = {
 
 static const cli_help_item report_exit[] = {
     {"0", "The report was written and the incident's audit records verify."},
-    {"1",
-     "Refused (no such incident in the audit trail, not an admin or auditor), or the "
-     "report was written but the records do not verify (its verification section says "
-     "where)."},
+    {"1", "Refused (no such incident in the audit trail, not an admin or auditor), or the "
+          "report was written but the records do not verify (its verification section says "
+          "where)."},
     {"2", "Usage error (an unknown format, an unreadable --pubkey)."},
     {"3", "The server is unreachable."},
     {"4", "The report could not be written (--out) or built on this machine."},

@@ -185,7 +185,7 @@ static void table_end(writer *w)
 	raw(w, w->html ? "</tbody></table></div>\n" : "\n");
 }
 
-static const char *or(const char *s, const char *dflt)
+static const char * or (const char *s, const char *dflt)
 {
 	return s != NULL ? s : dflt;
 }
@@ -197,15 +197,15 @@ static void summary(writer *w, json_t *m)
 
 	list_begin(w);
 	item_begin(w, NULL);
-	textf(w, "Incident %s: SEV%lld, %s", or(rep_str(inc, "id"), "?"),
+	textf(w, "Incident %s: SEV%lld, %s", or (rep_str(inc, "id"), "?"),
 	      (long long)json_integer_value(json_object_get(inc, "severity")),
-	      or(rep_str(inc, "title"), "(no title recorded)"));
+	      or (rep_str(inc, "title"), "(no title recorded)"));
 	item_end(w);
 	item_begin(w, NULL);
 	textf(w, "Opened %s by %s; alerts resolved %s; incident resolved %s by %s",
-	      or(rep_str(inc, "opened_at"), "-"), or(rep_str(inc, "opened_by"), "-"),
-	      or(rep_str(inc, "alerts_resolved_at"), "-"), or(rep_str(inc, "resolved_at"), "-"),
-	      or(rep_str(inc, "resolved_by"), "-"));
+	      or (rep_str(inc, "opened_at"), "-"), or (rep_str(inc, "opened_by"), "-"),
+	      or (rep_str(inc, "alerts_resolved_at"), "-"), or (rep_str(inc, "resolved_at"), "-"),
+	      or (rep_str(inc, "resolved_by"), "-"));
 	item_end(w);
 	item_begin(w, NULL);
 	textf(w, "%lld records (seq %lld to %lld), %lld queries, %lld denials, %lld anomalies",
@@ -227,9 +227,10 @@ static void summary(writer *w, json_t *m)
 	item_end(w);
 	item_begin(w, json_is_true(json_object_get(v, "ok")) ? "ok" : "bad");
 	if (!json_is_true(json_object_get(v, "done")))
-		textf(w, "Audit trail NOT verified: %s", or(rep_str(v, "why"), "?"));
+		textf(w, "Audit trail NOT verified: %s", or (rep_str(v, "why"), "?"));
 	else
-		textf(w, "Audit trail %s", json_is_true(json_object_get(v, "ok")) ? "verified" : "BROKEN");
+		textf(w, "Audit trail %s",
+		      json_is_true(json_object_get(v, "ok")) ? "verified" : "BROKEN");
 	item_end(w);
 	list_end(w);
 }
@@ -252,12 +253,13 @@ static void anomalies(writer *w, json_t *m)
 		item_begin(w, "anomaly");
 		if (w->html)
 			raw(w, "<strong>");
-		text(w, or(rep_str(a, "kind"), "?"));
+		text(w, or (rep_str(a, "kind"), "?"));
 		raw(w, w->html ? "</strong>" : ":");
 		if (json_is_integer(json_object_get(a, "seq")))
-			textf(w, " (seq %lld)", (long long)json_integer_value(json_object_get(a, "seq")));
+			textf(w, " (seq %lld)",
+			      (long long)json_integer_value(json_object_get(a, "seq")));
 		text(w, ": ");
-		text(w, or(rep_str(a, "message"), ""));
+		text(w, or (rep_str(a, "message"), ""));
 		item_end(w);
 	}
 	list_end(w);
@@ -273,7 +275,7 @@ static void timeline(writer *w, json_t *m)
 	table_begin(w, cols, 4);
 	json_array_foreach(tl, i, t)
 	{
-		bool deny = json_equal(json_object_get(t, "decision"), json_string("deny"));
+		bool deny = rep_is_deny(t);
 		row_begin(w, deny ? "deny" : NULL);
 		cell(w, json_object_get(t, "ts"));
 		cell(w, json_object_get(t, "seq"));
@@ -297,13 +299,13 @@ static void requests(writer *w, json_t *m)
 	}
 	json_array_foreach(rs, i, r)
 	{
-		heading(w, 3, NULL, or(rep_str(r, "id"), "?"));
+		heading(w, 3, NULL, or (rep_str(r, "id"), "?"));
 		list_begin(w);
 		item_begin(w, NULL);
-		textf(w, "Requested %s by %s for %lld s: ", or(rep_str(r, "ts"), "?"),
-		      or(rep_str(r, "requester"), "?"),
+		textf(w, "Requested %s by %s for %lld s: ", or (rep_str(r, "ts"), "?"),
+		      or (rep_str(r, "requester"), "?"),
 		      (long long)json_integer_value(json_object_get(r, "duration_seconds")));
-		text(w, or(rep_str(r, "reason"), ""));
+		text(w, or (rep_str(r, "reason"), ""));
 		item_end(w);
 		item_begin(w, NULL);
 		text(w, "Runbooks: ");
@@ -317,7 +319,8 @@ static void requests(writer *w, json_t *m)
 		{
 			bool ok = json_is_true(json_object_get(c, "ok"));
 			item_begin(w, ok ? "ok" : "bad");
-			textf(w, "Criterion %s: %s", or(rep_str(c, "check"), "?"), ok ? "held" : "FAILED");
+			textf(w, "Criterion %s: %s", or (rep_str(c, "check"), "?"),
+			      ok ? "held" : "FAILED");
 			if (rep_str(c, "message") != NULL) {
 				text(w, " (");
 				text(w, rep_str(c, "message"));
@@ -333,8 +336,8 @@ static void requests(writer *w, json_t *m)
 		json_array_foreach(json_object_get(r, "approvals"), j, a)
 		{
 			item_begin(w, NULL);
-			textf(w, "%s by %s at %s", or(rep_str(a, "decision"), "?"),
-			      or(rep_str(a, "actor"), "?"), or(rep_str(a, "ts"), "?"));
+			textf(w, "%s by %s at %s", or (rep_str(a, "decision"), "?"),
+			      or (rep_str(a, "actor"), "?"), or (rep_str(a, "ts"), "?"));
 			if (rep_str(a, "reason") != NULL) {
 				text(w, ": ");
 				text(w, rep_str(a, "reason"));
@@ -343,10 +346,10 @@ static void requests(writer *w, json_t *m)
 		}
 		item_begin(w, json_is_true(json_object_get(r, "solo")) ? "bad" : NULL);
 		textf(w, "State %s%s; grant from %s to %s; revoked %s by %s",
-		      or(rep_str(r, "state"), "?"),
+		      or (rep_str(r, "state"), "?"),
 		      json_is_true(json_object_get(r, "solo")) ? " (SOLO BREAK-GLASS)" : "",
-		      or(rep_str(r, "granted_at"), "-"), or(rep_str(r, "expires_at"), "-"),
-		      or(rep_str(r, "revoked_at"), "-"), or(rep_str(r, "revoked_by"), "-"));
+		      or (rep_str(r, "granted_at"), "-"), or (rep_str(r, "expires_at"), "-"),
+		      or (rep_str(r, "revoked_at"), "-"), or (rep_str(r, "revoked_by"), "-"));
 		item_end(w);
 		if (rep_str(r, "refusal") != NULL) {
 			item_begin(w, "bad");
@@ -360,9 +363,9 @@ static void requests(writer *w, json_t *m)
 
 static void queries(writer *w, json_t *m)
 {
-	static const char *const cols[] = {"seq",   "time",  "who",      "operation",
+	static const char *const cols[] = {"seq",   "time",    "who",        "operation",
 	                                   "table", "runbook", "parameters", "items",
-	                                   "count", "keys",  "capacity", "latency ms"};
+	                                   "count", "keys",    "capacity",   "latency ms"};
 	json_t *qs = json_object_get(m, "queries"), *q, *rb;
 	char hash[80];
 	size_t i;
@@ -385,8 +388,8 @@ static void queries(writer *w, json_t *m)
 		cell(w, json_object_get(q, "op"));
 		cell(w, json_object_get(q, "tables"));
 		if (json_is_object(rb)) {
-			snprintf(hash, sizeof(hash), "%s@%.12s", or(rep_str(rb, "id"), "?"),
-			         or(rep_str(rb, "hash"), "?"));
+			snprintf(hash, sizeof(hash), "%s@%.12s", or (rep_str(rb, "id"), "?"),
+			         or (rep_str(rb, "hash"), "?"));
 			cell_s(w, hash);
 			cell(w, json_object_get(rb, "params"));
 		} else {
@@ -433,8 +436,8 @@ static void denials(writer *w, json_t *m)
 
 static void writes(writer *w, json_t *m)
 {
-	static const char *const cols[] = {"seq", "time", "operation", "table", "before-image",
-	                                   "undo"};
+	static const char *const cols[] = {"seq",   "time",         "operation",
+	                                   "table", "before-image", "undo"};
 	json_t *ws = json_object_get(m, "writes"), *x;
 	size_t i;
 
@@ -464,7 +467,8 @@ static void capacity(writer *w, const report *r, json_t *m)
 	if (w->html && w->rc == 0)
 		w->rc = report_svg(r, w->out);
 	para_begin(w, NULL);
-	textf(w, "%.2f capacity units over %zu responses that reported it", json_number_value(json_object_get(cap, "total")),
+	textf(w, "%.2f capacity units over %zu responses that reported it",
+	      json_number_value(json_object_get(cap, "total")),
 	      json_array_size(json_object_get(m, "capacity_points")));
 	if (json_is_number(json_object_get(cap, "budget")))
 		textf(w, "; budget %.2f", json_number_value(json_object_get(cap, "budget")));
@@ -480,7 +484,7 @@ static void verification(writer *w, json_t *m)
 	heading(w, 2, "verification", "Audit verification");
 	para_begin(w, json_is_true(json_object_get(v, "ok")) ? "ok" : "bad");
 	if (!json_is_true(json_object_get(v, "done"))) {
-		textf(w, "Not verified: %s.", or(rep_str(v, "why"), "?"));
+		textf(w, "Not verified: %s.", or (rep_str(v, "why"), "?"));
 		para_end(w);
 		return;
 	}
@@ -504,8 +508,9 @@ static void verification(writer *w, json_t *m)
 	json_array_foreach(json_object_get(v, "problems"), i, p)
 	{
 		item_begin(w, "bad");
-		textf(w, "seq %lld: %s: %s", (long long)json_integer_value(json_object_get(p, "seq")),
-		      or(rep_str(p, "kind"), "?"), or(rep_str(p, "message"), ""));
+		textf(w, "seq %lld: %s: %s",
+		      (long long)json_integer_value(json_object_get(p, "seq")),
+		      or (rep_str(p, "kind"), "?"), or (rep_str(p, "message"), ""));
 		item_end(w);
 	}
 	list_end(w);
@@ -539,7 +544,7 @@ static int document(const report *r, bg_buf *out, bool html)
 	char title[256];
 
 	snprintf(title, sizeof(title), "Post-incident report: %s",
-	         or(rep_str(m, "incident_id"), "?"));
+	         or (rep_str(m, "incident_id"), "?"));
 	heading(&w, 1, "top", title);
 	if (rep_str(m, "generated_at") != NULL) {
 		para_begin(&w, "meta");
@@ -590,11 +595,12 @@ int report_html(const report *r, bg_buf *out)
 	json_t *m = report_model(r);
 	int rc;
 
-	rc = bg_buf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	                      "<meta name=\"viewport\" content=\"width=device-width, "
-	                      "initial-scale=1\">\n<title>Post-incident report: ");
+	rc = bg_buf_adds(out,
+	                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	                 "<meta name=\"viewport\" content=\"width=device-width, "
+	                 "initial-scale=1\">\n<title>Post-incident report: ");
 	if (rc == 0)
-		rc = report_html_esc(out, or(rep_str(m, "incident_id"), "?"));
+		rc = report_html_esc(out, or (rep_str(m, "incident_id"), "?"));
 	if (rc == 0)
 		rc = bg_buf_addf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
 	if (rc == 0)

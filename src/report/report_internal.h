@@ -6,12 +6,16 @@
 #define BG_REPORT_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/buf.h"
 
 /* o[k] as a C string; NULL when absent or not a string. */
 const char *rep_str(json_t *o, const char *k);
+
+/* True when o's "decision" is "deny". */
+bool rep_is_deny(json_t *o);
 
 /* An RFC 3339 UTC time with optional milliseconds, in ms since the epoch; 0 if not one. */
 int64_t rep_ts_ms(const char *ts);

@@ -22,12 +22,23 @@ int report_html_esc(bg_buf *out, const char *s)
 	for (p = start = s; *p != '\0' && rc == 0; p++) {
 		const char *rep = NULL;
 		switch (*p) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			continue;
 		}
 		rc = bg_buf_add(out, start, (size_t)(p - start));
 		if (rc == 0)
@@ -46,12 +57,20 @@ int report_md_esc(bg_buf *out, const char *s)
 		return 0;
 	for (p = s; *p != '\0' && rc == 0; p++) {
 		switch (*p) {
-		case '&': rc = bg_buf_adds(out, "&amp;"); break;
-		case '<': rc = bg_buf_adds(out, "&lt;"); break;
-		case '>': rc = bg_buf_adds(out, "&gt;"); break;
+		case '&':
+			rc = bg_buf_adds(out, "&amp;");
+			break;
+		case '<':
+			rc = bg_buf_adds(out, "&lt;");
+			break;
+		case '>':
+			rc = bg_buf_adds(out, "&gt;");
+			break;
 		case '\n':
 		case '\r':
-		case '\t': rc = bg_buf_addc(out, ' '); break;
+		case '\t':
+			rc = bg_buf_addc(out, ' ');
+			break;
 		case '\\':
 		case '`':
 		case '*':
@@ -64,7 +83,8 @@ int report_md_esc(bg_buf *out, const char *s)
 			if (rc == 0)
 				rc = bg_buf_addc(out, *p);
 			break;
-		default: rc = bg_buf_addc(out, *p);
+		default:
+			rc = bg_buf_addc(out, *p);
 		}
 	}
 	return rc;

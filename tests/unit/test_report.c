@@ -55,18 +55,18 @@ static int teardown(void **state)
 }
 
 /* Appends a record (detail as JSON text, or NULL). */
-static void rec(json_t *arr, const char *ts, const char *kind, const char *actor,
-                const char *grant, const char *rid, const char *op, const char *tables,
-                const char *decision, const char *reason, int status, const char *detail)
+static void rec(json_t *arr, const char *ts, const char *kind, const char *actor, const char *grant,
+                const char *rid, const char *op, const char *tables, const char *decision,
+                const char *reason, int status, const char *detail)
 {
 	json_t *d = detail != NULL ? json_loads(detail, 0, NULL) : json_null();
 	json_t *r;
 
 	assert_non_null(d);
 	r = json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:i,s:o}", "seq",
-	              (json_int_t)json_array_size(arr) + 1, "ts", ts, "kind", kind, "actor",
-	              actor, "grant_id", grant, "request_id", rid, "op", op, "tables", tables,
-	              "decision", decision, "reason", reason, "status", status, "detail", d);
+	              (json_int_t)json_array_size(arr) + 1, "ts", ts, "kind", kind, "actor", actor,
+	              "grant_id", grant, "request_id", rid, "op", op, "tables", tables, "decision",
+	              decision, "reason", reason, "status", status, "detail", d);
 	assert_non_null(r);
 	assert_int_equal(json_array_append_new(arr, r), 0);
 }
@@ -109,12 +109,12 @@ static void chain_and_sign(json_t *arr)
 	}
 	assert_int_equal(sigkey_sign(key, (int64_t)json_array_size(arr), prev, sig, &e), 0);
 	bg_hex(sig, sizeof(sig), sighex);
-	assert_int_equal(json_object_set_new(cp, "detail",
-	                                     json_pack("{s:I,s:s,s:s,s:s,s:i}", "covers_seq",
-	                                               (json_int_t)json_array_size(arr),
-	                                               "covers_hash", prev, "key_id",
-	                                               sigkey_id(key), "sig", sighex, "v", 1)),
-	                 0);
+	assert_int_equal(
+	    json_object_set_new(cp, "detail",
+	                        json_pack("{s:I,s:s,s:s,s:s,s:i}", "covers_seq",
+	                                  (json_int_t)json_array_size(arr), "covers_hash", prev,
+	                                  "key_id", sigkey_id(key), "sig", sighex, "v", 1)),
+	    0);
 	assert_int_equal(json_array_append_new(arr, cp), 0);
 	/* the checkpoint itself is chained like every record */
 	{
@@ -164,8 +164,8 @@ static json_t *incident_records(void)
 	    "\"reason\",\"ok\":true,\"message\":\"long enough\"}]}");
 	rec(a, "2026-12-01T03:02:00.000Z", "request-approve", "bob", G1, "r3", "request-approve",
 	    NULL, "allow", "ok by me", 0, "{\"request\":\"" G1 "\",\"incident\":\"INC-1\"}");
-	rec(a, "2026-12-01T03:02:01.000Z", "creds", "alice", G1, "r4", "creds", NULL, "allow",
-	    NULL, 0, NULL);
+	rec(a, "2026-12-01T03:02:01.000Z", "creds", "alice", G1, "r4", "creds", NULL, "allow", NULL,
+	    0, NULL);
 	rec(a, "2026-12-01T03:03:00.100Z", "request", "alice", G1, "q1", "Query", "orders", "allow",
 	    NULL, 0,
 	    "{\"peer\":\"127.0.0.1:1\",\"user_agent\":\"ua " HOSTILE_J "\",\"runbook\":{\"id\":"
@@ -173,7 +173,8 @@ static json_t *incident_records(void)
 	    "\"CUSTOMER#42\"}}}}");
 	rec(a, "2026-12-01T03:03:00.142Z", "response", "alice", G1, "q1", "Query", "orders", NULL,
 	    NULL, 200,
-	    "{\"outcome\":\"answered\",\"items\":2,\"count\":2,\"scanned_count\":2,\"keys\":[{\"pk\":"
+	    "{\"outcome\":\"answered\",\"items\":2,\"count\":2,\"scanned_count\":2,\"keys\":[{"
+	    "\"pk\":"
 	    "{\"S\":\"C#42\"}},{\"pk\":{\"S\":\"C#43\"}}],\"consumed_capacity\":{\"CapacityUnits\":"
 	    "0.5,\"TableName\":\"orders\"}}");
 	rec(a, "2026-12-01T03:04:00.000Z", "denial", "alice", G1, "q2", "Scan", "orders", "deny",
@@ -192,7 +193,8 @@ static json_t *incident_records(void)
 	    NULL, NULL, 200,
 	    "{\"outcome\":\"answered\",\"consumed_capacity\":{\"CapacityUnits\":1.0}}");
 	rec(a, "2026-12-01T03:11:30.000Z", "request", "alice", G1, "q4", "Query", "orders", "allow",
-	    NULL, 0, "{\"runbook\":{\"id\":\"orders-of-customer\",\"hash\":\"abcd\",\"params\":{}}}");
+	    NULL, 0,
+	    "{\"runbook\":{\"id\":\"orders-of-customer\",\"hash\":\"abcd\",\"params\":{}}}");
 	rec(a, "2026-12-01T03:11:30.250Z", "response", "alice", G1, "q4", "Query", "orders", NULL,
 	    NULL, 200,
 	    "{\"outcome\":\"answered\",\"items\":0,\"count\":0,\"consumed_capacity\":[{\""
@@ -258,7 +260,7 @@ static void test_model(void **state)
 	report *r;
 	size_t i, n_anom;
 	bool seen[8] = {false};
-	static const char *const kinds[] = {"solo",     "denial",         "budget_exhausted",
+	static const char *const kinds[] = {"solo",        "denial",         "budget_exhausted",
 	                                    "near_expiry", "after_resolved", "no_response"};
 
 	(void)state;
@@ -274,7 +276,8 @@ static void test_model(void **state)
 	/* every record but the responses (folded into their queries) is on the timeline */
 	assert_int_equal(json_array_size(json_object_get(m, "timeline")), 19 - 4);
 	assert_int_equal(i_of(at(m, "timeline", 0), "seq"), 1);
-	assert_non_null(strstr(s_of(at(m, "timeline", 0), "text"), "OrdersStuck " HOSTILE " firing"));
+	assert_non_null(
+	    strstr(s_of(at(m, "timeline", 0), "text"), "OrdersStuck " HOSTILE " firing"));
 	/* the requests */
 	assert_int_equal(json_array_size(json_object_get(m, "requests")), 2);
 	q = at(m, "requests", 0);
@@ -309,7 +312,8 @@ static void test_model(void **state)
 	assert_string_equal(s_of(json_object_get(q, "runbook"), "id"), "orders-of-customer");
 	assert_string_equal(
 	    json_string_value(json_object_get(
-	        json_object_get(json_object_get(json_object_get(q, "runbook"), "params"), "customer"),
+	        json_object_get(json_object_get(json_object_get(q, "runbook"), "params"),
+	                        "customer"),
 	        "S")),
 	    "CUSTOMER#42");
 	assert_int_equal(i_of(q, "items"), 2);
@@ -334,8 +338,10 @@ static void test_model(void **state)
 	assert_int_equal(i_of(x, "seq"), 11);
 	assert_string_equal(s_of(x, "undo"), "breakglass undo 11 --grant " G2);
 	assert_non_null(json_object_get(json_object_get(x, "before_image"), "status"));
-	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "total")) == 6.0);
-	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "budget")) == 5.0);
+	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "total")) ==
+	            6.0);
+	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "budget")) ==
+	            5.0);
 	assert_int_equal(json_array_size(json_object_get(m, "capacity_points")), 3);
 	/* the anomalies */
 	n_anom = json_array_size(json_object_get(m, "anomalies"));
@@ -371,9 +377,10 @@ static void test_renderers(void **state)
 {
 	json_t *recs = incident_records(), *back;
 	report *r = build(recs, 5.0);
-	char *md = render(r, report_md), *html = render(r, report_html), *js = render(r, report_json);
-	static const char *const everywhere[] = {G1, G2, "orders-of-customer", "unstick-order",
-	                                         "bob", "breakglass undo 11 --grant " G2};
+	char *md = render(r, report_md), *html = render(r, report_html),
+	     *js = render(r, report_json);
+	static const char *const everywhere[] = {
+	    G1, G2, "orders-of-customer", "unstick-order", "bob", "breakglass undo 11 --grant " G2};
 	size_t i;
 
 	(void)state;
@@ -391,7 +398,8 @@ static void test_renderers(void **state)
 	/* escaping: nothing an attacker wrote is markup */
 	assert_null(strstr(html, "<script"));
 	assert_null(strstr(md, "<script"));
-	assert_non_null(strstr(html, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"));
+	assert_non_null(
+	    strstr(html, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"));
 	assert_non_null(strstr(md, "&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; 'q'"));
 	assert_null(strstr(html, "src=\"http"));
 	assert_null(strstr(html, "href=\"http"));
@@ -463,15 +471,15 @@ static void test_tampered(void **state)
 
 	(void)state;
 	/* the denial's reason softened after the fact */
-	assert_int_equal(json_object_set_new(json_array_get(recs, 7), "reason",
-	                                     json_string("nothing to see")),
-	                 0);
+	assert_int_equal(
+	    json_object_set_new(json_array_get(recs, 7), "reason", json_string("nothing to see")),
+	    0);
 	r = build(recs, -1);
 	v = json_object_get(report_model(r), "verification");
 	assert_true(json_is_false(json_object_get(v, "ok")));
-	assert_string_equal(
-	    json_string_value(json_object_get(json_array_get(json_object_get(v, "problems"), 0), "kind")),
-	    "edited");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(v, "problems"), 0), "kind")),
+	                    "edited");
 	assert_string_equal(
 	    json_string_value(json_object_get(
 	        json_array_get(json_object_get(report_model(r), "anomalies"),
@@ -484,10 +492,11 @@ static void test_tampered(void **state)
 
 static void test_bad_input(void **state)
 {
-	json_t *junk = json_loads("[1, \"x\", {}, {\"seq\":\"a\"}, {\"seq\":1,\"kind\":\"response\"},"
-	                          "{\"seq\":2,\"kind\":\"request\",\"op\":\"request\"},"
-	                          "{\"seq\":3,\"kind\":\"request-solo\",\"detail\":5}]",
-	                          0, NULL);
+	json_t *junk =
+	    json_loads("[1, \"x\", {}, {\"seq\":\"a\"}, {\"seq\":1,\"kind\":\"response\"},"
+	               "{\"seq\":2,\"kind\":\"request\",\"op\":\"request\"},"
+	               "{\"seq\":3,\"kind\":\"request-solo\",\"detail\":5}]",
+	               0, NULL);
 	report_opts o;
 	report *r = NULL;
 	bg_err e;
