@@ -484,7 +484,8 @@ static const cli_help_item report_opts[] = {
 static const cli_help_item report_examples[] = {
     {"The review's starting point, in the terminal:", "breakglass report INC-77"},
     {"One HTML file to read on a phone or print, verified against a key kept offline:",
-     "breakglass report INC-77 --format html --out INC-77.html --pubkey audit.pem"},
+     "breakglass report INC-77 --format html --out INC-77.html \\\n"
+     "  --pubkey audit.pem"},
     {"The model, for a script:",
      "breakglass report INC-77 --format json | jq '.anomalies[] | .kind'"},
     END};
@@ -770,9 +771,9 @@ static const cli_help pages[] = {
      "\"kind\", \"message\"}]}. A cut tail is visible only against another copy's later "
      "checkpoint: give one with --reference.",
      audit_opts, true, audit_examples, audit_exit, NULL},
-    {"report", "the post-incident report, from the audit trail alone (admins, auditors)",
-     "breakglass report INCIDENT [--format md|html|json] [--out FILE] [--pubkey FILE]\n"
-     "                  [--budget N] [--json]",
+    {"report", "the post-incident report, from the audit trail alone",
+     "breakglass report INCIDENT [--format md|html|json] [--out FILE]\n"
+     "                  [--pubkey FILE] [--budget N] [--json]",
      "Builds the incident's post-incident report from its audit records alone: the "
      "timeline (alerts, the request, each criterion's result, MFA, approvals or solo "
      "break-glass, the grant, every query, the revocation), each query with its runbook, "

@@ -166,7 +166,7 @@ static bool timeline(builder *b, json_t *rec, json_t *text)
 	return push(b->timeline, t);
 }
 
-static const char * or (const char *s, const char *dflt)
+static const char *txt_or(const char *s, const char *dflt)
 {
 	return s != NULL ? s : dflt;
 }
@@ -184,8 +184,8 @@ static bool on_incident_open(builder *b, json_t *rec, json_t *d)
 		return false;
 	return timeline(
 	    b, rec,
-	    json_sprintf("incident opened by %s: SEV%lld %s", or (rep_str(rec, "actor"), "?"),
-	                 (long long)json_integer_value(sev), or (rep_str(d, "title"), "")));
+	    json_sprintf("incident opened by %s: SEV%lld %s", txt_or(rep_str(rec, "actor"), "?"),
+	                 (long long)json_integer_value(sev), txt_or(rep_str(d, "title"), "")));
 }
 
 /* An alert delivery: which alerts fired or resolved; when none is firing any more, the
@@ -200,20 +200,20 @@ static bool on_alert(builder *b, json_t *rec, json_t *d)
 	int bad = 0;
 
 	bg_buf_init(&txt, 4096);
-	bad |= bg_buf_addf(&txt, "alert from %s (%s)", or (rep_str(d, "source"), "?"),
-	                   or (rep_str(d, "group"), "?"));
+	bad |= bg_buf_addf(&txt, "alert from %s (%s)", txt_or(rep_str(d, "source"), "?"),
+	                   txt_or(rep_str(d, "group"), "?"));
 	json_array_foreach(alerts, i, a)
 	{
 		key = rep_str(a, "key");
 		if (key == NULL)
-			key = or (rep_str(a, "name"), "?");
+			key = txt_or(rep_str(a, "name"), "?");
 		if (json_object_set_new(b->alerts, key,
-		                        json_string(or (rep_str(a, "state"), "?"))) != 0)
+		                        json_string(txt_or(rep_str(a, "state"), "?"))) != 0)
 			bad = 1;
 		if (i < 8)
 			bad |= bg_buf_addf(&txt, "%s %s %s", i == 0 ? ":" : ",",
-			                   or (rep_str(a, "name"), key),
-			                   or (rep_str(a, "state"), "?"));
+			                   txt_or(rep_str(a, "name"), key),
+			                   txt_or(rep_str(a, "state"), "?"));
 	}
 	if (json_array_size(alerts) > 8)
 		bad |= bg_buf_addf(&txt, " and %zu more", json_array_size(alerts) - 8);
@@ -262,24 +262,24 @@ static bool on_access_request(builder *b, json_t *rec, json_t *d)
 	    allowed ? json_sprintf(
 	                  "%s requested access (%zu runbook(s), %llds) with TOTP step-up: "
 	                  "%s; criteria: %zu of %zu held",
-	                  or (rep_str(rec, "actor"), "?"),
+	                  txt_or(rep_str(rec, "actor"), "?"),
 	                  json_array_size(json_object_get(d, "runbooks")),
 	                  (long long)json_integer_value(json_object_get(d, "duration_seconds")),
-	                  or (rep_str(d, "reason"), ""), held, json_array_size(crit))
-	            : json_sprintf("request by %s REFUSED: %s", or (rep_str(rec, "actor"), "?"),
-	                           or (rep_str(rec, "reason"), "")));
+	                  txt_or(rep_str(d, "reason"), ""), held, json_array_size(crit))
+	            : json_sprintf("request by %s REFUSED: %s", txt_or(rep_str(rec, "actor"), "?"),
+	                           txt_or(rep_str(rec, "reason"), "")));
 }
 
 /* An answer to a request (approve, deny, solo): a grant is minted by the approval that
  * completes it, or by solo break-glass; the last such record gives the grant's start. */
 static bool on_answer(builder *b, json_t *rec, json_t *d, const char *kind)
 {
-	const char *id = or (rep_str(d, "request"), rep_str(rec, "grant_id"));
+	const char *id = txt_or(rep_str(d, "request"), rep_str(rec, "grant_id"));
 	json_t *q = id != NULL ? json_object_get(b->by_request, id) : NULL;
 	bool allowed = !rep_is_deny(rec);
 	bool solo = strcmp(kind, "request-solo") == 0,
 	     approve = strcmp(kind, "request-approve") == 0;
-	const char *who = or (rep_str(rec, "actor"), "?");
+	const char *who = txt_or(rep_str(rec, "actor"), "?");
 	int64_t dur, t;
 	json_t *a;
 	char when[BG_RFC3339_SIZE];
@@ -311,21 +311,21 @@ static bool on_answer(builder *b, json_t *rec, json_t *d, const char *kind)
 	if (solo && allowed &&
 	    !anomaly(b, "solo", json_object_get(rec, "seq"),
 	             json_sprintf("solo break-glass: %s granted request %s without an approver",
-	                          who, or (id, "?"))))
+	                          who, txt_or(id, "?"))))
 		return false;
 	if (!allowed)
 		return timeline(b, rec,
-		                json_sprintf("%s by %s on %s REFUSED: %s", kind, who, or (id, "?"),
-		                             or (rep_str(rec, "reason"), "")));
+		                json_sprintf("%s by %s on %s REFUSED: %s", kind, who,
+		                             txt_or(id, "?"), txt_or(rep_str(rec, "reason"), "")));
 	if (solo)
-		return timeline(
-		    b, rec,
-		    json_sprintf("SOLO BREAK-GLASS by %s on %s (TOTP step-up)", who, or (id, "?")));
+		return timeline(b, rec,
+		                json_sprintf("SOLO BREAK-GLASS by %s on %s (TOTP step-up)", who,
+		                             txt_or(id, "?")));
 	return timeline(b, rec,
 	                json_sprintf("%s %s %s with TOTP step-up%s%s", who,
-	                             approve ? "approved" : "denied", or (id, "?"),
+	                             approve ? "approved" : "denied", txt_or(id, "?"),
 	                             rep_str(rec, "reason") != NULL ? ": " : "",
-	                             or (rep_str(rec, "reason"), "")));
+	                             txt_or(rep_str(rec, "reason"), "")));
 }
 
 static bool on_revoke(builder *b, json_t *rec, const char *kind)
@@ -340,9 +340,9 @@ static bool on_revoke(builder *b, json_t *rec, const char *kind)
 	     !bg_json_set(q, "state", json_string(expire ? "expired" : "revoked"))))
 		return false;
 	return timeline(b, rec,
-	                expire ? json_sprintf("grant %s expired", or (g, "?"))
+	                expire ? json_sprintf("grant %s expired", txt_or(g, "?"))
 	                       : json_sprintf("%s revoked grant %s",
-	                                      or (rep_str(rec, "actor"), "?"), or (g, "?")));
+	                                      txt_or(rep_str(rec, "actor"), "?"), txt_or(g, "?")));
 }
 
 /* A DynamoDB request the gateway let through: a query, completed by its response. */
@@ -376,15 +376,16 @@ static bool on_query(builder *b, json_t *rec, json_t *d)
 		        ? json_string(undo)
 		        : json_sprintf("breakglass undo %lld --grant %s",
 		                       (long long)json_integer_value(json_object_get(rec, "seq")),
-		                       or (rep_str(rec, "grant_id"), "?")));
+		                       txt_or(rep_str(rec, "grant_id"), "?")));
 		if (!push(b->writes, w))
 			return false;
 	}
 	return timeline(b, rec,
-	                json_sprintf("%s: %s on %s%s%s", or (rep_str(rec, "actor"), "?"),
-	                             or (rep_str(rec, "op"), "?"), or (rep_str(rec, "tables"), "?"),
+	                json_sprintf("%s: %s on %s%s%s", txt_or(rep_str(rec, "actor"), "?"),
+	                             txt_or(rep_str(rec, "op"), "?"),
+	                             txt_or(rep_str(rec, "tables"), "?"),
 	                             rb != NULL ? " with runbook " : "",
-	                             rb != NULL ? or (rep_str(rb, "id"), "?") : ""));
+	                             rb != NULL ? txt_or(rep_str(rb, "id"), "?") : ""));
 }
 
 static bool on_response(builder *b, json_t *rec, json_t *d)
@@ -442,8 +443,8 @@ static bool on_response(builder *b, json_t *rec, json_t *d)
 
 static bool on_denial(builder *b, json_t *rec)
 {
-	const char *reason = or (rep_str(rec, "reason"), "");
-	const char *kind = or (rep_str(rec, "kind"), "?");
+	const char *reason = txt_or(rep_str(rec, "reason"), "");
+	const char *kind = txt_or(rep_str(rec, "kind"), "?");
 	json_t *dn = json_pack("{s:O?,s:O?,s:s,s:O?,s:O?,s:O?,s:O?,s:s}", "seq",
 	                       json_object_get(rec, "seq"), "ts", json_object_get(rec, "ts"),
 	                       "kind", kind, "actor", json_object_get(rec, "actor"), "grant",
@@ -452,9 +453,10 @@ static bool on_denial(builder *b, json_t *rec)
 
 	if (!push(b->denials, dn))
 		return false;
-	if (!anomaly(
-	        b, "denial", json_object_get(rec, "seq"),
-	        json_sprintf("%s denied to %s: %s", kind, or (rep_str(rec, "actor"), "?"), reason)))
+	if (!anomaly(b, "denial", json_object_get(rec, "seq"),
+	             json_sprintf("%s refused for %s: %s",
+	                          strcmp(kind, "denial") == 0 ? "request" : kind,
+	                          txt_or(rep_str(rec, "actor"), "?"), reason)))
 		return false;
 	if (strstr(reason, "budget") != NULL && !b->over_budget) {
 		b->over_budget = true;
@@ -465,9 +467,9 @@ static bool on_denial(builder *b, json_t *rec)
 	if (strcmp(kind, "denial") == 0)
 		return timeline(b, rec,
 		                json_sprintf("DENIED %s: %s on %s: %s",
-		                             or (rep_str(rec, "actor"), "?"),
-		                             or (rep_str(rec, "op"), "?"),
-		                             or (rep_str(rec, "tables"), "?"), reason));
+		                             txt_or(rep_str(rec, "actor"), "?"),
+		                             txt_or(rep_str(rec, "op"), "?"),
+		                             txt_or(rep_str(rec, "tables"), "?"), reason));
 	return true;
 }
 
@@ -503,9 +505,9 @@ static bool one(builder *b, json_t *rec)
 		       timeline(b, rec,
 		                json_sprintf("incident %s by %s%s%s",
 		                             deny ? "resolve REFUSED" : "resolved",
-		                             or (rep_str(rec, "actor"), "?"),
+		                             txt_or(rep_str(rec, "actor"), "?"),
 		                             rep_str(rec, "reason") != NULL ? ": " : "",
-		                             or (rep_str(rec, "reason"), "")));
+		                             txt_or(rep_str(rec, "reason"), "")));
 	if (strcmp(kind, "alert") == 0)
 		return on_alert(b, rec, d);
 	if (strcmp(kind, "request") == 0 && op != NULL && strcmp(op, "request") == 0)
@@ -524,17 +526,17 @@ static bool one(builder *b, json_t *rec)
 		       (strcmp(kind, "denial") == 0 ||
 		        timeline(b, rec,
 		                 json_sprintf("%s by %s REFUSED: %s", kind,
-		                              or (rep_str(rec, "actor"), "?"),
-		                              or (rep_str(rec, "reason"), ""))));
+		                              txt_or(rep_str(rec, "actor"), "?"),
+		                              txt_or(rep_str(rec, "reason"), ""))));
 	if (strcmp(kind, "creds") == 0)
 		return timeline(b, rec,
 		                json_sprintf("%s fetched the credentials of grant %s",
-		                             or (rep_str(rec, "actor"), "?"),
-		                             or (rep_str(rec, "grant_id"), "?")));
+		                             txt_or(rep_str(rec, "actor"), "?"),
+		                             txt_or(rep_str(rec, "grant_id"), "?")));
 	return timeline(b, rec,
-	                json_sprintf("%s by %s%s%s", kind, or (rep_str(rec, "actor"), "?"),
+	                json_sprintf("%s by %s%s%s", kind, txt_or(rep_str(rec, "actor"), "?"),
 	                             rep_str(rec, "reason") != NULL ? ": " : "",
-	                             or (rep_str(rec, "reason"), "")));
+	                             txt_or(rep_str(rec, "reason"), "")));
 }
 
 /* The anomalies only the whole picture shows: a query near its grant's end, activity
@@ -560,23 +562,24 @@ static bool second_pass(builder *b)
 			if (!bg_json_set(q, "near_expiry", json_true()) ||
 			    !anomaly(b, "near_expiry", seq,
 			             json_sprintf("%s at %s, %.0f s before grant %s ends",
-			                          or (rep_str(q, "op"), "?"),
-			                          or (rep_str(q, "ts"), "?"),
+			                          txt_or(rep_str(q, "op"), "?"),
+			                          txt_or(rep_str(q, "ts"), "?"),
 			                          (double)(x - t) / 1000.0, gid)))
 				return false;
 		}
 		if (quiet > 0 && t > quiet &&
 		    !anomaly(
 		        b, "after_resolved", seq,
-		        json_sprintf("%s at %s, after the %s at %s", or (rep_str(q, "op"), "?"),
-		                     or (rep_str(q, "ts"), "?"),
+		        json_sprintf("%s at %s, after the %s at %s", txt_or(rep_str(q, "op"), "?"),
+		                     txt_or(rep_str(q, "ts"), "?"),
 		                     after != NULL ? "alerts resolved" : "incident was resolved",
 		                     after != NULL ? after : resolved)))
 			return false;
 		if (json_is_null(json_object_get(q, "response_seq")) &&
 		    !anomaly(b, "no_response", seq,
 		             json_sprintf("%s at %s has no response record",
-		                          or (rep_str(q, "op"), "?"), or (rep_str(q, "ts"), "?"))))
+		                          txt_or(rep_str(q, "op"), "?"),
+		                          txt_or(rep_str(q, "ts"), "?"))))
 			return false;
 	}
 	return true;

@@ -185,7 +185,7 @@ static void table_end(writer *w)
 	raw(w, w->html ? "</tbody></table></div>\n" : "\n");
 }
 
-static const char * or (const char *s, const char *dflt)
+static const char *txt_or(const char *s, const char *dflt)
 {
 	return s != NULL ? s : dflt;
 }
@@ -197,15 +197,15 @@ static void summary(writer *w, json_t *m)
 
 	list_begin(w);
 	item_begin(w, NULL);
-	textf(w, "Incident %s: SEV%lld, %s", or (rep_str(inc, "id"), "?"),
+	textf(w, "Incident %s: SEV%lld, %s", txt_or(rep_str(inc, "id"), "?"),
 	      (long long)json_integer_value(json_object_get(inc, "severity")),
-	      or (rep_str(inc, "title"), "(no title recorded)"));
+	      txt_or(rep_str(inc, "title"), "(no title recorded)"));
 	item_end(w);
 	item_begin(w, NULL);
 	textf(w, "Opened %s by %s; alerts resolved %s; incident resolved %s by %s",
-	      or (rep_str(inc, "opened_at"), "-"), or (rep_str(inc, "opened_by"), "-"),
-	      or (rep_str(inc, "alerts_resolved_at"), "-"), or (rep_str(inc, "resolved_at"), "-"),
-	      or (rep_str(inc, "resolved_by"), "-"));
+	      txt_or(rep_str(inc, "opened_at"), "-"), txt_or(rep_str(inc, "opened_by"), "-"),
+	      txt_or(rep_str(inc, "alerts_resolved_at"), "-"),
+	      txt_or(rep_str(inc, "resolved_at"), "-"), txt_or(rep_str(inc, "resolved_by"), "-"));
 	item_end(w);
 	item_begin(w, NULL);
 	textf(w, "%lld records (seq %lld to %lld), %lld queries, %lld denials, %lld anomalies",
@@ -227,7 +227,7 @@ static void summary(writer *w, json_t *m)
 	item_end(w);
 	item_begin(w, json_is_true(json_object_get(v, "ok")) ? "ok" : "bad");
 	if (!json_is_true(json_object_get(v, "done")))
-		textf(w, "Audit trail NOT verified: %s", or (rep_str(v, "why"), "?"));
+		textf(w, "Audit trail NOT verified: %s", txt_or(rep_str(v, "why"), "?"));
 	else
 		textf(w, "Audit trail %s",
 		      json_is_true(json_object_get(v, "ok")) ? "verified" : "BROKEN");
@@ -253,13 +253,13 @@ static void anomalies(writer *w, json_t *m)
 		item_begin(w, "anomaly");
 		if (w->html)
 			raw(w, "<strong>");
-		text(w, or (rep_str(a, "kind"), "?"));
+		text(w, txt_or(rep_str(a, "kind"), "?"));
 		raw(w, w->html ? "</strong>" : ":");
 		if (json_is_integer(json_object_get(a, "seq")))
 			textf(w, " (seq %lld)",
 			      (long long)json_integer_value(json_object_get(a, "seq")));
 		text(w, ": ");
-		text(w, or (rep_str(a, "message"), ""));
+		text(w, txt_or(rep_str(a, "message"), ""));
 		item_end(w);
 	}
 	list_end(w);
@@ -299,13 +299,13 @@ static void requests(writer *w, json_t *m)
 	}
 	json_array_foreach(rs, i, r)
 	{
-		heading(w, 3, NULL, or (rep_str(r, "id"), "?"));
+		heading(w, 3, NULL, txt_or(rep_str(r, "id"), "?"));
 		list_begin(w);
 		item_begin(w, NULL);
-		textf(w, "Requested %s by %s for %lld s: ", or (rep_str(r, "ts"), "?"),
-		      or (rep_str(r, "requester"), "?"),
+		textf(w, "Requested %s by %s for %lld s: ", txt_or(rep_str(r, "ts"), "?"),
+		      txt_or(rep_str(r, "requester"), "?"),
 		      (long long)json_integer_value(json_object_get(r, "duration_seconds")));
-		text(w, or (rep_str(r, "reason"), ""));
+		text(w, txt_or(rep_str(r, "reason"), ""));
 		item_end(w);
 		item_begin(w, NULL);
 		text(w, "Runbooks: ");
@@ -319,7 +319,7 @@ static void requests(writer *w, json_t *m)
 		{
 			bool ok = json_is_true(json_object_get(c, "ok"));
 			item_begin(w, ok ? "ok" : "bad");
-			textf(w, "Criterion %s: %s", or (rep_str(c, "check"), "?"),
+			textf(w, "Criterion %s: %s", txt_or(rep_str(c, "check"), "?"),
 			      ok ? "held" : "FAILED");
 			if (rep_str(c, "message") != NULL) {
 				text(w, " (");
@@ -336,8 +336,8 @@ static void requests(writer *w, json_t *m)
 		json_array_foreach(json_object_get(r, "approvals"), j, a)
 		{
 			item_begin(w, NULL);
-			textf(w, "%s by %s at %s", or (rep_str(a, "decision"), "?"),
-			      or (rep_str(a, "actor"), "?"), or (rep_str(a, "ts"), "?"));
+			textf(w, "%s by %s at %s", txt_or(rep_str(a, "decision"), "?"),
+			      txt_or(rep_str(a, "actor"), "?"), txt_or(rep_str(a, "ts"), "?"));
 			if (rep_str(a, "reason") != NULL) {
 				text(w, ": ");
 				text(w, rep_str(a, "reason"));
@@ -346,10 +346,10 @@ static void requests(writer *w, json_t *m)
 		}
 		item_begin(w, json_is_true(json_object_get(r, "solo")) ? "bad" : NULL);
 		textf(w, "State %s%s; grant from %s to %s; revoked %s by %s",
-		      or (rep_str(r, "state"), "?"),
+		      txt_or(rep_str(r, "state"), "?"),
 		      json_is_true(json_object_get(r, "solo")) ? " (SOLO BREAK-GLASS)" : "",
-		      or (rep_str(r, "granted_at"), "-"), or (rep_str(r, "expires_at"), "-"),
-		      or (rep_str(r, "revoked_at"), "-"), or (rep_str(r, "revoked_by"), "-"));
+		      txt_or(rep_str(r, "granted_at"), "-"), txt_or(rep_str(r, "expires_at"), "-"),
+		      txt_or(rep_str(r, "revoked_at"), "-"), txt_or(rep_str(r, "revoked_by"), "-"));
 		item_end(w);
 		if (rep_str(r, "refusal") != NULL) {
 			item_begin(w, "bad");
@@ -388,8 +388,8 @@ static void queries(writer *w, json_t *m)
 		cell(w, json_object_get(q, "op"));
 		cell(w, json_object_get(q, "tables"));
 		if (json_is_object(rb)) {
-			snprintf(hash, sizeof(hash), "%s@%.12s", or (rep_str(rb, "id"), "?"),
-			         or (rep_str(rb, "hash"), "?"));
+			snprintf(hash, sizeof(hash), "%s@%.12s", txt_or(rep_str(rb, "id"), "?"),
+			         txt_or(rep_str(rb, "hash"), "?"));
 			cell_s(w, hash);
 			cell(w, json_object_get(rb, "params"));
 		} else {
@@ -484,7 +484,7 @@ static void verification(writer *w, json_t *m)
 	heading(w, 2, "verification", "Audit verification");
 	para_begin(w, json_is_true(json_object_get(v, "ok")) ? "ok" : "bad");
 	if (!json_is_true(json_object_get(v, "done"))) {
-		textf(w, "Not verified: %s.", or (rep_str(v, "why"), "?"));
+		textf(w, "Not verified: %s.", txt_or(rep_str(v, "why"), "?"));
 		para_end(w);
 		return;
 	}
@@ -510,7 +510,7 @@ static void verification(writer *w, json_t *m)
 		item_begin(w, "bad");
 		textf(w, "seq %lld: %s: %s",
 		      (long long)json_integer_value(json_object_get(p, "seq")),
-		      or (rep_str(p, "kind"), "?"), or (rep_str(p, "message"), ""));
+		      txt_or(rep_str(p, "kind"), "?"), txt_or(rep_str(p, "message"), ""));
 		item_end(w);
 	}
 	list_end(w);
@@ -544,7 +544,7 @@ static int document(const report *r, bg_buf *out, bool html)
 	char title[256];
 
 	snprintf(title, sizeof(title), "Post-incident report: %s",
-	         or (rep_str(m, "incident_id"), "?"));
+	         txt_or(rep_str(m, "incident_id"), "?"));
 	heading(&w, 1, "top", title);
 	if (rep_str(m, "generated_at") != NULL) {
 		para_begin(&w, "meta");
@@ -582,7 +582,8 @@ static const char css[] =
     "table{border-collapse:collapse;font-size:13px;min-width:100%}"
     "th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top;"
     "word-break:break-word;max-width:28em}"
-    "th{background:#f6f8fa}tr.deny td{background:#ffebe9}tr.warn td{background:#fff8c5}"
+    "th{background:#f6f8fa;white-space:nowrap}tr.deny td{background:#ffebe9}tr.warn "
+    "td{background:#fff8c5}"
     ".ok{color:#1a7f37}.bad{color:#d1242f;font-weight:600}.anomaly{color:#9a6700}"
     ".meta{color:#59636e;font-size:.9em}svg.chart{width:100%;max-width:640px;height:auto}"
     "@media (max-width:600px){body{font-size:14px;padding:8px}th,td{font-size:12px}}"
@@ -600,7 +601,7 @@ int report_html(const report *r, bg_buf *out)
 	                 "<meta name=\"viewport\" content=\"width=device-width, "
 	                 "initial-scale=1\">\n<title>Post-incident report: ");
 	if (rc == 0)
-		rc = report_html_esc(out, or (rep_str(m, "incident_id"), "?"));
+		rc = report_html_esc(out, txt_or(rep_str(m, "incident_id"), "?"));
 	if (rc == 0)
 		rc = bg_buf_addf(out, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
 	if (rc == 0)

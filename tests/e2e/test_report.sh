@@ -160,6 +160,8 @@ rm -f "$shot"
 e2e_expect_rc "chromium renders the report -> 0" 0 timeout 90 "$CHROME" --headless --no-sandbox \
 	--disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir="$dir/chromium" \
 	--screenshot="$shot" --window-size=412,900 "file://$dir/report.html"
+# Kept beyond the run too (the suite removes its state folder when everything passed).
+mkdir -p "$REPO_ROOT/build/e2e-logs" && cp -f "$shot" "$REPO_ROOT/build/e2e-logs/report.png" 2>/dev/null
 e2e_check "the screenshot is kept, and is not blank" "$PY" - "$shot" <<'PY'
 import struct, sys, zlib
 b = open(sys.argv[1], "rb").read()
