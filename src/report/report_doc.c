@@ -71,17 +71,27 @@ static void heading(writer *w, int level, const char *id, const char *title)
 	}
 }
 
+/* HTML: "<tag>" or "<tag class=\"cls\">" (cls is the renderer's own, never a record's);
+ * markdown: md. */
+static void open_tag(writer *w, const char *tag, const char *cls, const char *md)
+{
+	if (!w->html) {
+		raw(w, md);
+		return;
+	}
+	raw(w, "<");
+	raw(w, tag);
+	if (cls != NULL) {
+		raw(w, " class=\"");
+		raw(w, cls);
+		raw(w, "\"");
+	}
+	raw(w, ">");
+}
+
 static void para_begin(writer *w, const char *cls)
 {
-	if (w->html) {
-		raw(w, "<p");
-		if (cls != NULL) {
-			raw(w, " class=\"");
-			raw(w, cls);
-			raw(w, "\"");
-		}
-		raw(w, ">");
-	}
+	open_tag(w, "p", cls, "");
 }
 
 static void para_end(writer *w)
@@ -96,17 +106,7 @@ static void list_begin(writer *w)
 
 static void item_begin(writer *w, const char *cls)
 {
-	if (!w->html) {
-		raw(w, "- ");
-		return;
-	}
-	raw(w, "<li");
-	if (cls != NULL) {
-		raw(w, " class=\"");
-		raw(w, cls);
-		raw(w, "\"");
-	}
-	raw(w, ">");
+	open_tag(w, "li", cls, "- ");
 }
 
 static void item_end(writer *w)
@@ -138,17 +138,7 @@ static void table_begin(writer *w, const char *const *cols, size_t n)
 
 static void row_begin(writer *w, const char *cls)
 {
-	if (!w->html) {
-		raw(w, "|");
-		return;
-	}
-	raw(w, "<tr");
-	if (cls != NULL) {
-		raw(w, " class=\"");
-		raw(w, cls);
-		raw(w, "\"");
-	}
-	raw(w, ">");
+	open_tag(w, "tr", cls, "|");
 }
 
 static void cell_begin(writer *w)

@@ -71,68 +71,51 @@ static void rec(json_t *arr, const char *ts, const char *kind, const char *actor
 	assert_int_equal(json_array_append_new(arr, r), 0);
 }
 
-/* Chains the records as the audit log does (docs/audit.md) and appends a checkpoint
- * signed with key covering the last one. */
+/* Sets r's prev_hash and hash as the audit log does (docs/audit.md); prev becomes r's. */
+static void link_record(json_t *r, char prev[65])
+{
+	uint8_t h[BG_SHA256_LEN];
+	char *canon;
+	bg_buf b;
+
+	assert_int_equal(json_object_set_new(r, "prev_hash", json_string(prev)), 0);
+	canon = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_non_null(canon);
+	bg_buf_init(&b, 1 << 20);
+	assert_int_equal(bg_buf_reserve(&b, 32 + strlen(canon)), 0);
+	assert_int_equal(bg_unhex(prev, 32, (uint8_t *)b.data), 0);
+	b.len = 32;
+	assert_int_equal(bg_buf_adds(&b, canon), 0);
+	bg_sha256(b.data, b.len, h);
+	bg_hex(h, sizeof(h), prev);
+	bg_buf_free(&b);
+	free(canon);
+	assert_int_equal(json_object_set_new(r, "hash", json_string(prev)), 0);
+}
+
+/* Chains the records and appends a checkpoint signed with key covering the last one. */
 static void chain_and_sign(json_t *arr)
 {
-	char prev[65], hex[65], sighex[2 * SIGKEY_SIG_LEN + 1];
-	uint8_t h[BG_SHA256_LEN], sig[SIGKEY_SIG_LEN];
+	char prev[65], sighex[2 * SIGKEY_SIG_LEN + 1];
+	uint8_t sig[SIGKEY_SIG_LEN];
 	json_t *r, *cp;
 	size_t i;
 	bg_err e;
 
 	memset(prev, '0', 64);
 	prev[64] = '\0';
-	cp = json_pack("{s:I,s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:i,s:n}", "seq",
-	               (json_int_t)json_array_size(arr) + 1, "ts", "2026-12-01T03:59:59.000Z",
-	               "kind", "checkpoint", "actor", "grant_id", "request_id", "op", "tables",
-	               "decision", "reason", "status", 0, "detail");
-	assert_non_null(cp);
-	json_array_foreach(arr, i, r)
-	{
-		char *canon;
-		bg_buf b;
-		assert_int_equal(json_object_set_new(r, "prev_hash", json_string(prev)), 0);
-		canon = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
-		assert_non_null(canon);
-		bg_buf_init(&b, 1 << 20);
-		assert_int_equal(bg_buf_reserve(&b, 32 + strlen(canon)), 0);
-		assert_int_equal(bg_unhex(prev, 32, (uint8_t *)b.data), 0);
-		b.len = 32;
-		assert_int_equal(bg_buf_adds(&b, canon), 0);
-		bg_sha256(b.data, b.len, h);
-		bg_hex(h, sizeof(h), hex);
-		bg_buf_free(&b);
-		free(canon);
-		assert_int_equal(json_object_set_new(r, "hash", json_string(hex)), 0);
-		memcpy(prev, hex, sizeof(prev));
-	}
+	json_array_foreach(arr, i, r) link_record(r, prev);
 	assert_int_equal(sigkey_sign(key, (int64_t)json_array_size(arr), prev, sig, &e), 0);
 	bg_hex(sig, sizeof(sig), sighex);
-	assert_int_equal(
-	    json_object_set_new(cp, "detail",
-	                        json_pack("{s:I,s:s,s:s,s:s,s:i}", "covers_seq",
-	                                  (json_int_t)json_array_size(arr), "covers_hash", prev,
-	                                  "key_id", sigkey_id(key), "sig", sighex, "v", 1)),
-	    0);
+	cp = json_pack("{s:I,s:s,s:s,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:i,s:{s:I,s:s,s:s,s:s,s:i}}",
+	               "seq", (json_int_t)json_array_size(arr) + 1, "ts",
+	               "2026-12-01T03:59:59.000Z", "kind", "checkpoint", "actor", "grant_id",
+	               "request_id", "op", "tables", "decision", "reason", "status", 0, "detail",
+	               "covers_seq", (json_int_t)json_array_size(arr), "covers_hash", prev,
+	               "key_id", sigkey_id(key), "sig", sighex, "v", 1);
+	assert_non_null(cp);
+	link_record(cp, prev); /* the checkpoint is chained like every record */
 	assert_int_equal(json_array_append_new(arr, cp), 0);
-	/* the checkpoint itself is chained like every record */
-	{
-		char *canon;
-		bg_buf b;
-		assert_int_equal(json_object_set_new(cp, "prev_hash", json_string(prev)), 0);
-		canon = json_dumps(cp, JSON_SORT_KEYS | JSON_COMPACT);
-		bg_buf_init(&b, 1 << 20);
-		assert_int_equal(bg_buf_reserve(&b, 32 + strlen(canon)), 0);
-		assert_int_equal(bg_unhex(prev, 32, (uint8_t *)b.data), 0);
-		b.len = 32;
-		assert_int_equal(bg_buf_adds(&b, canon), 0);
-		bg_sha256(b.data, b.len, h);
-		bg_hex(h, sizeof(h), hex);
-		bg_buf_free(&b);
-		free(canon);
-		assert_int_equal(json_object_set_new(cp, "hash", json_string(hex)), 0);
-	}
 }
 
 #define G1 "bg-aaaaaaaaaa"
