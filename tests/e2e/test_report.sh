@@ -16,6 +16,9 @@ e2e_orders_table || e2e_fail "the orders table" "create-table"
 
 dir=$(e2e_tmpdir)
 cat >"$dir/policy.yaml" <<'YAML'
+criteria:
+  - incident_open: {max_severity: 3}
+  - reason: {min_length: 20}
 approval:
   approvers: 1
 YAML
@@ -95,6 +98,7 @@ q = m["requests"][0]
 assert q["id"] == R1 and q["seq"] == acc["seq"] and q["requester"] == "rep-resp", q
 assert q["reason"] == acc["detail"]["reason"] and q["runbooks"] == acc["detail"]["runbooks"], q
 assert q["criteria"] == acc["detail"]["criteria"] and q["duration_seconds"] == 600 and q["mfa"] is True, q
+assert [(c["check"], c["ok"]) for c in q["criteria"]] == [("incident_open", True), ("reason", True)], q["criteria"]
 assert [(a["actor"], a["decision"], a["reason"], a["seq"]) for a in q["approvals"]] == \
     [("rep-appr", "approve", "looks right", appr["seq"])], q["approvals"]
 assert q["granted_at"] == appr["ts"] and q["solo"] is False, q
@@ -129,6 +133,16 @@ assert v["signed_seq"] >= kept[-1]["seq"], v
 assert m["counts"]["queries"] == 2 and m["counts"]["denials"] == 1, m["counts"]
 PY
 
+e2e_expect_rc "report with a budget of 1 unit -> 0" 0 as_adm report INC-77 --format json --budget 1
+e2e_check "...the budget is in the model, not passed (1.0 of 1)" "$PY" -c 'import json, sys
+m = json.loads(sys.argv[1]); assert m["capacity"]["budget"] == 1.0, m["capacity"]
+assert "budget_exhausted" not in [a["kind"] for a in m["anomalies"]], m["anomalies"]' "$e2e_out"
+e2e_expect_rc "report with a budget of 0 units -> 0" 0 as_adm report INC-77 --format json --budget 0
+e2e_check "...exhausted by the first response" "$PY" -c 'import json, sys
+m = json.loads(sys.argv[1]); a = [x for x in m["anomalies"] if x["kind"] == "budget_exhausted"]
+assert len(a) == 1 and a[0]["seq"] == m["queries"][0]["response_seq"], m["anomalies"]' "$e2e_out"
+e2e_check "the markdown shows each criterion's result" eval \
+	'as_adm report INC-77 | grep -q "Criterion reason: held"'
 e2e_expect_rc "report --format md --out -> 0" 0 as_adm report INC-77 --format md --out "$dir/report.md"
 e2e_check "...says where and what" grep -q "report written to $dir/report.md (.* bytes): 2 queries, 1 denials, 1 anomalies; audit trail verified" <<<"$e2e_out"
 e2e_check "the markdown names the request, the runbook, the denial and the learnings" eval \
@@ -161,7 +175,7 @@ e2e_expect_rc "chromium renders the report -> 0" 0 timeout 90 "$CHROME" --headle
 	--disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir="$dir/chromium" \
 	--screenshot="$shot" --window-size=412,900 "file://$dir/report.html"
 # Kept beyond the run too (the suite removes its state folder when everything passed).
-mkdir -p "$REPO_ROOT/build/e2e-logs" && cp -f "$shot" "$REPO_ROOT/build/e2e-logs/report.png" 2>/dev/null
+mkdir -p "$REPO_ROOT/build/e2e-logs" && cp -f "$shot" "$dir/report.html" "$REPO_ROOT/build/e2e-logs/" 2>/dev/null
 e2e_check "the screenshot is kept, and is not blank" "$PY" - "$shot" <<'PY'
 import struct, sys, zlib
 b = open(sys.argv[1], "rb").read()
