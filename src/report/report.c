@@ -227,8 +227,10 @@ static bool on_alert(builder *b, json_t *rec, json_t *d)
 		else if (json_is_null(json_object_get(b->incident, "alerts_resolved_at")))
 			bad |= !bg_json_set(b->incident, "alerts_resolved_at", copy_of(rec, "ts"));
 	}
+	/* An incident an alert opened has no incident-open record: its first alert opened it. */
 	if (json_is_null(json_object_get(b->incident, "opened_at")))
-		bad |= !bg_json_set(b->incident, "opened_at", copy_of(rec, "ts"));
+		bad |= !bg_json_set(b->incident, "opened_at", copy_of(rec, "ts")) ||
+		       !bg_json_set(b->incident, "opened_by", copy_of(rec, "actor"));
 	if (!bad && !txt.failed)
 		bad |= !timeline(b, rec, json_string(txt.data));
 	bg_buf_free(&txt);
