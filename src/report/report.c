@@ -248,13 +248,13 @@ static bool on_access_request(builder *b, json_t *rec, json_t *d)
 
 	json_array_foreach(crit, i, c) if (json_is_true(json_object_get(c, "ok"))) held++;
 	q = json_pack(
-	    "{s:s?,s:O?,s:O?,s:O?,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:[],s:b,s:n,s:n,s:n,s:n}", "id", id,
-	    "seq", json_object_get(rec, "seq"), "ts", json_object_get(rec, "ts"), "requester",
+	    "{s:s?,s:O?,s:O?,s:O?,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:[],s:b,s:n,s:n,s:b,s:n,s:n}", "id",
+	    id, "seq", json_object_get(rec, "seq"), "ts", json_object_get(rec, "ts"), "requester",
 	    json_object_get(rec, "actor"), "reason", copy_of(d, "reason"), "duration_seconds",
 	    copy_of(d, "duration_seconds"), "runbooks", copy_of(d, "runbooks"), "criteria",
 	    copy_of(d, "criteria"), "refusal", allowed ? json_null() : copy_of(rec, "reason"),
 	    "mfa", allowed, "state", dec, "approvals", "solo", 0, "granted_at", "expires_at",
-	    "revoked_at", "revoked_by");
+	    "grant_inferred", 0, "revoked_at", "revoked_by");
 	if (q == NULL || !push(b->requests, q))
 		return false;
 	if (id != NULL && json_object_set(b->by_request, id, q) != 0)
@@ -272,6 +272,30 @@ static bool on_access_request(builder *b, json_t *rec, json_t *d)
 	                           txt_or(rep_str(rec, "reason"), "")));
 }
 
+/* An approval or solo break-glass of request q. The record names the grant it made and
+ * its end (detail.grant, detail.grant_expires_at: the grant of an extension is the
+ * first request's); a record without them made none yet (more approvals needed) or was
+ * written before records said so: then the last such answer is taken as the grant's
+ * start, in the second pass (inferred). */
+static bool grant_made(builder *b, json_t *rec, json_t *d, json_t *q, bool solo)
+{
+	const char *gid = rep_str(d, "grant"), *until = rep_str(d, "grant_expires_at");
+	json_t *g = gid != NULL ? json_object_get(b->by_request, gid) : NULL;
+
+	if (solo && !bg_json_set(q, "solo", json_true()))
+		return false;
+	if (gid == NULL || until == NULL)
+		return bg_json_set(q, "last_yes", copy_of(rec, "ts"));
+	if (g == NULL)
+		g = q;
+	if ((json_is_null(json_object_get(g, "granted_at")) &&
+	     !bg_json_set(g, "granted_at", copy_of(rec, "ts"))) ||
+	    !bg_json_set(g, "expires_at", json_string(until)) ||
+	    !bg_json_set(q, "state", json_string("approved")))
+		return false;
+	return g == q || bg_json_set(q, "granted_at", copy_of(rec, "ts"));
+}
+
 /* An answer to a request (approve, deny, solo): a grant is minted by the approval that
  * completes it, or by solo break-glass; the last such record gives the grant's start. */
 static bool on_answer(builder *b, json_t *rec, json_t *d, const char *kind)
@@ -282,9 +306,7 @@ static bool on_answer(builder *b, json_t *rec, json_t *d, const char *kind)
 	bool solo = strcmp(kind, "request-solo") == 0,
 	     approve = strcmp(kind, "request-approve") == 0;
 	const char *who = txt_or(rep_str(rec, "actor"), "?");
-	int64_t dur, t;
 	json_t *a;
-	char when[BG_RFC3339_SIZE];
 
 	if (q != NULL) {
 		a = json_pack("{s:O?,s:O?,s:s,s:O?,s:s,s:O?}", "seq", json_object_get(rec, "seq"),
@@ -298,13 +320,7 @@ static bool on_answer(builder *b, json_t *rec, json_t *d, const char *kind)
 		if (!push(json_object_get(q, "approvals"), a))
 			return false;
 		if (allowed && (solo || approve)) {
-			dur = json_integer_value(json_object_get(q, "duration_seconds"));
-			t = rep_ts_ms(rep_str(rec, "ts")) / 1000;
-			bg_rfc3339(t + dur, when);
-			if (!bg_json_set(q, "granted_at", copy_of(rec, "ts")) ||
-			    !bg_json_set(q, "expires_at", json_string(when)) ||
-			    !bg_json_set(q, "state", json_string("approved")) ||
-			    (solo && !bg_json_set(q, "solo", json_true())))
+			if (!grant_made(b, rec, d, q, solo))
 				return false;
 		} else if (allowed && !bg_json_set(q, "state", json_string("denied"))) {
 			return false;
@@ -551,6 +567,25 @@ static bool second_pass(builder *b)
 	json_t *q, *g;
 	size_t i;
 
+	json_array_foreach(b->requests, i, q)
+	{
+		const char *yes = rep_str(q, "last_yes");
+		char when[BG_RFC3339_SIZE];
+
+		if (yes != NULL && json_is_null(json_object_get(q, "granted_at"))) {
+			bg_rfc3339(rep_ts_ms(yes) / 1000 +
+			               json_integer_value(json_object_get(q, "duration_seconds")),
+			           when);
+			if (!bg_json_set(q, "granted_at", json_string(yes)) ||
+			    !bg_json_set(q, "expires_at", json_string(when)) ||
+			    (strcmp(txt_or(rep_str(q, "state"), ""), "pending") == 0 &&
+			     !bg_json_set(q, "state", json_string("approved"))) ||
+			    !bg_json_set(q, "grant_inferred", json_true()))
+				return false;
+		}
+		if (yes != NULL && json_object_del(q, "last_yes") != 0)
+			return false;
+	}
 	json_array_foreach(b->queries, i, q)
 	{
 		const char *gid = rep_str(q, "grant");

@@ -101,7 +101,8 @@ assert q["criteria"] == acc["detail"]["criteria"] and q["duration_seconds"] == 6
 assert [(c["check"], c["ok"]) for c in q["criteria"]] == [("incident_open", True), ("reason", True)], q["criteria"]
 assert [(a["actor"], a["decision"], a["reason"], a["seq"]) for a in q["approvals"]] == \
     [("rep-appr", "approve", "looks right", appr["seq"])], q["approvals"]
-assert q["granted_at"] == appr["ts"] and q["solo"] is False, q
+assert appr["detail"]["grant"] == R1 and q["expires_at"] == appr["detail"]["grant_expires_at"], appr
+assert q["granted_at"] == appr["ts"] and q["solo"] is False and q["grant_inferred"] is False, q
 assert q["revoked_at"] == rev["ts"] and q["revoked_by"] == "rep-resp" and q["state"] == "revoked", q
 ddb = [r for r in by("request") if r["op"] != "request"]
 resp = {r["request_id"]: r for r in by("response")}

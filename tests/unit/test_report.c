@@ -167,7 +167,9 @@ static json_t *incident_records(void)
 	    "{\"request\":\"" G2 "\",\"incident\":\"INC-1\",\"runbooks\":[\"unstick-order@ef\"],"
 	    "\"reason\":\"fix it\",\"duration_seconds\":300,\"criteria\":[]}");
 	rec(a, "2026-12-01T03:06:00.000Z", "request-solo", "alice", G2, "r6", "request-solo", NULL,
-	    "allow", NULL, 0, "{\"request\":\"" G2 "\",\"incident\":\"INC-1\"}");
+	    "allow", NULL, 0,
+	    "{\"request\":\"" G2 "\",\"incident\":\"INC-1\",\"grant\":\"" G2
+	    "\",\"grant_expires_at\":\"2026-12-01T03:11:00Z\"}");
 	rec(a, "2026-12-01T03:07:00.000Z", "request", "alice", G2, "q3", "UpdateItem", "orders",
 	    "allow", NULL, 0,
 	    "{\"before_image\":{\"pk\":{\"S\":\"C#42\"},\"status\":{\"S\":\"STUCK\"}},\"runbook\":"
@@ -280,10 +282,16 @@ static void test_model(void **state)
 	assert_string_equal(s_of(q, "revoked_at"), "2026-12-01T03:22:00.000Z");
 	assert_string_equal(s_of(q, "state"), "revoked");
 	assert_true(json_is_false(json_object_get(q, "solo")));
+	/* an approval written before records named their grant: its start is inferred */
+	assert_true(json_is_true(json_object_get(q, "grant_inferred")));
 	q = at(m, "requests", 1);
 	assert_string_equal(s_of(q, "id"), G2);
 	assert_true(json_is_true(json_object_get(q, "solo")));
 	assert_string_equal(s_of(q, "state"), "approved");
+	/* the solo record names the grant and its end */
+	assert_true(json_is_false(json_object_get(q, "grant_inferred")));
+	assert_string_equal(s_of(q, "granted_at"), "2026-12-01T03:06:00.000Z");
+	assert_string_equal(s_of(q, "expires_at"), "2026-12-01T03:11:00Z");
 	/* the queries, joined to their responses */
 	assert_int_equal(json_array_size(json_object_get(m, "queries")), 5);
 	q = at(m, "queries", 0);
