@@ -33,7 +33,7 @@ VERSION := $(shell cat VERSION)
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
-PKGS = libcurl libssl libcrypto jansson yaml-0.1 sqlite3 liboath libqrencode
+PKGS = libcurl libssl libcrypto jansson yaml-0.1 sqlite3 liboath libqrencode zlib relp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Wpedantic -Werror -Wformat=2 -Wshadow -Wvla -Wpointer-arith -Wstrict-prototypes \

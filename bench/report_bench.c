@@ -201,7 +201,8 @@ int main(int argc, char **argv)
 			t1 = now_s();
 			report_opts_init(&o);
 			o.incident = "INC-1";
-			o.key = key;
+			o.keys = (const sigkey *const *)&key;
+			o.nkeys = 1;
 			o.budget = 10000;
 			if (report_build(in, &o, &r, &e) != 0)
 				die(e.msg);

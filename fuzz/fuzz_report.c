@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	report_opts_init(&o);
 	o.incident = "INC-1";
-	o.key = key;
+	o.keys = (const sigkey *const *)&key;
+	o.nkeys = 1;
 	o.budget = size % 2 ? 1.5 : -1;
 	CHECK(report_build(recs, &o, &r, &e) == 0);
 

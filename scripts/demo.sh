@@ -273,13 +273,15 @@ BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" run unstick-order --grant "$GRANT" --param c
 ok "order ORDER#1001 is PENDING again"
 
 # ----------------------------------------------------------------------------------------
-heading "Incident over: revoke the grant"
+heading "Incident over: close it"
 say "alice keeps a copy of the credentials in her shell, to show they die with the grant."
 creds_env=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" creds "$GRANT") || die "creds failed"
-show alice "breakglass revoke $GRANT"
-BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" revoke "$GRANT" | sed 's/^/    /'
-[ "${PIPESTATUS[0]}" -eq 0 ] || die "revoke failed"
-ok "revoked"
+say "close revokes every grant of the incident, resolves it, opens its review and verifies"
+say "the audit chain, in one step."
+show alice "breakglass close $INC --reason 'orders flow again'"
+BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" close "$INC" --reason "orders flow again" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "close failed"
+ok "closed: grant revoked, incident resolved, review open, audit trail whole"
 
 heading "The next call is refused"
 show alice "eval \"\$(breakglass creds $GRANT)\"   # (fetched before the revoke)"
@@ -295,6 +297,15 @@ printf '%s\n' "$out" | sed 's/^/    /'
 [ "$rc" -eq 1 ] || die "exec with a revoked grant exited $rc, want 1"
 ok "old credentials refused by the gateway; new ones refused by the API (exit 1)"
 
+heading "The review"
+say "Someone who did not ask for access signs what was learned, with their own TOTP code."
+printf 'The payment provider stalled and orders stuck in STUCK.\nunstick-order moved ORDER#1001 back; we add an alarm on the provider queue.\n' >"$WORK/learnings.md"
+code=$(e2e_otp "$BOB_SECRET") || die "oathtool failed"
+show bob "breakglass review $INC --sign --learnings learnings.md --otp $code"
+BREAKGLASS_TOKEN=$BOB_TOKEN "$BG" review "$INC" --sign --learnings "$WORK/learnings.md" --otp "$code" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the review sign-off failed"
+ok "review signed by bob"
+
 # ----------------------------------------------------------------------------------------
 heading "The audit trail"
 say "Every API action, every request (written before it was forwarded), every response"
@@ -309,8 +320,10 @@ grep -q " request .* UpdateItem " <<<"$audit" || die "no request record for the 
 grep -q " denial .* Scan " <<<"$audit" || die "no denial record for the Scan"
 grep -q " alert  *generic " <<<"$audit" || die "no record of the alert"
 grep -q " request-approve  *bob " <<<"$audit" || die "no record of bob's approval"
+grep -q " incident-close  *alice " <<<"$audit" || die "no record of the close"
+grep -q " review-sign  *bob " <<<"$audit" || die "no record of the review's sign-off"
 ok "the alert, the request and its approval, requests, responses and denials are all there"
 
-printf '\n%sDemo complete:%s runbooks, an alert, a request and its approval, run, denials, a fix, revocation and audit all behaved.\n' "$B" "$N"
+printf '\n%sDemo complete:%s runbooks, an alert, a request and its approval, run, denials, a fix, the close, the review and the audit trail all behaved.\n' "$B" "$N"
 say "(Everything this demo started is being stopped now.)"
 exit 0

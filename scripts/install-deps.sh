@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 PKGS=(
 	build-essential pkg-config clang llvm libclang-rt-14-dev
 	libhttp-parser-dev libcurl4-openssl-dev libssl-dev libjansson-dev
-	libyaml-dev libsqlite3-dev sqlite3 liboath-dev oathtool libcmocka-dev libqrencode-dev
+	libyaml-dev zlib1g-dev libsqlite3-dev sqlite3 liboath-dev oathtool libcmocka-dev libqrencode-dev
 	awscli python3 python3-boto3 python3-botocore
 	curl procps ca-certificates openssl
 	nginx-light wrk gnuplot-nox
-	man-db groff-base jq prometheus-alertmanager
+	man-db groff-base jq prometheus-alertmanager prometheus
+	rsyslog rsyslog-relp librelp-dev
 	chromium fonts-dejavu-core
 )
 

@@ -56,6 +56,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/limits.h"
 
@@ -97,6 +98,8 @@ typedef struct entry {
 	bool cv_ready;
 	audit_done_fn done_fn; /* asynchronous caller: called instead of signalling cv */
 	void *done_arg;
+	const sigkey *rotate_to; /* a key-rotation record: the key that signs after it */
+	int64_t cp_after;        /* filled in: the checkpoint that covers it (rotations) */
 	/* Filled in by the committer, under mu. */
 	bool done;
 	bool abandoned; /* the caller timed out; whoever writes it frees the entry */
@@ -135,8 +138,10 @@ struct audit_log {
 	int64_t cp_at_ms;     /* when (monotonic) */
 	/* audit_set_gate: what a committed batch waits for before its callers hear. */
 	audit_gate_fn gate;
+	audit_ready_fn gate_ready;
 	void *gate_ctx;
 	bool gating;            /* the committer is in gate(): it may not be changed */
+	int readying;           /* callers in gate_ready(): neither may it */
 	pthread_cond_t gate_cv; /* signalled when the committer leaves gate() */
 };
 
@@ -228,12 +233,12 @@ static int json_key(bg_buf *b, const char *key)
 	return bg_buf_add(b, "\":", 2);
 }
 
-/* The canonical JSON of a record (everything but its hash) into b, keys in sorted
- * order. detail is canonical JSON text already (or p == NULL for null). */
-static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
-                     sv detail, sv prev_hex)
+/* The canonical JSON of a record (everything but its hash) appended to b, keys in sorted
+ * order; with hash_hex.p set, its "hash" too (where it sorts: an export line).
+ * detail is canonical JSON text already (or p == NULL for null). */
+static int record_json(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS],
+                       int64_t status, sv detail, sv prev_hex, sv hash_hex)
 {
-	bg_buf_reset(b);
 	if (bg_buf_addc(b, '{') != 0)
 		return b->failed;
 	json_key(b, "actor");
@@ -253,6 +258,12 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELD
 	json_quote(b, f[STORE_AUDIT_GRANT]);
 	if (bg_buf_addc(b, ',') != 0)
 		return b->failed;
+	if (hash_hex.p != NULL) {
+		json_key(b, "hash");
+		json_quote(b, hash_hex);
+		if (bg_buf_addc(b, ',') != 0)
+			return b->failed;
+	}
 	json_key(b, "kind");
 	json_quote(b, f[STORE_AUDIT_KIND]);
 	if (bg_buf_addc(b, ',') != 0)
@@ -290,6 +301,13 @@ static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELD
 	json_key(b, "ts");
 	json_quote(b, ts);
 	return bg_buf_addc(b, '}');
+}
+
+static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
+                     sv detail, sv prev_hex)
+{
+	bg_buf_reset(b);
+	return record_json(b, seq, ts, f, status, detail, prev_hex, (sv){NULL, 0});
 }
 
 /* out = SHA-256(prev || text). */
@@ -393,9 +411,9 @@ static int64_t mono_ms(void)
 }
 
 /* Appends a checkpoint over the chain head in tx when one is due: cp_every records
- * since the last one, or cp_ms elapsed with records it does not cover. *wrote says
- * whether it did. */
-static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
+ * since the last one, or cp_ms elapsed with records it does not cover, or force (a key
+ * rotation: the old key signs the record that hands over). *wrote says whether it did. */
+static int maybe_checkpoint(audit_log *a, store_tx *tx, bool force, bool *wrote, bg_err *e)
 {
 	char head[STORE_HASH_HEX + 1], sig_hex[2 * SIGKEY_SIG_LEN + 1];
 	uint8_t sig[SIGKEY_SIG_LEN];
@@ -410,7 +428,8 @@ static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
 	rc = store_audit_head(tx, &seq, head, e);
 	if (rc != 0)
 		return rc;
-	if (seq <= a->cp_seq || (seq - a->cp_seq < a->cp_every && now - a->cp_at_ms < a->cp_ms))
+	if (seq <= a->cp_seq ||
+	    (!force && seq - a->cp_seq < a->cp_every && now - a->cp_at_ms < a->cp_ms))
 		return 0;
 	rc = sigkey_sign(a->cp_key, seq, head, sig, e);
 	if (rc != 0)
@@ -442,19 +461,34 @@ static int maybe_checkpoint(audit_log *a, store_tx *tx, bool *wrote, bg_err *e)
 static int write_batch(audit_log *a, entry *list, bg_err *e)
 {
 	int64_t saved_seq = a->cp_seq, saved_at = a->cp_at_ms;
+	entry *rot = NULL, *en;
 	store_tx *tx;
-	bool wrote;
-	int rc = store_begin(a->st, &tx, e);
+	bool wrote = false;
+	int rc;
 
+	for (en = list; en != NULL; en = en->next)
+		if (en->rotate_to != NULL)
+			rot = en;
+	if (rot != NULL && a->cp_key == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no checkpoint key to rotate from");
+	rc = store_begin(a->st, &tx, e);
 	if (rc == 0) {
 		rc = append_entries(a, tx, list, a->md, &a->canon, e);
 		if (rc == 0)
-			rc = maybe_checkpoint(a, tx, &wrote, e);
+			rc = maybe_checkpoint(a, tx, rot != NULL, &wrote, e);
+		if (rc == 0 && rot != NULL && !wrote)
+			rc = bg_err_set(e, BG_EIO, "audit: the key rotation was not checkpointed");
 		rc = store_end(tx, rc, e);
 	}
 	if (rc != 0) {
 		a->cp_seq = saved_seq; /* the checkpoint, if any, was rolled back too */
 		a->cp_at_ms = saved_at;
+	} else if (rot != NULL) {
+		/* The old key signed the handover; every later checkpoint is the new key's. */
+		rot->cp_after = a->cp_seq;
+		pthread_mutex_lock(&a->mu);
+		a->cp_key = rot->rotate_to;
+		pthread_mutex_unlock(&a->mu);
 	}
 	if (rc != 0 && e != NULL)
 		e->code = BG_EIO;
@@ -473,7 +507,7 @@ static void timed_checkpoint(audit_log *a)
 
 	if (rc != 0)
 		return;
-	rc = maybe_checkpoint(a, tx, &wrote, &e);
+	rc = maybe_checkpoint(a, tx, false, &wrote, &e);
 	if (rc == 0 && !wrote) {
 		store_rollback(tx); /* nothing to cover: no commit, no sync */
 		a->cp_at_ms = mono_ms();
@@ -495,6 +529,7 @@ static void commit_queued(audit_log *a)
 	int64_t n = (int64_t)a->queued;
 	bool catch_up;
 	bg_err err;
+	int64_t t0;
 	int rc, gated = 0;
 
 	a->qhead = a->qtail = NULL;
@@ -503,9 +538,12 @@ static void commit_queued(audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 
 	bg_err_clear(&err);
+	t0 = bg_mono_us();
 	rc = write_batch(a, list, &err);
+	t0 = bg_mono_us() - t0;
 
 	pthread_mutex_lock(&a->mu);
+	a->stats.commit_us += t0;
 	if (rc == 0 && a->gate != NULL) {
 		audit_gate_fn gate = a->gate;
 		void *ctx = a->gate_ctx;
@@ -723,14 +761,37 @@ void audit_free(audit_log *a)
 	free(a);
 }
 
-void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx)
+void audit_set_gate(audit_log *a, audit_gate_fn fn, audit_ready_fn ready, void *ctx)
 {
 	pthread_mutex_lock(&a->mu);
-	while (a->gating) /* what the old ctx points to may go once this returns */
+	while (a->gating || a->readying > 0) /* the old ctx may go once this returns */
 		pthread_cond_wait(&a->gate_cv, &a->mu);
 	a->gate = fn;
+	a->gate_ready = ready;
 	a->gate_ctx = ctx;
 	pthread_mutex_unlock(&a->mu);
+}
+
+int audit_ready(audit_log *a, bg_err *e)
+{
+	audit_ready_fn ready;
+	void *ctx;
+	int rc = 0;
+
+	pthread_mutex_lock(&a->mu);
+	ready = a->gate_ready;
+	ctx = a->gate_ctx;
+	if (ready != NULL)
+		a->readying++;
+	pthread_mutex_unlock(&a->mu);
+	if (ready == NULL)
+		return 0;
+	rc = ready(ctx, e);
+	pthread_mutex_lock(&a->mu);
+	if (--a->readying == 0)
+		pthread_cond_broadcast(&a->gate_cv);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
 }
 
 void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64_t ms)
@@ -884,7 +945,8 @@ void audit_flush(audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 }
 
-int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
+static int append_wait(audit_log *a, const audit_record *r, const sigkey *rotate_to, int64_t *seq,
+                       int64_t *cp_seq, bg_err *e)
 {
 	struct timespec deadline;
 	entry *en;
@@ -895,6 +957,7 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	rc = entry_new(r, &en, e);
 	if (rc != 0)
 		return rc;
+	en->rotate_to = rotate_to;
 	if (pthread_cond_init(&en->cv, &a->done_attr) != 0) {
 		entry_free(en);
 		return bg_err_set(e, BG_ENOMEM, "audit: out of memory");
@@ -926,12 +989,27 @@ int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
 	if (rc == 0) {
 		if (seq != NULL)
 			*seq = en->seq;
+		if (cp_seq != NULL)
+			*cp_seq = en->cp_after;
 		bg_err_clear(e);
 	} else if (e != NULL) {
 		*e = en->err;
 	}
 	entry_free(en);
 	return rc;
+}
+
+int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e)
+{
+	return append_wait(a, r, NULL, seq, NULL, e);
+}
+
+int audit_rotate_key(audit_log *a, const audit_record *r, const sigkey *next, int64_t *seq,
+                     int64_t *cp_seq, bg_err *e)
+{
+	if (next == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: no key to rotate to");
+	return append_wait(a, r, next, seq, cp_seq, e);
 }
 
 int audit_append_tx(audit_log *a, store_tx *tx, const audit_record *r, int64_t *seq, bg_err *e)
@@ -1033,6 +1111,57 @@ int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void 
 	if (a == NULL || fn == NULL)
 		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
 	return store_audit_scan_back(a->st, before, limit, read_each, &rc, e);
+}
+
+struct lines_ctx {
+	bg_buf *out;
+	int64_t n, last;
+};
+
+static int line_each(void *ctx, const store_audit_row *r, bg_err *e)
+{
+	struct lines_ctx *lc = ctx;
+	size_t mark = lc->out->len;
+
+	if (record_json(lc->out, r->seq, r->ts, r->f, r->status, r->detail, r->prev_hash,
+	                r->hash.p != NULL ? r->hash : (sv){"", 0}) != 0 ||
+	    bg_buf_addc(lc->out, '\n') != 0) {
+		if (lc->out->failed != BG_ELIMIT || lc->n == 0)
+			return bg_err_set(e, lc->out->failed == BG_ELIMIT ? BG_ELIMIT : BG_ENOMEM,
+			                  "audit: record %lld does not fit in an answer",
+			                  (long long)r->seq);
+		/* The page is full: it ends before this record, the reader goes on after. */
+		lc->out->len = mark;
+		lc->out->data[mark] = '\0';
+		lc->out->failed = 0;
+		return 1;
+	}
+	lc->n++;
+	lc->last = r->seq;
+	return 0;
+}
+
+int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n, bg_err *e)
+{
+	struct lines_ctx lc = {out, 0, 0};
+	int rc;
+
+	if (a == NULL || out == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	rc = store_audit_scan(a->st, after, limit, line_each, &lc, e);
+	if (n != NULL)
+		*n = lc.n;
+	return rc;
+}
+
+int audit_read_request(audit_log *a, const char *request_id, int64_t limit,
+                       int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e)
+{
+	struct read_ctx rc = {fn, ctx};
+
+	if (a == NULL || fn == NULL || request_id == NULL)
+		return bg_err_set(e, BG_EINVAL, "audit: bad read arguments");
+	return store_audit_by_request(a->st, request_id, limit, read_each, &rc, e);
 }
 
 struct verify_ctx {

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "audit/sigkey.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "store/store.h"
 
@@ -65,7 +66,16 @@ void audit_set_checkpoints(audit_log *a, const sigkey *key, int64_t every, int64
  * none. Changing it waits until the committer is out of the old one, so once clearing
  * returns what ctx points to may be freed (make the old gate return soon first). */
 typedef int (*audit_gate_fn)(void *ctx, int64_t seq, bg_err *e);
-void audit_set_gate(audit_log *a, audit_gate_fn fn, void *ctx);
+/* ready(ctx, e): 0 when whatever the gate waits for can take records now (every required
+ * sink is up), else an error saying which cannot. May be NULL. */
+typedef int (*audit_ready_fn)(void *ctx, bg_err *e);
+void audit_set_gate(audit_log *a, audit_gate_fn fn, audit_ready_fn ready, void *ctx);
+
+/* Whether a state change may be made now (the service layer asks before it begins one):
+ * its record commits with it in the caller's transaction (audit_append_tx), past the
+ * gate, so while a required sink is down the change is refused instead. 0, or the gate's
+ * error (BG_EIO). Thread-safe. */
+int audit_ready(audit_log *a, bg_err *e) BG_MUST_CHECK;
 
 /* Stops the committer after it has written what is queued (every pending callback
  * runs). Accepts NULL. */
@@ -75,6 +85,16 @@ void audit_free(audit_log *a);
  * sequence number. Any failure (queue full, disk error) is returned: the caller must not
  * proceed with the action the record describes. Thread-safe. */
 int audit_append(audit_log *a, const audit_record *r, int64_t *seq, bg_err *e) BG_MUST_CHECK;
+
+/* Key rotation (docs/audit.md): appends r (the key-rotation record) like audit_append,
+ * and in the same transaction a checkpoint over it signed by the current key; once that
+ * commits, every later checkpoint is signed by next (borrowed: it must outlive the log).
+ * So the old key's signature covers the record naming the new key, and no checkpoint
+ * after it is the old key's. *seq is the record's seq, *cp_seq the checkpoint's (either
+ * may be NULL). A failure may still leave the rotation done later (a timeout, like
+ * audit_append's): the caller settles it from the trail. */
+int audit_rotate_key(audit_log *a, const audit_record *r, const sigkey *next, int64_t *seq,
+                     int64_t *cp_seq, bg_err *e) BG_MUST_CHECK;
 
 /* Appends r to the chain inside tx, the caller's transaction, which the caller then
  * commits (the record is durable once store_commit() returns) or rolls back (the record
@@ -114,6 +134,19 @@ int audit_read_back(audit_log *a, int64_t before, int64_t limit, int (*fn)(void 
 int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                void *ctx, bg_err *e) BG_MUST_CHECK;
 
+/* The records after seq `after` (at most limit) appended to out as JSON lines, one record
+ * a line with its keys sorted and its hash: what `audit export` writes, built from the
+ * stored text without a JSON tree (detail as stored). When out's maximum is reached the
+ * page ends before the record that did not fit (*n says how many were written; a
+ * reader goes on after the last); BG_ELIMIT when not even one fits. */
+int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* audit_read() of the records whose request_id is request_id (a request and its
+ * response or denial), oldest first, at most limit of them. */
+int audit_read_request(audit_log *a, const char *request_id, int64_t limit,
+                       int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e) BG_MUST_CHECK;
+
 /* Recomputes the whole chain: seqs contiguous from 1, each prev_hash equal to the hash
  * of the record before (64 zero digits for the first), and each hash equal to
  * SHA-256(prev_hash bytes || canonical JSON), where the canonical JSON is the record as
@@ -131,6 +164,7 @@ typedef struct audit_stats {
 	int64_t failed_batches; /* transactions rolled back; their appends got an error */
 	int64_t max_batch;      /* most records committed in one transaction */
 	int64_t gate_failures;  /* committed batches the gate refused (audit_set_gate) */
+	int64_t commit_us;      /* time spent committing batches, syncs included */
 } audit_stats;
 
 void audit_get_stats(audit_log *a, audit_stats *out);

@@ -228,6 +228,53 @@ int sigkey_from_public_pem(const char *pem, size_t n, sigkey **out, bg_err *e)
 	return 0;
 }
 
+int sigkey_public_list(const char *text, size_t n, sigkey ***keys, size_t *count, bg_err *e)
+{
+	static const char begin[] = "-----BEGIN PUBLIC KEY-----",
+	                  end[] = "-----END PUBLIC KEY-----";
+	const char *p = text, *stop = text + n;
+	size_t found = 0;
+
+	while (p < stop) {
+		const char *b = memmem(p, (size_t)(stop - p), begin, sizeof(begin) - 1), *x;
+		sigkey **grown, *k;
+		int rc;
+
+		if (b == NULL)
+			break;
+		x = memmem(b, (size_t)(stop - b), end, sizeof(end) - 1);
+		if (x == NULL)
+			return bg_err_set(e, BG_EINVAL, "public key %zu: no END line", found + 1);
+		x += sizeof(end) - 1;
+		if (*count >= SIGKEY_LIST_MAX)
+			return bg_err_set(e, BG_EINVAL, "more than %d public keys",
+			                  SIGKEY_LIST_MAX);
+		rc = sigkey_from_public_pem(b, (size_t)(x - b), &k, NULL);
+		if (rc != 0)
+			return bg_err_set(e, rc, "public key %zu is not an Ed25519 public key",
+			                  found + 1);
+		grown = realloc(*keys, (*count + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			sigkey_free(k);
+			return bg_err_set(e, BG_ENOMEM, "public keys: out of memory");
+		}
+		*keys = grown;
+		(*keys)[(*count)++] = k;
+		found++;
+		p = x;
+	}
+	return found == 0 ? bg_err_set(e, BG_EINVAL, "no PEM public key") : 0;
+}
+
+void sigkey_list_free(sigkey **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; keys != NULL && i < n; i++)
+		sigkey_free(keys[i]);
+	free(keys);
+}
+
 void sigkey_free(sigkey *k)
 {
 	if (k == NULL)

@@ -37,6 +37,20 @@ int sigkey_load(const char *path, bool create, sigkey **out, bg_err *e) BG_MUST_
  * bytes at pem. BG_EINVAL when it is not an Ed25519 public key. */
 int sigkey_from_public_pem(const char *pem, size_t n, sigkey **out, bg_err *e) BG_MUST_CHECK;
 
+/* The most public keys one text may hold (`audit verify --pubkey`, the data directory's
+ * audit-keys.pem): one per rotation; a key a year for centuries fits. */
+#define SIGKEY_LIST_MAX 256
+
+/* Reads every PEM public key in the n bytes at text (several "-----BEGIN PUBLIC KEY-----"
+ * blocks, anything between them ignored) and appends them to *keys (grown; *count keys
+ * in it, the caller's to free with sigkey_list_free). BG_EINVAL when there is none, when
+ * a block is not an Ed25519 public key, or beyond SIGKEY_LIST_MAX keys. */
+int sigkey_public_list(const char *text, size_t n, sigkey ***keys, size_t *count,
+                       bg_err *e) BG_MUST_CHECK;
+
+/* Frees the n keys of a list and the list. Accepts NULL. */
+void sigkey_list_free(sigkey **keys, size_t n);
+
 /* Zeroes and frees. Accepts NULL. */
 void sigkey_free(sigkey *k);
 

@@ -269,14 +269,24 @@ static int rotate(jsonl *j, bg_err *e)
 {
 	size_t len = strlen(j->path) + 24;
 	char *to = malloc(len);
-	int rc = 0;
+	int rc = 0, r;
 
 	if (to == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (j->rotated < 0)
 		j->rotated = highest_rotated(j->path);
 	snprintf(to, len, "%s.%ld", j->path, j->rotated + 1);
-	if (fdatasync(j->fd) != 0 || rename(j->path, to) != 0)
+	/* Never over an older file: if PATH.N appeared meanwhile, look again. */
+	r = fdatasync(j->fd);
+	if (r == 0) {
+		r = renameat2(AT_FDCWD, j->path, AT_FDCWD, to, RENAME_NOREPLACE);
+		if (r != 0 && errno == EEXIST) {
+			j->rotated = highest_rotated(j->path);
+			snprintf(to, len, "%s.%ld", j->path, j->rotated + 1);
+			r = renameat2(AT_FDCWD, j->path, AT_FDCWD, to, RENAME_NOREPLACE);
+		}
+	}
+	if (r != 0)
 		rc = bg_err_set(e, BG_EIO, "cannot rotate it to %s: %s", to, strerror(errno));
 	else
 		j->rotated++;
@@ -306,6 +316,15 @@ static int write_all(jsonl *j, const char *buf, size_t n, bg_err *e)
 	return 0;
 }
 
+/* Whether the open file is still the one at the configured path. */
+static bool still_there(const jsonl *j)
+{
+	struct stat fd_st, path_st;
+
+	return fstat(j->fd, &fd_st) == 0 && fd_st.st_nlink > 0 && stat(j->path, &path_st) == 0 &&
+	       fd_st.st_dev == path_st.st_dev && fd_st.st_ino == path_st.st_ino;
+}
+
 static int jsonl_deliver(void *self, const sink_rec *recs, size_t n, size_t *accepted, bg_err *e)
 {
 	jsonl *j = self;
@@ -315,6 +334,12 @@ static int jsonl_deliver(void *self, const sink_rec *recs, size_t n, size_t *acc
 	int rc = 0;
 
 	*accepted = 0;
+	if (j->fd >= 0 && !still_there(j)) {
+		/* Moved or removed under us (an outside rotation, a mistake): what we write
+		 * must reach the configured path, so start a file there again. */
+		close(j->fd);
+		j->fd = -1;
+	}
 	if (j->fd < 0 && (rc = open_file(j, e)) != 0)
 		return rc;
 	bg_buf_init(&b, (size_t)BG_SINK_BATCH * ((size_t)BG_MAX_AUDIT_LINE + 1));

@@ -43,7 +43,8 @@ typedef struct slot {
 	int64_t retry_at; /* monotonic ms before which a failed sink waits */
 	int64_t backoff;  /* the next wait after a failure */
 	bool up;
-	bool kick; /* the gate wants an attempt now, whatever the backoff */
+	bool kick;            /* the gate wants an attempt now, whatever the backoff */
+	int64_t rewound_from; /* its saved cursor was past the store's head (0: no) */
 	char last_error[256];
 } slot;
 
@@ -73,8 +74,9 @@ static const sink_ops *ops_of(sink_type t)
 	case SINK_JSONL:
 		return &sink_jsonl_ops;
 	case SINK_SYSLOG:
+		return &sink_syslog_ops;
 	case SINK_CLOUDWATCH:
-		break; /* their transports land next */
+		return &sink_cloudwatch_ops;
 	}
 	return NULL;
 }
@@ -319,6 +321,28 @@ static int gate(void *ctx, int64_t seq, bg_err *e)
 	return rc;
 }
 
+/* Every required sink up (its last delivery succeeded, or none was tried yet). */
+static int ready(void *ctx, bg_err *e)
+{
+	audit_sinks *s = ctx;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < s->n; i++) {
+		if (!s->slots[i].required || s->slots[i].up)
+			continue;
+		s->slots[i].kick = true; /* try it again now, not at the end of its backoff */
+		if (rc == 0)
+			rc = bg_err_set(e, BG_EIO, "required audit sink %s cannot take records: %s",
+			                s->slots[i].name, s->slots[i].last_error);
+	}
+	if (rc != 0)
+		pthread_cond_broadcast(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* --- start and stop -------------------------------------------------------------------- */
 
 /* The seq the store's trail ends at (0: empty). */
@@ -341,8 +365,7 @@ static int open_slot(audit_sinks *s, slot *sl, const sink_conf *c, int64_t head,
 	sl->up = true;
 	sl->backoff = BG_SINK_RETRY_MIN_MS;
 	if (sl->ops == NULL)
-		return bg_err_set(e, BG_EINVAL, "this build has no %s audit sinks",
-		                  c->type == SINK_SYSLOG ? "syslog" : "cloudwatch");
+		return bg_err_set(e, BG_EINVAL, "unknown audit sink type %d", (int)c->type);
 	rc = audit_sinks_name(c, sl->name, sizeof(sl->name), e);
 	if (rc == 0 && (rc = sl->ops->open(c, &sl->self, &why)) != 0)
 		return bg_err_set(e, rc, "audit sink %s: %s", sl->name, why.msg);
@@ -357,8 +380,18 @@ static int open_slot(audit_sinks *s, slot *sl, const sink_conf *c, int64_t head,
 		               "audit sink %s holds records up to seq %lld but this store's trail "
 		               "ends at %lld: it is another trail's copy; point the sink elsewhere",
 		               sl->name, (long long)held, (long long)head);
-	if (rc == 0 && saved > head)
-		saved = head; /* a cursor from a store since replaced: send from the head */
+	if (rc == 0 && saved > head) {
+		/* The store ends before what this sink was sent: it was replaced, restored from
+		 * a backup, or cut short. The sink's copy is the evidence: say so loudly, on
+		 * the record too (audit_sinks_start), and go on from the store's head. */
+		fprintf(stderr,
+		        "breakglass: WARNING: audit sink %s was sent records up to seq %lld but "
+		        "this store's trail ends at seq %lld: the store was replaced or cut short; "
+		        "compare with the sink's copy (breakglass audit verify --reference)\n",
+		        sl->name, (long long)saved, (long long)head);
+		sl->rewound_from = saved;
+		saved = head;
+	}
 	sl->acked = saved > held ? saved : held;
 	sl->saved = saved;
 	return rc;
@@ -396,6 +429,21 @@ int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n,
 	}
 	s->head = head;
 	for (i = 0; rc == 0 && i < s->n; i++) {
+		if (s->slots[i].rewound_from > 0) {
+			audit_record r = {
+			    .kind = "sink-rewound", .actor = "breakglass", .decision = "deny"};
+			json_t *d = json_pack("{s:s,s:I,s:I}", "sink", s->slots[i].name,
+			                      "sent_through", (json_int_t)s->slots[i].rewound_from,
+			                      "store_head", (json_int_t)head);
+
+			r.reason = "the store's trail ends before what this sink was sent";
+			r.detail = d;
+			rc = d == NULL ? bg_err_set(e, BG_ENOMEM, "out of memory")
+			               : audit_append(a, &r, NULL, e);
+			json_decref(d);
+		}
+	}
+	for (i = 0; rc == 0 && i < s->n; i++) {
 		if (pthread_create(&s->slots[i].thread, NULL, sink_main, &s->slots[i]) != 0)
 			rc = bg_err_set(e, BG_EIO, "audit sinks: cannot start a thread");
 		else
@@ -407,7 +455,7 @@ int audit_sinks_start(audit_log *a, store *st, const sink_conf *confs, size_t n,
 	}
 	/* Every batch is announced to the threads; only the required sinks hold it. */
 	s->gated = true;
-	audit_set_gate(a, gate, s);
+	audit_set_gate(a, gate, ready, s);
 	*out = s;
 	return 0;
 }
@@ -426,7 +474,7 @@ void audit_sinks_free(audit_sinks *s)
 	pthread_cond_broadcast(&s->progress);
 	pthread_mutex_unlock(&s->mu);
 	if (s->gated)
-		audit_set_gate(s->a, NULL, NULL);
+		audit_set_gate(s->a, NULL, NULL, NULL);
 	for (i = 0; i < s->n; i++) {
 		slot *sl = &s->slots[i];
 

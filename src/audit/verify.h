@@ -10,14 +10,21 @@
  *   link           a record's prev_hash is not the hash of the record before it (one of
  *                  the two was replaced by a record with a recomputed hash)
  *   deleted        sequence numbers are missing (seq is the first missing one)
- *   inserted       a second record claims a sequence number
+ *   inserted       a second, different record claims a sequence number (an exact copy
+ *                  of a record, as an at-least-once sink may send, is only counted:
+ *                  averify_result.repeated)
  *   reordered      a record comes after one with a higher sequence number
  *   bad_checkpoint a checkpoint does not cover the record just before it
  *   bad_signature  a checkpoint's signature does not verify
  *   unknown_key    a checkpoint names a key the verifier was not given
+ *   retired_key    a checkpoint signed by a key that a key-rotation record retired (after
+ *                  that record's own checkpoint, the old key's last)
  *   truncated      a checkpoint of the other copy covers records beyond the last here
  *   diverged       a checkpoint of the other copy signed a different hash for a record
  *   malformed      a line that is not a record (seq is the line number, negated)
+ *
+ * Export lines of the usual shape are read without jansson (verify.c, fast_line: the same
+ * result, several times faster); any other line goes through jansson.
  *
  * A record may be redacted (a filtered export: only seq, prev_hash and hash, and
  * "redacted": true): its hash is taken as given, the links through it are still
@@ -32,6 +39,7 @@
 #include <stdint.h>
 
 #include "audit/sigkey.h"
+#include "common/buf.h"
 #include "common/err.h"
 
 typedef struct averify averify;
@@ -54,6 +62,8 @@ typedef struct averify_result {
 	int64_t first_seq;   /* 0 when there are no records */
 	int64_t last_seq;    /* the highest seq read */
 	int64_t signed_seq;  /* the highest seq covered by a checkpoint that verified */
+	int64_t repeated;    /* exact copies of a record read again (not in records): a sink
+	                        that delivers at least once may send a few twice */
 	size_t nproblems;    /* problems found (problems[] holds the first of them) */
 	const averify_problem *problems; /* owned by the verifier */
 	size_t nkept;                    /* entries in problems[] */
@@ -81,8 +91,27 @@ int averify_line(averify *v, const char *line, size_t n) BG_MUST_CHECK;
  * records are used; others are ignored). BG_ENOMEM only. */
 int averify_reference(averify *v, json_t *rec) BG_MUST_CHECK;
 
+/* The seq of the last record fed that had a seq (0: none yet): where a reader paging
+ * through the store goes on. */
+int64_t averify_last_seq(const averify *v);
+
 /* Checks what was fed and fills *out (valid until v is freed). Call once. */
 int averify_finish(averify *v, averify_result *out) BG_MUST_CHECK;
+
+/* The canonical JSON the chain hash covers (docs/audit.md): rec (an object) without its
+ * "hash", as json_dumps(JSON_SORT_KEYS | JSON_COMPACT) writes it, into b (reset first).
+ * 0, BG_ENOMEM, or BG_ELIMIT when it is nested too deep or b's maximum is reached. */
+int averify_canonical(json_t *rec, bg_buf *b) BG_MUST_CHECK;
+
+/* For tests and the fuzz target: with on=false every line goes through jansson (the
+ * reference the fast reader is compared with). */
+void averify_set_fast(averify *v, bool on);
+
+/* For tests and the fuzz target: the canonical text averify_line() hashes for an export
+ * line when it reads the line without jansson (*canon valid until the next call); 1 when
+ * it does not (the line then goes through jansson and averify_canonical). */
+int averify_line_canonical(averify *v, const char *line, size_t n, const char **canon,
+                           size_t *len) BG_MUST_CHECK;
 
 /* The result as {"ok", "partial", "records", "redacted", "checkpoints", "first_seq",
  * "last_seq", "signed_seq", "problems": [{"seq", "kind", "message"}], "problems_total"};

@@ -165,6 +165,8 @@ int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_incident_main(int argc, char **argv);
+int cmd_close_main(int argc, char **argv);
+int cmd_review_main(int argc, char **argv);
 int cmd_request_main(int argc, char **argv);
 int cmd_approve_main(int argc, char **argv);
 int cmd_deny_main(int argc, char **argv);
@@ -184,10 +186,12 @@ typedef struct cli_export_opts {
  * checkpoints whole (docs/audit.md). *tail_unsigned: no checkpoint follows the last
  * kept record yet. CLI_EXIT_OK, emit's code, or the API's (1 when an incident has no
  * record). */
-/* The audit checkpoints' public key: the PEM file at path, else the server's
- * (GET /api/v1/audit/pubkey). CLI_EXIT_OK with *out to sigkey_free, or the exit code. */
+/* The keys that verify the audit checkpoints: every PEM public key in the file at path,
+ * else every key the server has signed with (GET /api/v1/audit/pubkey?all=1), appended
+ * to *keys (*n of them; free with sigkey_list_free). CLI_EXIT_OK or the exit code. */
 struct sigkey;
-int cli_audit_pubkey(const cli_ctx *ctx, const char *path, struct sigkey **out) BG_MUST_CHECK;
+int cli_audit_pubkeys(const cli_ctx *ctx, const char *path, struct sigkey ***keys,
+                      size_t *n) BG_MUST_CHECK;
 
 int cli_audit_export(const cli_ctx *ctx, const cli_export_opts *o,
                      int (*emit)(void *arg, json_t *rec), void *arg,

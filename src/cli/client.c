@@ -126,8 +126,9 @@ static int client_http_failure(long status, const bg_buf *resp, cli_failure *f)
 	return rc;
 }
 
-int cli_client_call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
-                    cli_failure *f)
+/* The call; the answer parsed into *out, or with raw its bytes copied there instead. */
+static int call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
+                bg_buf *raw, cli_failure *f)
 {
 	bg_buf url, auth, resp;
 	struct curl_slist *hdrs = NULL, *h;
@@ -215,6 +216,13 @@ int cli_client_call(cli_client *c, const char *method, const char *path, json_t 
 		rc = client_http_failure(status, &resp, f);
 		goto fail;
 	}
+	if (raw != NULL) {
+		bg_buf_reset(raw);
+		if (resp.len > 0 && bg_buf_add(raw, resp.data, resp.len) != 0)
+			goto nomem;
+		rc = CLI_EXIT_OK;
+		goto done;
+	}
 	j = json_loadb(resp.data != NULL ? resp.data : "", resp.len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(j)) {
 		failure_set(f, status, NULL, "the server's answer is not a JSON object");
@@ -241,6 +249,19 @@ done:
 	bg_buf_free_secure(&auth);
 	bg_buf_free_secure(&resp);
 	return rc;
+}
+
+int cli_client_call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
+                    cli_failure *f)
+{
+	return call(c, method, path, body, out, NULL, f);
+}
+
+int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, cli_failure *f)
+{
+	json_t *none = NULL;
+
+	return call(c, "GET", path, NULL, &none, out, f);
 }
 
 int cli_failure_report(const cli_failure *f, int exit_code)

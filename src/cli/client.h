@@ -47,6 +47,10 @@ void cli_client_free(cli_client *c);
 int cli_client_call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
                     cli_failure *f) BG_MUST_CHECK;
 
+/* cli_client_call() of a GET whose answer is not JSON (JSON lines): on a 2xx answer its
+ * bytes replace out's contents. Failures as cli_client_call's. */
+int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, cli_failure *f) BG_MUST_CHECK;
+
 /* Percent-escapes s for use as one path segment or query value; the caller frees the
  * result with free(). Returns NULL on allocation failure. */
 char *cli_client_escape(const char *s);

@@ -1,18 +1,25 @@
 /*
- * cmd_audit.c - `breakglass audit tail|pubkey|export|verify`: the audit log through the
- * API (docs/audit.md).
+ * cmd_audit.c - `breakglass audit tail|show|pubkey|export|verify|rotate-key`: the audit
+ * log through the API (docs/audit.md).
  *
  * tail: one line per record in the terminal (what an incident lead skims), or the
  * server's {"records":[...]} with --json (what a script or the e2e tests check). Paging
  * is explicit (--after SEQ) so a script can walk the whole log without the CLI holding
  * it in memory.
  *
+ * show prints one record joined with the others of its request (request and response or
+ * denial, by request_id), each with its detail (body, sizes, consumed capacity), and the
+ * grant it ran under; control bytes of recorded text are shown as '?'.
+ *
  * pubkey prints the checkpoints' public key (PEM). export walks the log page by page and
  * writes JSON lines, one record each; with a filter, the records it leaves out between
  * the first kept one and the first checkpoint after the last kept one are written
  * redacted (seq, prev_hash, hash), so the chain's links stay checkable. verify feeds the
  * store's records (through the API) or an export's lines to the verifier (audit/verify.h)
- * and reports its findings; it trusts the key given with --pubkey, else the server's.
+ * and reports its findings; it trusts the keys given with --pubkey (each file may hold
+ * several), else every key the server has signed with. rotate-key asks the gateway for a
+ * new signing key (an admin, with a TOTP code); pubkey --all prints every key, retired
+ * ones included.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -183,21 +190,221 @@ static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg
 	return walk_of(ctx, NULL, fn, arg);
 }
 
-static int audit_pubkey(const cli_ctx *ctx)
+/* The current public key, or with all every key that has signed checkpoints (oldest
+ * first, one PEM after the other: a file `verify --pubkey` takes as it is). */
+static int audit_pubkey(const cli_ctx *ctx, bool all)
 {
-	json_t *ans = NULL;
+	json_t *ans = NULL, *keys, *k;
 	const char *pem;
-	int rc = cli_request(ctx, "GET", "/api/v1/audit/pubkey", NULL, &ans);
+	bg_buf out;
+	size_t i;
+	int rc = cli_request(
+	    ctx, "GET", all ? "/api/v1/audit/pubkey?all=1" : "/api/v1/audit/pubkey", NULL, &ans);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	pem = json_string_value(json_object_get(ans, "public_key_pem"));
-	if (pem == NULL)
-		rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer has no public key");
-	else if (ctx->json)
+	keys = json_object_get(ans, "keys");
+	if (pem == NULL || (all && !json_is_array(keys))) {
+		json_decref(ans);
+		return cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+		                "the server's answer has no public key");
+	}
+	if (ctx->json) {
 		rc = cli_emit_json(ans);
-	else if (fputs(pem, stdout) == EOF || fflush(stdout) != 0)
-		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+		json_decref(ans);
+		return rc;
+	}
+	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
+	if (!all)
+		(void)!bg_buf_adds(&out, pem);
+	json_array_foreach(keys, i, k)
+	{
+		const char *p = json_string_value(json_object_get(k, "public_key_pem"));
+		if (p == NULL || bg_buf_adds(&out, p) != 0)
+			break;
+	}
+	rc = cli_write_out(&out);
+	bg_buf_free(&out);
+	json_decref(ans);
+	return rc;
+}
+
+/* POST /api/v1/audit/rotate-key: a new checkpoint signing key, recorded. */
+static int audit_rotate_key(const cli_ctx *ctx, const char *otp)
+{
+	json_t *body, *ans = NULL;
+	int rc;
+
+	if (otp == NULL)
+		return cli_fail(CLI_EXIT_USAGE, "usage",
+		                "audit rotate-key needs --otp CODE (your current TOTP code)");
+	body = json_pack("{s:s}", "otp", otp);
+	if (body == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	rc = cli_request(ctx, "POST", "/api/v1/audit/rotate-key", body, &ans);
+	json_decref(body);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (ctx->json) {
+		rc = cli_emit_json(ans);
+	} else {
+		const char *o = json_string_value(json_object_get(ans, "old_key_id"));
+		const char *n = json_string_value(json_object_get(ans, "new_key_id"));
+		printf("rotated the audit signing key: %s -> %s (record seq %lld, checkpointed by "
+		       "the old key at seq %lld)\n"
+		       "keep the new public key with the old ones: breakglass audit pubkey --all\n",
+		       o ? o : "?", n ? n : "?",
+		       (long long)json_integer_value(json_object_get(ans, "seq")),
+		       (long long)json_integer_value(json_object_get(ans, "checkpoint_seq")));
+		rc = fflush(stdout) == 0
+		         ? CLI_EXIT_OK
+		         : cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	}
+	json_decref(ans);
+	return rc;
+}
+
+/* --- show ------------------------------------------------------------------------------- */
+
+/* Room for a recorded body shown in the terminal: a request body may be up to
+ * BG_MAX_REQUEST_BODY; control bytes become '?', so it cannot move the cursor. */
+#define SHOW_VALUE_MAX (BG_MAX_REQUEST_BODY + 8)
+
+/* "    key: value" for each field of a record's detail: strings as they are, anything
+ * else as compact JSON, both sanitised. */
+static int show_detail(bg_buf *out, const json_t *d, char *tmp)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(d))
+		return 0;
+	json_object_foreach((json_t *)d, key, v)
+	{
+		char *text =
+		    json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		const char *shown = json_is_string(v) ? json_string_value(v) : text;
+		if (shown == NULL)
+			return BG_ENOMEM;
+		cli_out_sanitize(shown, tmp, SHOW_VALUE_MAX);
+		free(text);
+		cli_out_sanitize(key, tmp + SHOW_VALUE_MAX, 128);
+		if (bg_buf_addf(out, "      %s: ", tmp + SHOW_VALUE_MAX) != 0 ||
+		    bg_buf_adds(out, tmp) != 0 || bg_buf_addc(out, '\n') != 0)
+			return out->failed;
+	}
+	return 0;
+}
+
+/* The human form of `audit show`: the records of the request, the one asked for marked,
+ * each with its detail, then the grant. */
+static int show_human(bg_buf *out, json_t *ans, int64_t seq)
+{
+	json_t *related = json_object_get(ans, "related"), *g = json_object_get(ans, "grant"), *r;
+	const char *rid =
+	    json_string_value(json_object_get(json_object_get(ans, "record"), "request_id"));
+	char *tmp = malloc(SHOW_VALUE_MAX + 128);
+	size_t i;
+	int rc = 0;
+
+	if (tmp == NULL || !json_is_array(related))
+		rc = BG_ENOMEM;
+	if (rc == 0 && rid != NULL) {
+		cli_out_sanitize(rid, tmp, 128);
+		rc = bg_buf_addf(out, "audit record %lld, request %s (%zu record%s)\n",
+		                 (long long)seq, tmp, json_array_size(related),
+		                 json_array_size(related) == 1 ? "" : "s");
+	} else if (rc == 0) {
+		rc = bg_buf_addf(out, "audit record %lld (no request id: nothing to join)\n",
+		                 (long long)seq);
+	}
+	json_array_foreach(related, i, r)
+	{
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		bool me = json_integer_value(json_object_get(r, "seq")) == seq;
+		if (rc != 0)
+			break;
+		cli_out_sanitize(kind != NULL ? kind : "?", tmp, 64);
+		rc = bg_buf_addf(out, "%s %-9s ", me ? "*" : " ", tmp);
+		if (rc == 0)
+			rc = cli_out_audit_line(out, r);
+		if (rc == 0)
+			rc = show_detail(out, json_object_get(r, "detail"), tmp);
+		if (rc == 0)
+			rc = bg_buf_addf(out, "      hash: %s\n",
+			                 json_string_value(json_object_get(r, "hash"))
+			                     ? json_string_value(json_object_get(r, "hash"))
+			                     : "-");
+	}
+	if (rc == 0 && json_is_true(json_object_get(ans, "related_more")))
+		rc =
+		    bg_buf_addf(out, "  ... more records share this request id (--json lists %d)\n",
+		                BG_MAX_AUDIT_RELATED);
+	if (rc == 0 && json_is_object(g)) {
+		static const char *const keys[] = {"id",  "user",       "kind",   "tables",
+		                                   "ops", "expires_at", "status", "created_by"};
+		size_t k;
+		rc = bg_buf_adds(out, "  grant    ");
+		for (k = 0; rc == 0 && k < sizeof(keys) / sizeof(keys[0]); k++) {
+			json_t *v = json_object_get(g, keys[k]);
+			char *text = json_is_string(v)
+			                 ? NULL
+			                 : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			const char *shown = json_is_string(v) ? json_string_value(v) : text;
+			if (v == NULL)
+				continue;
+			if (shown == NULL) {
+				rc = BG_ENOMEM;
+				break;
+			}
+			cli_out_sanitize(shown, tmp, 1024);
+			free(text);
+			rc = bg_buf_addf(out, "%s%s=%s", k > 0 ? " " : "", keys[k], tmp);
+		}
+		if (rc == 0)
+			rc = bg_buf_addc(out, '\n');
+	} else if (rc == 0 &&
+	           json_is_string(json_object_get(json_object_get(ans, "record"), "grant_id"))) {
+		rc = bg_buf_adds(out, "  grant    (not in the store)\n");
+	}
+	free(tmp);
+	return rc;
+}
+
+static int audit_show(const cli_ctx *ctx, const char *arg)
+{
+	json_t *ans = NULL;
+	int64_t seq = 0;
+	char path[64];
+	bg_buf out;
+	int rc;
+
+	if (arg == NULL)
+		return cli_fail(CLI_EXIT_USAGE, "usage",
+		                "audit show needs a sequence number (SEQ)");
+	if (cli_parse_int(arg, 1, INT64_MAX, &seq) != 0)
+		return cli_fail(CLI_EXIT_USAGE, "usage",
+		                "audit show: \"%s\" is not a sequence number (1, 2, ...)", arg);
+	snprintf(path, sizeof(path), "/api/v1/audit/%lld", (long long)seq);
+	rc = cli_request(ctx, "GET", path, NULL, &ans);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (!json_is_object(json_object_get(ans, "record"))) {
+		json_decref(ans);
+		return cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer has no record");
+	}
+	if (ctx->json) {
+		rc = cli_emit_json(ans);
+		json_decref(ans);
+		return rc;
+	}
+	bg_buf_init(&out, BG_MAX_RESPONSE_BODY);
+	if (show_human(&out, ans, seq) != 0 && !out.failed)
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	else
+		rc = cli_write_out(&out);
+	bg_buf_free(&out);
 	json_decref(ans);
 	return rc;
 }
@@ -373,8 +580,13 @@ static int audit_export(const cli_ctx *ctx, const cli_export_opts *o)
 
 /* --- verify ----------------------------------------------------------------------------- */
 
+/* --pubkey may be given this many times (each file may hold several keys). */
+#define VERIFY_PUBKEY_FILES 16
+
 typedef struct verify_opts {
-	const char *pubkey, *file, *reference;
+	const char *pubkey[VERIFY_PUBKEY_FILES];
+	size_t npubkey;
+	const char *file, *reference;
 } verify_opts;
 
 /* Reads a whole small file (a PEM key) into a new NUL-terminated buffer. */
@@ -398,34 +610,57 @@ static char *read_small(const char *path, size_t max, size_t *n)
 	return buf;
 }
 
-int cli_audit_pubkey(const cli_ctx *ctx, const char *path, sigkey **out)
+/* The keys to trust: every PEM public key in each --pubkey file, else every key the
+ * server has signed with (audit pubkey --all). */
+static int load_pubkeys(const cli_ctx *ctx, const verify_opts *o, sigkey ***keys, size_t *n)
 {
-	json_t *ans = NULL;
-	const char *pem;
-	char *text = NULL;
-	size_t n = 0;
+	json_t *ans = NULL, *list, *k;
+	char *text;
+	size_t len = 0, i;
 	bg_err e;
 	int rc;
 
-	if (path != NULL) {
-		text = read_small(path, 4096, &n);
+	for (i = 0; i < o->npubkey; i++) {
+		text = read_small(o->pubkey[i], (size_t)SIGKEY_LIST_MAX * 256, &len);
 		if (text == NULL)
 			return cli_fail(CLI_EXIT_USAGE, NULL, "cannot read the public key file %s",
-			                path);
-		rc = sigkey_from_public_pem(text, n, out, &e);
+			                o->pubkey[i]);
+		rc = sigkey_public_list(text, len, keys, n, &e);
 		free(text);
-		return rc == 0 ? CLI_EXIT_OK
-		               : cli_fail(CLI_EXIT_USAGE, NULL, "%s: %s", path, e.msg);
+		if (rc != 0)
+			return cli_fail(CLI_EXIT_USAGE, NULL, "%s: %s", o->pubkey[i], e.msg);
 	}
-	rc = cli_request(ctx, "GET", "/api/v1/audit/pubkey", NULL, &ans);
+	if (o->npubkey > 0)
+		return CLI_EXIT_OK;
+	rc = cli_request(ctx, "GET", "/api/v1/audit/pubkey?all=1", NULL, &ans);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	pem = json_string_value(json_object_get(ans, "public_key_pem"));
-	rc = pem == NULL || sigkey_from_public_pem(pem, strlen(pem), out, &e) != 0
-	         ? cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's public key is not usable")
-	         : CLI_EXIT_OK;
+	list = json_object_get(ans, "keys");
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer has no public keys");
+	json_array_foreach(list, i, k)
+	{
+		const char *pem = json_string_value(json_object_get(k, "public_key_pem"));
+		if (rc != CLI_EXIT_OK)
+			break;
+		if (pem == NULL || sigkey_public_list(pem, strlen(pem), keys, n, &e) != 0)
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+			              "the server's public keys are not usable");
+	}
 	json_decref(ans);
 	return rc;
+}
+
+int cli_audit_pubkeys(const cli_ctx *ctx, const char *path, sigkey ***keys, size_t *n)
+{
+	verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (path != NULL) {
+		o.pubkey[0] = path;
+		o.npubkey = 1;
+	}
+	return load_pubkeys(ctx, &o, keys, n);
 }
 
 /* Feeds each line of path to fn(v, line, n) (reference: checkpoints only). */
@@ -458,10 +693,65 @@ static int feed_file(averify *v, const char *path, bool reference)
 	return rc;
 }
 
-static int verify_each(void *arg, json_t *r)
+/* Feeds the whole store to v, a page of JSON lines at a time (GET /api/v1/audit?
+ * format=jsonl), so the verifier reads them as it reads an export's: the client parses
+ * no JSON tree per record. One connection for every page. */
+static int walk_lines(const cli_ctx *ctx, averify *v)
 {
-	return averify_record(arg, r) == 0 ? CLI_EXIT_OK
-	                                   : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	cli_client *c;
+	cli_failure f;
+	bg_buf page;
+	int64_t after = 0, next = 0;
+	char path[128];
+	int rc = cli_require_token(ctx);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	c = cli_client_new(ctx);
+	if (c == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	bg_buf_init(&page, BG_MAX_RESPONSE_BODY);
+	for (;;) {
+		const char *p, *end, *nl;
+		size_t lines = 0;
+
+		snprintf(path, sizeof(path), "/api/v1/audit?after=%lld&limit=%d&format=jsonl",
+		         (long long)after, AUDIT_MAX_LIMIT);
+		rc = cli_client_get_raw(c, path, &page, &f);
+		if (rc != CLI_EXIT_OK) {
+			rc = cli_failure_report(&f, rc);
+			break;
+		}
+		p = page.data;
+		end = page.data + page.len;
+		for (; p != NULL && p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (nl == NULL)
+				nl = end;
+			if (averify_line(v, p, (size_t)(nl - p)) != 0) {
+				rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+				break;
+			}
+			lines++;
+			/* The next page starts after the highest seq the verifier read (from the
+			 * record's own top level, never from text inside it). */
+			if (averify_last_seq(v) > next)
+				next = averify_last_seq(v);
+		}
+		if (rc == CLI_EXIT_OK && lines > 0 && next <= after) {
+			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
+			              "the server's page after seq %lld holds no readable record: "
+			              "cannot go on",
+			              (long long)after);
+			break;
+		}
+		after = next;
+		if (rc != CLI_EXIT_OK || lines == 0)
+			break;
+	}
+	bg_buf_free(&page);
+	cli_client_free(c);
+	return rc;
 }
 
 static int print_result(const cli_ctx *ctx, const averify_result *r, const char *what)
@@ -490,6 +780,11 @@ static int print_result(const cli_ctx *ctx, const averify_result *r, const char 
 		    &out, "%s: BROKEN: %zu problem%s in %lld records (seq %lld to %lld)\n", what,
 		    r->nproblems, r->nproblems == 1 ? "" : "s", (long long)r->records,
 		    (long long)r->first_seq, (long long)r->last_seq);
+	if (r->repeated > 0)
+		bad |= bg_buf_addf(&out,
+		                   "  %lld exact repeat%s of records read again (a sink that "
+		                   "delivers at least once), set aside\n",
+		                   (long long)r->repeated, r->repeated == 1 ? "" : "s");
 	for (i = 0; i < r->nkept; i++)
 		bad |= bg_buf_addf(&out, "  seq %lld: %s: %s\n", (long long)r->problems[i].seq,
 		                   r->problems[i].kind, r->problems[i].message);
@@ -508,19 +803,22 @@ static int print_result(const cli_ctx *ctx, const averify_result *r, const char 
 
 static int audit_verify_cmd(const cli_ctx *ctx, const verify_opts *o)
 {
-	sigkey *key = NULL;
+	sigkey **keys = NULL;
+	size_t nkeys = 0;
 	averify *v = NULL;
 	averify_result res;
 	bg_err e;
-	int rc = cli_audit_pubkey(ctx, o->pubkey, &key);
+	int rc = load_pubkeys(ctx, o, &keys, &nkeys);
 
-	if (rc != CLI_EXIT_OK)
+	if (rc != CLI_EXIT_OK) {
+		sigkey_list_free(keys, nkeys);
 		return rc;
-	if (averify_new((const sigkey *const *)&key, 1, o->file == NULL, &v, &e) != 0) {
+	}
+	if (averify_new((const sigkey *const *)keys, nkeys, o->file == NULL, &v, &e) != 0) {
 		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
 		goto out;
 	}
-	rc = o->file != NULL ? feed_file(v, o->file, false) : walk(ctx, verify_each, v);
+	rc = o->file != NULL ? feed_file(v, o->file, false) : walk_lines(ctx, v);
 	if (rc == CLI_EXIT_OK && o->reference != NULL)
 		rc = feed_file(v, o->reference, true);
 	if (rc != CLI_EXIT_OK)
@@ -534,27 +832,29 @@ static int audit_verify_cmd(const cli_ctx *ctx, const verify_opts *o)
 		rc = CLI_EXIT_REFUSED;
 out:
 	averify_free(v);
-	sigkey_free(key);
+	sigkey_list_free(keys, nkeys);
 	return rc;
 }
 
 int cmd_audit_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"after", true},    {"limit", true},     {"pubkey", true},
-	                               {"file", true},     {"since", true},     {"until", true},
-	                               {"grant", true},    {"reference", true}, {"n", true},
-	                               {"f", false},       {"follow", false},   {"user", true},
-	                               {"incident", true}, {NULL, false}};
+	static const cli_opt opts[] = {
+	    {"after", true},    {"limit", true}, {"pubkey", true},  {"file", true},
+	    {"since", true},    {"until", true}, {"grant", true},   {"reference", true},
+	    {"n", true},        {"f", false},    {"follow", false}, {"user", true},
+	    {"incident", true}, {"all", false},  {"otp", true},     {NULL, false}};
 	cli_ctx ctx;
 	cli_args a;
-	const char *val, *sub = NULL;
+	const char *val, *sub = NULL, *arg = NULL;
 	int64_t after = -1, limit = 20;
 	tail_opts to = {20, -1, false, NULL, NULL, NULL, NULL};
 	cli_export_opts xo = {NULL, NULL, NULL, NULL};
-	verify_opts vo = {NULL, NULL, NULL};
-	bool tail_opt = false, export_opt = false, verify_opt = false;
+	verify_opts vo;
+	const char *otp = NULL;
+	bool tail_opt = false, export_opt = false, verify_opt = false, all = false;
 	int k;
 
+	memset(&vo, 0, sizeof(vo));
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, argc, argv, "audit", &ctx);
 	while ((k = cli_args_next(&a, opts, &val)) != CLI_ARG_END) {
@@ -562,6 +862,10 @@ int cmd_audit_main(int argc, char **argv)
 		case CLI_ARG_ERROR:
 			return CLI_EXIT_USAGE;
 		case CLI_ARG_POSITIONAL:
+			if (sub != NULL && arg == NULL && strcmp(sub, "show") == 0) {
+				arg = val;
+				break;
+			}
 			if (sub != NULL)
 				return cli_usage_error(&a, "unexpected argument \"%s\"", val);
 			sub = val;
@@ -578,7 +882,10 @@ int cmd_audit_main(int argc, char **argv)
 			tail_opt = true;
 			break;
 		case 2:
-			vo.pubkey = val;
+			if (vo.npubkey == VERIFY_PUBKEY_FILES)
+				return cli_usage_error(&a, "--pubkey at most %d times",
+				                       VERIFY_PUBKEY_FILES);
+			vo.pubkey[vo.npubkey++] = val;
 			verify_opt = true;
 			break;
 		case 3:
@@ -617,12 +924,19 @@ int cmd_audit_main(int argc, char **argv)
 		case 12:
 			xo.incident = to.incident = val;
 			break;
+		case 13:
+			all = true;
+			break;
+		case 14:
+			otp = val;
+			break;
 		}
 	}
 	if (ctx.help)
 		return cli_help_show("audit");
 	if (sub == NULL)
-		return cli_usage_error(&a, "missing subcommand (tail, pubkey, export, verify)");
+		return cli_usage_error(
+		    &a, "missing subcommand (tail, show, pubkey, export, verify, rotate-key)");
 	if ((tail_opt && strcmp(sub, "tail") != 0) || (export_opt && strcmp(sub, "export") != 0) ||
 	    (verify_opt && strcmp(sub, "verify") != 0))
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
@@ -637,12 +951,21 @@ int cmd_audit_main(int argc, char **argv)
 		to.after = after;
 		return audit_tail(&ctx, &to);
 	}
+	if (strcmp(sub, "show") == 0)
+		return audit_show(&ctx, arg);
+	if ((all && strcmp(sub, "pubkey") != 0) || (otp != NULL && strcmp(sub, "rotate-key") != 0))
+		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
 	if (strcmp(sub, "pubkey") == 0)
-		return audit_pubkey(&ctx);
+		return audit_pubkey(&ctx, all);
+	if (strcmp(sub, "rotate-key") == 0)
+		return audit_rotate_key(&ctx, otp);
 	if (strcmp(sub, "export") == 0)
 		return audit_export(&ctx, &xo);
 	if (strcmp(sub, "verify") == 0)
 		return audit_verify_cmd(&ctx, &vo);
 	return cli_usage_error(
-	    &a, "unknown subcommand \"%s\" (this version has: tail, pubkey, export, verify)", sub);
+	    &a,
+	    "unknown subcommand \"%s\" (this version has: tail, show, pubkey, export, verify, "
+	    "rotate-key)",
+	    sub);
 }

@@ -119,7 +119,8 @@ int cmd_report_main(int argc, char **argv)
 	const char *val, *incident = NULL, *format = "md", *out_path = NULL, *pubkey = NULL;
 	cli_export_opts xo = {NULL, NULL, NULL, NULL};
 	json_t *records = NULL;
-	sigkey *key = NULL;
+	sigkey **keys = NULL;
+	size_t nkeys = 0;
 	report *r = NULL;
 	report_opts ro;
 	bool unsigned_tail = false;
@@ -170,9 +171,9 @@ int cmd_report_main(int argc, char **argv)
 		return cli_usage_error(&a,
 		                       "--json prints a summary of a report written with --out");
 
-	rc = cli_audit_pubkey(&ctx, pubkey, &key);
+	rc = cli_audit_pubkeys(&ctx, pubkey, &keys, &nkeys);
 	if (rc != CLI_EXIT_OK)
-		return rc;
+		goto out;
 	records = json_array();
 	if (records == NULL) {
 		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
@@ -184,7 +185,8 @@ int cmd_report_main(int argc, char **argv)
 		goto out;
 	report_opts_init(&ro);
 	ro.incident = incident;
-	ro.key = key;
+	ro.keys = (const sigkey *const *)keys;
+	ro.nkeys = nkeys;
 	ro.budget = (double)budget;
 	bg_rfc3339(bg_now(), now);
 	ro.generated_at = now;
@@ -223,6 +225,6 @@ int cmd_report_main(int argc, char **argv)
 out:
 	report_free(r);
 	json_decref(records);
-	sigkey_free(key);
+	sigkey_list_free(keys, nkeys);
 	return rc;
 }

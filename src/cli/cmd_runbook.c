@@ -196,6 +196,13 @@ static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 	if (ctx->json) {
 		json_t *o = runbook_summary(r);
 		json_object_set_new(o, "aws_command", json_string(cmd.data));
+		if (o != NULL && r->n_mask > 0) {
+			json_t *m = json_array();
+			for (i = 0; m != NULL && i < r->n_mask; i++)
+				json_array_append_new(m, json_string(r->mask[i].text));
+			json_object_set_new(o, "mask", m);
+			json_object_set_new(o, "mask_hash", json_boolean(r->mask_hash));
+		}
 		rc = cli_emit_json(o);
 		json_decref(o);
 	} else {
@@ -223,6 +230,12 @@ static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 		if (r->limit > 0)
 			printf("limit:      %lld items a page, %lld page%s\n", (long long)r->limit,
 			       (long long)r->max_pages, r->max_pages == 1 ? "" : "s");
+		for (i = 0; i < r->n_mask; i++)
+			printf("%s%s\n", i == 0 ? "masked:     " : "            ", r->mask[i].text);
+		if (r->n_mask > 0)
+			printf("            (in answers and the audit: %s)\n",
+			       r->mask_hash ? "\"***masked:<keyed hash>***\", equal values alike"
+			                    : "\"***masked***\"");
 		show_file(dir, r->file);
 		printf("\nThe same with the AWS CLI:\n\n%s", cmd.data);
 	}

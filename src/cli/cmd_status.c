@@ -36,6 +36,26 @@ static void print_str(const char *label, const json_t *v)
 	printf("%-16s %s\n", label, clean);
 }
 
+/* Each live grant: whose, and how long it has left. */
+static void print_grants(const json_t *grants)
+{
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(grants, i, g)
+	{
+		const char *id = json_string_value(json_object_get(g, "id"));
+		const char *user = json_string_value(json_object_get(g, "user"));
+		long long left = (long long)json_integer_value(json_object_get(g, "seconds_left"));
+		char cid[64], cuser[128];
+
+		cli_out_sanitize(id != NULL ? id : "", cid, sizeof(cid));
+		cli_out_sanitize(user != NULL ? user : "", cuser, sizeof(cuser));
+		printf("  grant          %s of %s, %lldm%02llds left\n", cid, cuser, left / 60,
+		       left % 60);
+	}
+}
+
 /* The trail's head and each sink: whether it is taking records and how far behind. */
 static void print_audit(const json_t *audit)
 {
@@ -117,6 +137,12 @@ int cmd_status_main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(ans, "pending_requests")));
 	printf("%-16s %lld live\n", "grants",
 	       (long long)json_integer_value(json_object_get(ans, "live_grants")));
+	print_grants(json_object_get(ans, "grants"));
+	printf("%-16s %lld overdue%s\n", "reviews",
+	       (long long)json_integer_value(json_object_get(ans, "overdue_reviews")),
+	       json_integer_value(json_object_get(ans, "overdue_reviews")) > 0
+	           ? " (breakglass review list --overdue)"
+	           : "");
 	print_audit(json_object_get(ans, "audit"));
 	json_decref(ans);
 	fflush(stdout);

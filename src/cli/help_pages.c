@@ -279,6 +279,41 @@ static const cli_help_item request_examples[] = {
      "  --solo --otp 123456"},
     END};
 
+static const cli_help_item close_opts[] = {
+    {"INCIDENT", "The incident's id."},
+    {"--reason TEXT", "Why it is over; kept in the incident's history and the record."},
+    END};
+
+static const cli_help_item close_examples[] = {
+    {"The fix is in: lock the door, then write the report:",
+     "breakglass close INC-4711 --reason \"orders flow again\"\n"
+     "breakglass report INC-4711 --format html --out INC-4711-report.html"},
+    END};
+
+static const cli_help_item close_exit[] = {
+    {"0", "Closed, and the audit trail verified whole."},
+    {"1", "Refused (no such incident, not allowed), or closed but the audit trail does "
+          "not verify: run breakglass audit verify."},
+    {"2", "A usage error: nothing was sent."},
+    {"3", "The server could not be reached, or could not record the closing."},
+    END};
+
+static const cli_help_item review_opts[] = {
+    {"INCIDENT", "The closed incident whose review to sign; or list."},
+    {"--sign", "Sign the review (with --learnings and --otp)."},
+    {"--learnings FILE",
+     "What happened, why, and what changes: UTF-8 text, up to 16 KiB, kept with the "
+     "review."},
+    {"--otp CODE", "Your current TOTP code."},
+    {"--overdue", "list: only reviews past their deadline and not signed."},
+    END};
+
+static const cli_help_item review_examples[] = {
+    {"Sign the review of a closed incident:",
+     "breakglass review INC-4711 --sign --learnings learnings.md --otp 123456"},
+    {"What is overdue:", "breakglass review list --overdue"},
+    END};
+
 static const cli_help_item answer_opts[] = {
     {"REQUEST", "The request's id (bg-...), as the requester or `breakglass requests` shows."},
     {"--otp CODE", "Your current TOTP code."},
@@ -431,7 +466,10 @@ static const cli_help_item audit_opts[] = {
     {"--since T", "tail, export: records at T or later (RFC 3339 UTC)."},
     {"--until T", "export: records whose ts is before T."},
     {"--pubkey FILE",
-     "verify: the public key (PEM) to trust; default: the server's (audit pubkey)."},
+     "verify: public keys (PEM, one or several in the file) to trust; may be given "
+     "several times. Default: every key the server has signed with (audit pubkey --all)."},
+    {"--all", "pubkey: every key that has signed checkpoints, oldest first."},
+    {"--otp CODE", "rotate-key: your current TOTP code (the rotation is a step-up action)."},
     {"--file FILE", "verify: an export (JSON lines; - for stdin) instead of the store."},
     {"--reference FILE",
      "verify: another copy of the trail (an earlier export); its signed checkpoints show a "
@@ -440,6 +478,7 @@ static const cli_help_item audit_opts[] = {
 
 static const cli_help_item audit_examples[] = {
     {"The last twenty records:", "breakglass audit tail"},
+    {"A request with its response, body and consumed capacity:", "breakglass audit show 42"},
     {"Everything about one incident, as it happens:",
      "breakglass audit tail --incident am-7k2p9x4m1q -n 100 -f"},
     {"Walk the whole log in a script:",
@@ -453,13 +492,18 @@ static const cli_help_item audit_examples[] = {
     {"Verify the store, and the export against a key kept offline:",
      "breakglass audit verify --pubkey audit.pem --reference trail.jsonl\n"
      "breakglass audit verify --pubkey audit.pem --file trail.jsonl --json"},
+    {"Rotate the signing key, then keep every public key off the gateway:",
+     "breakglass audit rotate-key --otp 123456\n"
+     "breakglass audit pubkey --all >audit-keys.pem\n"
+     "breakglass audit verify --pubkey audit-keys.pem"},
     {"One grant's records, verifiable on their own:",
      "breakglass audit export --grant g_3f9a >g_3f9a.jsonl"},
     END};
 
 static const cli_help_item audit_exit[] = {
     {"0", "Done; for verify: the trail is whole."},
-    {"1", "Refused; for verify: the trail is broken (each finding is printed)."},
+    {"1", "Refused (show: no such record); for verify: the trail is broken (each finding "
+          "is printed)."},
     {"2", "Usage error (unreadable --pubkey or --file)."},
     {"3", "The server is unreachable."},
     END};
@@ -601,9 +645,12 @@ static const cli_help pages[] = {
      "answer is written to the audit log before the client sees it. If the audit log cannot "
      "be written, requests are refused (fail closed).\n\n"
      "The config file's audit: mapping sets the signed checkpoints' cadence and the audit "
-     "sinks: copies of the trail (a JSON lines file, syslog, CloudWatch Logs), each "
+     "sinks: copies of the trail (a JSON lines file, syslog at udp://, tcp://, unix: or "
+     "relp:// addresses, CloudWatch Logs), each "
      "required (requests are refused when it cannot take records) or best effort (its "
-     "backlog kept in the store, its lag shown by status). See docs/audit.md.\n\n"
+     "backlog kept in the store, its lag shown by status). Only relp:// is acknowledged, so only "
+     "it should be a required "
+     "syslog sink. See docs/audit.md.\n\n"
      "Settings come from defaults, then the --config file, then BREAKGLASS_* variables, then "
      "flags. Durations take a unit: 500ms, 10s, 2m. Once it accepts connections, serve "
      "prints one line (with --json an object {\"listen\", \"upstream\", \"pid\"}) on stdout; "
@@ -671,6 +718,25 @@ static const cli_help pages[] = {
      "enough have approved, it becomes a grant with the same id, which `creds`, `exec` and "
      "`run` take. A request nobody answers expires. Responders only.",
      request_opts, true, request_examples, NULL, NULL},
+    {"close", "lock down an incident: revoke, resolve, open the review",
+     "breakglass close INCIDENT [--reason TEXT] [--json]",
+     "Locks the door again after an incident, in one step: every live grant made for the "
+     "incident's requests is revoked (a request already in flight finishes and is "
+     "audited; the next one is refused), the incident is resolved if it is not yet, and "
+     "its review is opened with a deadline (the policy's review.deadline, 24h by default). "
+     "Then the whole audit trail is verified and the result shown, with the commands that "
+     "come next: the report and the review's sign-off. Closing is never automatic, even "
+     "when the alerts resolve. Closing again revokes whatever is live and keeps the first "
+     "review. Responders, approvers and admins may close.",
+     close_opts, true, close_examples, close_exit, NULL},
+    {"review", "sign an incident's review, or list the reviews",
+     "breakglass review INCIDENT --sign --learnings FILE --otp CODE [--json]\n"
+     "breakglass review list [--overdue] [--json]",
+     "Every closed incident has a review to sign by its deadline, by an approver or an "
+     "admin who did not ask for access during the incident, with what was learned. A review "
+     "is signed once. Until it is signed, a review past its deadline is overdue: listed "
+     "here, counted by breakglass status, and notified once (event review).",
+     review_opts, true, review_examples, NULL, NULL},
     {"approve", "approve someone's request (approvers)",
      "breakglass approve REQUEST --otp CODE [--reason TEXT] [--json]",
      "Approves a pending request: yours never counts for your own. When the policy's number "
@@ -747,18 +813,32 @@ static const cli_help pages[] = {
     {"audit", "read, export and verify the audit log (admins, auditors)",
      "breakglass audit tail [-n N] [-f] [--grant G] [--user U] [--incident I]\n"
      "                      [--since T] [--after SEQ] [--json]\n"
-     "breakglass audit pubkey [--json]\n"
+     "breakglass audit show SEQ [--json]\n"
+     "breakglass audit pubkey [--all] [--json]\n"
      "breakglass audit export [--since T] [--until T] [--grant G] [--incident I]\n"
-     "breakglass audit verify [--pubkey FILE] [--file F] [--reference F] [--json]",
+     "breakglass audit verify [--pubkey FILE]... [--file F] [--reference F]\n"
+     "                        [--json]\n"
+     "breakglass audit rotate-key --otp CODE [--json]",
      "tail prints the newest audit records (oldest of them first), narrowed by grant, user, "
      "incident or time, and with -f goes on printing new ones as they commit: every "
      "DynamoDB request and answer, every refusal, every API action. One line per record: SEQ TIME "
      "KIND ACTOR GRANT OP TABLES "
      "DECISION STATUS REASON. With --json, the server's {\"records\": [...]}, each record "
      "with its hash and the previous record's (the chain).\n\n"
+     "show prints record SEQ joined with the other records of its request (a request and "
+     "its response or denial share a request id; either SEQ shows both), each with its "
+     "detail (body, sizes, consumed capacity, error), and the grant it ran under. With "
+     "--json, {\"record\", \"related\", \"request\", \"response\", \"grant\"}.\n\n"
      "The gateway signs a checkpoint record into the chain every 1000 records or 10 seconds "
      "(audit.checkpoint_every and audit.checkpoint_seconds in the serve config file) with "
-     "an Ed25519 key kept in the data directory. pubkey prints its public key (PEM).\n\n"
+     "an Ed25519 key kept in the data directory. pubkey prints its public key (PEM); "
+     "--all prints every key that has signed checkpoints, retired ones included, one PEM "
+     "after the other (a file verify --pubkey takes as it is).\n\n"
+     "rotate-key (an admin, with a TOTP code) makes the gateway switch to a new key: the "
+     "key-rotation record, naming both key ids and holding the new public key, is "
+     "checkpointed by the old key, and every later checkpoint is the new key's. The old "
+     "public key stays in the list, so older checkpoints still verify; the old private key "
+     "is deleted. The private keys never leave the gateway.\n\n"
      "export writes the log as JSON lines, one record each, checkpoints included. With a "
      "filter, it starts at the first record kept and ends at the checkpoint after the last "
      "one; the records left out between are written redacted (seq, prev_hash and hash "
@@ -766,6 +846,7 @@ static const cli_help pages[] = {
      "verify checks the store (through the server) or an export: every hash, every link, "
      "every checkpoint signature. It prints each finding with its seq and kind (edited, "
      "link, deleted, inserted, reordered, bad_checkpoint, bad_signature, unknown_key, "
+     "retired_key, "
      "truncated, diverged, malformed); with --json, {\"ok\", \"partial\", \"records\", "
      "\"checkpoints\", \"first_seq\", \"last_seq\", \"signed_seq\", \"problems\": [{\"seq\", "
      "\"kind\", \"message\"}]}. A cut tail is visible only against another copy's later "
@@ -811,7 +892,8 @@ static const cli_help pages[] = {
      "the runbook's max_pages.\n\n"
      "Prints the items as a table, with the number of pages read and the capacity consumed; "
      "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
-     "\"more\"}. A write runbook prints what it did.",
+     "\"more\"}. A write runbook prints what it did. Attributes the runbook masks show "
+     "its marker, never their values (docs/runbooks.md, Masking).",
      run_opts, true, run_examples, NULL, NULL},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
      "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "

@@ -26,6 +26,7 @@ static const struct {
     {"recover", cmd_recover_main, false},  {"status", cmd_status_main, true},
     {"whoami", cmd_whoami_main, true},     {"user", cmd_user_main, true},
     {"incident", cmd_incident_main, true}, {"request", cmd_request_main, true},
+    {"close", cmd_close_main, true},       {"review", cmd_review_main, true},
     {"approve", cmd_approve_main, true},   {"deny", cmd_deny_main, true},
     {"requests", cmd_requests_main, true}, {"extend", cmd_extend_main, true},
     {"grant", cmd_grant_main, true},       {"grants", cmd_grants_main, true},

@@ -5,6 +5,7 @@
 
 #include <qrencode.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +13,71 @@
 #include "common/clock.h"
 #include "common/duration.h"
 
+/* The length of the valid UTF-8 sequence at s (0 when invalid) and its code point. */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, *cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, *cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, *cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
+	    (n == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Characters a terminal acts on rather than shows: C0 and DEL, C1 (U+0080..U+009F: CSI
+ * and friends, which some terminals take as escapes), and the bidirectional overrides
+ * and isolates that make text read other than it is. */
+static bool inert(uint32_t cp)
+{
+	return !(cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
 void cli_out_sanitize(const char *in, char *out, size_t n)
 {
-	size_t i, j = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t j = 0;
 
 	if (n == 0)
 		return;
-	for (i = 0; in[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (j + 1 >= n) {
+	while (*p != '\0') {
+		uint32_t cp = 0;
+		size_t len = utf8_seq(p, &cp);
+		bool keep = len > 0 && inert(cp);
+
+		if (j + (keep ? len : 1) >= n) {
 			/* Truncated: mark it, if there is room for the marker at all. */
 			if (n > 4) {
-				memcpy(out + n - 4, "...", 3);
-				j = n - 1;
+				memcpy(out + (j + 3 < n ? j : n - 4), "...", 3);
+				j = (j + 3 < n ? j : n - 4) + 3;
 			}
 			break;
 		}
-		out[j++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+		if (keep) {
+			memcpy(out + j, p, len);
+			j += len;
+			p += len;
+		} else {
+			out[j++] = '?';
+			p += len > 0 ? len : 1;
+		}
 	}
 	out[j] = '\0';
 }

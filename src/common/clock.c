@@ -29,6 +29,14 @@ int64_t bg_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t bg_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void bg_rfc3339(int64_t t, char out[BG_RFC3339_SIZE])
 {
 	time_t tt = (time_t)t;

@@ -21,6 +21,8 @@ int64_t bg_now_ms(void);
 
 /* Milliseconds of a clock that never goes back (CLOCK_MONOTONIC), for intervals. */
 int64_t bg_mono_ms(void);
+/* The same clock in microseconds, for latencies. */
+int64_t bg_mono_us(void);
 
 /* "2026-11-24T03:27:00Z" and a NUL. */
 #define BG_RFC3339_SIZE 21

@@ -195,6 +195,22 @@
 #define BG_MAX_OTP_FAILURES    5
 #define BG_OTP_LOCKOUT_SECONDS 300
 
+/* Masking (policy/mask.h, a runbook's `mask:`): the attributes one runbook hides are
+ * the handful of personal or secret fields of one table (an email, a card, an address),
+ * not a schema; each path is written by hand and reviewed. A segment is one attribute
+ * name: DynamoDB allows 64 KiB names but caps key attribute names at 255 bytes, and a name
+ * a reviewer can read is far shorter. Depth follows maps (a.b.c): DynamoDB nests 32
+ * levels, a hand-written path into a record rarely goes past three, and eight bounds the
+ * masking walk per item and path. */
+#define BG_MAX_MASK_PATHS   32
+#define BG_MAX_MASK_SEGMENT 255
+#define BG_MAX_MASK_DEPTH   8
+#define BG_MAX_MASK_PATH    512
+/* Hex digits of the keyed hash shown in a masked value (mask_hash): 64 bits tell apart
+ * the values one incident sees (collisions are negligible below millions of values) while
+ * giving away as little of the value's HMAC as is useful. */
+#define BG_MASK_HASH_HEX 16
+
 /* Runbooks one grant may name: the handful an incident needs. */
 #define BG_MAX_GRANT_RUNBOOKS 16
 
@@ -287,6 +303,12 @@
 #define BG_MAX_AUDIT_PAGE     1000
 #define BG_AUDIT_PAGE_DEFAULT 100
 
+/* Records sharing one request_id that `audit show` joins: a request and its response or
+ * denial, an API action and a refused TOTP code before it; a runbook's pages share
+ * their request's id. More than this is listed as cut short ("related_more"), never
+ * silently. */
+#define BG_MAX_AUDIT_RELATED 64
+
 /* Audit records waiting for their group commit. When the queue is full an append fails
  * at once (fail closed: the action is refused) rather than waiting without bound. */
 #define BG_AUDIT_QUEUE 4096
@@ -305,6 +327,17 @@
 /* One line of an audit export (docs/audit.md): a record with a request body twice over
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
+
+/* Live grants `status` lists one by one (their number is always given): one screen. */
+#define BG_STATUS_GRANTS 20
+
+/* A review's learnings (`review --sign --learnings FILE`): a page or two of text; more
+ * belongs in the team's own post-mortem document, linked from here. */
+#define BG_MAX_LEARNINGS 16384
+
+/* Grant ids a `close` answer lists (it revokes every live grant of the incident; beyond
+ * this many the answer gives their number only). */
+#define BG_MAX_CLOSE_GRANTS 256
 
 /* The policy's guardrails.rate: requests a second and burst, up to a million (beyond
  * that a limit limits nothing this gateway can serve). The gateway keeps one bucket per
@@ -345,6 +378,44 @@
  * checked when the config is read rather than on the first delivery. */
 #define BG_CW_MAX_LOG_GROUP  512
 #define BG_CW_MAX_LOG_STREAM 512
+
+/* One syslog datagram (udp://, or unix: such as /dev/log), header included. rsyslog's and
+ * syslog-ng's default maximum message size is 8 KiB (RFC 5426 only asks receivers for
+ * 2 KiB, but the common ones take 8 KiB; above that a datagram also risks IP
+ * fragmentation): a default receiver cuts a longer message, and a record cut short
+ * breaks the chain where a stub does not. So a record whose message would be longer is
+ * sent as its redacted stub (seq, prev_hash, hash), and the copy still verifies, as
+ * partial. tcp:// and relp:// send every record whole (docs/audit-syslog.md says how to
+ * raise the receiver's limit). */
+#define BG_SYSLOG_DGRAM_MAX 8192
+/* Everything of a syslog message before its MSG: PRI, version, timestamp (24), hostname
+ * (RFC 5424: 255), app name, procid, msgid (32), structured data "-" and the spaces. */
+#define BG_SYSLOG_HEADER_MAX 400
+/* A syslog sink's address as configured ("relp://HOST:PORT", "unix:/PATH"): a DNS name is
+ * at most 253 bytes, a Unix socket path 107. */
+#define BG_SYSLOG_ADDRESS_MAX 300
+/* The CloudWatch Logs transport (audit/sink_cloudwatch.h), by PutLogEvents' documented
+ * quotas: a batch holds at most 10,000 events and 1,048,576 bytes, counting each message's
+ * UTF-8 bytes plus 26 per event, in time order, spanning at most 24 hours (dropped from
+ * the newest documentation, kept: stricter is safe). One event: the documentation says
+ * 1 MB since 2025, the service model and older endpoints 256 KB (the 26 bytes included);
+ * the older limit is kept, so no endpoint rejects a batch over it, and a longer record is
+ * sent as the redacted stub `audit verify` understands. The service takes events from 14
+ * days back to 2 hours ahead; a record outside that window, less an hour for the clocks
+ * of the gateway and the service to differ, is stamped with the time of its delivery (its
+ * own time stays in the message). A service answer longer than 64 KiB is not read (the
+ * largest is an error with a message), nor a sequence token longer than 512 bytes (they
+ * are 56 digits); log group and stream names are at most 512 bytes (the model's max). */
+#define BG_CWLOGS_MAX_BATCH_EVENTS 10000
+#define BG_CWLOGS_MAX_BATCH_BYTES  1048576
+#define BG_CWLOGS_EVENT_OVERHEAD   26
+#define BG_CWLOGS_MAX_EVENT_BYTES  262144
+#define BG_CWLOGS_MAX_SPAN_MS      (24LL * 3600 * 1000)
+#define BG_CWLOGS_MAX_AGE_MS       ((14LL * 24 - 1) * 3600 * 1000)
+#define BG_CWLOGS_MAX_AHEAD_MS     (1LL * 3600 * 1000)
+#define BG_CWLOGS_MAX_ANSWER       (64u * 1024u)
+#define BG_CWLOGS_MAX_TOKEN        512
+#define BG_CWLOGS_MAX_NAME         512
 
 /* Upstream timeouts: DynamoDB answers in milliseconds; a stuck upstream must not hold a
  * responder's terminal for long, and must never look like a denial. */

@@ -11,6 +11,7 @@
  * when a required value is missing or of the wrong JSON type), call one service
  * function, and render its answer or map its error to a status and code.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "runbook/runbook.h"
 #include "workflow/incident.h"
 #include "workflow/request.h"
+#include "workflow/review.h"
 #include "workflow/service.h"
 
 /* A path's {id}: a grant id, a user name or an incident id, whichever is longest. */
@@ -326,8 +328,17 @@ static void api_grant_creds(api_ctx *c)
 /* GET /api/v1/status: what an operator checks first (no secret): the gateway's AWS
  * identity, its upstream, the runbooks it holds. */
 typedef struct status_counts {
-	int64_t now, incidents, pending, grants;
+	int64_t now, incidents, pending, grants, overdue;
+	json_t *live; /* status only: the live grants, newest first; NULL: not kept */
 } status_counts;
+
+static int count_overdue(void *ctx, const store_review *r)
+{
+	status_counts *n = ctx;
+
+	n->overdue += svc_review_overdue(r, n->now);
+	return 0;
+}
 
 static int count_incident(void *ctx, const store_incident *in)
 {
@@ -347,7 +358,14 @@ static int count_grant(void *ctx, const store_grant *g)
 {
 	status_counts *n = ctx;
 
-	n->grants += grant_status(g, n->now) == GRANT_ACTIVE;
+	if (grant_status(g, n->now) != GRANT_ACTIVE)
+		return 0;
+	n->grants++;
+	if (n->live != NULL && json_array_size(n->live) < BG_STATUS_GRANTS)
+		json_array_append_new(
+		    n->live, json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", g->id, "user", g->user,
+		                       "kind", g->kind, "expires_at", (json_int_t)g->expires_at,
+		                       "seconds_left", (json_int_t)(g->expires_at - n->now)));
 	return 0;
 }
 
@@ -434,12 +452,23 @@ static void api_metrics(api_ctx *c)
 	size_t i, k;
 	int rc;
 
-	if (sinks_view_get(c, &v, &e) != 0) {
+	status_counts n = {bg_now(), 0, 0, 0, 0, NULL};
+	gw_metrics_extra x;
+
+	if (sinks_view_get(c, &v, &e) != 0 ||
+	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
+	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0 ||
+	    store_review_list(c->sv.st, count_overdue, &n, &e) != 0) {
 		api_fail(c, &e);
 		return;
 	}
 	audit_get_stats(c->g->audit, &st);
+	x = (gw_metrics_extra){n.grants, n.pending, n.overdue, &st};
 	bg_buf_reset(b);
+	if (gw_metrics_render(c->g->metrics, &x, b) != 0) {
+		api_error(c, 500, "internal", "the metrics could not be built");
+		return;
+	}
 	rc = bg_buf_addf(b,
 	                 "# HELP breakglass_audit_head_seq The newest audit record's seq.\n"
 	                 "# TYPE breakglass_audit_head_seq gauge\n"
@@ -479,7 +508,7 @@ static void api_status(api_ctx *c)
 {
 	sinks_view v;
 	json_t *audit_state;
-	status_counts n = {bg_now(), 0, 0, 0};
+	status_counts n = {bg_now(), 0, 0, 0, 0, json_array()};
 	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
@@ -496,23 +525,25 @@ static void api_status(api_ctx *c)
 	if (store_incident_list(c->sv.st, count_incident, &n, &e) != 0 ||
 	    store_request_list(c->sv.st, NULL, count_request, &n, &e) != 0 ||
 	    store_grant_list(c->sv.st, NULL, count_grant, &n, &e) != 0 ||
+	    store_review_list(c->sv.st, count_overdue, &n, &e) != 0 ||
 	    sinks_view_get(c, &v, &e) != 0 || (audit_state = audit_state_json(&v)) == NULL) {
 		if (e.code == 0)
 			bg_err_set(&e, BG_ENOMEM, "out of memory");
 		json_decref(id);
+		json_decref(n.live);
 		gw_runbooks_release(snap);
 		api_fail(c, &e);
 		return;
 	}
-	api_reply(c, 200,
-	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o}", "identity", id,
-	                    "upstream", c->g->cfg.upstream, "region", c->g->cfg.region,
-	                    "public_url", c->g->cfg.public_url, "runbooks", "folder",
-	                    c->g->cfg.runbooks, "count",
-	                    (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy",
-	                    c->g->cfg.policy, "open_incidents", (json_int_t)n.incidents,
-	                    "pending_requests", (json_int_t)n.pending, "live_grants",
-	                    (json_int_t)n.grants, "audit", audit_state));
+	api_reply(
+	    c, 200,
+	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o*,s:I,s:o}", "identity", id,
+	              "upstream", c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
+	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
+	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
+	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
+	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants, "grants", n.live,
+	              "overdue_reviews", (json_int_t)n.overdue, "audit", audit_state));
 	gw_runbooks_release(snap);
 }
 
@@ -642,6 +673,34 @@ static int list_audit(void *ctx, json_t *rec)
 	return svc_audit_match(&al->f, rec) ? list_record(&al->l, rec) : 0;
 }
 
+/* GET /api/v1/audit?after=SEQ&limit=N&format=jsonl: the page as JSON lines, one record a
+ * line, keys sorted (what `audit verify` reads fastest, docs/api.md); a page too large
+ * for one answer ends early, and the reader goes on after its last line. */
+static void api_audit_lines(api_ctx *c)
+{
+	const gw_http_request *hr = c->hr;
+	int64_t n = 0;
+	bg_err e;
+
+	if (strcmp(hr->arg(hr, "format"), "jsonl") != 0 || hr->arg(hr, "tail") != NULL ||
+	    hr->arg(hr, "grant") != NULL || hr->arg(hr, "user") != NULL ||
+	    hr->arg(hr, "incident") != NULL || hr->arg(hr, "since") != NULL) {
+		api_error(c, 400, "bad_request",
+		          "format=jsonl takes after and limit only (no tail, no filters)");
+		return;
+	}
+	bg_buf_reset(&c->rep->body);
+	if (svc_audit_read_lines(&c->sv, arg_int(hr, "after", 0),
+	                         arg_int(hr, "limit", BG_AUDIT_PAGE_DEFAULT), &c->rep->body, &n,
+	                         &e) != 0) {
+		bg_buf_reset(&c->rep->body);
+		api_fail(c, &e);
+		return;
+	}
+	c->rep->status = 200;
+	snprintf(c->rep->content_type, sizeof(c->rep->content_type), "application/x-ndjson");
+}
+
 /* GET /api/v1/audit?after=SEQ&limit=N (forward, a page) or ?tail=N (the newest N), both
  * narrowed by grant, user, incident and since. */
 static void api_audit_read(api_ctx *c)
@@ -656,6 +715,11 @@ static void api_audit_read(api_ctx *c)
 	bg_err e;
 	int rc;
 
+	if (hr->arg(hr, "format") != NULL) {
+		json_decref(al.l.arr);
+		api_audit_lines(c);
+		return;
+	}
 	if (al.f.since != NULL && strlen(al.f.since) < 19) {
 		json_decref(al.l.arr);
 		api_error(c, 400, "bad_request", "since is an RFC 3339 time: 2026-12-01T09:00:00Z");
@@ -687,13 +751,92 @@ static void api_audit_read(api_ctx *c)
 	api_reply(c, 200, ans);
 }
 
-/* The public key that verifies the audit checkpoints (docs/audit.md). */
+/* GET /api/v1/audit/SEQ: one record with what shares its request_id (`audit show`). */
+static void api_audit_show(api_ctx *c)
+{
+	json_t *ans = NULL;
+	char *end = NULL;
+	long long seq;
+	bg_err e;
+
+	errno = 0;
+	seq = strtoll(c->id, &end, 10);
+	if (c->id[0] < '1' || c->id[0] > '9' || end == NULL || *end != '\0' || errno != 0) {
+		api_error(c, 404, "not_found",
+		          "no such audit record (a sequence number: 1, 2, ...)");
+		return;
+	}
+	if (svc_audit_show(&c->sv, (int64_t)seq, &ans, &e) != 0) {
+		api_fail(c, &e);
+		return;
+	}
+	api_reply(c, 200, ans);
+}
+
+/* The public key that verifies the audit checkpoints (docs/audit.md); with ?all=1 also
+ * "keys": every key that has signed checkpoints, retired ones included. */
 static void api_audit_pubkey(api_ctx *c)
 {
+	const sigkey *k = keyset_current(c->g->audit_keys);
+	const char *all = c->hr->arg(c->hr, "all");
+	json_t *ans = json_pack("{s:s,s:s,s:s}", "algorithm", "ed25519", "key_id", sigkey_id(k),
+	                        "public_key_pem", sigkey_public_pem(k));
+
+	if (ans != NULL && all != NULL && strcmp(all, "0") != 0 &&
+	    json_object_set_new(ans, "keys", keyset_public_json(c->g->audit_keys)) != 0) {
+		json_decref(ans);
+		ans = NULL;
+	}
+	api_reply(c, 200, ans);
+}
+
+/* POST /api/v1/audit/rotate-key {"otp"}: a new signing key for the checkpoints. The
+ * key-rotation record is checkpointed by the old key before the new one signs; the
+ * private keys never leave the gateway. A record that may have been written leaves the
+ * rotation unsettled (no new rotation until the gateway restarts and settles it from
+ * the trail), never a key file that disagrees with the trail. */
+static void api_audit_rotate_key(api_ctx *c)
+{
+	const sigkey *old = NULL, *next = NULL;
+	int64_t seq = 0, cp = 0;
+	bg_err e;
+	int rc;
+
+	if (c->g->audit == NULL) {
+		api_error(c, 503, "audit_unavailable", "no audit log");
+		return;
+	}
+	/* The step-up first, so a wrong code costs no key. */
+	rc = svc_step_up(&c->sv, &c->me, &e);
+	if (rc == 0)
+		rc = keyset_begin(c->g->audit_keys, &next, &e);
+	if (rc != 0) {
+		api_fail(c, &e);
+		return;
+	}
+	old = keyset_current(c->g->audit_keys); /* after begin: no other rotation moves it */
+	rc = svc_audit_rotate_key(&c->sv, &c->me, old, next, &seq, &cp, &e);
+	if (rc != 0 && rc != BG_EAUDIT)
+		keyset_abort(c->g->audit_keys); /* nothing was written */
+	if (rc == 0 && keyset_commit(c->g->audit_keys, &e) != 0) {
+		/* Recorded, and the new key signs, but its files are not in place: the next
+		 * start finishes what the trail says. */
+		fprintf(stderr, "breakglass: audit key rotation recorded, files not finished: %s\n",
+		        e.msg);
+		rc =
+		    bg_err_set(&e, BG_EIO,
+		               "the rotation is recorded (seq %lld) but the key files could not be "
+		               "updated; the gateway finishes it when it next starts",
+		               (long long)seq);
+	}
+	if (rc != 0) {
+		api_fail(c, &e);
+		return;
+	}
 	api_reply(c, 200,
-	          json_pack("{s:s,s:s,s:s}", "algorithm", "ed25519", "key_id",
-	                    sigkey_id(c->g->audit_key), "public_key_pem",
-	                    sigkey_public_pem(c->g->audit_key)));
+	          json_pack("{s:s,s:s,s:I,s:I,s:s}", "old_key_id", sigkey_id(old), "new_key_id",
+	                    sigkey_id(next), "seq", (json_int_t)seq, "checkpoint_seq",
+	                    (json_int_t)cp, "public_key_pem", sigkey_public_pem(next)));
 }
 
 /* What the paths under a grant that name no action of it answer. The grant is looked
@@ -825,6 +968,88 @@ static void api_incident_resolve(api_ctx *c)
 		api_fail(c, &e);
 	else
 		incident_answer(c, &in, true);
+}
+
+/* POST /api/v1/incidents/{id}/close: teardown (workflow/review.h). */
+static void api_incident_close(api_ctx *c)
+{
+	svc_close_result *r = malloc(sizeof(*r)); /* a review's learnings are large */
+	json_t *o = NULL, *ids, *inc = NULL;
+	bg_err e;
+	size_t i;
+
+	if (r == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (svc_incident_close(&c->sv, c->g->policy, &c->me, c->id, in_str(c, "reason"), r, &e) !=
+	        0 ||
+	    svc_incident_json(&c->sv, &r->incident, false, &inc, &e) != 0) {
+		api_fail(c, &e);
+		free(r);
+		return;
+	}
+	ids = json_array();
+	for (i = 0; ids != NULL && i < r->n_revoked && i < BG_MAX_CLOSE_GRANTS; i++)
+		json_array_append_new(ids, json_string(r->revoked[i]));
+	if (ids != NULL)
+		o = json_pack(
+		    "{s:o,s:b,s:o,s:I,s:o,s:b,s:{s:b,s:I,s:I}}", "incident", inc, "resolved_now",
+		    r->resolved_now, "revoked", ids, "revoked_count", (json_int_t)r->n_revoked,
+		    "review", svc_review_json(&r->review, bg_now()), "review_opened",
+		    r->review_opened, "audit", "ok", r->audit_ok, "records",
+		    (json_int_t)r->audit_records, "bad_seq", (json_int_t)r->audit_bad_seq);
+	else
+		json_decref(inc);
+	free(r);
+	api_reply(c, 200, o);
+}
+
+/* POST /api/v1/incidents/{id}/review: sign it (step-up code checked by the route). */
+static void api_review_sign(api_ctx *c)
+{
+	store_review *r = malloc(sizeof(*r));
+	bg_err e;
+
+	if (r == NULL) {
+		api_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	if (in_str(c, "learnings") == NULL)
+		api_error(c, 400, "bad_request", "learnings are required");
+	else if (svc_review_sign(&c->sv, &c->me, c->id, in_str(c, "learnings"), r, &e) != 0)
+		api_fail(c, &e);
+	else
+		api_reply(c, 200, svc_review_json(r, bg_now()));
+	free(r);
+}
+
+typedef struct review_listing {
+	api_list l;
+	bool overdue_only;
+	int64_t now;
+} review_listing;
+
+static int list_review(void *ctx, const store_review *r)
+{
+	review_listing *rl = ctx;
+
+	if (rl->overdue_only && !svc_review_overdue(r, rl->now))
+		return 0;
+	return list_add(&rl->l, svc_review_json(r, rl->now));
+}
+
+/* GET /api/v1/reviews[?overdue=1] */
+static void api_reviews_list(api_ctx *c)
+{
+	const char *od = c->hr->arg(c->hr, "overdue");
+	review_listing rl = {{json_array(), false}, od != NULL && strcmp(od, "0") != 0, bg_now()};
+	bg_err e;
+
+	list_reply(c, "reviews", &rl.l,
+	           rl.l.arr == NULL ? bg_err_set(&e, BG_ENOMEM, "out of memory")
+	                            : svc_review_list(&c->sv, list_review, &rl, &e),
+	           &e);
 }
 
 /* --- requests and approvals -------------------------------------------------------------- */
@@ -1050,6 +1275,8 @@ static const api_route routes[] = {
      "only an admin or an auditor can see the gateway's status"},
     {"GET", "/api/v1/metrics", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_metrics,
      "only an admin or an auditor can read the metrics"},
+    {"GET", "/metrics", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_metrics,
+     "only an admin or an auditor can read the metrics"},
     {"POST", "/api/v1/users", USER_ROLE_ADMIN, true, api_users_add, "only an admin can add users"},
     {"GET", "/api/v1/users", USER_ROLE_ADMIN, false, api_users_list,
      "only an admin can list users"},
@@ -1068,6 +1295,10 @@ static const api_route routes[] = {
      "only an admin or an auditor can read the audit log"},
     {"GET", "/api/v1/audit/pubkey", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_pubkey,
      "only an admin or an auditor can read the audit log's public key"},
+    {"POST", "/api/v1/audit/rotate-key", USER_ROLE_ADMIN, true, api_audit_rotate_key,
+     "only an admin can rotate the audit signing key"},
+    {"GET", "/api/v1/audit/{id}", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_show,
+     "only an admin or an auditor can read the audit log"},
     {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
     {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
@@ -1080,6 +1311,12 @@ static const api_route routes[] = {
     {"POST", "/api/v1/incidents/{id}/resolve",
      USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_resolve,
      "only a responder, an approver or an admin can resolve an incident"},
+    {"POST", "/api/v1/incidents/{id}/close",
+     USER_ROLE_RESPONDER | USER_ROLE_APPROVER | USER_ROLE_ADMIN, false, api_incident_close,
+     "only a responder, an approver or an admin can close an incident"},
+    {"POST", "/api/v1/incidents/{id}/review", USER_ROLE_APPROVER | USER_ROLE_ADMIN, true,
+     api_review_sign, "only an approver or an admin can sign a review"},
+    {"GET", "/api/v1/reviews", USER_ROLE_ANY, false, api_reviews_list, NULL},
     {"POST", "/api/v1/requests", USER_ROLE_RESPONDER, true, api_requests_add,
      "only a responder can request access"},
     {"GET", "/api/v1/requests", USER_ROLE_ANY, false, api_requests_list, NULL},

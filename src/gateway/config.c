@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/sink_syslog.h"
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/yschema.h"
@@ -152,6 +153,7 @@ static int cfg_sink(gw_sink *k, const ytree_node *m, const ys_file *f)
 	                                    "endpoint", NULL};
 	const ytree_node *type = ytree_get(m, "type"), *req = ytree_get(m, "required"), *v;
 	const char *t = NULL;
+	sink_syslog_addr sa;
 	bg_err why;
 	size_t i;
 	int rc;
@@ -209,7 +211,9 @@ static int cfg_sink(gw_sink *k, const ytree_node *m, const ys_file *f)
 		if (strcmp(key, "path") == 0)
 			rc = cfg_sink_path(k, text, f, v->line);
 		else if (syslog)
-			rc = cfg_copy(k->address, sizeof(k->address), text, key, f, v->line);
+			rc = sink_syslog_parse_address(text, strlen(text), &sa, &why) != 0
+			         ? ys_fail(f, v->line, "%s", why.msg)
+			         : cfg_copy(k->address, sizeof(k->address), text, key, f, v->line);
 		else if (strcmp(key, "log_group") == 0)
 			rc = !cfg_cw_name(text, true)
 			         ? ys_fail(f, v->line,

@@ -12,11 +12,13 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/keyset.h"
 #include "audit/sinks.h"
 #include "common/buf.h"
 #include "common/limits.h"
 #include "gateway/config.h"
 #include "gateway/limiter.h"
+#include "gateway/metrics.h"
 #include "gateway/policyfile.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
@@ -32,7 +34,7 @@ typedef struct gw {
 	gw_config cfg;
 	store *st;
 	keyring *kr;
-	sigkey *audit_key; /* signs the audit checkpoints */
+	keyset *audit_keys; /* the audit checkpoints' keys: the current one signs */
 	audit_log *audit;
 	audit_sinks *sinks; /* copies of the trail (config audit.sinks); NULL: none */
 	sigv4_verifier *verifier;
@@ -45,6 +47,8 @@ typedef struct gw {
 	const svc_policy *policy; /* its view for the workflow: criteria and approval rules */
 	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
 	gw_limiter *limiter;          /* each grant's request rate (the policy's guardrails) */
+	gw_metrics *metrics;          /* requests and latencies for GET /metrics */
+	json_t *loaded_files;         /* the config and policy files' digests, taken at start */
 } gw;
 
 typedef struct gw_http_request {

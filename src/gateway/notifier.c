@@ -20,6 +20,7 @@
 #include "common/jsonutil.h"
 #include "gateway/gw.h"
 #include "workflow/notify.h"
+#include "workflow/review.h"
 
 /* Slack refuses a section's text past 3000 characters and a message past 50 blocks. */
 #define SLACK_SECTION_MAX 3000
@@ -537,6 +538,9 @@ static void pass(gw_notifier *n)
 		return;
 	if (svc_expiry_sweep(&n->sv, bg_now(), &swept, &e) != 0)
 		fprintf(stderr, "breakglass: notify: the expiry sweep failed: %s\n", e.msg);
+	if (svc_review_sweep(&n->sv, bg_now(), &e) < 0)
+		fprintf(stderr, "breakglass: notify: the overdue reviews' sweep failed: %s\n",
+		        e.msg);
 	if (store_outbox_due(n->g->st, bg_now(), BG_NOTIFY_BATCH, take_row, js, &e) != 0)
 		fprintf(stderr, "breakglass: notify: cannot read the outbox: %s\n", e.msg);
 	for (i = 0; i < js->n && !atomic_load(&n->stop); i++)

@@ -11,12 +11,15 @@
 #include "gateway/pipeline.h"
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "common/clock.h"
 #include "common/encode.h"
+#include "policy/mask.h"
 #include "policy/runbook_match.h"
 #include "protocol/ddb_request.h"
 #include "workflow/grant.h"
@@ -48,10 +51,22 @@ struct pl_req {
 	int64_t page;
 	bg_buf fwd;
 
+	/* A masked answer (TRANSFORM): what the response record says of it. */
+	bool masked;
+	char unmasked_sha256[65];
+	json_t *mask_counts; /* {path: values masked} */
+	size_t mask_total;
+	char mask_error[256]; /* masking failed: the answer was withheld, and why */
+	char crc32[16];       /* x-amz-crc32 of the masked body */
+
 	upstream_outcome outcome;
 	char why[256];
 	upstream_response resp;
 	pl_reply reply;
+
+	/* For the metrics (gateway/metrics.h), monotonic microseconds. */
+	int64_t t_start, t_fwd, t_answer; /* t_fwd 0: not forwarded */
+	bool refused;                     /* the gateway answered with a refusal */
 };
 
 pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_http *http,
@@ -67,6 +82,7 @@ pl_req *pl_req_new(const pl_env *env, const pl_io *io, void *io_ctx, const pl_ht
 	r->http = *http;
 	snprintf(r->request_id, sizeof(r->request_id), "%s", request_id);
 	r->stage = PL_VERIFY;
+	r->t_start = bg_mono_us();
 	bg_buf_init(&r->tables, (size_t)BG_MAX_REQUEST_TABLES * (BG_MAX_TABLE_NAME + 1));
 	bg_buf_init(&r->fwd, BG_MAX_REQUEST_BODY);
 	bg_buf_init(&r->reply.body, BG_MAX_RESPONSE_BODY);
@@ -85,6 +101,7 @@ void pl_req_free(pl_req *r)
 		return;
 	grant_cache_release(r->grant);
 	rb_decision_free(&r->rbd);
+	json_decref(r->mask_counts);
 	gw_runbooks_release(r->rb_snap);
 	bg_buf_free(&r->fwd);
 	ddb_request_free(r->req);
@@ -171,6 +188,12 @@ static void set_error(pl_req *r, ddb_error_kind k, const char *msg)
 
 static void release(pl_req *r)
 {
+	const ddb_op_info *op = r->req != NULL ? ddb_request_op(r->req) : NULL;
+	int64_t now = bg_mono_us();
+
+	gw_metrics_request(r->env->metrics, op != NULL ? op->id : DDB_OP_COUNT,
+	                   !r->refused && r->t_fwd != 0, now - r->t_start,
+	                   r->t_fwd != 0 && r->t_answer >= r->t_fwd ? r->t_answer - r->t_fwd : -1);
 	r->stage = PL_RELEASE;
 	r->io->reply(r->io_ctx, r, &r->reply);
 	r->stage = PL_DONE;
@@ -186,6 +209,7 @@ void pl_refuse(pl_req *r, ddb_error_kind k, const char *msg)
 	char dest[BG_MAX_PROXY_TARGET + 1];
 
 	set_error(r, k, msg);
+	r->refused = true;
 	record_init(r, &rec, "denial");
 	rec.decision = "deny";
 	rec.reason = msg;
@@ -465,6 +489,8 @@ static void start_forward(pl_req *r)
 	const void *body = r->fwd.len > 0 ? (const void *)r->fwd.data : r->http.body;
 	size_t len = r->fwd.len > 0 ? r->fwd.len : r->http.body_len;
 
+	r->t_fwd = bg_mono_us();
+
 	r->stage = PL_FORWARD;
 	if (r->io->forward(r->io_ctx, r, r->target, r->target_len, body, len) != 0)
 		pl_forward_done(r, UPSTREAM_NOT_SENT, NULL, "the upstream call could not start");
@@ -490,6 +516,18 @@ static json_t *item_key(json_t *item, const runbook_keys *keys)
 	return k;
 }
 
+/* A masked answer on the record: the trail proves what DynamoDB answered without holding
+ * the masked values (body_sha256 is the unmasked body's), the released body's hash says
+ * what the client got, and masked what was hidden. */
+static void mask_summary(const pl_req *r, json_t *d, const char released_hex[65])
+{
+	json_object_set_new(d, "body_sha256", json_string(r->unmasked_sha256));
+	json_object_set_new(d, "released_body_sha256", json_string(released_hex));
+	json_object_set_new(d, "masked",
+	                    json_pack("{s:O,s:I,s:b}", "paths", r->mask_counts, "values",
+	                              (json_int_t)r->mask_total, "hash", r->rbd.rb->mask_hash));
+}
+
 /* What the response record says of a 200 answer (docs/audit.md, "What is recorded"): the
  * SHA-256 of the body the client receives; for reads, Count and ScannedCount, how many
  * items came back and their primary keys (when tables.yaml in the runbook folder declares
@@ -513,10 +551,13 @@ static void answer_summary(const pl_req *r, json_t *d)
 
 	bg_sha256(b->data ? b->data : "", b->len, h);
 	bg_hex(h, sizeof(h), hex);
-	json_object_set_new(d, "body_sha256", json_string(hex));
+	if (r->masked)
+		mask_summary(r, d, hex);
+	else
+		json_object_set_new(d, "body_sha256", json_string(hex));
 	if (b->len == 0 || (!read && (rcc == NULL || strcmp(rcc, "NONE") == 0)))
 		return;
-	doc = json_loadb(b->data, b->len, 0, NULL);
+	doc = json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
 	if (doc == NULL)
 		return;
 	if ((v = json_object_get(doc, "ConsumedCapacity")) != NULL)
@@ -555,8 +596,9 @@ static void answer_summary(const pl_req *r, json_t *d)
 static void note_page(pl_req *r)
 {
 	const bg_buf *b = &r->reply.body;
-	json_t *doc =
-	    r->resp.status == 200 ? json_loadb(b->data ? b->data : "", b->len, 0, NULL) : NULL;
+	json_t *doc = r->resp.status == 200
+	                  ? json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL)
+	                  : NULL;
 	json_t *lek = json_object_get(doc, "LastEvaluatedKey");
 	char hash[65];
 
@@ -565,8 +607,84 @@ static void note_page(pl_req *r)
 	json_decref(doc);
 }
 
-/* TRANSFORM: the answer as it will be released. Today DynamoDB's answer passes unchanged
- * (status, body, request id, checksum); masking and capacity stripping go here. */
+/* A runbook with `mask:` (policy/mask.h): its answer (a 200, or an error in JSON, since
+ * ConditionalCheckFailedException may carry the item) is parsed, every masked attribute
+ * replaced by the marker, and the body rewritten with a new x-amz-crc32 (zlib's CRC-32,
+ * in decimal as DynamoDB sends it: botocore retries an answer whose checksum does not
+ * match, so a stale one would make every masked answer fail). The SHA-256 of the
+ * unmasked body is kept for the response record. An answer that cannot be masked is
+ * withheld, never released as it came. Returns false when it was withheld (r->mask_error
+ * says why; the reply is then an error). */
+static bool mask_reply(pl_req *r)
+{
+	const runbook *rb = r->rbd.rb;
+	bg_buf *b = &r->reply.body;
+	size_t counts[BG_MAX_MASK_PATHS] = {0}, i;
+	uint8_t h[BG_SHA256_LEN], key[MASK_KEY_LEN];
+	json_t *doc = NULL;
+	char *text = NULL;
+	bg_err e;
+	int rc;
+
+	bg_err_clear(&e);
+	bg_sha256(b->data ? b->data : "", b->len, h);
+	bg_hex(h, sizeof(h), r->unmasked_sha256);
+	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
+	doc = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
+	if (doc == NULL && r->resp.status != 200)
+		return true; /* an error that is not JSON (a proxy's page) holds no item */
+	if (doc == NULL) {
+		bg_err_set(&e, BG_EINVAL, "DynamoDB's answer is not JSON");
+		goto fail;
+	}
+	if (rb->mask_hash && r->env->kr == NULL) {
+		bg_err_set(&e, BG_EIO, "no master key to hash masked values with");
+		goto fail;
+	}
+	if (rb->mask_hash)
+		keyring_derive(r->env->kr, "mask-hash", "", 0, key);
+	rc = mask_answer(doc, rb->mask, rb->n_mask, rb->mask_hash ? key : NULL, counts,
+	                 &r->mask_total, &e);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc != 0)
+		goto fail;
+	if ((r->mask_counts = json_object()) == NULL) {
+		bg_err_set(&e, BG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < rb->n_mask; i++)
+		if (json_object_set_new(r->mask_counts, rb->mask[i].text,
+		                        json_integer((json_int_t)counts[i])) != 0) {
+			bg_err_set(&e, BG_ENOMEM, "out of memory");
+			goto fail;
+		}
+	text = json_dumps(doc, JSON_COMPACT);
+	bg_buf_reset(b);
+	if (text == NULL || bg_buf_adds(b, text) != 0) {
+		bg_err_set(&e, BG_ENOMEM, "out of memory, or the masked answer is too large");
+		goto fail;
+	}
+	snprintf(r->crc32, sizeof(r->crc32), "%lu",
+	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)b->data, (uInt)b->len));
+	r->reply.crc32 = r->crc32;
+	r->masked = true;
+	free(text);
+	json_decref(doc);
+	return true;
+fail:
+	free(text);
+	json_decref(doc);
+	snprintf(r->mask_error, sizeof(r->mask_error), "%s", e.msg);
+	/* DynamoDB ran the request: say so (RequestOutcomeUnknown is never retried by SDKs,
+	 * where RequestRefused would claim it did not run). */
+	set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
+	          "breakglass: DynamoDB answered, but the answer could not be masked as the "
+	          "runbook requires, so it is withheld; the request was applied");
+	return false;
+}
+
+/* TRANSFORM: the answer as it will be released: DynamoDB's (status, body, request id,
+ * checksum), with a runbook's masked attributes masked; capacity stripping goes here. */
 static void stage_transform(pl_req *r)
 {
 	r->stage = PL_TRANSFORM;
@@ -581,6 +699,10 @@ static void stage_transform(pl_req *r)
 		r->reply.crc32 = r->resp.crc32[0] ? r->resp.crc32 : NULL;
 		if (r->page > 0)
 			note_page(r);
+		/* Error answers too: ConditionalCheckFailedException carries the item when
+		 * the request asked for ReturnValuesOnConditionCheckFailure. */
+		if (r->rbd.rb != NULL && r->rbd.rb->n_mask > 0)
+			(void)mask_reply(r);
 		break;
 	case UPSTREAM_NOT_SENT:
 		/* A reason of the gateway's own (no AWS identity) is the client's message. */
@@ -615,12 +737,25 @@ static void start_audit_response(pl_req *r)
 			json_object_set_new(d, "bytes", json_integer((json_int_t)b->len));
 			json_object_set_new(d, "upstream_request_id",
 			                    json_string(r->resp.request_id));
-			if (r->resp.status == 200)
+			if (r->mask_error[0] != '\0') {
+				/* Withheld: only what DynamoDB's answer was, never its body. */
+				json_object_set_new(d, "body_sha256",
+				                    json_string(r->unmasked_sha256));
+				json_object_set_new(d, "mask_error", json_string(r->mask_error));
+			} else if (r->resp.status == 200) {
 				answer_summary(r, d);
-			if (r->resp.status != 200)
-				json_object_set_new(
-				    d, "error",
-				    json_loadb(b->data ? b->data : "", b->len, 0, NULL));
+			} else {
+				json_object_set_new(d, "error",
+				                    json_loadb(b->data ? b->data : "", b->len,
+				                               JSON_ALLOW_NUL, NULL));
+				if (r->masked) {
+					uint8_t h[BG_SHA256_LEN];
+					char hex[65];
+					bg_sha256(b->data ? b->data : "", b->len, h);
+					bg_hex(h, sizeof(h), hex);
+					mask_summary(r, d, hex);
+				}
+			}
 		}
 	}
 	rec.detail = d;
@@ -633,6 +768,7 @@ void pl_forward_done(pl_req *r, upstream_outcome o, upstream_response *resp, con
 {
 	if (r->stage != PL_FORWARD)
 		return;
+	r->t_answer = bg_mono_us();
 	r->outcome = o;
 	snprintf(r->why, sizeof(r->why), "%s", why ? why : "");
 	if (o == UPSTREAM_ANSWERED && resp != NULL) {

@@ -26,6 +26,7 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "gateway/limiter.h"
+#include "gateway/metrics.h"
 #include "gateway/upstream.h"
 #include "protocol/ddb_error.h"
 #include "gateway/runbooks.h"
@@ -52,6 +53,7 @@ typedef struct pl_env {
 	gw_runbooks *runbooks; /* thread-safe; NULL: runbook grants are refused */
 	const rl_rate *rate;   /* each grant's request rate (the policy's); NULL: no limit */
 	gw_limiter *limiter;   /* thread-safe; the grants' buckets for rate */
+	gw_metrics *metrics;   /* thread-safe; NULL: not counted */
 	int64_t (*now)(void);  /* seconds since the epoch (tests pin it) */
 } pl_env;
 

@@ -431,9 +431,12 @@ static void api_submit(gw_loop *gl, net_http_conn *conn, const net_http_request 
 
 /* --- the transport's callbacks ----------------------------------------------------------- */
 
+/* The JSON API, and GET /metrics where Prometheus looks by default (the API's route
+ * table guards it with a token like the rest). */
 static bool is_api(const net_http_request *r)
 {
-	return r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0;
+	return (r->path_len >= 5 && memcmp(r->target, "/api/", 5) == 0) ||
+	       (r->path_len == 8 && memcmp(r->target, "/metrics", 8) == 0);
 }
 
 static bool is_hook(const net_http_request *r)
@@ -585,30 +588,66 @@ static void gw_close(gw *g)
 	audit_sinks_free(g->sinks); /* before the identity a CloudWatch sink signs with */
 	credchain_free(g->identity);
 	audit_free(g->audit);
-	sigkey_free(g->audit_key);
+	keyset_free(g->audit_keys);
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
 	gw_limiter_free(g->limiter);
+	json_decref(g->loaded_files);
+	gw_metrics_free(g->metrics);
 	gw_runbooks_free(g->runbooks);
 	store_free(g->st);
 	keyring_free(g->kr);
 	memset(g, 0, sizeof(*g));
 }
 
-/* The audit checkpoints' key; a store made before checkpoints existed gets one now, and
- * the log says so once (its path, never its contents). */
-static int load_audit_key(datadir *dd, sigkey **out, bg_err *e)
+/* The audit checkpoints' keys; a store made before checkpoints existed gets one now, and
+ * the log says so once (its path and key id, never its contents). */
+static int load_audit_keys(datadir *dd, keyset **out, bg_err *e)
 {
-	const char *path = datadir_path(dd, DATADIR_AUDIT_KEY);
-	int rc = sigkey_load(path, false, out, e);
+	bool created = false;
+	int rc = keyset_open(datadir_path(dd, DATADIR_AUDIT_KEY),
+	                     datadir_path(dd, DATADIR_AUDIT_KEY_NEXT),
+	                     datadir_path(dd, DATADIR_AUDIT_PUBKEYS), &created, out, e);
 
-	if (rc != BG_ENOTFOUND)
-		return rc;
-	rc = sigkey_load(path, true, out, e);
-	if (rc == 0)
-		fprintf(stderr, "breakglass: created the audit signing key %s (key id %s)\n", path,
-		        sigkey_id(*out));
+	if (rc == 0 && created)
+		fprintf(stderr, "breakglass: created the audit signing key %s (key id %s)\n",
+		        datadir_path(dd, DATADIR_AUDIT_KEY), sigkey_id(keyset_current(*out)));
 	return rc;
+}
+
+/* A key rotation the last run did not finish: the trail alone says whether it happened
+ * (its newest key-rotation record names the new key) and so whether to finish or undo
+ * it. Finished, the new key signs from now on, as the trail's checkpoints after the
+ * rotation record already expect. */
+static int settle_rotation(gw *g, bg_err *e)
+{
+	const sigkey *next = keyset_pending(g->audit_keys);
+	char id[SIGKEY_ID_HEX + 1];
+	svc sv;
+	int rc;
+
+	if (next == NULL)
+		return 0;
+	memset(&sv, 0, sizeof(sv));
+	sv.st = g->st;
+	sv.audit = g->audit;
+	rc = svc_audit_last_rotation(&sv, id, e);
+	if (rc != 0)
+		return rc;
+	if (strcmp(id, sigkey_id(next)) == 0) {
+		rc = keyset_commit(g->audit_keys, e);
+		if (rc == 0)
+			fprintf(stderr,
+			        "breakglass: finished the audit key rotation to key id %s that the "
+			        "last run recorded\n",
+			        id);
+		return rc;
+	}
+	fprintf(stderr,
+	        "breakglass: removed the audit key %s of a rotation that was never recorded\n",
+	        sigkey_id(next));
+	keyset_abort(g->audit_keys);
+	return 0;
 }
 
 /* Starts the configured audit sinks (config.h's gw_sink into audit/sink.h's sink_conf):
@@ -650,13 +689,15 @@ static int gw_open(gw *g, bg_err *e)
 	if (rc == 0)
 		rc = keyring_load(datadir_path(dd, DATADIR_MASTER_KEY), false, &g->kr, e);
 	if (rc == 0)
-		rc = load_audit_key(dd, &g->audit_key, e);
+		rc = load_audit_keys(dd, &g->audit_keys, e);
 	datadir_free(dd);
 	if (rc == 0)
 		rc = audit_open(g->st, &g->audit, e);
 	if (rc == 0)
-		audit_set_checkpoints(g->audit, g->audit_key, g->cfg.audit_checkpoint_every,
-		                      g->cfg.audit_checkpoint_ms);
+		rc = settle_rotation(g, e);
+	if (rc == 0)
+		audit_set_checkpoints(g->audit, keyset_current(g->audit_keys),
+		                      g->cfg.audit_checkpoint_every, g->cfg.audit_checkpoint_ms);
 	if (rc == 0)
 		rc = grant_cache_new(g->st, bg_now(), &g->grants, e);
 	if (rc == 0)
@@ -679,7 +720,8 @@ static int gw_open(gw *g, bg_err *e)
 		if (credchain_start(g->identity) != 0)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
-	if (rc == 0 && (g->limiter = gw_limiter_new()) == NULL)
+	if (rc == 0 &&
+	    ((g->limiter = gw_limiter_new()) == NULL || (g->metrics = gw_metrics_new()) == NULL))
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
 	if (rc == 0)
 		rc = start_sinks(g, e);
@@ -709,6 +751,21 @@ static json_t *file_digest(const char *path, size_t max)
 	return json_pack("{s:s,s:s}", "path", path, "sha256", hex);
 }
 
+/* The upstream URL as a record may show it: a user name or password in it (which the
+ * gateway never needs) replaced. */
+static const char *upstream_shown(const char *url, char *out, size_t cap)
+{
+	const char *host = strstr(url, "://"), *at, *slash;
+
+	host = host != NULL ? host + 3 : url;
+	slash = strchr(host, '/');
+	at = memchr(host, '@', slash != NULL ? (size_t)(slash - host) : strlen(host));
+	if (at == NULL)
+		return url;
+	snprintf(out, cap, "%.*s<userinfo removed>%s", (int)(host - url), url, at);
+	return out;
+}
+
 /* Puts on the record what the gateway runs by (svc_config_loaded): at start, and after
  * each SIGHUP reload of the runbooks. A failure is logged: the gateway goes on (its
  * requests are audited as ever). */
@@ -719,6 +776,7 @@ static void record_loaded(gw *g, const char *event, size_t problems)
 	json_t *rbs = json_array(), *sinks = json_array(), *d;
 	audit_sink_state st[BG_MAX_SINKS];
 	svc sv = {.st = g->st, .kr = g->kr, .audit = g->audit};
+	char up[BG_MAX_URL + 1];
 	size_t i, n;
 	bg_err e;
 
@@ -731,12 +789,18 @@ static void record_loaded(gw *g, const char *event, size_t problems)
 	for (i = 0; sinks != NULL && i < n; i++)
 		json_array_append_new(
 		    sinks, json_pack("{s:s,s:b}", "name", st[i].name, "required", st[i].required));
-	d = json_pack("{s:s,s:s,s:o,s:o,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
-	              BG_VERSION, "config", file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
-	              "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE), "runbooks", "folder",
+	/* The config and the policy are read at start only (SIGHUP reloads the runbooks): a
+	 * reload's record repeats their start digests, never what is on disk now. */
+	if (g->loaded_files == NULL)
+		g->loaded_files = json_pack("{s:o,s:o}", "config",
+		                            file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
+		                            "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE));
+	d = json_pack("{s:s,s:s,s:O?,s:O?,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
+	              BG_VERSION, "config", json_object_get(g->loaded_files, "config"), "policy",
+	              json_object_get(g->loaded_files, "policy"), "runbooks", "folder",
 	              g->cfg.runbooks, "templates", rbs ? rbs : json_null(), "problems",
 	              (json_int_t)problems, "sinks", sinks ? sinks : json_null(), "upstream",
-	              g->cfg.upstream);
+	              upstream_shown(g->cfg.upstream, up, sizeof(up)));
 	if (d == NULL || svc_config_loaded(&sv, event, d, &e) != 0)
 		fprintf(stderr, "breakglass: what was loaded (%s) could not be recorded: %s\n",
 		        event, d == NULL ? "out of memory" : e.msg);
@@ -914,6 +978,7 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	s.env.runbooks = s.g.runbooks;
 	s.env.rate = policy_grant_rate(gw_policy_rules(s.g.rules));
 	s.env.limiter = s.g.limiter;
+	s.env.metrics = s.g.metrics;
 	s.env.now = now_s;
 
 	s.nloops = s.g.cfg.threads;

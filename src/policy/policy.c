@@ -47,8 +47,8 @@ static const char *const check_names[POLICY_N_CHECKS + 1] = {
     "incident_open", "alert_firing_within",         "requester_on_call", "reason",
     "ticket",        "runbook_allowed_for_service", "max_duration",      NULL};
 
-static const char *const event_names[] = {"request",    "approval", "denial", "solo",
-                                          "revocation", "expiry",   "grant",  "incident"};
+static const char *const event_names[] = {"request", "approval", "denial",   "solo",  "revocation",
+                                          "expiry",  "grant",    "incident", "close", "review"};
 
 const char *policy_check_name(policy_check c)
 {

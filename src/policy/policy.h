@@ -60,7 +60,9 @@ enum {
 	POLICY_EV_EXPIRY = 1u << 5,
 	POLICY_EV_GRANT = 1u << 6,
 	POLICY_EV_INCIDENT = 1u << 7,
-	POLICY_EV_ALL = (1u << 8) - 1
+	POLICY_EV_CLOSE = 1u << 8,  /* an incident closed: grants revoked, review opened */
+	POLICY_EV_REVIEW = 1u << 9, /* a review signed, or overdue */
+	POLICY_EV_ALL = (1u << 10) - 1
 };
 
 /* The event's name in the file and in notifications ("request", ...), or NULL for a

@@ -695,7 +695,7 @@ int report_build(json_t *records, const report_opts *o, report **out, bg_err *e)
 	b.writes = json_object_get(b.m, "writes");
 	b.anomalies = json_object_get(b.m, "anomalies");
 	b.points = json_object_get(b.m, "capacity_points");
-	if (o->key != NULL && averify_new(&o->key, 1, false, &b.v, e) != 0) {
+	if (o->nkeys > 0 && averify_new(o->keys, o->nkeys, false, &b.v, e) != 0) {
 		rc = BG_ENOMEM;
 		goto out;
 	}

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "audit/sigkey.h"
@@ -25,7 +26,10 @@ typedef struct report report;
 
 typedef struct report_opts {
 	const char *incident; /* the incident's id (required) */
-	const sigkey *key;    /* verifies the checkpoints; NULL: the trail is not verified */
+	/* The keys that verify the checkpoints (every key that has signed: a rotation
+	 * leaves older checkpoints under the older key); none: the trail is not verified. */
+	const sigkey *const *keys;
+	size_t nkeys;
 	/* The capacity budget of the incident's grants in capacity units; < 0: none known
 	 * (a record's detail.budget, when one carries it, is used instead). */
 	double budget;

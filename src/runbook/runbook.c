@@ -681,6 +681,63 @@ static void read_services(reader *rd, const ytree_node *v)
 	}
 }
 
+/* mask: [path, ...]: the attributes whose values answers and the audit hide. A path
+ * inside another one (card.last4 beside card) is refused: the outer one already hides
+ * it, and the inner one would never match, which a reviewer should not have to work out. */
+static void read_mask(reader *rd, const ytree_node *v)
+{
+	runbook *r = rd->r;
+	size_t i, j, k;
+	bg_err e;
+
+	if (v->kind != YTREE_SEQ || v->n == 0 || v->n > BG_MAX_MASK_PATHS) {
+		PROBLEM(rd, v->line,
+		        "mask must be a list of 1 to %d attribute paths (e.g. [email, card.last4])",
+		        BG_MAX_MASK_PATHS);
+		return;
+	}
+	r->mask = calloc(v->n, sizeof(*r->mask));
+	if (r->mask == NULL) {
+		PROBLEM(rd, v->line, "out of memory");
+		return;
+	}
+	for (i = 0; i < v->n; i++) {
+		const ytree_node *x = v->kids[i];
+		const char *s = want_text(rd, "a mask path", x);
+		ddb_path *p = &r->mask[r->n_mask];
+		if (s == NULL)
+			continue;
+		if (ddb_path_parse(s, strlen(s), p, &e) != 0) {
+			PROBLEM(rd, x->line, "%s", e.msg);
+			continue;
+		}
+		for (j = 0; j < r->n_mask; j++) {
+			const ddb_path *q = &r->mask[j];
+			size_t n = p->depth < q->depth ? p->depth : q->depth;
+			for (k = 0; k < n; k++) {
+				size_t a, b;
+				const char *pa = ddb_path_segment(p, k, &a),
+				           *qb = ddb_path_segment(q, k, &b);
+				if (a != b || memcmp(pa, qb, a) != 0)
+					break;
+			}
+			if (k == n)
+				break;
+		}
+		if (j < r->n_mask) {
+			if (p->depth == r->mask[j].depth)
+				PROBLEM(rd, x->line, "mask path %s is listed twice", p->text);
+			else
+				PROBLEM(rd, x->line,
+				        "mask paths %s and %s overlap: the shorter one hides the "
+				        "other whole; keep one",
+				        r->mask[j].text, p->text);
+			continue;
+		}
+		r->n_mask++;
+	}
+}
+
 /* Reads key k's value v into the template. */
 static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 {
@@ -763,6 +820,11 @@ static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 		read_tests(rd, v);
 	} else if (strcmp(key, "services") == 0) {
 		read_services(rd, v);
+	} else if (strcmp(key, "mask") == 0) {
+		read_mask(rd, v);
+	} else if (strcmp(key, "mask_hash") == 0) {
+		if (want_bool(rd, key, v, &b))
+			r->mask_hash = b;
 	} else {
 		PROBLEM(rd, k->line,
 		        "unknown key '%s' (a misspelt key would silently drop a restriction); "
@@ -929,6 +991,43 @@ static void parse_expressions(reader *rd, const runbook_table *t)
 		        keys->sk[0] != '\0' ? "it is " : "there is none", keys->sk);
 }
 
+/* A masked key attribute would break what keys are for: LastEvaluatedKey is passed back
+ * to page on (the gateway also compares it with the last page's), and the response record
+ * names the items a responder saw by their keys. So mask may not name a key attribute of
+ * the table, nor of the index the runbook reads (its keys are in LastEvaluatedKey too). */
+static void mask_key_check(reader *rd, const ytree_node *root, const runbook_table *t)
+{
+	const runbook *r = rd->r;
+	const runbook_keys *ks[2] = {&t->keys, NULL};
+	const ytree_node *m = ytree_get(root, "mask");
+	size_t i, j, n;
+	const char *first;
+
+	if (r->index != NULL) {
+		for (i = 0; i < t->n_indexes && strcmp(t->index_names[i], r->index) != 0; i++)
+			;
+		if (i < t->n_indexes)
+			ks[1] = &t->index_keys[i];
+	}
+	for (i = 0; i < r->n_mask; i++) {
+		first = ddb_path_segment(&r->mask[i], 0, &n);
+		for (j = 0; j < 2 && ks[j] != NULL; j++) {
+			const char *pk = ks[j]->pk, *sk = ks[j]->sk;
+			bool is_pk = strlen(pk) == n && memcmp(pk, first, n) == 0;
+			bool is_sk = sk[0] != '\0' && strlen(sk) == n && memcmp(sk, first, n) == 0;
+			if (!is_pk && !is_sk)
+				continue;
+			PROBLEM(
+			    rd, m != NULL ? m->line : 0,
+			    "mask path %s: %.*s is a key attribute of %s %s (LastEvaluatedKey "
+			    "and the audit's item keys need it unmasked); keys cannot be masked",
+			    r->mask[i].text, (int)n, first, j == 0 ? "table" : "index",
+			    j == 0 ? t->name : r->index);
+			break;
+		}
+	}
+}
+
 static void cross_check(reader *rd, const ytree_node *root)
 {
 	runbook *r = rd->r;
@@ -1017,6 +1116,11 @@ static void cross_check(reader *rd, const ytree_node *root)
 			PROBLEM(rd, line, "index %s of table %s is not declared in tables.yaml",
 			        r->index, r->table);
 	}
+	if (ytree_get(root, "mask_hash") != NULL && ytree_get(root, "mask") == NULL)
+		PROBLEM(rd, ytree_get(root, "mask_hash")->line,
+		        "mask_hash is set but mask lists no attribute to mask");
+	if (t != NULL)
+		mask_key_check(rd, root, t);
 	if (t != NULL) {
 		key_schema_check(rd, r->key, "key", &t->keys, true, line);
 		key_schema_check(rd, r->item, "item", &t->keys, false, line);
@@ -1214,6 +1318,7 @@ void runbook_free(runbook *r)
 	for (i = 0; i < r->n_services; i++)
 		free(r->services[i]);
 	free(r->services);
+	free(r->mask);
 	free(r);
 }
 

@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "protocol/ddb_expr.h"
 #include "protocol/ddb_ops.h"
+#include "protocol/ddb_path.h"
 
 /* A parameter's DynamoDB type. */
 typedef enum runbook_type { RUNBOOK_S, RUNBOOK_N, RUNBOOK_B, RUNBOOK_BOOL } runbook_type;
@@ -91,6 +92,10 @@ typedef struct runbook {
 	size_t n_return_values;
 	runbook_test *tests;
 	size_t n_tests;
+	ddb_path *mask; /* mask: attributes whose values answers and the audit hide
+	                   (policy/mask.h); NULL: none */
+	size_t n_mask;
+	bool mask_hash;  /* mask_hash: the marker carries a keyed hash of the value */
 	char **services; /* services: the services whose incidents it serves; NULL: none */
 	size_t n_services;
 	char hash[65];   /* hex SHA-256 of the normalised form */
@@ -217,8 +222,9 @@ int runbook_aws_command(const runbook *r, bg_buf *b) BG_MUST_CHECK;
 /* What an approver reads about r: {id, hash, title, operation, table, index?, its
  * expressions in the canonical form the gateway admits (key_condition, projection,
  * filter, condition, update: those it has), expression_attribute_names, limit and
- * max_pages (Query, Scan, BatchGetItem), parameters [{name, type, required, pattern?}]
- * and command (runbook_aws_command()). A new object, or NULL when out of memory. */
+ * max_pages (Query, Scan, BatchGetItem), parameters [{name, type, required, pattern?}],
+ * mask and mask_hash (when it masks) and command (runbook_aws_command()). A new object, or NULL
+ * when out of memory. */
 json_t *runbook_describe(const runbook *r);
 
 #endif

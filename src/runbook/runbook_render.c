@@ -397,6 +397,13 @@ json_t *runbook_describe(const runbook *r)
 		                  json_object_set_new(p, "pattern", json_string(rp->pattern)) == 0);
 		ok = json_array_append_new(params, p) == 0 && ok;
 	}
+	if (ok && r->n_mask > 0) {
+		json_t *m = json_array();
+		ok = m != NULL && json_object_set_new(o, "mask", m) == 0 &&
+		     json_object_set_new(o, "mask_hash", json_boolean(r->mask_hash)) == 0;
+		for (i = 0; ok && i < r->n_mask; i++)
+			ok = json_array_append_new(m, json_string(r->mask[i].text)) == 0;
+	}
 	ok = ok && json_object_set(o, "parameters", params) == 0 &&
 	     runbook_aws_command(r, &cmd) == 0 &&
 	     json_object_set_new(o, "command", json_stringn(cmd.data, cmd.len)) == 0;

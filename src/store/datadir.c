@@ -17,6 +17,8 @@ static const char *const file_name[DATADIR_FILES] = {
     [DATADIR_DB] = "breakglass.db",
     [DATADIR_MASTER_KEY] = "master.key",
     [DATADIR_AUDIT_KEY] = "audit-signing.key",
+    [DATADIR_AUDIT_KEY_NEXT] = "audit-signing.key.next",
+    [DATADIR_AUDIT_PUBKEYS] = "audit-keys.pem",
 };
 
 /* SQLite's companions of the store file, removed with it by datadir_remove_created. */

@@ -3,8 +3,9 @@
  * which name, and the checks a directory must pass before anything is kept there.
  *
  * A data directory holds the SQLite store (breakglass.db, with SQLite's -wal and -shm
- * beside it), the master key (master.key, see keyring.h) and, later, the audit log's
- * signing key. Everyone else asks for a file by purpose. A directory this module creates
+ * beside it), the master key (master.key, see keyring.h), the audit checkpoints' signing
+ * key with, during a rotation, its successor, and the public keys of every signing key
+ * (audit/keyset.h). Everyone else asks for a file by purpose. A directory this module creates
  * gets mode 0700; an existing one that every user may write to is refused, since anyone
  * could then swap the database or the key under the gateway.
  */
@@ -19,9 +20,11 @@ typedef struct datadir datadir;
 
 /* The files of a data directory, by purpose. */
 typedef enum datadir_file {
-	DATADIR_DB,         /* the SQLite store */
-	DATADIR_MASTER_KEY, /* the master key (keyring.h) */
-	DATADIR_AUDIT_KEY,  /* the audit checkpoints' signing key (not used yet) */
+	DATADIR_DB,             /* the SQLite store */
+	DATADIR_MASTER_KEY,     /* the master key (keyring.h) */
+	DATADIR_AUDIT_KEY,      /* the audit checkpoints' signing key (audit/sigkey.h) */
+	DATADIR_AUDIT_KEY_NEXT, /* its successor while a key rotation is under way */
+	DATADIR_AUDIT_PUBKEYS,  /* every public key that has signed checkpoints (keyset.h) */
 	DATADIR_FILES
 } datadir_file;
 

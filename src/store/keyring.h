@@ -3,7 +3,8 @@
  *
  * A 32-byte random master key lives in the data directory (datadir.h) with mode 0600,
  * created by `breakglass init`. Secrets that the gateway must be able to recompute (a
- * grant's SigV4 secret, a user's TOTP key) are HMAC-SHA256(master, label || 0 || data)
+ * grant's SigV4 secret, a user's TOTP key, the key of masked values' hashes: label
+ * "mask-hash", no data, policy/mask.h) are HMAC-SHA256(master, label || 0 || data)
  * rather than stored, so the database alone reveals none of them. Several gateways
  * sharing a store share the master key file.
  */

@@ -898,6 +898,15 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
 	return s->m->audit_scan_back(s, before > 0 ? before : INT64_MAX, limit, fn, ctx, e);
 }
 
+int store_audit_by_request(store *s, const char *request_id, int64_t limit,
+                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                           bg_err *e)
+{
+	if (fn == NULL || request_id == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no row function or request id");
+	return s->m->audit_by_request(s, request_id, limit, fn, ctx, e);
+}
+
 int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e)
 {
 	if (name == NULL || name[0] == '\0' || seq == NULL)
@@ -916,4 +925,56 @@ int store_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, bg_err *e
 	else
 		rc = tx->s->m->sink_cursor_set(tx, name, seq, bg_now(), e);
 	return tx_note(tx, rc);
+}
+
+int store_review_open(store_tx *tx, const store_review *r, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (r == NULL || r->incident[0] == '\0' || r->deadline <= 0)
+		rc = bg_err_set(e, BG_EINVAL, "store: a review needs an incident and a deadline");
+	else
+		rc = tx->s->m->review_open(tx, r, e);
+	return tx_note(tx, rc);
+}
+
+int store_review_get(store *s, store_tx *tx, const char *incident, store_review *out, bg_err *e)
+{
+	if (incident == NULL || incident[0] == '\0')
+		return bg_err_set(e, BG_ENOTFOUND, "no such review");
+	return s->m->review_get(tx != NULL ? tx->s : s, tx, incident, out, e);
+}
+
+int store_review_sign(store_tx *tx, const char *incident, const char *who, int64_t at,
+                      const char *learnings, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (who == NULL || who[0] == '\0' || learnings == NULL ||
+	    strlen(learnings) > BG_MAX_LEARNINGS)
+		rc = bg_err_set(e, BG_EINVAL, "store: a signature needs a signer and learnings");
+	else
+		rc = tx->s->m->review_sign(tx, incident, who, at, learnings, e);
+	return tx_note(tx, rc);
+}
+
+int store_review_list(store *s, int (*fn)(void *ctx, const store_review *r), void *ctx, bg_err *e)
+{
+	if (fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no callback");
+	return s->m->review_list(s, fn, ctx, e);
+}
+
+int store_review_overdue_noticed(store_tx *tx, const char *incident, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	rc = tx->s->m->review_overdue_noticed(tx, incident, e);
+	return rc == 1 ? 1 : tx_note(tx, rc);
 }

@@ -477,6 +477,46 @@ int store_audit_scan_back(store *s, int64_t before, int64_t limit,
                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                           bg_err *e) BG_MUST_CHECK;
 
+/* The rows whose request_id is request_id (a request and its response or denial), in
+ * seq order, at most limit of them (limit <= 0: all); indexed, not a scan of the log.
+ * The same rules for fn. */
+int store_audit_by_request(store *s, const char *request_id, int64_t limit,
+                           int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                           bg_err *e) BG_MUST_CHECK;
+
+/* --- post-incident reviews -------------------------------------------------------------- */
+
+/* The review `close` opens for an incident: signed once, by someone who did not request
+ * access for it, before its deadline (or after: then it is overdue until signed). */
+typedef struct store_review {
+	char incident[BG_MAX_INCIDENT_ID + 1];
+	int64_t opened_at;
+	char opened_by[BG_MAX_USER_NAME + 1];
+	int64_t deadline;
+	char signed_by[BG_MAX_USER_NAME + 1]; /* "" until signed */
+	int64_t signed_at;                    /* 0 until signed */
+	char learnings[BG_MAX_LEARNINGS + 1];
+	bool overdue_noticed; /* its overdue notification is queued */
+} store_review;
+
+/* Opens r's review. BG_EEXISTS when the incident has one (closing again opens none). */
+int store_review_open(store_tx *tx, const store_review *r, bg_err *e) BG_MUST_CHECK;
+
+/* The incident's review, committed (tx NULL) or as tx sees it. BG_ENOTFOUND if none. */
+int store_review_get(store *s, store_tx *tx, const char *incident, store_review *out,
+                     bg_err *e) BG_MUST_CHECK;
+
+/* Signs it. BG_EEXISTS when it is signed already (one signature: the first stands). */
+int store_review_sign(store_tx *tx, const char *incident, const char *who, int64_t at,
+                      const char *learnings, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn for each review, latest deadline first; fn returns non-zero to stop. */
+int store_review_list(store *s, int (*fn)(void *ctx, const store_review *r), void *ctx,
+                      bg_err *e) BG_MUST_CHECK;
+
+/* Marks an overdue review noticed: 0, or 1 when it was already (nothing to send). */
+int store_review_overdue_noticed(store_tx *tx, const char *incident, bg_err *e) BG_MUST_CHECK;
+
 /* The cursor of the audit sink called name (audit/sink.h): the highest seq its
  * destination has accepted, 0 when none was saved. */
 int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e) BG_MUST_CHECK;

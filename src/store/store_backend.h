@@ -128,10 +128,23 @@ struct store_methods {
 	int (*audit_scan)(store *s, int64_t after, int64_t limit,
 	                  int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
 	                  bg_err *e);
+	int (*audit_by_request)(store *s, const char *request_id, int64_t limit,
+	                        int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+	                        void *ctx, bg_err *e);
 
 	/* The audit sinks' cursors. */
 	int (*sink_cursor_get)(store *s, const char *name, int64_t *seq, bg_err *e);
 	int (*sink_cursor_set)(store_tx *tx, const char *name, int64_t seq, int64_t now, bg_err *e);
+
+	/* Post-incident reviews. */
+	int (*review_open)(store_tx *tx, const store_review *r, bg_err *e);
+	int (*review_get)(store *s, store_tx *tx, const char *incident, store_review *out,
+	                  bg_err *e);
+	int (*review_sign)(store_tx *tx, const char *incident, const char *who, int64_t at,
+	                   const char *learnings, bg_err *e);
+	int (*review_list)(store *s, int (*fn)(void *ctx, const store_review *r), void *ctx,
+	                   bg_err *e);
+	int (*review_overdue_noticed)(store_tx *tx, const char *incident, bg_err *e);
 };
 
 /* The backends built in. */

@@ -256,27 +256,40 @@ typedef struct resolution {
 	const char *reason;
 } resolution;
 
-static int resolve_incident(store_tx *tx, void *arg, bg_err *e)
+int svc_incident_resolve_tx(store_tx *tx, store_incident *in, const char *by, const char *reason,
+                            bg_err *e)
 {
-	resolution *r = arg;
 	char when[BG_RFC3339_SIZE];
 	int64_t now = bg_now();
-	int rc = store_incident_get_tx(tx, r->in->id, r->in, e);
+	int rc = store_incident_get_tx(tx, in->id, in, e);
 
 	if (rc != 0)
 		return rc;
-	if (!r->in->open) {
-		bg_rfc3339(r->in->resolved_at, when);
-		return bg_err_set(e, BG_EINVAL, "incident %s was resolved already, at %s by %s",
-		                  r->in->id, when, r->in->resolved_by);
+	if (!in->open) {
+		bg_rfc3339(in->resolved_at, when);
+		return bg_err_set(e, BG_EEXISTS, "incident %s was resolved already, at %s by %s",
+		                  in->id, when, in->resolved_by);
 	}
-	r->in->open = false;
-	r->in->resolved_at = r->in->updated_at = now;
-	copy(r->in->resolved_by, sizeof(r->in->resolved_by), r->by);
-	rc = store_incident_update(tx, r->in, e);
+	in->open = false;
+	in->resolved_at = in->updated_at = now;
+	copy(in->resolved_by, sizeof(in->resolved_by), by);
+	rc = store_incident_update(tx, in, e);
 	return rc != 0 ? rc
-	               : add_event(tx, r->in->id, now, "resolved", r->by,
-	                           r->reason != NULL && r->reason[0] ? r->reason : "resolved", e);
+	               : add_event(tx, in->id, now, "resolved", by,
+	                           reason != NULL && reason[0] ? reason : "resolved", e);
+}
+
+static int resolve_incident(store_tx *tx, void *arg, bg_err *e)
+{
+	resolution *r = arg;
+	int rc = svc_incident_resolve_tx(tx, r->in, r->by, r->reason, e);
+
+	if (rc == BG_EEXISTS) { /* resolving twice is the caller's mistake */
+		rc = BG_EINVAL;
+		if (e != NULL)
+			e->code = rc;
+	}
+	return rc;
 }
 
 int svc_incident_resolve(const svc *s, svc_caller *c, const char *id, const char *reason,

@@ -25,7 +25,7 @@
 #include "workflow/service_internal.h"
 #include "workflow/user.h"
 
-const svc_policy svc_policy_default = {1, 15 * 60, -1, false, NULL, NULL};
+const svc_policy svc_policy_default = {1, 15 * 60, -1, false, 24 * 3600, NULL, NULL};
 
 static bool pending(const store_request *r)
 {

@@ -41,6 +41,7 @@ typedef struct svc_policy {
 	int64_t pending_seconds;   /* a request unanswered this long expires */
 	int64_t solo_after;        /* solo break-glass this long after the request; < 0: never */
 	bool direct_grants_denied; /* an admin's direct grant is refused (direct_grants: deny) */
+	int64_t review_seconds; /* from close to the review's deadline (policy review.deadline) */
 	/* Evaluates every trigger criterion: *results gets a new JSON array of
 	 * {"check","ok","message"} and *ok whether all passed. NULL: no criteria. */
 	int (*evaluate)(void *ctx, const svc_criteria_facts *f, json_t **results, bool *ok,

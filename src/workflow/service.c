@@ -56,6 +56,11 @@ static int step_up(const svc *s, svc_caller *c, bg_err *e)
 	return rc;
 }
 
+int svc_step_up(const svc *s, svc_caller *c, bg_err *e)
+{
+	return step_up(s, c, e);
+}
+
 int svc_record(const svc *s, const char *actor, const char *request_id, const action *a, bg_err *e)
 {
 	audit_record r;
@@ -74,6 +79,12 @@ int svc_record(const svc *s, const char *actor, const char *request_id, const ac
 	r.detail = a->detail;
 	if (a->change == NULL)
 		return audit_append(s->audit, &r, NULL, &ae) == 0 ? 0 : not_recorded(e);
+	/* The change's record commits with it, past the required sinks' gate: while one of
+	 * them is down, no change is made (fail closed, as for DynamoDB requests). */
+	if (audit_ready(s->audit, &ae) != 0) {
+		fprintf(stderr, "breakglass: %s refused: %s\n", a->kind, ae.msg);
+		return not_recorded(e);
+	}
 	if (store_begin(s->st, &tx, &ae) != 0)
 		return not_recorded(e);
 	rc = a->change(tx, a->arg, e);
@@ -775,6 +786,15 @@ int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *c
 	return audit_read(s->audit, after, limit, fn, ctx, e);
 }
 
+int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                         bg_err *e)
+{
+	if (after < 0 || limit <= 0 || limit > BG_MAX_AUDIT_PAGE)
+		return bg_err_set(e, BG_EINVAL, "after >= 0 and 1 <= limit <= %d",
+		                  BG_MAX_AUDIT_PAGE);
+	return audit_read_lines(s->audit, after, limit, out, n, e);
+}
+
 static bool field_is(json_t *o, const char *key, const char *want)
 {
 	const char *v = json_string_value(json_object_get(o, key));
@@ -914,6 +934,165 @@ int svc_audit_tail(const svc *s, const svc_audit_filter *f, int64_t n,
 	for (i = json_array_size(t.found); rc == 0 && i > 0; i--)
 		rc = fn(ctx, json_array_get(t.found, i - 1));
 	json_decref(t.found);
+	return rc;
+}
+
+static int keep_first(void *ctx, json_t *rec)
+{
+	*(json_t **)ctx = json_incref(rec);
+	return 1;
+}
+
+typedef struct keep_ctx {
+	json_t *arr;
+	bool failed;
+} keep_ctx;
+
+static int keep_all(void *ctx, json_t *rec)
+{
+	keep_ctx *k = ctx;
+
+	k->failed = json_array_append(k->arr, rec) != 0;
+	return k->failed; /* the read stops, and the failure is ours to report */
+}
+
+/* The first record of related whose kind is one of k1, k2 (k2 may be NULL), or null. */
+static json_t *first_of(json_t *related, const char *k1, const char *k2)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(related, i, r)
+	{
+		if (field_is(r, "kind", k1) || (k2 != NULL && field_is(r, "kind", k2)))
+			return json_incref(r);
+	}
+	return json_null();
+}
+
+int svc_audit_show(const svc *s, int64_t seq, json_t **out, bg_err *e)
+{
+	json_t *rec = NULL, *related = NULL, *grant = json_null();
+	const char *rid, *gid;
+	bool more = false;
+	store_grant g;
+	int rc;
+
+	*out = NULL;
+	if (seq < 1)
+		return bg_err_set(e, BG_EINVAL, "a sequence number is 1 or more");
+	rc = audit_read(s->audit, seq - 1, 1, keep_first, &rec, e);
+	if (rc == 0 && (rec == NULL || json_integer_value(json_object_get(rec, "seq")) != seq))
+		rc = bg_err_set(e, BG_ENOTFOUND, "there is no audit record %lld", (long long)seq);
+	if (rc == 0 && (related = json_array()) == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	rid = json_string_value(json_object_get(rec, "request_id"));
+	if (rc == 0 && rid != NULL) {
+		keep_ctx k = {related, false};
+		rc = audit_read_request(s->audit, rid, BG_MAX_AUDIT_RELATED + 1, keep_all, &k, e);
+		if (rc == 0 && k.failed)
+			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		if (rc == 0 && json_array_size(related) > BG_MAX_AUDIT_RELATED) {
+			more = true;
+			json_array_remove(related, BG_MAX_AUDIT_RELATED);
+		}
+	} else if (rc == 0 && json_array_append(related, rec) != 0) {
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	gid = json_string_value(json_object_get(rec, "grant_id"));
+	if (rc == 0 && gid != NULL) {
+		bg_err ge;
+		int grc = store_grant_by_id(s->st, gid, &g, &ge);
+		if (grc == 0) {
+			json_decref(grant);
+			grant = grant_to_json(&g, bg_now());
+			if (grant == NULL)
+				rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		} else if (grc != BG_ENOTFOUND) {
+			rc = bg_err_set(e, grc, "%s", ge.msg);
+		}
+	}
+	if (rc == 0) {
+		*out =
+		    json_pack("{s:O,s:O,s:b,s:o,s:o,s:O}", "record", rec, "related", related,
+		              "related_more", more, "request", first_of(related, "request", NULL),
+		              "response", first_of(related, "response", "denial"), "grant", grant);
+		if (*out == NULL)
+			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	json_decref(rec);
+	json_decref(related);
+	json_decref(grant);
+	return rc;
+}
+
+int svc_audit_rotate_key(const svc *s, svc_caller *c, const sigkey *old, const sigkey *next,
+                         int64_t *seq, int64_t *cp_seq, bg_err *e)
+{
+	json_t *d;
+	audit_record r;
+	bg_err ae;
+	int rc = step_up(s, c, e);
+
+	if (rc != 0)
+		return rc;
+	d = json_pack("{s:s,s:s,s:s}", "old_key_id", sigkey_id(old), "new_key_id", sigkey_id(next),
+	              "new_public_key_pem", sigkey_public_pem(next));
+	if (d == NULL)
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	memset(&r, 0, sizeof(r));
+	r.kind = "key-rotation";
+	r.op = "key-rotation";
+	r.actor = c->user.name;
+	r.request_id = c->request_id;
+	r.decision = "allow";
+	r.detail = d;
+	rc = audit_rotate_key(s->audit, &r, next, seq, cp_seq, &ae);
+	json_decref(d);
+	if (rc != 0)
+		return bg_err_set(
+		    e, BG_EAUDIT,
+		    "the key rotation could not be recorded (%s); the gateway settles "
+		    "it from the audit log when it next starts",
+		    ae.msg);
+	return 0;
+}
+
+typedef struct rotation_find {
+	char *id;
+	bool found;
+	int64_t lowest;
+} rotation_find;
+
+static int find_rotation(void *ctx, json_t *rec)
+{
+	rotation_find *f = ctx;
+	const char *id;
+
+	f->lowest = json_integer_value(json_object_get(rec, "seq"));
+	if (!field_is(rec, "kind", "key-rotation"))
+		return 0;
+	id = json_string_value(json_object_get(json_object_get(rec, "detail"), "new_key_id"));
+	if (id != NULL && strlen(id) == SIGKEY_ID_HEX)
+		memcpy(f->id, id, SIGKEY_ID_HEX + 1);
+	f->found = true;
+	return 1;
+}
+
+int svc_audit_last_rotation(const svc *s, char id[SIGKEY_ID_HEX + 1], bg_err *e)
+{
+	rotation_find f = {id, false, 0};
+	int64_t before = 0;
+	int rc = 0;
+
+	id[0] = '\0';
+	while (rc == 0 && !f.found) {
+		f.lowest = 0;
+		rc = audit_read_back(s->audit, before, BG_MAX_AUDIT_PAGE, find_rotation, &f, e);
+		if (rc != 0 || f.lowest <= 1 || f.lowest == before)
+			break;
+		before = f.lowest;
+	}
 	return rc;
 }
 

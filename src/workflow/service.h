@@ -220,6 +220,11 @@ int svc_api_refused(const svc *s, const char *actor, const char *method, const c
 int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *ctx, json_t *rec),
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 
+/* svc_audit_read() as JSON lines appended to out (audit_read_lines: a page may end early
+ * when out is full; *n lines were written). */
+int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                         bg_err *e) BG_MUST_CHECK;
+
 /* Which audit records a reader wants; NULL fields match everything. since is an RFC 3339
  * UTC time ("2026-12-01T09:00:00Z"), compared to the second. */
 typedef struct svc_audit_filter {
@@ -247,5 +252,33 @@ bool svc_audit_match(const svc_audit_filter *f, json_t *rec);
  * `audit tail` shows); reading stops at the first record older than f->since. */
 int svc_audit_tail(const svc *s, const svc_audit_filter *f, int64_t n,
                    int (*fn)(void *ctx, json_t *rec), void *ctx, bg_err *e) BG_MUST_CHECK;
+
+/* Record seq with what belongs to it (`audit show`), as a new object in *out:
+ * {"record": the record, "related": every record sharing its request_id, itself included,
+ * oldest first (at most BG_MAX_AUDIT_RELATED; "related_more": true when there are more),
+ * "request": the first of them of kind "request" or null, "response": the first of kind
+ * "response" or "denial" or null, "grant": the grant named by grant_id (grant_to_json) or
+ * null}. BG_ENOTFOUND when there is no record seq. */
+int svc_audit_show(const svc *s, int64_t seq, json_t **out, bg_err *e) BG_MUST_CHECK;
+
+/* The caller's step-up now, when the action needs one and it is not yet verified (an
+ * action that must spend nothing before it, such as making a key, takes it first; the
+ * action then finds it done). */
+int svc_step_up(const svc *s, svc_caller *c, bg_err *e) BG_MUST_CHECK;
+
+/* Rotates the audit checkpoints' key from old to next (both borrowed; next must outlive
+ * the log), an admin action with a step-up: the record of kind "key-rotation" (detail
+ * {"old_key_id", "new_key_id", "new_public_key_pem"}) is appended and checkpointed by old,
+ * and every later checkpoint is next's (audit_rotate_key). *seq and *cp_seq are the
+ * record's and its checkpoint's. BG_EOTP/BG_EAUTH: the step-up failed and nothing was
+ * written; BG_EAUDIT: the record may or may not have been written (the caller leaves the
+ * rotation for the trail to settle). */
+int svc_audit_rotate_key(const svc *s, svc_caller *c, const sigkey *old, const sigkey *next,
+                         int64_t *seq, int64_t *cp_seq, bg_err *e) BG_MUST_CHECK;
+
+/* The new_key_id of the newest key-rotation record into id ("" when the trail has none),
+ * reading the log backwards from its end: how a gateway that stopped during a rotation
+ * learns whether it happened. */
+int svc_audit_last_rotation(const svc *s, char id[SIGKEY_ID_HEX + 1], bg_err *e) BG_MUST_CHECK;
 
 #endif

@@ -31,6 +31,11 @@ typedef struct action {
  * cannot be replayed), then svc_record(). */
 int svc_act(const svc *s, svc_caller *c, const action *a, bg_err *e) BG_MUST_CHECK;
 
+/* Resolves incident in->id in tx (its history gets "resolved" by `by`); *in is the
+ * incident afterwards. BG_EEXISTS (in filled) when it was resolved already. */
+int svc_incident_resolve_tx(store_tx *tx, store_incident *in, const char *by, const char *reason,
+                            bg_err *e) BG_MUST_CHECK;
+
 /* The state change and the action's audit record (by actor, a user or an alert source)
  * in one store transaction. The record goes last because it claims the audit chain, on
  * which every gateway request waits too. Returns 0 only once both are durable; otherwise

@@ -146,6 +146,22 @@ e2e_check "metrics: up 0 for the sink that is down" grep -Eq '^breakglass_audit_
 e2e_check "metrics: HELP and TYPE lines" grep -q '^# TYPE breakglass_audit_sink_lag_records gauge' <<<"$metrics"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RT" "$BREAKGLASS_URL/api/v1/metrics")
 e2e_check "metrics are refused to a responder (403)" [ "$code" = 403 ]
+e2e_check "GET /metrics (Prometheus' default path) serves the same" eval 'curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/metrics" | grep -q "^breakglass_audit_sink_lag_records{"'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BREAKGLASS_URL/metrics")
+e2e_check "...and without a token is refused (401)" [ "$code" = 401 ]
+curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/metrics" >"$dir/metrics.txt"
+e2e_check "the metrics pass promtool check metrics (Prometheus' own linter)" eval 'promtool check metrics <"$dir/metrics.txt" >"$dir/promtool.out" 2>&1 || { cat "$dir/promtool.out" >&2; false; }'
+e2e_check "...requests by operation and decision, latency histograms, grants, audit batches" "$PY" -c 'import re, sys
+t = open(sys.argv[1]).read()
+need = [r"^breakglass_requests_total\{operation=\"GetItem\",decision=\"allow\"\} [1-9]",
+        r"^breakglass_requests_total\{operation=\"PutItem\",decision=\"allow\"\} 5$",
+        r"^breakglass_gateway_added_seconds_bucket\{le=\"\+Inf\"\} [1-9]",
+        r"^breakglass_upstream_seconds_count [1-9]", r"^breakglass_live_grants 1$",
+        r"^breakglass_pending_requests 0$", r"^breakglass_overdue_reviews 0$",
+        r"^breakglass_audit_batches_total [1-9]", r"^breakglass_audit_commit_seconds_count [1-9]"]
+miss = [n for n in need if not re.search(n, t, re.M)]
+print(miss, file=sys.stderr)
+sys.exit(1 if miss else 0)' "$dir/metrics.txt"
 
 # --- 2. the backlog survives a restart -----------------------------------------------------------
 kill -TERM "$E2E_GATEWAY_PID"

@@ -286,6 +286,24 @@ static void test_insert(void **state)
 	json_decref(a);
 }
 
+/* A record sent twice (at-least-once sinks around a crash) is counted, not a finding;
+ * a changed copy still is. */
+static void test_repeated(void **state)
+{
+	json_t *a = copy(), *res;
+
+	json_array_insert_new(a, 7, json_deep_copy(rec(trail, 6))); /* seq 6, again, later */
+	json_array_append_new(a, json_deep_copy(rec(trail, 2)));
+	res = run(a, NULL, key, true);
+	assert_true(json_is_true(json_object_get(res, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(res, "repeated")), 2);
+	assert_int_equal(json_integer_value(json_object_get(res, "records")), NREC + 3);
+	assert_int_equal(json_integer_value(json_object_get(res, "problems_total")), 0);
+	json_decref(res);
+	json_decref(a);
+	(void)state;
+}
+
 static void test_reorder(void **state)
 {
 	json_t *a = copy(), *r6 = json_incref(rec(a, 6)), *res;
@@ -396,6 +414,231 @@ static void test_lines(void **state)
 	averify_free(v);
 }
 
+/* The verifier's canonical JSON is jansson's json_dumps(JSON_SORT_KEYS | JSON_COMPACT),
+ * byte for byte, on what a record's detail may hold: escapes, non-ASCII, reals, nesting,
+ * more keys than fit the stack, keys that are prefixes of each other. */
+static void test_canonical_matches_jansson(void **state)
+{
+	static const char *const cases[] = {
+	    "{\"seq\":1,\"hash\":\"x\",\"detail\":null}",
+	    "{\"b\":1,\"a\":{\"z\":[1,2,{\"y\":true,\"x\":false}],\"aa\":"
+	    "\"\\u0001\\u001f\\n\\t\\\"\\\\/\"}}",
+	    "{\"k\":\"caf\u00e9 \xe2\x82\xac \xf0\x9f\x94\x91\",\"ab\":1,\"a\":2,\"abc\":3,\"\":4}",
+	    "{\"r\":[0.5,1e300,-2.25,1.0,100000000000000000000.0,3.141592653589793],\"i\":-"
+	    "9223372036854775807}",
+	    "{\"n\":[],\"o\":{},\"s\":\"\",\"neg\":-1,\"zero\":0,\"big\":9223372036854775807}",
+	    "{\"k00\":0,\"k01\":1,\"k02\":2,\"k03\":3,\"k04\":4,\"k05\":5,\"k06\":6,\"k07\":7,"
+	    "\"k08\":8,\"k09\":9,\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14,"
+	    "\"k15\":15,\"k16\":16,\"k17\":17,\"k18\":18,\"k19\":19,\"k20\":20,\"k21\":21,"
+	    "\"k22\":22,\"k23\":23,\"k24\":24,\"k25\":25,\"k26\":26,\"k27\":27,\"k28\":28,"
+	    "\"k29\":29,\"k30\":30,\"k31\":31,\"k32\":32,\"k33\":33,\"Z\":-1,\"~\":1}",
+	};
+	bg_buf b;
+	size_t i;
+
+	(void)state;
+	bg_buf_init(&b, 1 << 20);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_loads(cases[i], JSON_REJECT_DUPLICATES, NULL);
+		char *want;
+		assert_non_null(j);
+		assert_int_equal(averify_canonical(j, &b), 0);
+		json_object_del(j, "hash");
+		want = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+		assert_non_null(want);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(j);
+	}
+	/* The whole trail too, record by record. */
+	for (i = 0; i < json_array_size(trail); i++) {
+		json_t *r = json_deep_copy(json_array_get(trail, i));
+		char *want;
+		assert_int_equal(averify_canonical(r, &b), 0);
+		json_object_del(r, "hash");
+		want = json_dumps(r, JSON_SORT_KEYS | JSON_COMPACT);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		free(want);
+		json_decref(r);
+	}
+	bg_buf_free(&b);
+}
+
+/* The export reader that skips jansson: on the trail's own lines and on lines of every
+ * odd shape (escapes, duplicates, leading zeros, reals, huge integers, deep nesting,
+ * invalid UTF-8, trailing bytes, reordered keys) it finds exactly what jansson's path
+ * finds, and where it reads a line itself its canonical text is jansson's. */
+static void test_fast_lines(void **state)
+{
+	static const char *const odd[] = {
+	    "{\"seq\":1,\"kind\":\"x\",\"prev_hash\":\"0\",\"hash\":\"1\"}",
+	    "{\"seq\":1,\"seq\":2}",
+	    "{\"seq\":01}",
+	    "{\"seq\":1.5,\"a\":[1e400]}",
+	    "{\"seq\":99999999999999999999}",
+	    "{\"a\":\"\\u00e9\",\"seq\":3}",
+	    "{\"a\":\"\xff\",\"seq\":3}",
+	    "{\"seq\":3} x",
+	    "{\"b\":{\"z\":1,\"y\":[true,false,null,-0,1E2,0.5e-3]},\"seq\":4,\"a\":"
+	    "\"caf\xc3\xa9\"}",
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	    "{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]}",
+	    "  {  \"seq\" : 5 , \"hash\" : \"h\" }  \r\n",
+	    "{\"seq\":-9223372036854775808}",
+	    "{}",
+	    "nul",
+	    "{\"a\":tru}",
+	    "{\"a\":\"\x01\"}",
+	    "{\"\":1,\"a\":{},\"b\":[],\"seq\":6}",
+	};
+	averify *fast, *slow, *probe;
+	averify_result a, b;
+	const sigkey *keys[1] = {key};
+	const char *fc;
+	size_t i, fn;
+	bg_err e;
+	bg_buf buf;
+
+	(void)state;
+	bg_buf_init(&buf, 1 << 20);
+	assert_int_equal(averify_new(keys, 1, true, &fast, &e), 0);
+	assert_int_equal(averify_new(keys, 1, true, &slow, &e), 0);
+	assert_int_equal(averify_new(keys, 1, false, &probe, &e), 0);
+	averify_set_fast(slow, false);
+	for (i = 0; i < json_array_size(trail) + sizeof(odd) / sizeof(odd[0]); i++) {
+		char *line = i < json_array_size(trail)
+		                 ? json_dumps(json_array_get(trail, i), JSON_COMPACT)
+		                 : strdup(odd[i - json_array_size(trail)]);
+		json_t *j;
+		assert_non_null(line);
+		assert_int_equal(averify_line(fast, line, strlen(line)), 0);
+		assert_int_equal(averify_line(slow, line, strlen(line)), 0);
+		j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		if (averify_line_canonical(probe, line, strlen(line), &fc, &fn) == 0) {
+			assert_true(json_is_object(j));
+			assert_int_equal(averify_canonical(j, &buf), 0);
+			assert_int_equal(buf.len, fn);
+			assert_memory_equal(buf.data, fc, fn);
+		} else {
+			/* Only the trail's lines with escapes (a key's PEM) or odd ones decline. */
+			assert_true(i >= json_array_size(trail) || strchr(line, '\\') != NULL);
+		}
+		json_decref(j);
+		free(line);
+	}
+	assert_int_equal(averify_finish(fast, &a), 0);
+	assert_int_equal(averify_finish(slow, &b), 0);
+	assert_int_equal(a.nproblems, b.nproblems);
+	assert_int_equal(a.records, b.records);
+	assert_int_equal(a.checkpoints, b.checkpoints);
+	assert_int_equal(a.signed_seq, b.signed_seq);
+	for (i = 0; i < a.nkept; i++) {
+		assert_int_equal(a.problems[i].seq, b.problems[i].seq);
+		assert_string_equal(a.problems[i].kind, b.problems[i].kind);
+		assert_string_equal(a.problems[i].message, b.problems[i].message);
+	}
+	assert_true(a.checkpoints >= 3 && a.signed_seq >= NREC);
+	averify_free(fast);
+	averify_free(slow);
+	averify_free(probe);
+	bg_buf_free(&buf);
+}
+
+/* Key rotation through the real committer: the key-rotation record is checkpointed by
+ * the old key, later checkpoints by the new; the trail verifies with both keys, shows
+ * unknown_key for the other key's checkpoints with one; a later checkpoint re-signed by
+ * the retired key (the chain recomputed, as someone holding the old key could) is a
+ * retired_key finding. */
+static void test_rotation(void **state)
+{
+	char path[160];
+	store *s2 = NULL;
+	audit_log *a = NULL;
+	json_t *t = json_array(), *res, *x, *d;
+	const sigkey *both[2] = {key, other};
+	averify_result r;
+	averify *v = NULL;
+	int64_t rseq = 0, cseq = 0, last_cp = 0;
+	size_t i;
+	bg_err e;
+	int n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/rot", tmpdir);
+	assert_int_equal(store_open(path, true, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, &a, &e), 0);
+	audit_set_checkpoints(a, key, 2, 60000);
+	for (n = 0; n < 9; n++) {
+		audit_record rr = {.kind = "request", .actor = "alice", .op = "GetItem"};
+		if (n == 4) {
+			d = json_pack("{s:s,s:s,s:s}", "old_key_id", sigkey_id(key), "new_key_id",
+			              sigkey_id(other), "new_public_key_pem",
+			              sigkey_public_pem(other));
+			rr = (audit_record){.kind = "key-rotation", .actor = "alice", .detail = d};
+			assert_int_equal(audit_rotate_key(a, &rr, other, &rseq, &cseq, &e), 0);
+			json_decref(d);
+			continue;
+		}
+		assert_int_equal(audit_append(a, &rr, NULL, &e), 0);
+	}
+	audit_free(a);
+	assert_int_equal(audit_open(s2, &a, &e), 0);
+	assert_int_equal(audit_read(a, 0, 0, collect, t, &e), 0);
+	audit_free(a);
+	assert_int_equal(cseq, rseq + 1);
+	json_array_foreach(t, i, x)
+	{
+		const char *kid =
+		    json_string_value(json_object_get(json_object_get(x, "detail"), "key_id"));
+		int64_t sq = json_integer_value(json_object_get(x, "seq"));
+		if (kid == NULL)
+			continue;
+		assert_string_equal(kid, sigkey_id(sq <= cseq ? key : other));
+		last_cp = sq;
+	}
+	assert_true(last_cp > cseq);
+
+	assert_int_equal(averify_new(both, 2, true, &v, &e), 0);
+	json_array_foreach(t, i, x) assert_int_equal(averify_record(v, x), 0);
+	assert_int_equal(averify_finish(v, &r), 0);
+	assert_true(r.ok);
+	averify_free(v);
+	res = run(t, NULL, other, true);
+	assert_true(has(res, cseq, "unknown_key"));
+	assert_false(has(res, last_cp, "unknown_key"));
+	json_decref(res);
+
+	/* The last checkpoint re-signed by the retired key, the chain recomputed. */
+	{
+		json_t *cp = json_array_get(t, (size_t)(last_cp - 1)),
+		       *cd = json_object_get(cp, "detail");
+		uint8_t sig[SIGKEY_SIG_LEN];
+		char hex[2 * SIGKEY_SIG_LEN + 1];
+		assert_int_equal(
+		    sigkey_sign(key, json_integer_value(json_object_get(cd, "covers_seq")),
+		                json_string_value(json_object_get(cd, "covers_hash")), sig, &e),
+		    0);
+		bg_hex(sig, SIGKEY_SIG_LEN, hex);
+		json_object_set_new(cd, "sig", json_string(hex));
+		json_object_set_new(cd, "key_id", json_string(sigkey_id(key)));
+		rehash(t, (size_t)(last_cp - 1));
+	}
+	assert_int_equal(averify_new(both, 2, true, &v, &e), 0);
+	json_array_foreach(t, i, x) assert_int_equal(averify_record(v, x), 0);
+	assert_int_equal(averify_finish(v, &r), 0);
+	res = averify_result_json(&r);
+	assert_false(r.ok);
+	assert_true(has(res, last_cp, "retired_key"));
+	assert_int_equal(r.nproblems, 1);
+	json_decref(res);
+	averify_free(v);
+	json_decref(t);
+	store_free(s2);
+}
+
 static void test_signed_bytes(void **state)
 {
 	char msg[SIGKEY_MSG_MAX];
@@ -424,12 +667,16 @@ int main(void)
 	    cmocka_unit_test(test_delete),
 	    cmocka_unit_test(test_insert),
 	    cmocka_unit_test(test_reorder),
+	    cmocka_unit_test(test_repeated),
 	    cmocka_unit_test(test_forged_signature),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_rewritten),
 	    cmocka_unit_test(test_redacted),
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_signed_bytes),
+	    cmocka_unit_test(test_canonical_matches_jansson),
+	    cmocka_unit_test(test_fast_lines),
+	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_timer_checkpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -48,6 +48,19 @@ static void test_sanitize(void **state)
 	/* UTF-8 passes through. */
 	cli_out_sanitize("caf\xc3\xa9", out, sizeof(out));
 	assert_string_equal(out, "caf\xc3\xa9");
+	/* C1 controls (CSI as U+009B), bidi overrides and broken UTF-8 do not. */
+	cli_out_sanitize("a\xc2\x9b"
+	                 "2Jb",
+	                 out, sizeof(out));
+	assert_string_equal(out, "a?2Jb");
+	cli_out_sanitize("x\xe2\x80\xaey\xe2\x81\xa6z", out, sizeof(out));
+	assert_string_equal(out, "x?y?z");
+	cli_out_sanitize("a\xff"
+	                 "b\xc3",
+	                 out, sizeof(out));
+	assert_string_equal(out, "a?b?");
+	cli_out_sanitize("\xed\xa0\x80", out, sizeof(out)); /* a surrogate */
+	assert_string_equal(out, "???");
 }
 
 static void test_shell_quote(void **state)

@@ -3,7 +3,9 @@
  * interface (pl_io) with no sockets, no disk and no upstream: the test plays the audit
  * log and DynamoDB, and checks the order the product promises (request record durable
  * before forwarding, response record before release, refusals recorded, unknown outcomes
- * reported as such).
+ * reported as such), and TRANSFORM's masking for a runbook grant (the released body and
+ * its x-amz-crc32, the response record's hashes; an answer that cannot be masked is
+ * withheld).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,12 @@
 
 #include <cmocka.h>
 
+#include <zlib.h>
+
+#include "unit_util.h"
+
+#include "common/buf.h"
+#include "common/crypto.h"
 #include "gateway/pipeline.h"
 #include "store/keyring.h"
 #include "workflow/grant.h"
@@ -39,6 +47,7 @@ typedef struct seen {
 	size_t body_len;
 	int status;
 	char reply[1024];
+	char crc32[16];
 	int audit_rc; /* what io->audit returns */
 	int forward_rc;
 	const char *order[16];
@@ -82,6 +91,7 @@ static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
 	S.status = rep->status;
 	snprintf(S.reply, sizeof(S.reply), "%.*s", (int)rep->body.len,
 	         rep->body.data ? rep->body.data : "");
+	snprintf(S.crc32, sizeof(S.crc32), "%s", rep->crc32 ? rep->crc32 : "");
 }
 
 static const pl_io io = {io_audit, io_forward, io_reply};
@@ -511,6 +521,163 @@ static void test_proxy_requests(void **state)
 	pl_req_free(r);
 }
 
+/* A runbook grant whose runbook masks email and card.last4 with the keyed hash: the
+ * released body shows markers and carries its own CRC-32; the response record has the
+ * unmasked body's SHA-256, the released one's, and what was masked. A 200 answer that is
+ * not JSON is withheld; an error answer carrying the item is masked too; an error that is
+ * not JSON passes. */
+static void test_masking(void **state)
+{
+	static const char get[] = "{\"TableName\":\"Orders\",\"Key\":{\"pk\":{\"S\":\"A\"}}}";
+	static const char body[] =
+	    "{\"Item\":{\"pk\":{\"S\":\"A\"},\"email\":{\"S\":\"plain@example.com\"},"
+	    "\"card\":{\"M\":{\"last4\":{\"S\":\"4242\"},\"brand\":{\"S\":\"vi\\u0000sa\"}}}}}";
+	static const char ccf[] =
+	    "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException\","
+	    "\"message\":\"The conditional request failed\",\"Item\":{\"pk\":{\"S\":\"A\"},"
+	    "\"email\":{\"S\":\"plain@example.com\"},\"card\":{\"M\":{\"last4\":{\"S\":"
+	    "\"4242\"}}}}}";
+	char dir[64], path[128], want_crc[16], hex[65], rhex[65];
+	uint8_t h[BG_SHA256_LEN];
+	store_grant rg;
+	grant_creds rc;
+	gw_runbooks *rbs = NULL;
+	gw_rb_snapshot *snap;
+	const runbook *rb;
+	upstream_response up;
+	signed_req s;
+	json_t *d, *m;
+	FILE *f;
+	pl_req *r;
+	bg_err e;
+	int i;
+
+	assert_int_equal(ut_tmpdir(dir, sizeof(dir), "pipeline-mask"), 0);
+	snprintf(path, sizeof(path), "%s/tables.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Orders:\n  partition_key: {pk: S}\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/masked-get.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("id: masked-get\ntitle: t\nwhen: w\ntable: Orders\noperation: GetItem\n"
+	      "key: {pk: \":pk\"}\nparams: {pk: {type: S, pattern: \"^[A-Z]$\"}}\n"
+	      "mask: [email, card.last4]\nmask_hash: true\n",
+	      f);
+	fclose(f);
+	assert_int_equal(gw_runbooks_new(dir, &rbs, &e), 0);
+	snap = gw_runbooks_acquire(rbs);
+	rb = runbook_set_find(gw_rb_set(snap), "masked-get");
+	assert_non_null(rb);
+
+	rg = grant;
+	memset(rg.id, 0, sizeof(rg.id));
+	snprintf(rg.kind, sizeof(rg.kind), "runbook");
+	rg.n_ops = 0;
+	snprintf(rg.ops[rg.n_ops++], sizeof(rg.ops[0]), "GetItem");
+	rg.n_runbooks = 1;
+	snprintf(rg.runbooks[0], sizeof(rg.runbooks[0]), "masked-get");
+	snprintf(rg.runbook_hashes[0], sizeof(rg.runbook_hashes[0]), "%s", rb->hash);
+	gw_runbooks_release(snap);
+	assert_int_equal(grant_mint(kr, &rg, NOW, &e), 0);
+	assert_int_equal(grant_cache_put(grants, &rg), 0);
+	grant_credentials(kr, &rg, &rc);
+	env.runbooks = rbs;
+
+	for (i = 0; i < 4; i++) {
+		reset();
+		up = i == 0   ? answer(200, body)
+		     : i == 1 ? answer(200, "not json, plain@example.com")
+		     : i == 2 ? answer(400, ccf)
+		              : answer(500, "<html>upstream proxy error</html>");
+		sign(&s, "GetItem", get, &rc);
+		r = pl_req_new(&env, &io, NULL, &s.http, "RIDM");
+		assert_non_null(r);
+		pl_run(r);
+		assert_string_equal(S.kinds[0], "request");
+		pl_audit_done(r, 0, NULL);
+		assert_int_equal(S.forwards, 1);
+		pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
+		assert_string_equal(S.kinds[1], "response");
+		pl_audit_done(r, 0, NULL);
+		assert_int_equal(S.replies, 1);
+		d = S.details[1];
+		assert_null(strstr(S.reply, "plain@example.com"));
+		assert_null(strstr(S.reply, "4242"));
+		{
+			char *all = json_dumps(d, JSON_COMPACT);
+			assert_null(strstr(all, "plain@example.com"));
+			assert_null(strstr(all, "4242"));
+			free(all);
+		}
+		if (i == 0) {
+			bg_sha256(body, strlen(body), h);
+			bg_hex(h, sizeof(h), hex);
+			bg_sha256(S.reply, strlen(S.reply), h);
+			bg_hex(h, sizeof(h), rhex);
+			assert_int_equal(S.status, 200);
+			assert_non_null(strstr(S.reply, "\"email\":{\"S\":\"***masked:"));
+			assert_non_null(strstr(S.reply, "\"brand\":{\"S\":\"vi\\u0000sa\"}"));
+			snprintf(want_crc, sizeof(want_crc), "%lu",
+			         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply,
+			               (uInt)strlen(S.reply)));
+			assert_string_equal(S.crc32, want_crc);
+			assert_string_equal(json_string_value(json_object_get(d, "body_sha256")),
+			                    hex);
+			assert_string_equal(
+			    json_string_value(json_object_get(d, "released_body_sha256")), rhex);
+			m = json_object_get(d, "masked");
+			assert_int_equal(json_integer_value(
+			                     json_object_get(json_object_get(m, "paths"), "email")),
+			                 1);
+			assert_int_equal(json_integer_value(json_object_get(
+			                     json_object_get(m, "paths"), "card.last4")),
+			                 1);
+			assert_int_equal(json_integer_value(json_object_get(m, "values")), 2);
+			assert_true(json_is_true(json_object_get(m, "hash")));
+			assert_int_equal(json_integer_value(json_object_get(d, "items")), 1);
+		} else if (i == 2) {
+			/* An error carrying the item (ReturnValuesOnConditionCheckFailure) is
+			 * masked as well, on the wire and in the record's copy of the error. */
+			assert_int_equal(S.status, 400);
+			assert_non_null(strstr(S.reply, "ConditionalCheckFailedException"));
+			assert_non_null(strstr(S.reply, "\"email\":{\"S\":\"***masked:"));
+			assert_non_null(json_object_get(d, "error"));
+			assert_int_equal(json_integer_value(json_object_get(
+			                     json_object_get(d, "masked"), "values")),
+			                 2);
+			bg_sha256(ccf, strlen(ccf), h);
+			bg_hex(h, sizeof(h), hex);
+			assert_string_equal(json_string_value(json_object_get(d, "body_sha256")),
+			                    hex);
+			snprintf(want_crc, sizeof(want_crc), "%lu",
+			         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply,
+			               (uInt)strlen(S.reply)));
+			assert_string_equal(S.crc32, want_crc);
+		} else if (i == 3) {
+			/* An error that is not JSON holds no item: passed on as it came. */
+			assert_int_equal(S.status, 500);
+			assert_string_equal(S.reply, "<html>upstream proxy error</html>");
+			assert_null(json_object_get(d, "masked"));
+			assert_null(json_object_get(d, "mask_error"));
+		} else {
+			/* Withheld: an error, no checksum of upstream's, the reason on record. */
+			assert_int_not_equal(S.status, 200);
+			assert_string_equal(S.crc32, "");
+			assert_non_null(strstr(S.reply, "could not be masked"));
+			assert_non_null(strstr(S.reply, "RequestOutcomeUnknownException"));
+			assert_non_null(json_object_get(d, "mask_error"));
+			assert_null(json_object_get(d, "masked"));
+		}
+		upstream_response_free(&up);
+		pl_req_free(r);
+	}
+	env.runbooks = NULL;
+	gw_runbooks_free(rbs);
+	assert_int_equal(ut_rm_tree(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +687,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_check_head),
 	    cmocka_unit_test(test_proxy_requests),
+	    cmocka_unit_test(test_masking),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -208,7 +208,8 @@ static report *build(json_t *recs, double budget)
 
 	report_opts_init(&o);
 	o.incident = "INC-1";
-	o.key = key;
+	o.keys = (const sigkey *const *)&key;
+	o.nkeys = 1;
 	o.budget = budget;
 	o.generated_at = "2026-12-01T04:00:00Z";
 	assert_int_equal(report_build(recs, &o, &r, &e), 0);

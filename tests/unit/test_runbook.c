@@ -449,6 +449,93 @@ static void test_folder(void **state)
 	assert_int_equal(runbook_set_load("/nonexistent/runbooks", &s, &d, &e), BG_ENOTFOUND);
 }
 
+/* mask and mask_hash: read, described, covered by the hash; every problem with its line:
+ * a malformed path, a duplicate, overlapping paths, a key attribute of the table or of
+ * the runbook's index, mask_hash without mask, wrong types. */
+static void test_mask(void **state)
+{
+	runbook_diags d = {NULL, 0};
+	runbook *plain, *r, *hashed;
+	json_t *desc;
+	char text[2048];
+
+	(void)state;
+	plain = parse(query_yaml, &d);
+	assert_non_null(plain);
+	assert_int_equal(plain->n_mask, 0);
+	desc = runbook_describe(plain);
+	assert_null(json_object_get(desc, "mask"));
+	json_decref(desc);
+
+	snprintf(text, sizeof(text), "%smask: [email, card.last4]\n", query_yaml);
+	r = parse(text, &d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(r);
+	assert_int_equal(r->n_mask, 2);
+	assert_string_equal(r->mask[0].text, "email");
+	assert_string_equal(r->mask[1].text, "card.last4");
+	assert_int_equal(r->mask[1].depth, 2);
+	assert_false(r->mask_hash);
+	assert_string_not_equal(plain->hash, r->hash);
+	desc = runbook_describe(r);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(desc, "mask"), 1)),
+	                    "card.last4");
+	assert_true(json_is_false(json_object_get(desc, "mask_hash")));
+	json_decref(desc);
+
+	snprintf(text, sizeof(text), "%smask: [email, card.last4]\nmask_hash: true\n", query_yaml);
+	hashed = parse(text, &d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(hashed);
+	assert_true(hashed->mask_hash);
+	assert_string_not_equal(r->hash, hashed->hash);
+	runbook_free(plain);
+	runbook_free(r);
+	runbook_free(hashed);
+
+	/* Problems, each on its line (query_yaml has 18 lines). */
+	snprintf(text, sizeof(text),
+	         "%smask: [email, \"a..b\", email, card, card.last4, pk, sk.x]\n"
+	         "mask_hash: maybe\n",
+	         query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "empty attribute name"));
+	assert_true(has_problem(&d, 19, "mask path email is listed twice"));
+	assert_true(has_problem(&d, 19, "mask paths card and card.last4 overlap"));
+	assert_true(has_problem(&d, 19, "pk is a key attribute of table orders"));
+	assert_true(has_problem(&d, 19, "sk is a key attribute of table orders"));
+	assert_true(has_problem(&d, 20, "mask_hash"));
+	runbook_diags_free(&d);
+
+	snprintf(text, sizeof(text), "%smask: email\n", query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "mask must be a list of 1 to"));
+	runbook_diags_free(&d);
+	snprintf(text, sizeof(text), "%smask: []\n", query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "mask must be a list"));
+	runbook_diags_free(&d);
+	snprintf(text, sizeof(text), "%smask_hash: true\n", query_yaml);
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 19, "mask_hash is set but mask lists no attribute"));
+	runbook_diags_free(&d);
+
+	/* The index's key (status) for a runbook that reads the index. */
+	snprintf(text, sizeof(text),
+	         "id: by-status\ntitle: t\nwhen: w\ntable: orders\noperation: Query\n"
+	         "index: by-status\nkey_condition: \"#s = :s\"\nnames: {\"#s\": status}\n"
+	         "params: {s: {type: S}}\nlimit: 5\nmask: [status, email]\n");
+	assert_null(parse(text, &d));
+	assert_true(has_problem(&d, 11, "status is a key attribute of index by-status"));
+	runbook_diags_free(&d);
+	/* The index key on a runbook that reads the table is maskable. */
+	snprintf(text, sizeof(text), "%smask: [status]\n", query_yaml);
+	r = parse(text, &d);
+	assert_int_equal(d.n, 0);
+	assert_non_null(r);
+	runbook_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +546,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_param_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_folder, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mask, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

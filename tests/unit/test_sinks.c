@@ -178,6 +178,22 @@ static void test_jsonl_transport(void **state)
 	assert_int_equal(sink_jsonl_ops.open(&c, &self, &e), 0);
 	assert_int_equal(sink_jsonl_ops.resume(self, &e), 6);
 	sink_jsonl_ops.close(self);
+
+	/* Moved away by someone else: the next delivery starts a file at the path again. */
+	c.max_bytes = 0;
+	snprintf(rotated, sizeof(rotated), "%s.moved", path);
+	assert_int_equal(sink_jsonl_ops.open(&c, &self, &e), 0);
+	make_recs(r, lines, 9, 9, 20);
+	assert_int_equal(sink_jsonl_ops.deliver(self, r, 1, &acc, &e), 0);
+	assert_int_equal(rename(path, rotated), 0);
+	make_recs(r, lines, 10, 10, 20);
+	assert_int_equal(sink_jsonl_ops.deliver(self, r, 1, &acc, &e), 0);
+	sink_jsonl_ops.close(self);
+	n = file_seqs(path, seqs, 32);
+	assert_int_equal(n, 1);
+	assert_int_equal(seqs[0], 10);
+	assert_int_equal(file_seqs(rotated, seqs, 32), 1);
+	assert_int_equal(seqs[0], 9);
 }
 
 static void test_jsonl_torn_and_foreign(void **state)
@@ -252,6 +268,20 @@ static bool wait_delivered(audit_sinks *s, size_t i, int64_t seq)
 	return false;
 }
 
+typedef struct found_kind {
+	const char *kind;
+	int n;
+} found_kind;
+
+static int find_kind(void *ctx, json_t *rec)
+{
+	found_kind *fk = ctx;
+	const char *k = json_string_value(json_object_get(rec, "kind"));
+
+	fk->n += k != NULL && strcmp(k, fk->kind) == 0;
+	return 0;
+}
+
 static void test_required_gate(void **state)
 {
 	fix *f = *state;
@@ -287,9 +317,31 @@ static void test_required_gate(void **state)
 	audit_sinks_state(s, st, BG_MAX_SINKS);
 	assert_false(st[0].up);
 	assert_true(st[0].failures >= 1);
+	/* State changes (the service layer asks first) are refused meanwhile. */
+	assert_int_equal(audit_ready(f->a, &e), BG_EIO);
+	assert_non_null(strstr(e.msg, "required audit sink jsonl:/dev/full cannot take records"));
 	audit_sinks_free(s);
+	assert_int_equal(audit_ready(f->a, &e), 0);
 	assert_int_equal(append(f->a, "request", &seq, &e), 0); /* no gate once stopped */
 	assert_int_equal(seq, 7);                               /* 6 was kept */
+
+	/* A cursor past the store's head (a store replaced or cut short): on the record. */
+	{
+		char p2[200], name[256];
+		sink_conf c2 = {.type = SINK_JSONL, .required = false, .path = p2};
+		store_tx *tx;
+		found_kind fk = {"sink-rewound", 0};
+
+		snprintf(p2, sizeof(p2), "%s/other.jsonl", tmpdir);
+		assert_int_equal(audit_sinks_name(&c2, name, sizeof(name), &e), 0);
+		assert_int_equal(store_begin(f->st, &tx, &e), 0);
+		assert_int_equal(store_sink_cursor_set(tx, name, 1000, &e), 0);
+		assert_int_equal(store_commit(tx, &e), 0);
+		assert_int_equal(audit_sinks_start(f->a, f->st, &c2, 1, &s, &e), 0);
+		audit_sinks_free(s);
+		assert_int_equal(audit_read(f->a, 0, 100, find_kind, &fk, &e), 0);
+		assert_int_equal(fk.n, 1);
+	}
 }
 
 static void test_best_effort_backlog(void **state)

@@ -1257,6 +1257,68 @@ static int outbox_add_tx(store *s, store_outbox *o, bg_err *e)
 	return rc != 0 ? rc : store_end(tx, store_outbox_add(tx, o, e), e);
 }
 
+static int list_review(void *ctx, const store_review *r)
+{
+	store_review *out = ctx;
+
+	*out = *r;
+	return 0;
+}
+
+/* Reviews: one per incident (a second open is BG_EEXISTS and leaves the first), signed
+ * once, listed, their overdue notice marked once. */
+static void test_reviews(void **state)
+{
+	store *s = *state;
+	store_incident in = incident("INC-RV", "manual", "");
+	store_review r, got;
+	store_tx *tx;
+	bg_err e;
+
+	assert_int_equal(incident_add_tx(s, &in, &e), 0);
+	assert_int_equal(store_review_get(s, NULL, "INC-RV", &got, &e), BG_ENOTFOUND);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.incident, sizeof(r.incident), "INC-RV");
+	snprintf(r.opened_by, sizeof(r.opened_by), "alice");
+	r.opened_at = 1700000000;
+	r.deadline = 1700086400;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_review_open(tx, &r, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	r.deadline = 1;
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_review_open(tx, &r, &e), BG_EEXISTS);
+	store_rollback(tx);
+	assert_int_equal(store_review_get(s, NULL, "INC-RV", &got, &e), 0);
+	assert_int_equal(got.deadline, 1700086400);
+	assert_string_equal(got.opened_by, "alice");
+	assert_int_equal(got.signed_at, 0);
+	/* The overdue notice, once. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_review_overdue_noticed(tx, "INC-RV", &e), 0);
+	assert_int_equal(store_review_overdue_noticed(tx, "INC-RV", &e), 1);
+	assert_int_equal(store_commit(tx, &e), 0);
+	/* Signed once. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_review_sign(tx, "INC-RV", "bob", 1700090000, "we learned\n", &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_review_sign(tx, "INC-RV", "carol", 1700090001, "me too", &e),
+	                 BG_EEXISTS);
+	store_rollback(tx);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_review_list(s, list_review, &got, &e), 0);
+	assert_string_equal(got.signed_by, "bob");
+	assert_int_equal(got.signed_at, 1700090000);
+	assert_string_equal(got.learnings, "we learned\n");
+	assert_true(got.overdue_noticed);
+	/* A review of an incident that does not exist. */
+	snprintf(r.incident, sizeof(r.incident), "INC-NONE");
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_not_equal(store_review_open(tx, &r, &e), 0);
+	store_rollback(tx);
+}
+
 /* The audit sinks' cursors: none is 0; set in a transaction (rolled back: gone); never
  * moves back; one per name. */
 static void test_sink_cursors(void **state)
@@ -1460,6 +1522,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sink_cursors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expiry_sweep_lists, setup, teardown),
 	};
 	const char *name;

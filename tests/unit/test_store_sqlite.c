@@ -137,6 +137,7 @@ static void test_schema_version(void **state)
 	/* A version 1 store (no runbook pins, no lockouts, no incidents) is brought up to date when
 	 * opened. */
 	ut_sql(dbpath,
+	       "DROP INDEX audit_request; DROP TABLE reviews;"
 	       "DROP TABLE audit_sinks; DROP TABLE outbox; DROP INDEX requests_pending; DROP INDEX "
 	       "grants_expiry;"
 	       "ALTER TABLE grants DROP COLUMN expiry_noticed;"
@@ -156,7 +157,9 @@ static void test_schema_version(void **state)
 	               "SELECT key FROM incident_alerts; SELECT kind FROM incident_events;"
 	               "SELECT id FROM hook_deliveries; SELECT criteria FROM requests;"
 	               "SELECT approver FROM approvals; SELECT payload, next_at FROM outbox;"
-	               "SELECT expiry_noticed FROM grants; SELECT name, seq FROM audit_sinks");
+	               "SELECT expiry_noticed FROM grants; SELECT name, seq FROM audit_sinks; "
+	               "SELECT deadline, learnings FROM reviews;"
+	               "SELECT seq FROM audit INDEXED BY audit_request WHERE request_id = 'r'");
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the

@@ -18,7 +18,7 @@
  * the store's owner calls store_maintain() between bursts of writes (the audit
  * committer does, between batches), and closing the last connection checkpoints too.
  *
- * Schema (version 7, recorded in meta.schema_version; a version 1 store is brought up to
+ * Schema (version 9, recorded in meta.schema_version; a version 1 store is brought up to
  * date when opened):
  *   meta(key PRIMARY KEY, value)
  *   users(id INTEGER PRIMARY KEY, name UNIQUE, role (a set: "admin,approver"),
@@ -48,6 +48,11 @@
  *          (version 6: notifications)
  *   audit_sinks(name PRIMARY KEY, seq, updated_at): the highest seq each audit sink's
  *               destination has accepted (version 7)
+ *   reviews(incident PRIMARY KEY -> incidents(id), opened_at, opened_by, deadline,
+ *           signed_by, signed_at (0: not yet), learnings, overdue_noticed): the
+ *           post-incident review `close` opens (version 8)
+ *   audit_request: an index of the audit table by request_id, so `audit show` finds a
+ *          request's response (version 9)
  * Tables and ops are JSON arrays in the grant row so that a grant is one row. Grants
  * with equal created_at are listed in the order they were added, which is the rowid's;
  * the rowid never leaves this file (the listing's cursor is the last grant itself).
@@ -67,7 +72,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 7
+#define SCHEMA_VERSION_N 9
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -129,6 +134,12 @@ enum {
 	ST_AUDIT_SCAN_BACK,
 	ST_SINK_CURSOR_GET,
 	ST_SINK_CURSOR_SET,
+	ST_REVIEW_OPEN,
+	ST_REVIEW_GET,
+	ST_REVIEW_SIGN,
+	ST_REVIEW_LIST,
+	ST_REVIEW_OVERDUE_NOTICED,
+	ST_AUDIT_BY_REQUEST,
 	ST_COUNT
 };
 
@@ -147,6 +158,9 @@ enum {
 	"id, requester, incident, runbooks, reason, ticket, duration, criteria, state, solo, "     \
 	"extends, created_at, expires_at, decided_at, decided_by"
 #define APPROVAL_COLS "request, approver, approve, reason, at"
+#define REVIEW_COLS                                                                                \
+	"incident, opened_at, opened_by, deadline, signed_by, signed_at, learnings, "              \
+	"overdue_noticed"
 #define OUTBOX_COLS                                                                                \
 	"id, target, event, payload, created_at, next_at, attempts, delivered_at, last_error"
 #define AUDIT_COLS                                                                                 \
@@ -261,7 +275,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
                            "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
                            "updated_at = excluded.updated_at",
+    [ST_REVIEW_OPEN] = "INSERT INTO reviews (incident, opened_at, opened_by, deadline) "
+                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (incident) DO NOTHING",
+    [ST_REVIEW_GET] = "SELECT " REVIEW_COLS " FROM reviews WHERE incident = ?1",
+    [ST_REVIEW_SIGN] = "UPDATE reviews SET signed_by = ?2, signed_at = ?3, learnings = ?4 "
+                       "WHERE incident = ?1 AND signed_at = 0",
+    [ST_REVIEW_LIST] = "SELECT " REVIEW_COLS " FROM reviews ORDER BY deadline DESC, incident",
+    [ST_REVIEW_OVERDUE_NOTICED] =
+        "UPDATE reviews SET overdue_noticed = 1 WHERE incident = ?1 AND overdue_noticed = 0",
+    [ST_AUDIT_BY_REQUEST] =
+        "SELECT " AUDIT_COLS " FROM audit WHERE request_id = ?1 ORDER BY seq LIMIT ?2",
 };
+
+/* Version 9: the records of one request (its request, response or denial) found by
+ * request_id, not by scanning the log. */
+#define AUDIT_REQUEST_SQL                                                                          \
+	"CREATE INDEX audit_request ON audit (request_id) WHERE request_id IS NOT NULL;"
 
 /* Version 4's tables, in a new store and in the migration to it. One open incident per
  * alert group (the partial unique index), so two deliveries racing cannot open two. */
@@ -402,11 +431,23 @@ static const char schema_sql[] =
     " detail TEXT,"
     " prev_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
-    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;"
+    "CREATE INDEX audit_grant ON audit (grant_id) WHERE grant_id IS NOT NULL;" AUDIT_REQUEST_SQL
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;" INCIDENTS_SQL;
+
+/* Version 8's post-incident reviews: one per incident, opened by `close`, signed once. */
+#define REVIEWS_SQL                                                                                \
+	"CREATE TABLE reviews ("                                                                   \
+	" incident TEXT PRIMARY KEY REFERENCES incidents(id),"                                     \
+	" opened_at INTEGER NOT NULL,"                                                             \
+	" opened_by TEXT NOT NULL,"                                                                \
+	" deadline INTEGER NOT NULL,"                                                              \
+	" signed_by TEXT NOT NULL DEFAULT '',"                                                     \
+	" signed_at INTEGER NOT NULL DEFAULT 0,"                                                   \
+	" learnings TEXT NOT NULL DEFAULT '',"                                                     \
+	" overdue_noticed INTEGER NOT NULL DEFAULT 0);"
 
 /* Version 7's cursors of the audit sinks (audit/sink.h): a cursor only moves forward. */
 #define SINKS_SQL                                                                                  \
@@ -416,7 +457,7 @@ static const char schema_sql[] =
 	" updated_at INTEGER NOT NULL);"
 
 /* The rest of a new store's schema (one string literal each stays within C's limit). */
-static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL
+static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL REVIEWS_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -756,6 +797,10 @@ static const char *const migrations[] = {
     "CAST(strftime('%s', 'now') AS INTEGER);" OUTBOX_SQL,
     /* 6 -> 7: the audit sinks' cursors. */
     SINKS_SQL,
+    /* 7 -> 8: post-incident reviews. */
+    REVIEWS_SQL,
+    /* 8 -> 9: the audit table by request_id. */
+    AUDIT_REQUEST_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -1962,6 +2007,19 @@ static int sq_audit_scan(store *st, int64_t after, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int sq_audit_by_request(store *st, const char *request_id, int64_t limit,
+                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+                               void *ctx, bg_err *e)
+{
+	scan_ctx sc = {fn, ctx};
+	query qy = {.st = ST_AUDIT_BY_REQUEST,
+	            ARGS(TEXT(request_id), INT(limit > 0 ? limit : INT64_MAX)),
+	            .row = scan_row,
+	            .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read the audit log", e);
+}
+
 static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
                               void *ctx, bg_err *e)
@@ -1995,6 +2053,100 @@ static int sq_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, int64
 	query qy = {.st = ST_SINK_CURSOR_SET, ARGS(TEXT(name), INT(seq), INT(now))};
 
 	return run(sq(tx->s), tx_conn(tx), &qy, "save an audit sink's cursor", e);
+}
+
+static int review_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	store_review *r = ctx;
+
+	memset(r, 0, sizeof(*r));
+	if (!col_text(q, 0, r->incident, sizeof(r->incident)) ||
+	    !col_text(q, 2, r->opened_by, sizeof(r->opened_by)) ||
+	    !col_text(q, 4, r->signed_by, sizeof(r->signed_by)) ||
+	    !col_text(q, 6, r->learnings, sizeof(r->learnings)))
+		return bg_err_set(e, BG_EIO, "store: a review row is corrupt");
+	r->opened_at = sqlite3_column_int64(q, 1);
+	r->deadline = sqlite3_column_int64(q, 3);
+	r->signed_at = sqlite3_column_int64(q, 5);
+	r->overdue_noticed = sqlite3_column_int64(q, 7) != 0;
+	return 1;
+}
+
+static int sq_review_open(store_tx *tx, const store_review *r, bg_err *e)
+{
+	query qy = {
+	    .st = ST_REVIEW_OPEN,
+	    ARGS(TEXT(r->incident), INT(r->opened_at), TEXT(r->opened_by), INT(r->deadline))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "open a review", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_EEXISTS, "incident %s has a review already", r->incident);
+	return rc;
+}
+
+static int sq_review_get(store *st, store_tx *tx, const char *incident, store_review *out,
+                         bg_err *e)
+{
+	query qy = {.st = ST_REVIEW_GET, ARGS(TEXT(incident)), .row = review_row, .ctx = out};
+	int rc = run(sq(st), tx ? tx_conn(tx) : NULL, &qy, "find a review", e);
+
+	if (rc == 0 && qy.count == 0)
+		rc = bg_err_set(e, BG_ENOTFOUND, "incident %s has no review (close it first)",
+		                incident);
+	return rc;
+}
+
+static int sq_review_sign(store_tx *tx, const char *incident, const char *who, int64_t at,
+                          const char *learnings, bg_err *e)
+{
+	query qy = {.st = ST_REVIEW_SIGN,
+	            ARGS(TEXT(incident), TEXT(who), INT(at), TEXT(learnings))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "sign a review", e);
+
+	if (rc == 0 && qy.changes == 0)
+		rc = bg_err_set(e, BG_EEXISTS, "the review of %s is signed already", incident);
+	return rc;
+}
+
+typedef struct review_list_ctx {
+	int (*fn)(void *ctx, const store_review *r);
+	void *ctx;
+	store_review row;
+} review_list_ctx;
+
+static int review_each(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	review_list_ctx *l = ctx;
+	int rc = review_row(&l->row, q, e);
+
+	if (rc != 1)
+		return rc;
+	return l->fn(l->ctx, &l->row) != 0; /* positive: stop */
+}
+
+static int sq_review_list(store *st, int (*fn)(void *ctx, const store_review *r), void *ctx,
+                          bg_err *e)
+{
+	review_list_ctx *l = malloc(sizeof(*l)); /* a review row is large */
+	query qy = {.st = ST_REVIEW_LIST, .row = review_each};
+	int rc;
+
+	if (l == NULL)
+		return bg_err_set(e, BG_ENOMEM, "store: out of memory");
+	l->fn = fn;
+	l->ctx = ctx;
+	qy.ctx = l;
+	rc = run(sq(st), NULL, &qy, "list reviews", e);
+	free(l);
+	return rc;
+}
+
+static int sq_review_overdue_noticed(store_tx *tx, const char *incident, bg_err *e)
+{
+	query qy = {.st = ST_REVIEW_OVERDUE_NOTICED, ARGS(TEXT(incident))};
+	int rc = run(sq(tx->s), tx_conn(tx), &qy, "mark a review overdue", e);
+
+	return rc == 0 && qy.changes == 0 ? 1 : rc; /* 1: noticed before */
 }
 
 static const char *sq_version(void)
@@ -2055,4 +2207,10 @@ const store_methods store_sqlite_methods = {
     .audit_scan_back = sq_audit_scan_back,
     .sink_cursor_get = sq_sink_cursor_get,
     .sink_cursor_set = sq_sink_cursor_set,
+    .review_open = sq_review_open,
+    .review_get = sq_review_get,
+    .review_sign = sq_review_sign,
+    .review_list = sq_review_list,
+    .review_overdue_noticed = sq_review_overdue_noticed,
+    .audit_by_request = sq_audit_by_request,
 };
