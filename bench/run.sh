@@ -436,7 +436,7 @@ if [ "$HAVE_GW" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
-for b in sigv4_bench audit_bench averify_bench; do
+for b in sigv4_bench audit_bench averify_bench report_bench; do
 	if [ -x "$MICRO_DIR/$b" ]; then
 		log "$b"
 		args=()

@@ -15,6 +15,7 @@ PKGS=(
 	nginx-light wrk gnuplot-nox
 	man-db groff-base jq prometheus-alertmanager prometheus
 	rsyslog rsyslog-relp librelp-dev
+	chromium fonts-dejavu-core
 )
 
 missing=()

@@ -172,5 +172,29 @@ int cmd_approve_main(int argc, char **argv);
 int cmd_deny_main(int argc, char **argv);
 int cmd_requests_main(int argc, char **argv);
 int cmd_extend_main(int argc, char **argv);
+int cmd_report_main(int argc, char **argv);
+
+/* What `audit export` keeps (NULL: no bound): ts in [since, until), the grant's records,
+ * the incident's records (those GET /api/v1/audit?incident= returns). */
+typedef struct cli_export_opts {
+	const char *since, *until, *grant, *incident;
+} cli_export_opts;
+
+/* Walks the log through the API and calls emit with each record of the export o asks
+ * for, in order: with a filter, from the first record kept to the first checkpoint after
+ * the last one kept, the records left out redacted (seq, prev_hash, hash) and the
+ * checkpoints whole (docs/audit.md). *tail_unsigned: no checkpoint follows the last
+ * kept record yet. CLI_EXIT_OK, emit's code, or the API's (1 when an incident has no
+ * record). */
+/* The keys that verify the audit checkpoints: every PEM public key in the file at path,
+ * else every key the server has signed with (GET /api/v1/audit/pubkey?all=1), appended
+ * to *keys (*n of them; free with sigkey_list_free). CLI_EXIT_OK or the exit code. */
+struct sigkey;
+int cli_audit_pubkeys(const cli_ctx *ctx, const char *path, struct sigkey ***keys,
+                      size_t *n) BG_MUST_CHECK;
+
+int cli_audit_export(const cli_ctx *ctx, const cli_export_opts *o,
+                     int (*emit)(void *arg, json_t *rec), void *arg,
+                     bool *tail_unsigned) BG_MUST_CHECK;
 
 #endif

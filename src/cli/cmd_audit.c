@@ -126,10 +126,12 @@ static int audit_tail(const cli_ctx *ctx, const tail_opts *t)
 	return rc;
 }
 
-/* Calls fn with every record of the log after `after`, a page at a time. */
-static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg)
+/* Calls fn with every record of the log (of the incident only, when incident is set: the
+ * server's filter) a page at a time. */
+static int walk_of(const cli_ctx *ctx, const char *incident, int (*fn)(void *arg, json_t *rec),
+                   void *arg)
 {
-	int64_t after = 0;
+	int64_t after = 0, last;
 	bg_buf path;
 	int rc = CLI_EXIT_OK;
 
@@ -140,7 +142,8 @@ static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg
 
 		bg_buf_reset(&path);
 		if (bg_buf_addf(&path, "/api/v1/audit?after=%lld&limit=%d", (long long)after,
-		                AUDIT_MAX_LIMIT) != 0) {
+		                AUDIT_MAX_LIMIT) != 0 ||
+		    add_arg(&path, "incident", incident) != 0) {
 			rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 			break;
 		}
@@ -155,6 +158,7 @@ static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg
 			break;
 		}
 		n = json_array_size(recs);
+		last = json_integer_value(json_object_get(ans, "last_seq"));
 		json_array_foreach(recs, i, r)
 		{
 			json_t *seq = json_object_get(r, "seq");
@@ -164,11 +168,26 @@ static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg
 				rc = fn(arg, r);
 		}
 		json_decref(ans);
-		if (rc != CLI_EXIT_OK || n < AUDIT_MAX_LIMIT)
+		if (rc != CLI_EXIT_OK)
 			break;
+		if (incident == NULL) {
+			if (n < AUDIT_MAX_LIMIT)
+				break;
+		} else {
+			/* A filtered page holds what matched among the records read: go on
+			 * from the last one read until a page reads nothing new. */
+			if (last <= after)
+				break;
+			after = last;
+		}
 	}
 	bg_buf_free(&path);
 	return rc;
+}
+
+static int walk(const cli_ctx *ctx, int (*fn)(void *arg, json_t *rec), void *arg)
+{
+	return walk_of(ctx, NULL, fn, arg);
 }
 
 /* The current public key, or with all every key that has signed checkpoints (oldest
@@ -392,23 +411,25 @@ static int audit_show(const cli_ctx *ctx, const char *arg)
 
 /* --- export ----------------------------------------------------------------------------- */
 
-typedef struct export_opts {
-	const char *since, *until, *grant; /* NULL: no bound */
-} export_opts;
-
 typedef struct export_ctx {
-	const export_opts *o;
+	const cli_export_opts *o;
 	bool filtered;
-	bool started;   /* a record was kept: the window has begun */
-	bool want_cp;   /* a kept record is not yet followed by a checkpoint */
-	bg_buf pending; /* lines after the last one that must be written */
+	bool started;    /* a record was kept: the window has begun */
+	bool want_cp;    /* a kept record is not yet followed by a checkpoint */
+	json_t *pending; /* records after the last one that must be emitted */
+	int64_t *inc;    /* with an incident: the seqs of its records, ascending */
+	size_t n_inc, cap_inc, at_inc;
+	int (*emit)(void *arg, json_t *rec);
+	void *arg;
 	int64_t kept, written;
 } export_ctx;
 
-static bool export_keeps(const export_opts *o, json_t *r)
+static bool export_keeps(export_ctx *x, json_t *r)
 {
+	const cli_export_opts *o = x->o;
 	const char *ts = json_string_value(json_object_get(r, "ts"));
 	const char *g = json_string_value(json_object_get(r, "grant_id"));
+	int64_t seq = json_integer_value(json_object_get(r, "seq"));
 
 	if (o->since != NULL && (ts == NULL || strcmp(ts, o->since) < 0))
 		return false;
@@ -416,31 +437,29 @@ static bool export_keeps(const export_opts *o, json_t *r)
 		return false;
 	if (o->grant != NULL && (g == NULL || strcmp(g, o->grant) != 0))
 		return false;
+	if (o->incident != NULL) {
+		/* Both walks are in seq order: the next of the incident's seqs is at at_inc. */
+		while (x->at_inc < x->n_inc && x->inc[x->at_inc] < seq)
+			x->at_inc++;
+		return x->at_inc < x->n_inc && x->inc[x->at_inc] == seq;
+	}
 	return true;
 }
 
-/* Writes what is pending to stdout. */
+/* Emits what is pending. */
 static int export_flush(export_ctx *x)
 {
-	if (x->pending.failed)
-		return cli_fail(CLI_EXIT_LOCAL, NULL, "an export line could not be built");
-	if (x->pending.len > 0 &&
-	    fwrite(x->pending.data, 1, x->pending.len, stdout) != x->pending.len)
-		return cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
-	bg_buf_reset(&x->pending);
-	return CLI_EXIT_OK;
-}
+	json_t *r;
+	size_t i;
+	int rc = CLI_EXIT_OK;
 
-static int export_line(export_ctx *x, json_t *o)
-{
-	char *line = json_dumps(o, JSON_COMPACT);
-	int rc = line == NULL || bg_buf_adds(&x->pending, line) != 0 ||
-	         bg_buf_addc(&x->pending, '\n') != 0;
-
-	free(line);
-	x->written++;
-	return rc ? cli_fail(CLI_EXIT_LOCAL, NULL, "an export line could not be built")
-	          : CLI_EXIT_OK;
+	json_array_foreach(x->pending, i, r)
+	{
+		if (rc == CLI_EXIT_OK)
+			rc = x->emit(x->arg, r);
+	}
+	json_array_clear(x->pending);
+	return rc;
 }
 
 static int export_each(void *arg, json_t *r)
@@ -448,9 +467,9 @@ static int export_each(void *arg, json_t *r)
 	export_ctx *x = arg;
 	const char *kind = json_string_value(json_object_get(r, "kind"));
 	bool cp = kind != NULL && strcmp(kind, "checkpoint") == 0;
-	bool keep = !x->filtered || export_keeps(x->o, r);
+	bool keep = !x->filtered || export_keeps(x, r);
 	json_t *stub;
-	int rc;
+	int rc = CLI_EXIT_OK;
 
 	if (keep && !cp) {
 		x->started = true;
@@ -459,17 +478,18 @@ static int export_each(void *arg, json_t *r)
 	if (!x->started)
 		return CLI_EXIT_OK;
 	if (keep || cp) {
-		rc = export_line(x, r);
+		if (json_array_append(x->pending, r) != 0)
+			rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	} else {
 		stub = json_pack("{s:O,s:O,s:O,s:b}", "seq", json_object_get(r, "seq"), "prev_hash",
 		                 json_object_get(r, "prev_hash"), "hash",
 		                 json_object_get(r, "hash"), "redacted", 1);
-		rc = stub == NULL ? cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory")
-		                  : export_line(x, stub);
-		json_decref(stub);
+		if (stub == NULL || json_array_append_new(x->pending, stub) != 0)
+			rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	}
 	if (rc != CLI_EXIT_OK)
 		return rc;
+	x->written++;
 	/* A kept record, and the checkpoint that follows it, must be written; stubs and
 	 * checkpoints after the last of those are dropped at the end. */
 	if (keep && !cp) {
@@ -483,24 +503,78 @@ static int export_each(void *arg, json_t *r)
 	return CLI_EXIT_OK;
 }
 
-static int audit_export(const cli_ctx *ctx, const export_opts *o)
+static int collect_seq(void *arg, json_t *r)
+{
+	export_ctx *x = arg;
+	int64_t seq = json_integer_value(json_object_get(r, "seq")), *more;
+
+	if (x->n_inc == x->cap_inc) {
+		x->cap_inc = x->cap_inc ? x->cap_inc * 2 : 256;
+		more = realloc(x->inc, x->cap_inc * sizeof(*more));
+		if (more == NULL)
+			return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		x->inc = more;
+	}
+	x->inc[x->n_inc++] = seq;
+	return CLI_EXIT_OK;
+}
+
+int cli_audit_export(const cli_ctx *ctx, const cli_export_opts *o,
+                     int (*emit)(void *arg, json_t *rec), void *arg, bool *tail_unsigned)
 {
 	export_ctx x;
-	int rc;
+	int rc = CLI_EXIT_OK;
 
 	memset(&x, 0, sizeof(x));
 	x.o = o;
-	x.filtered = o->since != NULL || o->until != NULL || o->grant != NULL;
-	bg_buf_init(&x.pending, BG_MAX_RESPONSE_BODY);
-	rc = walk(ctx, export_each, &x);
+	x.emit = emit;
+	x.arg = arg;
+	x.filtered =
+	    o->since != NULL || o->until != NULL || o->grant != NULL || o->incident != NULL;
+	x.pending = json_array();
+	if (x.pending == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+	/* An incident's records are those the server says are its (docs/report.md): their
+	 * seqs first, then the whole log for the window around them. */
+	if (o->incident != NULL)
+		rc = walk_of(ctx, o->incident, collect_seq, &x);
+	if (rc == CLI_EXIT_OK)
+		rc = walk(ctx, export_each, &x);
 	if (rc == CLI_EXIT_OK && !x.filtered)
 		rc = export_flush(&x); /* unfiltered: everything, to the last record */
+	*tail_unsigned = x.want_cp;
+	json_decref(x.pending);
+	free(x.inc);
+	if (rc == CLI_EXIT_OK && x.kept == 0 && o->incident != NULL)
+		rc = cli_fail(CLI_EXIT_REFUSED, "not_found", "no audit record of incident %s",
+		              o->incident);
+	return rc;
+}
+
+static int export_line(void *arg, json_t *r)
+{
+	char *line = json_dumps(r, JSON_COMPACT);
+	int rc = CLI_EXIT_OK;
+
+	(void)arg;
+	if (line == NULL)
+		return cli_fail(CLI_EXIT_LOCAL, NULL, "an export line could not be built");
+	if (fputs(line, stdout) == EOF || fputc('\n', stdout) == EOF)
+		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	free(line);
+	return rc;
+}
+
+static int audit_export(const cli_ctx *ctx, const cli_export_opts *o)
+{
+	bool unsigned_tail = false;
+	int rc = cli_audit_export(ctx, o, export_line, NULL, &unsigned_tail);
+
 	if (rc == CLI_EXIT_OK && fflush(stdout) != 0)
 		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
-	if (rc == CLI_EXIT_OK && x.want_cp)
+	if (rc == CLI_EXIT_OK && unsigned_tail)
 		cli_warnf("no checkpoint follows the last exported record yet: the export's tail "
 		          "is not covered by a signature");
-	bg_buf_free(&x.pending);
 	return rc;
 }
 
@@ -575,6 +649,18 @@ static int load_pubkeys(const cli_ctx *ctx, const verify_opts *o, sigkey ***keys
 	}
 	json_decref(ans);
 	return rc;
+}
+
+int cli_audit_pubkeys(const cli_ctx *ctx, const char *path, sigkey ***keys, size_t *n)
+{
+	verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (path != NULL) {
+		o.pubkey[0] = path;
+		o.npubkey = 1;
+	}
+	return load_pubkeys(ctx, &o, keys, n);
 }
 
 /* Feeds each line of path to fn(v, line, n) (reference: checkpoints only). */
@@ -762,7 +848,7 @@ int cmd_audit_main(int argc, char **argv)
 	const char *val, *sub = NULL, *arg = NULL;
 	int64_t after = -1, limit = 20;
 	tail_opts to = {20, -1, false, NULL, NULL, NULL, NULL};
-	export_opts xo = {NULL, NULL, NULL};
+	cli_export_opts xo = {NULL, NULL, NULL, NULL};
 	verify_opts vo;
 	const char *otp = NULL;
 	bool tail_opt = false, export_opt = false, verify_opt = false, all = false;
@@ -836,8 +922,7 @@ int cmd_audit_main(int argc, char **argv)
 			tail_opt = true;
 			break;
 		case 12:
-			to.incident = val;
-			tail_opt = true;
+			xo.incident = to.incident = val;
 			break;
 		case 13:
 			all = true;
@@ -856,8 +941,8 @@ int cmd_audit_main(int argc, char **argv)
 	    (verify_opt && strcmp(sub, "verify") != 0))
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
 	if ((xo.until != NULL && strcmp(sub, "export") != 0) ||
-	    ((xo.since != NULL || xo.grant != NULL) && strcmp(sub, "export") != 0 &&
-	     strcmp(sub, "tail") != 0))
+	    ((xo.since != NULL || xo.grant != NULL || xo.incident != NULL) &&
+	     strcmp(sub, "export") != 0 && strcmp(sub, "tail") != 0))
 		return cli_usage_error(&a, "an option given does not belong to audit %s", sub);
 	if (to.since != NULL && strlen(to.since) < 19)
 		return cli_usage_error(&a, "--since is an RFC 3339 time: 2026-12-01T09:00:00Z");

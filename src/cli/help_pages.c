@@ -460,7 +460,9 @@ static const cli_help_item audit_opts[] = {
      "(a page of -n; scripts walk the whole log so)."},
     {"--grant G", "tail, export: records of grant G."},
     {"--user U", "tail: records whose actor is U (a user, or an alert source)."},
-    {"--incident I", "tail: records about incident I (opening it, its alerts, requests)."},
+    {"--incident I",
+     "tail, export: records of incident I: opening it, its alerts, its requests and their "
+     "answers, and everything its grants did (credentials, queries, denials, revocation)."},
     {"--since T", "tail, export: records at T or later (RFC 3339 UTC)."},
     {"--until T", "export: records whose ts is before T."},
     {"--pubkey FILE",
@@ -504,6 +506,42 @@ static const cli_help_item audit_exit[] = {
           "is printed)."},
     {"2", "Usage error (unreadable --pubkey or --file)."},
     {"3", "The server is unreachable."},
+    END};
+
+/* --- report -------------------------------------------------------------------------- */
+
+static const cli_help_item report_opts[] = {
+    {"--format md|html|json",
+     "Markdown (default); one self-contained HTML file (inline CSS and SVG, nothing fetched; "
+     "readable on a phone, printable); or the report's model as JSON (docs/report.md)."},
+    {"--out FILE",
+     "Write the report to FILE (mode 0600, replaced whole) and print where it is and what it "
+     "found; default: the report on stdout."},
+    {"--pubkey FILE",
+     "The audit public key (PEM) that verifies the incident's records; default: the "
+     "server's (audit pubkey). Keep a copy off the gateway and give it here."},
+    {"--budget N",
+     "The incident's capacity budget in capacity units, drawn on the chart and checked; "
+     "default: a budget the records carry, else none."},
+    END};
+
+static const cli_help_item report_examples[] = {
+    {"The review's starting point, in the terminal:", "breakglass report INC-77"},
+    {"One HTML file to read on a phone or print, verified against a key kept offline:",
+     "breakglass report INC-77 --format html --out INC-77.html \\\n"
+     "  --pubkey audit.pem"},
+    {"The model, for a script:",
+     "breakglass report INC-77 --format json | jq '.anomalies[] | .kind'"},
+    END};
+
+static const cli_help_item report_exit[] = {
+    {"0", "The report was written and the incident's audit records verify."},
+    {"1", "Refused (no such incident in the audit trail, not an admin or auditor), or the "
+          "report was written but the records do not verify (its verification section says "
+          "where)."},
+    {"2", "Usage error (an unknown format, an unreadable --pubkey)."},
+    {"3", "The server is unreachable."},
+    {"4", "The report could not be written (--out) or built on this machine."},
     END};
 
 /* --- runbook ------------------------------------------------------------------------- */
@@ -777,7 +815,7 @@ static const cli_help pages[] = {
      "                      [--since T] [--after SEQ] [--json]\n"
      "breakglass audit show SEQ [--json]\n"
      "breakglass audit pubkey [--all] [--json]\n"
-     "breakglass audit export [--since T] [--until T] [--grant G]\n"
+     "breakglass audit export [--since T] [--until T] [--grant G] [--incident I]\n"
      "breakglass audit verify [--pubkey FILE]... [--file F] [--reference F]\n"
      "                        [--json]\n"
      "breakglass audit rotate-key --otp CODE [--json]",
@@ -814,6 +852,24 @@ static const cli_help pages[] = {
      "\"kind\", \"message\"}]}. A cut tail is visible only against another copy's later "
      "checkpoint: give one with --reference.",
      audit_opts, true, audit_examples, audit_exit, NULL},
+    {"report", "the post-incident report, from the audit trail alone",
+     "breakglass report INCIDENT [--format md|html|json] [--out FILE]\n"
+     "                  [--pubkey FILE] [--budget N] [--json]",
+     "Builds the incident's post-incident report from its audit records alone: the "
+     "timeline (alerts, the request, each criterion's result, MFA, approvals or solo "
+     "break-glass, the grant, every query, the revocation), each query with its runbook, "
+     "parameters, items returned, consumed capacity and latency, every denial with its "
+     "reason, writes with their before-images and undo commands when the records carry "
+     "them, a chart of consumed capacity against the budget, the anomalies (solo "
+     "break-glass, denials, budget exhaustion, queries near a grant's expiry, activity "
+     "after the alerts resolved), the audit verification with its checkpoint range, and "
+     "the learnings to fill in.\n\n"
+     "The records are those of audit export --incident: the incident's own, those of its "
+     "requests and of the grants they became, read through the server page by page, with "
+     "the records between them redacted and the checkpoints whole, so the range is "
+     "verified against the audit public key. Every text from the records (alert titles, "
+     "reasons, user agents) is escaped for the format.",
+     report_opts, true, report_examples, report_exit, NULL},
     {"runbook", "check, list, show and test the runbook templates",
      "breakglass runbook lint [--runbooks DIR] [--json]\n"
      "breakglass runbook list [--runbooks DIR] [--json]\n"

@@ -653,4 +653,14 @@
 /* The notifier's sweep for requests and grants that expired, per pass. */
 #define BG_NOTIFY_SWEEP_BATCH 64
 
+/* The post-incident report (src/report): the records one report reads (an incident with
+ * 10,000 audited queries has about 20,000; a hundred times that is a runaway, not an
+ * incident, and would take minutes to read through the API), and the largest document
+ * it writes (the HTML of 10,000 queries is about 10 MiB; beyond this an appended row is
+ * refused rather than the process growing without bound). */
+#define BG_MAX_REPORT_RECORDS 2000000
+#define BG_MAX_REPORT_BYTES   (256u * 1024u * 1024u)
+/* Keys listed per query in the report; more are counted, not shown. */
+#define BG_MAX_REPORT_KEYS 20
+
 #endif

@@ -384,7 +384,7 @@ typedef struct sinks_view {
 
 static int sinks_view_get(api_ctx *c, sinks_view *v, bg_err *e)
 {
-	static const svc_audit_filter all = {NULL, NULL, NULL, NULL};
+	static const svc_audit_filter all = {NULL, NULL, NULL, NULL, NULL, 0};
 
 	v->head = 0;
 	v->n = audit_sinks_state(c->g->sinks, v->s, BG_MAX_SINKS);
@@ -708,7 +708,7 @@ static void api_audit_read(api_ctx *c)
 	const gw_http_request *hr = c->hr;
 	audit_listing al = {{json_array(), false},
 	                    {hr->arg(hr, "grant"), hr->arg(hr, "user"), hr->arg(hr, "incident"),
-	                     hr->arg(hr, "since")},
+	                     hr->arg(hr, "since"), NULL, 0},
 	                    0};
 	int64_t tail = arg_int(hr, "tail", 0), after = arg_int(hr, "after", 0);
 	json_t *ans;
@@ -727,15 +727,18 @@ static void api_audit_read(api_ctx *c)
 	}
 	if (al.l.arr == NULL)
 		rc = bg_err_set(&e, BG_ENOMEM, "out of memory");
+	else if ((rc = svc_audit_filter_prepare(&c->sv, &al.f, &e)) != 0)
+		;
 	else if (hr->arg(hr, "tail") != NULL) {
 		/* The newest record, matching or not: where `tail -f` goes on from. */
-		static const svc_audit_filter all = {NULL, NULL, NULL, NULL};
+		static const svc_audit_filter all = {NULL, NULL, NULL, NULL, NULL, 0};
 		rc = svc_audit_tail(&c->sv, &all, 1, newest_seq, &al.last, &e);
 		if (rc == 0)
 			rc = svc_audit_tail(&c->sv, &al.f, tail, list_record, &al.l, &e);
 	} else
 		rc = svc_audit_read(&c->sv, after, arg_int(hr, "limit", BG_AUDIT_PAGE_DEFAULT),
 		                    list_audit, &al, &e);
+	svc_audit_filter_release(&al.f);
 	if (rc == 0 && al.l.failed)
 		rc = bg_err_set(&e, BG_ENOMEM, "out of memory");
 	if (rc != 0) {

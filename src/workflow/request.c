@@ -327,6 +327,7 @@ typedef struct answer {
 	bool granted;
 	int64_t approvals;
 	json_t *notice; /* solo: the notification, built before (it lists the approvers) */
+	json_t *detail; /* the answer's audit record: the grant is named in it once minted */
 } answer;
 
 static int count_approvals(void *ctx, const store_approval *ap)
@@ -429,7 +430,19 @@ static int criteria_still_hold(answer *an, const store_incident *inc, bg_err *e)
 /* What an approval makes: a new grant, or (an extension) a longer one. */
 static int mint(store_tx *tx, answer *an, bg_err *e)
 {
-	return an->r->extends[0] != '\0' ? extend(tx, an, e) : mint_new(tx, an, e);
+	char until[BG_RFC3339_SIZE];
+	int rc = an->r->extends[0] != '\0' ? extend(tx, an, e) : mint_new(tx, an, e);
+
+	/* The record (written after this change, in its transaction) says which answer made
+	 * the grant and until when, so a review reads it from the audit trail alone; with
+	 * several approvers, the earlier approvals carry no grant. */
+	if (rc == 0 && an->detail != NULL) {
+		bg_rfc3339(an->g->expires_at, until);
+		if (!bg_json_set(an->detail, "grant", json_string(an->g->id)) ||
+		    !bg_json_set(an->detail, "grant_expires_at", json_string(until)))
+			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	}
+	return rc;
 }
 
 /* The notification of an answer that decided the request (event: approval, denial or
@@ -592,7 +605,9 @@ static int answer_request(const svc *s, const svc_policy *p, svc_caller *c, cons
 	a.detail = json_pack("{s:s,s:s}", "request", an->r->id, "incident", an->r->incident);
 	if (a.detail == NULL)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	an->detail = a.detail;
 	rc = svc_act(s, c, &a, e);
+	an->detail = NULL;
 	json_decref(a.detail);
 	if (rc == 0 && an->granted)
 		rc = svc_cache_grant(s, an->g, e);
@@ -621,7 +636,8 @@ int svc_request_answer(const svc *s, const svc_policy *p, svc_caller *c, const c
 	if (strcmp(out->requester, c->user.name) == 0)
 		return bg_err_set(e, BG_EDENIED,
 		                  "you cannot answer your own request: another approver must");
-	an = (answer){s, p, &c->user, approve, false, reason, bg_now(), out, g, false, 0, NULL};
+	an = (answer){s,   p, &c->user, approve, false, reason, bg_now(),
+	              out, g, false,    0,       NULL,  NULL};
 	rc = answer_request(s, p, c, id, &an, approve ? "request-approve" : "request-deny", e);
 	*granted = an.granted;
 	return rc;
@@ -648,8 +664,8 @@ int svc_request_solo(const svc *s, const svc_policy *p, svc_caller *c, const cha
 	 * inside the transaction). */
 	if (pending(out) && out->created_at + p->solo_after > bg_now())
 		return solo_too_early(out, p, bg_now(), e);
-	an = (answer){s,        p,   &c->user, true,  true, "solo break-glass",
-	              bg_now(), out, g,        false, 0,    NULL};
+	an = (answer){s, p,     &c->user, true, true, "solo break-glass", bg_now(), out,
+	              g, false, 0,        NULL, NULL};
 	/* Every approver is told: built now, since it reads the store's users. */
 	if (svc_notify_wanted(s, POLICY_EV_SOLO)) {
 		store_incident inc;

@@ -8,6 +8,7 @@
 #include "workflow/service_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -809,12 +810,77 @@ static bool not_before(json_t *rec, const char *since)
 	return ts != NULL && strncmp(ts, since, 19) >= 0;
 }
 
+typedef struct incident_grants {
+	svc_audit_filter *f;
+	size_t cap;
+	bool oom;
+} incident_grants;
+
+static int collect_grant(void *ctx, const store_request *r)
+{
+	incident_grants *ig = ctx;
+	svc_audit_filter *f = ig->f;
+	char(*more)[STORE_ID_MAX];
+
+	if (strcmp(r->incident, f->incident) != 0)
+		return 0;
+	if (f->n_grants == ig->cap) {
+		ig->cap = ig->cap ? ig->cap * 2 : 8;
+		more = realloc(f->grants, ig->cap * sizeof(*more));
+		if (more == NULL) {
+			ig->oom = true;
+			return 1;
+		}
+		f->grants = more;
+	}
+	snprintf(f->grants[f->n_grants++], STORE_ID_MAX, "%s", r->id);
+	return 0;
+}
+
+int svc_audit_filter_prepare(const svc *s, svc_audit_filter *f, bg_err *e)
+{
+	incident_grants ig = {f, 0, false};
+	int rc;
+
+	f->grants = NULL;
+	f->n_grants = 0;
+	if (f->incident == NULL)
+		return 0;
+	/* Every request, filtered here: a request names its incident, and requests are few
+	 * (one store read per page of the log, not per record). */
+	rc = store_request_list(s->st, NULL, collect_grant, &ig, e);
+	if (rc == 0 && ig.oom)
+		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (rc != 0)
+		svc_audit_filter_release(f);
+	return rc;
+}
+
+void svc_audit_filter_release(svc_audit_filter *f)
+{
+	free(f->grants);
+	f->grants = NULL;
+	f->n_grants = 0;
+}
+
+static bool of_incident(const svc_audit_filter *f, json_t *rec)
+{
+	const char *g = json_string_value(json_object_get(rec, "grant_id"));
+	size_t i;
+
+	if (field_is(json_object_get(rec, "detail"), "incident", f->incident))
+		return true;
+	for (i = 0; g != NULL && i < f->n_grants; i++)
+		if (strcmp(g, f->grants[i]) == 0)
+			return true;
+	return false;
+}
+
 bool svc_audit_match(const svc_audit_filter *f, json_t *rec)
 {
 	return (f->grant == NULL || field_is(rec, "grant_id", f->grant)) &&
 	       (f->user == NULL || field_is(rec, "actor", f->user)) &&
-	       (f->incident == NULL ||
-	        field_is(json_object_get(rec, "detail"), "incident", f->incident)) &&
+	       (f->incident == NULL || of_incident(f, rec)) &&
 	       (f->since == NULL || not_before(rec, f->since));
 }
 

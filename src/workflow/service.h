@@ -230,11 +230,22 @@ int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out
 typedef struct svc_audit_filter {
 	const char *grant;    /* grant_id */
 	const char *user;     /* actor */
-	const char *incident; /* detail.incident */
+	const char *incident; /* detail.incident, or grant_id one of the incident's grants */
 	const char *since;    /* ts at or after */
+	/* The ids of the incident's requests, which their grants share: filled by
+	 * svc_audit_filter_prepare, so that a grant's credentials, queries, denials and
+	 * revocation (recorded with its grant_id, not the incident) belong to the incident. */
+	char (*grants)[STORE_ID_MAX];
+	size_t n_grants;
 } svc_audit_filter;
 
-/* True when rec passes f. */
+/* Looks up what f->incident needs (its requests' ids, from the store) before records are
+ * matched; nothing to do without an incident. Free with svc_audit_filter_release. 0 or
+ * BG_ENOMEM / the store's error. */
+int svc_audit_filter_prepare(const svc *s, svc_audit_filter *f, bg_err *e) BG_MUST_CHECK;
+void svc_audit_filter_release(svc_audit_filter *f);
+
+/* True when rec passes f (prepared, when it names an incident). */
 bool svc_audit_match(const svc_audit_filter *f, json_t *rec);
 
 /* The newest n (1 to BG_MAX_AUDIT_PAGE) records that pass f, oldest of them first (what

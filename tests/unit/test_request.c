@@ -338,6 +338,46 @@ static void test_state_at_decision(void **state)
 	assert_int_equal(store_grant_by_id(sv.st, r.id, &g, &e), BG_ENOTFOUND);
 }
 
+/* The audit filter for an incident (GET /api/v1/audit?incident=): its own records and
+ * its requests', and also a record naming only a grant of one of its requests (a query,
+ * credentials, a revocation: the grant takes the request's id); not another incident's. */
+static void test_audit_incident_filter(void **state)
+{
+	svc_caller req;
+	store_request r1, r2;
+	svc_audit_filter f = {NULL, NULL, "INC-F1", NULL, NULL, 0};
+	json_t *query, *other_q, *own, *other;
+	bg_err e;
+
+	(void)state;
+	open_incident("INC-F1");
+	open_incident("INC-F2");
+	new_caller("filt-req", USER_ROLE_RESPONDER, &req);
+	request(&req, NULL, "INC-F1", &r1);
+	request_at(&req, NULL, "INC-F2", 30, &r2);
+	assert_int_equal(svc_audit_filter_prepare(&sv, &f, &e), 0);
+	assert_int_equal(f.n_grants, 1);
+	assert_string_equal(f.grants[0], r1.id);
+	query = json_pack("{s:s,s:s,s:s,s:{}}", "kind", "request", "op", "Query", "grant_id", r1.id,
+	                  "detail");
+	other_q = json_pack("{s:s,s:s,s:s,s:{}}", "kind", "request", "op", "Query", "grant_id",
+	                    r2.id, "detail");
+	own = json_pack("{s:s,s:n,s:{s:s}}", "kind", "alert", "grant_id", "detail", "incident",
+	                "INC-F1");
+	other = json_pack("{s:s,s:n,s:{s:s}}", "kind", "alert", "grant_id", "detail", "incident",
+	                  "INC-F2");
+	assert_true(svc_audit_match(&f, query));
+	assert_true(svc_audit_match(&f, own));
+	assert_false(svc_audit_match(&f, other_q));
+	assert_false(svc_audit_match(&f, other));
+	svc_audit_filter_release(&f);
+	assert_null(f.grants);
+	json_decref(query);
+	json_decref(other_q);
+	json_decref(own);
+	json_decref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(test_answer_after_expiry),
 	    cmocka_unit_test(test_refusal_self_and_solo),
 	    cmocka_unit_test(test_state_at_decision),
+	    cmocka_unit_test(test_audit_incident_filter),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
