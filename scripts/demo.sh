@@ -278,10 +278,27 @@ say "alice keeps a copy of the credentials in her shell, to show they die with t
 creds_env=$(BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" creds "$GRANT") || die "creds failed"
 say "close revokes every grant of the incident, resolves it, opens its review and verifies"
 say "the audit chain, in one step."
+OUTDIR=$REPO_ROOT/build/demo # kept after the demo, unlike its working folder
+mkdir -p "$OUTDIR"
 show alice "breakglass close $INC --reason 'orders flow again'"
 BREAKGLASS_TOKEN=$ALICE_TOKEN "$BG" close "$INC" --reason "orders flow again" | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "close failed"
 ok "closed: grant revoked, incident resolved, review open, audit trail whole"
+
+heading "The post-incident report"
+say "Built from the audit trail alone, by someone who may read it (an admin or an auditor):"
+say "the timeline, each query with its runbook, parameters, items and latency, the denials,"
+say "the anomalies, and the trail's verification."
+show admin "breakglass report $INC --format html --out $OUTDIR/$INC-report.html"
+BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" report "$INC" --format html --out "$OUTDIR/$INC-report.html" |
+	sed 's/^/    /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the report failed"
+ok "report written: $OUTDIR/$INC-report.html"
+if command -v chromium >/dev/null; then
+	chromium --headless --no-sandbox --disable-gpu --window-size=412,900 \
+		--screenshot="$OUTDIR/$INC-report.png" "file://$OUTDIR/$INC-report.html" >/dev/null 2>&1 &&
+		ok "rendered once in headless Chromium: $OUTDIR/$INC-report.png"
+fi
 
 heading "The next call is refused"
 show alice "eval \"\$(breakglass creds $GRANT)\"   # (fetched before the revoke)"

@@ -174,6 +174,11 @@ int cmd_requests_main(int argc, char **argv);
 int cmd_extend_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
 
+/* Writes incident's report in format (md, html, json) to out_path (NULL: stdout), built
+ * from the audit trail (cmd_report.c); `close` writes one too. An exit code. */
+int cli_report_write(const cli_ctx *ctx, const char *incident, const char *format,
+                     const char *out_path, const char *pubkey, int64_t budget) BG_MUST_CHECK;
+
 /* What `audit export` keeps (NULL: no bound): ts in [since, until), the grant's records,
  * the incident's records (those GET /api/v1/audit?incident= returns). */
 typedef struct cli_export_opts {

@@ -75,10 +75,9 @@ static int close_print(const json_t *ans)
 	                          : " (run breakglass audit verify for where and how)");
 	rc = rc ? rc
 	        : bg_buf_addf(&b,
-	                      "next      breakglass report %s --format html --out %s-report.html\n"
-	                      "          breakglass review %s --sign --learnings FILE --otp CODE "
+	                      "next      breakglass review %s --sign --learnings FILE --otp CODE "
 	                      "(someone who did not request access)\n",
-	                      clean, clean, clean);
+	                      clean);
 	if (rc != 0 && !b.failed) {
 		bg_buf_free(&b);
 		return cli_fail(CLI_EXIT_UNREACHABLE, NULL, "the server's answer is not a closing");
@@ -88,10 +87,31 @@ static int close_print(const json_t *ans)
 	return rc;
 }
 
+/* Whether the caller may read the audit trail (admin or auditor), which the report is
+ * built from. */
+static bool may_read_audit(const cli_ctx *ctx)
+{
+	json_t *me = NULL;
+	const char *role;
+	bool ok;
+
+	if (cli_request(ctx, "GET", "/api/v1/whoami", NULL, &me) != CLI_EXIT_OK)
+		return false;
+	role = json_string_value(json_object_get(me, "role"));
+	ok = role != NULL && (strstr(role, "admin") != NULL || strstr(role, "auditor") != NULL);
+	json_decref(me);
+	return ok;
+}
+
+enum { C_REASON, C_REPORT, C_NO_REPORT };
+
 int cmd_close_main(int argc, char **argv)
 {
-	static const cli_opt opts[] = {{"reason", true}, {NULL, false}};
-	const char *val, *id = NULL, *reason = NULL;
+	static const cli_opt opts[] = {
+	    {"reason", true}, {"report", true}, {"no-report", false}, {NULL, false}};
+	const char *val, *id = NULL, *reason = NULL, *report = NULL;
+	bool no_report = false;
+	char report_path[BG_MAX_INCIDENT_ID + 16];
 	json_t *body, *ans = NULL;
 	cli_ctx ctx;
 	cli_args a;
@@ -107,11 +127,17 @@ int cmd_close_main(int argc, char **argv)
 			id = val;
 		else if (k == CLI_ARG_POSITIONAL)
 			return cli_usage_error(&a, "unexpected argument \"%s\"", val);
+		else if (k == C_REPORT)
+			report = val;
+		else if (k == C_NO_REPORT)
+			no_report = true;
 		else
 			reason = val;
 	}
 	if (ctx.help)
 		return cli_help_show("close");
+	if (report != NULL && (no_report || report[0] == '\0'))
+		return cli_usage_error(&a, "--report FILE or --no-report, not both");
 	if (id == NULL)
 		return cli_usage_error(&a, "missing the incident's ID");
 	if (!bg_valid_id(id, BG_MAX_INCIDENT_ID))
@@ -135,6 +161,36 @@ int cmd_close_main(int argc, char **argv)
 	if (rc == CLI_EXIT_OK &&
 	    !json_is_true(json_object_get(json_object_get(ans, "audit"), "ok")))
 		rc = CLI_EXIT_REFUSED;
+	/* Then the report, built from the trail (with --json only when asked for by name: the
+	 * answer is one JSON document). */
+	if (rc == CLI_EXIT_OK && !no_report && (!ctx.json || report != NULL) &&
+	    !may_read_audit(&ctx)) {
+		/* The report is built from the audit trail, which only admins and auditors
+		 * read: say who can write it rather than fail the closing. */
+		if (report != NULL)
+			rc = cli_fail(CLI_EXIT_REFUSED, "forbidden",
+			              "closed, but the report needs an admin or an auditor: "
+			              "breakglass report %s --format html --out %s",
+			              id, report);
+		else if (!ctx.json)
+			printf(
+			    "report    not written: it reads the audit trail, which takes an admin "
+			    "or an auditor\n          (breakglass report %s --format html --out "
+			    "%s-report.html)\n",
+			    id, id);
+		no_report = true;
+	}
+	if (rc == CLI_EXIT_OK && !no_report && (!ctx.json || report != NULL)) {
+		if (report == NULL) {
+			snprintf(report_path, sizeof(report_path), "%s-report.html", id);
+			report = report_path;
+		}
+		rc = cli_report_write(&ctx, id,
+		                      strstr(report, ".md") != NULL     ? "md"
+		                      : strstr(report, ".json") != NULL ? "json"
+		                                                        : "html",
+		                      report, NULL, -1);
+	}
 	json_decref(ans);
 	json_decref(body);
 	bg_buf_free(&path);

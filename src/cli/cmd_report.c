@@ -110,13 +110,9 @@ static int say_written(const cli_ctx *ctx, const char *path, const char *format,
 	return rc;
 }
 
-int cmd_report_main(int argc, char **argv)
+int cli_report_write(const cli_ctx *ctx, const char *incident, const char *format,
+                     const char *out_path, const char *pubkey, int64_t budget)
 {
-	static const cli_opt opts[] = {
-	    {"format", true}, {"out", true}, {"pubkey", true}, {"budget", true}, {NULL, false}};
-	cli_ctx ctx;
-	cli_args a;
-	const char *val, *incident = NULL, *format = "md", *out_path = NULL, *pubkey = NULL;
 	cli_export_opts xo = {NULL, NULL, NULL, NULL};
 	json_t *records = NULL;
 	sigkey **keys = NULL;
@@ -125,10 +121,77 @@ int cmd_report_main(int argc, char **argv)
 	report_opts ro;
 	bool unsigned_tail = false;
 	char now[BG_RFC3339_SIZE];
-	int64_t budget = -1;
 	bg_buf doc;
 	bg_err e;
-	int k, rc;
+	int rc;
+
+	rc = cli_audit_pubkeys(ctx, pubkey, &keys, &nkeys);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	records = json_array();
+	if (records == NULL) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		goto out;
+	}
+	xo.incident = incident;
+	rc = cli_audit_export(ctx, &xo, collect, records, &unsigned_tail);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	report_opts_init(&ro);
+	ro.incident = incident;
+	ro.keys = (const sigkey *const *)keys;
+	ro.nkeys = nkeys;
+	ro.budget = (double)budget;
+	bg_rfc3339(bg_now(), now);
+	ro.generated_at = now;
+	if (report_build(records, &ro, &r, &e) != 0) {
+		rc = cli_fail(e.code == BG_ENOMEM ? CLI_EXIT_LOCAL : CLI_EXIT_REFUSED, NULL, "%s",
+		              e.msg);
+		goto out;
+	}
+	json_decref(records); /* the model holds copies: free the records before rendering */
+	records = NULL;
+	bg_buf_init(&doc, BG_MAX_REPORT_BYTES);
+	rc = strcmp(format, "html") == 0   ? report_html(r, &doc)
+	     : strcmp(format, "json") == 0 ? report_json(r, &doc)
+	                                   : report_md(r, &doc);
+	if (rc != 0) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "the report could not be built (%s)",
+		              bg_err_name(rc));
+	} else if (out_path != NULL) {
+		rc = write_out(out_path, &doc);
+		if (rc == CLI_EXIT_OK)
+			rc = say_written(ctx, out_path, format, doc.len, report_model(r));
+	} else if (fwrite(doc.data, 1, doc.len, stdout) != doc.len || fflush(stdout) != 0) {
+		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
+	}
+	bg_buf_free(&doc);
+	if (rc == CLI_EXIT_OK && !json_is_true(json_object_get(
+	                             json_object_get(report_model(r), "verification"), "ok"))) {
+		/* The report is out (stdout may hold it, or --json's summary): a warning, not a
+		 * second answer. */
+		cli_warnf("the report was written, but the incident's audit records do not "
+		          "verify: see its verification section");
+		rc = CLI_EXIT_REFUSED;
+	} else if (rc == CLI_EXIT_OK && unsigned_tail)
+		cli_warnf("no checkpoint follows the incident's last record yet: the report's tail "
+		          "is not covered by a signature (run it again in a few seconds)");
+out:
+	report_free(r);
+	json_decref(records);
+	sigkey_list_free(keys, nkeys);
+	return rc;
+}
+
+int cmd_report_main(int argc, char **argv)
+{
+	static const cli_opt opts[] = {
+	    {"format", true}, {"out", true}, {"pubkey", true}, {"budget", true}, {NULL, false}};
+	cli_ctx ctx;
+	cli_args a;
+	const char *val, *incident = NULL, *format = "md", *out_path = NULL, *pubkey = NULL;
+	int64_t budget = -1;
+	int k;
 
 	cli_ctx_init(&ctx);
 	cli_args_init(&a, argc, argv, "report", &ctx);
@@ -171,60 +234,5 @@ int cmd_report_main(int argc, char **argv)
 		return cli_usage_error(&a,
 		                       "--json prints a summary of a report written with --out");
 
-	rc = cli_audit_pubkeys(&ctx, pubkey, &keys, &nkeys);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	records = json_array();
-	if (records == NULL) {
-		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
-		goto out;
-	}
-	xo.incident = incident;
-	rc = cli_audit_export(&ctx, &xo, collect, records, &unsigned_tail);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	report_opts_init(&ro);
-	ro.incident = incident;
-	ro.keys = (const sigkey *const *)keys;
-	ro.nkeys = nkeys;
-	ro.budget = (double)budget;
-	bg_rfc3339(bg_now(), now);
-	ro.generated_at = now;
-	if (report_build(records, &ro, &r, &e) != 0) {
-		rc = cli_fail(e.code == BG_ENOMEM ? CLI_EXIT_LOCAL : CLI_EXIT_REFUSED, NULL, "%s",
-		              e.msg);
-		goto out;
-	}
-	json_decref(records); /* the model holds copies: free the records before rendering */
-	records = NULL;
-	bg_buf_init(&doc, BG_MAX_REPORT_BYTES);
-	rc = strcmp(format, "html") == 0   ? report_html(r, &doc)
-	     : strcmp(format, "json") == 0 ? report_json(r, &doc)
-	                                   : report_md(r, &doc);
-	if (rc != 0) {
-		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "the report could not be built (%s)",
-		              bg_err_name(rc));
-	} else if (out_path != NULL) {
-		rc = write_out(out_path, &doc);
-		if (rc == CLI_EXIT_OK)
-			rc = say_written(&ctx, out_path, format, doc.len, report_model(r));
-	} else if (fwrite(doc.data, 1, doc.len, stdout) != doc.len || fflush(stdout) != 0) {
-		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
-	}
-	bg_buf_free(&doc);
-	if (rc == CLI_EXIT_OK && !json_is_true(json_object_get(
-	                             json_object_get(report_model(r), "verification"), "ok"))) {
-		/* The report is out (stdout may hold it, or --json's summary): a warning, not a
-		 * second answer. */
-		cli_warnf("the report was written, but the incident's audit records do not "
-		          "verify: see its verification section");
-		rc = CLI_EXIT_REFUSED;
-	} else if (rc == CLI_EXIT_OK && unsigned_tail)
-		cli_warnf("no checkpoint follows the incident's last record yet: the report's tail "
-		          "is not covered by a signature (run it again in a few seconds)");
-out:
-	report_free(r);
-	json_decref(records);
-	sigkey_list_free(keys, nkeys);
-	return rc;
+	return cli_report_write(&ctx, incident, format, out_path, pubkey, budget);
 }

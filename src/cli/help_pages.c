@@ -282,12 +282,16 @@ static const cli_help_item request_examples[] = {
 static const cli_help_item close_opts[] = {
     {"INCIDENT", "The incident's id."},
     {"--reason TEXT", "Why it is over; kept in the incident's history and the record."},
+    {"--report FILE",
+     "Where to write the post-incident report (breakglass report); the format follows "
+     "the name: .md, .json, else HTML. Default: INCIDENT-report.html here (with --json: "
+     "none unless named)."},
+    {"--no-report", "Do not write the report."},
     END};
 
 static const cli_help_item close_examples[] = {
-    {"The fix is in: lock the door, then write the report:",
-     "breakglass close INC-4711 --reason \"orders flow again\"\n"
-     "breakglass report INC-4711 --format html --out INC-4711-report.html"},
+    {"The fix is in: lock the door (the report goes to INC-4711-report.html):",
+     "breakglass close INC-4711 --reason \"orders flow again\""},
     END};
 
 static const cli_help_item close_exit[] = {
@@ -719,13 +723,15 @@ static const cli_help pages[] = {
      "`run` take. A request nobody answers expires. Responders only.",
      request_opts, true, request_examples, NULL, NULL},
     {"close", "lock down an incident: revoke, resolve, open the review",
-     "breakglass close INCIDENT [--reason TEXT] [--json]",
+     "breakglass close INCIDENT [--reason TEXT] [--report FILE | --no-report]\n"
+     "                 [--json]",
      "Locks the door again after an incident, in one step: every live grant made for the "
      "incident's requests is revoked (a request already in flight finishes and is "
      "audited; the next one is refused), the incident is resolved if it is not yet, and "
      "its review is opened with a deadline (the policy's review.deadline, 24h by default). "
-     "Then the whole audit trail is verified and the result shown, with the commands that "
-     "come next: the report and the review's sign-off. Closing is never automatic, even "
+     "Then the whole audit trail is verified and the result shown, the post-incident "
+     "report is written (breakglass report), and the review's sign-off comes next. "
+     "Closing is never automatic, even "
      "when the alerts resolve. Closing again revokes whatever is live and keeps the first "
      "review. Responders, approvers and admins may close.",
      close_opts, true, close_examples, close_exit, NULL},

@@ -227,10 +227,16 @@ static bool on_alert(builder *b, json_t *rec, json_t *d)
 		else if (json_is_null(json_object_get(b->incident, "alerts_resolved_at")))
 			bad |= !bg_json_set(b->incident, "alerts_resolved_at", copy_of(rec, "ts"));
 	}
-	/* An incident an alert opened has no incident-open record: its first alert opened it. */
+	/* An incident an alert opened has no incident-open record: its first alert opened it,
+	 * and that delivery's record says with what title and severity. */
 	if (json_is_null(json_object_get(b->incident, "opened_at")))
 		bad |= !bg_json_set(b->incident, "opened_at", copy_of(rec, "ts")) ||
 		       !bg_json_set(b->incident, "opened_by", copy_of(rec, "actor"));
+	if (json_is_true(json_object_get(d, "opened")))
+		bad |= !bg_json_set(b->incident, "title", copy_of(d, "title")) ||
+		       !bg_json_set(b->incident, "severity", copy_of(d, "severity")) ||
+		       !bg_json_set(b->incident, "service", copy_of(d, "service")) ||
+		       !bg_json_set(b->incident, "source", copy_of(d, "source"));
 	if (!bad && !txt.failed)
 		bad |= !timeline(b, rec, json_string(txt.data));
 	bg_buf_free(&txt);
@@ -361,6 +367,37 @@ static bool on_revoke(builder *b, json_t *rec, const char *kind)
 	                expire ? json_sprintf("grant %s expired", txt_or(g, "?"))
 	                       : json_sprintf("%s revoked grant %s",
 	                                      txt_or(rep_str(rec, "actor"), "?"), txt_or(g, "?")));
+}
+
+/* `breakglass close`: the grants it revoked (listed in its detail, one record for all),
+ * and the incident resolved when it was not yet. */
+static bool on_close(builder *b, json_t *rec, json_t *d)
+{
+	json_t *grants = json_object_get(d, "grants"), *g;
+	size_t i;
+
+	json_array_foreach(grants, i, g)
+	{
+		json_t *q = json_string_value(g) != NULL
+		                ? json_object_get(b->by_request, json_string_value(g))
+		                : NULL;
+
+		if (q != NULL && json_is_null(json_object_get(q, "revoked_at")) &&
+		    (!bg_json_set(q, "revoked_at", copy_of(rec, "ts")) ||
+		     !bg_json_set(q, "revoked_by", copy_of(rec, "actor")) ||
+		     !bg_json_set(q, "state", json_string("revoked"))))
+			return false;
+	}
+	if (json_is_null(json_object_get(b->incident, "resolved_at")) &&
+	    (!bg_json_set(b->incident, "resolved_at", copy_of(rec, "ts")) ||
+	     !bg_json_set(b->incident, "resolved_by", copy_of(rec, "actor"))))
+		return false;
+	return timeline(
+	    b, rec,
+	    json_sprintf("incident closed by %s: %zu grant(s) revoked, review opened%s%s",
+	                 txt_or(rep_str(rec, "actor"), "?"), json_array_size(grants),
+	                 rep_str(rec, "reason") != NULL ? ": " : "",
+	                 txt_or(rep_str(rec, "reason"), "")));
 }
 
 /* A DynamoDB request the gateway let through: a query, completed by its response. */
@@ -528,6 +565,9 @@ static bool one(builder *b, json_t *rec)
 		                             txt_or(rep_str(rec, "reason"), "")));
 	if (strcmp(kind, "alert") == 0)
 		return on_alert(b, rec, d);
+	if (strcmp(kind, "incident-close") == 0)
+		return deny ? on_denial(b, rec) && timeline(b, rec, json_string("close REFUSED"))
+		            : on_close(b, rec, d);
 	if (strcmp(kind, "request") == 0 && op != NULL && strcmp(op, "request") == 0)
 		return on_access_request(b, rec, d) && (!deny || on_denial(b, rec));
 	if (strcmp(kind, "request-approve") == 0 || strcmp(kind, "request-deny") == 0 ||
@@ -649,9 +689,13 @@ static bool verification(builder *b)
 		    json_sprintf("the audit trail does not verify: %zu problem(s)", res.nproblems));
 	if (res.signed_seq < b->last_kept)
 		return anomaly(b, "unsigned_tail", json_null(),
-		               json_sprintf("records after seq %lld are not covered by a signed "
-		                            "checkpoint",
-		                            (long long)res.signed_seq));
+		               res.signed_seq > 0
+		                   ? json_sprintf("records after seq %lld are not covered by a "
+		                                  "signed checkpoint yet",
+		                                  (long long)res.signed_seq)
+		                   : json_string("no record of the incident is covered by a signed "
+		                                 "checkpoint yet: build the report again in a few "
+		                                 "seconds"));
 	return true;
 }
 

@@ -487,6 +487,15 @@ static int apply_delivery(store_tx *tx, void *arg, bg_err *e)
 		return rc;
 	if (json_object_set_new(d->detail, "incident", json_string(d->inc.id)) != 0)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
+	/* The delivery that opens an incident says what it opened: the trail alone tells the
+	 * report the incident's title and severity. */
+	if (opened &&
+	    (json_object_set_new(d->detail, "opened", json_true()) != 0 ||
+	     json_object_set_new(d->detail, "title", json_string(d->inc.title)) != 0 ||
+	     json_object_set_new(d->detail, "severity", json_integer(d->inc.severity)) != 0 ||
+	     (d->inc.service[0] != '\0' &&
+	      json_object_set_new(d->detail, "service", json_string(d->inc.service)) != 0)))
+		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	was_firing = d->inc.firing;
 	rc = store_alert_count(tx, d->inc.id, &firing, &all, e);
 	for (i = 0; rc == 0 && i < in->n; i++) {

@@ -48,7 +48,10 @@ old() { (set -a; source "$dir/r1.env"; set +a; AWS_MAX_ATTEMPTS=1 /usr/bin/aws -
 e2e_expect_rc "status before the close -> 0" 0 "$BG" status
 e2e_check "status lists both live grants with the time they have left" eval 'grep -Eq "^grants +2 live" <<<"$e2e_out" &&
 	grep -Eq "^  grant +$R1 of cl-resp, (29|30)m[0-9]{2}s left" <<<"$e2e_out" && grep -Eq "^  grant +$R2 of cl-both, " <<<"$e2e_out"'
+cd "$dir" || exit 1 # close writes its report here
 e2e_expect_rc "close -> 0" 0 as "$RT" close INC-C1 --reason "orders flow again"
+e2e_check "...a responder cannot read the trail: the report is not written, and who can is said" eval '[ ! -e "$dir/INC-C1-report.html" ] &&
+	grep -q "report    not written: it reads the audit trail, which takes an admin or an auditor" <<<"$e2e_out"'
 e2e_check "...both grants revoked, resolved now, review opened, audit whole" eval 'grep -q "^incident  INC-C1 closed (resolved now)" <<<"$e2e_out" &&
 	grep -q "^revoked   2 grant(s)" <<<"$e2e_out" && grep -q "$R1" <<<"$e2e_out" && grep -q "$R2" <<<"$e2e_out" &&
 	grep -q "^review    opened, due " <<<"$e2e_out" && grep -Eq "^audit     whole: [0-9]+ records verified" <<<"$e2e_out" &&
@@ -61,9 +64,15 @@ e2e_expect_rc "the incident shows resolved -> 0" 0 as "$RT" incident show INC-C1
 e2e_check "...resolved by cl-resp" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1]); sys.exit(0 if o["state"] == "resolved" and o["resolved_by"] == "cl-resp" else 1)' "$e2e_out"
 e2e_expect_rc "close again --json -> 0" 0 as "$A1T" close INC-C1 --json
+e2e_check "...with --json no report unless named" [ ! -e "$dir/INC-C1-report.html" ]
 e2e_check "...nothing more to revoke, the first review kept" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1])
 sys.exit(0 if o["revoked_count"] == 0 and not o["review_opened"] and not o["resolved_now"] and o["review"]["opened_by"] == "cl-resp" and o["audit"]["ok"] else 1)' "$e2e_out"
+e2e_expect_rc "the admin closes again, naming the report -> 0" 0 as "$AT" close INC-C1 --report "$dir/INC-C1-report.html"
+e2e_check "...the post-incident report is written, 0600, with the incident and no script" eval 'test -s "$dir/INC-C1-report.html" &&
+	[ "$(stat -c %a "$dir/INC-C1-report.html")" = 600 ] && grep -q "INC-C1" "$dir/INC-C1-report.html" &&
+	! grep -qi "<script" "$dir/INC-C1-report.html" && grep -q "INC-C1-report.html" <<<"$e2e_out"'
+e2e_check "...it shows the close and the revoked grants" eval 'grep -q "incident closed by cl-resp: 2 grant(s) revoked" "$dir/INC-C1-report.html"'
 e2e_expect_rc "an unknown incident -> 1" 1 as "$RT" close INC-NOPE
 e2e_expect_rc "a bad id -> 2" 2 as "$RT" close "bad id"
 
@@ -93,8 +102,8 @@ e2e_check "the record: the close with the grants it revoked, the signature" "$PY
 recs = json.load(sys.stdin)["records"]
 close = [r for r in recs if r["kind"] == "incident-close"]
 sign = [r for r in recs if r["kind"] == "review-sign" and r["decision"] == "allow"]
-ok = (len(close) == 2 and sorted(close[0]["detail"]["grants"]) == sorted(sys.argv[1:3])
-      and close[0]["actor"] == "cl-resp" and close[1]["detail"]["grants"] == []
+ok = (len(close) == 3 and sorted(close[0]["detail"]["grants"]) == sorted(sys.argv[1:3])
+      and close[0]["actor"] == "cl-resp" and all(c["detail"]["grants"] == [] for c in close[1:])
       and len(sign) == 1 and sign[0]["actor"] == "cl-appr1")
 sys.exit(0 if ok else 1)' "$R1" "$R2" < <("$BG" audit tail -n 500 --json)
 e2e_finish
