@@ -243,6 +243,14 @@ static int cfg_sink(gw_sink *k, const ytree_node *m, const ys_file *f)
 		               "relp://HOST:PORT");
 	if (k->type == SINK_CLOUDWATCH && (k->log_group[0] == '\0' || k->log_stream[0] == '\0'))
 		return ys_fail(f, m->line, "a cloudwatch sink needs a log_group and a log_stream");
+	/* A datagram is sent, never answered: it cannot hold requests back honestly. */
+	if (k->type == SINK_SYSLOG && k->required &&
+	    sink_syslog_parse_address(k->address, strlen(k->address), &sa, &why) == 0 &&
+	    (sa.proto == SINK_SYSLOG_UDP || sa.proto == SINK_SYSLOG_UNIX))
+		return ys_fail(f, m->line,
+		               "a %s syslog sink cannot be required: nothing says a datagram "
+		               "arrived; use relp:// (acknowledged) or tcp://, or required: false",
+		               sa.proto == SINK_SYSLOG_UDP ? "udp://" : "unix:");
 	return 0;
 }
 

@@ -296,6 +296,10 @@ static void test_audit_section(void **state)
 	    {"{type: jsonl, path: a.jsonl, max_bytes: 1000, required: true}", "max_bytes"},
 	    {"{type: jsonl, path: a.jsonl, required: yes}", "required"},
 	    {"{type: jsonl, path: a.jsonl, required: true, colour: red}", "unknown key 'colour'"},
+	    {"{type: syslog, address: 'udp://127.0.0.1:514', required: true}",
+	     ":4: a udp:// syslog sink cannot be required"},
+	    {"{type: syslog, address: 'unix:/dev/log', required: true}",
+	     "a unix: syslog sink cannot be required"},
 	    {"[jsonl]", "must be a mapping"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
