@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "audit/sink_syslog.h"
+#include "common/buf.h"
+#include "common/crypto.h"
 #include "common/duration.h"
 #include "common/limits.h"
 #include "common/yschema.h"
@@ -51,6 +53,7 @@ typedef struct cfg_text {
 	char audit_seconds[16];      /* audit.checkpoint_seconds, file only */
 	gw_sink sinks[BG_MAX_SINKS]; /* audit.sinks, file only */
 	size_t nsinks;
+	char file_sha256[65]; /* of the config file's bytes as parsed; "" without one */
 } cfg_text;
 
 #define K(k, f, v, m)                                                                              \
@@ -369,6 +372,12 @@ static int cfg_file(cfg_text *t, const char *path, bg_err *e)
 		return bg_err_set(e, BG_ENOMEM, "out of memory");
 	}
 	n = fread(text, 1, (size_t)st.st_size, f);
+	if (!ferror(f)) {
+		uint8_t h[32];
+
+		bg_sha256(text, n, h);
+		bg_hex(h, sizeof(h), t->file_sha256);
+	}
 	rc = ferror(f) ? bg_err_set(e, BG_EINVAL, "cannot read config file %s", path)
 	               : cfg_yaml(t, text, n, path, e);
 	fclose(f);
@@ -478,6 +487,7 @@ static int cfg_finish(gw_config *c, cfg_text *t, bg_err *e)
 	memcpy(c->upstream_external_id, t->upstream_external_id, sizeof(c->upstream_external_id));
 	memcpy(c->sinks, t->sinks, sizeof(c->sinks));
 	c->nsinks = t->nsinks;
+	memcpy(c->config_sha256, t->file_sha256, sizeof(c->config_sha256));
 	if (c->upstream_role_arn[0] && strncmp(c->upstream_role_arn, "arn:", 4) != 0)
 		return bg_err_set(e, BG_EINVAL, "upstream_role_arn must be a role ARN (arn:...)");
 	if (c->upstream_external_id[0] && c->upstream_role_arn[0] == '\0')

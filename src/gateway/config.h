@@ -87,6 +87,7 @@ typedef struct gw_config {
 	int64_t audit_checkpoint_every; /* records between signed checkpoints */
 	int64_t audit_checkpoint_ms;    /* longest wait for one */
 	char config_file[BG_MAX_PATH];  /* the --config file read; empty: none */
+	char config_sha256[65];         /* of its bytes as parsed; empty: none */
 	gw_sink sinks[BG_MAX_SINKS];    /* audit.sinks, in the file's order */
 	size_t nsinks;
 } gw_config;

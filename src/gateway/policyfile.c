@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
+#include "common/crypto.h"
 #include "common/fileio.h"
 #include "policy/criteria.h"
 #include "runbook/runbook.h"
@@ -28,6 +30,7 @@ struct gw_policy {
 	char *secrets[2 * BG_MAX_HOOK_SECRETS + 1 + BG_MAX_NOTIFY_TARGETS];
 	size_t n_secrets;
 	char ca_file[BG_MAX_PATH];
+	char sha256[65]; /* of the bytes parsed; "" without a policy file */
 };
 
 /* path resolved against the policy's folder (unless absolute), into out. */
@@ -218,8 +221,13 @@ int gw_policy_load(const char *path, gw_runbooks *runbooks, gw_policy **out, bg_
 	snprintf(copy, sizeof(copy), "%s", path);
 	snprintf(p->dir, sizeof(p->dir), "%s", dirname(copy));
 	rc = bg_read_file(path, BG_MAX_POLICY_FILE, &text, &len, e);
-	if (rc == 0)
+	if (rc == 0) {
+		uint8_t h[32];
+
+		bg_sha256(text, len, h);
+		bg_hex(h, sizeof(h), p->sha256);
 		rc = policy_parse(text, len, path, &p->pol, e);
+	}
 	free(text);
 	if (rc == 0)
 		rc = load_schedule(p, path, e);
@@ -297,4 +305,9 @@ const gw_notify_target *gw_policy_notify(const gw_policy *p, size_t *n)
 const policy *gw_policy_rules(const gw_policy *p)
 {
 	return p->pol;
+}
+
+const char *gw_policy_sha256(const gw_policy *p)
+{
+	return p != NULL && p->sha256[0] != '\0' ? p->sha256 : NULL;
 }

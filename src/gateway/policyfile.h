@@ -66,6 +66,9 @@ const gw_hook_secrets *gw_policy_hooks(const gw_policy *p);
 /* The notification targets, n into *n (none without a policy file). */
 const gw_notify_target *gw_policy_notify(const gw_policy *p, size_t *n);
 
+/* The SHA-256 (hex) of the policy file's bytes as they were parsed; NULL without one. */
+const char *gw_policy_sha256(const gw_policy *p);
+
 /* The parsed policy file, NULL when none was given. */
 const policy *gw_policy_rules(const gw_policy *p);
 

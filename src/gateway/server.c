@@ -733,22 +733,14 @@ static int gw_open(gw *g, bg_err *e)
 	return 0;
 }
 
-/* {"path", "sha256"} of a file the gateway runs by, or JSON null when none is set. */
-static json_t *file_digest(const char *path, size_t max)
+/* {"path", "sha256"} of a file the gateway runs by (the digest of the bytes it parsed),
+ * or JSON null when none is set. */
+static json_t *file_digest(const char *path, const char *sha256)
 {
-	uint8_t h[32];
-	char hex[65], *text = NULL;
-	size_t len = 0;
-	bg_err e;
-
 	if (path == NULL || path[0] == '\0')
 		return json_null();
-	if (bg_read_file(path, max, &text, &len, &e) != 0)
-		return json_pack("{s:s,s:s}", "path", path, "error", e.msg);
-	bg_sha256(text, len, h);
-	bg_hex(h, sizeof(h), hex);
-	free(text);
-	return json_pack("{s:s,s:s}", "path", path, "sha256", hex);
+	return json_pack("{s:s,s:s}", "path", path, "sha256",
+	                 sha256 != NULL && sha256[0] ? sha256 : "unknown");
 }
 
 /* The upstream URL as a record may show it: a user name or password in it (which the
@@ -792,9 +784,9 @@ static void record_loaded(gw *g, const char *event, size_t problems)
 	/* The config and the policy are read at start only (SIGHUP reloads the runbooks): a
 	 * reload's record repeats their start digests, never what is on disk now. */
 	if (g->loaded_files == NULL)
-		g->loaded_files = json_pack("{s:o,s:o}", "config",
-		                            file_digest(g->cfg.config_file, BG_MAX_CONFIG_FILE),
-		                            "policy", file_digest(g->cfg.policy, BG_MAX_YAML_FILE));
+		g->loaded_files = json_pack(
+		    "{s:o,s:o}", "config", file_digest(g->cfg.config_file, g->cfg.config_sha256),
+		    "policy", file_digest(g->cfg.policy, gw_policy_sha256(g->rules)));
 	d = json_pack("{s:s,s:s,s:O?,s:O?,s:{s:s,s:o,s:I},s:o,s:s}", "event", event, "version",
 	              BG_VERSION, "config", json_object_get(g->loaded_files, "config"), "policy",
 	              json_object_get(g->loaded_files, "policy"), "runbooks", "folder",
