@@ -170,26 +170,21 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
-/* Appends s as a JSON string exactly as jansson's dump_string does without
- * JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII: \" \\ \b \f \n \r \t, other control
- * characters as \u00XX (upper-case hex), everything else verbatim. */
-static int json_quote(bg_buf *b, sv s)
+int audit_json_string(bg_buf *b, const char *p, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, run = 0;
 
-	if (s.p == NULL)
-		return bg_buf_add(b, "null", 4);
 	if (bg_buf_addc(b, '"') != 0)
 		return b->failed;
-	for (i = 0; i < s.n; i++) {
-		unsigned char c = (unsigned char)s.p[i];
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
 		char esc[6] = {'\\', 0, '0', '0', 0, 0};
 		size_t k = 2;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		if (bg_buf_add(b, s.p + run, i - run) != 0)
+		if (bg_buf_add(b, p + run, i - run) != 0)
 			return b->failed;
 		run = i + 1;
 		switch (c) {
@@ -221,9 +216,15 @@ static int json_quote(bg_buf *b, sv s)
 		if (bg_buf_add(b, esc, k) != 0)
 			return b->failed;
 	}
-	if (bg_buf_add(b, s.p + run, s.n - run) != 0)
+	if (bg_buf_add(b, p + run, n - run) != 0)
 		return b->failed;
 	return bg_buf_addc(b, '"');
+}
+
+/* A text field: the string, or JSON null. */
+static int json_quote(bg_buf *b, sv s)
+{
+	return s.p == NULL ? bg_buf_add(b, "null", 4) : audit_json_string(b, s.p, s.n);
 }
 
 static int json_key(bg_buf *b, const char *key)

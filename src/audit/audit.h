@@ -156,6 +156,12 @@ int audit_read_request(audit_log *a, const char *request_id, int64_t limit,
  * when the store cannot be read. */
 int audit_verify(audit_log *a, int64_t *count, int64_t *bad_seq, bg_err *e) BG_MUST_CHECK;
 
+/* Appends the n bytes at p (valid UTF-8) as a JSON string exactly as jansson's dump_string
+ * writes it without JSON_ESCAPE_SLASH or JSON_ENSURE_ASCII: \" \\ \b \f \n \r \t, other
+ * control characters as \u00XX (upper-case hex), everything else verbatim. The chain's
+ * canonical text is made of these (here and in verify.c). 0 or b's error. */
+int audit_json_string(bg_buf *b, const char *p, size_t n) BG_MUST_CHECK;
+
 /* Counters since audit_open (for benchmarks and metrics), of the committer's batches
  * (records appended with audit_append_tx are the callers' transactions). */
 typedef struct audit_stats {

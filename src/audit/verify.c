@@ -17,6 +17,8 @@
  */
 #include "audit/verify.h"
 
+#include "audit/audit.h"
+
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -291,57 +293,6 @@ static int canon_key_cmp(const void *pa, const void *pb)
 	return a->n < b->n ? -1 : a->n > b->n;
 }
 
-static int canon_string(bg_buf *b, const char *p, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
-
-	if (bg_buf_addc(b, '"') != 0)
-		return b->failed;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		char esc[6] = {'\\', 0, '0', '0', 0, 0};
-		size_t k = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (bg_buf_add(b, p + run, i - run) != 0)
-			return b->failed;
-		run = i + 1;
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			esc[1] = 'u';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			k = 6;
-		}
-		if (bg_buf_add(b, esc, k) != 0)
-			return b->failed;
-	}
-	if (bg_buf_add(b, p + run, n - run) != 0)
-		return b->failed;
-	return bg_buf_addc(b, '"');
-}
-
 static int canon_value(bg_buf *b, json_t *j, const char *skip, int depth);
 
 /* An integer in decimal, as printf's %lld writes it (without the cost of printf). */
@@ -383,7 +334,7 @@ static int canon_object(bg_buf *b, json_t *o, const char *skip, int depth)
 	rc = bg_buf_addc(b, '{');
 	for (k = 0; rc == 0 && k < i; k++) {
 		if ((k > 0 && bg_buf_addc(b, ',') != 0) ||
-		    canon_string(b, keys[k].k, keys[k].n) != 0 || bg_buf_addc(b, ':') != 0)
+		    audit_json_string(b, keys[k].k, keys[k].n) != 0 || bg_buf_addc(b, ':') != 0)
 			rc = b->failed ? b->failed : BG_ENOMEM;
 		else
 			rc = canon_value(b, keys[k].v, NULL, depth + 1);
@@ -419,7 +370,7 @@ static int canon_value(bg_buf *b, json_t *j, const char *skip, int depth)
 		}
 		return bg_buf_addc(b, ']');
 	case JSON_STRING:
-		return canon_string(b, json_string_value(j), json_string_length(j));
+		return audit_json_string(b, json_string_value(j), json_string_length(j));
 	case JSON_INTEGER:
 		return canon_integer(b, json_integer_value(j));
 	case JSON_REAL:
