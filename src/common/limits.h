@@ -347,6 +347,10 @@
 #define BG_MAX_RATE         1000000
 #define BG_MAX_RATE_BUCKETS 4096
 
+/* A capacity budget (guardrails.budget, a runbook's budget), in capacity units: far above
+ * what a break-glass grant should ever spend, low enough that sums stay exact in a double. */
+#define BG_MAX_BUDGET_UNITS 1000000000
+
 /* A client's User-Agent as the audit records it: enough for the SDK, its version and
  * the tool around it; the rest of a longer one is cut. */
 #define BG_MAX_AUDIT_USER_AGENT 512

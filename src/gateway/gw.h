@@ -19,6 +19,7 @@
 #include "gateway/config.h"
 #include "gateway/limiter.h"
 #include "gateway/metrics.h"
+#include "gateway/spend.h"
 #include "gateway/policyfile.h"
 #include "gateway/runbooks.h"
 #include "gateway/upstream.h"
@@ -48,6 +49,7 @@ typedef struct gw {
 	struct gw_notifier *notifier; /* notifications out (notifier.h); NULL: no targets */
 	gw_limiter *limiter;          /* each grant's request rate (the policy's guardrails) */
 	gw_metrics *metrics;          /* requests and latencies for GET /metrics */
+	gw_spend *spend;              /* capacity each grant consumed (the budgets) */
 	json_t *loaded_files;         /* the config and policy files' digests, taken at start */
 } gw;
 

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/encode.h"
 #include "policy/mask.h"
+#include "protocol/ddb_capacity.h"
 #include "policy/runbook_match.h"
 #include "protocol/ddb_request.h"
 #include "workflow/grant.h"
@@ -51,9 +52,22 @@ struct pl_req {
 	int64_t page;
 	bg_buf fwd;
 
+	/* Capacity (AUTHORISE, TRANSFORM): whether the gateway added ReturnConsumedCapacity
+	 * (then the answer's ConsumedCapacity is the gateway's, stripped before release), and
+	 * what DynamoDB reported and was charged to the grant. */
+	bool added_rcc;
+	json_t *consumed; /* the answer's ConsumedCapacity, or NULL */
+	ddb_units charged;
+	bool have_charge;
+
+	/* The answer parsed once in TRANSFORM (200, or an error in JSON), or NULL. */
+	json_t *answer;
+	char upstream_sha256[65]; /* SHA-256 of DynamoDB's body as it came */
+	bool body_rewritten;      /* the released body is not DynamoDB's */
+	char size_error[256];     /* withheld over the runbook's max_response_bytes */
+
 	/* A masked answer (TRANSFORM): what the response record says of it. */
 	bool masked;
-	char unmasked_sha256[65];
 	json_t *mask_counts; /* {path: values masked} */
 	size_t mask_total;
 	char mask_error[256]; /* masking failed: the answer was withheld, and why */
@@ -102,6 +116,8 @@ void pl_req_free(pl_req *r)
 	grant_cache_release(r->grant);
 	rb_decision_free(&r->rbd);
 	json_decref(r->mask_counts);
+	json_decref(r->consumed);
+	json_decref(r->answer);
 	gw_runbooks_release(r->rb_snap);
 	bg_buf_free(&r->fwd);
 	ddb_request_free(r->req);
@@ -320,7 +336,6 @@ static bool authorise_runbook(pl_req *r, const store_grant *g)
 	const json_t *body = ddb_request_json(r->req), *esk;
 	const char *op = ddb_request_op(r->req)->name;
 	char esk_hash[65];
-	char *text;
 	int rc;
 
 	if (r->env->runbooks == NULL) {
@@ -354,15 +369,6 @@ static bool authorise_runbook(pl_req *r, const store_grant *g)
 			return false;
 		}
 	}
-	if (r->rbd.forward != NULL) {
-		text = json_dumps(r->rbd.forward, JSON_COMPACT);
-		if (text == NULL || bg_buf_adds(&r->fwd, text) != 0) {
-			free(text);
-			pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
-			return false;
-		}
-		free(text);
-	}
 	return true;
 }
 
@@ -382,6 +388,70 @@ static bool rate_allows(pl_req *r, const store_grant *g)
 	           g->id, (long long)rate->per_second, (long long)rate->burst, (long long)wait);
 	pl_refuse(r, DDB_ERR_RATE, e.msg);
 	return false;
+}
+
+/* The capacity budgets: the grant's (the policy's guardrails.budget) and its runbook's.
+ * Checked before anything is sent: a spent budget refuses the request here. */
+static bool budget_allows(pl_req *r, const store_grant *g)
+{
+	const ddb_op_info *op = ddb_request_op(r->req);
+	const runbook *rb = r->rbd.rb;
+	budget_limits rbl;
+	ddb_units spent, rb_spent;
+	char who[160];
+	bg_err e;
+
+	if (r->env->budget == NULL && (rb == NULL || (rb->budget_read < 0 && rb->budget_write < 0)))
+		return true;
+	gw_spend_get(r->env->spend, g->id, rb != NULL ? rb->id : NULL, &spent, &rb_spent);
+	snprintf(who, sizeof(who), "grant %s", g->id);
+	if (budget_check(who, "the policy's guardrails.budget", r->env->budget, &spent, op, &e) !=
+	    0) {
+		pl_refuse(r, DDB_ERR_BUDGET, e.msg);
+		return false;
+	}
+	if (rb == NULL)
+		return true;
+	rbl = (budget_limits){rb->budget_read, rb->budget_write};
+	snprintf(who, sizeof(who), "grant %s's runbook %s", g->id, rb->id);
+	if (budget_check(who, "the runbook's budget", &rbl, &rb_spent, op, &e) != 0) {
+		pl_refuse(r, DDB_ERR_BUDGET, e.msg);
+		return false;
+	}
+	return true;
+}
+
+/* The body FORWARD sends: the client's, or the runbook's tightened one, with
+ * ReturnConsumedCapacity TOTAL added when the operation takes it and the client did not
+ * ask (the charge needs DynamoDB's count; TRANSFORM strips it again). Left empty when the
+ * client's bytes go as they came. */
+static bool build_forward(pl_req *r)
+{
+	json_t *base = r->rbd.forward != NULL ? r->rbd.forward : ddb_request_json(r->req);
+	const char *rcc =
+	    json_string_value(json_object_get(ddb_request_json(r->req), "ReturnConsumedCapacity"));
+	json_t *f;
+	char *text;
+	bool ok;
+
+	r->added_rcc = ddb_op_reports_capacity(ddb_request_op(r->req)) &&
+	               (rcc == NULL || strcmp(rcc, "NONE") == 0);
+	if (!r->added_rcc && r->rbd.forward == NULL)
+		return true;
+	f = json_copy(base); /* shallow: only a top-level member is set */
+	if (f == NULL || (r->added_rcc && json_object_set_new(f, "ReturnConsumedCapacity",
+	                                                      json_string("TOTAL")) != 0)) {
+		json_decref(f);
+		pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
+		return false;
+	}
+	text = json_dumps(f, JSON_COMPACT);
+	json_decref(f);
+	ok = text != NULL && bg_buf_adds(&r->fwd, text) == 0;
+	free(text);
+	if (!ok)
+		pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
+	return ok;
 }
 
 static bool stage_authorise(pl_req *r)
@@ -453,7 +523,9 @@ static bool stage_authorise(pl_req *r)
 		pl_refuse(r, DDB_ERR_ACCESS_DENIED, "the grant names no runbook");
 		return false;
 	}
-	return g->n_runbooks == 0 || authorise_runbook(r, g);
+	if (g->n_runbooks > 0 && !authorise_runbook(r, g))
+		return false;
+	return budget_allows(r, g) && build_forward(r);
 }
 
 /* --- the waiting stages ---------------------------------------------------------------- */
@@ -477,6 +549,10 @@ static void start_audit_request(pl_req *r)
 			    json_pack("{s:O}", "Limit", json_object_get(r->rbd.forward, "Limit")));
 		json_object_set_new(d, "runbook", rb);
 	}
+	/* What the gateway added to the body it forwards (build_forward). */
+	if (d != NULL && r->added_rcc)
+		json_object_set_new(d, "added",
+		                    json_pack("{s:s}", "ReturnConsumedCapacity", "TOTAL"));
 	rec.detail = d;
 	if (r->io->audit(r->io_ctx, r, &rec) != 0)
 		pl_audit_done(r, BG_EIO, "the audit queue is full");
@@ -521,7 +597,7 @@ static json_t *item_key(json_t *item, const runbook_keys *keys)
  * what the client got, and masked what was hidden. */
 static void mask_summary(const pl_req *r, json_t *d, const char released_hex[65])
 {
-	json_object_set_new(d, "body_sha256", json_string(r->unmasked_sha256));
+	json_object_set_new(d, "body_sha256", json_string(r->upstream_sha256));
 	json_object_set_new(d, "released_body_sha256", json_string(released_hex));
 	json_object_set_new(d, "masked",
 	                    json_pack("{s:O,s:I,s:b}", "paths", r->mask_counts, "values",
@@ -529,20 +605,20 @@ static void mask_summary(const pl_req *r, json_t *d, const char released_hex[65]
 }
 
 /* What the response record says of a 200 answer (docs/audit.md, "What is recorded"): the
- * SHA-256 of the body the client receives; for reads, Count and ScannedCount, how many
+ * SHA-256 of DynamoDB's body and, when the gateway changed it (capacity stripped, values
+ * masked), of the body the client receives; for reads, Count and ScannedCount, how many
  * items came back and their primary keys (when tables.yaml in the runbook folder declares
  * the table's key schema; an item of another shape is counted but not keyed); and the
- * ConsumedCapacity DynamoDB reported. The body itself is not recorded: the keys say which
- * items a responder saw, without copying the data into the trail. */
+ * ConsumedCapacity DynamoDB reported with what was charged to the grant. The body itself
+ * is not recorded: the keys say which items a responder saw, without copying the data
+ * into the trail. */
 static void answer_summary(const pl_req *r, json_t *d)
 {
-	const bg_buf *b = &r->reply.body; /* the answer, moved there by TRANSFORM */
+	const bg_buf *b = &r->reply.body; /* the answer as released */
 	bool read =
 	    r->op != NULL && (strcmp(r->op, "GetItem") == 0 || strcmp(r->op, "Query") == 0 ||
 	                      strcmp(r->op, "Scan") == 0 || strcmp(r->op, "BatchGetItem") == 0);
-	json_t *req = ddb_request_json(r->req);
-	const char *rcc = json_string_value(json_object_get(req, "ReturnConsumedCapacity"));
-	json_t *doc, *items, *keys = NULL, *v;
+	json_t *doc = r->answer, *items, *keys = NULL, *v;
 	const runbook_table *t = NULL;
 	gw_rb_snapshot *snap = NULL;
 	uint8_t h[32];
@@ -553,15 +629,15 @@ static void answer_summary(const pl_req *r, json_t *d)
 	bg_hex(h, sizeof(h), hex);
 	if (r->masked)
 		mask_summary(r, d, hex);
-	else
-		json_object_set_new(d, "body_sha256", json_string(hex));
-	if (b->len == 0 || (!read && (rcc == NULL || strcmp(rcc, "NONE") == 0)))
-		return;
-	doc = json_loadb(b->data, b->len, JSON_ALLOW_NUL, NULL);
+	else {
+		json_object_set_new(d, "body_sha256", json_string(r->upstream_sha256));
+		if (r->body_rewritten)
+			json_object_set_new(d, "released_body_sha256", json_string(hex));
+	}
+	if (r->consumed != NULL)
+		json_object_set(d, "consumed_capacity", r->consumed);
 	if (doc == NULL)
 		return;
-	if ((v = json_object_get(doc, "ConsumedCapacity")) != NULL)
-		json_object_set(d, "consumed_capacity", v);
 	if ((v = json_object_get(doc, "Count")) != NULL)
 		json_object_set(d, "count", v);
 	if ((v = json_object_get(doc, "ScannedCount")) != NULL)
@@ -572,7 +648,9 @@ static void answer_summary(const pl_req *r, json_t *d)
 		items = one != NULL ? json_pack("[O]", one)
 		                    : json_incref(json_object_get(doc, "Items"));
 		json_object_set_new(d, "items", json_integer((json_int_t)json_array_size(items)));
-		if (r->env->runbooks != NULL && r->have_tables) {
+		if (r->rb_snap != NULL && r->have_tables)
+			t = runbook_set_table(gw_rb_set(r->rb_snap), r->tables.data);
+		else if (r->env->runbooks != NULL && r->have_tables) {
 			snap = gw_runbooks_acquire(r->env->runbooks);
 			t = runbook_set_table(gw_rb_set(snap), r->tables.data);
 		}
@@ -588,52 +666,58 @@ static void answer_summary(const pl_req *r, json_t *d)
 		gw_runbooks_release(snap);
 		json_decref(items);
 	}
-	json_decref(doc);
 }
 
 /* A runbook's page was answered: the LastEvaluatedKey it returned is the only one the
  * next page may continue from (an error answer ends the sequence). */
 static void note_page(pl_req *r)
 {
-	const bg_buf *b = &r->reply.body;
-	json_t *doc = r->resp.status == 200
-	                  ? json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL)
-	                  : NULL;
-	json_t *lek = json_object_get(doc, "LastEvaluatedKey");
+	json_t *lek = r->resp.status == 200 ? json_object_get(r->answer, "LastEvaluatedKey") : NULL;
 	char hash[65];
 
 	gw_runbooks_page_answered(r->env->runbooks, r->rbd.page_key,
 	                          lek != NULL && json_digest(lek, hash) ? hash : NULL, r->page);
-	json_decref(doc);
+}
+
+/* The capacity a 200 answer reports, charged to the grant (and its runbook) for the
+ * budgets, kept for the response record, and stripped from the answer when it was the
+ * gateway that asked for it. */
+static void charge(pl_req *r)
+{
+	json_t *cc = json_object_get(r->answer, "ConsumedCapacity");
+
+	if (cc == NULL)
+		return;
+	r->consumed = json_incref(cc);
+	r->charged = ddb_capacity_units(cc, ddb_request_op(r->req));
+	r->have_charge = true;
+	if (gw_spend_charge(r->env->spend, r->grant_id, r->rbd.rb != NULL ? r->rbd.rb->id : NULL,
+	                    &r->charged) != 0)
+		fprintf(stderr, "breakglass: out of memory charging grant %s's capacity\n",
+		        r->grant_id);
+	if (r->added_rcc) {
+		json_object_del(r->answer, "ConsumedCapacity");
+		r->body_rewritten = true;
+	}
 }
 
 /* A runbook with `mask:` (policy/mask.h): its answer (a 200, or an error in JSON, since
- * ConditionalCheckFailedException may carry the item) is parsed, every masked attribute
- * replaced by the marker, and the body rewritten with a new x-amz-crc32 (zlib's CRC-32,
- * in decimal as DynamoDB sends it: botocore retries an answer whose checksum does not
- * match, so a stale one would make every masked answer fail). The SHA-256 of the
- * unmasked body is kept for the response record. An answer that cannot be masked is
- * withheld, never released as it came. Returns false when it was withheld (r->mask_error
- * says why; the reply is then an error). */
+ * ConditionalCheckFailedException may carry the item) has every masked attribute replaced
+ * by the marker. An answer that cannot be masked is withheld, never released as it came.
+ * Returns false when it was withheld (r->mask_error says why; the reply is then an
+ * error). */
 static bool mask_reply(pl_req *r)
 {
 	const runbook *rb = r->rbd.rb;
-	bg_buf *b = &r->reply.body;
 	size_t counts[BG_MAX_MASK_PATHS] = {0}, i;
-	uint8_t h[BG_SHA256_LEN], key[MASK_KEY_LEN];
-	json_t *doc = NULL;
-	char *text = NULL;
+	uint8_t key[MASK_KEY_LEN];
 	bg_err e;
 	int rc;
 
 	bg_err_clear(&e);
-	bg_sha256(b->data ? b->data : "", b->len, h);
-	bg_hex(h, sizeof(h), r->unmasked_sha256);
-	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
-	doc = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
-	if (doc == NULL && r->resp.status != 200)
+	if (r->answer == NULL && r->resp.status != 200)
 		return true; /* an error that is not JSON (a proxy's page) holds no item */
-	if (doc == NULL) {
+	if (r->answer == NULL) {
 		bg_err_set(&e, BG_EINVAL, "DynamoDB's answer is not JSON");
 		goto fail;
 	}
@@ -643,7 +727,7 @@ static bool mask_reply(pl_req *r)
 	}
 	if (rb->mask_hash)
 		keyring_derive(r->env->kr, "mask-hash", "", 0, key);
-	rc = mask_answer(doc, rb->mask, rb->n_mask, rb->mask_hash ? key : NULL, counts,
+	rc = mask_answer(r->answer, rb->mask, rb->n_mask, rb->mask_hash ? key : NULL, counts,
 	                 &r->mask_total, &e);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc != 0)
@@ -658,22 +742,10 @@ static bool mask_reply(pl_req *r)
 			bg_err_set(&e, BG_ENOMEM, "out of memory");
 			goto fail;
 		}
-	text = json_dumps(doc, JSON_COMPACT);
-	bg_buf_reset(b);
-	if (text == NULL || bg_buf_adds(b, text) != 0) {
-		bg_err_set(&e, BG_ENOMEM, "out of memory, or the masked answer is too large");
-		goto fail;
-	}
-	snprintf(r->crc32, sizeof(r->crc32), "%lu",
-	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)b->data, (uInt)b->len));
-	r->reply.crc32 = r->crc32;
 	r->masked = true;
-	free(text);
-	json_decref(doc);
+	r->body_rewritten = true;
 	return true;
 fail:
-	free(text);
-	json_decref(doc);
 	snprintf(r->mask_error, sizeof(r->mask_error), "%s", e.msg);
 	/* DynamoDB ran the request: say so (RequestOutcomeUnknown is never retried by SDKs,
 	 * where RequestRefused would claim it did not run). */
@@ -683,8 +755,76 @@ fail:
 	return false;
 }
 
+/* The changed answer as the body released, with a new x-amz-crc32 (zlib's CRC-32, in
+ * decimal as DynamoDB sends it: botocore retries an answer whose checksum does not match,
+ * so a stale one would make every changed answer fail). */
+static bool rewrite_body(pl_req *r)
+{
+	bg_buf *b = &r->reply.body;
+	char *text = json_dumps(r->answer, JSON_COMPACT);
+	bool ok;
+
+	bg_buf_reset(b);
+	ok = text != NULL && bg_buf_adds(b, text) == 0;
+	free(text);
+	if (!ok) {
+		set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
+		          "breakglass: DynamoDB answered, but the gateway ran out of memory "
+		          "preparing the answer, so it is withheld; the request was applied");
+		return false;
+	}
+	snprintf(r->crc32, sizeof(r->crc32), "%lu",
+	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)b->data, (uInt)b->len));
+	r->reply.crc32 = r->crc32;
+	return true;
+}
+
+/* A runbook's max_response_bytes: a larger read answer is withheld (the read changed
+ * nothing, so nothing is lost by not releasing it). */
+static void size_cap(pl_req *r)
+{
+	const runbook *rb = r->rbd.rb;
+	size_t n = r->reply.body.len;
+
+	if (rb == NULL || rb->max_response_bytes <= 0 || r->resp.status != 200 ||
+	    n <= (size_t)rb->max_response_bytes)
+		return;
+	snprintf(r->size_error, sizeof(r->size_error),
+	         "breakglass: the answer is %zu bytes, over runbook %s's max_response_bytes "
+	         "(%lld); it is withheld. Read fewer items a page (Limit) or fewer attributes",
+	         n, rb->id, (long long)rb->max_response_bytes);
+	set_error(r, DDB_ERR_RESPONSE_SIZE, r->size_error);
+}
+
+/* DynamoDB's answer on its way to release: parsed once (a 200, or an error a runbook
+ * masks), a runbook's page noted, its capacity charged (and stripped when the gateway
+ * asked for it), masked, re-encoded when changed, and held to the size cap. */
+static void transform_answer(pl_req *r)
+{
+	const bg_buf *b = &r->reply.body;
+	bool masking = r->rbd.rb != NULL && r->rbd.rb->n_mask > 0;
+	uint8_t h[BG_SHA256_LEN];
+
+	bg_sha256(b->data ? b->data : "", b->len, h);
+	bg_hex(h, sizeof(h), r->upstream_sha256);
+	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
+	if (r->resp.status == 200 || masking)
+		r->answer = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
+	if (r->page > 0)
+		note_page(r);
+	if (r->resp.status == 200 && r->answer != NULL)
+		charge(r);
+	/* Error answers too: ConditionalCheckFailedException carries the item when the
+	 * request asked for ReturnValuesOnConditionCheckFailure. */
+	if (masking && !mask_reply(r))
+		return;
+	if (r->body_rewritten && !rewrite_body(r))
+		return;
+	size_cap(r);
+}
+
 /* TRANSFORM: the answer as it will be released: DynamoDB's (status, body, request id,
- * checksum), with a runbook's masked attributes masked; capacity stripping goes here. */
+ * checksum), changed only as transform_answer() says. */
 static void stage_transform(pl_req *r)
 {
 	r->stage = PL_TRANSFORM;
@@ -697,12 +837,7 @@ static void stage_transform(pl_req *r)
 		r->reply.content_type = r->resp.content_type[0] ? r->resp.content_type : NULL;
 		r->reply.upstream_rid = r->resp.request_id[0] ? r->resp.request_id : NULL;
 		r->reply.crc32 = r->resp.crc32[0] ? r->resp.crc32 : NULL;
-		if (r->page > 0)
-			note_page(r);
-		/* Error answers too: ConditionalCheckFailedException carries the item when
-		 * the request asked for ReturnValuesOnConditionCheckFailure. */
-		if (r->rbd.rb != NULL && r->rbd.rb->n_mask > 0)
-			(void)mask_reply(r);
+		transform_answer(r);
 		break;
 	case UPSTREAM_NOT_SENT:
 		/* A reason of the gateway's own (no AWS identity) is the client's message. */
@@ -737,11 +872,15 @@ static void start_audit_response(pl_req *r)
 			json_object_set_new(d, "bytes", json_integer((json_int_t)b->len));
 			json_object_set_new(d, "upstream_request_id",
 			                    json_string(r->resp.request_id));
-			if (r->mask_error[0] != '\0') {
+			if (r->mask_error[0] != '\0' || r->size_error[0] != '\0') {
 				/* Withheld: only what DynamoDB's answer was, never its body. */
 				json_object_set_new(d, "body_sha256",
-				                    json_string(r->unmasked_sha256));
-				json_object_set_new(d, "mask_error", json_string(r->mask_error));
+				                    json_string(r->upstream_sha256));
+				json_object_set_new(
+				    d, r->mask_error[0] ? "mask_error" : "size_error",
+				    json_string(r->mask_error[0] ? r->mask_error : r->size_error));
+				if (r->consumed != NULL)
+					json_object_set(d, "consumed_capacity", r->consumed);
 			} else if (r->resp.status == 200) {
 				answer_summary(r, d);
 			} else {
@@ -756,6 +895,13 @@ static void start_audit_response(pl_req *r)
 					mask_summary(r, d, hex);
 				}
 			}
+			/* The ledger of the budgets (gateway/spend.h rebuilds from it). */
+			if (r->have_charge)
+				json_object_set_new(
+				    d, "charged",
+				    json_pack("{s:f,s:f,s:s?}", "read", r->charged.read, "write",
+				              r->charged.write, "runbook",
+				              r->rbd.rb != NULL ? r->rbd.rb->id : NULL));
 		}
 	}
 	rec.detail = d;

@@ -27,7 +27,9 @@
 #include "common/buf.h"
 #include "gateway/limiter.h"
 #include "gateway/metrics.h"
+#include "gateway/spend.h"
 #include "gateway/upstream.h"
+#include "policy/budget.h"
 #include "protocol/ddb_error.h"
 #include "gateway/runbooks.h"
 #include "signing/sigv4.h"
@@ -50,11 +52,13 @@ typedef struct pl_env {
 	sigv4_verifier *verifier; /* thread-safe */
 	grant_cache *grants;
 	const keyring *kr;
-	gw_runbooks *runbooks; /* thread-safe; NULL: runbook grants are refused */
-	const rl_rate *rate;   /* each grant's request rate (the policy's); NULL: no limit */
-	gw_limiter *limiter;   /* thread-safe; the grants' buckets for rate */
-	gw_metrics *metrics;   /* thread-safe; NULL: not counted */
-	int64_t (*now)(void);  /* seconds since the epoch (tests pin it) */
+	gw_runbooks *runbooks;       /* thread-safe; NULL: runbook grants are refused */
+	const rl_rate *rate;         /* each grant's request rate (the policy's); NULL: no limit */
+	gw_limiter *limiter;         /* thread-safe; the grants' buckets for rate */
+	const budget_limits *budget; /* each grant's capacity budget (the policy's); NULL: none */
+	gw_spend *spend;             /* thread-safe; what each grant consumed; NULL: not kept */
+	gw_metrics *metrics;         /* thread-safe; NULL: not counted */
+	int64_t (*now)(void);        /* seconds since the epoch (tests pin it) */
 } pl_env;
 
 typedef struct pl_req pl_req;

@@ -592,6 +592,7 @@ static void gw_close(gw *g)
 	grant_cache_free(g->grants);
 	gw_policy_free(g->rules);
 	gw_limiter_free(g->limiter);
+	gw_spend_free(g->spend);
 	json_decref(g->loaded_files);
 	gw_metrics_free(g->metrics);
 	gw_runbooks_free(g->runbooks);
@@ -677,6 +678,24 @@ static int start_sinks(gw *g, bg_err *e)
 	return audit_sinks_start(g->audit, g->st, c, g->cfg.nsinks, &g->sinks, e);
 }
 
+/* A live grant's spend, rebuilt from the trail (gateway/spend.h): budgets survive a
+ * restart. Expired and revoked grants make no more requests, so they are skipped. */
+typedef struct spend_ctx {
+	gw *g;
+	bg_err *e;
+	int rc;
+} spend_ctx;
+
+static int load_spend(void *ctx, const store_grant *sg)
+{
+	spend_ctx *c = ctx;
+
+	if (grant_status(sg, bg_now()) != GRANT_ACTIVE)
+		return 0;
+	c->rc = gw_spend_load(c->g->spend, c->g->st, sg->id, c->e);
+	return c->rc; /* a failure stops the list; the gateway does not start without it */
+}
+
 static int gw_open(gw *g, bg_err *e)
 {
 	static const char *const required[] = {"host", "x-amz-target"};
@@ -721,8 +740,15 @@ static int gw_open(gw *g, bg_err *e)
 			return bg_err_set(e, BG_EIO, "cannot start the AWS identity refresher");
 	}
 	if (rc == 0 &&
-	    ((g->limiter = gw_limiter_new()) == NULL || (g->metrics = gw_metrics_new()) == NULL))
+	    ((g->limiter = gw_limiter_new()) == NULL || (g->metrics = gw_metrics_new()) == NULL ||
+	     (g->spend = gw_spend_new()) == NULL))
 		rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+	if (rc == 0) {
+		spend_ctx sc = {g, e, 0};
+		rc = store_grant_list(g->st, NULL, load_spend, &sc, e);
+		if (rc == 0)
+			rc = sc.rc;
+	}
 	if (rc == 0)
 		rc = start_sinks(g, e);
 	if (rc)
@@ -970,6 +996,8 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	s.env.runbooks = s.g.runbooks;
 	s.env.rate = policy_grant_rate(gw_policy_rules(s.g.rules));
 	s.env.limiter = s.g.limiter;
+	s.env.budget = policy_grant_budget(gw_policy_rules(s.g.rules));
+	s.env.spend = s.g.spend;
 	s.env.metrics = s.g.metrics;
 	s.env.now = now_s;
 

@@ -29,7 +29,8 @@ struct policy {
 	policy_approval approval;
 	policy_alerts alerts;
 	policy_direct_grants direct;
-	rl_rate rate; /* per_second 0: none */
+	rl_rate rate;         /* per_second 0: none */
+	budget_limits budget; /* each grant's capacity budget; -1: none */
 	int64_t review_deadline;
 	policy_notify notify[BG_MAX_NOTIFY_TARGETS];
 	size_t n_notify;
@@ -350,16 +351,50 @@ static int review_read(pctx *c, const ytree_node *v)
 	return 0;
 }
 
-/* guardrails: {rate: {per_second: N, burst: M}} */
+/* guardrails.budget: {read: UNITS, write: UNITS}, either or both. */
+static int budget_read(pctx *c, const ytree_node *b)
+{
+	static const char *const known[] = {"read", "write", NULL};
+	const ytree_node *x;
+	int64_t n;
+	bg_err why;
+	int rc;
+
+	if ((rc = keys(c, b, "guardrails.budget", known)) != 0)
+		return rc;
+	if (ytree_get(b, "read") == NULL && ytree_get(b, "write") == NULL)
+		return fail(c, b->line, "guardrails.budget names no read or write units");
+	if ((x = ytree_get(b, "read")) != NULL) {
+		rc = ys_at(&c->f, x->line,
+		           ys_int(x, "guardrails.budget.read", 1, BG_MAX_BUDGET_UNITS, &n, &why),
+		           &why);
+		if (rc != 0)
+			return rc;
+		c->p->budget.read = (double)n;
+	}
+	if ((x = ytree_get(b, "write")) != NULL) {
+		rc = ys_at(&c->f, x->line,
+		           ys_int(x, "guardrails.budget.write", 1, BG_MAX_BUDGET_UNITS, &n, &why),
+		           &why);
+		if (rc != 0)
+			return rc;
+		c->p->budget.write = (double)n;
+	}
+	return 0;
+}
+
+/* guardrails: {rate: {per_second: N, burst: M}, budget: {read: R, write: W}} */
 static int guardrails_read(pctx *c, const ytree_node *v)
 {
-	static const char *const known[] = {"rate", NULL};
+	static const char *const known[] = {"rate", "budget", NULL};
 	static const char *const rate_known[] = {"per_second", "burst", NULL};
 	const ytree_node *r, *x;
 	bg_err why;
 	int rc;
 
 	if ((rc = keys(c, v, "guardrails", known)) != 0)
+		return rc;
+	if ((r = ytree_get(v, "budget")) != NULL && (rc = budget_read(c, r)) != 0)
 		return rc;
 	if ((r = ytree_get(v, "rate")) == NULL)
 		return 0;
@@ -718,6 +753,7 @@ int policy_parse(const char *text, size_t len, const char *name, policy **out, b
 	p->alerts.sns_default_severity = 3;
 	p->direct = POLICY_DIRECT_ALLOW;
 	p->review_deadline = 24 * 3600;
+	p->budget = BUDGET_NONE;
 	c = (pctx){p, {name, e}, e};
 	root = ytree_root(t);
 	if (root->kind == YTREE_SCALAR && root->len == 0)
@@ -806,6 +842,11 @@ policy_direct_grants policy_get_direct_grants(const policy *p)
 const rl_rate *policy_grant_rate(const policy *p)
 {
 	return p != NULL && p->rate.per_second > 0 ? &p->rate : NULL;
+}
+
+const budget_limits *policy_grant_budget(const policy *p)
+{
+	return p != NULL && budget_set(&p->budget) ? &p->budget : NULL;
 }
 
 int64_t policy_review_deadline(const policy *p)

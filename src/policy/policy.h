@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "policy/budget.h"
 #include "policy/ratelimit.h"
 
 /* The named built-in checks, in the order they are evaluated and reported. */
@@ -144,6 +145,9 @@ int64_t policy_review_deadline(const policy *p);
 /* guardrails.rate: each grant's request rate on a gateway, or NULL when the policy sets
  * none (no limit). */
 const rl_rate *policy_grant_rate(const policy *p);
+/* guardrails.budget: each grant's read and write capacity units (policy/budget.h), or
+ * NULL when the policy sets none. */
+const budget_limits *policy_grant_budget(const policy *p);
 
 size_t policy_notify_count(const policy *p);
 const policy_notify *policy_notify_at(const policy *p, size_t i);

@@ -52,6 +52,10 @@ static const struct kind_info kinds[DDB_ERR_COUNT] = {
     [DDB_ERR_BAD_REQUEST] = {400, CORAL "BadRequestException", "The HTTP request is malformed"},
     [DDB_ERR_RATE] = {400, DDB "RequestRateRefusedException",
                       "The grant's request rate is spent for now; the request did not run"},
+    [DDB_ERR_BUDGET] = {400, DDB "CapacityBudgetExceededException",
+                        "The grant's capacity budget is spent; the request did not run"},
+    [DDB_ERR_RESPONSE_SIZE] = {400, DDB "ResponseSizeRefusedException",
+                               "The answer is larger than the runbook allows; it is withheld"},
 };
 
 static const struct kind_info *kind_get(ddb_error_kind k)

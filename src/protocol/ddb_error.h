@@ -52,6 +52,13 @@ typedef enum ddb_error_kind {
 	 * is spent for now. Not a throttling code: SDKs would retry it at once, against a
 	 * limit meant to slow the responder down; the message says when to try again. */
 	DDB_ERR_RATE,
+	/* 400 CapacityBudgetExceededException: the grant (or its runbook) has consumed its
+	 * capacity budget (issue 10); the request did not run. Not retried by SDKs: only a
+	 * new grant brings more. */
+	DDB_ERR_BUDGET,
+	/* 400 ResponseSizeRefusedException: a runbook's read answered more bytes than its
+	 * max_response_bytes; the answer is withheld (the read changed nothing). */
+	DDB_ERR_RESPONSE_SIZE,
 	DDB_ERR_COUNT
 } ddb_error_kind;
 

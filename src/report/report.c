@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/jsonutil.h"
 #include "common/limits.h"
+#include "protocol/ddb_capacity.h"
 #include "report/report_internal.h"
 
 struct report {
@@ -83,32 +84,6 @@ int64_t rep_ts_ms(const char *ts)
 		digits++;
 	}
 	return t * 1000 + ms;
-}
-
-/* The capacity units of a ConsumedCapacity value: one object (CapacityUnits, or its
- * read and write parts) or a list of them (batch operations). */
-static double capacity_of(json_t *cc)
-{
-	json_t *v;
-	size_t i;
-	double sum = 0;
-
-	if (json_is_array(cc)) {
-		json_array_foreach(cc, i, v) sum += capacity_of(v);
-		return sum;
-	}
-	if (!json_is_object(cc))
-		return 0;
-	v = json_object_get(cc, "CapacityUnits");
-	if (json_is_number(v))
-		return json_number_value(v);
-	v = json_object_get(cc, "ReadCapacityUnits");
-	if (json_is_number(v))
-		sum += json_number_value(v);
-	v = json_object_get(cc, "WriteCapacityUnits");
-	if (json_is_number(v))
-		sum += json_number_value(v);
-	return sum;
 }
 
 /* o[k] (null when absent), a new reference. The model shares the input's values rather
@@ -476,7 +451,7 @@ static bool on_response(builder *b, json_t *rec, json_t *d)
 			return false;
 	}
 	if (cc != NULL) {
-		cu = capacity_of(cc);
+		cu = ddb_capacity_total(cc);
 		b->cumulative += cu;
 		if (!bg_json_set(q, "consumed_capacity", json_real(cu)) ||
 		    !push(b->points,

@@ -681,6 +681,39 @@ static void read_services(reader *rd, const ytree_node *v)
 	}
 }
 
+/* budget: {read: N, write: N}: capacity units, either or both. */
+static void read_budget(reader *rd, const ytree_node *v)
+{
+	static const char *const names[] = {"read", "write"};
+	double *slot[] = {&rd->r->budget_read, &rd->r->budget_write};
+	const ytree_node *x;
+	char key[16];
+	int64_t n;
+	size_t i, found = 0;
+
+	if (v->kind != YTREE_MAP) {
+		PROBLEM(rd, v->line,
+		        "budget is a mapping: {read: UNITS, write: UNITS} (capacity units)");
+		return;
+	}
+	for (i = 0; i + 1 < v->n; i += 2) {
+		const char *k = v->kids[i]->text;
+		if (strcmp(k, "read") != 0 && strcmp(k, "write") != 0)
+			PROBLEM(rd, v->kids[i]->line,
+			        "budget.%s: unknown key; budget takes read and write", k);
+	}
+	for (i = 0; i < 2; i++) {
+		if ((x = ytree_get(v, names[i])) == NULL)
+			continue;
+		snprintf(key, sizeof(key), "budget.%s", names[i]);
+		found++;
+		if (want_int(rd, key, x, 1, BG_MAX_BUDGET_UNITS, &n))
+			*slot[i] = (double)n;
+	}
+	if (found == 0)
+		PROBLEM(rd, v->line, "budget names no read or write units");
+}
+
 /* mask: [path, ...]: the attributes whose values answers and the audit hide. A path
  * inside another one (card.last4 beside card) is refused: the outer one already hides
  * it, and the inner one would never match, which a reviewer should not have to work out. */
@@ -825,6 +858,10 @@ static void read_field(reader *rd, const ytree_node *k, const ytree_node *v)
 	} else if (strcmp(key, "mask_hash") == 0) {
 		if (want_bool(rd, key, v, &b))
 			r->mask_hash = b;
+	} else if (strcmp(key, "budget") == 0) {
+		read_budget(rd, v);
+	} else if (strcmp(key, "max_response_bytes") == 0) {
+		(void)want_int(rd, key, v, 1, BG_MAX_RESPONSE_BODY, &r->max_response_bytes);
 	} else {
 		PROBLEM(rd, k->line,
 		        "unknown key '%s' (a misspelt key would silently drop a restriction); "
@@ -1116,6 +1153,10 @@ static void cross_check(reader *rd, const ytree_node *root)
 			PROBLEM(rd, line, "index %s of table %s is not declared in tables.yaml",
 			        r->index, r->table);
 	}
+	if (r->max_response_bytes > 0 && is_write(r))
+		PROBLEM(rd, ytree_get(root, "max_response_bytes")->line,
+		        "max_response_bytes caps what a read returns; a write's answer is not "
+		        "withheld once the write is done");
 	if (ytree_get(root, "mask_hash") != NULL && ytree_get(root, "mask") == NULL)
 		PROBLEM(rd, ytree_get(root, "mask_hash")->line,
 		        "mask_hash is set but mask lists no attribute to mask");
@@ -1241,6 +1282,7 @@ int runbook_parse(const char *text, size_t len, const char *name, const runbook_
 	r->refs = 1;
 	r->consistent_read = -1;
 	r->scan_forward = -1;
+	r->budget_read = r->budget_write = -1;
 	r->names = json_object();
 	r->values = json_object();
 	r->file = strdup(name);

@@ -95,7 +95,11 @@ typedef struct runbook {
 	ddb_path *mask; /* mask: attributes whose values answers and the audit hide
 	                   (policy/mask.h); NULL: none */
 	size_t n_mask;
-	bool mask_hash;  /* mask_hash: the marker carries a keyed hash of the value */
+	bool mask_hash; /* mask_hash: the marker carries a keyed hash of the value */
+	/* budget: {read: N, write: N}: the capacity units one grant may spend on this
+	 * runbook (policy/budget.h); -1: no limit of the runbook's own. */
+	double budget_read, budget_write;
+	int64_t max_response_bytes; /* reads: the largest answer released; 0: no cap */
 	char **services; /* services: the services whose incidents it serves; NULL: none */
 	size_t n_services;
 	char hash[65];   /* hex SHA-256 of the normalised form */

@@ -907,6 +907,15 @@ int store_audit_by_request(store *s, const char *request_id, int64_t limit,
 	return s->m->audit_by_request(s, request_id, limit, fn, ctx, e);
 }
 
+int store_audit_by_grant(store *s, const char *grant_id, const char *kind,
+                         int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                         bg_err *e)
+{
+	if (fn == NULL || grant_id == NULL || kind == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: no row function, grant id or kind");
+	return s->m->audit_by_grant(s, grant_id, kind, fn, ctx, e);
+}
+
 int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e)
 {
 	if (name == NULL || name[0] == '\0' || seq == NULL)

@@ -484,6 +484,12 @@ int store_audit_by_request(store *s, const char *request_id, int64_t limit,
                            int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                            bg_err *e) BG_MUST_CHECK;
 
+/* The rows of grant grant_id whose kind is kind ("response"), in seq order; indexed. The
+ * same rules for fn. The gateway rebuilds what a grant has spent from them at start. */
+int store_audit_by_grant(store *s, const char *grant_id, const char *kind,
+                         int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                         bg_err *e) BG_MUST_CHECK;
+
 /* --- post-incident reviews -------------------------------------------------------------- */
 
 /* The review `close` opens for an incident: signed once, by someone who did not request

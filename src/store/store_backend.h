@@ -131,6 +131,9 @@ struct store_methods {
 	int (*audit_by_request)(store *s, const char *request_id, int64_t limit,
 	                        int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
 	                        void *ctx, bg_err *e);
+	int (*audit_by_grant)(store *s, const char *grant_id, const char *kind,
+	                      int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
+	                      void *ctx, bg_err *e);
 
 	/* The audit sinks' cursors. */
 	int (*sink_cursor_get)(store *s, const char *name, int64_t *seq, bg_err *e);

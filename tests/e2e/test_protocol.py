@@ -14,6 +14,7 @@ Run by run.sh (/usr/bin/python3), which starts dynalite and the gateway.
 """
 import datetime
 import http.client
+import hashlib
 import json
 import os
 import sys
@@ -101,7 +102,8 @@ def main():
            r.getheader("x-breakglass-request-id") is not None,
            "upstream request id and the gateway's own request id are both there")
 
-    # --- the response record carries ConsumedCapacity when the client asked for it -------
+    # --- ConsumedCapacity: always asked of DynamoDB, recorded and charged; released only ---
+    # --- to a client that asked for it (then as DynamoDB sent it) ------------------------
     qc = json.dumps({"TableName": "Orders", "KeyConditionExpression": "customer = :c",
                      "ExpressionAttributeValues": {":c": {"S": "c-100"}},
                      "ReturnConsumedCapacity": "TOTAL"}).encode()
@@ -110,6 +112,12 @@ def main():
     want_cc = json.loads(data).get("ConsumedCapacity")
     r, data = send(signed("Query", q), q)
     rid_plain = r.getheader("x-breakglass-request-id")
+    crc = r.getheader("x-amz-crc32")
+    report(r.status == 200 and "ConsumedCapacity" not in json.loads(data)
+           and json.loads(data).get("Count") == 3,
+           "a client that did not ask gets no ConsumedCapacity", data[:200])
+    report(crc is not None and int(crc) == zlib.crc32(data),
+           "...and a x-amz-crc32 of the body it got", f"crc {crc}")
     responses = {}
     after = 0
     while True:
@@ -124,9 +132,13 @@ def main():
     got = (responses.get(rid_cc, {}).get("detail") or {}).get("consumed_capacity")
     report(want_cc is not None and got == want_cc,
            "response record holds the ConsumedCapacity DynamoDB reported", f"{got} vs {want_cc}")
-    got = (responses.get(rid_plain, {}).get("detail") or {"consumed_capacity": "missing"})
-    report(rid_plain in responses and got.get("consumed_capacity") is None,
-           "no ConsumedCapacity recorded when the client did not ask for it", str(got)[:200])
+    got = (responses.get(rid_plain, {}).get("detail") or {})
+    report(got.get("consumed_capacity") == want_cc
+           and got.get("charged", {}).get("read") == want_cc.get("CapacityUnits")
+           and got.get("released_body_sha256") == hashlib.sha256(data).hexdigest()
+           and got.get("body_sha256") != got.get("released_body_sha256"),
+           "...but its response record holds what DynamoDB reported, the charge, and the "
+           "hashes of DynamoDB's body and the released one", str(got)[:300])
 
     # --- authentication -------------------------------------------------------------------
     expect("no Authorization header -> MissingAuthenticationTokenException",

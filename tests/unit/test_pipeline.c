@@ -45,6 +45,7 @@ typedef struct seen {
 	char reasons[8][256];
 	char target[64];
 	size_t body_len;
+	char body[1024]; /* the forwarded body */
 	int status;
 	char reply[1024];
 	char crc32[16];
@@ -81,6 +82,7 @@ static int io_forward(void *ctx, pl_req *r, const char *target, size_t tlen, con
 	S.order[S.n_order++] = "forward";
 	snprintf(S.target, sizeof(S.target), "%.*s", (int)tlen, target);
 	S.body_len = len;
+	snprintf(S.body, sizeof(S.body), "%.*s", (int)len, (const char *)body);
 	return S.forward_rc;
 }
 
@@ -240,7 +242,14 @@ static void test_allowed_request_order(void **state)
 	assert_int_equal(pl_req_stage(r), PL_FORWARD);
 	assert_int_equal(S.forwards, 1);
 	assert_string_equal(S.target, "DynamoDB_20120810.Query");
-	assert_int_equal(S.body_len, strlen(query));
+	/* The client's request, asking DynamoDB for the capacity it consumes. */
+	{
+		json_t *want = json_loads(query, 0, NULL), *got = json_loads(S.body, 0, NULL);
+		json_object_set_new(want, "ReturnConsumedCapacity", json_string("TOTAL"));
+		assert_true(json_equal(want, got));
+		json_decref(want);
+		json_decref(got);
+	}
 	pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
 	/* Waiting for the response record: nothing released yet. */
 	assert_int_equal(pl_req_stage(r), PL_AUDIT_RESPONSE);
@@ -678,6 +687,89 @@ static void test_masking(void **state)
 	assert_int_equal(ut_rm_tree(dir), 0);
 }
 
+/* One Query through the pipeline, answered with body; the request is left done. */
+static void run_query(const char *client_body, const char *answer_body, const char *rid)
+{
+	upstream_response up = answer(200, answer_body);
+	signed_req s;
+	pl_req *r;
+
+	reset();
+	sign(&s, "Query", client_body, &creds);
+	r = pl_req_new(&env, &io, NULL, &s.http, rid);
+	assert_non_null(r);
+	pl_run(r);
+	if (pl_req_stage(r) == PL_AUDIT_REQUEST) {
+		pl_audit_done(r, 0, NULL);
+		pl_forward_done(r, UPSTREAM_ANSWERED, &up, NULL);
+	}
+	pl_audit_done(r, 0, NULL);
+	assert_int_equal(pl_req_stage(r), PL_DONE);
+	upstream_response_free(&up);
+	pl_req_free(r);
+}
+
+/* Capacity: the gateway asks for ReturnConsumedCapacity, charges what DynamoDB reports,
+ * strips it (with a new CRC) when the client did not ask, records it, and refuses the
+ * next request once the budget is spent, before anything goes upstream. */
+static void test_capacity(void **state)
+{
+	static const char with_cc[] =
+	    "{\"Items\":[],\"Count\":0,\"ScannedCount\":0,\"ConsumedCapacity\":"
+	    "{\"TableName\":\"Orders\",\"CapacityUnits\":0.5}}";
+	budget_limits lim = {1, -1};
+	gw_spend *sp = gw_spend_new();
+	char want_crc[16], client_rcc[256];
+	ddb_units spent;
+	json_t *d;
+
+	(void)state;
+	assert_non_null(sp);
+	env.spend = sp;
+	env.budget = &lim;
+
+	run_query(query, with_cc, "CAP1");
+	assert_non_null(strstr(S.body, "\"ReturnConsumedCapacity\":\"TOTAL\""));
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_object_get(S.details[0], "added"), "ReturnConsumedCapacity")),
+	                    "TOTAL");
+	assert_string_equal(S.reply, "{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
+	snprintf(want_crc, sizeof(want_crc), "%lu",
+	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
+	assert_string_equal(S.crc32, want_crc);
+	d = S.details[1];
+	assert_true(json_real_value(json_object_get(json_object_get(d, "consumed_capacity"),
+	                                            "CapacityUnits")) == 0.5);
+	assert_true(json_real_value(json_object_get(json_object_get(d, "charged"), "read")) == 0.5);
+	assert_non_null(json_object_get(d, "released_body_sha256"));
+	gw_spend_get(sp, grant.id, NULL, &spent, NULL);
+	assert_true(spent.read == 0.5 && spent.write == 0);
+
+	/* A client that asked for TOTAL gets it, as DynamoDB sent it, with its CRC. */
+	snprintf(client_rcc, sizeof(client_rcc), "%.*s,\"ReturnConsumedCapacity\":\"TOTAL\"}",
+	         (int)strlen(query) - 1, query);
+	run_query(client_rcc, with_cc, "CAP2");
+	assert_int_equal(S.body_len, strlen(client_rcc));
+	assert_string_equal(S.reply, with_cc);
+	assert_string_equal(S.crc32, "42");
+	assert_null(json_object_get(S.details[0], "added"));
+	gw_spend_get(sp, grant.id, NULL, &spent, NULL);
+	assert_true(spent.read == 1.0);
+
+	/* Spent: refused here, nothing forwarded, the message says what and how. */
+	run_query(query, with_cc, "CAP3");
+	assert_int_equal(S.forwards, 0);
+	assert_int_equal(S.status, 400);
+	assert_non_null(strstr(S.reply, "CapacityBudgetExceededException"));
+	assert_non_null(strstr(S.reply, "read budget: 1 of 1 read capacity units"));
+	assert_non_null(strstr(S.reply, "new grant"));
+	assert_string_equal(S.kinds[0], "denial");
+
+	env.spend = NULL;
+	env.budget = NULL;
+	gw_spend_free(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +780,7 @@ int main(void)
 	    cmocka_unit_test(test_check_head),
 	    cmocka_unit_test(test_proxy_requests),
 	    cmocka_unit_test(test_masking),
+	    cmocka_unit_test(test_capacity),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -183,6 +183,11 @@ static void test_defaults_and_options(void **state)
 	assert_non_null(p);
 	assert_int_equal(policy_grant_rate(p)->per_second, 5);
 	assert_int_equal(policy_grant_rate(p)->burst, 12);
+	/* guardrails.budget: either or both; none is no limit. */
+	assert_null(policy_grant_budget(p));
+	policy_free(p);
+	p = load("guardrails: {budget: {read: 100}}\n", &e);
+	assert_true(policy_grant_budget(p)->read == 100 && policy_grant_budget(p)->write < 0);
 	policy_free(p);
 	p = load("guardrails:\n  rate: {per_second: 3}\n", &e);
 	assert_non_null(p);
@@ -254,7 +259,11 @@ static void test_errors_name_the_line(void **state)
 	refused("guardrails:\n  rate: {per_second: 0}\n", 2,
 	        "guardrails.rate.per_second must be a whole number from 1 to 1000000");
 	refused("guardrails:\n  rate: {per_second: 2, brust: 5}\n", 2, "unknown key 'brust'");
-	refused("guardrails:\n  budget: 5\n", 2, "unknown key 'budget'");
+	refused("guardrails:\n  budget: 5\n", 2, "guardrails.budget must be a mapping");
+	refused("guardrails:\n  budget: {reads: 5}\n", 2, "unknown key 'reads'");
+	refused("guardrails:\n  budget: {}\n", 2, "names no read or write units");
+	refused("guardrails:\n  budget: {read: 0}\n", 2, "guardrails.budget.read must be a whole");
+	refused("guardrails:\n  budget: {read: 5, write: 1.5}\n", 2, "guardrails.budget.write");
 	/* Criteria. */
 	refused("criteria:\n  - reason: {min_length: 20}\n  - on_fire: {really: true}\n", 3,
 	        "unknown check 'on_fire' (incident_open, alert_firing_within");

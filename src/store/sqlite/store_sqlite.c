@@ -140,6 +140,7 @@ enum {
 	ST_REVIEW_LIST,
 	ST_REVIEW_OVERDUE_NOTICED,
 	ST_AUDIT_BY_REQUEST,
+	ST_AUDIT_BY_GRANT,
 	ST_COUNT
 };
 
@@ -285,6 +286,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE reviews SET overdue_noticed = 1 WHERE incident = ?1 AND overdue_noticed = 0",
     [ST_AUDIT_BY_REQUEST] =
         "SELECT " AUDIT_COLS " FROM audit WHERE request_id = ?1 ORDER BY seq LIMIT ?2",
+    /* audit_grant is a partial index on grant_id: the kind is filtered on its rows. */
+    [ST_AUDIT_BY_GRANT] =
+        "SELECT " AUDIT_COLS " FROM audit WHERE grant_id = ?1 AND kind = ?2 ORDER BY seq",
 };
 
 /* Version 9: the records of one request (its request, response or denial) found by
@@ -2020,6 +2024,17 @@ static int sq_audit_by_request(store *st, const char *request_id, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
+static int sq_audit_by_grant(store *st, const char *grant_id, const char *kind,
+                             int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
+                             bg_err *e)
+{
+	scan_ctx sc = {fn, ctx};
+	query qy = {
+	    .st = ST_AUDIT_BY_GRANT, ARGS(TEXT(grant_id), TEXT(kind)), .row = scan_row, .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read the audit log", e);
+}
+
 static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
                               void *ctx, bg_err *e)
@@ -2213,4 +2228,5 @@ const store_methods store_sqlite_methods = {
     .review_list = sq_review_list,
     .review_overdue_noticed = sq_review_overdue_noticed,
     .audit_by_request = sq_audit_by_request,
+    .audit_by_grant = sq_audit_by_grant,
 };
