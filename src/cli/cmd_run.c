@@ -18,6 +18,7 @@
 #include "cli/ddb_client.h"
 #include "cli/help.h"
 #include "cli/output.h"
+#include "common/duration.h"
 #include "common/limits.h"
 
 /* A value for the table: S, N and BOOL as they are, anything else as compact JSON. */
@@ -100,8 +101,46 @@ static int print_table(const json_t *items, int64_t pages, double capacity)
 	                      : CLI_EXIT_OK;
 }
 
+/* The grant's usage now (gateway/usage.h): what `run` shows after the query. NULL when
+ * the server does not say (an older server, or the grant ended meanwhile). */
+static json_t *grant_usage(const cli_ctx *ctx, const char *grant)
+{
+	json_t *ans = NULL, *u = NULL;
+	cli_client *c = cli_client_new(ctx);
+	cli_failure f;
+	bg_buf path;
+
+	bg_buf_init(&path, BG_MAX_API_PATH);
+	/* Quietly: the query's own outcome is what the responder must see. */
+	if (c != NULL && cli_path(&path, "/api/v1/grants/", grant, NULL) == 0 &&
+	    cli_client_call(c, "GET", path.data, NULL, &ans, &f) == CLI_EXIT_OK)
+		u = json_incref(json_object_get(ans, "usage"));
+	cli_client_free(c);
+	json_decref(ans);
+	bg_buf_free(&path);
+	return u;
+}
+
+/* "grant G: read 1.5 of 10 units, write 0 units, 7 requests now (5/s), 14m left" */
+static void print_usage(FILE *fp, const char *grant, const json_t *usage)
+{
+	bg_buf b;
+	char left[32], clean[64];
+
+	if (!json_is_object(usage))
+		return;
+	bg_buf_init(&b, 1024);
+	bg_duration_format(json_integer_value(json_object_get(usage, "seconds_left")), left,
+	                   sizeof(left));
+	cli_out_sanitize(grant, clean, sizeof(clean));
+	if (cli_out_usage_short(&b, usage) == 0)
+		fprintf(fp, "grant %s: %.*s, %s left\n", clean, (int)b.len, b.data ? b.data : "",
+		        left);
+	bg_buf_free(&b);
+}
+
 /* The rendered request, through the gateway page by page. */
-static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds)
+static int run_pages(const cli_ctx *ctx, const char *grant, const json_t *plan, const json_t *creds)
 {
 	const char *op = json_string_value(json_object_get(plan, "operation"));
 	const char *table = NULL;
@@ -109,6 +148,7 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 	json_t *ans = NULL, *page_items, *it, *lek;
 	int64_t max_pages = json_integer_value(json_object_get(plan, "max_pages")), pages = 0;
 	double capacity = 0;
+	json_t *usage;
 	cli_ddb *db = NULL;
 	bool write;
 	size_t i;
@@ -166,18 +206,23 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 	}
 	cli_ddb_free(db);
 	json_decref(req);
+	usage = grant_usage(ctx, grant);
 	if (rc != 0) {
 		json_decref(ans);
 		json_decref(items);
-		return cli_fail(rc == BG_EDENIED ? CLI_EXIT_REFUSED : CLI_EXIT_UNREACHABLE,
-		                rc == BG_EDENIED ? "dynamodb" : NULL, "%s", e.msg);
+		rc = cli_fail(rc == BG_EDENIED ? CLI_EXIT_REFUSED : CLI_EXIT_UNREACHABLE,
+		              rc == BG_EDENIED ? "dynamodb" : NULL, "%s", e.msg);
+		if (!ctx->json)
+			print_usage(stderr, grant, usage);
+		json_decref(usage);
+		return rc;
 	}
 	if (ctx->json) {
-		json_t *o = json_pack("{s:O,s:o,s:I,s:I,s:f,s:b}", "runbook",
-		                      json_object_get(plan, "runbook"), "items", items, "count",
-		                      (json_int_t)json_array_size(items), "pages",
-		                      (json_int_t)pages, "consumed_capacity", capacity, "more",
-		                      json_object_get(ans, "LastEvaluatedKey") != NULL);
+		json_t *o = json_pack(
+		    "{s:O,s:o,s:I,s:I,s:f,s:b,s:o*}", "runbook", json_object_get(plan, "runbook"),
+		    "items", items, "count", (json_int_t)json_array_size(items), "pages",
+		    (json_int_t)pages, "consumed_capacity", capacity, "more",
+		    json_object_get(ans, "LastEvaluatedKey") != NULL, "usage", json_incref(usage));
 		rc = o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		json_decref(o);
 	} else if (write) {
@@ -192,6 +237,9 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 			          (long long)max_pages, max_pages == 1 ? "" : "s");
 		json_decref(items);
 	}
+	if (!ctx->json)
+		print_usage(stdout, grant, usage);
+	json_decref(usage);
 	json_decref(ans);
 	return rc;
 }
@@ -267,7 +315,7 @@ int cmd_run_main(int argc, char **argv)
 	if (rc == CLI_EXIT_OK)
 		rc = cli_creds_fetch(&ctx, grant, &creds);
 	if (rc == CLI_EXIT_OK)
-		rc = run_pages(&ctx, plan, creds);
+		rc = run_pages(&ctx, grant, plan, creds);
 done:
 	json_decref(params);
 	json_decref(body);

@@ -49,10 +49,17 @@ static void print_grants(const json_t *grants)
 		long long left = (long long)json_integer_value(json_object_get(g, "seconds_left"));
 		char cid[64], cuser[128];
 
+		bg_buf u;
+
 		cli_out_sanitize(id != NULL ? id : "", cid, sizeof(cid));
 		cli_out_sanitize(user != NULL ? user : "", cuser, sizeof(cuser));
 		printf("  grant          %s of %s, %lldm%02llds left\n", cid, cuser, left / 60,
 		       left % 60);
+		/* Its budgets and rate, on a line of its own (80 columns). */
+		bg_buf_init(&u, 1024);
+		if (cli_out_usage_short(&u, json_object_get(g, "usage")) == 0 && u.len > 0)
+			printf("                   %.*s\n", (int)u.len, u.data);
+		bg_buf_free(&u);
 	}
 }
 

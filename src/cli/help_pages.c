@@ -782,7 +782,10 @@ static const cli_help pages[] = {
      "command with them with `breakglass exec`.\n\n"
      "The gateway asks DynamoDB whether each table exists (DescribeTable) and warns on stderr "
      "when one does not; the grant is made all the same, since a table may be about to be "
-     "restored.",
+     "restored.\n\n"
+     "`grant show` of a live grant also shows its guardrails as the gateway counts them: "
+     "capacity spent against the budgets (the policy's guardrails.budget, and each "
+     "runbook's budget), the requests its rate allows now, and the time left.",
      grant_opts, true, grant_examples, NULL, NULL},
     {"grants", "list grants", "breakglass grants [--json]",
      "Lists grants: admins see every grant, others their own. Columns: ID, USER, STATUS "
@@ -898,7 +901,9 @@ static const cli_help pages[] = {
      "the runbook's max_pages.\n\n"
      "Prints the items as a table, with the number of pages read and the capacity consumed; "
      "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
-     "\"more\"}. A write runbook prints what it did. Attributes the runbook masks show "
+     "\"more\", \"usage\"}. A write runbook prints what it did. Then one line on the grant: "
+     "capacity spent against its budgets, requests its rate allows now, time left (on "
+     "stderr after a refusal, such as a spent budget). Attributes the runbook masks show "
      "its marker, never their values (docs/runbooks.md, Masking).",
      run_opts, true, run_examples, NULL, NULL},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",

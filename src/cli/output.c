@@ -324,6 +324,71 @@ static int add_line(bg_buf *b, const char *label, const json_t *v)
 	return 0;
 }
 
+/* "S of B units" (or "S units, no budget") for one {"spent", "budget"}. */
+static int add_spend(bg_buf *b, const char *kind, const json_t *x)
+{
+	double spent = json_number_value(json_object_get(x, "spent"));
+	const json_t *budget = json_object_get(x, "budget");
+
+	if (json_is_number(budget))
+		return bg_buf_addf(b, "%s %g of %g units%s", kind, spent, json_number_value(budget),
+		                   spent >= json_number_value(budget) ? " (spent)" : "");
+	return bg_buf_addf(b, "%s %g units", kind, spent);
+}
+
+int cli_out_usage_short(bg_buf *b, const json_t *usage)
+{
+	const json_t *cap = json_object_get(usage, "capacity");
+	const json_t *rate = json_object_get(usage, "rate");
+
+	if (!json_is_object(cap))
+		return 0;
+	if (add_spend(b, "read", json_object_get(cap, "read")) != 0 || bg_buf_adds(b, ", ") != 0 ||
+	    add_spend(b, "write", json_object_get(cap, "write")) != 0)
+		return b->failed;
+	if (json_is_object(rate) &&
+	    bg_buf_addf(b, ", %lld requests now (%lld/s)",
+	                (long long)json_integer_value(json_object_get(rate, "requests_left")),
+	                (long long)json_integer_value(json_object_get(rate, "per_second"))) != 0)
+		return b->failed;
+	return 0;
+}
+
+int cli_out_usage(bg_buf *b, const json_t *usage)
+{
+	const json_t *rbs = json_object_get(usage, "runbooks"),
+	             *rate = json_object_get(usage, "rate");
+	const json_t *cap = json_object_get(usage, "capacity"), *x;
+	const char *id;
+	char clean[128];
+
+	if (!json_is_object(usage))
+		return 0;
+	if (json_is_object(cap) &&
+	    (bg_buf_addf(b, "%-11s ", "capacity") != 0 ||
+	     add_spend(b, "read", json_object_get(cap, "read")) != 0 || bg_buf_adds(b, ", ") != 0 ||
+	     add_spend(b, "write", json_object_get(cap, "write")) != 0 ||
+	     bg_buf_addc(b, '\n') != 0))
+		return b->failed;
+	json_object_foreach((json_t *)rbs, id, x)
+	{
+		cli_out_sanitize(id, clean, sizeof(clean));
+		if (bg_buf_addf(b, "%-11s %s: ", "  runbook", clean) != 0 ||
+		    add_spend(b, "read", json_object_get(x, "read")) != 0 ||
+		    bg_buf_adds(b, ", ") != 0 ||
+		    add_spend(b, "write", json_object_get(x, "write")) != 0 ||
+		    bg_buf_addc(b, '\n') != 0)
+			return b->failed;
+	}
+	if (json_is_object(rate) &&
+	    bg_buf_addf(b, "%-11s %lld requests now (%lld a second, %lld at once)\n", "rate",
+	                (long long)json_integer_value(json_object_get(rate, "requests_left")),
+	                (long long)json_integer_value(json_object_get(rate, "per_second")),
+	                (long long)json_integer_value(json_object_get(rate, "burst"))) != 0)
+		return b->failed;
+	return 0;
+}
+
 int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
 {
 	const char *status = json_string_value(json_object_get(g, "status"));
@@ -373,7 +438,8 @@ int cli_out_grant(bg_buf *b, const json_t *g, time_t now)
 				return b->failed;
 		}
 	}
-	return 0;
+	/* A live grant's guardrails, as the gateway counts them. */
+	return cli_out_usage(b, json_object_get(g, "usage"));
 }
 
 /* Appends the field padded to width (at least one space after it). */

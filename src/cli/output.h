@@ -75,6 +75,14 @@ void cli_out_warnings(FILE *fp, const json_t *answer);
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z"; returns 0 or BG_EINVAL. */
 int cli_out_parse_time(const char *s, time_t *out) BG_MUST_CHECK;
 
+/* Appends a grant's usage ({"capacity", "runbooks", "rate"}, gateway/usage.h) as
+ * "capacity", "  runbook" and "rate" lines; nothing when usage is not an object. */
+int cli_out_usage(bg_buf *b, const json_t *usage) BG_MUST_CHECK;
+
+/* The same on one line, without the runbooks: "read 1.5 of 10 units, write 0 units, 7
+ * requests now (5/s)". */
+int cli_out_usage_short(bg_buf *b, const json_t *usage) BG_MUST_CHECK;
+
 /* Appends a grant as "key: value" lines; now is used for the time left. */
 int cli_out_grant(bg_buf *b, const json_t *grant, time_t now) BG_MUST_CHECK;
 

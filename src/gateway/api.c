@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "gateway/gw.h"
 #include "gateway/notifier.h"
+#include "gateway/usage.h"
 #include "runbook/runbook.h"
 #include "workflow/incident.h"
 #include "workflow/request.h"
@@ -287,7 +288,13 @@ static void with_grant(api_ctx *c, grant_action action, void (*answer)(api_ctx *
 
 static void show(api_ctx *c, store_grant *g)
 {
-	api_reply(c, 200, grant_to_json(g, bg_now()));
+	int64_t now = bg_now();
+	json_t *o = grant_to_json(g, now);
+
+	/* A live grant's guardrails as this gateway counts them (gateway/usage.h). */
+	if (o != NULL && grant_status(g, now) == GRANT_ACTIVE)
+		json_object_set_new(o, "usage", gw_grant_usage(c->g, g, now));
+	api_reply(c, 200, o);
 }
 
 static void api_grant_show(api_ctx *c)
@@ -330,6 +337,7 @@ static void api_grant_creds(api_ctx *c)
 typedef struct status_counts {
 	int64_t now, incidents, pending, grants, overdue;
 	json_t *live; /* status only: the live grants, newest first; NULL: not kept */
+	gw *g;        /* status only: for each live grant's usage */
 } status_counts;
 
 static int count_overdue(void *ctx, const store_review *r)
@@ -363,9 +371,10 @@ static int count_grant(void *ctx, const store_grant *g)
 	n->grants++;
 	if (n->live != NULL && json_array_size(n->live) < BG_STATUS_GRANTS)
 		json_array_append_new(
-		    n->live, json_pack("{s:s,s:s,s:s,s:I,s:I}", "id", g->id, "user", g->user,
+		    n->live, json_pack("{s:s,s:s,s:s,s:I,s:I,s:o*}", "id", g->id, "user", g->user,
 		                       "kind", g->kind, "expires_at", (json_int_t)g->expires_at,
-		                       "seconds_left", (json_int_t)(g->expires_at - n->now)));
+		                       "seconds_left", (json_int_t)(g->expires_at - n->now),
+		                       "usage", gw_grant_usage(n->g, g, n->now)));
 	return 0;
 }
 
@@ -452,7 +461,7 @@ static void api_metrics(api_ctx *c)
 	size_t i, k;
 	int rc;
 
-	status_counts n = {bg_now(), 0, 0, 0, 0, NULL};
+	status_counts n = {bg_now(), 0, 0, 0, 0, NULL, NULL};
 	gw_metrics_extra x;
 
 	if (sinks_view_get(c, &v, &e) != 0 ||
@@ -508,7 +517,7 @@ static void api_status(api_ctx *c)
 {
 	sinks_view v;
 	json_t *audit_state;
-	status_counts n = {bg_now(), 0, 0, 0, 0, json_array()};
+	status_counts n = {bg_now(), 0, 0, 0, 0, json_array(), c->g};
 	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);

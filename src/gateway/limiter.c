@@ -51,6 +51,21 @@ static uint32_t hash(const char *s)
 	return h;
 }
 
+/* The slot of id, or NULL when it has none (a grant that made no request here). */
+static slot *peek(gw_limiter *l, const char *id)
+{
+	size_t i, start = hash(id) % BG_MAX_RATE_BUCKETS;
+
+	for (i = 0; i < BG_MAX_RATE_BUCKETS; i++) {
+		slot *s = &l->slots[(start + i) % BG_MAX_RATE_BUCKETS];
+		if (strcmp(s->id, id) == 0)
+			return s;
+		if (s->id[0] == '\0')
+			return NULL;
+	}
+	return NULL;
+}
+
 /* The slot of id: its own, a free one, or (the table full) the one idle longest. */
 static slot *find(gw_limiter *l, const char *id)
 {
@@ -88,4 +103,18 @@ bool gw_limiter_take(gw_limiter *l, const char *grant_id, const rl_rate *r, int6
 	ok = rl_take(&find(l, grant_id)->b, r, now_ms, retry_ms);
 	pthread_mutex_unlock(&l->mu);
 	return ok;
+}
+
+int64_t gw_limiter_left(gw_limiter *l, const char *grant_id, const rl_rate *r, int64_t now_ms)
+{
+	int64_t n;
+	slot *s;
+
+	if (l == NULL || r == NULL || grant_id == NULL)
+		return -1;
+	pthread_mutex_lock(&l->mu);
+	s = peek(l, grant_id);
+	n = s != NULL ? rl_available(s->b, r, now_ms) : r->burst;
+	pthread_mutex_unlock(&l->mu);
+	return n;
 }

@@ -26,4 +26,8 @@ void gw_limiter_free(gw_limiter *l);
 bool gw_limiter_take(gw_limiter *l, const char *grant_id, const rl_rate *r, int64_t now_ms,
                      int64_t *retry_ms);
 
+/* The requests grant_id could make at once now under r (for grant show and status), or
+ * -1 when there is no limit (r NULL). Thread-safe; takes nothing. */
+int64_t gw_limiter_left(gw_limiter *l, const char *grant_id, const rl_rate *r, int64_t now_ms);
+
 #endif

@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-bool rl_take(rl_bucket *b, const rl_rate *r, int64_t now_ms, int64_t *retry_ms)
+/* Brings b up to now_ms: the tokens gained since it was last used, never above burst. */
+static void refill(rl_bucket *b, const rl_rate *r, int64_t now_ms)
 {
 	int64_t cap = r->burst * 1000, elapsed;
 
@@ -23,6 +24,17 @@ bool rl_take(rl_bucket *b, const rl_rate *r, int64_t now_ms, int64_t *retry_ms)
 	if (b->milli > cap)
 		b->milli = cap;
 	b->last_ms = now_ms > b->last_ms ? now_ms : b->last_ms;
+}
+
+int64_t rl_available(rl_bucket b, const rl_rate *r, int64_t now_ms)
+{
+	refill(&b, r, now_ms);
+	return b.milli / 1000;
+}
+
+bool rl_take(rl_bucket *b, const rl_rate *r, int64_t now_ms, int64_t *retry_ms)
+{
+	refill(b, r, now_ms);
 	if (b->milli >= 1000) {
 		b->milli -= 1000;
 		return true;

@@ -28,4 +28,7 @@ typedef struct rl_bucket {
  * as no time passing. */
 bool rl_take(rl_bucket *b, const rl_rate *r, int64_t now_ms, int64_t *retry_ms);
 
+/* The requests b would let through at once at now_ms (b itself is not changed). */
+int64_t rl_available(rl_bucket b, const rl_rate *r, int64_t now_ms);
+
 #endif
