@@ -855,14 +855,15 @@ def cmd_quick(outdir):
         print(line)
 
 
-def sinks_rows(outdir):
-    """[(round, plain BENCHJSON, sinks BENCHJSON)] of the side-by-side sinks runs."""
+def sinks_rows(outdir, other_name="breakglass_sinks", tag="s"):
+    """[(round, plain BENCHJSON, other BENCHJSON)] of side-by-side runs of the plain gateway
+    (thr-breakglass-r<tag>N.txt) and another (thr-<other_name>-r<tag>N.txt)."""
     import glob
 
     rows = []
-    for fn in sorted(glob.glob(os.path.join(outdir, "thr-breakglass-rs*.txt"))):
-        rnd = fn.rsplit("-rs", 1)[1][:-4]
-        other = os.path.join(outdir, "thr-breakglass_sinks-rs%s.txt" % rnd)
+    for fn in sorted(glob.glob(os.path.join(outdir, "thr-breakglass-r%s*.txt" % tag))):
+        rnd = fn.rsplit("-r" + tag, 1)[1][:-4]
+        other = os.path.join(outdir, "thr-%s-r%s%s.txt" % (other_name, tag, rnd))
         a, b = tagged(fn, "BENCHJSON"), tagged(other, "BENCHJSON") if os.path.exists(other) else []
         if a and b:
             rows.append((rnd, a[-1], b[-1]))
@@ -879,6 +880,20 @@ def cmd_sinks(outdir):
         ma = statistics.median(a.get("rps") or 0 for _, a, _ in rows)
         mb = statistics.median(b.get("rps") or 0 for _, _, b in rows)
         print("median: without %s req/s, with %s req/s, ratio %.2f" % (ma, mb, mb / (ma or 1)))
+
+
+def cmd_guardrails(outdir):
+    rows = sinks_rows(outdir, "breakglass_guarded", "g")
+    for rnd, a, b in rows:
+        print("round %s: table grant %s req/s (p99 %s us), runbook grant with masking, budget "
+              "and rate %s req/s (p99 %s us, non-200 %s), ratio %.2f"
+              % (rnd, a.get("rps"), a.get("p99_us"), b.get("rps"), b.get("p99_us"),
+                 b.get("non200"), (b.get("rps") or 0) / (a.get("rps") or 1)))
+    if rows:
+        ma = statistics.median(a.get("rps") or 0 for _, a, _ in rows)
+        mb = statistics.median(b.get("rps") or 0 for _, _, b in rows)
+        print("median: table grant %s req/s, guarded runbook grant %s req/s, ratio %.2f"
+              % (ma, mb, mb / (ma or 1)))
 
 
 def cmd_scaling(outdir):
@@ -959,6 +974,8 @@ def main(argv):
         cmd_quick(argv[2])
     elif c == "sinks":
         cmd_sinks(argv[2])
+    elif c == "guardrails":
+        cmd_guardrails(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

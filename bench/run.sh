@@ -19,7 +19,9 @@
 # BENCH_SCALE (connection counts of the scaling runs, "1 8 32 128 512"),
 # BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile),
 # BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating),
-# BENCH_SINKS (1: only the audit sinks' runs: the gateway with sinks on against it without).
+# BENCH_SINKS (1: only the audit sinks' runs: the gateway with sinks on against it without),
+# BENCH_GUARDRAILS (1: only the guardrails' runs: a runbook grant with masking, a budget and
+# a rate on a second gateway against the plain table grant).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -276,6 +278,7 @@ run_wrk() { # KIND(lat|thr) NAME PORT ROUND
 	nginx_auto) labels+=("nginx=$NGINX_AUTO_PID") ;;
 	breakglass) labels+=("breakglass=$GW_PID") ;;
 	breakglass_sinks) labels+=("breakglass=$GWS_PID") ;;
+	breakglass_guarded) labels+=("breakglass=$GWG_PID") ;;
 	esac
 	BENCH_REQ=$req "${BP[@]}" wrk "$out" "${labels[@]}" -- \
 		wrk -t"$threads" -c"$conns" -d"${DUR}s" --latency -s bench/replay.lua "http://127.0.0.1:$port/" || true
@@ -358,6 +361,58 @@ if [ "${BENCH_SINKS:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 	exit 0
 fi
 
+# The guardrails' cost (issue 10): a second gateway on the same store with a runbook folder
+# (the benchmark's Query as a runbook that masks `note`, with a budget) and a policy with a
+# rate and a budget far above what the run spends, so every check runs and none refuses; a
+# runbook grant's Query through it (matched, tightened to the runbook's Limit, capacity
+# charged and stripped, `note` masked, CRC recomputed) measured alternately with the plain
+# table grant's through the first gateway.
+guardrails_runs() {
+	local gdir=$TMP/guarded gport code
+	mkdir -p "$gdir/runbooks"
+	gport=$("${BP[@]}" freeport)
+	printf 'Orders:\n  partition_key: {pk: S}\n  sort_key: {sk: S}\n' >"$gdir/runbooks/tables.yaml"
+	printf '%s\n' 'id: orders-bench' 'title: The orders of one customer (benchmark)' \
+		'when: Always; it is the benchmark query.' 'table: Orders' 'operation: Query' \
+		'key_condition: "pk = :customer"' 'params:' \
+		'  customer: {type: S, pattern: "^customer#[0-9]{1,6}$"}' 'limit: 25' 'mask: [note]' \
+		'budget: {read: 1000000000}' >"$gdir/runbooks/orders-bench.yaml"
+	printf 'guardrails:\n  rate: {per_second: 1000000, burst: 1000000}\n  budget: {read: 1000000000, write: 1000}\n' \
+		>"$gdir/policy.yaml"
+	cp "$gdir/policy.yaml" "$OUT/guarded-policy.yaml"
+	cp "$gdir/runbooks/orders-bench.yaml" "$OUT/guarded-runbook.yaml"
+	serve_cmd "$gport"
+	"${SERVE[@]}" --runbooks "$gdir/runbooks" --policy "$gdir/policy.yaml" >"$OUT/gateway-guarded.log" 2>&1 &
+	GWG_PID=$!
+	PIDS+=("$GWG_PID")
+	wait_http "http://127.0.0.1:$gport/" || die "guarded gateway did not start: $(cat "$OUT/gateway-guarded.log")"
+	sleep $((31 - $(date +%s) % 30)) # a TOTP step of its own for the grant
+	code=$(oathtool --totp -b "$ADMIN_SECRET")
+	BREAKGLASS_URL=http://127.0.0.1:$gport BREAKGLASS_TOKEN=$ADMIN_TOKEN "$BIN" grant --user oncall \
+		--runbook orders-bench --for 1h --reason "benchmark" --otp "$code" --json >"$TMP/rgrant.json" ||
+		die "runbook grant failed: $(cat "$TMP/rgrant.json")"
+	BREAKGLASS_URL=http://127.0.0.1:$gport BREAKGLASS_TOKEN=$ONCALL_TOKEN "$BIN" creds \
+		"$(jget "$TMP/rgrant.json" id)" --format json >"$TMP/rcreds.json" || die "runbook creds failed"
+	local ak=$GW_AK sk=$GW_SK st=$GW_ST rak rsk rst r
+	rak=$(jget "$TMP/rcreds.json" access_key_id)
+	rsk=$(jget "$TMP/rcreds.json" secret_access_key)
+	rst=$(jget "$TMP/rcreds.json" session_token)
+	for r in $(seq "$ROUNDS"); do
+		GW_AK=$ak GW_SK=$sk GW_ST=$st
+		run_wrk thr breakglass "$GPORT" "g$r"
+		GW_AK=$rak GW_SK=$rsk GW_ST=$rst
+		run_wrk thr breakglass_guarded "$gport" "g$r"
+	done
+	GW_AK=$ak GW_SK=$sk GW_ST=$st
+	"${BP[@]}" guardrails "$OUT" | tee "$OUT/guardrails.txt" >&2
+	kill -TERM "$GWG_PID"
+	wait "$GWG_PID" 2>/dev/null || true
+}
+if [ "${BENCH_GUARDRAILS:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
+	guardrails_runs
+	exit 0
+fi
+
 # BENCH_QUICK=1: only the c=1 latency and c=32 throughput runs of nginx (1 worker) and the
 # gateway, side by side, for iterating on the gateway; the per-run figures are logged.
 if [ "${BENCH_QUICK:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
@@ -397,6 +452,7 @@ for r in $(seq "$ROUNDS"); do
 done
 
 if [ "$HAVE_GW" = 1 ]; then sinks_runs; fi
+if [ "$HAVE_GW" = 1 ]; then guardrails_runs; fi
 
 # Scaling: throughput and p99 over connection counts on each path, drawn with gnuplot.
 log "scaling: $SCALE connections, ${SCALE_DUR}s each, on each path"
