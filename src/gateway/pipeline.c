@@ -64,14 +64,16 @@ struct pl_req {
 	json_t *answer;
 	char upstream_sha256[65]; /* SHA-256 of DynamoDB's body as it came */
 	bool body_rewritten;      /* the released body is not DynamoDB's */
-	char size_error[256];     /* withheld over the runbook's max_response_bytes */
+	/* An answer TRANSFORM withheld: the record's member naming why ("mask_error",
+	 * "size_error", "transform_error") and the reason; NULL: released. */
+	const char *withheld;
+	char withheld_why[256];
 
 	/* A masked answer (TRANSFORM): what the response record says of it. */
 	bool masked;
 	json_t *mask_counts; /* {path: values masked} */
 	size_t mask_total;
-	char mask_error[256]; /* masking failed: the answer was withheld, and why */
-	char crc32[16];       /* x-amz-crc32 of the masked body */
+	char crc32[16]; /* x-amz-crc32 of the masked body */
 
 	upstream_outcome outcome;
 	char why[256];
@@ -704,7 +706,7 @@ static void charge(pl_req *r)
 /* A runbook with `mask:` (policy/mask.h): its answer (a 200, or an error in JSON, since
  * ConditionalCheckFailedException may carry the item) has every masked attribute replaced
  * by the marker. An answer that cannot be masked is withheld, never released as it came.
- * Returns false when it was withheld (r->mask_error says why; the reply is then an
+ * Returns false when it was withheld (r->withheld_why says why; the reply is then an
  * error). */
 static bool mask_reply(pl_req *r)
 {
@@ -746,7 +748,8 @@ static bool mask_reply(pl_req *r)
 	r->body_rewritten = true;
 	return true;
 fail:
-	snprintf(r->mask_error, sizeof(r->mask_error), "%s", e.msg);
+	r->withheld = "mask_error";
+	snprintf(r->withheld_why, sizeof(r->withheld_why), "%s", e.msg);
 	/* DynamoDB ran the request: say so (RequestOutcomeUnknown is never retried by SDKs,
 	 * where RequestRefused would claim it did not run). */
 	set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
@@ -768,6 +771,9 @@ static bool rewrite_body(pl_req *r)
 	ok = text != NULL && bg_buf_adds(b, text) == 0;
 	free(text);
 	if (!ok) {
+		r->withheld = "transform_error";
+		snprintf(r->withheld_why, sizeof(r->withheld_why),
+		         "out of memory re-encoding the answer");
 		set_error(r, DDB_ERR_OUTCOME_UNKNOWN,
 		          "breakglass: DynamoDB answered, but the gateway ran out of memory "
 		          "preparing the answer, so it is withheld; the request was applied");
@@ -789,11 +795,12 @@ static void size_cap(pl_req *r)
 	if (rb == NULL || rb->max_response_bytes <= 0 || r->resp.status != 200 ||
 	    n <= (size_t)rb->max_response_bytes)
 		return;
-	snprintf(r->size_error, sizeof(r->size_error),
+	r->withheld = "size_error";
+	snprintf(r->withheld_why, sizeof(r->withheld_why),
 	         "breakglass: the answer is %zu bytes, over runbook %s's max_response_bytes "
 	         "(%lld); it is withheld. Read fewer items a page (Limit) or fewer attributes",
 	         n, rb->id, (long long)rb->max_response_bytes);
-	set_error(r, DDB_ERR_RESPONSE_SIZE, r->size_error);
+	set_error(r, DDB_ERR_RESPONSE_SIZE, r->withheld_why);
 }
 
 /* DynamoDB's answer on its way to release: parsed once (a 200, or an error a runbook
@@ -872,13 +879,11 @@ static void start_audit_response(pl_req *r)
 			json_object_set_new(d, "bytes", json_integer((json_int_t)b->len));
 			json_object_set_new(d, "upstream_request_id",
 			                    json_string(r->resp.request_id));
-			if (r->mask_error[0] != '\0' || r->size_error[0] != '\0') {
+			if (r->withheld != NULL) {
 				/* Withheld: only what DynamoDB's answer was, never its body. */
 				json_object_set_new(d, "body_sha256",
 				                    json_string(r->upstream_sha256));
-				json_object_set_new(
-				    d, r->mask_error[0] ? "mask_error" : "size_error",
-				    json_string(r->mask_error[0] ? r->mask_error : r->size_error));
+				json_object_set_new(d, r->withheld, json_string(r->withheld_why));
 				if (r->consumed != NULL)
 					json_object_set(d, "consumed_capacity", r->consumed);
 			} else if (r->resp.status == 200) {

@@ -5,9 +5,10 @@
  *   VERIFY ─► AUTHORISE ─► AUDIT_REQUEST ─► FORWARD ─► TRANSFORM ─► AUDIT_RESPONSE ─► RELEASE
  *
  * VERIFY (SigV4 with the secret of a live grant from memory), AUTHORISE (the grant's
- * state, session token, the parsed request inside the grant; later runbook matching and
- * guardrails) and TRANSFORM (the answer as released; later masking, capacity stripping,
- * CRC) are plain functions of the request. The two audit stages and FORWARD wait: the
+ * state, session token, the parsed request inside the grant, runbook matching, the rate
+ * and the capacity budgets, and the body to forward) and TRANSFORM (the answer as
+ * released: capacity charged and stripped, masking, a new CRC, the size cap) are plain
+ * functions of the request. The two audit stages and FORWARD wait: the
  * pipeline asks its I/O (pl_io) to start them and returns; the I/O calls
  * pl_audit_done() / pl_forward_done() when they complete, on the same thread, and the
  * request runs on. The server wires pl_io to the audit committer and libcurl on an event
