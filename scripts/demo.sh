@@ -140,6 +140,9 @@ approval:
   pending_expires: 15m
 alerts:
   generic: {secret_file: secrets/generic.secret}
+guardrails:
+  rate: {per_second: 5, burst: 20}
+  budget: {read: 50, write: 10}
 YAML
 sed 's/^/    /' "$WORK/policy/policy.yaml"
 
