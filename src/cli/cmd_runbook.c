@@ -203,6 +203,13 @@ static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 			json_object_set_new(o, "mask", m);
 			json_object_set_new(o, "mask_hash", json_boolean(r->mask_hash));
 		}
+		if (o != NULL && r->budget_read >= 0)
+			json_object_set_new(o, "budget_read", json_real(r->budget_read));
+		if (o != NULL && r->budget_write >= 0)
+			json_object_set_new(o, "budget_write", json_real(r->budget_write));
+		if (o != NULL && r->max_response_bytes > 0)
+			json_object_set_new(o, "max_response_bytes",
+			                    json_integer(r->max_response_bytes));
 		rc = cli_emit_json(o);
 		json_decref(o);
 	} else {
@@ -236,6 +243,17 @@ static int do_show(const cli_ctx *ctx, const char *dir, const char *id)
 			printf("            (in answers and the audit: %s)\n",
 			       r->mask_hash ? "\"***masked:<keyed hash>***\", equal values alike"
 			                    : "\"***masked***\"");
+		if (r->budget_read >= 0 || r->budget_write >= 0) {
+			printf("budget:    ");
+			if (r->budget_read >= 0)
+				printf(" read %g", r->budget_read);
+			if (r->budget_write >= 0)
+				printf("%s write %g", r->budget_read >= 0 ? "," : "",
+				       r->budget_write);
+			printf(" capacity units a grant\n");
+		}
+		if (r->max_response_bytes > 0)
+			printf("max answer: %lld bytes\n", (long long)r->max_response_bytes);
 		show_file(dir, r->file);
 		printf("\nThe same with the AWS CLI:\n\n%s", cmd.data);
 	}

@@ -404,6 +404,13 @@ json_t *runbook_describe(const runbook *r)
 		for (i = 0; ok && i < r->n_mask; i++)
 			ok = json_array_append_new(m, json_string(r->mask[i].text)) == 0;
 	}
+	if (ok && r->budget_read >= 0)
+		ok = json_object_set_new(o, "budget_read", json_real(r->budget_read)) == 0;
+	if (ok && r->budget_write >= 0)
+		ok = json_object_set_new(o, "budget_write", json_real(r->budget_write)) == 0;
+	if (ok && r->max_response_bytes > 0)
+		ok = json_object_set_new(o, "max_response_bytes",
+		                         json_integer(r->max_response_bytes)) == 0;
 	ok = ok && json_object_set(o, "parameters", params) == 0 &&
 	     runbook_aws_command(r, &cmd) == 0 &&
 	     json_object_set_new(o, "command", json_stringn(cmd.data, cmd.len)) == 0;

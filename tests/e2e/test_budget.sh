@@ -39,6 +39,10 @@ cp "$REPO_ROOT/runbooks/tables.yaml" "$bad/"
 e2e_expect_rc "lint of a misspelt budget and a size cap on a write -> 1" 1 "$BG" runbook lint --runbooks "$bad"
 e2e_check "...names the misspelt key" grep -q "budget.reads: unknown key" <<<"$e2e_out$e2e_err"
 e2e_check "...and the cap on a write" grep -q "max_response_bytes caps what a read returns" <<<"$e2e_out$e2e_err"
+e2e_expect_rc "runbook show of a runbook with a budget -> 0" 0 "$BG" runbook show order-by-key --runbooks "$rb"
+e2e_check "...shows the budget" grep -q "^budget: *read 2 capacity units a grant" <<<"$e2e_out"
+e2e_expect_rc "runbook show --json -> 0" 0 "$BG" runbook show orders-of-customer --runbooks "$rb" --json
+e2e_check "...has the size cap" "$PY" -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["max_response_bytes"] == 120 else 1)' <<<"$e2e_out"
 
 # --- a gateway of our own ----------------------------------------------------------------------
 e2e_init_store "$dir" || e2e_fail "init" "breakglass init failed"
