@@ -36,6 +36,35 @@ static void print_str(const char *label, const json_t *v)
 	printf("%-16s %s\n", label, clean);
 }
 
+/* Each open incident: severity, title, its alerts; `close` suggested once they have all
+ * resolved (never done for the responder). */
+static void print_incidents(const json_t *incidents)
+{
+	const json_t *in;
+	size_t i;
+
+	json_array_foreach(incidents, i, in)
+	{
+		const char *id = json_string_value(json_object_get(in, "id"));
+		const char *title = json_string_value(json_object_get(in, "title"));
+		long long firing =
+		    (long long)json_integer_value(json_object_get(in, "alerts_firing"));
+		char cid[64], ctitle[48];
+
+		cli_out_sanitize(id != NULL ? id : "", cid, sizeof(cid));
+		cli_out_sanitize(title != NULL ? title : "", ctitle, sizeof(ctitle));
+		printf("  incident       %s SEV%lld %s\n", cid,
+		       (long long)json_integer_value(json_object_get(in, "severity")), ctitle);
+		if (json_is_true(json_object_get(in, "close_suggested")))
+			printf("                   all alerts resolved: `breakglass close %s` when "
+			       "done\n",
+			       cid);
+		else if (firing > 0)
+			printf("                   %lld alert%s firing\n", firing,
+			       firing == 1 ? "" : "s");
+	}
+}
+
 /* Each live grant: whose, and how long it has left. */
 static void print_grants(const json_t *grants)
 {
@@ -140,6 +169,7 @@ int cmd_status_main(int argc, char **argv)
 	print_str("policy", json_object_get(ans, "policy"));
 	printf("%-16s %lld open\n", "incidents",
 	       (long long)json_integer_value(json_object_get(ans, "open_incidents")));
+	print_incidents(json_object_get(ans, "incidents"));
 	printf("%-16s %lld pending\n", "requests",
 	       (long long)json_integer_value(json_object_get(ans, "pending_requests")));
 	printf("%-16s %lld live\n", "grants",

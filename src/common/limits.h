@@ -328,8 +328,10 @@
  * (escaped in the detail) and its small fields; a longer line is a finding, not read. */
 #define BG_MAX_AUDIT_LINE (2 * BG_MAX_REQUEST_BODY * 6 + 65536)
 
-/* Live grants `status` lists one by one (their number is always given): one screen. */
-#define BG_STATUS_GRANTS 20
+/* Live grants and open incidents `status` lists one by one (their numbers are always
+ * given): one screen. */
+#define BG_STATUS_GRANTS    20
+#define BG_STATUS_INCIDENTS 10
 
 /* A review's learnings (`review --sign --learnings FILE`): a page or two of text; more
  * belongs in the team's own post-mortem document, linked from here. */

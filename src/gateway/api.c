@@ -337,6 +337,7 @@ static void api_grant_creds(api_ctx *c)
 typedef struct status_counts {
 	int64_t now, incidents, pending, grants, overdue;
 	json_t *live; /* status only: the live grants, newest first; NULL: not kept */
+	json_t *open; /* status only: the open incidents; NULL: not kept */
 	gw *g;        /* status only: for each live grant's usage */
 } status_counts;
 
@@ -350,7 +351,18 @@ static int count_overdue(void *ctx, const store_review *r)
 
 static int count_incident(void *ctx, const store_incident *in)
 {
-	((status_counts *)ctx)->incidents += in->open;
+	status_counts *n = ctx;
+
+	n->incidents += in->open;
+	/* An open incident whose alerts have all resolved: `close` is suggested, never
+	 * automatic (the responder decides when the work is done). */
+	if (in->open && n->open != NULL && json_array_size(n->open) < BG_STATUS_INCIDENTS)
+		json_array_append_new(
+		    n->open,
+		    json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}", "id", in->id, "title", in->title,
+		              "severity", (json_int_t)in->severity, "alerts_firing",
+		              (json_int_t)in->firing, "opened_at", (json_int_t)in->opened_at,
+		              "close_suggested", in->firing == 0 && in->alerts_resolved_at > 0));
 	return 0;
 }
 
@@ -461,7 +473,7 @@ static void api_metrics(api_ctx *c)
 	size_t i, k;
 	int rc;
 
-	status_counts n = {bg_now(), 0, 0, 0, 0, NULL, NULL};
+	status_counts n = {bg_now(), 0, 0, 0, 0, NULL, NULL, NULL};
 	gw_metrics_extra x;
 
 	if (sinks_view_get(c, &v, &e) != 0 ||
@@ -517,7 +529,7 @@ static void api_status(api_ctx *c)
 {
 	sinks_view v;
 	json_t *audit_state;
-	status_counts n = {bg_now(), 0, 0, 0, 0, json_array(), c->g};
+	status_counts n = {bg_now(), 0, 0, 0, 0, json_array(), json_array(), c->g};
 	bg_err e;
 	credchain_state st;
 	gw_rb_snapshot *snap = gw_runbooks_acquire(c->g->runbooks);
@@ -540,19 +552,21 @@ static void api_status(api_ctx *c)
 			bg_err_set(&e, BG_ENOMEM, "out of memory");
 		json_decref(id);
 		json_decref(n.live);
+		json_decref(n.open);
 		gw_runbooks_release(snap);
 		api_fail(c, &e);
 		return;
 	}
-	api_reply(
-	    c, 200,
-	    json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:I,s:I,s:o*,s:I,s:o}", "identity", id,
-	              "upstream", c->g->cfg.upstream, "region", c->g->cfg.region, "public_url",
-	              c->g->cfg.public_url, "runbooks", "folder", c->g->cfg.runbooks, "count",
-	              (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy", c->g->cfg.policy,
-	              "open_incidents", (json_int_t)n.incidents, "pending_requests",
-	              (json_int_t)n.pending, "live_grants", (json_int_t)n.grants, "grants", n.live,
-	              "overdue_reviews", (json_int_t)n.overdue, "audit", audit_state));
+	api_reply(c, 200,
+	          json_pack("{s:o,s:s,s:s,s:s,s:{s:s,s:I},s:s,s:I,s:o*,s:I,s:I,s:o*,s:I,s:o}",
+	                    "identity", id, "upstream", c->g->cfg.upstream, "region",
+	                    c->g->cfg.region, "public_url", c->g->cfg.public_url, "runbooks",
+	                    "folder", c->g->cfg.runbooks, "count",
+	                    (json_int_t)runbook_set_count(gw_rb_set(snap)), "policy",
+	                    c->g->cfg.policy, "open_incidents", (json_int_t)n.incidents,
+	                    "incidents", n.open, "pending_requests", (json_int_t)n.pending,
+	                    "live_grants", (json_int_t)n.grants, "grants", n.live,
+	                    "overdue_reviews", (json_int_t)n.overdue, "audit", audit_state));
 	gw_runbooks_release(snap);
 }
 

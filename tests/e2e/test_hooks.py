@@ -208,6 +208,12 @@ class Gateway:
                                f"{r.stderr.strip()[:300]}")
         return json.loads(r.stdout)
 
+    def text(self, *args):
+        """The CLI's human output (stdout) as the admin."""
+        env = dict(os.environ, BREAKGLASS_TOKEN=self.admin["token"], BREAKGLASS_URL=self.url)
+        return subprocess.run([BG, *args], capture_output=True, text=True, env=env,
+                              timeout=60).stdout
+
     def incidents(self):
         return sorted(self.cli("incident", "list", "--all", "--json")["incidents"],
                       key=lambda i: i["id"])
@@ -611,6 +617,14 @@ def run(gw, sns, srv, rogue, work, gws):
     report(inc is not None and inc["alerts"][0]["state"] == "resolved" and
            inc["alerts_firing"] == 0,
            "pagerduty: the alert is resolved", json.dumps(inc)[:400])
+    if inc is not None:
+        suggestion = "all alerts resolved: `breakglass close %s` when done" % inc["id"]
+        shown = gw.text("incident", "show", inc["id"])
+        report(inc["state"] == "open" and suggestion in shown,
+               "...the incident stays open, and `incident show` suggests closing it", shown[:600])
+        st_text = gw.text("status")
+        report(inc["id"] in st_text and suggestion in st_text,
+               "...`status` lists it with the same suggestion", st_text[:800])
     ping = dumps(pd_event("01DEN7GS3ZDAD2F3T0RGJ6Y1KK", "pagey.ping", resource_type="pagey"))
     unchanged("pagerduty: a pagey.ping event",
               post("/hooks/pagerduty", ping, {"X-PagerDuty-Signature": pd_sig(PD_NEW, ping)}),
