@@ -288,7 +288,7 @@ static int child(drill *d, const drill_user *user, const char *const *args, cons
 	close(pe[1]);
 	po[1] = pe[1] = -1;
 	if (rc != 0) {
-		snprintf(why, cap, "cannot run %s: %s", d->self, strerror(rc));
+		snprintf(why, cap, "cannot run %.600s: %s", d->self, strerror(rc));
 		if (po[0] >= 0)
 			close(po[0]);
 		close(pe[0]);
@@ -408,20 +408,20 @@ static int write_policy(drill *d, char *why, size_t cap)
 	join(path, sizeof(path), d->tmp, "am.token");
 	if (write_text(path, line, 0600) != 0) {
 		OPENSSL_cleanse(line, sizeof(line));
-		snprintf(why, cap, "%s: %s", path, strerror(errno));
+		snprintf(why, cap, "%.600s: %s", path, strerror(errno));
 		return -1;
 	}
 	OPENSSL_cleanse(line, sizeof(line));
 	join(path, sizeof(path), d->tmp, "policy.yaml");
 	if (write_text(path, policy, 0600) != 0) {
-		snprintf(why, cap, "%s: %s", path, strerror(errno));
+		snprintf(why, cap, "%.600s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* A checkpoint a second after the last record, so the report written right after
 	 * the close covers the whole incident with a signature. */
 	join(path, sizeof(path), d->tmp, "serve.yaml");
 	if (write_text(path, "audit: {checkpoint_seconds: 1}\n", 0600) != 0) {
-		snprintf(why, cap, "%s: %s", path, strerror(errno));
+		snprintf(why, cap, "%.600s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -552,7 +552,7 @@ static int gateway_start(drill *d, char *why, size_t cap)
 	if (rc == -2)
 		d->gw_pid = 0; /* reaped */
 	if (rc != 0) {
-		snprintf(why, cap, "the gateway %s (see %s)",
+		snprintf(why, cap, "the gateway %s (see %.600s)",
 		         rc == -2 ? "exited at start" : "did not listen within 10 s", log);
 		return -1;
 	}
@@ -625,7 +625,7 @@ static int setup(drill *d, char *why, size_t cap)
 	if (localddb_start(&d->ddb_pid, d->ddb_url, sizeof(d->ddb_url), &e) != 0) {
 		snprintf(why, cap, "%s", e.msg);
 		step_done(d, "setup: local DynamoDB", false, t, why);
-		return CLI_EXIT_LOCAL;
+		return CLI_EXIT_UNREACHABLE;
 	}
 	if (seed(d, why, cap) != 0) {
 		step_done(d, "setup: local DynamoDB", false, t, why);

@@ -154,6 +154,19 @@ e2e_expect_rc "drill list with --scenario -> 2" 2 "$BG" drill list --scenario "$
 e2e_expect_rc "drill list of an empty history -> 0" 0 "$BG" drill list --history "$dir/empty"
 e2e_check "...says so" grep -q "no drills yet" <<<"$e2e_out"
 
+# --- no DynamoDB to rehearse against: exit 3, the failed step recorded and listed ---------
+e2e_expect_rc "a drill without dynalite -> 3" 3 env -C "$dir" BREAKGLASS_DYNALITE= PATH=/nonexistent \
+	TMPDIR="$dir/tmp" "$BG" drill --runbooks "$RB" --history "$dir/nodb"
+e2e_check "...says which step failed" grep -qE "^  FAIL setup: local DynamoDB .*cannot start dynalite" <<<"$e2e_out"
+e2e_expect_rc "drill list -> 0" 0 "$BG" drill list --history "$dir/nodb" --json
+e2e_check "...FAILED at that step, no runbook blamed" "$PY" - "$e2e_out" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])["drills"]
+assert len(d) == 1 and not d[0]["ok"] and d[0]["failed_runbooks"] == [], d
+assert d[0]["failed_step"] == "setup: local DynamoDB", d
+assert d[0]["alert_to_first_query_ms"] is None, d
+PY
+
 # --- nothing of the run's gateway touched, nothing left behind -----------------------------
 if [ -n "${BREAKGLASS_URL:-}" ] && [ -n "${E2E_ADMIN_TOKEN:-}" ]; then
 	e2e_expect_rc "the run's gateway: audit tail -> 0" 0 \
