@@ -89,6 +89,28 @@ typedef struct drill {
 	size_t fixtures_loaded, tables_seeded;
 } drill;
 
+/* A drill interrupted (Ctrl-C, SIGTERM, SIGHUP) stops at the next step and still stops
+ * its gateway and dynalite and removes its temporary folder (the store's master key, the
+ * users' tokens): the signal only sets this. */
+static volatile sig_atomic_t drill_signal;
+
+static void on_signal(int sig)
+{
+	drill_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 static double ms_now(const drill *d)
 {
 	struct timespec t;
@@ -616,12 +638,16 @@ static int setup(drill *d, char *why, size_t cap)
 	int rc;
 
 	t = ms_now(d);
+	if (drill_signal)
+		return 128 + drill_signal;
 	if (write_policy(d, why, cap) != 0) {
 		step_done(d, "setup: drill policy", false, t, why);
 		return CLI_EXIT_LOCAL;
 	}
 	step_done(d, "setup: drill policy", true, t, "one approver, the webhook's own token");
 	t = ms_now(d);
+	if (drill_signal)
+		return 128 + drill_signal;
 	if (localddb_start(&d->ddb_pid, d->ddb_url, sizeof(d->ddb_url), &e) != 0) {
 		snprintf(why, cap, "%s", e.msg);
 		step_done(d, "setup: local DynamoDB", false, t, why);
@@ -635,6 +661,8 @@ static int setup(drill *d, char *why, size_t cap)
 	         d->tables_seeded, d->fixtures_loaded);
 	step_done(d, "setup: local DynamoDB", true, t, detail);
 	t = ms_now(d);
+	if (drill_signal)
+		return 128 + drill_signal;
 	join(data, sizeof(data), d->tmp, "data");
 	args[2] = data;
 	rc = child(d, NULL, args, NULL, &ans, why, cap);
@@ -647,12 +675,16 @@ static int setup(drill *d, char *why, size_t cap)
 	}
 	step_done(d, "setup: store", true, t, "a store of its own, admin drill-admin");
 	t = ms_now(d);
+	if (drill_signal)
+		return 128 + drill_signal;
 	if (gateway_start(d, why, cap) != 0) {
 		step_done(d, "setup: gateway", false, t, why);
 		return CLI_EXIT_UNREACHABLE;
 	}
 	step_done(d, "setup: gateway", true, t, d->gw_url);
 	t = ms_now(d);
+	if (drill_signal)
+		return 128 + drill_signal;
 	rc = make_users(d, why, cap);
 	if (rc != 0) {
 		step_done(d, "setup: users", false, t, why);
@@ -938,39 +970,14 @@ static int do_audit(drill *d, char *why, size_t cap)
 /* Runs a timed step of the path; false when it failed. */
 static bool path_step(drill *d, const char *name, int (*fn)(drill *, char *, size_t))
 {
-	char why[1024];
+	char why[1024] = "interrupted";
 	double t = ms_now(d);
-	int rc = fn(d, why, sizeof(why));
+	int rc = drill_signal ? 128 + drill_signal : fn(d, why, sizeof(why));
 
 	step_done(d, name, rc == 0, t, why);
 	if (rc != 0 && d->exit_code == 0)
 		d->exit_code = rc;
 	return rc == 0;
-}
-
-static void run_runbooks(drill *d)
-{
-	char why[1024], name[BG_MAX_RUNBOOK_ID + 8];
-	size_t i;
-
-	for (i = 0; i < d->sc->n_steps; i++) {
-		const drill_step *st = &d->sc->steps[i];
-		double t = ms_now(d);
-		int rc = do_run(d, st, why, sizeof(why));
-		double end = ms_now(d);
-		snprintf(name, sizeof(name), "run %s", st->id);
-		step_done(d, name, rc == 0, t, why);
-		json_array_append_new(d->runbooks_res,
-		                      json_pack("{s:s,s:b,s:b,s:f,s:O,s:s?}", "id", st->id, "ok",
-		                                rc == 0, "ran", 1, "ms", tenth(end - t), "params",
-		                                st->params, "error", rc == 0 ? NULL : why));
-		if (rc != 0 && d->exit_code == 0)
-			d->exit_code = CLI_EXIT_REFUSED;
-		if (rc == 0 && d->t_first < 0) {
-			d->t_first = end;
-			d->responder_cmds_to_first = d->responder_cmds;
-		}
-	}
 }
 
 /* A runbook that did not run: not in the folder (a failure of the runbook, by name), or
@@ -990,6 +997,36 @@ static void runbooks_not_run(drill *d, const char *why)
 
 	for (i = 0; i < d->sc->n_steps; i++)
 		runbook_not_run(d, &d->sc->steps[i], false, why);
+}
+
+static void run_runbooks(drill *d)
+{
+	char why[1024], name[BG_MAX_RUNBOOK_ID + 8];
+	size_t i;
+
+	for (i = 0; i < d->sc->n_steps; i++) {
+		const drill_step *st = &d->sc->steps[i];
+		double t = ms_now(d);
+		int rc;
+		if (drill_signal) {
+			runbook_not_run(d, st, false, "not run: the drill was interrupted");
+			continue;
+		}
+		rc = do_run(d, st, why, sizeof(why));
+		double end = ms_now(d);
+		snprintf(name, sizeof(name), "run %s", st->id);
+		step_done(d, name, rc == 0, t, why);
+		json_array_append_new(d->runbooks_res,
+		                      json_pack("{s:s,s:b,s:b,s:f,s:O,s:s?}", "id", st->id, "ok",
+		                                rc == 0, "ran", 1, "ms", tenth(end - t), "params",
+		                                st->params, "error", rc == 0 ? NULL : why));
+		if (rc != 0 && d->exit_code == 0)
+			d->exit_code = CLI_EXIT_REFUSED;
+		if (rc == 0 && d->t_first < 0) {
+			d->t_first = end;
+			d->responder_cmds_to_first = d->responder_cmds;
+		}
+	}
 }
 
 static void walk(drill *d)
@@ -1233,6 +1270,7 @@ static int drill_run(const cli_ctx *ctx, const char *scenario_file, const char *
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	catch_signals();
 	d.ctx = ctx;
 	d.t_alert = d.t_first = d.t_end = -1;
 	clock_gettime(CLOCK_MONOTONIC, &d.t0);

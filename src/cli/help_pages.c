@@ -640,6 +640,8 @@ static const cli_help_item drill_exit[] = {
     {"2", "A usage error: a bad option, or a scenario file with a mistake (file and line)."},
     {"3", "The local DynamoDB or the drill's gateway did not start or answer."},
     {"4", "A local failure (files, the history folder, memory)."},
+    {"130", "Interrupted (143: SIGTERM): the drill stopped at the next step, stopped what it "
+            "started, removed its temporary folder and kept what it had."},
     END};
 
 static const cli_help_item drill_env[] = {
