@@ -164,16 +164,14 @@ static void step_done(drill *d, const char *name, bool ok, double started, const
 
 /* --- children: this binary, one command each ----------------------------------------- */
 
-static int env_add(drill *d, const char *a, const char *b)
+static int env_add(drill *d, const char *var)
 {
 	char **n = realloc(d->env, (d->n_env + 2) * sizeof(*n));
-	int len;
 
 	if (n == NULL)
 		return BG_ENOMEM;
 	d->env = n;
-	len = asprintf(&n[d->n_env], "%s%s", a, b);
-	if (len < 0)
+	if ((n[d->n_env] = strdup(var)) == NULL)
 		return BG_ENOMEM;
 	n[++d->n_env] = NULL;
 	return 0;
@@ -191,11 +189,11 @@ static int env_build(drill *d)
 		if (strncmp(*e, "BREAKGLASS_", 11) == 0 || strncmp(*e, "AWS_", 4) == 0 ||
 		    strncasecmp(*e, "no_proxy=", 9) == 0)
 			continue;
-		rc = env_add(d, *e, "");
+		rc = env_add(d, *e);
 	}
-	rc = rc ? rc : env_add(d, "NO_PROXY=127.0.0.1,localhost", "");
-	rc = rc ? rc : env_add(d, "no_proxy=127.0.0.1,localhost", "");
-	rc = rc ? rc : env_add(d, "AWS_EC2_METADATA_DISABLED=true", "");
+	rc = rc ? rc : env_add(d, "NO_PROXY=127.0.0.1,localhost");
+	rc = rc ? rc : env_add(d, "no_proxy=127.0.0.1,localhost");
+	rc = rc ? rc : env_add(d, "AWS_EC2_METADATA_DISABLED=true");
 	return rc;
 }
 
@@ -980,13 +978,15 @@ static bool path_step(drill *d, const char *name, int (*fn)(drill *, char *, siz
 	return rc == 0;
 }
 
-/* A runbook that did not run: not in the folder (a failure of the runbook, by name), or
- * not reached (the drill failed before it: a failure of the step, not of the runbook). */
+/* A runbook that did not run: not in the folder (failed: a failure of the runbook, by
+ * name), or not reached (the drill failed before it: a failure of the step, not of the
+ * runbook). */
 static void runbook_not_run(drill *d, const drill_step *st, bool failed, const char *why)
 {
 	json_array_append_new(d->runbooks_res,
-	                      json_pack("{s:s,s:b,s:b,s:n,s:O,s:s}", "id", st->id, "ok", 0, "ran",
-	                                0, "ms", "params", st->params, "error", why));
+	                      json_pack("{s:s,s:b,s:b,s:b,s:n,s:O,s:s}", "id", st->id, "ok", 0,
+	                                "ran", 0, "missing", failed, "ms", "params", st->params,
+	                                "error", why));
 	if (failed)
 		d->failed = true;
 }
@@ -1064,10 +1064,9 @@ static json_t *result_json(const drill *d, time_t started, const char *id)
 		cli_out_sanitize(pw->pw_name, user, sizeof(user));
 	json_array_foreach(d->runbooks_res, i, r)
 	{
-		const char *err = json_string_value(json_object_get(r, "error"));
 		if (!json_is_true(json_object_get(r, "ok")) &&
 		    (json_is_true(json_object_get(r, "ran")) ||
-		     (err != NULL && strncmp(err, "no runbook ", 11) == 0)))
+		     json_is_true(json_object_get(r, "missing"))))
 			json_array_append(failed, json_object_get(r, "id"));
 	}
 	json_array_foreach(d->steps, i, r)
@@ -1137,6 +1136,7 @@ static void remove_tree(const char *path)
 {
 	DIR *dir = opendir(path);
 	struct dirent *de;
+	struct stat st;
 	char p[BG_MAX_PATH];
 
 	if (dir == NULL) {
@@ -1146,8 +1146,11 @@ static void remove_tree(const char *path)
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		if (de->d_type == DT_DIR)
+		join(p, sizeof(p), path, de->d_name);
+		if (p[0] == '\0')
+			continue;
+		if (de->d_type == DT_DIR ||
+		    (de->d_type == DT_UNKNOWN && lstat(p, &st) == 0 && S_ISDIR(st.st_mode)))
 			remove_tree(p);
 		else
 			(void)unlink(p);
