@@ -1255,6 +1255,31 @@ static void print_summary(const drill *d, const json_t *res)
 	fflush(stdout);
 }
 
+/* A failed drill's --json object also carries what every failure of the CLI does (cli.h):
+ * error, message, exit. */
+static void failure_fields(json_t *res, int exit_code)
+{
+	const json_t *failed = json_object_get(res, "failed_runbooks"), *v;
+	const char *step = json_string_value(json_object_get(res, "failed_step"));
+	char msg[512] = "the drill failed";
+	size_t i, n;
+
+	if (json_array_size(failed) > 0) {
+		n = (size_t)snprintf(msg, sizeof(msg), "runbooks failed:");
+		json_array_foreach(failed, i, v)
+		{
+			if (n < sizeof(msg))
+				n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s %s",
+				                      i ? "," : "", json_string_value(v));
+		}
+	} else if (step != NULL) {
+		snprintf(msg, sizeof(msg), "step failed: %s", step);
+	}
+	json_object_set_new(res, "error", json_string("drill_failed"));
+	json_object_set_new(res, "message", json_string(msg));
+	json_object_set_new(res, "exit", json_integer(exit_code));
+}
+
 static int drill_run(const cli_ctx *ctx, const char *scenario_file, const char *runbooks_flag,
                      const char *history_flag)
 {
@@ -1369,7 +1394,7 @@ result:
 		d.exit_code = CLI_EXIT_REFUSED;
 	if (ctx->json) {
 		if (d.exit_code != 0)
-			json_object_set_new(res, "exit", json_integer(d.exit_code));
+			failure_fields(res, d.exit_code);
 		json_object_set_new(res, "folder", json_string(d.out));
 		rc = cli_emit_json(res);
 		rc = rc != 0 ? rc : d.exit_code;

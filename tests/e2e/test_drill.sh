@@ -126,6 +126,13 @@ assert b["orders-of-customer"]["ok"] and not b["unstick-order"]["ok"], b
 assert "parameter order" in b["unstick-order"]["error"], b
 assert isinstance(r["alert_to_first_query_ms"], (int, float)), r
 PY
+e2e_expect_rc "the broken drill with --json -> 1" 1 drill --scenario "$dir/broken.yaml" --history "$dir/h-json" --json
+e2e_check "...one JSON object with error, message naming the runbooks, exit" "$PY" - "$e2e_out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert (r["error"], r["exit"], r["ok"]) == ("drill_failed", 1, False), r
+assert r["message"] == "runbooks failed: no-such-runbook, unstick-order", r["message"]
+PY
 e2e_check "the broken drill's report exists" test -s "$bfolder/report.html"
 e2e_expect_rc "drill list -> 0" 0 "$BG" drill list --history "$hist"
 e2e_check "drill list: the broken drill first, FAILED, naming its runbooks" "$PY" - "$e2e_out" "$(basename "$bfolder")" <<'PY'
