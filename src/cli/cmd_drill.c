@@ -57,6 +57,12 @@
 
 extern char **environ;
 
+/* The target (DESIGN.md, issue 11): alert to first successful templated query within this
+ * much tool time, in at most this many responder commands. Reported, never a failure: a
+ * slow machine does not make a runbook broken. */
+#define DRILL_TARGET_MS       2000.0
+#define DRILL_TARGET_COMMANDS 3
+
 typedef struct drill_user {
 	char name[32];
 	char token[256];
@@ -521,7 +527,9 @@ static int wait_listening(pid_t pid, int port)
 	return -1;
 }
 
-static int gateway_start(drill *d, char *why, size_t cap)
+/* One try at starting the gateway on a free port: 0, -2 when it exited at start (the
+ * port taken meanwhile, among others: worth another try), -1 otherwise. */
+static int gateway_try(drill *d, char *why, size_t cap)
 {
 	char listen_on[32], data[BG_MAX_PATH], policy[BG_MAX_PATH], log[BG_MAX_PATH];
 	char config[BG_MAX_PATH];
@@ -571,12 +579,24 @@ static int gateway_start(drill *d, char *why, size_t cap)
 	rc = wait_listening(d->gw_pid, port);
 	if (rc == -2)
 		d->gw_pid = 0; /* reaped */
-	if (rc != 0) {
+	if (rc != 0)
 		snprintf(why, cap, "the gateway %s (see %.600s)",
 		         rc == -2 ? "exited at start" : "did not listen within 10 s", log);
-		return -1;
+	return rc;
+}
+
+/* The drill's gateway, on a free loopback port (three tries: another process may take
+ * the port between the choice and the gateway's bind). */
+static int gateway_start(drill *d, char *why, size_t cap)
+{
+	int tries, rc = -1;
+
+	for (tries = 0; tries < 3; tries++) {
+		rc = gateway_try(d, why, cap);
+		if (rc != -2)
+			break;
 	}
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static void stop(pid_t *pid)
@@ -1050,6 +1070,12 @@ static void walk(drill *d)
 	d->t_end = ms_now(d);
 }
 
+static bool target_met(const drill *d)
+{
+	return d->t_first >= 0 && d->t_first - d->t_alert <= DRILL_TARGET_MS &&
+	       d->responder_cmds_to_first <= DRILL_TARGET_COMMANDS;
+}
+
 static json_t *result_json(const drill *d, time_t started, const char *id)
 {
 	char when[32], user[64] = "unknown";
@@ -1087,6 +1113,8 @@ static json_t *result_json(const drill *d, time_t started, const char *id)
 	              d->t_end >= 0 ? json_real(tenth(d->t_end - d->t_alert)) : json_null());
 	if (v != NULL && first_failed != NULL)
 		json_object_set_new(v, "failed_step", json_string(first_failed));
+	if (v != NULL)
+		json_object_set_new(v, "target_met", json_boolean(target_met(d)));
 	return v;
 }
 
@@ -1238,9 +1266,10 @@ static void print_summary(const drill *d, const json_t *res)
 
 	if (d->t_first >= 0)
 		printf("alert -> first successful query: %.1f ms of tool time in %d responder "
-		       "command%s (target: <= 2000 ms in <= 3)\n",
+		       "command%s (target: <= %.0f ms in <= %d: %s)\n",
 		       d->t_first - d->t_alert, d->responder_cmds_to_first,
-		       d->responder_cmds_to_first == 1 ? "" : "s");
+		       d->responder_cmds_to_first == 1 ? "" : "s", DRILL_TARGET_MS,
+		       DRILL_TARGET_COMMANDS, target_met(d) ? "met" : "MISSED");
 	else
 		printf("alert -> first successful query: none succeeded\n");
 	if (json_array_size(failed) > 0) {
