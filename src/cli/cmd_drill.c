@@ -646,70 +646,84 @@ static int make_users(drill *d, char *why, size_t cap)
 	return rc;
 }
 
-static int setup(drill *d, char *why, size_t cap)
+static int setup_policy(drill *d, char *why, size_t cap)
 {
-	const char *args[] = {"init", "--data", NULL, "--admin", "drill-admin", "--json", NULL};
-	char data[BG_MAX_PATH], detail[128];
-	json_t *ans = NULL;
-	double t;
-	bg_err e;
-	int rc;
-
-	t = ms_now(d);
-	if (drill_signal)
-		return 128 + drill_signal;
-	if (write_policy(d, why, cap) != 0) {
-		step_done(d, "setup: drill policy", false, t, why);
+	if (write_policy(d, why, cap) != 0)
 		return CLI_EXIT_LOCAL;
-	}
-	step_done(d, "setup: drill policy", true, t, "one approver, the webhook's own token");
-	t = ms_now(d);
-	if (drill_signal)
-		return 128 + drill_signal;
+	snprintf(why, cap, "one approver, the webhook's own token");
+	return 0;
+}
+
+static int setup_dynamodb(drill *d, char *why, size_t cap)
+{
+	bg_err e;
+
 	if (localddb_start(&d->ddb_pid, d->ddb_url, sizeof(d->ddb_url), &e) != 0) {
 		snprintf(why, cap, "%s", e.msg);
-		step_done(d, "setup: local DynamoDB", false, t, why);
 		return CLI_EXIT_UNREACHABLE;
 	}
-	if (seed(d, why, cap) != 0) {
-		step_done(d, "setup: local DynamoDB", false, t, why);
+	if (seed(d, why, cap) != 0)
 		return CLI_EXIT_UNREACHABLE;
-	}
-	snprintf(detail, sizeof(detail), "dynalite, %zu table(s), %zu fixture file(s)",
-	         d->tables_seeded, d->fixtures_loaded);
-	step_done(d, "setup: local DynamoDB", true, t, detail);
-	t = ms_now(d);
-	if (drill_signal)
-		return 128 + drill_signal;
+	snprintf(why, cap, "dynalite, %zu table(s), %zu fixture file(s)", d->tables_seeded,
+	         d->fixtures_loaded);
+	return 0;
+}
+
+static int setup_store(drill *d, char *why, size_t cap)
+{
+	char data[BG_MAX_PATH];
+	const char *args[] = {"init", "--data", data, "--admin", "drill-admin", "--json", NULL};
+	json_t *ans = NULL;
+	int rc;
+
 	join(data, sizeof(data), d->tmp, "data");
-	args[2] = data;
 	rc = child(d, NULL, args, NULL, &ans, why, cap);
 	if (rc == 0 && take_user(&d->admin, "drill-admin", ans, why, cap) != 0)
 		rc = CLI_EXIT_LOCAL;
 	json_decref(ans);
-	if (rc != 0) {
-		step_done(d, "setup: store", false, t, why);
-		return rc;
-	}
-	step_done(d, "setup: store", true, t, "a store of its own, admin drill-admin");
-	t = ms_now(d);
-	if (drill_signal)
-		return 128 + drill_signal;
-	if (gateway_start(d, why, cap) != 0) {
-		step_done(d, "setup: gateway", false, t, why);
+	if (rc == 0)
+		snprintf(why, cap, "a store of its own, admin drill-admin");
+	return rc;
+}
+
+static int setup_gateway(drill *d, char *why, size_t cap)
+{
+	if (gateway_start(d, why, cap) != 0)
 		return CLI_EXIT_UNREACHABLE;
-	}
-	step_done(d, "setup: gateway", true, t, d->gw_url);
-	t = ms_now(d);
-	if (drill_signal)
-		return 128 + drill_signal;
-	rc = make_users(d, why, cap);
-	if (rc != 0) {
-		step_done(d, "setup: users", false, t, why);
-		return rc;
-	}
-	step_done(d, "setup: users", true, t, "drill-responder, drill-approver (scripted)");
+	snprintf(why, cap, "%s", d->gw_url);
 	return 0;
+}
+
+static int setup_users(drill *d, char *why, size_t cap)
+{
+	int rc = make_users(d, why, cap);
+
+	if (rc == 0)
+		snprintf(why, cap, "drill-responder, drill-approver (scripted)");
+	return rc;
+}
+
+/* Runs a timed step (of the setup or the path): false when it failed, the drill's exit
+ * code set by its first failure. An interrupted drill fails each step it has not begun. */
+static bool path_step(drill *d, const char *name, int (*fn)(drill *, char *, size_t))
+{
+	char why[1024] = "interrupted";
+	double t = ms_now(d);
+	int rc = drill_signal ? 128 + drill_signal : fn(d, why, sizeof(why));
+
+	step_done(d, name, rc == 0, t, why);
+	if (rc != 0 && d->exit_code == 0)
+		d->exit_code = rc;
+	return rc == 0;
+}
+
+static bool setup(drill *d)
+{
+	return path_step(d, "setup: drill policy", setup_policy) &&
+	       path_step(d, "setup: local DynamoDB", setup_dynamodb) &&
+	       path_step(d, "setup: store", setup_store) &&
+	       path_step(d, "setup: gateway", setup_gateway) &&
+	       path_step(d, "setup: users", setup_users);
 }
 
 /* --- the path: alert, request, approval, runbooks, close, report, audit --------------- */
@@ -984,19 +998,6 @@ static int do_audit(drill *d, char *why, size_t cap)
 }
 
 /* --- one drill ------------------------------------------------------------------------ */
-
-/* Runs a timed step of the path; false when it failed. */
-static bool path_step(drill *d, const char *name, int (*fn)(drill *, char *, size_t))
-{
-	char why[1024] = "interrupted";
-	double t = ms_now(d);
-	int rc = drill_signal ? 128 + drill_signal : fn(d, why, sizeof(why));
-
-	step_done(d, name, rc == 0, t, why);
-	if (rc != 0 && d->exit_code == 0)
-		d->exit_code = rc;
-	return rc == 0;
-}
 
 /* A runbook that did not run: not in the folder (failed: a failure of the runbook, by
  * name), or not reached (the drill failed before it: a failure of the step, not of the
@@ -1402,10 +1403,8 @@ static int drill_run(const cli_ctx *ctx, const char *scenario_file, const char *
 		goto result;
 	}
 	d.sc = sc;
-	rc = setup(&d, why, sizeof(why));
-	if (rc != 0) {
+	if (!setup(&d)) {
 		d.aborted = true;
-		d.exit_code = rc;
 		runbooks_not_run(&d, "not run: the drill's setup failed");
 	} else {
 		walk(&d);

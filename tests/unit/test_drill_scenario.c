@@ -92,27 +92,38 @@ static void refused(const char *text, unsigned line, const char *want)
 		fail_msg("%s: got \"%s\", want %s ... %s", text, e.msg, where, want);
 }
 
+/* Each mistake: the text, the line it is reported at, what the message says. */
+static const struct {
+	const char *text;
+	unsigned line;
+	const char *want;
+} mistakes[] = {
+    {"runbooks: [{id: a}]\n", 1, "no name"},
+    {"name: x\n", 1, "no runbooks"},
+    {"name: x\nrunbooks: []\n", 2, "empty"},
+    {"name: x\nrunbooks: {id: a}\n", 2, "must be a list"},
+    {"name: x\nrunbook: [{id: a}]\n", 2, "unknown key 'runbook'"},
+    {"name: x\nrunbooks:\n  - {id: a, parms: {}}\n", 3, "unknown key 'parms'"},
+    {"name: x\nrunbooks:\n  - {params: {}}\n", 3, "without id"},
+    {"name: x\nrunbooks:\n  - {id: Bad_Id}\n", 3, "bad id"},
+    {"name: x\nrunbooks:\n  - {id: a}\n  - {id: a}\n", 4, "listed twice (first on line 3)"},
+    {"name: x\nrunbooks:\n  - {id: a, params: [1, 2]}\n", 3, "mapping"},
+    {"name: x\nrunbooks:\n  - {id: a, params: {c: [1]}}\n", 3, "single value"},
+    {"name: x\nalert: {9lives: x}\nrunbooks: [{id: a}]\n", 2, "bad name '9lives'"},
+    {"name: x\nalert: [a]\nrunbooks: [{id: a}]\n", 2, "mapping"},
+    {"name: [x]\nrunbooks: [{id: a}]\n", 1, "single value"},
+    {"name: x\nname: y\nrunbooks: [{id: a}]\n", 2, ""},
+    {"- a\n", 1, "a mapping"},
+    {"name: &a x\nrunbooks: [{id: a}]\n", 1, ""},
+};
+
 static void test_errors(void **state)
 {
+	size_t i;
+
 	(void)state;
-	refused("runbooks: [{id: a}]\n", 1, "no name");
-	refused("name: x\n", 1, "no runbooks");
-	refused("name: x\nrunbooks: []\n", 2, "empty");
-	refused("name: x\nrunbooks: {id: a}\n", 2, "must be a list");
-	refused("name: x\nrunbook: [{id: a}]\n", 2, "unknown key 'runbook'");
-	refused("name: x\nrunbooks:\n  - {id: a, parms: {}}\n", 3, "unknown key 'parms'");
-	refused("name: x\nrunbooks:\n  - {params: {}}\n", 3, "without id");
-	refused("name: x\nrunbooks:\n  - {id: Bad_Id}\n", 3, "bad id");
-	refused("name: x\nrunbooks:\n  - {id: a}\n  - {id: a}\n", 4,
-	        "listed twice (first on line 3)");
-	refused("name: x\nrunbooks:\n  - {id: a, params: [1, 2]}\n", 3, "mapping");
-	refused("name: x\nrunbooks:\n  - {id: a, params: {c: [1]}}\n", 3, "single value");
-	refused("name: x\nalert: {9lives: x}\nrunbooks: [{id: a}]\n", 2, "bad name '9lives'");
-	refused("name: x\nalert: [a]\nrunbooks: [{id: a}]\n", 2, "mapping");
-	refused("name: [x]\nrunbooks: [{id: a}]\n", 1, "single value");
-	refused("name: x\nname: y\nrunbooks: [{id: a}]\n", 2, "");
-	refused("- a\n", 1, "a mapping");
-	refused("name: &a x\nrunbooks: [{id: a}]\n", 1, "");
+	for (i = 0; i < sizeof(mistakes) / sizeof(mistakes[0]); i++)
+		refused(mistakes[i].text, mistakes[i].line, mistakes[i].want);
 }
 
 static void test_limits(void **state)
