@@ -147,6 +147,11 @@ int cli_list_add(const cli_args *a, json_t *arr, const char *val, const char *op
 /* A runbook id as a grant or request names it (n bytes at s): 1-64 of a-z 0-9 -. */
 bool cli_runbook_word(const char *s, size_t n);
 
+/* The runbook folder a command without a server uses: flag, else $BREAKGLASS_RUNBOOKS,
+ * else the serve configuration's (BREAKGLASS_CONFIG), else "runbooks"; may point into buf
+ * (cap bytes). */
+const char *cli_runbook_dir(const char *flag, char *buf, size_t cap);
+
 /* The commands (cmd_*.c). */
 int cmd_init_main(int argc, char **argv);
 int cmd_serve_main(int argc, char **argv);
@@ -173,6 +178,7 @@ int cmd_deny_main(int argc, char **argv);
 int cmd_requests_main(int argc, char **argv);
 int cmd_extend_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
+int cmd_drill_main(int argc, char **argv);
 
 /* Writes incident's report in format (md, html, json) to out_path (NULL: stdout), built
  * from the audit trail (cmd_report.c); `close` writes one too. An exit code. */

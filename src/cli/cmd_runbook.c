@@ -20,7 +20,7 @@
 #include "runbook/runbook.h"
 
 /* The folder to use: the flag, the environment, the serve configuration, ./runbooks. */
-static const char *runbook_dir(const char *flag, char *buf, size_t cap)
+const char *cli_runbook_dir(const char *flag, char *buf, size_t cap)
 {
 	const char *env = getenv("BREAKGLASS_RUNBOOKS");
 	gw_config cfg;
@@ -296,15 +296,16 @@ int cmd_runbook_main(int argc, char **argv)
 	if (endpoint != NULL && strcmp(sub, "test") != 0)
 		return cli_usage_error(&a, "--endpoint is for runbook test");
 	if (strcmp(sub, "lint") == 0)
-		return do_lint(&ctx, runbook_dir(flag, buf, sizeof(buf)));
+		return do_lint(&ctx, cli_runbook_dir(flag, buf, sizeof(buf)));
 	if (strcmp(sub, "list") == 0)
-		return do_list(&ctx, runbook_dir(flag, buf, sizeof(buf)));
+		return do_list(&ctx, cli_runbook_dir(flag, buf, sizeof(buf)));
 	if (strcmp(sub, "show") == 0) {
 		if (id == NULL)
 			return cli_usage_error(&a, "runbook show needs the runbook's ID");
-		return do_show(&ctx, runbook_dir(flag, buf, sizeof(buf)), id);
+		return do_show(&ctx, cli_runbook_dir(flag, buf, sizeof(buf)), id);
 	}
 	if (strcmp(sub, "test") == 0)
-		return cli_runbook_test(&ctx, runbook_dir(flag, buf, sizeof(buf)), id, endpoint);
+		return cli_runbook_test(&ctx, cli_runbook_dir(flag, buf, sizeof(buf)), id,
+		                        endpoint);
 	return cli_usage_error(&a, "unknown subcommand \"%s\" (lint, list, show, test)", sub);
 }

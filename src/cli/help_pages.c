@@ -606,6 +606,50 @@ static const cli_help_item run_examples[] = {
      "--json | jq '.items[].sk.S'"},
     END};
 
+/* --- drill --------------------------------------------------------------------------- */
+
+static const cli_help_item drill_opts[] = {
+    {"list", "Prints the drills kept in the history, newest first: when, the scenario, "
+             "passed or FAILED, the time from alert to first query, and the runbooks that "
+             "failed."},
+    {"--scenario FILE",
+     "The scenario: a YAML file with the drill's name, the alert's labels and the runbooks "
+     "to run with their parameters (docs/drills.md). Default: every runbook of the folder, "
+     "with its first test's parameters."},
+    {"--runbooks DIR",
+     "The runbook folder (its tables.yaml and fixtures seed the local DynamoDB). Default: "
+     "$BREAKGLASS_RUNBOOKS, the serve configuration's, else ./runbooks."},
+    {"--history DIR",
+     "Where drills are kept, one folder each. Default: $BREAKGLASS_DRILL_HISTORY, else "
+     "$XDG_STATE_HOME/breakglass/drills, else ~/.local/state/breakglass/drills."},
+    END};
+
+static const cli_help_item drill_examples[] = {
+    {"Rehearse every runbook of ./runbooks:", "breakglass drill"},
+    {"Rehearse the stuck-orders scenario, then look at the history:",
+     "breakglass drill --scenario examples/drill.yaml\nbreakglass drill list"},
+    {"For a script (the exit status says whether it passed):",
+     "breakglass drill --json | jq .alert_to_first_query_ms"},
+    END};
+
+static const cli_help_item drill_exit[] = {
+    {"0", "The drill passed: every step and every runbook."},
+    {"1", "A runbook failed (named in the output and in result.json), a step of the path "
+          "was refused (the drill still closed the incident and wrote the report), or the "
+          "runbook folder does not load."},
+    {"2", "A usage error: a bad option, or a scenario file with a mistake (file and line)."},
+    {"3", "The local DynamoDB or the drill's gateway did not start or answer."},
+    {"4", "A local failure (files, the history folder, memory)."},
+    {"130", "Interrupted (143: SIGTERM): the drill stopped at the next step, stopped what it "
+            "started, removed its temporary folder and kept what it had."},
+    END};
+
+static const cli_help_item drill_env[] = {
+    {"BREAKGLASS_DRILL_HISTORY", "The history folder, when --history is not given."},
+    {"BREAKGLASS_DYNALITE", "The dynalite program to start (default: "
+                            "./node_modules/.bin/dynalite, else dynalite on PATH)."},
+    END};
+
 /* --- help ---------------------------------------------------------------------------- */
 
 static const cli_help_item help_opts[] = {
@@ -879,6 +923,29 @@ static const cli_help pages[] = {
      "verified against the audit public key. Every text from the records (alert titles, "
      "reasons, user agents) is escaped for the format.",
      report_opts, true, report_examples, report_exit, NULL},
+    {"drill", "rehearse an incident end to end against a local DynamoDB",
+     "breakglass drill [--scenario FILE] [--runbooks DIR] [--history DIR]\n"
+     "breakglass drill list [--history DIR] [--json]",
+     "Rehearses an incident from end to end without touching production: a temporary store "
+     "(init), a private dynalite seeded from the runbooks' tables.yaml and fixtures, and a "
+     "gateway of its own on a free loopback port with a drill policy. An alert arrives "
+     "through the real Alertmanager webhook and opens an incident; a scripted responder "
+     "requests the scenario's runbooks with MFA; a scripted approver approves; each runbook "
+     "runs as `breakglass run` would run it; the incident is closed and its report written "
+     "(html, md, json); the incident's audit export is verified offline.\n\n"
+     "Each step is this very binary doing what the command of that name does, and is shown "
+     "as it ends with its duration. The drill measures the tool time from the alert to the "
+     "first successful templated query (the setup excluded) and counts the responder "
+     "commands it took; the target is 2 seconds in at most 3 commands. Everything is marked "
+     "DRILL: the alert's title and labels, the request's reason, the close.\n\n"
+     "A runbook that fails (a parameter its rules refuse, a query DynamoDB refuses, a "
+     "runbook the folder lacks) is reported by name, and the drill goes on to close and "
+     "report. Each drill is kept in the history folder: result.json (the steps, their "
+     "timings, each runbook's result, the alert-to-first-query time), the report, the "
+     "audit export and the keys that verify it (breakglass audit verify --file audit.jsonl "
+     "--pubkey audit-pubkey.pem), and the drill gateway's log. With --json the drill prints "
+     "result.json's object.",
+     drill_opts, false, drill_examples, drill_exit, drill_env},
     {"runbook", "check, list, show and test the runbook templates",
      "breakglass runbook lint [--runbooks DIR] [--json]\n"
      "breakglass runbook list [--runbooks DIR] [--json]\n"

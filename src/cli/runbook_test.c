@@ -3,102 +3,21 @@
  * template (or of one), each against a fresh table in a local DynamoDB loaded from the
  * test's fixtures.
  *
- * Without --endpoint a private dynalite is started on a free loopback port (found as
- * $BREAKGLASS_DYNALITE, `dynalite` on PATH, or ./node_modules/.bin/dynalite) and stopped
- * at the end. A read template's test counts (and compares) the items of every page up to
- * max_pages; a write template's counts 1 when the write happened and 0 when its condition
+ * Without --endpoint a private dynalite (localddb.h) is started on a free loopback port
+ * and stopped at the end. A read template's test counts (and compares) the items of every page up
+ * to max_pages; a write template's counts 1 when the write happened and 0 when its condition
  * refused it, and compares the item's state afterwards.
  */
 #include "cli/runbook_test.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli/ddb_client.h"
+#include "cli/localddb.h"
 #include "common/limits.h"
 #include "runbook/runbook.h"
-
-extern char **environ;
-
-/* --- a private dynalite -------------------------------------------------------------- */
-
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool executable(const char *p)
-{
-	return p != NULL && p[0] != '\0' && access(p, X_OK) == 0;
-}
-
-/* Starts dynalite on a free port; *pid and the endpoint URL on success. */
-static int dynalite_start(pid_t *pid, char *url, size_t cap, bg_err *e)
-{
-	const char *env = getenv("BREAKGLASS_DYNALITE"), *prog = NULL;
-	char port_s[16];
-	char *argv[] = {NULL, "--host",          "127.0.0.1", "--port", port_s, "--createTableMs",
-	                "0",  "--deleteTableMs", "0",         NULL};
-	posix_spawn_file_actions_t fa;
-	int port = free_port(), rc;
-
-	if (executable(env))
-		prog = env;
-	else if (executable("node_modules/.bin/dynalite"))
-		prog = "node_modules/.bin/dynalite";
-	else
-		prog = "dynalite"; /* on PATH, or the spawn fails below */
-	if (port < 0)
-		return bg_err_set(e, BG_EIO, "no free port for dynalite");
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	argv[0] = (char *)prog;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(pid, prog, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return bg_err_set(
-		    e, BG_EIO,
-		    "cannot start dynalite (%s): %s; set BREAKGLASS_DYNALITE, run `make "
-		    "deps`, or give --endpoint URL of a local DynamoDB",
-		    prog, strerror(rc));
-	snprintf(url, cap, "http://127.0.0.1:%d", port);
-	return 0;
-}
-
-static void dynalite_stop(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
 
 /* --- one test ------------------------------------------------------------------------ */
 
@@ -109,150 +28,6 @@ typedef struct tester {
 	json_t *results; /* --json: [{runbook, test, ok, message}] */
 	int passed, failed;
 } tester;
-
-static void attr_def(json_t *defs, const char *name, char type)
-{
-	const char *n;
-	size_t i;
-	json_t *d;
-	char t[2] = {type, '\0'};
-
-	json_array_foreach(defs, i, d)
-	{
-		n = json_string_value(json_object_get(d, "AttributeName"));
-		if (n != NULL && strcmp(n, name) == 0)
-			return;
-	}
-	json_array_append_new(defs,
-	                      json_pack("{s:s,s:s}", "AttributeName", name, "AttributeType", t));
-}
-
-static json_t *key_schema(const runbook_keys *k)
-{
-	json_t *ks = json_pack("[{s:s,s:s}]", "AttributeName", k->pk, "KeyType", "HASH");
-
-	if (ks != NULL && k->sk[0] != '\0')
-		json_array_append_new(
-		    ks, json_pack("{s:s,s:s}", "AttributeName", k->sk, "KeyType", "RANGE"));
-	return ks;
-}
-
-/* Waits until DescribeTable says ACTIVE (gone=false) or the table is gone (gone=true):
- * DynamoDB and dynalite create and delete tables asynchronously. */
-static int table_wait(tester *t, const char *name, bool gone, bg_err *e)
-{
-	json_t *req = json_pack("{s:s}", "TableName", name), *ans = NULL;
-	enum { NOT_YET = 1 };
-	const char *st;
-	int rc = 0, tries;
-
-	for (tries = 0; tries < 200; tries++) {
-		rc = cli_ddb_call(t->db, "DescribeTable", req, &ans, e);
-		st = json_string_value(
-		    json_object_get(json_object_get(ans, "Table"), "TableStatus"));
-		if (gone && rc == BG_EDENIED && strstr(e->msg, "ResourceNotFound") != NULL)
-			rc = 0;
-		else if (!gone && rc == 0 && st != NULL && strcmp(st, "ACTIVE") == 0)
-			rc = 0;
-		else
-			rc = NOT_YET;
-		json_decref(ans);
-		ans = NULL;
-		if (rc != NOT_YET)
-			break;
-		nanosleep(&(struct timespec){0, 50000000L}, NULL);
-	}
-	json_decref(req);
-	return rc == NOT_YET ? bg_err_set(e, BG_EUPSTREAM, "table %s did not become %s", name,
-	                                  gone ? "deleted" : "active")
-	                     : rc;
-}
-
-/* Drops and creates the table as tables.yaml declares it. */
-static int fresh_table(tester *t, const runbook_table *tb, bg_err *e)
-{
-	json_t *req, *ans = NULL, *defs = json_array(), *gsis = json_array();
-	size_t i;
-	int rc;
-
-	req = json_pack("{s:s}", "TableName", tb->name);
-	rc = cli_ddb_call(t->db, "DeleteTable", req, &ans, e);
-	json_decref(req);
-	json_decref(ans);
-	ans = NULL;
-	if (rc == BG_EUPSTREAM || (rc = table_wait(t, tb->name, true, e)) != 0) {
-		json_decref(defs);
-		json_decref(gsis);
-		return rc;
-	}
-	attr_def(defs, tb->keys.pk, tb->keys.pk_type);
-	if (tb->keys.sk[0] != '\0')
-		attr_def(defs, tb->keys.sk, tb->keys.sk_type);
-	for (i = 0; i < tb->n_indexes; i++) {
-		const runbook_keys *k = &tb->index_keys[i];
-		attr_def(defs, k->pk, k->pk_type);
-		if (k->sk[0] != '\0')
-			attr_def(defs, k->sk, k->sk_type);
-		json_array_append_new(
-		    gsis, json_pack("{s:s,s:o,s:{s:s},s:{s:i,s:i}}", "IndexName",
-		                    tb->index_names[i], "KeySchema", key_schema(k), "Projection",
-		                    "ProjectionType", "ALL", "ProvisionedThroughput",
-		                    "ReadCapacityUnits", 5, "WriteCapacityUnits", 5));
-	}
-	req = json_pack("{s:s,s:o,s:o,s:{s:i,s:i}}", "TableName", tb->name, "KeySchema",
-	                key_schema(&tb->keys), "AttributeDefinitions", defs,
-	                "ProvisionedThroughput", "ReadCapacityUnits", 5, "WriteCapacityUnits", 5);
-	if (req != NULL && json_array_size(gsis) > 0)
-		json_object_set(req, "GlobalSecondaryIndexes", gsis);
-	json_decref(gsis);
-	if (req == NULL)
-		return bg_err_set(e, BG_ENOMEM, "out of memory");
-	rc = cli_ddb_call(t->db, "CreateTable", req, &ans, e);
-	json_decref(req);
-	json_decref(ans);
-	return rc != 0 ? rc : table_wait(t, tb->name, false, e);
-}
-
-static int load_fixtures(tester *t, const runbook *r, const runbook_test *rt, bg_err *e)
-{
-	char path[BG_MAX_PATH];
-	json_error_t je;
-	json_t *items, *item, *req, *ans;
-	size_t i;
-	int rc = 0;
-
-	if (rt->fixtures == NULL)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s", t->dir, rt->fixtures);
-	items = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!json_is_array(items)) {
-		json_decref(items);
-		return bg_err_set(e, BG_EINVAL, "%s:%d: %s", rt->fixtures, je.line,
-		                  items == NULL ? je.text
-		                                : "fixtures must be a JSON array of items");
-	}
-	if (json_array_size(items) > BG_MAX_FIXTURE_ITEMS) {
-		json_decref(items);
-		return bg_err_set(e, BG_EINVAL, "%s: more than %d items", rt->fixtures,
-		                  BG_MAX_FIXTURE_ITEMS);
-	}
-	json_array_foreach(items, i, item)
-	{
-		req = json_pack("{s:s,s:O}", "TableName", r->table, "Item", item);
-		ans = NULL;
-		rc = req != NULL ? cli_ddb_call(t->db, "PutItem", req, &ans, e) : BG_ENOMEM;
-		json_decref(req);
-		json_decref(ans);
-		if (rc != 0) {
-			char why[sizeof(e->msg)];
-			snprintf(why, sizeof(why), "%s", e->msg);
-			rc = bg_err_set(e, rc, "%s: item %zu: %s", rt->fixtures, i + 1, why);
-			break;
-		}
-	}
-	json_decref(items);
-	return rc;
-}
 
 /* The items a read returns over its pages, or for a write 1 item or 0 (condition). */
 static int run_template(tester *t, const runbook *r, const json_t *avs, json_t *got, int64_t *count,
@@ -459,7 +234,8 @@ static void run_test(tester *t, const runbook *r, const runbook_test *rt)
 		json_decref(got);
 		return;
 	}
-	if (fresh_table(t, tb, &e) != 0 || load_fixtures(t, r, rt, &e) != 0 ||
+	if (localddb_fresh_table(t->db, tb, &e) != 0 ||
+	    localddb_load_fixtures(t->db, t->dir, rt->fixtures, r->table, &e) != 0 ||
 	    runbook_bind(r, rt->params, &avs, &e) != 0 ||
 	    run_template(t, r, avs, got, &count, &e) != 0) {
 		snprintf(why, sizeof(why), "%s", e.msg);
@@ -490,7 +266,7 @@ int cli_runbook_test(const cli_ctx *ctx, const char *dir, const char *id, const 
 	tester t;
 	bg_err e;
 	size_t i, j, ntests = 0;
-	int rc, tries;
+	int rc;
 
 	memset(&t, 0, sizeof(t));
 	rc = runbook_set_load(dir, &s, &d, &e);
@@ -510,7 +286,7 @@ int cli_runbook_test(const cli_ctx *ctx, const char *dir, const char *id, const 
 		return cli_fail(CLI_EXIT_REFUSED, "not_found", "no runbook %s in %s", id, dir);
 	}
 	if (endpoint == NULL) {
-		if (dynalite_start(&pid, url, sizeof(url), &e) != 0) {
+		if (localddb_start(&pid, url, sizeof(url), &e) != 0) {
 			runbook_set_free(s);
 			return cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
 		}
@@ -521,18 +297,10 @@ int cli_runbook_test(const cli_ctx *ctx, const char *dir, const char *id, const 
 	t.results = ctx->json ? json_array() : NULL;
 	rc = cli_ddb_new(endpoint, "us-east-1", "breakglass-runbook-test",
 	                 "breakglass-runbook-test", NULL, &t.db, &e);
-	/* Wait for the private dynalite to answer (node takes a moment to start). */
-	for (tries = 0; rc == 0 && pid > 0 && tries < 100; tries++) {
-		json_t *ans = NULL, *req = json_object();
-		int c = cli_ddb_call(t.db, "ListTables", req, &ans, &e);
-		json_decref(req);
-		json_decref(ans);
-		if (c != BG_EUPSTREAM)
-			break;
-		nanosleep(&(struct timespec){0, 100000000L}, NULL);
-	}
+	if (rc == 0 && pid > 0)
+		rc = localddb_wait_ready(t.db, &e);
 	if (rc != 0) {
-		dynalite_stop(pid);
+		localddb_stop(pid);
 		runbook_set_free(s);
 		json_decref(t.results);
 		return cli_fail(CLI_EXIT_LOCAL, NULL, "%s", e.msg);
@@ -545,7 +313,7 @@ int cli_runbook_test(const cli_ctx *ctx, const char *dir, const char *id, const 
 			run_test(&t, r, &r->tests[j]);
 	}
 	cli_ddb_free(t.db);
-	dynalite_stop(pid);
+	localddb_stop(pid);
 	if (ctx->json) {
 		json_t *o = json_pack("{s:o,s:i,s:i}", "tests", t.results, "passed", t.passed,
 		                      "failed", t.failed);

@@ -669,4 +669,26 @@
 /* Keys listed per query in the report; more are counted, not shown. */
 #define BG_MAX_REPORT_KEYS 20
 
+/* A drill's scenario file (breakglass drill --scenario): one alert and the runbooks a
+ * responder would reach for. The runbooks go into one request, which names at most
+ * BG_MAX_GRANT_RUNBOOKS; an alert's labels beyond a few dozen are noise, not a
+ * rehearsal. A name is for a list on a screen. */
+#define BG_MAX_DRILL_RUNBOOKS BG_MAX_GRANT_RUNBOOKS
+#define BG_MAX_DRILL_LABELS   32
+#define BG_MAX_DRILL_LABEL    256
+#define BG_MAX_DRILL_NAME     128
+/* A parameter's value in a scenario: what `run --param` would send on one line. */
+#define BG_MAX_DRILL_PARAM 1024
+/* What a drill keeps of a command it runs (the largest answer, a runbook's items, is
+ * bounded by the runbook; an audit export goes to a file, not here), how long its gateway
+ * may take to listen (it opens a new store and loads the runbooks: well under a second),
+ * and the largest result.json `drill list` reads (a drill of BG_MAX_DRILL_RUNBOOKS
+ * runbooks writes a few KiB). */
+#define BG_MAX_DRILL_OUTPUT      (4u * 1024u * 1024u)
+#define BG_DRILL_GATEWAY_WAIT_MS 10000
+#define BG_MAX_DRILL_RESULT      (1024u * 1024u)
+/* The drills `drill list` reads from its history folder (newest first); older folders
+ * stay on disk but are not listed. */
+#define BG_MAX_DRILL_HISTORY 1000
+
 #endif

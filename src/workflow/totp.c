@@ -77,6 +77,27 @@ static bool b32_ok(const char *s)
 	return true;
 }
 
+int totp_key_from_base32(const char *secret_b32, uint8_t key[TOTP_KEY_LEN])
+{
+	char *raw = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (secret_b32 == NULL || !b32_ok(secret_b32))
+		return BG_EINVAL;
+	if (!ready())
+		return BG_EIO;
+	if (oath_base32_decode(secret_b32, strlen(secret_b32), &raw, &n) != OATH_OK)
+		return BG_EINVAL;
+	if (n != TOTP_KEY_LEN)
+		rc = BG_EINVAL;
+	else
+		memcpy(key, raw, TOTP_KEY_LEN);
+	OPENSSL_cleanse(raw, n);
+	free(raw);
+	return rc;
+}
+
 int totp_uri(const char *user, const char *secret_b32, bg_buf *out)
 {
 	/* Both are checked against URL-safe alphabets, so neither needs escaping. */

@@ -33,6 +33,11 @@ void totp_key(const keyring *k, const uint8_t seed[16], uint8_t key[20]);
  * too small. */
 int totp_secret_base32(const uint8_t key[20], char *out, size_t cap) BG_MUST_CHECK;
 
+/* The key of a base32 secret as totp_secret_base32 writes it (the scripted approver of a
+ * drill computes its own codes). Returns 0, BG_EINVAL (not base32 of 20 bytes) or
+ * BG_EIO. */
+int totp_key_from_base32(const char *secret_b32, uint8_t key[TOTP_KEY_LEN]) BG_MUST_CHECK;
+
 /* Appends otpauth://totp/breakglass:USER?secret=...&issuer=breakglass&period=30&digits=6
  * to out. BG_EINVAL if user is not [A-Za-z0-9._-]{1,64} or secret is not base32. */
 int totp_uri(const char *user, const char *secret_b32, bg_buf *out) BG_MUST_CHECK;
