@@ -181,9 +181,13 @@ int cmd_report_main(int argc, char **argv);
 int cmd_drill_main(int argc, char **argv);
 
 /* Writes incident's report in format (md, html, json) to out_path (NULL: stdout), built
- * from the audit trail (cmd_report.c); `close` writes one too. An exit code. */
+ * from the audit trail (cmd_report.c); `close` writes one too. With out_path and summary
+ * not NULL, what was written ({"out", "format", "bytes", counts, "verified"}) goes to
+ * *summary (the caller's, to put in its own --json answer) instead of stdout. An exit
+ * code. */
 int cli_report_write(const cli_ctx *ctx, const char *incident, const char *format,
-                     const char *out_path, const char *pubkey, int64_t budget) BG_MUST_CHECK;
+                     const char *out_path, const char *pubkey, int64_t budget,
+                     json_t **summary) BG_MUST_CHECK;
 
 /* What `audit export` keeps (NULL: no bound): ts in [since, until), the grant's records,
  * the incident's records (those GET /api/v1/audit?incident= returns). */

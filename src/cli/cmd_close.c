@@ -112,7 +112,8 @@ int cmd_close_main(int argc, char **argv)
 	const char *val, *id = NULL, *reason = NULL, *report = NULL;
 	bool no_report = false;
 	char report_path[BG_MAX_INCIDENT_ID + 16];
-	json_t *body, *ans = NULL;
+	json_t *body, *ans = NULL, *written = NULL;
+	int written_failed = 0; /* the report was attempted and failed */
 	cli_ctx ctx;
 	cli_args a;
 	bg_buf path;
@@ -155,8 +156,8 @@ int cmd_close_main(int argc, char **argv)
 		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 	}
 	rc = cli_request(&ctx, "POST", path.data, body, &ans);
-	if (rc == CLI_EXIT_OK)
-		rc = ctx.json ? cli_emit_json(ans) : close_print(ans);
+	if (rc == CLI_EXIT_OK && !ctx.json)
+		rc = close_print(ans);
 	/* A trail that does not verify is the one thing a closing must not pass over. */
 	if (rc == CLI_EXIT_OK &&
 	    !json_is_true(json_object_get(json_object_get(ans, "audit"), "ok")))
@@ -167,12 +168,13 @@ int cmd_close_main(int argc, char **argv)
 	    !may_read_audit(&ctx)) {
 		/* The report is built from the audit trail, which only admins and auditors
 		 * read: say who can write it rather than fail the closing. */
-		if (report != NULL)
+		if (report != NULL) {
 			rc = cli_fail(CLI_EXIT_REFUSED, "forbidden",
 			              "closed, but the report needs an admin or an auditor: "
 			              "breakglass report %s --format html --out %s",
 			              id, report);
-		else if (!ctx.json)
+			written_failed = 1;
+		} else if (!ctx.json)
 			printf(
 			    "report    not written: it reads the audit trail, which takes an admin "
 			    "or an auditor\n          (breakglass report %s --format html --out "
@@ -189,8 +191,20 @@ int cmd_close_main(int argc, char **argv)
 		                      strstr(report, ".md") != NULL     ? "md"
 		                      : strstr(report, ".json") != NULL ? "json"
 		                                                        : "html",
-		                      report, NULL, -1);
+		                      report, NULL, -1, ctx.json ? &written : NULL);
+		written_failed = rc != CLI_EXIT_OK;
 	}
+	/* --json: one document, the close's answer with what was written of the report (a
+	 * report that failed has printed its error document instead). */
+	if (ctx.json && ans != NULL && (rc == CLI_EXIT_OK || written_failed == 0)) {
+		int erc = (written == NULL || json_object_set_new(ans, "report", written) == 0)
+		              ? cli_emit_json(ans)
+		              : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
+		written = NULL;
+		if (rc == CLI_EXIT_OK)
+			rc = erc;
+	}
+	json_decref(written);
 	json_decref(ans);
 	json_decref(body);
 	bg_buf_free(&path);

@@ -74,7 +74,7 @@ out:
 
 /* What --out prints: where the report is and what it found. */
 static int say_written(const cli_ctx *ctx, const char *path, const char *format, size_t bytes,
-                       json_t *m)
+                       json_t *m, json_t **summary)
 {
 	json_t *counts = json_object_get(m, "counts"), *v = json_object_get(m, "verification");
 	bool verified = json_is_true(json_object_get(v, "ok"));
@@ -83,13 +83,17 @@ static int say_written(const cli_ctx *ctx, const char *path, const char *format,
 	char clean[512];
 	int rc;
 
-	if (ctx->json) {
+	if (ctx->json || summary != NULL) {
 		j = json_pack("{s:s,s:s,s:I,s:O?,s:O?,s:O?,s:O?,s:b}", "out", path, "format",
 		              format, "bytes", (json_int_t)bytes, "records",
 		              json_object_get(counts, "records"), "queries",
 		              json_object_get(counts, "queries"), "denials",
 		              json_object_get(counts, "denials"), "anomalies",
 		              json_object_get(counts, "anomalies"), "verified", verified);
+		if (j != NULL && summary != NULL) {
+			*summary = j;
+			return CLI_EXIT_OK;
+		}
 		rc = j == NULL ? cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory") : cli_emit_json(j);
 		json_decref(j);
 		return rc;
@@ -111,7 +115,7 @@ static int say_written(const cli_ctx *ctx, const char *path, const char *format,
 }
 
 int cli_report_write(const cli_ctx *ctx, const char *incident, const char *format,
-                     const char *out_path, const char *pubkey, int64_t budget)
+                     const char *out_path, const char *pubkey, int64_t budget, json_t **summary)
 {
 	cli_export_opts xo = {NULL, NULL, NULL, NULL};
 	json_t *records = NULL;
@@ -161,7 +165,7 @@ int cli_report_write(const cli_ctx *ctx, const char *incident, const char *forma
 	} else if (out_path != NULL) {
 		rc = write_out(out_path, &doc);
 		if (rc == CLI_EXIT_OK)
-			rc = say_written(ctx, out_path, format, doc.len, report_model(r));
+			rc = say_written(ctx, out_path, format, doc.len, report_model(r), summary);
 	} else if (fwrite(doc.data, 1, doc.len, stdout) != doc.len || fflush(stdout) != 0) {
 		rc = cli_fail(CLI_EXIT_REFUSED, NULL, "cannot write to stdout");
 	}
@@ -234,5 +238,5 @@ int cmd_report_main(int argc, char **argv)
 		return cli_usage_error(&a,
 		                       "--json prints a summary of a report written with --out");
 
-	return cli_report_write(&ctx, incident, format, out_path, pubkey, budget);
+	return cli_report_write(&ctx, incident, format, out_path, pubkey, budget, NULL);
 }

@@ -777,7 +777,8 @@ static const cli_help pages[] = {
      "report is written (breakglass report), and the review's sign-off comes next. "
      "Closing is never automatic, even "
      "when the alerts resolve. Closing again revokes whatever is live and keeps the first "
-     "review. Responders, approvers and admins may close.",
+     "review. Responders, approvers and admins may close. With --json the answer is one "
+     "document, with the report under \"report\" when --report FILE names one.",
      close_opts, true, close_examples, close_exit, NULL},
     {"review", "sign an incident's review, or list the reviews",
      "breakglass review INCIDENT --sign --learnings FILE --otp CODE [--json]\n"

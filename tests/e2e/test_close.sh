@@ -68,6 +68,10 @@ e2e_check "...with --json no report unless named" [ ! -e "$dir/INC-C1-report.htm
 e2e_check "...nothing more to revoke, the first review kept" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1])
 sys.exit(0 if o["revoked_count"] == 0 and not o["review_opened"] and not o["resolved_now"] and o["review"]["opened_by"] == "cl-resp" and o["audit"]["ok"] else 1)' "$e2e_out"
+e2e_expect_rc "close --json --report FILE -> 0" 0 as "$AT" close INC-C1 --json --report "$dir/INC-C1-report.md"
+e2e_check "...one JSON document: the close's answer with the report written" "$PY" -c 'import json, sys
+o = json.loads(sys.argv[1])
+sys.exit(0 if o["audit"]["ok"] and o["report"]["format"] == "md" and o["report"]["out"].endswith("INC-C1-report.md") and o["report"]["verified"] else 1)' "$e2e_out"
 e2e_expect_rc "the admin closes again, naming the report -> 0" 0 as "$AT" close INC-C1 --report "$dir/INC-C1-report.html"
 e2e_check "...the post-incident report is written, 0600, with the incident and no script" eval 'test -s "$dir/INC-C1-report.html" &&
 	[ "$(stat -c %a "$dir/INC-C1-report.html")" = 600 ] && grep -q "INC-C1" "$dir/INC-C1-report.html" &&
@@ -102,7 +106,7 @@ e2e_check "the record: the close with the grants it revoked, the signature" "$PY
 recs = json.load(sys.stdin)["records"]
 close = [r for r in recs if r["kind"] == "incident-close"]
 sign = [r for r in recs if r["kind"] == "review-sign" and r["decision"] == "allow"]
-ok = (len(close) == 3 and sorted(close[0]["detail"]["grants"]) == sorted(sys.argv[1:3])
+ok = (len(close) == 4 and sorted(close[0]["detail"]["grants"]) == sorted(sys.argv[1:3])
       and close[0]["actor"] == "cl-resp" and all(c["detail"]["grants"] == [] for c in close[1:])
       and len(sign) == 1 and sign[0]["actor"] == "cl-appr1")
 sys.exit(0 if ok else 1)' "$R1" "$R2" < <("$BG" audit tail -n 500 --json)
