@@ -239,6 +239,11 @@ int gw_policy_load(const char *path, gw_runbooks *runbooks, gw_policy **out, bg_
 	p->svc.solo_after = ap->solo_after > 0 ? ap->solo_after : -1;
 	p->svc.direct_grants_denied = policy_get_direct_grants(p->pol) == POLICY_DIRECT_DENY;
 	p->svc.review_seconds = policy_review_deadline(p->pol);
+	{
+		const budget_limits *b = policy_grant_budget(p->pol);
+		p->svc.budget_read = b != NULL ? b->read : -1;
+		p->svc.budget_write = b != NULL ? b->write : -1;
+	}
 	p->svc.evaluate = evaluate;
 	p->svc.ctx = p;
 	al = policy_get_alerts(p->pol);

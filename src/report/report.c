@@ -262,9 +262,16 @@ static bool grant_made(builder *b, json_t *rec, json_t *d, json_t *q, bool solo)
 {
 	const char *gid = rep_str(d, "grant"), *until = rep_str(d, "grant_expires_at");
 	json_t *g = gid != NULL ? json_object_get(b->by_request, gid) : NULL;
+	json_t *gb = json_object_get(d, "grant_budget");
 
 	if (solo && !bg_json_set(q, "solo", json_true()))
 		return false;
+	/* The incident's budget is its grants' together (the policy's guardrails.budget,
+	 * recorded with each grant), unless --budget gave one. */
+	if (json_is_object(gb) && b->o->budget < 0)
+		b->budget = (b->budget < 0 ? 0 : b->budget) +
+		            json_number_value(json_object_get(gb, "read")) +
+		            json_number_value(json_object_get(gb, "write"));
 	if (gid == NULL || until == NULL)
 		return bg_json_set(q, "last_yes", copy_of(rec, "ts"));
 	if (g == NULL)

@@ -25,7 +25,7 @@
 #include "workflow/service_internal.h"
 #include "workflow/user.h"
 
-const svc_policy svc_policy_default = {1, 15 * 60, -1, false, 24 * 3600, NULL, NULL};
+const svc_policy svc_policy_default = {1, 15 * 60, -1, false, 24 * 3600, -1, -1, NULL, NULL};
 
 static bool pending(const store_request *r)
 {
@@ -441,6 +441,18 @@ static int mint(store_tx *tx, answer *an, bg_err *e)
 		if (!bg_json_set(an->detail, "grant", json_string(an->g->id)) ||
 		    !bg_json_set(an->detail, "grant_expires_at", json_string(until)))
 			rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		/* The grant's capacity budget as the policy sets it now (an extension's is the
+		 * first grant's, already recorded). */
+		if (rc == 0 && an->r->extends[0] == '\0' &&
+		    (an->p->budget_read >= 0 || an->p->budget_write >= 0)) {
+			json_t *b = json_object();
+			if (b == NULL || !bg_json_set(an->detail, "grant_budget", b) ||
+			    (an->p->budget_read >= 0 &&
+			     !bg_json_set(b, "read", json_real(an->p->budget_read))) ||
+			    (an->p->budget_write >= 0 &&
+			     !bg_json_set(b, "write", json_real(an->p->budget_write))))
+				rc = bg_err_set(e, BG_ENOMEM, "out of memory");
+		}
 	}
 	return rc;
 }

@@ -42,6 +42,10 @@ typedef struct svc_policy {
 	int64_t solo_after;        /* solo break-glass this long after the request; < 0: never */
 	bool direct_grants_denied; /* an admin's direct grant is refused (direct_grants: deny) */
 	int64_t review_seconds; /* from close to the review's deadline (policy review.deadline) */
+	/* Each grant's capacity budget (policy guardrails.budget), read and write capacity
+	 * units; < 0: none. Recorded with the approval that makes a grant, so the report
+	 * draws the incident's spend against it from the trail alone. */
+	double budget_read, budget_write;
 	/* Evaluates every trigger criterion: *results gets a new JSON array of
 	 * {"check","ok","message"} and *ok whether all passed. NULL: no criteria. */
 	int (*evaluate)(void *ctx, const svc_criteria_facts *f, json_t **results, bool *ok,

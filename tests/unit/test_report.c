@@ -169,7 +169,8 @@ static json_t *incident_records(void)
 	rec(a, "2026-12-01T03:06:00.000Z", "request-solo", "alice", G2, "r6", "request-solo", NULL,
 	    "allow", NULL, 0,
 	    "{\"request\":\"" G2 "\",\"incident\":\"INC-1\",\"grant\":\"" G2
-	    "\",\"grant_expires_at\":\"2026-12-01T03:11:00Z\"}");
+	    "\",\"grant_expires_at\":\"2026-12-01T03:11:00Z\",\"grant_budget\":{\"read\":3,"
+	    "\"write\":1}}");
 	rec(a, "2026-12-01T03:07:00.000Z", "request", "alice", G2, "q3", "UpdateItem", "orders",
 	    "allow", NULL, 0,
 	    "{\"before_image\":{\"pk\":{\"S\":\"C#42\"},\"status\":{\"S\":\"STUCK\"}},\"runbook\":"
@@ -333,7 +334,7 @@ static void test_model(void **state)
 	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "total")) ==
 	            6.0);
 	assert_true(json_real_value(json_object_get(json_object_get(m, "capacity"), "budget")) ==
-	            5.0);
+	            5.0); /* --budget wins over what the trail says */
 	assert_int_equal(json_array_size(json_object_get(m, "capacity_points")), 3);
 	/* the anomalies */
 	n_anom = json_array_size(json_object_get(m, "anomalies"));
@@ -456,6 +457,21 @@ static void test_svg(void **state)
 	json_decref(recs);
 }
 
+/* Without --budget, the incident's budget is its grants' as recorded with the approvals
+ * (guardrails.budget): here G2's, read 3 + write 1. */
+static void test_budget_from_trail(void **state)
+{
+	json_t *recs = incident_records();
+	report *r;
+
+	(void)state;
+	r = build(recs, -1);
+	assert_true(json_real_value(json_object_get(json_object_get(report_model(r), "capacity"),
+	                                            "budget")) == 4.0);
+	report_free(r);
+	json_decref(recs);
+}
+
 static void test_tampered(void **state)
 {
 	json_t *recs = incident_records(), *v;
@@ -512,7 +528,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_model),     cmocka_unit_test(test_renderers),
 	    cmocka_unit_test(test_svg),       cmocka_unit_test(test_tampered),
-	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_bad_input), cmocka_unit_test(test_budget_from_trail),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
