@@ -16,6 +16,19 @@ e2e_install_trap
 E2E_PREFIX="[undo] "
 BG=$BREAKGLASS_BIN
 
+# --- lint: a write's ReturnValues, and updates undo cannot compute -------------------------
+lint=$(e2e_tmpdir)
+cp "$REPO_ROOT/runbooks/tables.yaml" "$lint/"
+sed -e 's/^id: unstick-order/id: bump-order/' -e 's/^update: .*/update: "SET #status = :new ADD retries :one"/' \
+	-e 's/^values: .*/values: {":stuck": {S: STUCK}, ":one": {N: "1"}}/' -e '/^tests:/,$d' \
+	"$REPO_ROOT/runbooks/unstick-order.yaml" >"$lint/bump-order.yaml"
+e2e_expect_rc "lint of an update undo cannot compute -> 0" 0 "$BG" runbook lint --runbooks "$lint"
+e2e_check "...with a warning naming the file, line and clause" \
+	grep -q "bump-order.yaml:8: warning: undo cannot compute ADD" <<<"$e2e_out"
+printf 'return_values: [ALL_NEW]\n' >>"$lint/bump-order.yaml"
+e2e_expect_rc "lint of a write allowing ReturnValues ALL_NEW -> 1" 1 "$BG" runbook lint --runbooks "$lint"
+e2e_check "...says the gateway asks for ALL_OLD" grep -q "return_values: ALL_NEW cannot be allowed" <<<"$e2e_out"
+
 logs=$(e2e_tmpdir)
 # Our own dynalite: the orders items this test writes and undoes are nobody else's.
 e2e_start_dynalite "$logs" || {
