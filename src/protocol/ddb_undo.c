@@ -223,7 +223,8 @@ json_t *ddb_undo_diff(const json_t *left, const json_t *now)
 		goto fail;
 	for (i = 0; i < n; i++)
 		v_arr[i] = json_array_get(out, i);
-	qsort(v_arr, n, sizeof(*v_arr), by_attribute);
+	if (n > 1)
+		qsort(v_arr, n, sizeof(*v_arr), by_attribute);
 	sorted = json_array();
 	for (i = 0; sorted != NULL && i < n; i++)
 		if (json_array_append(sorted, v_arr[i]) != 0) {
