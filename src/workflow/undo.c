@@ -287,6 +287,19 @@ static int read_now(undo_ctx *u, json_t **now, bg_err *e)
 	return 0;
 }
 
+/* An undo's record: by the caller, under the write's grant, on its table. */
+static void undo_record(const undo_ctx *u, audit_record *rec, const char *kind, const char *op,
+                        const char *decision)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = kind;
+	rec->actor = u->c->user.name;
+	rec->grant_id = u->grant_id;
+	rec->op = op;
+	rec->tables = u->table;
+	rec->decision = decision;
+}
+
 /* A refusal, once the write is known, goes on the record (kind "undo", "deny"). */
 static void record_refusal(undo_ctx *u, const bg_err *why, json_t *difference)
 {
@@ -295,13 +308,7 @@ static void record_refusal(undo_ctx *u, const bg_err *why, json_t *difference)
 	audit_record rec;
 	bg_err e;
 
-	memset(&rec, 0, sizeof(rec));
-	rec.kind = "undo";
-	rec.actor = u->c->user.name;
-	rec.grant_id = u->grant_id;
-	rec.op = u->op;
-	rec.tables = u->table;
-	rec.decision = "deny";
+	undo_record(u, &rec, "undo", u->op, "deny");
 	rec.reason = why->msg;
 	rec.detail = d;
 	if (audit_append(u->s->audit, &rec, NULL, &e) != 0)
@@ -325,14 +332,8 @@ static int restore(undo_ctx *u, const json_t *after, json_t **out, bg_err *e)
 	                      &op, &body, e);
 	if (rc != 0)
 		return rc;
-	memset(&rec, 0, sizeof(rec));
-	rec.kind = "request";
-	rec.actor = u->c->user.name;
-	rec.grant_id = u->grant_id;
+	undo_record(u, &rec, "request", op, "allow");
 	rec.request_id = u->rid;
-	rec.op = op;
-	rec.tables = u->table;
-	rec.decision = "allow";
 	d = json_pack("{s:O,s:I,s:s}", "body", body, "undo_of", (json_int_t)u->resp_seq, "via",
 	              "breakglass undo");
 	rec.detail = d;

@@ -717,6 +717,23 @@ static void run_query(const char *client_body, const char *answer_body, const ch
 	run_op("Query", client_body, answer_body, rid);
 }
 
+/* What the gateway added (member: value, on the request record and in the forwarded body)
+ * and the released body it rewrote, with its new x-amz-crc32. */
+static void assert_added_and_rewritten(const char *member, const char *value, const char *reply)
+{
+	char want_body[128], want_crc[16];
+
+	snprintf(want_body, sizeof(want_body), "\"%s\":\"%s\"", member, value);
+	assert_non_null(strstr(S.body, want_body));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(S.details[0], "added"), member)),
+	    value);
+	assert_string_equal(S.reply, reply);
+	snprintf(want_crc, sizeof(want_crc), "%lu",
+	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
+	assert_string_equal(S.crc32, want_crc);
+}
+
 /* Safe writes: a single-item write goes with ReturnValues ALL_OLD; the answer's
  * Attributes (the item before the write) go on the response record as before_image (null
  * when there was no item) with the key, and are stripped, with a new CRC, when the client
@@ -735,19 +752,11 @@ static void test_before_image(void **state)
 	static const char old[] =
 	    "{\"Attributes\":{\"pk\":{\"S\":\"A\"},\"n\":{\"N\":\"1\"}},\"ConsumedCapacity\":"
 	    "{\"TableName\":\"Orders\",\"CapacityUnits\":1.0}}";
-	char want_crc[16];
 	json_t *d, *want;
 
 	(void)state;
 	run_op("PutItem", put, old, "W1");
-	assert_non_null(strstr(S.body, "\"ReturnValues\":\"ALL_OLD\""));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(S.details[0], "added"), "ReturnValues")),
-	                    "ALL_OLD");
-	assert_string_equal(S.reply, "{}");
-	snprintf(want_crc, sizeof(want_crc), "%lu",
-	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
-	assert_string_equal(S.crc32, want_crc);
+	assert_added_and_rewritten("ReturnValues", "ALL_OLD", "{}");
 	d = S.details[1];
 	want = json_pack("{s:{s:s},s:{s:s}}", "pk", "S", "A", "n", "N", "1");
 	assert_true(json_equal(json_object_get(d, "before_image"), want));
@@ -789,7 +798,7 @@ static void test_capacity(void **state)
 	    "{\"TableName\":\"Orders\",\"CapacityUnits\":0.5}}";
 	budget_limits lim = {1, -1};
 	gw_spend *sp = gw_spend_new();
-	char want_crc[16], client_rcc[256];
+	char client_rcc[256];
 	ddb_units spent;
 	json_t *d;
 
@@ -799,14 +808,8 @@ static void test_capacity(void **state)
 	env.budget = &lim;
 
 	run_query(query, with_cc, "CAP1");
-	assert_non_null(strstr(S.body, "\"ReturnConsumedCapacity\":\"TOTAL\""));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(S.details[0], "added"), "ReturnConsumedCapacity")),
-	                    "TOTAL");
-	assert_string_equal(S.reply, "{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
-	snprintf(want_crc, sizeof(want_crc), "%lu",
-	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
-	assert_string_equal(S.crc32, want_crc);
+	assert_added_and_rewritten("ReturnConsumedCapacity", "TOTAL",
+	                           "{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
 	d = S.details[1];
 	assert_true(json_real_value(json_object_get(json_object_get(d, "consumed_capacity"),
 	                                            "CapacityUnits")) == 0.5);
