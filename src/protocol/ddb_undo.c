@@ -121,10 +121,13 @@ static bool set_within(const json_t *a, const json_t *b, bool numbers)
 	size_t i, j;
 
 	for (i = 0; i < json_array_size(a); i++) {
-		const char *x = json_string_value(json_array_get(a, i));
+		const json_t *x = json_array_get(a, i);
 		for (j = 0; j < json_array_size(b); j++) {
-			const char *y = json_string_value(json_array_get(b, j));
-			if (numbers ? num_equal(x, y) : x != NULL && y != NULL && strcmp(x, y) == 0)
+			const json_t *y = json_array_get(b, j);
+			/* Elements that are not strings (never DynamoDB's) compare as JSON. */
+			if (numbers && json_is_string(x) && json_is_string(y)
+			        ? num_equal(json_string_value(x), json_string_value(y))
+			        : json_equal(x, y))
 				break;
 		}
 		if (j == json_array_size(b))
@@ -143,6 +146,14 @@ bool ddb_undo_value_equal(const json_t *a, const json_t *b)
 		return json_equal(a, b);
 	if (strcmp(ta, tb) != 0)
 		return false;
+	/* A value whose content is not of its type's JSON shape (never DynamoDB's) compares as
+	 * JSON, so that equality stays an equivalence whatever the trail holds. */
+	if (json_typeof(x) != json_typeof(y) || (strcmp(ta, "N") == 0 && !json_is_string(x)) ||
+	    ((strcmp(ta, "SS") == 0 || strcmp(ta, "BS") == 0 || strcmp(ta, "NS") == 0 ||
+	      strcmp(ta, "L") == 0) &&
+	     !json_is_array(x)) ||
+	    (strcmp(ta, "M") == 0 && !json_is_object(x)))
+		return json_equal(x, y);
 	if (strcmp(ta, "N") == 0)
 		return num_equal(json_string_value(x), json_string_value(y));
 	if (strcmp(ta, "SS") == 0 || strcmp(ta, "BS") == 0 || strcmp(ta, "NS") == 0)
@@ -469,6 +480,9 @@ static int term(bg_buf *cond, json_t *names, json_t *values, const char *name, c
 	char ph[24];
 	int rc = 0;
 
+	/* DynamoDB has no attribute named "" (nor would it take it in a condition). */
+	if (name[0] == '\0')
+		return BG_EINVAL;
 	snprintf(ph, sizeof(ph), "#u%zu", *n);
 	if (json_object_set_new(names, ph, json_string(name)) != 0)
 		return BG_ENOMEM;
@@ -540,8 +554,12 @@ int ddb_undo_restore(const char *table, const json_t *key, const json_t *before,
 	if (rc == 0 && cond.len == 0)
 		rc = BG_EINVAL;
 	if (rc != 0) {
-		rc = bg_err_set(e, rc == BG_ELIMIT ? BG_ELIMIT : BG_ENOMEM,
-		                "the restore's condition could not be built");
+		rc = bg_err_set(e,
+		                rc == BG_ENOMEM   ? BG_ENOMEM
+		                : rc == BG_ELIMIT ? BG_ELIMIT
+		                                  : BG_EINVAL,
+		                "the restore's condition could not be built%s",
+		                rc == BG_EINVAL ? ": an attribute without a name" : "");
 		goto done;
 	}
 	b = json_pack("{s:s,s:O,s:s%,s:O}", "TableName", table, before != NULL ? "Item" : "Key",
