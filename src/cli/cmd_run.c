@@ -101,7 +101,7 @@ static int print_table(const json_t *items, int64_t pages, double capacity)
 }
 
 /* The rendered request, through the gateway page by page. */
-static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds)
+static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds, const char *grant)
 {
 	const char *op = json_string_value(json_object_get(plan, "operation"));
 	const char *table = NULL;
@@ -110,6 +110,7 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 	int64_t max_pages = json_integer_value(json_object_get(plan, "max_pages")), pages = 0;
 	double capacity = 0;
 	cli_ddb *db = NULL;
+	int64_t seq = 0;
 	bool write;
 	size_t i;
 	bg_err e;
@@ -164,6 +165,7 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 			break;
 		json_object_set(req, "ExclusiveStartKey", lek);
 	}
+	seq = write ? cli_ddb_audit_seq(db) : 0;
 	cli_ddb_free(db);
 	json_decref(req);
 	if (rc != 0) {
@@ -178,11 +180,16 @@ static int run_pages(const cli_ctx *ctx, const json_t *plan, const json_t *creds
 		                      (json_int_t)json_array_size(items), "pages",
 		                      (json_int_t)pages, "consumed_capacity", capacity, "more",
 		                      json_object_get(ans, "LastEvaluatedKey") != NULL);
+		/* A write's response record: what `breakglass undo` takes. */
+		if (o != NULL && seq > 0)
+			json_object_set_new(o, "audit_seq", json_integer((json_int_t)seq));
 		rc = o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		json_decref(o);
 	} else if (write) {
 		printf("done: %s by runbook %s (%.1f capacity units)\n", op,
 		       json_string_value(json_object_get(plan, "runbook")), capacity);
+		if (seq > 0)
+			printf("undo: breakglass undo %lld --grant %s\n", (long long)seq, grant);
 		json_decref(items);
 		rc = CLI_EXIT_OK;
 	} else {
@@ -267,7 +274,7 @@ int cmd_run_main(int argc, char **argv)
 	if (rc == CLI_EXIT_OK)
 		rc = cli_creds_fetch(&ctx, grant, &creds);
 	if (rc == CLI_EXIT_OK)
-		rc = run_pages(&ctx, plan, creds);
+		rc = run_pages(&ctx, plan, creds, grant);
 done:
 	json_decref(params);
 	json_decref(body);

@@ -86,6 +86,8 @@ e2e_expect_rc "run unstick-order on ORDER#1001 -> 0" 0 as_resp run unstick-order
 	--param customer=CUSTOMER#42 --param order=ORDER#1001 --param new=PENDING
 e2e_check "dynalite: ORDER#1001 is PENDING" eval '[ "$(item 1001 | "$PY" -c "import json,sys; print(json.load(sys.stdin)[\"status\"][\"S\"])")" = PENDING ]'
 W1=$(last_seq response UpdateItem)
+e2e_check "run prints the undo command with the write's response record" \
+	grep -qx "undo: breakglass undo $W1 --grant $G" <<<"$e2e_out"
 e2e_check "the write's response record holds the before-image, exactly the item before" "$PY" -c 'import json, sys
 recs = json.loads(sys.argv[1]); seq = int(sys.argv[2]); orig = json.loads(sys.argv[3])
 resp = [r for r in recs if r["seq"] == seq][0]
