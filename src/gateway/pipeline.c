@@ -446,10 +446,11 @@ static bool captures_before(const ddb_op_info *op)
  * the response record says so, and undo refuses it. */
 static void plan_capture(pl_req *r)
 {
-	const char *rv =
-	    json_string_value(json_object_get(ddb_request_json(r->req), "ReturnValues"));
+	const json_t *v = json_object_get(ddb_request_json(r->req), "ReturnValues");
+	const char *rv = json_string_value(v);
 
-	if (!captures_before(ddb_request_op(r->req)))
+	/* Not a string: sent as it came, for DynamoDB to refuse (never made valid here). */
+	if (!captures_before(ddb_request_op(r->req)) || (v != NULL && rv == NULL))
 		return;
 	r->added_rv = rv == NULL || strcmp(rv, "NONE") == 0;
 	r->capture = r->added_rv || strcmp(rv, "ALL_OLD") == 0;
@@ -655,16 +656,17 @@ static void before_summary(const pl_req *r, json_t *d)
 {
 	const json_t *body = ddb_request_json(r->req);
 	json_t *key = json_object_get(body, "Key");
+	const char *rv = json_string_value(json_object_get(body, "ReturnValues"));
 
 	if (r->before == NULL) {
 		/* Only a table grant's client can ask for another ReturnValues. */
-		json_object_set_new(
-		    d, "before_image_missing",
-		    json_sprintf("the client asked for ReturnValues %s, so the gateway could not "
-		                 "ask for ALL_OLD",
-		                 json_string_value(json_object_get(body, "ReturnValues")) != NULL
-		                     ? json_string_value(json_object_get(body, "ReturnValues"))
-		                     : "?"));
+		json_object_set_new(d, "before_image_missing",
+		                    r->capture
+		                        ? json_string("DynamoDB's answer was not read")
+		                        : json_sprintf("the client asked for ReturnValues %s, "
+		                                       "so the gateway could not ask for "
+		                                       "ALL_OLD",
+		                                       rv != NULL ? rv : "(not a string)"));
 		return;
 	}
 	json_object_set(d, "before_image", r->before);
