@@ -782,6 +782,13 @@ static void test_before_image(void **state)
 	assert_non_null(strstr(
 	    json_string_value(json_object_get(S.details[1], "before_image_missing")), "ALL_NEW"));
 
+	/* A ReturnValues that is not a string goes as it came, for DynamoDB to refuse. */
+	run_op("PutItem",
+	       "{\"TableName\":\"Orders\",\"Item\":{\"pk\":{\"S\":\"A\"}},\"ReturnValues\":5}",
+	       "{}", "W6");
+	assert_non_null(strstr(S.body, "\"ReturnValues\":5"));
+	assert_null(json_object_get(json_object_get(S.details[0], "added"), "ReturnValues"));
+
 	/* A read captures nothing. */
 	run_query(query, "{\"Items\":[],\"Count\":0}", "W5");
 	assert_null(strstr(S.body, "ReturnValues"));
