@@ -7,8 +7,11 @@
 # retry, the AWS CLI succeeded); `breakglass undo` puts the real item back (read from
 # dynalite directly); an undo after a later change is refused with the difference and
 # the item left alone; an undo is done once, not by another responder, by an admin; undo
-# records in the audit, which still verifies; batch and transaction writes and writes
-# outside a template are denied for a runbook grant.
+# records in the audit, which still verifies; a table grant's writes are captured too (a
+# PutItem that created an item is undone by deleting it, its key from DescribeTable; a
+# DeleteItem by putting the item back), each answer naming its record
+# (x-breakglass-audit-seq); batch and transaction writes and writes outside a template are
+# denied for a runbook grant.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 e2e_install_trap
@@ -66,8 +69,9 @@ as_admin() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TO
 	BREAKGLASS_TOKEN="$ADM" "$BG" "$@"; }
 gw() { "$AWS" --endpoint-url "$BREAKGLASS_URL" --output json dynamodb "$@"; }
 # The item as dynalite has it (canonical JSON), or "null".
-item() { e2e_aws_direct dynamodb get-item --table-name orders --consistent-read \
-	--key "{\"pk\":{\"S\":\"CUSTOMER#42\"},\"sk\":{\"S\":\"ORDER#$1\"}}" |
+item() { item_of CUSTOMER#42 "ORDER#$1"; }
+item_of() { e2e_aws_direct dynamodb get-item --table-name orders --consistent-read \
+	--key "{\"pk\":{\"S\":\"$1\"},\"sk\":{\"S\":\"$2\"}}" |
 	"$PY" -c 'import json, sys; t = sys.stdin.read().strip(); print(json.dumps(json.loads(t).get("Item") if t else None, sort_keys=True))'; }
 # Every audit record (as the admin sees them), one JSON array.
 records() { as_admin audit tail --after 0 --limit 1000 --json |
@@ -152,6 +156,38 @@ e2e_expect_rc "undo by an admin, by the write's request seq -> 0" 0 as_admin und
 e2e_check "...answers the restore's records" "$PY" -c 'import json, sys
 o = json.loads(sys.argv[1]); assert o["op"] == "PutItem" and o["table"] == "orders" and o["request_seq"] > 0 and o["response_seq"] > o["request_seq"], o' "$e2e_out"
 e2e_check "dynalite: ORDER#1003 is exactly as before the write" [ "$(item 1003)" = "$orig1003" ]
+
+# --- a table grant's writes are captured too: a PutItem that created an item, a DeleteItem ---
+G2=$(e2e_grant "$ADM" "$E2E_ADMIN_SECRET" --user undo-resp --table orders --op PutItem,DeleteItem \
+	--for 15m | e2e_json id)
+[ -n "$G2" ] || e2e_fail "table grant" "no grant id"
+c2=$(BREAKGLASS_TOKEN=$RT "$BG" creds "$G2" --format json) || e2e_fail "creds of the table grant" "$c2"
+e2e_note_secret "$(printf '%s' "$c2" | e2e_json secret_access_key)"
+e2e_note_secret "$(printf '%s' "$c2" | e2e_json session_token)"
+orig2001=$(item_of CUSTOMER#7 ORDER#2001)
+seqs=$("$PY" - "$c2" <<'PY'
+import boto3, json, sys
+c = json.loads(sys.argv[1])
+calls = []
+db = boto3.client("dynamodb", endpoint_url=c["endpoint"], region_name=c["region"],
+                  aws_access_key_id=c["access_key_id"], aws_secret_access_key=c["secret_access_key"],
+                  aws_session_token=c["session_token"])
+db.meta.events.register("after-call.dynamodb", lambda http_response, **kw: calls.append(http_response.headers.get("x-breakglass-audit-seq")))
+a = db.put_item(TableName="orders", Item={"pk": {"S": "CUSTOMER#7"}, "sk": {"S": "ORDER#9001"}, "status": {"S": "NEW"}},
+                ConditionExpression="attribute_not_exists(pk)")
+b = db.delete_item(TableName="orders", Key={"pk": {"S": "CUSTOMER#7"}, "sk": {"S": "ORDER#2001"}})
+assert "Attributes" not in a and "Attributes" not in b, (a, b)
+print(" ".join(calls))
+PY
+)
+read -r P1 D1 <<<"$seqs"
+e2e_check "a table grant's PutItem and DeleteItem: each answer names its record" [ -n "$P1" ] && [ -n "$D1" ]
+e2e_expect_rc "undo of the PutItem that created ORDER#9001 -> 0" 0 as_resp undo "$P1" --grant "$G2" --json
+e2e_check "...deleted it again (the key from DescribeTable)" "$PY" -c 'import json, sys
+o = json.loads(sys.argv[1]); assert o["op"] == "DeleteItem" and o["restored"] is None and o["key"]["sk"] == {"S": "ORDER#9001"}, o' "$e2e_out"
+e2e_check "dynalite: no ORDER#9001" [ "$(item_of CUSTOMER#7 ORDER#9001)" = null ]
+e2e_expect_rc "undo of the DeleteItem of ORDER#2001 -> 0" 0 as_resp undo "$D1" --grant "$G2"
+e2e_check "dynalite: ORDER#2001 is back as it was" [ "$(item_of CUSTOMER#7 ORDER#2001)" = "$orig2001" ]
 
 # --- the records -------------------------------------------------------------------------------
 e2e_check "the undos are on the record: request and response with undo_of, refusals as kind undo" "$PY" -c 'import json, sys
