@@ -926,7 +926,8 @@ static const cli_help pages[] = {
      "Prints the items as a table, with the number of pages read and the capacity consumed; "
      "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
      "\"more\"}. A write runbook prints what it did and the `breakglass undo` command that "
-     "puts the item back (with --json, \"audit_seq\": the write's record). Attributes the runbook masks show "
+     "puts the item back (with --json, \"audit_seq\": the write's record). Attributes the runbook "
+     "masks show "
      "its marker, never their values (docs/runbooks.md, Masking).",
      run_opts, true, run_examples, NULL, NULL},
     {"undo", "put back the item a write found",
