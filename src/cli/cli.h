@@ -168,6 +168,7 @@ int cmd_exec_main(int argc, char **argv);
 int cmd_audit_main(int argc, char **argv);
 int cmd_runbook_main(int argc, char **argv);
 int cmd_run_main(int argc, char **argv);
+int cmd_undo_main(int argc, char **argv);
 int cmd_status_main(int argc, char **argv);
 int cmd_incident_main(int argc, char **argv);
 int cmd_close_main(int argc, char **argv);

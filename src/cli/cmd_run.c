@@ -150,6 +150,7 @@ static int run_pages(const cli_ctx *ctx, const char *grant, const json_t *plan, 
 	double capacity = 0;
 	json_t *usage;
 	cli_ddb *db = NULL;
+	int64_t seq = 0;
 	bool write;
 	size_t i;
 	bg_err e;
@@ -204,6 +205,7 @@ static int run_pages(const cli_ctx *ctx, const char *grant, const json_t *plan, 
 			break;
 		json_object_set(req, "ExclusiveStartKey", lek);
 	}
+	seq = write ? cli_ddb_audit_seq(db) : 0;
 	cli_ddb_free(db);
 	json_decref(req);
 	usage = grant_usage(ctx, grant);
@@ -223,11 +225,16 @@ static int run_pages(const cli_ctx *ctx, const char *grant, const json_t *plan, 
 		    "items", items, "count", (json_int_t)json_array_size(items), "pages",
 		    (json_int_t)pages, "consumed_capacity", capacity, "more",
 		    json_object_get(ans, "LastEvaluatedKey") != NULL, "usage", json_incref(usage));
+		/* A write's response record: what `breakglass undo` takes. */
+		if (o != NULL && seq > 0)
+			json_object_set_new(o, "audit_seq", json_integer((json_int_t)seq));
 		rc = o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		json_decref(o);
 	} else if (write) {
 		printf("done: %s by runbook %s (%.1f capacity units)\n", op,
 		       json_string_value(json_object_get(plan, "runbook")), capacity);
+		if (seq > 0)
+			printf("undo: breakglass undo %lld --grant %s\n", (long long)seq, grant);
 		json_decref(items);
 		rc = CLI_EXIT_OK;
 	} else {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "protocol/ddb_undo.h"
 #include "cli/help.h"
 #include "cli/output.h"
 #include "cli/runbook_test.h"
@@ -50,10 +51,32 @@ static json_t *diags_json(const runbook_diags *d)
 	return a;
 }
 
+/* Warnings, which do not fail lint: a write template whose effect undo cannot compute
+ * (an UpdateItem with ADD, arithmetic, ...), so its writes could not be undone. */
+static json_t *undo_warnings(const runbook_set *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && s != NULL && i < runbook_set_count(s); i++) {
+		const runbook *r = runbook_set_at(s, i);
+		bg_err e;
+
+		if (r->update.text == NULL ||
+		    ddb_undo_update_check(r->update.text, r->names, &e) == 0)
+			continue;
+		json_array_append_new(a, json_pack("{s:s,s:i,s:s+}", "file", r->file, "line",
+		                                   (int)r->update.line, "message", e.msg,
+		                                   ": breakglass undo cannot put back its writes"));
+	}
+	return a;
+}
+
 static int do_lint(const cli_ctx *ctx, const char *dir)
 {
 	runbook_diags d = {NULL, 0};
 	runbook_set *s = NULL;
+	json_t *warn, *w;
 	size_t i, n;
 	bg_err e;
 	int rc;
@@ -65,9 +88,10 @@ static int do_lint(const cli_ctx *ctx, const char *dir)
 		                e.msg);
 	}
 	n = s != NULL ? runbook_set_count(s) : 0;
+	warn = undo_warnings(s);
 	if (ctx->json) {
-		json_t *o = json_pack("{s:s,s:i,s:o,s:b}", "folder", dir, "runbooks", (int)n,
-		                      "problems", diags_json(&d), "ok", d.n == 0);
+		json_t *o = json_pack("{s:s,s:i,s:o,s:O,s:b}", "folder", dir, "runbooks", (int)n,
+		                      "problems", diags_json(&d), "warnings", warn, "ok", d.n == 0);
 		int erc =
 		    o != NULL ? cli_emit_json(o) : cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
 		json_decref(o);
@@ -80,6 +104,13 @@ static int do_lint(const cli_ctx *ctx, const char *dir)
 			else
 				printf("%s/%s: %s\n", dir, d.items[i].file, d.items[i].msg);
 		}
+		json_array_foreach(warn, i, w)
+		{
+			printf("%s/%s:%d: warning: %s\n", dir,
+			       json_string_value(json_object_get(w, "file")),
+			       (int)json_integer_value(json_object_get(w, "line")),
+			       json_string_value(json_object_get(w, "message")));
+		}
 		if (d.n == 0)
 			printf("%s: %zu runbook%s, no problems\n", dir, n, n == 1 ? "" : "s");
 		else
@@ -87,6 +118,7 @@ static int do_lint(const cli_ctx *ctx, const char *dir)
 			        d.n == 1 ? "" : "s");
 		rc = d.n == 0 ? CLI_EXIT_OK : CLI_EXIT_REFUSED;
 	}
+	json_decref(warn);
 	runbook_diags_free(&d);
 	runbook_set_free(s);
 	return rc;

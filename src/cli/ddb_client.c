@@ -17,6 +17,7 @@ struct cli_ddb {
 	net_loop *loop;
 	net_curl *curl;
 	upstream *up;
+	int64_t audit_seq; /* the last answer's x-breakglass-audit-seq, 0: none */
 };
 
 int cli_ddb_new(const char *endpoint, const char *region, const char *akid, const char *secret,
@@ -80,6 +81,9 @@ int cli_ddb_call(cli_ddb *c, const char *op, const json_t *body, json_t **out, b
 		upstream_response_free(&resp);
 		return rc;
 	}
+	c->audit_seq = strtoll(resp.audit_seq, NULL, 10); /* "" or garbage: 0 */
+	if (c->audit_seq < 0)
+		c->audit_seq = 0;
 	j = json_loadb(resp.body.data != NULL ? resp.body.data : "", resp.body.len, 0, NULL);
 	if (!json_is_object(j)) {
 		json_decref(j);
@@ -103,4 +107,9 @@ int cli_ddb_call(cli_ddb *c, const char *op, const json_t *body, json_t **out, b
 	}
 	upstream_response_free(&resp);
 	return rc;
+}
+
+int64_t cli_ddb_audit_seq(const cli_ddb *c)
+{
+	return c->audit_seq;
 }

@@ -11,6 +11,7 @@
 #define BG_CLI_DDB_CLIENT_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -30,5 +31,9 @@ void cli_ddb_free(cli_ddb *c);
  */
 int cli_ddb_call(cli_ddb *c, const char *op, const json_t *body, json_t **out,
                  bg_err *e) BG_MUST_CHECK;
+
+/* The audit record of the last call's answer, as a breakglass gateway names it
+ * (x-breakglass-audit-seq), or 0 when there was none. */
+int64_t cli_ddb_audit_seq(const cli_ddb *c);
 
 #endif

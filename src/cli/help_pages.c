@@ -650,6 +650,33 @@ static const cli_help_item drill_env[] = {
                             "./node_modules/.bin/dynalite, else dynalite on PATH)."},
     END};
 
+/* --- undo ---------------------------------------------------------------------------- */
+
+static const cli_help_item undo_opts[] = {
+    {"AUDIT_SEQ",
+     "The write's audit record: its request or its response (`audit tail`, `audit show`, "
+     "and the report's Writes section name them)."},
+    {"--grant GRANT",
+     "The grant the write ran under (bg-...). Required for its user; an admin may leave it "
+     "out."},
+    END};
+
+static const cli_help_item undo_examples[] = {
+    {"Put back the order a runbook write changed (record 42):",
+     "breakglass undo 42 --grant bg-ABCDEFGHIJ"},
+    {"See the difference, for a script, when it was changed since:",
+     "breakglass undo 42 --grant bg-ABCDEFGHIJ --json"},
+    END};
+
+static const cli_help_item undo_exit[] = {
+    {"0", "The item was put back as the write found it."},
+    {"1", "Refused, nothing changed: the item changed since the write (the difference is "
+          "listed), it was undone already, the write has no before-image or a masked one, the "
+          "update is of a form undo cannot compute, or the grant is not yours or not live."},
+    {"2", "A usage error."},
+    {"3", "The server, or DynamoDB, could not be reached."},
+    END};
+
 /* --- help ---------------------------------------------------------------------------- */
 
 static const cli_help_item help_opts[] = {
@@ -969,11 +996,33 @@ static const cli_help pages[] = {
      "the runbook's max_pages.\n\n"
      "Prints the items as a table, with the number of pages read and the capacity consumed; "
      "with --json, {\"runbook\", \"items\", \"count\", \"pages\", \"consumed_capacity\", "
-     "\"more\", \"usage\"}. A write runbook prints what it did. Then one line on the grant: "
-     "capacity spent against its budgets, requests its rate allows now, time left (on "
-     "stderr after a refusal, such as a spent budget). Attributes the runbook masks show "
+     "\"more\", \"usage\"}. A write runbook prints what it did and the `breakglass undo` "
+     "command that puts the item back (with --json, \"audit_seq\": the write's record). "
+     "Then one line on the grant: capacity spent against its budgets, requests its rate "
+     "allows now, time left (on stderr after a refusal, such as a spent budget). Attributes "
+     "the runbook masks show "
      "its marker, never their values (docs/runbooks.md, Masking).",
      run_opts, true, run_examples, NULL, NULL},
+    {"undo", "put back the item a write found",
+     "breakglass undo AUDIT_SEQ [--grant GRANT] [--json]",
+     "Every PutItem, UpdateItem and DeleteItem through the gateway is sent with ReturnValues "
+     "ALL_OLD, and its response record keeps the item as the write found it (the "
+     "before-image). undo puts that item back (or deletes the item when the write created "
+     "it), but only while the item is exactly what the write left: the gateway reads it "
+     "(a consistent GetItem) and compares, and the restore carries a condition that "
+     "DynamoDB checks again, so a change made since is never overwritten. If the item "
+     "changed, nothing is restored and the difference is listed attribute by attribute "
+     "(what the write left, what is there now).\n\n"
+     "The grant's user may undo its writes while the grant is live; an admin may undo any "
+     "write. A write is undone once. The restore is recorded as a request and a response "
+     "of its own (actor: who ran undo, undo_of: the write's response record). undo refuses "
+     "a write whose before-image holds values the runbook masks (the trail does not have "
+     "them), and an UpdateItem whose effect it cannot compute (ADD, DELETE, arithmetic, "
+     "list_append, list elements; SET path = :value, SET path = path, if_not_exists and "
+     "REMOVE are computed). docs/runbooks.md, Safe writes.\n\n"
+     "Prints what was put back and the records made; with --json {\"undo_of\", \"op\", "
+     "\"table\", \"key\", \"restored\", \"request_seq\", \"response_seq\"}.",
+     undo_opts, true, undo_examples, undo_exit, NULL},
     {"help", "describe a command, or print the manual", "breakglass help [COMMAND | --man]",
      "Prints COMMAND's page (the same as `breakglass COMMAND --help`), the command list, or "
      "with --man the whole manual in roff.",

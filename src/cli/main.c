@@ -34,7 +34,8 @@ static const struct {
     {"revoke", cmd_revoke_main, true},     {"audit", cmd_audit_main, true},
     {"runbook", cmd_runbook_main, true},   {"run", cmd_run_main, true},
     {"report", cmd_report_main, true},     {"drill", cmd_drill_main, true},
-    {"help", cmd_help_main, false},        {"version", cmd_version_main, false},
+    {"undo", cmd_undo_main, true},         {"help", cmd_help_main, false},
+    {"version", cmd_version_main, false},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -690,5 +690,12 @@
 /* The drills `drill list` reads from its history folder (newest first); older folders
  * stay on disk but are not listed. */
 #define BG_MAX_DRILL_HISTORY 1000
+/* Undo (protocol/ddb_undo.h): the restore's condition names every attribute the write
+ * left, one "#uN = :uN AND " term (about 16 bytes) each, and DynamoDB caps an expression
+ * at 4 KiB; 200 terms stay well inside it. An item with more attributes is refused. */
+#define BG_MAX_UNDO_ATTRS 200
+/* The time an undo's upstream calls (the read of the item now, the restore) may take in
+ * all, on the API worker thread. */
+#define BG_UNDO_TIMEOUT_MS 10000
 
 #endif

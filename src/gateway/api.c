@@ -83,6 +83,7 @@ static void api_fail(api_ctx *c, const bg_err *e)
 	    {BG_EAUTH, 403, "otp_invalid"},        {BG_EDENIED, 403, "forbidden"},
 	    {BG_ENOTFOUND, 404, "not_found"},      {BG_EEXISTS, 409, "conflict"},
 	    {BG_EAUDIT, 503, "audit_unavailable"}, {BG_EEXPIRED, 409, "expired"},
+	    {BG_EUPSTREAM, 502, "upstream"},
 	};
 	size_t i;
 
@@ -1292,6 +1293,89 @@ static void api_request_deny(api_ctx *c)
 	answer_with(c, false);
 }
 
+/* An undo's DynamoDB calls share one deadline (BG_UNDO_TIMEOUT_MS). */
+typedef struct undo_io {
+	gw *g;
+	int64_t deadline_ms;
+} undo_io;
+
+static int undo_call(void *ctx, const char *op, const json_t *body, long *status, json_t **answer,
+                     bool *sent, char *why, size_t n)
+{
+	undo_io *u = ctx;
+
+	return gw_ddb_call(u->g, u->deadline_ms, op, body, status, answer, sent, why, n);
+}
+
+/* A value of the difference as compact JSON, shortened. */
+static void undo_value(bg_buf *b, const json_t *v)
+{
+	char *t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	/* A failed append (the message is full) leaves it shorter, which is fine. */
+	if (bg_buf_addf(b, "%.*s%s", (int)(n > 120 ? 117 : n), t != NULL ? t : "?",
+	                n > 120 ? "..." : "") != 0)
+		n = 0;
+	free(t);
+}
+
+/* The refusal's message with the difference spelt out, so the CLI's one line of text (or
+ * its --json failure object) shows it: "...; status: the write left {"S":"PENDING"}, now
+ * {"S":"SHIPPED"}". */
+static json_t *undo_message(const char *msg, const json_t *diff)
+{
+	bg_buf b;
+	json_t *d, *out;
+	size_t i;
+
+	bg_buf_init(&b, 1800);
+	if (bg_buf_adds(&b, msg) != 0)
+		return json_string(msg);
+	json_array_foreach(diff, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "attribute"));
+		if (bg_buf_addf(&b, "; %.64s: the write left ", name != NULL ? name : "?") != 0)
+			break;
+		undo_value(&b, json_object_get(d, "left"));
+		if (bg_buf_adds(&b, ", now ") != 0)
+			break;
+		undo_value(&b, json_object_get(d, "now"));
+	}
+	out = json_stringn(b.data, b.len);
+	bg_buf_free(&b);
+	return out != NULL ? out : json_string(msg);
+}
+
+/* POST /api/v1/undo {"seq", "grant"}: puts back a write's before-image (svc_undo). A
+ * refusal because the item changed carries the difference beside the message. */
+static void api_undo(api_ctx *c)
+{
+	json_t *seq = json_object_get(c->in, "seq"), *out = NULL;
+	undo_io io = {c->g, bg_now_ms() + BG_UNDO_TIMEOUT_MS};
+	svc_ddb ddb = {undo_call, &io};
+	bg_err e;
+
+	if (!json_is_integer(seq)) {
+		api_error(c, 400, "bad_request",
+		          "seq is required: the audit record of the write (a whole number)");
+		return;
+	}
+	if (svc_undo(&c->sv, &c->me, json_integer_value(seq), in_str(c, "grant"), &ddb, &out, &e) ==
+	    0) {
+		api_reply(c, 200, out);
+		return;
+	}
+	if (out != NULL && json_object_set_new(out, "error", json_string("changed")) == 0 &&
+	    json_object_set_new(out, "message",
+	                        undo_message(e.msg, json_object_get(out, "difference"))) == 0) {
+		api_reply(c, 409, out);
+		return;
+	}
+	json_decref(out);
+	api_fail(c, &e);
+}
+
 static const api_route routes[] = {
     {"GET", "/api/v1/whoami", USER_ROLE_ANY, false, api_whoami, NULL},
     {"GET", "/api/v1/status", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_status,
@@ -1323,6 +1407,7 @@ static const api_route routes[] = {
     {"GET", "/api/v1/audit/{id}", USER_ROLE_ADMIN | USER_ROLE_AUDITOR, false, api_audit_show,
      "only an admin or an auditor can read the audit log"},
     {"GET", "/api/v1/grants/{id}", USER_ROLE_ANY, false, api_grant_show, NULL},
+    {"POST", "/api/v1/undo", USER_ROLE_ANY, false, api_undo, NULL},
     {"POST", "/api/v1/grants/{id}/revoke", USER_ROLE_ANY, false, api_grant_revoke, NULL},
     {"POST", "/api/v1/grants/{id}/creds", USER_ROLE_ANY, false, api_grant_creds, NULL},
     {"POST", "/api/v1/grants/{id}/render", USER_ROLE_ANY, false, api_grant_render, NULL},

@@ -91,6 +91,15 @@ typedef struct gw_table_probe {
 	int64_t deadline_ms;
 } gw_table_probe;
 
+/* One DynamoDB call (X-Amz-Target DynamoDB_20120810.op, body as JSON) re-signed with the
+ * gateway's own identity, made on the calling thread (the API worker, which may block)
+ * on a loop of its own, until deadline_ms (bg_now_ms()) at the latest. 0 when DynamoDB
+ * answered: *status, and *answer the body parsed (NULL when not JSON; the caller frees
+ * it). BG_EUPSTREAM otherwise, why (size n) saying what and *sent whether the request may
+ * have reached DynamoDB. */
+int gw_ddb_call(gw *g, int64_t deadline_ms, const char *op, const json_t *body, long *status,
+                json_t **answer, bool *sent, char *why, size_t n) BG_MUST_CHECK;
+
 /* svc_tables' check, with ctx a gw_table_probe. */
 svc_table_state gw_table_check(void *ctx, const char *table, char *why, size_t n);
 

@@ -60,6 +60,14 @@ struct pl_req {
 	ddb_units charged;
 	bool have_charge;
 
+	/* Safe writes (AUTHORISE, TRANSFORM): a PutItem, UpdateItem or DeleteItem asks for
+	 * ReturnValues ALL_OLD (added_rv: the gateway added it, and strips the answer's
+	 * Attributes again), and the item as it was before the write (before: the answer's
+	 * Attributes, or JSON null when there was no item) goes on the response record. */
+	bool capture;
+	bool added_rv;
+	json_t *before;
+
 	/* The answer parsed once in TRANSFORM (200, or an error in JSON), or NULL. */
 	json_t *answer;
 	char upstream_sha256[65]; /* SHA-256 of DynamoDB's body as it came */
@@ -119,6 +127,7 @@ void pl_req_free(pl_req *r)
 	rb_decision_free(&r->rbd);
 	json_decref(r->mask_counts);
 	json_decref(r->consumed);
+	json_decref(r->before);
 	json_decref(r->answer);
 	gw_runbooks_release(r->rb_snap);
 	bg_buf_free(&r->fwd);
@@ -423,9 +432,36 @@ static bool budget_allows(pl_req *r, const store_grant *g)
 	return true;
 }
 
+/* Whether op is a single-item write whose before-image the gateway captures. */
+static bool captures_before(const ddb_op_info *op)
+{
+	return op->id == DDB_OP_PUT_ITEM || op->id == DDB_OP_UPDATE_ITEM ||
+	       op->id == DDB_OP_DELETE_ITEM;
+}
+
+/* Safe writes: a single-item write is sent with ReturnValues ALL_OLD, so DynamoDB hands
+ * back the item exactly as the write found it, atomically with the write. A client that
+ * asked for ALL_OLD gets it as before; one that asked for nothing (or NONE) does not see
+ * it (TRANSFORM strips it). A client asking for another ReturnValues (ALL_NEW,
+ * UPDATED_OLD, UPDATED_NEW: only an admin's table grant can, since lint keeps a runbook's
+ * return_values to ALL_OLD) gets what it asked for and the write has no before-image:
+ * the response record says so, and undo refuses it. */
+static void plan_capture(pl_req *r)
+{
+	const json_t *v = json_object_get(ddb_request_json(r->req), "ReturnValues");
+	const char *rv = json_string_value(v);
+
+	/* Not a string: sent as it came, for DynamoDB to refuse (never made valid here). */
+	if (!captures_before(ddb_request_op(r->req)) || (v != NULL && rv == NULL))
+		return;
+	r->added_rv = rv == NULL || strcmp(rv, "NONE") == 0;
+	r->capture = r->added_rv || strcmp(rv, "ALL_OLD") == 0;
+}
+
 /* The body FORWARD sends: the client's, or the runbook's tightened one, with
  * ReturnConsumedCapacity TOTAL added when the operation takes it and the client did not
- * ask (the charge needs DynamoDB's count; TRANSFORM strips it again). Left empty when the
+ * ask (the charge needs DynamoDB's count; TRANSFORM strips it again), and ReturnValues
+ * ALL_OLD when a write's before-image needs it (plan_capture). Left empty when the
  * client's bytes go as they came. */
 static bool build_forward(pl_req *r)
 {
@@ -438,11 +474,14 @@ static bool build_forward(pl_req *r)
 
 	r->added_rcc = ddb_op_reports_capacity(ddb_request_op(r->req)) &&
 	               (rcc == NULL || strcmp(rcc, "NONE") == 0);
-	if (!r->added_rcc && r->rbd.forward == NULL)
+	plan_capture(r);
+	if (!r->added_rcc && !r->added_rv && r->rbd.forward == NULL)
 		return true;
-	f = json_copy(base); /* shallow: only a top-level member is set */
-	if (f == NULL || (r->added_rcc && json_object_set_new(f, "ReturnConsumedCapacity",
-	                                                      json_string("TOTAL")) != 0)) {
+	f = json_copy(base); /* shallow: only top-level members are set */
+	if (f == NULL ||
+	    (r->added_rcc &&
+	     json_object_set_new(f, "ReturnConsumedCapacity", json_string("TOTAL")) != 0) ||
+	    (r->added_rv && json_object_set_new(f, "ReturnValues", json_string("ALL_OLD")) != 0)) {
 		json_decref(f);
 		pl_refuse(r, DDB_ERR_INTERNAL, "breakglass: out of memory");
 		return false;
@@ -552,9 +591,14 @@ static void start_audit_request(pl_req *r)
 		json_object_set_new(d, "runbook", rb);
 	}
 	/* What the gateway added to the body it forwards (build_forward). */
-	if (d != NULL && r->added_rcc)
-		json_object_set_new(d, "added",
-		                    json_pack("{s:s}", "ReturnConsumedCapacity", "TOTAL"));
+	if (d != NULL && (r->added_rcc || r->added_rv)) {
+		json_t *added = json_object();
+		if (added != NULL && r->added_rcc)
+			json_object_set_new(added, "ReturnConsumedCapacity", json_string("TOTAL"));
+		if (added != NULL && r->added_rv)
+			json_object_set_new(added, "ReturnValues", json_string("ALL_OLD"));
+		json_object_set_new(d, "added", added);
+	}
 	rec.detail = d;
 	if (r->io->audit(r->io_ctx, r, &rec) != 0)
 		pl_audit_done(r, BG_EIO, "the audit queue is full");
@@ -604,6 +648,41 @@ static void mask_summary(const pl_req *r, json_t *d, const char released_hex[65]
 	json_object_set_new(d, "masked",
 	                    json_pack("{s:O,s:I,s:b}", "paths", r->mask_counts, "values",
 	                              (json_int_t)r->mask_total, "hash", r->rbd.rb->mask_hash));
+}
+
+/* A write's before-image on its response record (docs/audit.md, "Safe writes"): the item
+ * as the write found it (null: there was none) and the item's key, what `breakglass undo`
+ * needs; "before_image_masked" when the runbook's mask hid values in it, which undo then
+ * cannot restore. */
+static void before_summary(const pl_req *r, json_t *d)
+{
+	const json_t *body = ddb_request_json(r->req);
+	json_t *key = json_object_get(body, "Key");
+	const char *rv = json_string_value(json_object_get(body, "ReturnValues"));
+
+	if (r->before == NULL) {
+		/* Only a table grant's client can ask for another ReturnValues. */
+		json_object_set_new(d, "before_image_missing",
+		                    r->capture
+		                        ? json_string("DynamoDB's answer was not read")
+		                        : json_sprintf("the client asked for ReturnValues %s, "
+		                                       "so the gateway could not ask for "
+		                                       "ALL_OLD",
+		                                       rv != NULL ? rv : "(not a string)"));
+		return;
+	}
+	json_object_set(d, "before_image", r->before);
+	if (r->masked && r->mask_total > 0)
+		json_object_set_new(d, "before_image_masked", json_true());
+	if (key != NULL)
+		json_object_set(d, "key", key);
+	else if (r->rb_snap != NULL && r->have_tables) {
+		/* PutItem names no Key: the runbook folder's key schema picks it from Item. */
+		const runbook_table *t = runbook_set_table(gw_rb_set(r->rb_snap), r->tables.data);
+		json_t *k = t != NULL ? item_key(json_object_get(body, "Item"), &t->keys) : NULL;
+		if (k != NULL)
+			json_object_set_new(d, "key", k);
+	}
 }
 
 /* What the response record says of a 200 answer (docs/audit.md, "What is recorded"): the
@@ -668,6 +747,8 @@ static void answer_summary(const pl_req *r, json_t *d)
 		gw_runbooks_release(snap);
 		json_decref(items);
 	}
+	if (r->req != NULL && captures_before(ddb_request_op(r->req)))
+		before_summary(r, d);
 }
 
 /* A runbook's page was answered: the LastEvaluatedKey it returned is the only one the
@@ -758,6 +839,20 @@ fail:
 	return false;
 }
 
+/* A write's before-image (plan_capture): a 200 answer's Attributes, masked already when
+ * the runbook masks (so the trail holds no masked value), or JSON null when the answer has
+ * none (the item did not exist). Stripped when the gateway asked for it. */
+static void capture_before(pl_req *r)
+{
+	json_t *a = json_object_get(r->answer, "Attributes");
+
+	r->before = a != NULL ? json_incref(a) : json_null();
+	if (r->added_rv && a != NULL) {
+		json_object_del(r->answer, "Attributes");
+		r->body_rewritten = true;
+	}
+}
+
 /* The changed answer as the body released, with a new x-amz-crc32 (zlib's CRC-32, in
  * decimal as DynamoDB sends it: botocore retries an answer whose checksum does not match,
  * so a stale one would make every changed answer fail). */
@@ -825,6 +920,8 @@ static void transform_answer(pl_req *r)
 	 * request asked for ReturnValuesOnConditionCheckFailure. */
 	if (masking && !mask_reply(r))
 		return;
+	if (r->capture && r->resp.status == 200 && r->answer != NULL)
+		capture_before(r);
 	if (r->body_rewritten && !rewrite_body(r))
 		return;
 	size_cap(r);

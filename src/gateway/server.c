@@ -106,6 +106,7 @@ struct call {
 	net_task audit_task; /* the committer's completion, posted back to the loop */
 	int audit_rc;
 	char audit_why[256];
+	int64_t audit_seq; /* the last record made durable: what x-breakglass-audit-seq says */
 	upstream_call *up;
 };
 
@@ -155,6 +156,7 @@ static void audit_completed(void *arg, int rc, int64_t seq, const bg_err *e)
 	call *c = arg;
 
 	c->audit_rc = rc;
+	c->audit_seq = rc == 0 ? seq : 0;
 	snprintf(c->audit_why, sizeof(c->audit_why), "%s", rc && e ? e->msg : "");
 	c->audit_task.fn = audit_posted;
 	c->audit_task.arg = c;
@@ -242,7 +244,8 @@ static net_http_header hdr(const char *name, const char *value)
 static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
 {
 	call *c = ctx;
-	net_http_header h[4];
+	net_http_header h[5];
+	char seq[24];
 	size_t n = 0;
 
 	h[n++] = hdr("Content-Type",
@@ -251,6 +254,11 @@ static void io_reply(void *ctx, pl_req *r, pl_reply *rep)
 	if (rep->crc32)
 		h[n++] = hdr("x-amz-crc32", rep->crc32);
 	h[n++] = hdr("x-breakglass-request-id", pl_req_id(r));
+	/* The answer's own record (response or denial): `breakglass undo` takes a write's. */
+	if (c->audit_seq > 0) {
+		snprintf(seq, sizeof(seq), "%lld", (long long)c->audit_seq);
+		h[n++] = hdr("x-breakglass-audit-seq", seq);
+	}
 	(void)net_http_reply(c->conn, rep->status, h, n, &rep->body,
 	                     c->closing ? NET_REPLY_CLOSE : 0);
 }

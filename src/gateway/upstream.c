@@ -175,6 +175,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 	take_header(p, sz * n, "x-amzn-RequestId", r->request_id, sizeof(r->request_id));
 	take_header(p, sz * n, "x-amz-crc32", r->crc32, sizeof(r->crc32));
 	take_header(p, sz * n, "Content-Type", r->content_type, sizeof(r->content_type));
+	take_header(p, sz * n, "x-breakglass-audit-seq", r->audit_seq, sizeof(r->audit_seq));
 	return sz * n;
 }
 

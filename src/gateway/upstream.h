@@ -31,6 +31,8 @@ typedef struct upstream_response {
 	char request_id[128];   /* x-amzn-RequestId from upstream, may be empty */
 	char crc32[16];         /* x-amz-crc32 from upstream, may be empty */
 	char content_type[128]; /* Content-Type from upstream */
+	char audit_seq[24];     /* x-breakglass-audit-seq: a breakglass gateway's record of the
+	                           answer (the CLI's calls through it); empty from DynamoDB */
 } upstream_response;
 
 /* How a call ended. */

@@ -1531,6 +1531,67 @@ ddb_expr_path ddb_expr_path_at(const ddb_expr *x, size_t i)
 	return p;
 }
 
+static ddb_expr_path node_path(const struct node *n)
+{
+	ddb_expr_path p = {n->el, n->nel};
+	return p;
+}
+
+/* The value side of a SET action as an operand kind. */
+static void update_operand(const struct node *v, ddb_expr_update_action *a)
+{
+	if (v->type == N_VALUE) {
+		a->value_kind = DDB_UPD_VALUE;
+		a->value = v->ph;
+	} else if (v->type == N_PATH) {
+		a->value_kind = DDB_UPD_PATH;
+		a->src = node_path(v);
+	} else if (v->type == N_FUNC && v->op == F_IF_NOT_EXISTS && v->n == 2 &&
+	           v->kid[0]->type == N_PATH && v->kid[1]->type == N_VALUE) {
+		a->value_kind = DDB_UPD_IF_NOT_EXISTS;
+		a->src = node_path(v->kid[0]);
+		a->value = v->kid[1]->ph;
+	} else {
+		a->value_kind = DDB_UPD_OTHER;
+	}
+}
+
+size_t ddb_expr_update_nactions(const ddb_expr *x)
+{
+	size_t i, n = 0;
+
+	if (x == NULL || x->kind != DDB_EXPR_UPDATE || x->root == NULL)
+		return 0;
+	for (i = 0; i < x->root->n; i++)
+		n += x->root->kid[i]->n;
+	return n;
+}
+
+bool ddb_expr_update_action_at(const ddb_expr *x, size_t i, ddb_expr_update_action *out)
+{
+	size_t c;
+
+	memset(out, 0, sizeof(*out));
+	if (x == NULL || x->kind != DDB_EXPR_UPDATE || x->root == NULL)
+		return false;
+	for (c = 0; c < x->root->n; c++) {
+		const struct node *cl = x->root->kid[c];
+		if (i < cl->n) {
+			const struct node *act = cl->kid[i];
+			out->clause = cl->op == C_SET      ? DDB_UPD_SET
+			              : cl->op == C_REMOVE ? DDB_UPD_REMOVE
+			              : cl->op == C_ADD    ? DDB_UPD_ADD
+			                                   : DDB_UPD_DELETE;
+			out->target = node_path(act->kid[0]);
+			if (act->n > 1)
+				update_operand(act->kid[1], out);
+			return true;
+		}
+		i -= cl->n;
+	}
+	return false;
+}
+
 int ddb_expr_path_format(ddb_expr_path p, bg_buf *out)
 {
 	return put_path(out, p.elems, p.n);

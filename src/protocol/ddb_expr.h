@@ -100,6 +100,35 @@ ddb_expr_path ddb_expr_path_at(const ddb_expr *x, size_t i);
  * in double quotes, control bytes as '?'). Returns 0 or the bg_buf error. */
 int ddb_expr_path_format(ddb_expr_path p, bg_buf *out) BG_MUST_CHECK;
 
+/* One action of an update expression, for whoever must compute its effect (undo). */
+typedef enum ddb_update_clause {
+	DDB_UPD_SET,
+	DDB_UPD_REMOVE,
+	DDB_UPD_ADD,
+	DDB_UPD_DELETE
+} ddb_update_clause;
+
+typedef enum ddb_update_operand {
+	DDB_UPD_NONE,          /* REMOVE: no operand */
+	DDB_UPD_VALUE,         /* SET p = :v (or ADD/DELETE's :v) */
+	DDB_UPD_PATH,          /* SET p = q */
+	DDB_UPD_IF_NOT_EXISTS, /* SET p = if_not_exists(q, :v) */
+	DDB_UPD_OTHER          /* arithmetic, list_append, other forms of if_not_exists */
+} ddb_update_operand;
+
+typedef struct ddb_expr_update_action {
+	ddb_update_clause clause;
+	ddb_expr_path target;
+	ddb_update_operand value_kind;
+	const char *value; /* ":v" for VALUE and IF_NOT_EXISTS */
+	ddb_expr_path src; /* q for PATH and IF_NOT_EXISTS */
+} ddb_expr_update_action;
+
+/* The actions of an update expression (0 for other kinds), clause by clause; each fills
+ * *out (strings and paths owned by x) and returns true, false when i is out of range. */
+size_t ddb_expr_update_nactions(const ddb_expr *x);
+bool ddb_expr_update_action_at(const ddb_expr *x, size_t i, ddb_expr_update_action *out);
+
 /* A key condition's terms. */
 typedef enum ddb_key_op {
 	DDB_KEY_EQ,

@@ -402,27 +402,34 @@ static bool on_query(builder *b, json_t *rec, json_t *d)
 		return false;
 	if (rid != NULL && json_object_set(b->open_q, rid, q) != 0)
 		return false;
-	if (json_object_get(d, "before_image") != NULL) {
-		const char *undo = rep_str(d, "undo");
-		json_t *w = json_pack(
-		    "{s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:o}", "seq", json_object_get(rec, "seq"), "ts",
-		    json_object_get(rec, "ts"), "op", json_object_get(rec, "op"), "tables",
-		    json_object_get(rec, "tables"), "grant", json_object_get(rec, "grant_id"),
-		    "before_image", copy_of(d, "before_image"), "undo",
-		    undo != NULL
-		        ? json_string(undo)
-		        : json_sprintf("breakglass undo %lld --grant %s",
-		                       (long long)json_integer_value(json_object_get(rec, "seq")),
-		                       txt_or(rep_str(rec, "grant_id"), "?")));
-		if (!push(b->writes, w))
-			return false;
-	}
 	return timeline(b, rec,
 	                json_sprintf("%s: %s on %s%s%s", txt_or(rep_str(rec, "actor"), "?"),
 	                             txt_or(rep_str(rec, "op"), "?"),
 	                             txt_or(rep_str(rec, "tables"), "?"),
 	                             rb != NULL ? " with runbook " : "",
 	                             rb != NULL ? txt_or(rep_str(rb, "id"), "?") : ""));
+}
+
+/* A write's response record holds its before-image (docs/audit.md): the report lists it
+ * with the command that puts it back, which takes this record's seq. */
+static bool on_write(builder *b, json_t *rec, json_t *d)
+{
+	const char *undo = rep_str(d, "undo");
+	json_t *w;
+
+	if (!json_object_get(d, "before_image") ||
+	    json_integer_value(json_object_get(rec, "status")) != 200)
+		return true;
+	w = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:o}", "seq", json_object_get(rec, "seq"),
+	              "ts", json_object_get(rec, "ts"), "op", json_object_get(rec, "op"), "tables",
+	              json_object_get(rec, "tables"), "grant", json_object_get(rec, "grant_id"),
+	              "before_image", copy_of(d, "before_image"), "undo",
+	              undo != NULL
+	                  ? json_string(undo)
+	                  : json_sprintf("breakglass undo %lld --grant %s",
+	                                 (long long)json_integer_value(json_object_get(rec, "seq")),
+	                                 txt_or(rep_str(rec, "grant_id"), "?")));
+	return push(b->writes, w);
 }
 
 static bool on_response(builder *b, json_t *rec, json_t *d)
@@ -435,6 +442,8 @@ static bool on_response(builder *b, json_t *rec, json_t *d)
 	double cu;
 	size_t i;
 
+	if (!on_write(b, rec, d))
+		return false;
 	if (q == NULL) {
 		b->skipped++; /* a response to a request not in these records */
 		return true;

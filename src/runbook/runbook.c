@@ -1131,6 +1131,13 @@ static void cross_check(reader *rd, const ytree_node *root)
 		    rd, line,
 		    "%s needs a condition: a break-glass write must say what it expects to find",
 		    r->op->name);
+	for (i = 0; is_write(r) && i < r->n_return_values; i++)
+		if (strcmp(r->return_values[i], "ALL_OLD") != 0)
+			PROBLEM(rd, ytree_get(root, "return_values")->line,
+			        "return_values: %s cannot be allowed: the gateway asks for ALL_OLD "
+			        "to record the item's before-image (safe writes), and a write gets "
+			        "one ReturnValues",
+			        r->return_values[i]);
 	if ((f & F_LIMIT) && r->limit == 0)
 		PROBLEM(rd, line, "%s needs limit: the most items one page may return",
 		        r->op->name);

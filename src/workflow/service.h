@@ -281,4 +281,39 @@ int svc_audit_rotate_key(const svc *s, svc_caller *c, const sigkey *old, const s
  * learns whether it happened. */
 int svc_audit_last_rotation(const svc *s, char id[SIGKEY_ID_HEX + 1], bg_err *e) BG_MUST_CHECK;
 
+/* DynamoDB as an undo reaches it: the gateway's own identity, re-signing each call like a
+ * forwarded request (tests use a fake). call(ctx, op, body, &status, &answer, why, n)
+ * returns 0 when DynamoDB answered (*status its HTTP status, *answer the body parsed, or
+ * NULL when not JSON: the caller frees it), BG_EUPSTREAM when no answer came (*sent says
+ * whether the request may have reached DynamoDB), with why (size n) saying what. */
+typedef struct svc_ddb {
+	int (*call)(void *ctx, const char *op, const json_t *body, long *status, json_t **answer,
+	            bool *sent, char *why, size_t n);
+	void *ctx;
+} svc_ddb;
+
+/*
+ * `breakglass undo SEQ` (docs/runbooks.md, "Safe writes"): puts back the item a write
+ * found, the before-image its response record holds. seq is the write's request or
+ * response record; grant (may be NULL for an admin) must be the grant it ran under. The
+ * grant's user may undo while the grant is live, an admin always. The item now is read
+ * (GetItem, ConsistentRead) and must equal what the write left (ddb_undo_after); then the
+ * restore (PutItem of the before-image, or DeleteItem when there was none) is recorded
+ * (kind "request", actor the caller, request_id "undo-N" with N the write's response
+ * seq, detail "undo_of" N), sent with a condition that the item still holds what the
+ * write left, and its answer recorded (kind "response"). A refusal after the records are
+ * found is recorded too (kind "undo", decision "deny").
+ *
+ * Returns 0 with *out {"undo_of", "op", "table", "key", "restored", "request_seq",
+ * "response_seq"}. Refusals: BG_ENOTFOUND (no such record, or a grant the caller may not
+ * see), BG_EINVAL (not a write's record, or nothing to undo), BG_EDENIED (not the
+ * caller's grant, or not live; no before-image; masked values; an update undo cannot
+ * compute; DynamoDB refused the restore), BG_EEXISTS (already undone, or the item
+ * changed since the write: *out is then {"undo_of", "difference": [{"attribute",
+ * "left", "now"}]}), BG_EUPSTREAM (DynamoDB did not answer; *out says whether the
+ * restore may have run), BG_EAUDIT (the restore's record could not be made: not sent).
+ */
+int svc_undo(const svc *s, svc_caller *c, int64_t seq, const char *grant, const svc_ddb *ddb,
+             json_t **out, bg_err *e) BG_MUST_CHECK;
+
 #endif

@@ -126,4 +126,15 @@ grep -E '^(PASS|FAIL) ' "$logs/clients.out"
 e2e_passed=$((e2e_passed + $(grep -c '^PASS ' "$logs/clients.out")))
 e2e_failed=$((e2e_failed + $(grep -c '^FAIL ' "$logs/clients.out")))
 [ "$rc" -eq 0 ] || e2e_fail "masking_clients.py" "exit $rc: $(grep -vE '^(PASS|FAIL) ' "$logs/clients.out" | tail -n 5)"
+
+# --- safe writes: the write's before-image is masked on the record, so undo refuses it ------
+W=$(BREAKGLASS_TOKEN=$E2E_ADMIN_TOKEN "$BG" audit tail --after 0 --limit 1000 --json | "$PY" -c 'import json, sys
+r = [x for x in json.load(sys.stdin)["records"] if x["kind"] == "response" and x["op"] == "UpdateItem" and x["status"] == 200]
+assert r and all(x["detail"]["before_image_masked"] is True for x in r), r
+assert all("masked" in json.dumps(x["detail"]["before_image"]) for x in r), r
+print(r[0]["seq"])')
+e2e_check "a masking runbook's write: its before-image is masked on the record" [ -n "$W" ]
+e2e_expect_rc "undo of it -> 1" 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+	BREAKGLASS_TOKEN="$RT" "$BG" undo "$W" --grant "$G"
+e2e_check "...says the runbook masks values the trail does not hold" grep -q "values the runbook masks" <<<"$e2e_err"
 e2e_finish

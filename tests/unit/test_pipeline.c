@@ -122,6 +122,8 @@ static int setup(void **state)
 	snprintf(grant.tables[grant.n_tables++], sizeof(grant.tables[0]), "Orders");
 	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "Query");
 	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "GetItem");
+	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "PutItem");
+	snprintf(grant.ops[grant.n_ops++], sizeof(grant.ops[0]), "UpdateItem");
 	grant.expires_at = NOW + 900;
 	if (grant_mint(kr, &grant, NOW, &e) != 0 || grant_cache_put(grants, &grant) != 0)
 		return -1;
@@ -687,15 +689,16 @@ static void test_masking(void **state)
 	assert_int_equal(ut_rm_tree(dir), 0);
 }
 
-/* One Query through the pipeline, answered with body; the request is left done. */
-static void run_query(const char *client_body, const char *answer_body, const char *rid)
+/* One request of op through the pipeline, answered with body; the request is left done. */
+static void run_op(const char *op, const char *client_body, const char *answer_body,
+                   const char *rid)
 {
 	upstream_response up = answer(200, answer_body);
 	signed_req s;
 	pl_req *r;
 
 	reset();
-	sign(&s, "Query", client_body, &creds);
+	sign(&s, op, client_body, &creds);
 	r = pl_req_new(&env, &io, NULL, &s.http, rid);
 	assert_non_null(r);
 	pl_run(r);
@@ -709,6 +712,89 @@ static void run_query(const char *client_body, const char *answer_body, const ch
 	pl_req_free(r);
 }
 
+static void run_query(const char *client_body, const char *answer_body, const char *rid)
+{
+	run_op("Query", client_body, answer_body, rid);
+}
+
+/* What the gateway added (member: value, on the request record and in the forwarded body)
+ * and the released body it rewrote, with its new x-amz-crc32. */
+static void assert_added_and_rewritten(const char *member, const char *value, const char *reply)
+{
+	char want_body[128], want_crc[16];
+
+	snprintf(want_body, sizeof(want_body), "\"%s\":\"%s\"", member, value);
+	assert_non_null(strstr(S.body, want_body));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(S.details[0], "added"), member)),
+	    value);
+	assert_string_equal(S.reply, reply);
+	snprintf(want_crc, sizeof(want_crc), "%lu",
+	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
+	assert_string_equal(S.crc32, want_crc);
+}
+
+/* Safe writes: a single-item write goes with ReturnValues ALL_OLD; the answer's
+ * Attributes (the item before the write) go on the response record as before_image (null
+ * when there was no item) with the key, and are stripped, with a new CRC, when the client
+ * did not ask; a client's own ALL_OLD gets them; another ReturnValues is sent as asked and
+ * the record says the before-image is missing. */
+static void test_before_image(void **state)
+{
+	static const char put[] =
+	    "{\"TableName\":\"Orders\",\"Item\":{\"pk\":{\"S\":\"A\"},\"n\":{\"N\":\"2\"}}}";
+	static const char put_old[] = "{\"TableName\":\"Orders\",\"Item\":{\"pk\":{\"S\":\"A\"}},"
+	                              "\"ReturnValues\":\"ALL_OLD\"}";
+	static const char upd_new[] =
+	    "{\"TableName\":\"Orders\",\"Key\":{\"pk\":{\"S\":\"A\"}},\"UpdateExpression\":"
+	    "\"SET n = :n\",\"ExpressionAttributeValues\":{\":n\":{\"N\":\"3\"}},"
+	    "\"ReturnValues\":\"ALL_NEW\"}";
+	static const char old[] =
+	    "{\"Attributes\":{\"pk\":{\"S\":\"A\"},\"n\":{\"N\":\"1\"}},\"ConsumedCapacity\":"
+	    "{\"TableName\":\"Orders\",\"CapacityUnits\":1.0}}";
+	json_t *d, *want;
+
+	(void)state;
+	run_op("PutItem", put, old, "W1");
+	assert_added_and_rewritten("ReturnValues", "ALL_OLD", "{}");
+	d = S.details[1];
+	want = json_pack("{s:{s:s},s:{s:s}}", "pk", "S", "A", "n", "N", "1");
+	assert_true(json_equal(json_object_get(d, "before_image"), want));
+	json_decref(want);
+	assert_null(json_object_get(d, "before_image_masked"));
+
+	/* The client asked for ALL_OLD: it gets the item, and the record has it too. */
+	run_op("PutItem", put_old, old, "W2");
+	assert_null(json_object_get(json_object_get(S.details[0], "added"), "ReturnValues"));
+	assert_non_null(strstr(S.reply, "\"Attributes\""));
+	assert_non_null(json_object_get(S.details[1], "before_image"));
+
+	/* No Attributes: there was no item. */
+	run_op("PutItem", put, "{}", "W3");
+	assert_true(json_is_null(json_object_get(S.details[1], "before_image")));
+
+	/* Another ReturnValues: sent as asked, no before-image, and the record says why. */
+	run_op("UpdateItem", upd_new, "{\"Attributes\":{\"n\":{\"N\":\"3\"}}}", "W4");
+	assert_non_null(strstr(S.body, "\"ReturnValues\":\"ALL_NEW\""));
+	assert_null(strstr(S.body, "ALL_OLD"));
+	assert_non_null(strstr(S.reply, "\"Attributes\""));
+	assert_null(json_object_get(S.details[1], "before_image"));
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(S.details[1], "before_image_missing")), "ALL_NEW"));
+
+	/* A ReturnValues that is not a string goes as it came, for DynamoDB to refuse. */
+	run_op("PutItem",
+	       "{\"TableName\":\"Orders\",\"Item\":{\"pk\":{\"S\":\"A\"}},\"ReturnValues\":5}",
+	       "{}", "W6");
+	assert_non_null(strstr(S.body, "\"ReturnValues\":5"));
+	assert_null(json_object_get(json_object_get(S.details[0], "added"), "ReturnValues"));
+
+	/* A read captures nothing. */
+	run_query(query, "{\"Items\":[],\"Count\":0}", "W5");
+	assert_null(strstr(S.body, "ReturnValues"));
+	assert_null(json_object_get(S.details[1], "before_image"));
+}
+
 /* Capacity: the gateway asks for ReturnConsumedCapacity, charges what DynamoDB reports,
  * strips it (with a new CRC) when the client did not ask, records it, and refuses the
  * next request once the budget is spent, before anything goes upstream. */
@@ -719,7 +805,7 @@ static void test_capacity(void **state)
 	    "{\"TableName\":\"Orders\",\"CapacityUnits\":0.5}}";
 	budget_limits lim = {1, -1};
 	gw_spend *sp = gw_spend_new();
-	char want_crc[16], client_rcc[256];
+	char client_rcc[256];
 	ddb_units spent;
 	json_t *d;
 
@@ -729,14 +815,8 @@ static void test_capacity(void **state)
 	env.budget = &lim;
 
 	run_query(query, with_cc, "CAP1");
-	assert_non_null(strstr(S.body, "\"ReturnConsumedCapacity\":\"TOTAL\""));
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(S.details[0], "added"), "ReturnConsumedCapacity")),
-	                    "TOTAL");
-	assert_string_equal(S.reply, "{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
-	snprintf(want_crc, sizeof(want_crc), "%lu",
-	         crc32(crc32(0L, Z_NULL, 0), (const Bytef *)S.reply, (uInt)strlen(S.reply)));
-	assert_string_equal(S.crc32, want_crc);
+	assert_added_and_rewritten("ReturnConsumedCapacity", "TOTAL",
+	                           "{\"Items\":[],\"Count\":0,\"ScannedCount\":0}");
 	d = S.details[1];
 	assert_true(json_real_value(json_object_get(json_object_get(d, "consumed_capacity"),
 	                                            "CapacityUnits")) == 0.5);
@@ -781,6 +861,7 @@ int main(void)
 	    cmocka_unit_test(test_proxy_requests),
 	    cmocka_unit_test(test_masking),
 	    cmocka_unit_test(test_capacity),
+	    cmocka_unit_test(test_before_image),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
