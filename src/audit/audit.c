@@ -1142,7 +1142,8 @@ static int line_each(void *ctx, const store_audit_row *r, bg_err *e)
 	return 0;
 }
 
-int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n, bg_err *e)
+int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                     int64_t *last, bg_err *e)
 {
 	struct lines_ctx lc = {out, 0, 0};
 	int rc;
@@ -1152,6 +1153,8 @@ int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, in
 	rc = store_audit_scan(a->st, after, limit, line_each, &lc, e);
 	if (n != NULL)
 		*n = lc.n;
+	if (last != NULL)
+		*last = lc.last;
 	return rc;
 }
 
