@@ -156,13 +156,16 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 /* A lower-case hex digit's value, or -1 (upper case is not what the chain writes). */
+/* Each byte's value as a lower-case hex digit plus one, 0 for any other byte: a table,
+ * because the digits of a hash are random and a chain of comparisons mispredicts on
+ * every other one (two 64-digit hashes a record). */
+static const unsigned char hex_val1[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
+
 static int lower_hex(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return (int)hex_val1[c] - 1;
 }
 
 /* What the verifier reads of a record, whichever way it was parsed (a jansson object, or
@@ -522,6 +525,13 @@ static bool sv_is(sv a, const char *lit, size_t n)
 	return a.n == n && memcmp(a.p, lit, n) == 0;
 }
 
+/* Word-at-a-time tests of eight bytes (x - 0x20 in a byte below 0x20 borrows into its
+ * high bit; a byte above 0x7f has it set already; the usual has-a-zero-byte test). A
+ * false alarm only sends the bytes through the loop one at a time. */
+#define SWAR_ONES        0x0101010101010101ull
+#define SWAR_HIGH        0x8080808080808080ull
+#define SWAR_HAS_ZERO(x) ((((x)-SWAR_ONES) & ~(x)&SWAR_HIGH) != 0)
+
 /* A string with no escape: its bytes, valid UTF-8 (jansson's rules), none below 0x20. */
 static int fp_string(fparse *f, sv *out)
 {
@@ -532,7 +542,21 @@ static int fp_string(fparse *f, sv *out)
 	if (f->p >= f->end || *f->p != '"')
 		return FAST_NO;
 	while (p < end) {
-		unsigned char c = *p;
+		unsigned char c;
+		/* Eight bytes at a time while none is a quote, a backslash, below 0x20 or above
+		 * 0x7f (the usual: ids, hashes, times); the first such byte is looked at below. */
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if ((((x - SWAR_ONES * 0x20) | x) & SWAR_HIGH) != 0 ||
+			    SWAR_HAS_ZERO(x ^ (SWAR_ONES * '"')) ||
+			    SWAR_HAS_ZERO(x ^ (SWAR_ONES * '\\')))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		c = *p;
 		if (c == '"')
 			break;
 		if (c < 0x20 || c == '\\')
@@ -721,7 +745,11 @@ static int fp_object(fparse *f, int depth, frole role)
 		return FAST_NO;
 	}
 	n = f->nmem - base;
-	qsort(f->mem + base, n, sizeof(fmember), fmember_cmp);
+	/* Sorted already (the gateway's lines and exports are), else sorted here. */
+	for (i = 1; i < n && fmember_cmp(&f->mem[base + i - 1], &f->mem[base + i]) < 0; i++)
+		;
+	if (i < n)
+		qsort(f->mem + base, n, sizeof(fmember), fmember_cmp);
 	for (i = 0; i < n; i++) {
 		const fmember *m = &f->mem[base + i];
 		if (i > 0 && fmember_cmp(m - 1, m) == 0)
