@@ -691,24 +691,30 @@ static void fp_hook(fparse *f, frole role, sv key, const fval *v)
 	}
 }
 
-/* An object: its members' values are written one after the other, then the object's
- * canonical text (keys sorted, the top level's "hash" left out) is put in their place. */
+/* An object: written as it is read, each key before its value, which is the canonical
+ * text as long as the keys arrive in order (the gateway's lines and exports: no copy).
+ * Otherwise the object's canonical text (keys sorted) is built from the values after
+ * them and moved down over them. The top level's "hash" is left out either way. */
 static int fp_object(fparse *f, int depth, frole role)
 {
-	size_t base = f->nmem, start = f->out->len, i, n, total = 2, at;
-	bool first = true;
+	size_t base = f->nmem, start = f->out->len, i, n, total = 2, at, written = 0;
+	bool first = true, in_order = true;
 	char *d;
 
 	f->p++; /* '{' */
 	fp_ws(f);
+	if (bg_buf_addc(f->out, '{') != 0)
+		return FAST_NO;
 	if (f->p < f->end && *f->p == '}') {
 		f->p++;
-		return bg_buf_add(f->out, "{}", 2) == 0 ? 0 : FAST_NO;
+		return bg_buf_addc(f->out, '}') == 0 ? 0 : FAST_NO;
 	}
 	for (;;) {
 		fmember m;
 		fval v;
 		sv key;
+		size_t mark = f->out->len;
+		bool skip;
 		if (!first) {
 			fp_ws(f);
 		}
@@ -720,6 +726,19 @@ static int fp_object(fparse *f, int depth, frole role)
 			return FAST_NO;
 		f->p++;
 		fp_ws(f);
+		skip = role == ROLE_TOP && sv_is(key, "hash", 4);
+		if (bg_buf_reserve(f->out, key.n + 4) != 0)
+			return FAST_NO;
+		d = f->out->data + f->out->len;
+		if (written > 0)
+			*d++ = ',';
+		*d++ = '"';
+		memcpy(d, key.p, key.n);
+		d += key.n;
+		*d++ = '"';
+		*d++ = ':';
+		*d = '\0';
+		f->out->len = (size_t)(d - f->out->data);
 		m.k = key.p;
 		m.kn = key.n;
 		m.voff = f->out->len;
@@ -729,6 +748,13 @@ static int fp_object(fparse *f, int depth, frole role)
 			return FAST_NO;
 		m.vn = f->out->len - m.voff;
 		fp_hook(f, role, key, &v);
+		if (skip) { /* its text goes, and the place of its value with it (unused below) */
+			f->out->len = mark;
+			f->out->data[mark] = '\0';
+		} else
+			written++;
+		if (f->nmem > base && fmember_cmp(&f->mem[f->nmem - 1], &m) >= 0)
+			in_order = false;
 		if (!grow((void **)&f->mem, &f->memcap, f->nmem + 1, sizeof(fmember)))
 			return FAST_NO;
 		f->mem[f->nmem++] = m;
@@ -744,12 +770,14 @@ static int fp_object(fparse *f, int depth, frole role)
 		}
 		return FAST_NO;
 	}
+	if (bg_buf_addc(f->out, '}') != 0)
+		return FAST_NO;
 	n = f->nmem - base;
-	/* Sorted already (the gateway's lines and exports are), else sorted here. */
-	for (i = 1; i < n && fmember_cmp(&f->mem[base + i - 1], &f->mem[base + i]) < 0; i++)
-		;
-	if (i < n)
-		qsort(f->mem + base, n, sizeof(fmember), fmember_cmp);
+	if (in_order) { /* strictly ascending keys: no duplicate either */
+		f->nmem = base;
+		return 0;
+	}
+	qsort(f->mem + base, n, sizeof(fmember), fmember_cmp);
 	for (i = 0; i < n; i++) {
 		const fmember *m = &f->mem[base + i];
 		if (i > 0 && fmember_cmp(m - 1, m) == 0)
@@ -758,7 +786,7 @@ static int fp_object(fparse *f, int depth, frole role)
 			continue;
 		total += m->kn + m->vn + 4;
 	}
-	/* The object's text after the values, then moved down over them. */
+	/* The object's text after what was written, then moved down over it. */
 	if (bg_buf_reserve(f->out, total) != 0)
 		return FAST_NO;
 	d = f->out->data;
@@ -827,8 +855,8 @@ static int fp_value(fparse *f, int depth, frole role, fval *v)
 		}
 	}
 	case '"':
-		if (fp_string(f, &v->s) != 0 || bg_buf_addc(f->out, '"') != 0 ||
-		    bg_buf_add(f->out, v->s.p, v->s.n) != 0 || bg_buf_addc(f->out, '"') != 0)
+		/* The string as it is in the line, quotes included (it has no escape). */
+		if (fp_string(f, &v->s) != 0 || bg_buf_add(f->out, v->s.p - 1, v->s.n + 2) != 0)
 			return FAST_NO;
 		v->t = FV_STRING;
 		return 0;
