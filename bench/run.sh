@@ -21,7 +21,10 @@
 # BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating),
 # BENCH_SINKS (1: only the audit sinks' runs: the gateway with sinks on against it without),
 # BENCH_GUARDRAILS (1: only the guardrails' runs: a runbook grant with masking, a budget and
-# a rate on a second gateway against the plain table grant).
+# a rate on a second gateway against the plain table grant),
+# BENCH_AVERIFY (1: only `audit verify` end to end against a gateway's store filled with
+# BENCH_AVERIFY_RECORDS records, 300000, over BENCH_ROUNDS runs: bench/averify_e2e.sh;
+# AVERIFY_BASE=another build's binary runs it side by side).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,6 +44,13 @@ PACED_RATE=${BENCH_PACED_RATE:-200}
 BIN=${BREAKGLASS_BIN:-$ROOT/build/release/breakglass}
 MICRO_DIR=$ROOT/build/release/bench
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
+
+if [ "${BENCH_AVERIFY:-0}" = 1 ]; then
+	mkdir -p "$OUT"
+	BREAKGLASS_BIN=$BIN AVERIFY_OUT=$OUT/averify bash bench/averify_e2e.sh \
+		"${BENCH_AVERIFY_RECORDS:-300000}" "$ROUNDS" | tee "$OUT/averify.txt"
+	exit "${PIPESTATUS[0]}"
+fi
 
 T0=$(date +%s)
 log() { printf '[bench %3ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }

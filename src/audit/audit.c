@@ -170,138 +170,182 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
-int audit_json_string(bg_buf *b, const char *p, size_t n)
+/* What put_str writes for s: its bytes, each quote, backslash and control character
+ * escaped (two bytes, or six as \u00XX), and the quotes; or null. With bound, a quick
+ * upper limit instead (every byte escaped as \u00XX). */
+static size_t str_len(sv s, bool bound)
+{
+	size_t i, n;
+
+	if (s.p == NULL)
+		return 4;
+	if (bound)
+		return 6 * s.n + 2;
+	for (i = 0, n = 2; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		n += c >= 0x20 && c != '"' && c != '\\'                               ? 1
+		     : c == '"' || c == '\\' || (c >= '\b' && c <= '\r' && c != 0x0b) ? 2
+		                                                                      : 6;
+	}
+	return n;
+}
+
+/* s as a JSON string (or null) at w, in space str_len() measured; returns the end. */
+static char *put_str(char *w, sv s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
+	size_t i;
 
-	if (bg_buf_addc(b, '"') != 0)
-		return b->failed;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		char esc[6] = {'\\', 0, '0', '0', 0, 0};
-		size_t k = 2;
+	if (s.p == NULL) {
+		memcpy(w, "null", 4);
+		return w + 4;
+	}
+	*w++ = '"';
+	for (i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*w++ = (char)c;
 			continue;
-		if (bg_buf_add(b, p + run, i - run) != 0)
-			return b->failed;
-		run = i + 1;
+		}
+		*w++ = '\\';
 		switch (c) {
 		case '"':
 		case '\\':
-			esc[1] = (char)c;
+			*w++ = (char)c;
 			break;
 		case '\b':
-			esc[1] = 'b';
+			*w++ = 'b';
 			break;
 		case '\f':
-			esc[1] = 'f';
+			*w++ = 'f';
 			break;
 		case '\n':
-			esc[1] = 'n';
+			*w++ = 'n';
 			break;
 		case '\r':
-			esc[1] = 'r';
+			*w++ = 'r';
 			break;
 		case '\t':
-			esc[1] = 't';
+			*w++ = 't';
 			break;
 		default:
-			esc[1] = 'u';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			k = 6;
+			*w++ = 'u';
+			*w++ = '0';
+			*w++ = '0';
+			*w++ = hex[c >> 4];
+			*w++ = hex[c & 15];
 		}
-		if (bg_buf_add(b, esc, k) != 0)
-			return b->failed;
 	}
-	if (bg_buf_add(b, p + run, n - run) != 0)
-		return b->failed;
-	return bg_buf_addc(b, '"');
+	*w++ = '"';
+	return w;
 }
 
-/* A text field: the string, or JSON null. */
-static int json_quote(bg_buf *b, sv s)
+int audit_json_string(bg_buf *b, const char *p, size_t n)
 {
-	return s.p == NULL ? bg_buf_add(b, "null", 4) : audit_json_string(b, s.p, s.n);
+	sv s = {p, n};
+	size_t len = str_len(s, false);
+
+	if (bg_buf_reserve(b, len) != 0)
+		return b->failed;
+	b->len = (size_t)(put_str(b->data + b->len, s) - b->data);
+	b->data[b->len] = '\0';
+	return 0;
 }
 
-static int json_key(bg_buf *b, const char *key)
+/* "%lld" of v at w (at most 20 bytes); returns the end. */
+static char *put_int(char *w, int64_t v)
 {
-	if (bg_buf_addc(b, '"') != 0 || bg_buf_adds(b, key) != 0)
-		return b->failed;
-	return bg_buf_add(b, "\":", 2);
+	char tmp[20];
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*w++ = '-';
+	while (n > 0)
+		*w++ = tmp[--n];
+	return w;
 }
 
 /* The canonical JSON of a record (everything but its hash) appended to b, keys in sorted
  * order; with hash_hex.p set, its "hash" too (where it sorts: an export line).
- * detail is canonical JSON text already (or p == NULL for null). */
+ * detail is canonical JSON text already (or p == NULL for null). The space is reserved
+ * once and the bytes written through a pointer (a call of the bg_buf functions per
+ * piece cost more than the copying when the API writes a page of records); the quick
+ * bound is used unless it would pass b's maximum, where the exact length decides
+ * whether the record fits (a page is filled to its last byte). */
 static int record_json(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS],
                        int64_t status, sv detail, sv prev_hex, sv hash_hex)
 {
-	if (bg_buf_addc(b, '{') != 0)
-		return b->failed;
-	json_key(b, "actor");
-	json_quote(b, f[STORE_AUDIT_ACTOR]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "decision");
-	json_quote(b, f[STORE_AUDIT_DECISION]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "detail");
-	if ((detail.p != NULL ? bg_buf_add(b, detail.p, detail.n) : bg_buf_add(b, "null", 4)) != 0)
-		return b->failed;
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "grant_id");
-	json_quote(b, f[STORE_AUDIT_GRANT]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	if (hash_hex.p != NULL) {
-		json_key(b, "hash");
-		json_quote(b, hash_hex);
-		if (bg_buf_addc(b, ',') != 0)
-			return b->failed;
+	enum { M_STR, M_INT, M_RAW };
+#define L(lit) lit, sizeof(lit) - 1
+	/* Each member with the punctuation before it; "hash" only on an export line. */
+	const struct {
+		const char *key;
+		size_t kn;
+		int type;
+		sv s;
+		int64_t i;
+	} m[] = {
+	    {L("{\"actor\":"), M_STR, f[STORE_AUDIT_ACTOR], 0},
+	    {L(",\"decision\":"), M_STR, f[STORE_AUDIT_DECISION], 0},
+	    {L(",\"detail\":"), M_RAW, detail, 0},
+	    {L(",\"grant_id\":"), M_STR, f[STORE_AUDIT_GRANT], 0},
+	    {",\"hash\":", hash_hex.p != NULL ? 8 : 0, M_STR, hash_hex, 0},
+	    {L(",\"kind\":"), M_STR, f[STORE_AUDIT_KIND], 0},
+	    {L(",\"op\":"), M_STR, f[STORE_AUDIT_OP], 0},
+	    {L(",\"prev_hash\":"), M_STR, prev_hex, 0},
+	    {L(",\"reason\":"), M_STR, f[STORE_AUDIT_REASON], 0},
+	    {L(",\"request_id\":"), M_STR, f[STORE_AUDIT_REQUEST], 0},
+	    {L(",\"seq\":"), M_INT, {NULL, 0}, seq},
+	    {L(",\"status\":"), M_INT, {NULL, 0}, status},
+	    {L(",\"tables\":"), M_STR, f[STORE_AUDIT_TABLES], 0},
+	    {L(",\"ts\":"), M_STR, ts, 0},
+	};
+#undef L
+	size_t need = 0, i;
+	int pass;
+	char *w;
+
+	for (pass = 0; pass < 2; pass++) {
+		need = 1; /* the closing brace */
+		for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			if (m[i].kn == 0)
+				continue;
+			need += m[i].kn;
+			need += m[i].type == M_INT ? 20
+			        : m[i].type == M_RAW && m[i].s.p != NULL
+			            ? m[i].s.n
+			            : str_len(m[i].s, pass == 0);
+		}
+		if (b->failed != 0 || need <= b->max - b->len)
+			break;
 	}
-	json_key(b, "kind");
-	json_quote(b, f[STORE_AUDIT_KIND]);
-	if (bg_buf_addc(b, ',') != 0)
+	if (bg_buf_reserve(b, need) != 0)
 		return b->failed;
-	json_key(b, "op");
-	json_quote(b, f[STORE_AUDIT_OP]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "prev_hash");
-	json_quote(b, prev_hex);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "reason");
-	json_quote(b, f[STORE_AUDIT_REASON]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "request_id");
-	json_quote(b, f[STORE_AUDIT_REQUEST]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "seq");
-	if (bg_buf_addf(b, "%lld", (long long)seq) != 0)
-		return b->failed;
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "status");
-	if (bg_buf_addf(b, "%lld", (long long)status) != 0)
-		return b->failed;
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "tables");
-	json_quote(b, f[STORE_AUDIT_TABLES]);
-	if (bg_buf_addc(b, ',') != 0)
-		return b->failed;
-	json_key(b, "ts");
-	json_quote(b, ts);
-	return bg_buf_addc(b, '}');
+	w = b->data + b->len;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		if (m[i].kn == 0)
+			continue;
+		memcpy(w, m[i].key, m[i].kn);
+		w += m[i].kn;
+		if (m[i].type == M_INT) {
+			w = put_int(w, m[i].i);
+		} else if (m[i].type == M_RAW && m[i].s.p != NULL) {
+			memcpy(w, m[i].s.p, m[i].s.n);
+			w += m[i].s.n;
+		} else
+			w = put_str(w, m[i].s);
+	}
+	*w++ = '}';
+	b->len = (size_t)(w - b->data);
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 static int canonical(bg_buf *b, int64_t seq, sv ts, const sv f[STORE_AUDIT_FIELDS], int64_t status,
@@ -1142,7 +1186,8 @@ static int line_each(void *ctx, const store_audit_row *r, bg_err *e)
 	return 0;
 }
 
-int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n, bg_err *e)
+int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
+                     int64_t *last, bg_err *e)
 {
 	struct lines_ctx lc = {out, 0, 0};
 	int rc;
@@ -1152,6 +1197,8 @@ int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, in
 	rc = store_audit_scan(a->st, after, limit, line_each, &lc, e);
 	if (n != NULL)
 		*n = lc.n;
+	if (last != NULL)
+		*last = lc.last;
 	return rc;
 }
 

@@ -137,10 +137,11 @@ int audit_read(audit_log *a, int64_t after, int64_t limit, int (*fn)(void *ctx, 
 /* The records after seq `after` (at most limit) appended to out as JSON lines, one record
  * a line with its keys sorted and its hash: what `audit export` writes, built from the
  * stored text without a JSON tree (detail as stored). When out's maximum is reached the
- * page ends before the record that did not fit (*n says how many were written; a
- * reader goes on after the last); BG_ELIMIT when not even one fits. */
+ * page ends before the record that did not fit (*n says how many were written, *last
+ * the seq of the last, 0 if none; a reader goes on after it); BG_ELIMIT when not even
+ * one fits. n and last may be NULL. */
 int audit_read_lines(audit_log *a, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
-                     bg_err *e) BG_MUST_CHECK;
+                     int64_t *last, bg_err *e) BG_MUST_CHECK;
 
 /* audit_read() of the records whose request_id is request_id (a request and its
  * response or denial), oldest first, at most limit of them. */

@@ -156,13 +156,16 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 }
 
 /* A lower-case hex digit's value, or -1 (upper case is not what the chain writes). */
+/* Each byte's value as a lower-case hex digit plus one, 0 for any other byte: a table,
+ * because the digits of a hash are random and a chain of comparisons mispredicts on
+ * every other one (two 64-digit hashes a record). */
+static const unsigned char hex_val1[256] = {
+    ['0'] = 1, ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
+
 static int lower_hex(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return (int)hex_val1[c] - 1;
 }
 
 /* What the verifier reads of a record, whichever way it was parsed (a jansson object, or
@@ -522,6 +525,13 @@ static bool sv_is(sv a, const char *lit, size_t n)
 	return a.n == n && memcmp(a.p, lit, n) == 0;
 }
 
+/* Word-at-a-time tests of eight bytes (x - 0x20 in a byte below 0x20 borrows into its
+ * high bit; a byte above 0x7f has it set already; the usual has-a-zero-byte test). A
+ * false alarm only sends the bytes through the loop one at a time. */
+#define SWAR_ONES        0x0101010101010101ull
+#define SWAR_HIGH        0x8080808080808080ull
+#define SWAR_HAS_ZERO(x) ((((x)-SWAR_ONES) & ~(x)&SWAR_HIGH) != 0)
+
 /* A string with no escape: its bytes, valid UTF-8 (jansson's rules), none below 0x20. */
 static int fp_string(fparse *f, sv *out)
 {
@@ -532,7 +542,21 @@ static int fp_string(fparse *f, sv *out)
 	if (f->p >= f->end || *f->p != '"')
 		return FAST_NO;
 	while (p < end) {
-		unsigned char c = *p;
+		unsigned char c;
+		/* Eight bytes at a time while none is a quote, a backslash, below 0x20 or above
+		 * 0x7f (the usual: ids, hashes, times); the first such byte is looked at below. */
+		while (end - p >= 8) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			if ((((x - SWAR_ONES * 0x20) | x) & SWAR_HIGH) != 0 ||
+			    SWAR_HAS_ZERO(x ^ (SWAR_ONES * '"')) ||
+			    SWAR_HAS_ZERO(x ^ (SWAR_ONES * '\\')))
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		c = *p;
 		if (c == '"')
 			break;
 		if (c < 0x20 || c == '\\')
@@ -667,24 +691,30 @@ static void fp_hook(fparse *f, frole role, sv key, const fval *v)
 	}
 }
 
-/* An object: its members' values are written one after the other, then the object's
- * canonical text (keys sorted, the top level's "hash" left out) is put in their place. */
+/* An object: written as it is read, each key before its value, which is the canonical
+ * text as long as the keys arrive in order (the gateway's lines and exports: no copy).
+ * Otherwise the object's canonical text (keys sorted) is built from the values after
+ * them and moved down over them. The top level's "hash" is left out either way. */
 static int fp_object(fparse *f, int depth, frole role)
 {
-	size_t base = f->nmem, start = f->out->len, i, n, total = 2, at;
-	bool first = true;
+	size_t base = f->nmem, start = f->out->len, i, n, total = 2, at, written = 0;
+	bool first = true, in_order = true;
 	char *d;
 
 	f->p++; /* '{' */
 	fp_ws(f);
+	if (bg_buf_addc(f->out, '{') != 0)
+		return FAST_NO;
 	if (f->p < f->end && *f->p == '}') {
 		f->p++;
-		return bg_buf_add(f->out, "{}", 2) == 0 ? 0 : FAST_NO;
+		return bg_buf_addc(f->out, '}') == 0 ? 0 : FAST_NO;
 	}
 	for (;;) {
 		fmember m;
 		fval v;
 		sv key;
+		size_t mark = f->out->len;
+		bool skip;
 		if (!first) {
 			fp_ws(f);
 		}
@@ -696,6 +726,19 @@ static int fp_object(fparse *f, int depth, frole role)
 			return FAST_NO;
 		f->p++;
 		fp_ws(f);
+		skip = role == ROLE_TOP && sv_is(key, "hash", 4);
+		if (bg_buf_reserve(f->out, key.n + 4) != 0)
+			return FAST_NO;
+		d = f->out->data + f->out->len;
+		if (written > 0)
+			*d++ = ',';
+		*d++ = '"';
+		memcpy(d, key.p, key.n);
+		d += key.n;
+		*d++ = '"';
+		*d++ = ':';
+		*d = '\0';
+		f->out->len = (size_t)(d - f->out->data);
 		m.k = key.p;
 		m.kn = key.n;
 		m.voff = f->out->len;
@@ -705,6 +748,13 @@ static int fp_object(fparse *f, int depth, frole role)
 			return FAST_NO;
 		m.vn = f->out->len - m.voff;
 		fp_hook(f, role, key, &v);
+		if (skip) { /* its text goes, and the place of its value with it (unused below) */
+			f->out->len = mark;
+			f->out->data[mark] = '\0';
+		} else
+			written++;
+		if (f->nmem > base && fmember_cmp(&f->mem[f->nmem - 1], &m) >= 0)
+			in_order = false;
 		if (!grow((void **)&f->mem, &f->memcap, f->nmem + 1, sizeof(fmember)))
 			return FAST_NO;
 		f->mem[f->nmem++] = m;
@@ -720,7 +770,13 @@ static int fp_object(fparse *f, int depth, frole role)
 		}
 		return FAST_NO;
 	}
+	if (bg_buf_addc(f->out, '}') != 0)
+		return FAST_NO;
 	n = f->nmem - base;
+	if (in_order) { /* strictly ascending keys: no duplicate either */
+		f->nmem = base;
+		return 0;
+	}
 	qsort(f->mem + base, n, sizeof(fmember), fmember_cmp);
 	for (i = 0; i < n; i++) {
 		const fmember *m = &f->mem[base + i];
@@ -730,7 +786,7 @@ static int fp_object(fparse *f, int depth, frole role)
 			continue;
 		total += m->kn + m->vn + 4;
 	}
-	/* The object's text after the values, then moved down over them. */
+	/* The object's text after what was written, then moved down over it. */
 	if (bg_buf_reserve(f->out, total) != 0)
 		return FAST_NO;
 	d = f->out->data;
@@ -799,8 +855,8 @@ static int fp_value(fparse *f, int depth, frole role, fval *v)
 		}
 	}
 	case '"':
-		if (fp_string(f, &v->s) != 0 || bg_buf_addc(f->out, '"') != 0 ||
-		    bg_buf_add(f->out, v->s.p, v->s.n) != 0 || bg_buf_addc(f->out, '"') != 0)
+		/* The string as it is in the line, quotes included (it has no escape). */
+		if (fp_string(f, &v->s) != 0 || bg_buf_add(f->out, v->s.p - 1, v->s.n + 2) != 0)
 			return FAST_NO;
 		v->t = FV_STRING;
 		return 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/output.h"
 #include "common/buf.h"
@@ -93,6 +94,33 @@ static size_t client_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A response header the caller wants (cli_client_get_raw's header). */
+typedef struct header_want {
+	const char *name;
+	size_t name_len;
+	char *value;
+	size_t size;
+} header_want;
+
+static size_t client_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	header_want *w = userdata;
+	size_t n = size * nmemb, v;
+
+	if (n > w->name_len && ptr[w->name_len] == ':' &&
+	    strncasecmp(ptr, w->name, w->name_len) == 0) {
+		for (v = w->name_len + 1; v < n && (ptr[v] == ' ' || ptr[v] == '\t'); v++)
+			;
+		while (n > v && (ptr[n - 1] == '\r' || ptr[n - 1] == '\n' || ptr[n - 1] == ' '))
+			n--;
+		if (n - v < w->size) {
+			memcpy(w->value, ptr + v, n - v);
+			w->value[n - v] = '\0';
+		}
+	}
+	return size * nmemb;
+}
+
 static void failure_set(cli_failure *f, long status, const char *code, const char *msg)
 {
 	memset(f, 0, sizeof(*f));
@@ -126,9 +154,10 @@ static int client_http_failure(long status, const bg_buf *resp, cli_failure *f)
 	return rc;
 }
 
-/* The call; the answer parsed into *out, or with raw its bytes copied there instead. */
+/* The call; the answer parsed into *out, or with raw its bytes written there instead
+ * (and with want, the header it names). */
 static int call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
-                bg_buf *raw, cli_failure *f)
+                bg_buf *raw, header_want *want, cli_failure *f)
 {
 	bg_buf url, auth, resp;
 	struct curl_slist *hdrs = NULL, *h;
@@ -181,7 +210,16 @@ static int call(cli_client *c, const char *method, const char *path, json_t *bod
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)BG_UPSTREAM_TIMEOUT_MS);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, client_write);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &resp);
+	/* A raw answer (audit pages, no secrets) goes straight into the caller's buffer,
+	 * which keeps its memory from page to page. */
+	if (raw != NULL)
+		bg_buf_reset(raw);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, raw != NULL ? raw : &resp);
+	if (want != NULL) {
+		want->value[0] = '\0';
+		curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, client_header);
+		curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, want);
+	}
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "breakglass-cli");
 	if (body != NULL) {
 		payload = json_dumps(body, JSON_COMPACT);
@@ -200,7 +238,7 @@ static int call(cli_client *c, const char *method, const char *path, json_t *bod
 	cc = curl_easy_perform(c->curl);
 	if (cc != CURLE_OK) {
 		char msg[400];
-		if (cc == CURLE_WRITE_ERROR && resp.failed == BG_ELIMIT)
+		if (cc == CURLE_WRITE_ERROR && (raw != NULL ? raw : &resp)->failed == BG_ELIMIT)
 			snprintf(msg, sizeof(msg), "answer from %s is larger than %u bytes",
 			         c->base, (unsigned)BG_MAX_RESPONSE_BODY);
 		else
@@ -213,13 +251,10 @@ static int call(cli_client *c, const char *method, const char *path, json_t *bod
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		rc = client_http_failure(status, &resp, f);
+		rc = client_http_failure(status, raw != NULL ? raw : &resp, f);
 		goto fail;
 	}
 	if (raw != NULL) {
-		bg_buf_reset(raw);
-		if (resp.len > 0 && bg_buf_add(raw, resp.data, resp.len) != 0)
-			goto nomem;
 		rc = CLI_EXIT_OK;
 		goto done;
 	}
@@ -237,6 +272,8 @@ nomem:
 	failure_set(f, 0, NULL, "out of memory");
 	rc = CLI_EXIT_LOCAL;
 fail:
+	if (raw != NULL)
+		bg_buf_reset(raw); /* only a 2xx answer's bytes are the caller's */
 done:
 	json_decref(j);
 	if (payload != NULL) {
@@ -254,14 +291,18 @@ done:
 int cli_client_call(cli_client *c, const char *method, const char *path, json_t *body, json_t **out,
                     cli_failure *f)
 {
-	return call(c, method, path, body, out, NULL, f);
+	return call(c, method, path, body, out, NULL, NULL, f);
 }
 
-int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, cli_failure *f)
+int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, const char *header,
+                       char *value, size_t value_size, cli_failure *f)
 {
+	header_want want = {header, header != NULL ? strlen(header) : 0, value, value_size};
 	json_t *none = NULL;
 
-	return call(c, "GET", path, NULL, &none, out, f);
+	if (header != NULL && value_size == 0)
+		return CLI_EXIT_LOCAL;
+	return call(c, "GET", path, NULL, &none, out, header != NULL ? &want : NULL, f);
 }
 
 int cli_failure_report(const cli_failure *f, int exit_code)

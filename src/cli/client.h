@@ -48,8 +48,12 @@ int cli_client_call(cli_client *c, const char *method, const char *path, json_t 
                     cli_failure *f) BG_MUST_CHECK;
 
 /* cli_client_call() of a GET whose answer is not JSON (JSON lines): on a 2xx answer its
- * bytes replace out's contents. Failures as cli_client_call's. */
-int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, cli_failure *f) BG_MUST_CHECK;
+ * bytes replace out's contents (which are not wiped: for answers without secrets), and
+ * with header set, the value of the answer's header of that name is copied to value
+ * (value_size bytes with its NUL; "" when absent or longer). Otherwise out is left
+ * empty; failures as cli_client_call's. */
+int cli_client_get_raw(cli_client *c, const char *path, bg_buf *out, const char *header,
+                       char *value, size_t value_size, cli_failure *f) BG_MUST_CHECK;
 
 /* Percent-escapes s for use as one path segment or query value; the caller frees the
  * result with free(). Returns NULL on allocation failure. */

@@ -22,6 +22,8 @@
  * ones included.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -693,37 +695,123 @@ static int feed_file(averify *v, const char *path, bool reference)
 	return rc;
 }
 
-/* Feeds the whole store to v, a page of JSON lines at a time (GET /api/v1/audit?
- * format=jsonl), so the verifier reads them as it reads an export's: the client parses
- * no JSON tree per record. One connection for every page. */
+/* Pages of JSON lines (GET /api/v1/audit?format=jsonl) fetched one ahead of the verifier
+ * by a reader thread: while the verifier reads page k, the gateway builds page k+1 and
+ * the reader downloads it (two processes, two cores). The reader asks for page k+1 after
+ * the seq the page's X-Audit-Last-Seq header names; the verifier, once through page k,
+ * holds the server to it. Without the header (an older gateway) the reader waits for the
+ * verifier's own last seq, one page at a time. */
+typedef struct page_slot {
+	bg_buf buf;
+	int64_t after; /* the page was asked for after this seq */
+	int64_t last;  /* X-Audit-Last-Seq, or -1 when the answer had none */
+	int rc;        /* CLI_EXIT_OK, or the failure's exit code (f says why) */
+	cli_failure f;
+} page_slot;
+
+typedef struct page_reader {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	cli_client *c;
+	page_slot slot[2];
+	int head, count;  /* filled slots: slot[head], then slot[head ^ 1] */
+	int64_t next;     /* the seq the next page starts after; -1 until known */
+	bool stop, ended; /* stop: the verifier wants no more; ended: the reader is done */
+} page_reader;
+
+static void *page_reader_main(void *arg)
+{
+	page_reader *r = arg;
+	char path[128], last[32];
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		page_slot *s;
+		int64_t after;
+		char *end;
+		long long v;
+
+		while (!r->stop && (r->count == 2 || r->next < 0))
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop)
+			break;
+		s = &r->slot[(r->head + r->count) & 1];
+		after = r->next;
+		r->next = -1;
+		pthread_mutex_unlock(&r->mu);
+
+		snprintf(path, sizeof(path), "/api/v1/audit?after=%lld&limit=%d&format=jsonl",
+		         (long long)after, AUDIT_MAX_LIMIT);
+		s->after = after;
+		s->last = -1;
+		s->rc = cli_client_get_raw(r->c, path, &s->buf, "X-Audit-Last-Seq", last,
+		                           sizeof(last), &s->f);
+		if (s->rc == CLI_EXIT_OK && last[0] != '\0') {
+			errno = 0;
+			v = strtoll(last, &end, 10);
+			if (errno == 0 && *end == '\0' && v >= 0)
+				s->last = v;
+		}
+
+		pthread_mutex_lock(&r->mu);
+		r->count++;
+		pthread_cond_broadcast(&r->cv);
+		/* After a failure or the empty page that ends the trail, nothing more. */
+		if (s->rc != CLI_EXIT_OK || s->buf.len == 0)
+			break;
+		if (s->last > after)
+			r->next = s->last;
+	}
+	r->ended = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Feeds the whole store to v, a page of JSON lines at a time, as the verifier reads an
+ * export's: the client parses no JSON tree per record. One connection for every page. */
 static int walk_lines(const cli_ctx *ctx, averify *v)
 {
-	cli_client *c;
-	cli_failure f;
-	bg_buf page;
-	int64_t after = 0, next = 0;
-	char path[128];
+	page_reader r;
+	pthread_t t;
 	int rc = cli_require_token(ctx);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	c = cli_client_new(ctx);
-	if (c == NULL)
+	memset(&r, 0, sizeof(r));
+	r.next = 0;
+	bg_buf_init(&r.slot[0].buf, BG_MAX_RESPONSE_BODY);
+	bg_buf_init(&r.slot[1].buf, BG_MAX_RESPONSE_BODY);
+	r.c = cli_client_new(ctx);
+	if (r.c == NULL)
 		return cli_fail(CLI_EXIT_LOCAL, NULL, "out of memory");
-	bg_buf_init(&page, BG_MAX_RESPONSE_BODY);
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	if (pthread_create(&t, NULL, page_reader_main, &r) != 0) {
+		rc = cli_fail(CLI_EXIT_LOCAL, NULL, "cannot start the page reader");
+		goto out;
+	}
 	for (;;) {
+		page_slot *s;
 		const char *p, *end, *nl;
 		size_t lines = 0;
+		int64_t seen;
 
-		snprintf(path, sizeof(path), "/api/v1/audit?after=%lld&limit=%d&format=jsonl",
-		         (long long)after, AUDIT_MAX_LIMIT);
-		rc = cli_client_get_raw(c, path, &page, &f);
-		if (rc != CLI_EXIT_OK) {
-			rc = cli_failure_report(&f, rc);
+		pthread_mutex_lock(&r.mu);
+		while (r.count == 0 && !r.ended)
+			pthread_cond_wait(&r.cv, &r.mu);
+		s = r.count > 0 ? &r.slot[r.head] : NULL;
+		pthread_mutex_unlock(&r.mu);
+		if (s == NULL) { /* cannot happen: the reader ends on a filled slot */
+			rc = cli_fail(CLI_EXIT_LOCAL, NULL, "the page reader stopped early");
 			break;
 		}
-		p = page.data;
-		end = page.data + page.len;
+		if (s->rc != CLI_EXIT_OK) {
+			rc = cli_failure_report(&s->f, s->rc);
+			break;
+		}
+		p = s->buf.data;
+		end = s->buf.data + s->buf.len;
 		for (; p != NULL && p < end; p = nl + 1) {
 			nl = memchr(p, '\n', (size_t)(end - p));
 			if (nl == NULL)
@@ -733,24 +821,47 @@ static int walk_lines(const cli_ctx *ctx, averify *v)
 				break;
 			}
 			lines++;
-			/* The next page starts after the highest seq the verifier read (from the
-			 * record's own top level, never from text inside it). */
-			if (averify_last_seq(v) > next)
-				next = averify_last_seq(v);
 		}
-		if (rc == CLI_EXIT_OK && lines > 0 && next <= after) {
+		if (rc != CLI_EXIT_OK || lines == 0)
+			break;
+		/* The highest seq the verifier read (from the records' own top level, never from
+		 * text inside them): the page must not reach past where the server said it ends,
+		 * and the pages must move on. */
+		seen = averify_last_seq(v);
+		if (s->last >= 0 && (seen > s->last || s->last <= s->after)) {
+			rc = cli_fail(
+			    CLI_EXIT_UNREACHABLE, NULL,
+			    "the server's page after seq %lld says it ends at seq %lld but "
+			    "holds seq %lld: cannot go on",
+			    (long long)s->after, (long long)s->last, (long long)seen);
+			break;
+		}
+		if (s->last < 0 && seen <= s->after) {
 			rc = cli_fail(CLI_EXIT_UNREACHABLE, NULL,
 			              "the server's page after seq %lld holds no readable record: "
 			              "cannot go on",
-			              (long long)after);
+			              (long long)s->after);
 			break;
 		}
-		after = next;
-		if (rc != CLI_EXIT_OK || lines == 0)
-			break;
+		pthread_mutex_lock(&r.mu);
+		if (s->last < 0)
+			r.next = seen;
+		r.head ^= 1;
+		r.count--;
+		pthread_cond_broadcast(&r.cv);
+		pthread_mutex_unlock(&r.mu);
 	}
-	bg_buf_free(&page);
-	cli_client_free(c);
+	pthread_mutex_lock(&r.mu);
+	r.stop = true;
+	pthread_cond_broadcast(&r.cv);
+	pthread_mutex_unlock(&r.mu);
+	pthread_join(t, NULL);
+out:
+	pthread_cond_destroy(&r.cv);
+	pthread_mutex_destroy(&r.mu);
+	bg_buf_free(&r.slot[0].buf);
+	bg_buf_free(&r.slot[1].buf);
+	cli_client_free(r.c);
 	return rc;
 }
 

@@ -699,11 +699,12 @@ static int list_audit(void *ctx, json_t *rec)
 
 /* GET /api/v1/audit?after=SEQ&limit=N&format=jsonl: the page as JSON lines, one record a
  * line, keys sorted (what `audit verify` reads fastest, docs/api.md); a page too large
- * for one answer ends early, and the reader goes on after its last line. */
+ * for one answer ends early, and the reader goes on after its last line, whose seq the
+ * X-Audit-Last-Seq header gives (0 for an empty page). */
 static void api_audit_lines(api_ctx *c)
 {
 	const gw_http_request *hr = c->hr;
-	int64_t n = 0;
+	int64_t n = 0, last = 0;
 	bg_err e;
 
 	if (strcmp(hr->arg(hr, "format"), "jsonl") != 0 || hr->arg(hr, "tail") != NULL ||
@@ -716,13 +717,19 @@ static void api_audit_lines(api_ctx *c)
 	bg_buf_reset(&c->rep->body);
 	if (svc_audit_read_lines(&c->sv, arg_int(hr, "after", 0),
 	                         arg_int(hr, "limit", BG_AUDIT_PAGE_DEFAULT), &c->rep->body, &n,
-	                         &e) != 0) {
+	                         &last, &e) != 0) {
 		bg_buf_reset(&c->rep->body);
 		api_fail(c, &e);
 		return;
 	}
 	c->rep->status = 200;
 	snprintf(c->rep->content_type, sizeof(c->rep->content_type), "application/x-ndjson");
+	/* Where the next page starts, so a reader can ask for it before it has read this one
+	 * (`audit verify` checks the claim against the lines it verified). */
+	c->rep->headers[0].name = "X-Audit-Last-Seq";
+	snprintf(c->rep->headers[0].value, sizeof(c->rep->headers[0].value), "%lld",
+	         (long long)last);
+	c->rep->n_headers = 1;
 }
 
 /* GET /api/v1/audit?after=SEQ&limit=N (forward, a page) or ?tail=N (the newest N), both

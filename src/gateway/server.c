@@ -353,14 +353,17 @@ static void api_job_done(void *arg)
 {
 	api_job *j = arg;
 	server *s = j->gl->srv;
-	net_http_header h[2];
+	net_http_header h[2 + GW_REPLY_MAX_HEADERS];
 	char rid[32];
+	size_t i, n = 2;
 
 	new_request_id(j->gl, rid);
 	h[0] =
 	    hdr("Content-Type", j->rep.content_type[0] ? j->rep.content_type : "application/json");
 	h[1] = hdr("x-amzn-RequestId", rid);
-	(void)net_http_reply(j->conn, j->rep.status ? j->rep.status : 500, h, 2, &j->rep.body,
+	for (i = 0; i < j->rep.n_headers && i < GW_REPLY_MAX_HEADERS; i++)
+		h[n++] = hdr(j->rep.headers[i].name, j->rep.headers[i].value);
+	(void)net_http_reply(j->conn, j->rep.status ? j->rep.status : 500, h, n, &j->rep.body,
 	                     NET_REPLY_SECRET);
 	api_job_free(j);
 	atomic_fetch_sub(&s->inflight, 1);

@@ -787,12 +787,12 @@ int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *c
 }
 
 int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
-                         bg_err *e)
+                         int64_t *last, bg_err *e)
 {
 	if (after < 0 || limit <= 0 || limit > BG_MAX_AUDIT_PAGE)
 		return bg_err_set(e, BG_EINVAL, "after >= 0 and 1 <= limit <= %d",
 		                  BG_MAX_AUDIT_PAGE);
-	return audit_read_lines(s->audit, after, limit, out, n, e);
+	return audit_read_lines(s->audit, after, limit, out, n, last, e);
 }
 
 static bool field_is(json_t *o, const char *key, const char *want)

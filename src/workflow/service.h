@@ -221,9 +221,9 @@ int svc_audit_read(const svc *s, int64_t after, int64_t limit, int (*fn)(void *c
                    void *ctx, bg_err *e) BG_MUST_CHECK;
 
 /* svc_audit_read() as JSON lines appended to out (audit_read_lines: a page may end early
- * when out is full; *n lines were written). */
+ * when out is full; *n lines were written, the last with seq *last). */
 int svc_audit_read_lines(const svc *s, int64_t after, int64_t limit, bg_buf *out, int64_t *n,
-                         bg_err *e) BG_MUST_CHECK;
+                         int64_t *last, bg_err *e) BG_MUST_CHECK;
 
 /* Which audit records a reader wants; NULL fields match everything. since is an RFC 3339
  * UTC time ("2026-12-01T09:00:00Z"), compared to the second. */

@@ -107,7 +107,7 @@ e2e_check "GET /api/v1/audit/0 -> 404" [ "$code" = 404 ]
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit/12x")
 e2e_check "GET /api/v1/audit/12x -> 404" [ "$code" = 404 ]
 # The JSON-lines page `audit verify` reads: the same records as the JSON page, keys sorted.
-curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=0&limit=7&format=jsonl" >"$dir/page.jsonl"
+curl -s -D "$dir/page.head" -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=0&limit=7&format=jsonl" >"$dir/page.jsonl"
 curl -s -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=0&limit=7" >"$dir/page.json"
 e2e_check "GET /api/v1/audit?format=jsonl: the JSON page's records, one a line, keys sorted" "$PY" -c 'import json, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -116,8 +116,14 @@ assert len(lines) == 7 and [json.loads(l) for l in lines] == recs
 assert all(list(json.loads(l)) == sorted(json.loads(l)) for l in lines)' "$dir/page.jsonl" "$dir/page.json"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?tail=5&format=jsonl")
 e2e_check "format=jsonl with tail -> 400" [ "$code" = 400 ]
-code=$(curl -s -o "$dir/end.jsonl" -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=999999&format=jsonl")
-e2e_check "format=jsonl past the end -> 200, empty" [ "$code" = 200 ] && [ ! -s "$dir/end.jsonl" ]
+e2e_check "format=jsonl: X-Audit-Last-Seq is the last line's seq" "$PY" -c 'import json, sys
+head = open(sys.argv[1]).read().lower()
+last = [l.split(":", 1)[1].strip() for l in head.splitlines() if l.startswith("x-audit-last-seq:")]
+lines = open(sys.argv[2]).read().splitlines()
+assert last == [str(json.loads(lines[-1])["seq"])], (last, lines[-1][:80])' "$dir/page.head" "$dir/page.jsonl"
+code=$(curl -s -D "$dir/end.head" -o "$dir/end.jsonl" -w '%{http_code}' -H "Authorization: Bearer $AT" "$BREAKGLASS_URL/api/v1/audit?after=999999&format=jsonl")
+e2e_check "format=jsonl past the end -> 200, empty, X-Audit-Last-Seq: 0" [ "$code" = 200 ] && [ ! -s "$dir/end.jsonl" ] &&
+	grep -qi '^x-audit-last-seq: 0' "$dir/end.head"
 e2e_expect_rc "audit verify still whole" 0 "$BG" audit verify
 
 e2e_finish

@@ -122,6 +122,63 @@ tamper truncated "del rs[$CP - 2:]"
 e2e_expect_rc "truncated export alone cannot tell -> 0" 0 "$BG" audit verify --pubkey "$dir/pub.pem" --file "$dir/truncated.jsonl"
 expect "truncated behind a checkpoint the full export holds" "$((CP - 1))" truncated --file "$dir/truncated.jsonl" --reference "$dir/x.jsonl"
 
+# --- paging: a server whose pages say where they end (X-Audit-Last-Seq) --------------------
+# `audit verify` asks for the next page before it has read this one, after the seq the
+# header names; once through a page it holds the server to it. A server serving the export
+# 5 records a page: without the header (an older gateway), with it, lying low (the page
+# holds a record past where it says it ends: cannot go on) and lying high (records skipped:
+# the chain says where).
+cat >"$dir/pages.py" <<'PAGES'
+import http.server, json, sys, urllib.parse
+lines = open(sys.argv[1], "rb").read().splitlines(keepends=True)
+mode = sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        after = int(q["after"][0])
+        page = [l for l in lines if json.loads(l)["seq"] > after][:5]
+        body = b"".join(page)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Content-Length", str(len(body)))
+        last = json.loads(page[-1])["seq"] if page else 0
+        if mode == "low" and page: last -= 1
+        if mode == "high" and page: last += 2
+        if mode != "none": self.send_header("X-Audit-Last-Seq", str(last))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+PAGES
+pages() { # MODE: serves the export in pages; sets PAGES_URL
+	local port
+	port=$(e2e_free_port)
+	"$PY" "$dir/pages.py" "$dir/x.jsonl" "$port" "$1" &
+	e2e_pids+=($!)
+	e2e_wait_port "$port" $! || e2e_fail "page server ($1)" "did not start"
+	PAGES_URL=http://127.0.0.1:$port
+}
+whole_export() {
+	"$PY" -c 'import json, sys
+o = json.loads(sys.argv[1]); n = sum(1 for _ in open(sys.argv[2]))
+sys.exit(0 if o["ok"] and o["records"] == n and o["first_seq"] == 1 else 1)' "$e2e_out" "$dir/x.jsonl"
+}
+pages none
+BREAKGLASS_URL=$PAGES_URL e2e_expect_rc "pages without X-Audit-Last-Seq (one at a time) -> 0" 0 \
+	"$BG" audit verify --pubkey "$dir/pub.pem" --json
+e2e_check "...whole, every record" whole_export
+pages true
+BREAKGLASS_URL=$PAGES_URL e2e_expect_rc "pages with X-Audit-Last-Seq (one ahead) -> 0" 0 \
+	"$BG" audit verify --pubkey "$dir/pub.pem" --json
+e2e_check "...whole, every record" whole_export
+pages low
+BREAKGLASS_URL=$PAGES_URL e2e_expect_rc "a page holding a record past its X-Audit-Last-Seq -> 3" 3 \
+	"$BG" audit verify --pubkey "$dir/pub.pem"
+e2e_check "...cannot go on" grep -q "says it ends at seq 4 but holds seq 5: cannot go on" <<<"$e2e_err"
+pages high
+BREAKGLASS_URL=$PAGES_URL expect "pages whose X-Audit-Last-Seq skips records" 6 deleted
+
 # --- tampering with the store itself ------------------------------------------------------
 db="$dir/data/breakglass.db"
 sql() { sqlite3 -cmd ".timeout 5000" "$db" "$@"; }

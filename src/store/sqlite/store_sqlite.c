@@ -1001,17 +1001,6 @@ static bool col_blob(sqlite3_stmt *q, int i, uint8_t *dst, size_t n)
 }
 
 /* Column i as borrowed text; SQL NULL as p == NULL. */
-static store_text col_sv(sqlite3_stmt *q, int i)
-{
-	store_text s = {NULL, 0};
-
-	if (sqlite3_column_type(q, i) != SQLITE_NULL) {
-		s.p = (const char *)sqlite3_column_text(q, i);
-		s.n = (size_t)sqlite3_column_bytes(q, i);
-	}
-	return s;
-}
-
 static int read_user(void *ctx, sqlite3_stmt *q, bg_err *e)
 {
 	store_user *u = ctx;
@@ -1981,6 +1970,24 @@ typedef struct scan_ctx {
 	void *ctx;
 } scan_ctx;
 
+/* A text column's bytes where the row holds them, for readers of whole pages of the
+ * audit log: sqlite3_column_blob() hands out the stored bytes as they are, where
+ * sqlite3_column_text() first copies a value that is not NUL-terminated in the record
+ * (every one of them) to add the NUL a store_text does not need. A zero-length value
+ * comes back as a NULL pointer, so only then is the column's type asked. */
+static store_text col_raw(sqlite3_stmt *q, int i)
+{
+	store_text s;
+
+	s.p = sqlite3_column_blob(q, i);
+	s.n = (size_t)sqlite3_column_bytes(q, i);
+	if (s.p == NULL) {
+		s.n = 0;
+		s.p = sqlite3_column_type(q, i) == SQLITE_NULL ? NULL : "";
+	}
+	return s;
+}
+
 static int scan_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 {
 	scan_ctx *sc = ctx;
@@ -1988,13 +1995,13 @@ static int scan_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 	int i;
 
 	r.seq = sqlite3_column_int64(q, 0);
-	r.ts = col_sv(q, 1);
+	r.ts = col_raw(q, 1);
 	for (i = 0; i < STORE_AUDIT_FIELDS; i++)
-		r.f[i] = col_sv(q, 2 + i);
+		r.f[i] = col_raw(q, 2 + i);
 	r.status = sqlite3_column_int64(q, 2 + STORE_AUDIT_FIELDS);
-	r.detail = col_sv(q, 3 + STORE_AUDIT_FIELDS);
-	r.prev_hash = col_sv(q, 4 + STORE_AUDIT_FIELDS);
-	r.hash = col_sv(q, 5 + STORE_AUDIT_FIELDS);
+	r.detail = col_raw(q, 3 + STORE_AUDIT_FIELDS);
+	r.prev_hash = col_raw(q, 4 + STORE_AUDIT_FIELDS);
+	r.hash = col_raw(q, 5 + STORE_AUDIT_FIELDS);
 	return sc->fn(sc->ctx, &r, e);
 }
 
