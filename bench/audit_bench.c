@@ -5,8 +5,10 @@
  * first is how many fdatasyncs per second the disk does on a small file. Then
  * audit_append() runs from 1 thread (every record pays a full commit) and from 32
  * threads (group commit: records arriving during a sync share the next one), printing
- * records/s, per-append latency percentiles and records per commit. Finally the whole
- * chain is verified, against the `audit verify` target of 200,000 records/s.
+ * records/s, per-append latency percentiles, records per commit, CPU per record and the
+ * disk's write requests and flushes per commit, and from 32 threads once more with a
+ * stand-in for a required sink (a gate that syncs a file of its own per batch). Finally
+ * the whole chain is verified, against the `audit verify` target of 200,000 records/s.
  *
  *   audit_bench [DIR [SECONDS]]   DIR defaults to $TMPDIR or /var/tmp (use a real disk:
  *                                  on tmpfs fdatasync is free and the numbers mean little)
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,13 +35,44 @@
 
 static atomic_bool stop_flag;
 
-static double now_s(void)
+/* The block device's request counters (/sys/dev/block/M:N/stat: write requests, which
+ * count cache flushes too, and flushes), so a phase can say how many requests the disk
+ * got per commit. Other processes on the same disk count too: read them on a quiet disk. */
+static char disk_stat[128];
+
+static bool disk_counts(long long *writes, long long *flushes)
+{
+	long long v[17] = {0};
+	FILE *f;
+	int n;
+
+	if (disk_stat[0] == '\0' || (f = fopen(disk_stat, "r")) == NULL)
+		return false;
+	n = fscanf(
+	    f,
+	    "%lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11],
+	    &v[12], &v[13], &v[14], &v[15], &v[16]);
+	fclose(f);
+	if (n < 17)
+		return false;
+	*writes = v[4];
+	*flushes = v[15];
+	return true;
+}
+
+/* Seconds on clock c: CLOCK_MONOTONIC for time, CLOCK_PROCESS_CPUTIME_ID for the CPU
+ * every thread of the process has used. */
+static double clock_s(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+#define now_s() clock_s(CLOCK_MONOTONIC)
+#define cpu_s() clock_s(CLOCK_PROCESS_CPUTIME_ID)
 
 /* Latency samples in microseconds, grown as needed. */
 typedef struct samples {
@@ -80,6 +114,8 @@ static double pct(samples *s, double p)
 static void fdatasync_baseline(const char *dir, double seconds)
 {
 	char path[4096], block[64];
+	long long w0 = 0, f0 = 0, w1 = 0, f1 = 0;
+	bool have_disk;
 	samples s = {0};
 	double t0, t, end;
 	int fd;
@@ -91,6 +127,7 @@ static void fdatasync_baseline(const char *dir, double seconds)
 		return;
 	}
 	memset(block, 'x', sizeof(block));
+	have_disk = disk_counts(&w0, &f0);
 	/* Like a WAL commit: a small write, then make it durable. */
 	end = now_s() + seconds;
 	while ((t0 = now_s()) < end) {
@@ -103,11 +140,16 @@ static void fdatasync_baseline(const char *dir, double seconds)
 		if (samples_add(&s, (t - t0) * 1e6) != 0)
 			break;
 	}
+	have_disk = have_disk && disk_counts(&w1, &f1) && s.n > 0;
 	close(fd);
 	unlink(path);
 	qsort(s.v, s.n, sizeof(double), cmp_double);
-	printf("fdatasync baseline: %.0f syncs/s, p50 %.0f us, p99 %.0f us\n",
-	       (double)s.n / seconds, pct(&s, 0.50), pct(&s, 0.99));
+	printf("fdatasync baseline: %.0f syncs/s, p50 %.0f us, p99 %.0f us", (double)s.n / seconds,
+	       pct(&s, 0.50), pct(&s, 0.99));
+	if (have_disk)
+		printf(", disk: %.2f writes and %.2f flushes per sync",
+		       (double)(w1 - w0) / (double)s.n, (double)(f1 - f0) / (double)s.n);
+	printf("\n");
 	free(s.v);
 }
 
@@ -162,14 +204,16 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int run(audit_log *a, int nthreads, double seconds)
+static int run(audit_log *a, int nthreads, double seconds, const char *what)
 {
 	worker *w = calloc((size_t)nthreads, sizeof(*w));
 	pthread_t *t = calloc((size_t)nthreads, sizeof(*t));
 	audit_stats before, after;
 	samples all = {0};
 	long failures = 0;
-	double t0, elapsed;
+	double t0, elapsed, c0, cpu;
+	long long w0 = 0, f0 = 0, w1 = 0, f1 = 0;
+	bool have_disk;
 	int64_t commits, recs;
 	int i, rc = 0;
 
@@ -180,6 +224,8 @@ static int run(audit_log *a, int nthreads, double seconds)
 	}
 	atomic_store(&stop_flag, false);
 	audit_get_stats(a, &before);
+	have_disk = disk_counts(&w0, &f0);
+	c0 = cpu_s();
 	t0 = now_s();
 	for (i = 0; i < nthreads; i++) {
 		w[i].a = a;
@@ -196,6 +242,8 @@ static int run(audit_log *a, int nthreads, double seconds)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(t[i], NULL);
 	elapsed = now_s() - t0;
+	cpu = cpu_s() - c0;
+	have_disk = have_disk && disk_counts(&w1, &f1);
 	audit_get_stats(a, &after);
 	for (i = 0; i < nthreads; i++) {
 		size_t j;
@@ -207,16 +255,63 @@ static int run(audit_log *a, int nthreads, double seconds)
 	qsort(all.v, all.n, sizeof(double), cmp_double);
 	commits = after.batches - before.batches;
 	recs = after.records - before.records;
-	printf("audit_append %d thread%s: %.0f rec/s, p50 %.0f us, p99 %.0f us, "
-	       "%.1f rec/commit (%lld commits, max batch %lld)%s\n",
-	       nthreads, nthreads == 1 ? "" : "s", (double)all.n / elapsed, pct(&all, 0.50),
+	printf("audit_append %d thread%s%s: %.0f rec/s, p50 %.0f us, p99 %.0f us, "
+	       "%.1f rec/commit (%lld commits, max batch %lld), %.1f us CPU/rec%s\n",
+	       nthreads, nthreads == 1 ? "" : "s", what, (double)all.n / elapsed, pct(&all, 0.50),
 	       pct(&all, 0.99), commits ? (double)recs / (double)commits : 0.0, (long long)commits,
-	       (long long)after.max_batch, failures ? " FAILURES" : "");
+	       (long long)after.max_batch, all.n ? cpu * 1e6 / (double)all.n : 0.0,
+	       failures ? " FAILURES" : "");
+	if (commits > 0)
+		printf("  per commit: %.0f us committing (its sync included)",
+		       (double)(after.commit_us - before.commit_us) / (double)commits);
+	if (have_disk && commits > 0)
+		printf(", disk: %.2f writes and %.2f flushes", (double)(w1 - w0) / (double)commits,
+		       (double)(f1 - f0) / (double)commits);
+	if (commits > 0)
+		printf("\n");
 	if (failures)
 		rc = -1;
 	free(all.v);
 	free(w);
 	free(t);
+	return rc;
+}
+
+/* A stand-in for a required sink (audit/sinks.h): the gate of every committed batch
+ * appends a line to its own file and makes it durable, as the JSON-lines sink does,
+ * before the batch's callers may hear. */
+typedef struct sink_sim {
+	int fd;
+} sink_sim;
+
+static int sink_gate(void *ctx, int64_t seq, bg_err *e)
+{
+	sink_sim *k = ctx;
+	char line[128];
+	int n = snprintf(line, sizeof(line),
+	                 "{\"seq\":%lld,\"what\":\"the batch's last record\"}\n", (long long)seq);
+
+	if (write(k->fd, line, (size_t)n) != n || fdatasync(k->fd) != 0)
+		return bg_err_set(e, BG_EIO, "sink: %s", strerror(errno));
+	return 0;
+}
+
+static int run_with_sink(audit_log *a, const char *dir, int nthreads, double seconds)
+{
+	char path[4200];
+	sink_sim k = {-1};
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/sink.jsonl", dir);
+	k.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0600);
+	if (k.fd < 0) {
+		fprintf(stderr, "audit_bench: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	audit_set_gate(a, sink_gate, NULL, &k);
+	rc = run(a, nthreads, seconds, " with a required sink");
+	audit_set_gate(a, NULL, NULL, NULL);
+	close(k.fd);
 	return rc;
 }
 
@@ -251,13 +346,21 @@ int main(int argc, char **argv)
 	if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC_)
 		printf("note: %s is tmpfs; syncs cost nothing there\n", base);
 	snprintf(data, sizeof(data), "%s/data", dir);
+	{
+		struct stat sb;
+
+		if (stat(dir, &sb) == 0)
+			snprintf(disk_stat, sizeof(disk_stat), "/sys/dev/block/%u:%u/stat",
+			         major(sb.st_dev), minor(sb.st_dev));
+	}
 
 	fdatasync_baseline(dir, seconds);
 	if (store_open(data, true, &s, &e) != 0 || audit_open(s, &a, &e) != 0) {
 		fprintf(stderr, "audit_bench: %s\n", e.msg);
 		goto out;
 	}
-	if (run(a, 1, seconds) != 0 || run(a, 32, seconds) != 0)
+	if (run(a, 1, seconds, "") != 0 || run(a, 32, seconds, "") != 0 ||
+	    run_with_sink(a, dir, 32, seconds) != 0)
 		goto out;
 	t0 = now_s();
 	if (audit_verify(a, &n, &bad, &e) != 0) {

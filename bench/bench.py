@@ -812,7 +812,8 @@ def cmd_summary(outdir):
             add("audit verify (%s records)" % mm.group(1), "%s rec/s" % mm.group(2), ">= 200000 rec/s",
                 int(mm.group(2)) >= 200000)
             continue
-        mm = re.match(r"(audit_append \d+ threads?|fdatasync baseline): (.*)", line)
+        mm = re.match(r"(audit_append \d+ threads?(?: with a required sink)?|fdatasync baseline): (.*)",
+                      line)
         if mm:
             add(mm.group(1), mm.group(2))
 
