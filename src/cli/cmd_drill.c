@@ -259,7 +259,9 @@ static void drain(int out_fd, int err_fd, bg_buf *out, bg_buf *err)
 static int child(drill *d, const drill_user *user, const char *const *args, const char *out_path,
                  json_t **ans, char *why, size_t cap)
 {
-	const char *argv[32];
+	/* Every command the drill runs: self, the command, its options, and a --param pair
+	 * for each of a runbook's parameters. */
+	const char *argv[8 + 2 * BG_MAX_RUNBOOK_PARAMS];
 	char **env = NULL;
 	posix_spawn_file_actions_t fa;
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, rc, status = 0;
@@ -272,8 +274,13 @@ static int child(drill *d, const drill_user *user, const char *const *args, cons
 	if (ans != NULL)
 		*ans = NULL;
 	argv[n++] = d->self;
-	for (i = 0; args[i] != NULL && n + 1 < sizeof(argv) / sizeof(argv[0]); i++)
+	for (i = 0; args[i] != NULL; i++) {
+		if (n + 1 >= sizeof(argv) / sizeof(argv[0])) {
+			snprintf(why, cap, "too many arguments for one command (%zu)", n);
+			return CLI_EXIT_LOCAL; /* never run a command with arguments cut off */
+		}
 		argv[n++] = args[i];
+	}
 	argv[n] = NULL;
 	env = calloc(d->n_env + 3, sizeof(*env));
 	if (env == NULL) {

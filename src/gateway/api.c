@@ -1329,7 +1329,8 @@ static void undo_value(bg_buf *b, const json_t *v)
 
 /* The refusal's message with the difference spelt out, so the CLI's one line of text (or
  * its --json failure object) shows it: "...; status: the write left {"S":"PENDING"}, now
- * {"S":"SHIPPED"}". */
+ * {"S":"SHIPPED"}" for an admin, "...; status changed since the write" for the grant's
+ * user (who is not shown values read past the runbook's mask and projection). */
 static json_t *undo_message(const char *msg, const json_t *diff)
 {
 	bg_buf b;
@@ -1342,6 +1343,17 @@ static json_t *undo_message(const char *msg, const json_t *diff)
 	json_array_foreach(diff, i, d)
 	{
 		const char *name = json_string_value(json_object_get(d, "attribute"));
+		const char *now = json_string_value(json_object_get(d, "now"));
+		/* Without the values (svc_undo gives them to admins only): what happened. */
+		if (now != NULL) {
+			if (bg_buf_addf(&b, "; %.64s %s", name != NULL ? name : "?",
+			                strcmp(now, "absent") == 0 ? "removed since the write"
+			                : strcmp(now, "present") == 0
+			                    ? "added since the write"
+			                    : "changed since the write") != 0)
+				break;
+			continue;
+		}
 		if (bg_buf_addf(&b, "; %.64s: the write left ", name != NULL ? name : "?") != 0)
 			break;
 		undo_value(&b, json_object_get(d, "left"));

@@ -59,6 +59,9 @@ struct pl_req {
 	json_t *consumed; /* the answer's ConsumedCapacity, or NULL */
 	ddb_units charged;
 	bool have_charge;
+	bool charge_estimated; /* a refused conditional write: DynamoDB reports no capacity */
+	ddb_units held;        /* held against the budgets while in flight (gw_spend_admit) */
+	bool holding;
 
 	/* Safe writes (AUTHORISE, TRANSFORM): a PutItem, UpdateItem or DeleteItem asks for
 	 * ReturnValues ALL_OLD (added_rv: the gateway added it, and strips the answer's
@@ -123,6 +126,10 @@ void pl_req_free(pl_req *r)
 {
 	if (r == NULL)
 		return;
+	/* A request that ended before its answer (refused later, not sent) holds nothing. */
+	if (r->holding)
+		gw_spend_settle(r->env->spend, r->grant_id,
+		                r->rbd.rb != NULL ? r->rbd.rb->id : NULL, &r->held, NULL);
 	grant_cache_release(r->grant);
 	rb_decision_free(&r->rbd);
 	json_decref(r->mask_counts);
@@ -407,28 +414,27 @@ static bool budget_allows(pl_req *r, const store_grant *g)
 {
 	const ddb_op_info *op = ddb_request_op(r->req);
 	const runbook *rb = r->rbd.rb;
-	budget_limits rbl;
-	ddb_units spent, rb_spent;
-	char who[160];
+	budget_limits rbl = BUDGET_NONE;
+	char gwho[64], rbwho[160];
 	bg_err e;
+	int rc;
 
-	if (r->env->budget == NULL && (rb == NULL || (rb->budget_read < 0 && rb->budget_write < 0)))
+	if (rb != NULL)
+		rbl = (budget_limits){rb->budget_read, rb->budget_write};
+	if (r->env->budget == NULL && !budget_set(&rbl))
 		return true;
-	gw_spend_get(r->env->spend, g->id, rb != NULL ? rb->id : NULL, &spent, &rb_spent);
-	snprintf(who, sizeof(who), "grant %s", g->id);
-	if (budget_check(who, "the policy's guardrails.budget", r->env->budget, &spent, op, &e) !=
-	    0) {
-		pl_refuse(r, DDB_ERR_BUDGET, e.msg);
+	snprintf(gwho, sizeof(gwho), "grant %s", g->id);
+	snprintf(rbwho, sizeof(rbwho), "grant %s's runbook %s", g->id, rb != NULL ? rb->id : "");
+	/* Checked and held in one step: requests in parallel each hold their least cost,
+	 * so they cannot all pass a budget with room for one (gateway/spend.h). */
+	r->held = budget_hold_for(op);
+	rc = gw_spend_admit(r->env->spend, g->id, rb != NULL ? rb->id : NULL, r->env->budget,
+	                    rb != NULL ? &rbl : NULL, op, &r->held, gwho, rbwho, &e);
+	if (rc != 0) {
+		pl_refuse(r, rc == BG_EDENIED ? DDB_ERR_BUDGET : DDB_ERR_INTERNAL, e.msg);
 		return false;
 	}
-	if (rb == NULL)
-		return true;
-	rbl = (budget_limits){rb->budget_read, rb->budget_write};
-	snprintf(who, sizeof(who), "grant %s's runbook %s", g->id, rb->id);
-	if (budget_check(who, "the runbook's budget", &rbl, &rb_spent, op, &e) != 0) {
-		pl_refuse(r, DDB_ERR_BUDGET, e.msg);
-		return false;
-	}
+	r->holding = r->env->spend != NULL;
 	return true;
 }
 
@@ -717,6 +723,9 @@ static void answer_summary(const pl_req *r, json_t *d)
 	}
 	if (r->consumed != NULL)
 		json_object_set(d, "consumed_capacity", r->consumed);
+	/* A write's before-image, or why there is none (an answer that did not parse too). */
+	if (r->req != NULL && captures_before(ddb_request_op(r->req)))
+		before_summary(r, d);
 	if (doc == NULL)
 		return;
 	if ((v = json_object_get(doc, "Count")) != NULL)
@@ -747,8 +756,6 @@ static void answer_summary(const pl_req *r, json_t *d)
 		gw_runbooks_release(snap);
 		json_decref(items);
 	}
-	if (r->req != NULL && captures_before(ddb_request_op(r->req)))
-		before_summary(r, d);
 }
 
 /* A runbook's page was answered: the LastEvaluatedKey it returned is the only one the
@@ -774,13 +781,42 @@ static void charge(pl_req *r)
 	r->consumed = json_incref(cc);
 	r->charged = ddb_capacity_units(cc, ddb_request_op(r->req));
 	r->have_charge = true;
-	if (gw_spend_charge(r->env->spend, r->grant_id, r->rbd.rb != NULL ? r->rbd.rb->id : NULL,
-	                    &r->charged) != 0)
-		fprintf(stderr, "breakglass: out of memory charging grant %s's capacity\n",
-		        r->grant_id);
 	if (r->added_rcc) {
 		json_object_del(r->answer, "ConsumedCapacity");
 		r->body_rewritten = true;
+	}
+}
+
+/* A conditional single-item write DynamoDB refused (ConditionalCheckFailedException)
+ * still consumed write capacity, but the error reports none: it is charged the least a
+ * write costs, one unit, marked as estimated on the record. */
+static void charge_refused_write(pl_req *r)
+{
+	const char *type = json_string_value(json_object_get(r->answer, "__type"));
+
+	if (r->req == NULL || !captures_before(ddb_request_op(r->req)) || type == NULL ||
+	    strstr(type, "ConditionalCheckFailedException") == NULL)
+		return;
+	r->charged = (ddb_units){0, 1};
+	r->have_charge = true;
+	r->charge_estimated = true;
+}
+
+/* The request's cost on the grant's spend: its hold released and what it consumed added
+ * (or, with no budget to hold against, simply added), before the answer is released, so
+ * the next request is checked against it. */
+static void settle(pl_req *r)
+{
+	const char *rb = r->rbd.rb != NULL ? r->rbd.rb->id : NULL;
+
+	if (r->holding) {
+		gw_spend_settle(r->env->spend, r->grant_id, rb, &r->held,
+		                r->have_charge ? &r->charged : NULL);
+		r->holding = false;
+	} else if (r->have_charge &&
+	           gw_spend_charge(r->env->spend, r->grant_id, rb, &r->charged) != 0) {
+		fprintf(stderr, "breakglass: out of memory charging grant %s's capacity\n",
+		        r->grant_id);
 	}
 }
 
@@ -910,12 +946,15 @@ static void transform_answer(pl_req *r)
 	bg_sha256(b->data ? b->data : "", b->len, h);
 	bg_hex(h, sizeof(h), r->upstream_sha256);
 	/* A DynamoDB string may hold U+0000; an answer with one must not be withheld. */
-	if (r->resp.status == 200 || masking)
+	if (r->resp.status == 200 || masking ||
+	    (r->resp.status == 400 && captures_before(ddb_request_op(r->req))))
 		r->answer = json_loadb(b->data ? b->data : "", b->len, JSON_ALLOW_NUL, NULL);
 	if (r->page > 0)
 		note_page(r);
 	if (r->resp.status == 200 && r->answer != NULL)
 		charge(r);
+	else if (r->resp.status != 200 && r->answer != NULL)
+		charge_refused_write(r);
 	/* Error answers too: ConditionalCheckFailedException carries the item when the
 	 * request asked for ReturnValuesOnConditionCheckFailure. */
 	if (masking && !mask_reply(r))
@@ -957,6 +996,13 @@ static void stage_transform(pl_req *r)
 		          "or may not have been applied. Check before retrying.");
 		break;
 	}
+	/* Sent with no answer: it may have run, so it costs at least what was held. */
+	if (r->outcome == UPSTREAM_UNKNOWN && r->holding && !r->have_charge) {
+		r->charged = r->held;
+		r->have_charge = true;
+		r->charge_estimated = true;
+	}
+	settle(r);
 }
 
 static void start_audit_response(pl_req *r)
@@ -997,14 +1043,15 @@ static void start_audit_response(pl_req *r)
 					mask_summary(r, d, hex);
 				}
 			}
-			/* The ledger of the budgets (gateway/spend.h rebuilds from it). */
-			if (r->have_charge)
-				json_object_set_new(
-				    d, "charged",
-				    json_pack("{s:f,s:f,s:s?}", "read", r->charged.read, "write",
-				              r->charged.write, "runbook",
-				              r->rbd.rb != NULL ? r->rbd.rb->id : NULL));
 		}
+		/* The ledger of the budgets (gateway/spend.h rebuilds from it); "estimated" when
+		 * DynamoDB reported no capacity (a refused conditional write, no answer). */
+		if (r->have_charge)
+			json_object_set_new(d, "charged",
+			                    json_pack("{s:f,s:f,s:s?,s:b}", "read", r->charged.read,
+			                              "write", r->charged.write, "runbook",
+			                              r->rbd.rb != NULL ? r->rbd.rb->id : NULL,
+			                              "estimated", r->charge_estimated));
 	}
 	rec.detail = d;
 	if (r->io->audit(r->io_ctx, r, &rec) != 0)

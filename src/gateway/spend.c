@@ -18,12 +18,14 @@
 typedef struct rb_spend {
 	char id[BG_MAX_RUNBOOK_ID + 1];
 	ddb_units u;
+	ddb_units held; /* for requests in flight (gw_spend_admit) */
 } rb_spend;
 
 typedef struct entry {
 	struct entry *next;
 	char id[STORE_ID_MAX];
 	ddb_units total;
+	ddb_units held; /* for requests in flight (gw_spend_admit) */
 	size_t n_rb;
 	rb_spend rb[BG_MAX_GRANT_RUNBOOKS];
 } entry;
@@ -126,6 +128,69 @@ int gw_spend_charge(gw_spend *s, const char *grant_id, const char *runbook, cons
 	return e != NULL ? 0 : BG_ENOMEM;
 }
 
+int gw_spend_admit(gw_spend *s, const char *grant_id, const char *runbook,
+                   const budget_limits *glim, const budget_limits *rblim, const ddb_op_info *op,
+                   const ddb_units *hold, const char *grant_who, const char *runbook_who, bg_err *e)
+{
+	ddb_units zero = {0, 0};
+	entry *en;
+	rb_spend *r = NULL;
+	int rc;
+
+	if (s == NULL) /* nothing kept: nothing spent */
+		return budget_check(grant_who, "the policy's guardrails.budget", glim, &zero, op,
+		                    e) != 0
+		           ? BG_EDENIED
+		           : budget_check(runbook_who, "the runbook's budget", rblim, &zero, op, e);
+	pthread_mutex_lock(&s->mu);
+	en = find(s, grant_id, true);
+	if (en != NULL && runbook != NULL && runbook[0] != '\0')
+		r = rb_of(en, runbook, true);
+	if (en == NULL)
+		rc = bg_err_set(e, BG_ENOMEM, "breakglass: out of memory");
+	else if ((rc = budget_check_held(grant_who, "the policy's guardrails.budget", glim,
+	                                 &en->total, &en->held, op, e)) != 0)
+		;
+	else if (r != NULL && (rc = budget_check_held(runbook_who, "the runbook's budget", rblim,
+	                                              &r->u, &r->held, op, e)) != 0)
+		;
+	else {
+		en->held.read += hold->read;
+		en->held.write += hold->write;
+		if (r != NULL) {
+			r->held.read += hold->read;
+			r->held.write += hold->write;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static void unhold(ddb_units *h, const ddb_units *by)
+{
+	h->read = h->read > by->read ? h->read - by->read : 0;
+	h->write = h->write > by->write ? h->write - by->write : 0;
+}
+
+void gw_spend_settle(gw_spend *s, const char *grant_id, const char *runbook, const ddb_units *hold,
+                     const ddb_units *used)
+{
+	entry *en;
+	rb_spend *r;
+
+	if (s == NULL || grant_id == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if ((en = find(s, grant_id, false)) != NULL) {
+		unhold(&en->held, hold);
+		if (runbook != NULL && (r = rb_of(en, runbook, false)) != NULL)
+			unhold(&r->held, hold);
+		if (used != NULL)
+			add(en, runbook, used);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
 void gw_spend_get(gw_spend *s, const char *grant_id, const char *runbook, ddb_units *grant,
                   ddb_units *rb)
 {
@@ -173,17 +238,23 @@ json_t *gw_spend_json(gw_spend *s, const char *grant_id)
 	return o;
 }
 
-/* A response row's "charged" member into e (a row without one charged nothing). */
+/* A response row's "charged" member into e (a row without one charged nothing). A
+ * detail that does not parse is an error: spend forgotten would be budget handed back. */
 static int load_row(void *ctx, const store_audit_row *row, bg_err *err)
 {
 	entry *e = ctx;
 	json_t *d, *c;
 	ddb_units u;
 
-	(void)err;
 	if (row->detail.p == NULL)
 		return 0;
-	d = json_loadb(row->detail.p, row->detail.n, 0, NULL);
+	/* DynamoDB strings may hold U+0000, and keys and before-images come from them. */
+	d = json_loadb(row->detail.p, row->detail.n, JSON_ALLOW_NUL, NULL);
+	if (d == NULL)
+		return bg_err_set(err, BG_EINVAL,
+		                  "audit record %lld's detail is not JSON: the capacity it charged "
+		                  "cannot be counted",
+		                  (long long)row->seq);
 	c = json_object_get(d, "charged");
 	if (json_is_object(c)) {
 		u.read = json_number_value(json_object_get(c, "read"));

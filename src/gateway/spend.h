@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "policy/budget.h"
 #include "protocol/ddb_capacity.h"
 #include "store/store.h"
 
@@ -27,6 +28,23 @@ void gw_spend_free(gw_spend *s);
  * when a new grant's entry cannot be made. Thread-safe. */
 int gw_spend_charge(gw_spend *s, const char *grant_id, const char *runbook,
                     const ddb_units *u) BG_MUST_CHECK;
+
+/* The budget check and the hold, in one step under the lock (so that requests in
+ * parallel cannot all pass a budget with room for one): 0 when a request of op may run
+ * under the grant's limits glim (NULL: none) and, when runbook is not NULL, the runbook's
+ * rblim, counting what was spent and what is held for requests in flight; then hold (a
+ * request's least cost, policy/budget.h) is held for it until gw_spend_settle(). Else
+ * BG_EDENIED with budget_check_held()'s message naming whose budget (grant_who,
+ * runbook_who), or BG_ENOMEM. */
+int gw_spend_admit(gw_spend *s, const char *grant_id, const char *runbook,
+                   const budget_limits *glim, const budget_limits *rblim, const ddb_op_info *op,
+                   const ddb_units *hold, const char *grant_who, const char *runbook_who,
+                   bg_err *e) BG_MUST_CHECK;
+
+/* Ends a hold made by gw_spend_admit(): hold is released and used (NULL: nothing, the
+ * request never ran or its cost is unknown) charged as gw_spend_charge() does. */
+void gw_spend_settle(gw_spend *s, const char *grant_id, const char *runbook, const ddb_units *hold,
+                     const ddb_units *used);
 
 /* What grant_id has spent in total (*grant) and on runbook (*rb, when both are not NULL).
  * Zero for a grant never charged. Thread-safe. */

@@ -34,4 +34,16 @@ bool budget_set(const budget_limits *lim);
 int budget_check(const char *who, const char *source, const budget_limits *lim,
                  const ddb_units *spent, const ddb_op_info *op, bg_err *e);
 
+/* budget_check() counting held too: the units set aside for requests still in flight
+ * (their cost is known only from their answers), so parallel requests cannot all pass a
+ * budget that has room for one. The message says how much of it is held. */
+int budget_check_held(const char *who, const char *source, const budget_limits *lim,
+                      const ddb_units *spent, const ddb_units *held, const ddb_op_info *op,
+                      bg_err *e);
+
+/* What a request of op is held at until its answer says what it cost: the least any
+ * request of its kind consumes (half a read unit: an eventually consistent read of up to
+ * 4 KB; one write unit). */
+ddb_units budget_hold_for(const ddb_op_info *op);
+
 #endif

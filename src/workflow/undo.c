@@ -129,6 +129,16 @@ static int find_write(undo_ctx *u, int64_t seq, bg_err *e)
 	return 0;
 }
 
+/* The one refusal a caller who is not an admin gets for a record that is not a write of
+ * a grant of theirs, whatever the record is: nothing about others' grants leaks. */
+static int not_yours(int64_t seq, bg_err *e)
+{
+	return bg_err_set(e, BG_EDENIED,
+	                  "audit record %" PRId64 " is not a write of that grant of yours; "
+	                  "only the grant's user (while it is live) or an admin may undo a write",
+	                  seq);
+}
+
 /* Who may undo it: an admin, or the grant's user while the grant is live. */
 static int may_undo(undo_ctx *u, const char *grant, bg_err *e)
 {
@@ -137,22 +147,23 @@ static int may_undo(undo_ctx *u, const char *grant, bg_err *e)
 
 	if (u->grant_id == NULL)
 		return bg_err_set(e, BG_EINVAL, "the write's record names no grant");
-	if (grant != NULL && strcmp(grant, u->grant_id) != 0)
-		return bg_err_set(e, BG_EDENIED,
-		                  "audit record %" PRId64 " is a write of grant %s, not of %s",
-		                  u->resp_seq, u->grant_id, grant);
-	if (svc_has_role(u->c, USER_ROLE_ADMIN))
+	if (svc_has_role(u->c, USER_ROLE_ADMIN)) {
+		if (grant != NULL && strcmp(grant, u->grant_id) != 0)
+			return bg_err_set(e, BG_EDENIED,
+			                  "audit record %" PRId64
+			                  " is a write of grant %s, not of %s",
+			                  u->resp_seq, u->grant_id, grant);
 		return 0;
+	}
 	if (grant == NULL)
 		return bg_err_set(e, BG_EINVAL,
 		                  "--grant is required: the grant the write ran under");
+	/* Anyone else learns nothing of other grants' writes (whose, which grant). */
+	if (strcmp(grant, u->grant_id) != 0)
+		return not_yours(u->resp_seq, e);
 	rc = svc_grant_get(u->s, u->c, grant, &g, e);
-	if (rc != 0)
-		return rc;
-	if (strcmp(g.user, u->c->user.name) != 0)
-		return bg_err_set(e, BG_EDENIED,
-		                  "only grant %s's user (%s) or an admin may undo its writes", g.id,
-		                  g.user);
+	if (rc != 0 || strcmp(g.user, u->c->user.name) != 0)
+		return rc == BG_ENOMEM ? rc : not_yours(u->resp_seq, e);
 	if (grant_status(&g, bg_now()) != GRANT_ACTIVE)
 		return bg_err_set(e, BG_EDENIED,
 		                  "grant %s is no longer live; an admin can still undo its writes",
@@ -301,10 +312,32 @@ static void undo_record(const undo_ctx *u, audit_record *rec, const char *kind, 
 }
 
 /* A refusal, once the write is known, goes on the record (kind "undo", "deny"). */
+/* A difference (ddb_undo_diff) without its values: each attribute with "left" and "now"
+ * replaced by whether it was there ("present"/"absent"; "changed" when both are). */
+static void names_only(json_t *diff)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(diff, i, x)
+	{
+		bool l = !json_is_null(json_object_get(x, "left"));
+		bool n = !json_is_null(json_object_get(x, "now"));
+		json_object_set_new(x, "left", json_string(l ? "present" : "absent"));
+		json_object_set_new(x, "now",
+		                    json_string(n ? (l ? "changed" : "present") : "absent"));
+	}
+}
+
 static void record_refusal(undo_ctx *u, const bg_err *why, json_t *difference)
 {
-	json_t *d =
-	    json_pack("{s:I,s:O?}", "undo_of", (json_int_t)u->resp_seq, "difference", difference);
+	json_t *copy = difference != NULL ? json_deep_copy(difference) : NULL;
+	json_t *d;
+
+	/* The trail never holds the item's values now (they may be masked for the runbook). */
+	if (copy != NULL)
+		names_only(copy);
+	d = json_pack("{s:I,s:o?}", "undo_of", (json_int_t)u->resp_seq, "difference", copy);
 	audit_record rec;
 	bg_err e;
 
@@ -359,8 +392,15 @@ static int restore(undo_ctx *u, const json_t *after, json_t **out, bg_err *e)
 	if (d != NULL && call_rc == 0 && status != 200)
 		json_object_set(d, "error", answer != NULL ? answer : json_null());
 	rec.detail = d;
-	if (d == NULL || audit_append(u->s->audit, &rec, &resp_seq, e) != 0)
-		fprintf(stderr, "breakglass: the answer to undo %s was not recorded\n", u->rid);
+	if (d == NULL || audit_append(u->s->audit, &rec, &resp_seq, e) != 0) {
+		/* Fail closed: the restore ran (or may have), but its outcome is not on the
+		 * record, so it is not reported as done. */
+		rc = bg_err_set(e, BG_EAUDIT,
+		                "the restore %s, but its answer could not be recorded; check the "
+		                "item before trying again",
+		                call_rc == 0 ? "was answered" : "may have run");
+		goto done;
+	}
 	if (call_rc != 0) {
 		rc = bg_err_set(e, BG_EUPSTREAM, "the restore %s: %s",
 		                sent ? "may have run" : "was not sent", why);
@@ -380,8 +420,11 @@ static int restore(undo_ctx *u, const json_t *after, json_t **out, bg_err *e)
 			               status, msg != NULL ? ": " : "", msg != NULL ? msg : "");
 		goto done;
 	}
-	*out = json_pack("{s:I,s:s,s:s,s:O,s:O,s:I,s:I}", "undo_of", (json_int_t)u->resp_seq, "op",
-	                 op, "table", u->table, "key", u->key, "restored", u->before, "request_seq",
+	/* The restored item's values only to an admin: a runbook may hide attributes of the
+	 * item (mask, projection) from the responder who ran it. */
+	*out = json_pack("{s:I,s:s,s:s,s:O,s:O?,s:I,s:I}", "undo_of", (json_int_t)u->resp_seq, "op",
+	                 op, "table", u->table, "key", u->key, "restored",
+	                 svc_has_role(u->c, USER_ROLE_ADMIN) ? u->before : NULL, "request_seq",
 	                 (json_int_t)req_seq, "response_seq", (json_int_t)resp_seq);
 	if (*out == NULL)
 		rc = bg_err_set(e, BG_ENOMEM,
@@ -399,7 +442,8 @@ static int undo_locked(undo_ctx *u, int64_t seq, const char *grant, json_t **out
 	int rc;
 
 	if ((rc = find_write(u, seq, e)) != 0)
-		return rc;
+		return rc == BG_ENOMEM || svc_has_role(u->c, USER_ROLE_ADMIN) ? rc
+		                                                              : not_yours(seq, e);
 	if ((rc = may_undo(u, grant, e)) != 0)
 		goto refused;
 	if ((rc = undoable(u, e)) != 0)
@@ -428,6 +472,11 @@ static int undo_locked(undo_ctx *u, int64_t seq, const char *grant, json_t **out
 		goto refused;
 	if (!ddb_undo_item_equal(after, now)) {
 		diff = ddb_undo_diff(after, now);
+		/* The values now were read with the gateway's own identity, past any mask or
+		 * projection of the runbook: only an admin sees them; the responder and the
+		 * trail get which attributes differ and how (names_only). */
+		if (diff != NULL && !svc_has_role(u->c, USER_ROLE_ADMIN))
+			names_only(diff);
 		rc = bg_err_set(e, BG_EEXISTS,
 		                "the item changed since the write of record %" PRId64
 		                " (%zu attribute%s differ from what it left); nothing was restored",

@@ -845,6 +845,63 @@ static void test_capacity(void **state)
 	assert_non_null(strstr(S.reply, "new grant"));
 	assert_string_equal(S.kinds[0], "denial");
 
+	/* In flight: each request holds half a unit until its answer, so two at once cannot
+	 * both pass a budget with room for one. A fresh grant of 1 unit with 0.5 spent: */
+	{
+		signed_req s1, s2;
+		pl_req *a, *b;
+		upstream_response up = answer(200, with_cc);
+		ddb_units half = {0.5, 0};
+
+		gw_spend_free(sp);
+		sp = gw_spend_new();
+		env.spend = sp;
+		assert_int_equal(gw_spend_charge(sp, grant.id, NULL, &half), 0);
+		reset();
+		sign(&s1, "Query", query, &creds);
+		a = pl_req_new(&env, &io, NULL, &s1.http, "HOLD1");
+		pl_run(a);
+		assert_int_equal(pl_req_stage(a), PL_AUDIT_REQUEST); /* admitted, holding 0.5 */
+		sign(&s2, "Query", query, &creds);
+		b = pl_req_new(&env, &io, NULL, &s2.http, "HOLD2");
+		pl_run(b);
+		pl_audit_done(b, 0, NULL); /* its denial recorded */
+		assert_int_equal(pl_req_stage(b), PL_DONE);
+		assert_non_null(strstr(S.reply, "CapacityBudgetExceededException"));
+		assert_non_null(strstr(S.reply, "0.5 held for its requests still in flight"));
+		pl_req_free(b);
+		/* A finishes: its hold becomes what it cost. */
+		pl_audit_done(a, 0, NULL);
+		pl_forward_done(a, UPSTREAM_ANSWERED, &up, NULL);
+		pl_audit_done(a, 0, NULL);
+		assert_int_equal(pl_req_stage(a), PL_DONE);
+		pl_req_free(a);
+		upstream_response_free(&up);
+		gw_spend_get(sp, grant.id, NULL, &spent, NULL);
+		assert_true(spent.read == 1.0);
+		/* A request that never got an answer releases its hold: nothing charged (with
+		 * 0.5 spent, a hold left behind would refuse the next one). */
+		gw_spend_free(sp);
+		sp = gw_spend_new();
+		env.spend = sp;
+		assert_int_equal(gw_spend_charge(sp, grant.id, NULL, &half), 0);
+		reset();
+		sign(&s1, "Query", query, &creds);
+		a = pl_req_new(&env, &io, NULL, &s1.http, "HOLD3");
+		pl_run(a);
+		pl_audit_done(a, BG_EIO, "disk full"); /* refused: never forwarded */
+		pl_req_free(a);
+		reset();
+		sign(&s2, "Query", query, &creds);
+		b = pl_req_new(&env, &io, NULL, &s2.http, "HOLD4");
+		pl_run(b);
+		assert_int_equal(pl_req_stage(b), PL_AUDIT_REQUEST); /* nothing held for HOLD3 */
+		pl_audit_done(b, BG_EIO, "disk full");
+		pl_req_free(b);
+		gw_spend_get(sp, grant.id, NULL, &spent, NULL);
+		assert_true(spent.read == 0.5);
+	}
+
 	env.spend = NULL;
 	env.budget = NULL;
 	gw_spend_free(sp);

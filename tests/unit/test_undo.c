@@ -192,7 +192,10 @@ static void test_undo_by_grantee_once(void **state)
 	(void)state;
 	/* Another responder: not their grant. Nothing is read or written. */
 	F.gets = F.writes = 0;
-	assert_int_equal(svc_undo(&sv, &eve, seq, grant.id, &ddb, &out, &e), BG_ENOTFOUND);
+	assert_int_equal(svc_undo(&sv, &eve, seq, grant.id, &ddb, &out, &e), BG_EDENIED);
+	/* ...told nothing about whose write it is. */
+	assert_non_null(strstr(e.msg, "is not a write of that grant of yours"));
+	assert_null(strstr(e.msg, "rob"));
 	assert_null(out);
 	assert_int_equal(F.gets + F.writes, 0);
 	rec = newest();
@@ -242,8 +245,26 @@ static void test_changed_since(void **state)
 	assert_int_equal(svc_undo(&sv, &rob, seq, grant.id, &ddb, &out, &e), BG_EEXISTS);
 	assert_non_null(strstr(e.msg, "changed since"));
 	assert_int_equal(F.writes, 0);
+	/* The grantee sees which attributes differ, not the values now (read past the
+	 * runbook's mask and projection); the trail the same. */
 	d = json_array_get(json_object_get(out, "difference"), 0);
 	assert_string_equal(json_string_value(json_object_get(d, "attribute")), "status");
+	assert_string_equal(json_string_value(json_object_get(d, "left")), "present");
+	assert_string_equal(json_string_value(json_object_get(d, "now")), "changed");
+	{
+		json_t *rec = newest();
+		char *txt = json_dumps(rec, 0);
+		assert_non_null(txt);
+		assert_string_equal(json_string_value(json_object_get(rec, "kind")), "undo");
+		assert_null(strstr(txt, "SHIPPED"));
+		free(txt);
+		json_decref(rec);
+	}
+	json_decref(out);
+	out = NULL;
+	/* An admin sees the values. */
+	assert_int_equal(svc_undo(&sv, &adm, seq, NULL, &ddb, &out, &e), BG_EEXISTS);
+	d = json_array_get(json_object_get(out, "difference"), 0);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "left"), "S")),
 	                    "PENDING");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(d, "now"), "S")),
@@ -292,10 +313,14 @@ static void test_admin_and_refusals(void **state)
 	/* A write that failed. */
 	seq = write_records("w7", "UpdateItem", update, 400, "{\"outcome\":\"answered\"}", NULL);
 	assert_int_equal(svc_undo(&sv, &rob, seq, grant.id, &ddb, &out, &e), BG_EINVAL);
-	/* Not a write's record; no record at all. */
-	assert_int_equal(svc_undo(&sv, &rob, 1, grant.id, &ddb, &out, &e), BG_EINVAL);
-	assert_int_equal(svc_undo(&sv, &rob, 999999, grant.id, &ddb, &out, &e), BG_ENOTFOUND);
-	assert_int_equal(svc_undo(&sv, &rob, 0, grant.id, &ddb, &out, &e), BG_EINVAL);
+	/* Not a write's record; no record at all: an admin is told which, anyone else gets
+	 * the one refusal that says nothing about the record. */
+	assert_int_equal(svc_undo(&sv, &adm, 1, NULL, &ddb, &out, &e), BG_EINVAL);
+	assert_int_equal(svc_undo(&sv, &adm, 999999, NULL, &ddb, &out, &e), BG_ENOTFOUND);
+	assert_int_equal(svc_undo(&sv, &adm, 0, NULL, &ddb, &out, &e), BG_EINVAL);
+	assert_int_equal(svc_undo(&sv, &rob, 1, grant.id, &ddb, &out, &e), BG_EDENIED);
+	assert_int_equal(svc_undo(&sv, &rob, 999999, grant.id, &ddb, &out, &e), BG_EDENIED);
+	assert_non_null(strstr(e.msg, "is not a write of that grant of yours"));
 	/* The grantee must name the grant. */
 	seq = an_update("w8", NULL);
 	assert_int_equal(svc_undo(&sv, &rob, seq, NULL, &ddb, &out, &e), BG_EINVAL);
