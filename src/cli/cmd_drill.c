@@ -606,22 +606,10 @@ static int gateway_start(drill *d, char *why, size_t cap)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Stops a process the drill started (SIGTERM, then SIGKILL after 5 s) and forgets it. */
 static void stop(pid_t *pid)
 {
-	int n;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (n = 0; n < 250; n++) {
-		if (waitpid(*pid, NULL, WNOHANG) == *pid) {
-			*pid = 0;
-			return;
-		}
-		nanosleep(&(struct timespec){0, 20000000L}, NULL);
-	}
-	kill(*pid, SIGKILL);
-	waitpid(*pid, NULL, 0);
+	localddb_stop(*pid);
 	*pid = 0;
 }
 

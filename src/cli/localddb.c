@@ -82,9 +82,19 @@ int localddb_start(pid_t *pid, char *url, size_t cap, bg_err *e)
 
 void localddb_stop(pid_t pid)
 {
+	int n;
+
 	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);
+	/* A process that does not stop within 5 s is killed: the caller must not hang on
+	 * it (and a drill's temporary folder, which holds keys, must be removed). */
+	for (n = 0; n < 250; n++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		nanosleep(&(struct timespec){0, 20000000L}, NULL);
+	}
+	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
 

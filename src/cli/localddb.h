@@ -27,7 +27,8 @@ int localddb_start(pid_t *pid, char *url, size_t cap, bg_err *e) BG_MUST_CHECK;
 /* Waits (up to 10 s) until the dynalite db talks to answers; 0 or BG_EUPSTREAM. */
 int localddb_wait_ready(cli_ddb *db, bg_err *e) BG_MUST_CHECK;
 
-/* SIGTERM to pid and waits for it; pid <= 0 does nothing. */
+/* SIGTERM to pid, SIGKILL when it has not ended within 5 s, and reaps it; pid <= 0 does
+ * nothing. */
 void localddb_stop(pid_t pid);
 
 /* Drops table tb (if it exists) and creates it as declared, with its indexes; waits until
