@@ -530,18 +530,13 @@ int cli_out_incident(bg_buf *b, const json_t *in)
 	if (json_is_true(json_object_get(in, "review_required")) &&
 	    bg_buf_adds(b, "review       required (solo break-glass)\n") != 0)
 		return b->failed;
-	/* Every alert resolved while the incident is open: `close` is the next step, the
-	 * responder's to take (never automatic). */
-	{
-		const char *state = json_string_value(json_object_get(in, "state"));
+	/* The server says when `close` is the next step (svc_incident_close_suggested). */
+	if (json_is_true(json_object_get(in, "close_suggested"))) {
 		const char *id = json_string_value(json_object_get(in, "id"));
 		char cid[64];
 
 		cli_out_sanitize(id != NULL ? id : "", cid, sizeof(cid));
-		if (json_is_string(json_object_get(in, "alerts_resolved_at")) &&
-		    json_integer_value(json_object_get(in, "alerts_firing")) == 0 &&
-		    state != NULL && strcmp(state, "open") == 0 &&
-		    bg_buf_addf(
+		if (bg_buf_addf(
 		        b, "next         all alerts resolved: `breakglass close %s` when done\n",
 		        cid) != 0)
 			return b->failed;

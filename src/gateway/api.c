@@ -363,7 +363,7 @@ static int count_incident(void *ctx, const store_incident *in)
 		    json_pack("{s:s,s:s,s:I,s:I,s:I,s:b}", "id", in->id, "title", in->title,
 		              "severity", (json_int_t)in->severity, "alerts_firing",
 		              (json_int_t)in->firing, "opened_at", (json_int_t)in->opened_at,
-		              "close_suggested", in->firing == 0 && in->alerts_resolved_at > 0));
+		              "close_suggested", svc_incident_close_suggested(in)));
 	return 0;
 }
 

@@ -197,6 +197,11 @@ static int event_json(void *ctx, const store_incident_event *ev)
 	return 0;
 }
 
+bool svc_incident_close_suggested(const store_incident *in)
+{
+	return in->open && in->firing == 0 && in->alerts_resolved_at > 0;
+}
+
 int svc_incident_json(const svc *s, const store_incident *in, bool history, json_t **out, bg_err *e)
 {
 	json_t *o = json_object(), *alerts = json_array(), *events = NULL;
@@ -219,7 +224,8 @@ int svc_incident_json(const svc *s, const store_incident *in, bool history, json
 	    !bg_json_set(o, "alerts_firing", json_integer(in->firing)) ||
 	    !bg_json_set_time(o, "last_firing_at", in->last_firing_at, true) ||
 	    !bg_json_set_time(o, "alerts_resolved_at", in->alerts_resolved_at, true) ||
-	    !bg_json_set(o, "review_required", json_boolean(in->review_required)))
+	    !bg_json_set(o, "review_required", json_boolean(in->review_required)) ||
+	    !bg_json_set(o, "close_suggested", json_boolean(svc_incident_close_suggested(in))))
 		goto fail;
 	if (!bg_json_set(o, "alerts", json_incref(alerts)))
 		goto fail;
