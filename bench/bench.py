@@ -27,6 +27,8 @@ Subcommands:
                                 the summary table
   quick OUTDIR                  one line per round of the BENCH_QUICK runs (c=1 latency,
                                 c=32 throughput, CPU and context switches per request)
+  ab OUTDIR                     BENCH_AB's runs: build B (breakglass_b) against build A
+                                (breakglass) round by round, and the medians of the ratios
   sinks OUTDIR                  the gateway with audit sinks on against the same gateway
                                 without, round by round (thr-breakglass{,_sinks}-rsN.txt),
                                 and the ratio of the medians
@@ -468,6 +470,7 @@ def cmd_wrk(out, labels, args):
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), fn)
         time.sleep(0.3)
     before = {k: cpu_ticks(p) for k, p in labels.items()}
+    switches0 = {k: thread_switches(p) for k, p in labels.items()}
     busy0 = busy_ticks()
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -499,9 +502,43 @@ def cmd_wrk(out, labels, args):
                             pass
         except OSError:
             pass
+    # Context switches per thread name, voluntary (the thread slept) and not (preempted).
+    threads = {}
+    for k, p in labels.items():
+        now = thread_switches(p)
+        for name, (vol, inv) in now.items():
+            v0, i0 = switches0[k].get(name, (0, 0))
+            threads.setdefault(k, {})[name] = [vol - v0, inv - i0]
     with open(out, "a") as f:
-        f.write("CPUJSON %s\n" % json.dumps({"wall_s": round(wall, 2), "cpu_pct": cpu, "perf": perf}))
+        f.write("CPUJSON %s\n" % json.dumps({"wall_s": round(wall, 2), "cpu_pct": cpu, "perf": perf,
+                                             "threads": threads}))
     return rc
+
+
+def thread_switches(pid):
+    """{thread name: (voluntary, involuntary context switches)} of PID's threads, summed
+    over threads of the same name."""
+    res = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return res
+    for tid in tids:
+        name, vol, inv = "?", 0, 0
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("Name:"):
+                        name = line.split(None, 1)[1].strip()
+                    elif line.startswith("voluntary_ctxt_switches:"):
+                        vol = int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        inv = int(line.split()[1])
+        except OSError:
+            continue
+        v, i = res.get(name, (0, 0))
+        res[name] = (v + vol, i + inv)
+    return res
 
 
 # ---------------------------------------------------------------------------------------
@@ -853,7 +890,50 @@ def cmd_quick(outdir):
                     k, v.get("task-clock", 0) * 1000.0 / b["requests"],
                     v.get("context-switches", 0) / b["requests"])
             line += "; CPU %% %s" % json.dumps(c[-1].get("cpu_pct"))
+            for k, t in (c[-1].get("threads") or {}).items():
+                if k in ("breakglass", "nginx"):
+                    line += "; %s threads (voluntary+involuntary /req): %s" % (k, ", ".join(
+                        "%s %.2f+%.2f" % (n, v / b["requests"], i / b["requests"])
+                        for n, (v, i) in sorted(t.items()) if v + i > 0))
         print(line)
+
+
+def cmd_ab(outdir):
+    """Build B (breakglass_b) against build A (breakglass), run by run: the ratios of
+    throughput, CPU and context switches per request at c=32 and of p50 at c=1, and their
+    medians."""
+    import statistics
+
+    def figures(kind, name, rnd):
+        fn = os.path.join(outdir, "%s-%s-r%s.txt" % (kind, name, rnd))
+        b, c = tagged(fn, "BENCHJSON"), tagged(fn, "CPUJSON")
+        if not b or not b[-1].get("requests"):
+            return None
+        b, perf = b[-1], ((c[-1].get("perf") or {}).get("breakglass") or {}) if c else {}
+        n = b["requests"]
+        return {"rps": b.get("rps") or 0, "p50": b.get("p50_us") or 0,
+                "cpu": perf.get("task-clock", 0) * 1000.0 / n,
+                "cs": perf.get("context-switches", 0) / n}
+
+    ratios = {"thr rps": [], "thr CPU/req": [], "thr ctx sw/req": [], "lat p50": []}
+    rnd = 1
+    while os.path.exists(os.path.join(outdir, "thr-breakglass-r%d.txt" % rnd)):
+        ta, tb = figures("thr", "breakglass", rnd), figures("thr", "breakglass_b", rnd)
+        la, lb = figures("lat", "breakglass", rnd), figures("lat", "breakglass_b", rnd)
+        if ta and tb:
+            print("round %d c=32: A %.0f req/s %.1f us CPU %.2f cs/req; B %.0f req/s %.1f us CPU "
+                  "%.2f cs/req" % (rnd, ta["rps"], ta["cpu"], ta["cs"], tb["rps"], tb["cpu"], tb["cs"]))
+            ratios["thr rps"].append(tb["rps"] / (ta["rps"] or 1))
+            ratios["thr CPU/req"].append(tb["cpu"] / (ta["cpu"] or 1))
+            ratios["thr ctx sw/req"].append(tb["cs"] / (ta["cs"] or 1))
+        if la and lb:
+            print("round %d c=1: A p50 %s us; B p50 %s us" % (rnd, la["p50"], lb["p50"]))
+            ratios["lat p50"].append(lb["p50"] / (la["p50"] or 1))
+        rnd += 1
+    for k, v in ratios.items():
+        if v:
+            print("B / A %s: median %.2f (%s)" % (k, statistics.median(v),
+                                                   ", ".join("%.2f" % x for x in v)))
 
 
 def sinks_rows(outdir, other_name="breakglass_sinks", tag="s"):
@@ -973,6 +1053,8 @@ def main(argv):
         cmd_scaling(argv[2])
     elif c == "quick":
         cmd_quick(argv[2])
+    elif c == "ab":
+        cmd_ab(argv[2])
     elif c == "sinks":
         cmd_sinks(argv[2])
     elif c == "guardrails":

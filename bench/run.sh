@@ -17,14 +17,18 @@
 # BENCH_HOLD_CONNS (1024), BENCH_STARTUPS (10), BENCH_PACED_RATE (ticks/s, 200),
 # BENCH_PERF (1: perf stat counts CPU time and context switches of each process),
 # BENCH_SCALE (connection counts of the scaling runs, "1 8 32 128 512"),
-# BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile),
+# BENCH_SCALE_DURATION (s per scaling run, 5), BENCH_PROFILE (1: only a perf profile;
+# BENCH_CALLGRAPH=dwarf for call chains through libc),
 # BENCH_QUICK (1: only c=1 and c=32 runs of nginx and the gateway, for iterating),
 # BENCH_SINKS (1: only the audit sinks' runs: the gateway with sinks on against it without),
 # BENCH_GUARDRAILS (1: only the guardrails' runs: a runbook grant with masking, a budget and
 # a rate on a second gateway against the plain table grant),
 # BENCH_AVERIFY (1: only `audit verify` end to end against a gateway's store filled with
 # BENCH_AVERIFY_RECORDS records, 300000, over BENCH_ROUNDS runs: bench/averify_e2e.sh;
-# AVERIFY_BASE=another build's binary runs it side by side).
+# AVERIFY_BASE=another build's binary runs it side by side),
+# BENCH_AB (another build's breakglass binary: only c=1 and c=32 runs of nginx, this build
+# and that one, alternating round by round on the same store, with CPU and context
+# switches per request: how a change is measured on a shared machine).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -289,6 +293,7 @@ run_wrk() { # KIND(lat|thr) NAME PORT ROUND
 	breakglass) labels+=("breakglass=$GW_PID") ;;
 	breakglass_sinks) labels+=("breakglass=$GWS_PID") ;;
 	breakglass_guarded) labels+=("breakglass=$GWG_PID") ;;
+	breakglass_b) labels+=("breakglass=$GWB_PID") ;;
 	esac
 	BENCH_REQ=$req "${BP[@]}" wrk "$out" "${labels[@]}" -- \
 		wrk -t"$threads" -c"$conns" -d"${DUR}s" --latency -s bench/replay.lua "http://127.0.0.1:$port/" || true
@@ -312,7 +317,8 @@ if [ "${BENCH_PROFILE:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 	if [ "${BENCH_STRACE:-0}" = 1 ]; then # system calls by kind, for a few seconds
 		timeout -s INT 4 strace -c -f -p "$GW_PID" -o "$OUT/strace.txt" >/dev/null 2>&1 || true
 	fi
-	perf record -F 2000 -g -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$DUR" >/dev/null 2>&1 ||
+	# BENCH_CALLGRAPH=dwarf unwinds through libraries built without frame pointers (libc).
+	perf record -F 2000 --call-graph "${BENCH_CALLGRAPH:-fp}" -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$DUR" >/dev/null 2>&1 ||
 		die "perf record failed"
 	wait "$wrk_pid"
 	perf report -i "$OUT/perf.data" --no-children --percent-limit 0.7 --stdio \
@@ -420,6 +426,29 @@ guardrails_runs() {
 }
 if [ "${BENCH_GUARDRAILS:-0}" = 1 ] && [ "$HAVE_GW" = 1 ]; then
 	guardrails_runs
+	exit 0
+fi
+
+# BENCH_AB=BINARY: a second gateway from another build on the same store and upstream, and
+# the quick runs alternating nginx, this build (breakglass) and that one (breakglass_b).
+if [ -n "${BENCH_AB:-}" ] && [ "$HAVE_GW" = 1 ]; then
+	[ -x "$BENCH_AB" ] || die "BENCH_AB=$BENCH_AB is not an executable"
+	BPORT=$("${BP[@]}" freeport)
+	BIN=$BENCH_AB serve_cmd "$BPORT"
+	"${SERVE[@]}" >"$OUT/gateway-b.log" 2>&1 &
+	GWB_PID=$!
+	PIDS+=("$GWB_PID")
+	wait_http "http://127.0.0.1:$BPORT/" || die "gateway B did not start: $(cat "$OUT/gateway-b.log")"
+	log "gateway B ($BENCH_AB, $(git -C "$(dirname "$BENCH_AB")" rev-parse --short HEAD 2>/dev/null || echo '?')) on 127.0.0.1:$BPORT"
+	for r in $(seq "$ROUNDS"); do
+		for k in lat thr; do
+			run_wrk "$k" nginx_w1 "$N1PORT" "$r"
+			run_wrk "$k" breakglass "$GPORT" "$r"
+			run_wrk "$k" breakglass_b "$BPORT" "$r"
+		done
+	done
+	"${BP[@]}" quick "$OUT" | tee "$OUT/quick.txt"
+	"${BP[@]}" ab "$OUT" | tee "$OUT/ab.txt"
 	exit 0
 fi
 

@@ -653,6 +653,7 @@ static void *committer_main(void *arg)
 {
 	audit_log *a = arg;
 
+	pthread_setname_np(pthread_self(), "bg-audit"); /* top -H, perf, /proc */
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (a->qhead == NULL && !a->stop) {
@@ -688,6 +689,7 @@ static void *checkpointer_main(void *arg)
 {
 	audit_log *a = arg;
 
+	pthread_setname_np(pthread_self(), "bg-checkpoint"); /* top -H, perf, /proc */
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (!a->ckpt_wanted && !a->stop)

@@ -219,6 +219,7 @@ static void *sink_main(void *arg)
 	int64_t last_save = bg_mono_ms();
 	bool idle = false;
 
+	pthread_setname_np(pthread_self(), "bg-sink"); /* top -H, perf, /proc */
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop && b != NULL) {
 		int64_t now = bg_mono_ms(), from, upto;

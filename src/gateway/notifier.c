@@ -561,6 +561,7 @@ static void *notifier_main(void *arg)
 	gw_notifier *n = arg;
 	struct timespec until;
 
+	pthread_setname_np(pthread_self(), "bg-notify"); /* top -H, perf, /proc */
 	while (!atomic_load(&n->stop)) {
 		pass(n);
 		pthread_mutex_lock(&n->mu);

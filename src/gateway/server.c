@@ -374,6 +374,7 @@ static void *api_main(void *arg)
 {
 	server *s = arg;
 
+	pthread_setname_np(pthread_self(), "bg-api"); /* top -H, perf, /proc */
 	pthread_mutex_lock(&s->api_mu);
 	for (;;) {
 		api_job *j;
@@ -541,6 +542,7 @@ static void *loop_main(void *arg)
 {
 	gw_loop *gl = arg;
 
+	pthread_setname_np(pthread_self(), "bg-loop"); /* top -H, perf, /proc */
 	this_loop = gl;
 	if (net_loop_run(gl->loop) != 0)
 		fprintf(stderr, "breakglass: event loop failed: %s\n", strerror(errno));

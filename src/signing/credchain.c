@@ -1054,6 +1054,7 @@ static void *refresher(void *arg)
 	credchain *c = arg;
 	int64_t retry = BG_CRED_RETRY_MIN_S, at;
 
+	pthread_setname_np(pthread_self(), "bg-credentials"); /* top -H, perf, /proc */
 	pthread_mutex_lock(&c->lock);
 	at = next_refresh(awscreds_expiry(c->cur), bg_now());
 	while (!c->stop) {
