@@ -6,7 +6,10 @@
  * audit_append() runs from 1 thread (every record pays a full commit) and from 32
  * threads (group commit: records arriving during a sync share the next one), printing
  * records/s, per-append latency percentiles, records per commit, CPU per record and the
- * disk's write requests and flushes per commit, and from 32 threads once more with a
+ * disk's write requests and flushes per commit; then 32 asynchronous callers shaped like
+ * the gateway (two loops with 16 records in flight each, audit_submit_held() and one
+ * audit_flush() per wake-up, completions handed back to the loop); then from 32 threads
+ * once more with a
  * stand-in for a required sink (a gate that syncs a file of its own per batch). Finally
  * the whole chain is verified, against the `audit verify` target of 200,000 records/s.
  *
@@ -153,42 +156,70 @@ static void fdatasync_baseline(const char *dir, double seconds)
 	free(s.v);
 }
 
-typedef struct worker {
+/* Records in flight per asynchronous caller loop (see loop_main). */
+#define LOOP_INFLIGHT 16
+
+typedef struct worker worker;
+
+/* An asynchronous caller's record in flight. */
+typedef struct slot {
+	worker *w;
+	struct slot *next;
+	double t0;
+	int rc;
+} slot;
+
+struct worker {
 	audit_log *a;
 	int id;
+	long n; /* records made so far */
 	samples lat;
 	long failures;
-} worker;
+	/* Asynchronous callers only: completions handed back by the committer. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	slot *done; /* completed, not yet taken by the loop */
+	bool waiting;
+	slot slots[LOOP_INFLIGHT];
+};
 
+/* The next record of w, of realistic shape (a request or a response); *detail is the
+ * caller's to free. */
+static void next_record(worker *w, audit_record *r, char rid[48], json_t **detail)
+{
+	long i = w->n++;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(rid, 48, "bench-%d-%ld", w->id, i);
+	*detail =
+	    json_pack("{s:s, s:i, s:s, s:{s:s}}", "target", "DynamoDB_20120810.Query", "body_bytes",
+	              212, "template", "orders-by-customer@3f9a1c", "params", "customer", "C-1042");
+	r->kind = i % 2 ? "response" : "request";
+	r->actor = "oncall.alice";
+	r->grant_id = "bg-7Q2M4K9XZA";
+	r->request_id = rid;
+	r->op = "Query";
+	r->tables = "Orders";
+	r->decision = "allow";
+	r->status = i % 2 ? 200 : 0;
+	r->detail = *detail;
+}
+
+/* A blocking caller: audit_append() and wait, again and again. */
 static void *worker_main(void *arg)
 {
 	worker *w = arg;
 	audit_record r;
 	char rid[48];
 	json_t *detail;
-	long i = 0;
 	bg_err e;
 
-	memset(&r, 0, sizeof(r));
 	while (!atomic_load(&stop_flag)) {
 		double t0, t1;
 		int64_t seq;
 		int rc;
 
-		snprintf(rid, sizeof(rid), "bench-%d-%ld", w->id, i);
-		/* A request record of realistic shape. */
-		detail = json_pack("{s:s, s:i, s:s, s:{s:s}}", "target", "DynamoDB_20120810.Query",
-		                   "body_bytes", 212, "template", "orders-by-customer@3f9a1c",
-		                   "params", "customer", "C-1042");
-		r.kind = i % 2 ? "response" : "request";
-		r.actor = "oncall.alice";
-		r.grant_id = "bg-7Q2M4K9XZA";
-		r.request_id = rid;
-		r.op = "Query";
-		r.tables = "Orders";
-		r.decision = "allow";
-		r.status = i % 2 ? 200 : 0;
-		r.detail = detail;
+		next_record(w, &r, rid, &detail);
 		t0 = now_s();
 		rc = audit_append(w->a, &r, &seq, &e);
 		t1 = now_s();
@@ -199,12 +230,89 @@ static void *worker_main(void *arg)
 		}
 		if (samples_add(&w->lat, (t1 - t0) * 1e6) != 0)
 			break;
-		i++;
 	}
 	return NULL;
 }
 
-static int run(audit_log *a, int nthreads, double seconds, const char *what)
+/* On the committer thread, as the gateway's audit_completed(): hand the slot back to its
+ * loop, waking it only if it sleeps. */
+static void slot_done(void *arg, int rc, int64_t seq, const bg_err *e)
+{
+	slot *sl = arg;
+	worker *w = sl->w;
+
+	(void)seq;
+	(void)e;
+	sl->rc = rc;
+	pthread_mutex_lock(&w->mu);
+	sl->next = w->done;
+	w->done = sl;
+	if (w->waiting)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static bool slot_submit(worker *w, slot *sl)
+{
+	audit_record r;
+	char rid[48];
+	json_t *detail;
+	bg_err e;
+	int rc;
+
+	next_record(w, &r, rid, &detail);
+	sl->t0 = now_s();
+	rc = audit_submit_held(w->a, &r, slot_done, sl, &e);
+	json_decref(detail);
+	if (rc != 0)
+		w->failures++;
+	return rc == 0;
+}
+
+/* An asynchronous caller shaped like one of the gateway's event loops: it keeps
+ * LOOP_INFLIGHT records queued or committing, takes every completion there is at each
+ * wake-up, queues the next records for them held and wakes the committer once
+ * (audit_submit_held() + audit_flush(), as a loop turn does). */
+static void *loop_main(void *arg)
+{
+	worker *w = arg;
+	int i, inflight = 0;
+
+	for (i = 0; i < LOOP_INFLIGHT; i++)
+		inflight += slot_submit(w, &w->slots[i]);
+	audit_flush(w->a);
+	while (inflight > 0) {
+		slot *got;
+		bool stopping = atomic_load(&stop_flag);
+
+		pthread_mutex_lock(&w->mu);
+		while (w->done == NULL) {
+			w->waiting = true;
+			pthread_cond_wait(&w->cv, &w->mu);
+		}
+		w->waiting = false;
+		got = w->done;
+		w->done = NULL;
+		pthread_mutex_unlock(&w->mu);
+		while (got != NULL) {
+			slot *sl = got;
+			got = got->next;
+			inflight--;
+			if (sl->rc != 0)
+				w->failures++;
+			else if (samples_add(&w->lat, (now_s() - sl->t0) * 1e6) != 0)
+				stopping = true;
+			if (!stopping)
+				inflight += slot_submit(w, sl);
+		}
+		audit_flush(w->a);
+	}
+	return NULL;
+}
+
+/* nthreads blocking callers, or (loops) nthreads asynchronous caller loops with
+ * LOOP_INFLIGHT records in flight each; prints what they achieved. */
+static int run(audit_log *a, int nthreads, bool loops, double seconds, const char *what)
 {
 	worker *w = calloc((size_t)nthreads, sizeof(*w));
 	pthread_t *t = calloc((size_t)nthreads, sizeof(*t));
@@ -230,7 +338,11 @@ static int run(audit_log *a, int nthreads, double seconds, const char *what)
 	for (i = 0; i < nthreads; i++) {
 		w[i].a = a;
 		w[i].id = i;
-		if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
+		pthread_mutex_init(&w[i].mu, NULL);
+		pthread_cond_init(&w[i].cv, NULL);
+		for (int j = 0; j < LOOP_INFLIGHT; j++)
+			w[i].slots[j].w = &w[i];
+		if (pthread_create(&t[i], NULL, loops ? loop_main : worker_main, &w[i]) != 0) {
 			nthreads = i;
 			rc = -1;
 			break;
@@ -251,16 +363,23 @@ static int run(audit_log *a, int nthreads, double seconds, const char *what)
 			(void)samples_add(&all, w[i].lat.v[j]);
 		failures += w[i].failures;
 		free(w[i].lat.v);
+		pthread_cond_destroy(&w[i].cv);
+		pthread_mutex_destroy(&w[i].mu);
 	}
 	qsort(all.v, all.n, sizeof(double), cmp_double);
 	commits = after.batches - before.batches;
 	recs = after.records - before.records;
-	printf("audit_append %d thread%s%s: %.0f rec/s, p50 %.0f us, p99 %.0f us, "
+	if (loops)
+		printf("audit_submit %d loops x %d in flight%s: %.0f rec/s", nthreads,
+		       LOOP_INFLIGHT, what, (double)all.n / elapsed);
+	else
+		printf("audit_append %d thread%s%s: %.0f rec/s", nthreads, nthreads == 1 ? "" : "s",
+		       what, (double)all.n / elapsed);
+	printf(", p50 %.0f us, p99 %.0f us, "
 	       "%.1f rec/commit (%lld commits, max batch %lld), %.1f us CPU/rec%s\n",
-	       nthreads, nthreads == 1 ? "" : "s", what, (double)all.n / elapsed, pct(&all, 0.50),
-	       pct(&all, 0.99), commits ? (double)recs / (double)commits : 0.0, (long long)commits,
-	       (long long)after.max_batch, all.n ? cpu * 1e6 / (double)all.n : 0.0,
-	       failures ? " FAILURES" : "");
+	       pct(&all, 0.50), pct(&all, 0.99), commits ? (double)recs / (double)commits : 0.0,
+	       (long long)commits, (long long)after.max_batch,
+	       all.n ? cpu * 1e6 / (double)all.n : 0.0, failures ? " FAILURES" : "");
 	if (commits > 0)
 		printf("  per commit: %.0f us committing (its sync included)",
 		       (double)(after.commit_us - before.commit_us) / (double)commits);
@@ -309,7 +428,7 @@ static int run_with_sink(audit_log *a, const char *dir, int nthreads, double sec
 		return -1;
 	}
 	audit_set_gate(a, sink_gate, NULL, &k);
-	rc = run(a, nthreads, seconds, " with a required sink");
+	rc = run(a, nthreads, false, seconds, " with a required sink");
 	audit_set_gate(a, NULL, NULL, NULL);
 	close(k.fd);
 	return rc;
@@ -359,8 +478,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "audit_bench: %s\n", e.msg);
 		goto out;
 	}
-	if (run(a, 1, seconds, "") != 0 || run(a, 32, seconds, "") != 0 ||
-	    run_with_sink(a, dir, 32, seconds) != 0)
+	if (run(a, 1, false, seconds, "") != 0 || run(a, 32, false, seconds, "") != 0 ||
+	    run(a, 2, true, seconds, "") != 0 || run_with_sink(a, dir, 32, seconds) != 0)
 		goto out;
 	t0 = now_s();
 	if (audit_verify(a, &n, &bad, &e) != 0) {

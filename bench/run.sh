@@ -531,11 +531,11 @@ if [ "$HAVE_GW" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------------------------------
-for b in sigv4_bench audit_bench averify_bench report_bench; do
+for b in machine_probe sigv4_bench audit_bench averify_bench report_bench; do
 	if [ -x "$MICRO_DIR/$b" ]; then
 		log "$b"
 		args=()
-		if [ "$b" = audit_bench ]; then args=("$TMP"); fi # the data dir's filesystem
+		case $b in audit_bench | machine_probe) args=("$TMP") ;; esac # the data dir's filesystem
 		(cd "$TMP" && timeout 120 "$MICRO_DIR/$b" "${args[@]}") >"$OUT/$b.txt" 2>&1 || log "$b failed (rc $?)"
 		cat "$OUT/$b.txt" >&2
 	else

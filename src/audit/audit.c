@@ -94,6 +94,9 @@ typedef struct entry {
 	char *arena;              /* the field strings, NUL-separated, valid UTF-8 */
 	char *detail;             /* detail as canonical JSON text, or NULL */
 	int status;
+	bool charged; /* the record charges its grant: charge_rb (in arena, or NULL), charge */
+	const char *charge_rb;
+	double charge_read, charge_write;
 	pthread_cond_t cv; /* signalled when done: wakes this caller only */
 	bool cv_ready;
 	audit_done_fn done_fn; /* asynchronous caller: called instead of signalling cv */
@@ -400,8 +403,8 @@ static void now_rfc3339(char out[32])
 /* --- writing --------------------------------------------------------------------------- */
 
 /* Chains the records of list onto the audit table's head and inserts them, in tx (which
- * the caller ends). md and canon are the caller's scratch space. On success every entry
- * has its seq. */
+ * the caller ends), adding what they charge to their grants' spent capacity. md and
+ * canon are the caller's scratch space. On success every entry has its seq. */
 static int append_entries(audit_log *a, store_tx *tx, entry *list, EVP_MD_CTX *md, bg_buf *canon,
                           bg_err *e)
 {
@@ -437,6 +440,9 @@ static int append_entries(audit_log *a, store_tx *tx, entry *list, EVP_MD_CTX *m
 			return bg_err_set(e, BG_EIO, "audit: SHA-256 failed");
 		bg_hex(hash, 32, hash_hex);
 		rc = store_audit_insert(tx, &row, e);
+		if (rc == 0 && en->charged)
+			rc = store_spend_add(tx, en->f[STORE_AUDIT_GRANT].p, en->charge_rb,
+			                     en->charge_read, en->charge_write, e);
 		if (rc != 0)
 			return rc;
 		en->seq = seq;
@@ -882,12 +888,18 @@ static int entry_new(const audit_record *r, entry **out, bg_err *e)
 {
 	const char *src[STORE_AUDIT_FIELDS] = {r->kind, r->actor,  r->grant_id, r->request_id,
 	                                       r->op,   r->tables, r->decision, r->reason};
-	size_t off[STORE_AUDIT_FIELDS], arena_len;
+	size_t off[STORE_AUDIT_FIELDS], off_rb, arena_len;
 	entry *en = calloc(1, sizeof(*en));
 	bg_buf arena;
 	int i;
 
 	*out = NULL;
+	if (r->charge != NULL &&
+	    (r->grant_id == NULL || r->grant_id[0] == '\0' || !(r->charge->read >= 0) ||
+	     !(r->charge->write >= 0) || (r->charge->runbook && r->charge->runbook[0] == '\0'))) {
+		free(en);
+		return bg_err_set(e, BG_EINVAL, "audit: a charge needs a grant and amounts >= 0");
+	}
 	bg_buf_init(&arena, RECORD_MAX);
 	if (en == NULL)
 		goto nomem;
@@ -896,6 +908,9 @@ static int entry_new(const audit_record *r, entry **out, bg_err *e)
 		if (src[i] != NULL)
 			arena_add(&arena, src[i]);
 	}
+	off_rb = arena.len;
+	if (r->charge != NULL && r->charge->runbook != NULL)
+		arena_add(&arena, r->charge->runbook);
 	if (arena.failed == BG_ELIMIT) {
 		bg_buf_free(&arena);
 		entry_free(en);
@@ -910,6 +925,12 @@ static int entry_new(const audit_record *r, entry **out, bg_err *e)
 			continue;
 		en->f[i].p = en->arena + off[i];
 		en->f[i].n = strlen(en->f[i].p);
+	}
+	if (r->charge != NULL) {
+		en->charged = true;
+		en->charge_rb = r->charge->runbook != NULL ? en->arena + off_rb : NULL;
+		en->charge_read = r->charge->read;
+		en->charge_write = r->charge->write;
 	}
 	en->status = r->status;
 	if (r->detail != NULL && !json_is_null(r->detail)) {

@@ -32,6 +32,14 @@
 typedef struct audit_log audit_log;
 
 /* One record. Every field may be NULL/0 except kind. Strings are copied. */
+/* What a response record charged to its grant's budgets (gateway/spend.h). The record's
+ * own transaction adds it to the store's running totals (store_spend_add), so the totals
+ * are always what the committed trail charged. */
+typedef struct audit_charge {
+	const char *runbook; /* NULL: outside runbooks */
+	double read, write;  /* >= 0 */
+} audit_charge;
+
 typedef struct audit_record {
 	const char *kind;       /* "request", "response", "denial", "grant", "revoke", "creds",
 	                           "user", "init", ... */
@@ -44,6 +52,7 @@ typedef struct audit_record {
 	const char *reason;     /* why (denial reason, grant reason) */
 	int status;             /* HTTP status of a response, 0 for others */
 	json_t *detail;         /* borrowed; extra fields (body, sizes, consumed capacity) */
+	const audit_charge *charge; /* borrowed; NULL: charges nothing (needs grant_id) */
 } audit_record;
 
 /* Opens the audit log kept in st (borrowed: it must outlive the log) and starts the

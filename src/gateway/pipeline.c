@@ -1009,6 +1009,7 @@ static void start_audit_response(pl_req *r)
 {
 	static const char *const outcome_name[] = {"answered", "not_sent", "unknown"};
 	audit_record rec;
+	audit_charge charge;
 	json_t *d = json_object();
 
 	r->stage = PL_AUDIT_RESPONSE;
@@ -1044,7 +1045,7 @@ static void start_audit_response(pl_req *r)
 				}
 			}
 		}
-		/* The ledger of the budgets (gateway/spend.h rebuilds from it); "estimated" when
+		/* The ledger of the budgets (the store keeps its running totals); "estimated" when
 		 * DynamoDB reported no capacity (a refused conditional write, no answer). */
 		if (r->have_charge)
 			json_object_set_new(d, "charged",
@@ -1054,6 +1055,14 @@ static void start_audit_response(pl_req *r)
 			                              "estimated", r->charge_estimated));
 	}
 	rec.detail = d;
+	/* The same charge, added to the store's running totals with the record. */
+	if (r->have_charge && r->grant_id != NULL && r->charged.read >= 0 &&
+	    r->charged.write >= 0) {
+		charge.runbook = r->rbd.rb != NULL ? r->rbd.rb->id : NULL;
+		charge.read = r->charged.read;
+		charge.write = r->charged.write;
+		rec.charge = &charge;
+	}
 	if (r->io->audit(r->io_ctx, r, &rec) != 0)
 		pl_audit_done(r, BG_EIO, "the audit queue is full");
 	json_decref(d);

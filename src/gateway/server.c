@@ -987,9 +987,9 @@ int gateway_serve(const gw_config *cfg, bg_err *e)
 	pthread_cond_init(&s.api_cv, NULL);
 	s.g.cfg = *cfg;
 	json_set_alloc_funcs(malloc, wiping_free);
-	/* Few malloc arenas: four threads allocate, little each; more arenas only keep
-	 * more freed memory resident. */
-	mallopt(M_ARENA_MAX, 2);
+	/* glibc's default number of malloc arenas, one per thread here: capped at two, the
+	 * loops and the committer shared arena locks and waited for each other on the futex
+	 * (bench/REPORT.md, "Malloc arenas"). Idle memory stays low by malloc_trim below. */
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	/* Threads inherit this mask, so only sigwait() below sees the signals. */

@@ -238,31 +238,14 @@ json_t *gw_spend_json(gw_spend *s, const char *grant_id)
 	return o;
 }
 
-/* A response row's "charged" member into e (a row without one charged nothing). A
- * detail that does not parse is an error: spend forgotten would be budget handed back. */
-static int load_row(void *ctx, const store_audit_row *row, bg_err *err)
+/* One of the store's running totals into e (runbook NULL: outside runbooks). */
+static int load_total(void *ctx, const char *runbook, double read, double write, bg_err *err)
 {
 	entry *e = ctx;
-	json_t *d, *c;
-	ddb_units u;
+	ddb_units u = {read, write};
 
-	if (row->detail.p == NULL)
-		return 0;
-	/* DynamoDB strings may hold U+0000, and keys and before-images come from them. */
-	d = json_loadb(row->detail.p, row->detail.n, JSON_ALLOW_NUL, NULL);
-	if (d == NULL)
-		return bg_err_set(err, BG_EINVAL,
-		                  "audit record %lld's detail is not JSON: the capacity it charged "
-		                  "cannot be counted",
-		                  (long long)row->seq);
-	c = json_object_get(d, "charged");
-	if (json_is_object(c)) {
-		u.read = json_number_value(json_object_get(c, "read"));
-		u.write = json_number_value(json_object_get(c, "write"));
-		if (u.read >= 0 && u.write >= 0)
-			add(e, json_string_value(json_object_get(c, "runbook")), &u);
-	}
-	json_decref(d);
+	(void)err;
+	add(e, runbook, &u);
 	return 0;
 }
 
@@ -272,7 +255,7 @@ int gw_spend_load(gw_spend *s, store *st, const char *grant_id, bg_err *e)
 	int rc;
 
 	memset(&fresh, 0, sizeof(fresh));
-	rc = store_audit_by_grant(st, grant_id, "response", load_row, &fresh, e);
+	rc = store_spend_list(st, grant_id, load_total, &fresh, e);
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&s->mu);

@@ -3,8 +3,10 @@
  * and per runbook, for the capacity budgets (policy/budget.h; issue 10).
  *
  * In memory, so the budget check adds no database read to the request path; rebuilt at
- * start from the response records' "charged" members (the audit trail is the ledger: a
- * charge is on the record before the answer is released, so a restart loses none).
+ * start from the store's running totals of the response records' "charged" members (the
+ * audit trail is the ledger: a charge is on the record, and added to the totals in the
+ * record's own transaction, before the answer is released, so a restart loses none and
+ * reads a few rows, not the grant's whole trail).
  * Behind a load balancer each gateway counts what it forwarded since its start plus what
  * the trail held then.
  */
@@ -55,7 +57,8 @@ void gw_spend_get(gw_spend *s, const char *grant_id, const char *runbook, ddb_un
  * NULL when out of memory. */
 json_t *gw_spend_json(gw_spend *s, const char *grant_id);
 
-/* Rebuilds grant_id's spend from its response records in st (replacing what was held). */
+/* Rebuilds grant_id's spend from the running totals in st (store_spend_list), replacing
+ * what was held. */
 int gw_spend_load(gw_spend *s, store *st, const char *grant_id, bg_err *e) BG_MUST_CHECK;
 
 #endif

@@ -907,15 +907,6 @@ int store_audit_by_request(store *s, const char *request_id, int64_t limit,
 	return s->m->audit_by_request(s, request_id, limit, fn, ctx, e);
 }
 
-int store_audit_by_grant(store *s, const char *grant_id, const char *kind,
-                         int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
-                         bg_err *e)
-{
-	if (fn == NULL || grant_id == NULL || kind == NULL)
-		return bg_err_set(e, BG_EINVAL, "store: no row function, grant id or kind");
-	return s->m->audit_by_grant(s, grant_id, kind, fn, ctx, e);
-}
-
 int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e)
 {
 	if (name == NULL || name[0] == '\0' || seq == NULL)
@@ -934,6 +925,32 @@ int store_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, bg_err *e
 	else
 		rc = tx->s->m->sink_cursor_set(tx, name, seq, bg_now(), e);
 	return tx_note(tx, rc);
+}
+
+int store_spend_add(store_tx *tx, const char *grant_id, const char *runbook, double read,
+                    double write, bg_err *e)
+{
+	int rc = tx_ready(tx, e);
+
+	if (rc != 0)
+		return rc;
+	if (grant_id == NULL || grant_id[0] == '\0' || (runbook != NULL && runbook[0] == '\0') ||
+	    !(read >= 0) || !(write >= 0))
+		rc = bg_err_set(e, BG_EINVAL,
+		                "store: spent capacity needs a grant and amounts >= 0");
+	else
+		rc = tx->s->m->spend_add(tx, grant_id, runbook, read, write, e);
+	return tx_note(tx, rc);
+}
+
+int store_spend_list(store *s, const char *grant_id,
+                     int (*fn)(void *ctx, const char *runbook, double read, double write,
+                               bg_err *e),
+                     void *ctx, bg_err *e)
+{
+	if (grant_id == NULL || grant_id[0] == '\0' || fn == NULL)
+		return bg_err_set(e, BG_EINVAL, "store: spent capacity is listed by grant");
+	return s->m->spend_list(s, grant_id, fn, ctx, e);
 }
 
 int store_review_open(store_tx *tx, const store_review *r, bg_err *e)

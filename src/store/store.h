@@ -484,12 +484,6 @@ int store_audit_by_request(store *s, const char *request_id, int64_t limit,
                            int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
                            bg_err *e) BG_MUST_CHECK;
 
-/* The rows of grant grant_id whose kind is kind ("response"), in seq order; indexed. The
- * same rules for fn. The gateway rebuilds what a grant has spent from them at start. */
-int store_audit_by_grant(store *s, const char *grant_id, const char *kind,
-                         int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
-                         bg_err *e) BG_MUST_CHECK;
-
 /* --- post-incident reviews -------------------------------------------------------------- */
 
 /* The review `close` opens for an incident: signed once, by someone who did not request
@@ -529,5 +523,22 @@ int store_sink_cursor_get(store *s, const char *name, int64_t *seq, bg_err *e) B
 
 /* Saves it in tx; a cursor never moves back (a lower seq leaves it as it is). */
 int store_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, bg_err *e) BG_MUST_CHECK;
+
+/* --- capacity spent ------------------------------------------------------------------ */
+
+/* The capacity a grant has spent (gateway/spend.h), kept as running totals beside the
+ * trail: the audit log adds a response record's charge in the record's own transaction
+ * (audit.h, audit_record.charge), so the totals always equal the sum of the `charged`
+ * members of the committed records, and a restart reads a few rows instead of the grant's
+ * whole trail. runbook is NULL for what the grant spent outside any runbook. */
+int store_spend_add(store_tx *tx, const char *grant_id, const char *runbook, double read,
+                    double write, bg_err *e) BG_MUST_CHECK;
+
+/* Calls fn with each of grant_id's totals, one per runbook it spent under (runbook NULL:
+ * outside runbooks). fn returns 0 to go on or a BG_E* code, which ends the list. */
+int store_spend_list(store *s, const char *grant_id,
+                     int (*fn)(void *ctx, const char *runbook, double read, double write,
+                               bg_err *e),
+                     void *ctx, bg_err *e) BG_MUST_CHECK;
 
 #endif

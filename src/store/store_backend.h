@@ -131,13 +131,16 @@ struct store_methods {
 	int (*audit_by_request)(store *s, const char *request_id, int64_t limit,
 	                        int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
 	                        void *ctx, bg_err *e);
-	int (*audit_by_grant)(store *s, const char *grant_id, const char *kind,
-	                      int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
-	                      void *ctx, bg_err *e);
 
 	/* The audit sinks' cursors. */
 	int (*sink_cursor_get)(store *s, const char *name, int64_t *seq, bg_err *e);
 	int (*sink_cursor_set)(store_tx *tx, const char *name, int64_t seq, int64_t now, bg_err *e);
+	int (*spend_add)(store_tx *tx, const char *grant_id, const char *runbook, double read,
+	                 double write, bg_err *e);
+	int (*spend_list)(store *s, const char *grant_id,
+	                  int (*fn)(void *ctx, const char *runbook, double read, double write,
+	                            bg_err *e),
+	                  void *ctx, bg_err *e);
 
 	/* Post-incident reviews. */
 	int (*review_open)(store_tx *tx, const store_review *r, bg_err *e);

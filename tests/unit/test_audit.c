@@ -726,6 +726,44 @@ static bool user_exists(store *s, const char *name)
 	return store_user_by_name(s, name, &u, &e) == 0;
 }
 
+/* A record's charge is added to its grant's spent capacity with the record: committed
+ * together by the committer and by audit_append_tx, gone together on rollback. */
+static void test_charge_with_record(void **state)
+{
+	audit_log *a = *state;
+	audit_charge c = {NULL, 2.5, 0}, rc = {"orders-by-customer", 0.5, 1};
+	audit_record r = {0};
+	store_tx *tx;
+	int64_t seq = 0;
+	double t[4];
+	bg_err e;
+
+	r.kind = "response";
+	r.grant_id = "bg-G1";
+	r.charge = &c;
+	assert_int_equal(audit_append(a, &r, &seq, &e), 0);
+	r.charge = &rc;
+	assert_int_equal(audit_append(a, &r, &seq, &e), 0);
+	ut_spent(the_store, "bg-G1", t);
+	assert_true(t[0] == 2.5 && t[1] == 0 && t[2] == 0.5 && t[3] == 1);
+
+	/* In a caller's transaction: rolled back, neither the record nor the charge. */
+	assert_int_equal(store_begin(the_store, &tx, &e), 0);
+	assert_int_equal(audit_append_tx(a, tx, &r, &seq, &e), 0);
+	store_rollback(tx);
+	ut_spent(the_store, "bg-G1", t);
+	assert_true(t[2] == 0.5 && t[3] == 1);
+	check_chain(a, 2, NULL);
+
+	/* A charge needs the grant it charges, and amounts >= 0. */
+	r.grant_id = NULL;
+	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EINVAL);
+	r.grant_id = "bg-G1";
+	rc.read = -1;
+	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EINVAL);
+	check_chain(a, 2, NULL);
+}
+
 static void test_append_tx(void **state)
 {
 	audit_log *a = *state;
@@ -875,6 +913,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_tx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_charge_with_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_tx_failure_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_keeps_change_and_record_together, setup,
 	                                    teardown),

@@ -1321,6 +1321,72 @@ static void test_reviews(void **state)
 
 /* The audit sinks' cursors: none is 0; set in a transaction (rolled back: gone); never
  * moves back; one per name. */
+/* Spent capacity: running totals per grant and runbook, added in a transaction and
+ * gone with its rollback. */
+typedef struct spend_seen {
+	int n;
+	char rb[4][32];
+	double read[4], write[4];
+} spend_seen;
+
+static int spend_cb(void *ctx, const char *runbook, double read, double write, bg_err *e)
+{
+	spend_seen *v = ctx;
+
+	(void)e;
+	if (v->n == 4)
+		return BG_ELIMIT;
+	snprintf(v->rb[v->n], sizeof(v->rb[0]), "%s", runbook != NULL ? runbook : "(none)");
+	v->read[v->n] = read;
+	v->write[v->n++] = write;
+	return 0;
+}
+
+static void test_spend_totals(void **state)
+{
+	store *s = *state;
+	spend_seen v;
+	store_tx *tx;
+	bg_err e;
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_spend_list(s, "bg-a", spend_cb, &v, &e), 0);
+	assert_int_equal(v.n, 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, 2.5, 0, &e), 0);
+	store_rollback(tx);
+	assert_int_equal(store_spend_list(s, "bg-a", spend_cb, &v, &e), 0);
+	assert_int_equal(v.n, 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, 2.5, 0, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, 0.5, 1, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", "orders-by-customer", 4, 0, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-b", NULL, 100, 100, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", "orders-by-customer", 0.5, 2, &e), 0);
+	assert_int_equal(store_commit(tx, &e), 0);
+	assert_int_equal(store_spend_list(s, "bg-a", spend_cb, &v, &e), 0);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.rb[0], "(none)");
+	assert_true(v.read[0] == 3.0 && v.write[0] == 1.0);
+	assert_string_equal(v.rb[1], "orders-by-customer");
+	assert_true(v.read[1] == 4.5 && v.write[1] == 2.0);
+	/* Refused (and the transaction with it): no grant, an empty runbook name, a
+	 * negative amount. */
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "", NULL, 1, 1, &e), BG_EINVAL);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, 1, 1, &e), BG_EIO);
+	store_rollback(tx);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", "", 1, 1, &e), BG_EINVAL);
+	store_rollback(tx);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, -1, 0, &e), BG_EINVAL);
+	store_rollback(tx);
+	assert_int_equal(store_spend_list(s, "", spend_cb, &v, &e), BG_EINVAL);
+}
+
 static void test_sink_cursors(void **state)
 {
 	store *s = *state;
@@ -1522,6 +1588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sink_cursors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spend_totals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reviews, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expiry_sweep_lists, setup, teardown),
 	};

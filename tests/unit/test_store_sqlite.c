@@ -137,7 +137,7 @@ static void test_schema_version(void **state)
 	/* A version 1 store (no runbook pins, no lockouts, no incidents) is brought up to date when
 	 * opened. */
 	ut_sql(dbpath,
-	       "DROP INDEX audit_request; DROP TABLE reviews;"
+	       "DROP TABLE grant_spend; DROP INDEX audit_request; DROP TABLE reviews;"
 	       "DROP TABLE audit_sinks; DROP TABLE outbox; DROP INDEX requests_pending; DROP INDEX "
 	       "grants_expiry;"
 	       "ALTER TABLE grants DROP COLUMN expiry_noticed;"
@@ -159,7 +159,36 @@ static void test_schema_version(void **state)
 	               "SELECT approver FROM approvals; SELECT payload, next_at FROM outbox;"
 	               "SELECT expiry_noticed FROM grants; SELECT name, seq FROM audit_sinks; "
 	               "SELECT deadline, learnings FROM reviews;"
-	               "SELECT seq FROM audit INDEXED BY audit_request WHERE request_id = 'r'");
+	               "SELECT seq FROM audit INDEXED BY audit_request WHERE request_id = 'r';"
+	               "SELECT grant_id, runbook, read, write FROM grant_spend");
+}
+
+/* Version 9 -> 10 counts what the trail's response records charged so far, per grant and
+ * runbook; records without a charge, other kinds and bad amounts count nothing. */
+static void test_spend_from_trail(void **state)
+{
+	store *s2 = NULL;
+	double t[4];
+	bg_err e;
+
+	store_free(create(state));
+	*state = NULL;
+	ut_sql(
+	    dbpath,
+	    "INSERT INTO audit (seq, ts, kind, grant_id, detail, prev_hash, hash) VALUES"
+	    " (1, 't', 'response', 'bg-1', '{\"charged\":{\"read\":2.5,\"write\":0}}', 'p', 'h'),"
+	    " (2, 't', 'response', 'bg-1', '{\"charged\":{\"read\":0.5,\"write\":1,"
+	    "\"runbook\":\"rb\",\"estimated\":false}}', 'p', 'h'),"
+	    " (3, 't', 'response', 'bg-1', '{\"charged\":{\"read\":1,\"write\":0}}', 'p', 'h'),"
+	    " (4, 't', 'request', 'bg-1', '{\"charged\":{\"read\":50,\"write\":0}}', 'p', 'h'),"
+	    " (5, 't', 'response', 'bg-1', '{\"outcome\":\"answered\"}', 'p', 'h'),"
+	    " (6, 't', 'response', 'bg-1', '{\"charged\":{\"read\":-7,\"write\":0}}', 'p', 'h'),"
+	    " (7, 't', 'response', 'bg-2', '{\"charged\":{\"read\":9,\"write\":9}}', 'p', 'h');"
+	    "DROP TABLE grant_spend; UPDATE meta SET value = '9'");
+	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
+	ut_spent(s2, "bg-1", t);
+	assert_true(t[0] == 3.5 && t[1] == 0 && t[2] == 0.5 && t[3] == 1);
+	store_free(s2);
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the
@@ -342,6 +371,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_what_is_there, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spend_from_trail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoints_when_asked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v1_store_opens_unchanged, setup, teardown),
 	};

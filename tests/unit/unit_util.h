@@ -11,7 +11,10 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+
+#include "store/store.h"
 
 static inline int ut_rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -46,6 +49,26 @@ static inline void ut_sql(const char *dbpath, const char *sql)
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
 	sqlite3_close(db);
+}
+
+static inline int ut_spend_sum(void *ctx, const char *runbook, double read, double write, bg_err *e)
+{
+	double *t = ctx;
+
+	(void)e;
+	t[runbook != NULL ? 2 : 0] += read;
+	t[runbook != NULL ? 3 : 1] += write;
+	return 0;
+}
+
+/* What grant has spent in s (store_spend_list): t[0], t[1] the read and write units
+ * outside runbooks, t[2], t[3] under runbooks. */
+static inline void ut_spent(store *s, const char *grant, double t[4])
+{
+	bg_err e;
+
+	memset(t, 0, 4 * sizeof(double));
+	assert_int_equal(store_spend_list(s, grant, ut_spend_sum, t, &e), 0);
 }
 
 #endif

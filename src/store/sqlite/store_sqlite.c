@@ -72,7 +72,7 @@
 #include "store/datadir.h"
 #include "store/store_backend.h"
 
-#define SCHEMA_VERSION_N 9
+#define SCHEMA_VERSION_N 10
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
 #define SCHEMA_VERSION   STR(SCHEMA_VERSION_N)
@@ -134,13 +134,14 @@ enum {
 	ST_AUDIT_SCAN_BACK,
 	ST_SINK_CURSOR_GET,
 	ST_SINK_CURSOR_SET,
+	ST_SPEND_ADD,
+	ST_SPEND_LIST,
 	ST_REVIEW_OPEN,
 	ST_REVIEW_GET,
 	ST_REVIEW_SIGN,
 	ST_REVIEW_LIST,
 	ST_REVIEW_OVERDUE_NOTICED,
 	ST_AUDIT_BY_REQUEST,
-	ST_AUDIT_BY_GRANT,
 	ST_COUNT
 };
 
@@ -273,6 +274,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_SCAN_BACK] =
         "SELECT " AUDIT_COLS " FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     [ST_SINK_CURSOR_GET] = "SELECT seq FROM audit_sinks WHERE name = ?1",
+    [ST_SPEND_ADD] =
+        "INSERT INTO grant_spend (grant_id, runbook, read, write) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (grant_id, runbook) DO UPDATE SET read = read + excluded.read, "
+        "write = write + excluded.write",
+    [ST_SPEND_LIST] =
+        "SELECT runbook, read, write FROM grant_spend WHERE grant_id = ?1 ORDER BY runbook",
     [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
                            "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
                            "updated_at = excluded.updated_at",
@@ -286,9 +293,6 @@ static const char *const stmt_sql[ST_COUNT] = {
         "UPDATE reviews SET overdue_noticed = 1 WHERE incident = ?1 AND overdue_noticed = 0",
     [ST_AUDIT_BY_REQUEST] =
         "SELECT " AUDIT_COLS " FROM audit WHERE request_id = ?1 ORDER BY seq LIMIT ?2",
-    /* audit_grant is a partial index on grant_id: the kind is filtered on its rows. */
-    [ST_AUDIT_BY_GRANT] =
-        "SELECT " AUDIT_COLS " FROM audit WHERE grant_id = ?1 AND kind = ?2 ORDER BY seq",
 };
 
 /* Version 9: the records of one request (its request, response or denial) found by
@@ -460,8 +464,31 @@ static const char schema_sql[] =
 	" seq INTEGER NOT NULL,"                                                                   \
 	" updated_at INTEGER NOT NULL);"
 
+/* Version 10's running totals of the capacity each grant spent (store.h, store_spend_add),
+ * one row per runbook it spent under ('' outside runbooks). */
+#define SPEND_SQL                                                                                  \
+	"CREATE TABLE grant_spend ("                                                               \
+	" grant_id TEXT NOT NULL,"                                                                 \
+	" runbook TEXT NOT NULL,"                                                                  \
+	" read REAL NOT NULL,"                                                                     \
+	" write REAL NOT NULL,"                                                                    \
+	" PRIMARY KEY (grant_id, runbook)) WITHOUT ROWID;"
+
+/* Migrating to version 10 counts what the trail's response records charged so far, as
+ * the gateway did at every start before. */
+#define SPEND_FROM_TRAIL_SQL                                                                       \
+	"INSERT INTO grant_spend (grant_id, runbook, read, write)"                                 \
+	" SELECT grant_id, coalesce(json_extract(detail, '$.charged.runbook'), ''),"               \
+	" total(json_extract(detail, '$.charged.read')), total(json_extract(detail, "              \
+	"'$.charged.write'))"                                                                      \
+	" FROM audit WHERE kind = 'response' AND grant_id IS NOT NULL AND json_valid(detail)"      \
+	" AND json_type(detail, '$.charged') = 'object'"                                           \
+	" AND coalesce(json_extract(detail, '$.charged.read'), 0) >= 0"                            \
+	" AND coalesce(json_extract(detail, '$.charged.write'), 0) >= 0"                           \
+	" GROUP BY 1, 2;"
+
 /* The rest of a new store's schema (one string literal each stays within C's limit). */
-static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL REVIEWS_SQL
+static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL REVIEWS_SQL SPEND_SQL
     "INSERT INTO meta (key, value) VALUES ('schema_version', '" SCHEMA_VERSION "');";
 
 typedef struct conn conn;
@@ -620,23 +647,28 @@ typedef struct arg {
 	int64_t i;
 	const void *p;
 	size_t n;
+	double d;
 } arg;
 
 #define INT(v)                                                                                     \
 	{                                                                                          \
-		'i', (v), NULL, 0                                                                  \
+		'i', (v), NULL, 0, 0                                                               \
+	}
+#define REAL(v)                                                                                    \
+	{                                                                                          \
+		'd', 0, NULL, 0, (v)                                                               \
 	}
 #define TEXT(s)                                                                                    \
 	{                                                                                          \
-		't', 0, (s), SIZE_MAX                                                              \
+		't', 0, (s), SIZE_MAX, 0                                                           \
 	}
 #define TEXTN(t)                                                                                   \
 	{                                                                                          \
-		't', 0, (t).p, (t).n                                                               \
+		't', 0, (t).p, (t).n, 0                                                            \
 	}
 #define BLOB(p, n)                                                                                 \
 	{                                                                                          \
-		'b', 0, (p), (n)                                                                   \
+		'b', 0, (p), (n), 0                                                                \
 	}
 /* The parameters of a query, in order: ARGS(INT(x), TEXT(y)). */
 #define ARGS(...)                                                                                  \
@@ -660,6 +692,8 @@ static void bind(sqlite3_stmt *q, int i, const arg *a)
 {
 	if (a->type == 'i')
 		sqlite3_bind_int64(q, i, a->i);
+	else if (a->type == 'd')
+		sqlite3_bind_double(q, i, a->d);
 	else if (a->p == NULL)
 		sqlite3_bind_null(q, i);
 	else if (a->type == 'b')
@@ -805,6 +839,8 @@ static const char *const migrations[] = {
     REVIEWS_SQL,
     /* 8 -> 9: the audit table by request_id. */
     AUDIT_REQUEST_SQL,
+    /* 9 -> 10: capacity spent, as running totals. */
+    SPEND_SQL SPEND_FROM_TRAIL_SQL,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_N - 1,
                "one migration per version");
@@ -813,8 +849,10 @@ static int schema_row(void *ctx, sqlite3_stmt *q, bg_err *e)
 {
 	const unsigned char *v = sqlite3_column_text(q, 0);
 	int *version = ctx;
+	char *end = NULL;
+	long n = v != NULL && v[0] >= '1' && v[0] <= '9' ? strtol((const char *)v, &end, 10) : 0;
 
-	*version = v != NULL && v[0] >= '1' && v[0] <= '9' && v[1] == '\0' ? v[0] - '0' : 0;
+	*version = end != NULL && *end == '\0' && n <= SCHEMA_VERSION_N ? (int)n : 0;
 	if (*version == 0 || *version > SCHEMA_VERSION_N)
 		return bg_err_set(e, BG_EINVAL,
 		                  "store: unsupported schema version %s (this build knows 1 to %s)",
@@ -2031,17 +2069,6 @@ static int sq_audit_by_request(store *st, const char *request_id, int64_t limit,
 	return run(sq(st), NULL, &qy, "read the audit log", e);
 }
 
-static int sq_audit_by_grant(store *st, const char *grant_id, const char *kind,
-                             int (*fn)(void *ctx, const store_audit_row *row, bg_err *e), void *ctx,
-                             bg_err *e)
-{
-	scan_ctx sc = {fn, ctx};
-	query qy = {
-	    .st = ST_AUDIT_BY_GRANT, ARGS(TEXT(grant_id), TEXT(kind)), .row = scan_row, .ctx = &sc};
-
-	return run(sq(st), NULL, &qy, "read the audit log", e);
-}
-
 static int sq_audit_scan_back(store *st, int64_t before, int64_t limit,
                               int (*fn)(void *ctx, const store_audit_row *row, bg_err *e),
                               void *ctx, bg_err *e)
@@ -2075,6 +2102,41 @@ static int sq_sink_cursor_set(store_tx *tx, const char *name, int64_t seq, int64
 	query qy = {.st = ST_SINK_CURSOR_SET, ARGS(TEXT(name), INT(seq), INT(now))};
 
 	return run(sq(tx->s), tx_conn(tx), &qy, "save an audit sink's cursor", e);
+}
+
+static int sq_spend_add(store_tx *tx, const char *grant_id, const char *runbook, double read,
+                        double write, bg_err *e)
+{
+	query qy = {
+	    .st = ST_SPEND_ADD,
+	    ARGS(TEXT(grant_id), TEXT(runbook != NULL ? runbook : ""), REAL(read), REAL(write))};
+
+	return run(sq(tx->s), tx_conn(tx), &qy, "add to a grant's spent capacity", e);
+}
+
+typedef struct spend_ctx {
+	int (*fn)(void *ctx, const char *runbook, double read, double write, bg_err *e);
+	void *ctx;
+} spend_ctx;
+
+static int spend_row(void *ctx, sqlite3_stmt *q, bg_err *e)
+{
+	spend_ctx *sc = ctx;
+	const char *rb = (const char *)sqlite3_column_text(q, 0);
+
+	return sc->fn(sc->ctx, rb != NULL && rb[0] != '\0' ? rb : NULL, sqlite3_column_double(q, 1),
+	              sqlite3_column_double(q, 2), e);
+}
+
+static int sq_spend_list(store *st, const char *grant_id,
+                         int (*fn)(void *ctx, const char *runbook, double read, double write,
+                                   bg_err *e),
+                         void *ctx, bg_err *e)
+{
+	spend_ctx sc = {fn, ctx};
+	query qy = {.st = ST_SPEND_LIST, ARGS(TEXT(grant_id)), .row = spend_row, .ctx = &sc};
+
+	return run(sq(st), NULL, &qy, "read a grant's spent capacity", e);
 }
 
 static int review_row(void *ctx, sqlite3_stmt *q, bg_err *e)
@@ -2235,5 +2297,6 @@ const store_methods store_sqlite_methods = {
     .review_list = sq_review_list,
     .review_overdue_noticed = sq_review_overdue_noticed,
     .audit_by_request = sq_audit_by_request,
-    .audit_by_grant = sq_audit_by_grant,
+    .spend_add = sq_spend_add,
+    .spend_list = sq_spend_list,
 };
