@@ -809,7 +809,7 @@ def cmd_summary(outdir):
                 ratio >= 0.70 and thr["breakglass"]["valid"])
     a = r.get("audit")
     if a and a.get("expected_max"):
-        add("audit records added during gateway runs", "%s (requests x2: %s..%s)" % (
+        add("request and response records added during gateway runs", "%s (requests x2: %s..%s)" % (
             a["delta"], a["expected_min"], a["expected_max"]), "2 per request",
             a["expected_min"] <= a["delta"] <= a["expected_max"])
     m = r.get("memory") or {}
