@@ -31,7 +31,6 @@
 
 typedef struct audit_log audit_log;
 
-/* One record. Every field may be NULL/0 except kind. Strings are copied. */
 /* What a response record charged to its grant's budgets (gateway/spend.h). The record's
  * own transaction adds it to the store's running totals (store_spend_add), so the totals
  * are always what the committed trail charged. */
@@ -40,6 +39,7 @@ typedef struct audit_charge {
 	double read, write;  /* >= 0 */
 } audit_charge;
 
+/* One record. Every field may be NULL/0 except kind. Strings are copied. */
 typedef struct audit_record {
 	const char *kind;       /* "request", "response", "denial", "grant", "revoke", "creds",
 	                           "user", "init", ... */

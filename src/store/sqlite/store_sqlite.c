@@ -274,15 +274,15 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_SCAN_BACK] =
         "SELECT " AUDIT_COLS " FROM audit WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     [ST_SINK_CURSOR_GET] = "SELECT seq FROM audit_sinks WHERE name = ?1",
+    [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
+                           "updated_at = excluded.updated_at",
     [ST_SPEND_ADD] =
         "INSERT INTO grant_spend (grant_id, runbook, read, write) VALUES (?1, ?2, ?3, ?4) "
         "ON CONFLICT (grant_id, runbook) DO UPDATE SET read = read + excluded.read, "
         "write = write + excluded.write",
     [ST_SPEND_LIST] =
         "SELECT runbook, read, write FROM grant_spend WHERE grant_id = ?1 ORDER BY runbook",
-    [ST_SINK_CURSOR_SET] = "INSERT INTO audit_sinks (name, seq, updated_at) VALUES (?1, ?2, ?3) "
-                           "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq), "
-                           "updated_at = excluded.updated_at",
     [ST_REVIEW_OPEN] = "INSERT INTO reviews (incident, opened_at, opened_by, deadline) "
                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (incident) DO NOTHING",
     [ST_REVIEW_GET] = "SELECT " REVIEW_COLS " FROM reviews WHERE incident = ?1",
