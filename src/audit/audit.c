@@ -47,6 +47,7 @@
 #include "audit/audit.h"
 
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -894,9 +895,10 @@ static int entry_new(const audit_record *r, entry **out, bg_err *e)
 	int i;
 
 	*out = NULL;
-	if (r->charge != NULL &&
-	    (r->grant_id == NULL || r->grant_id[0] == '\0' || !(r->charge->read >= 0) ||
-	     !(r->charge->write >= 0) || (r->charge->runbook && r->charge->runbook[0] == '\0'))) {
+	if (r->charge != NULL && (r->grant_id == NULL || r->grant_id[0] == '\0' ||
+	                          !(r->charge->read >= 0) || !(r->charge->write >= 0) ||
+	                          !isfinite(r->charge->read) || !isfinite(r->charge->write) ||
+	                          (r->charge->runbook && r->charge->runbook[0] == '\0'))) {
 		free(en);
 		return bg_err_set(e, BG_EINVAL, "audit: a charge needs a grant and amounts >= 0");
 	}

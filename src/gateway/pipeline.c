@@ -1010,6 +1010,7 @@ static void start_audit_response(pl_req *r)
 	static const char *const outcome_name[] = {"answered", "not_sent", "unknown"};
 	audit_record rec;
 	audit_charge charge;
+	bool charged = false;
 	json_t *d = json_object();
 
 	r->stage = PL_AUDIT_RESPONSE;
@@ -1048,16 +1049,17 @@ static void start_audit_response(pl_req *r)
 		/* The ledger of the budgets (the store keeps its running totals); "estimated" when
 		 * DynamoDB reported no capacity (a refused conditional write, no answer). */
 		if (r->have_charge)
-			json_object_set_new(d, "charged",
-			                    json_pack("{s:f,s:f,s:s?,s:b}", "read", r->charged.read,
-			                              "write", r->charged.write, "runbook",
-			                              r->rbd.rb != NULL ? r->rbd.rb->id : NULL,
-			                              "estimated", r->charge_estimated));
+			charged = json_object_set_new(
+			              d, "charged",
+			              json_pack("{s:f,s:f,s:s?,s:b}", "read", r->charged.read,
+			                        "write", r->charged.write, "runbook",
+			                        r->rbd.rb != NULL ? r->rbd.rb->id : NULL,
+			                        "estimated", r->charge_estimated)) == 0;
 	}
 	rec.detail = d;
-	/* The same charge, added to the store's running totals with the record. */
-	if (r->have_charge && r->grant_id != NULL && r->charged.read >= 0 &&
-	    r->charged.write >= 0) {
+	/* The same charge, added to the store's running totals with the record (only when
+	 * the record says so: the totals are the trail's). */
+	if (charged && r->grant_id != NULL && r->charged.read >= 0 && r->charged.write >= 0) {
 		charge.runbook = r->rbd.rb != NULL ? r->rbd.rb->id : NULL;
 		charge.read = r->charged.read;
 		charge.write = r->charged.write;

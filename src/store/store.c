@@ -11,6 +11,7 @@
  */
 #include "store/store.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -935,7 +936,7 @@ int store_spend_add(store_tx *tx, const char *grant_id, const char *runbook, dou
 	if (rc != 0)
 		return rc;
 	if (grant_id == NULL || grant_id[0] == '\0' || (runbook != NULL && runbook[0] == '\0') ||
-	    !(read >= 0) || !(write >= 0))
+	    !(read >= 0) || !(write >= 0) || !isfinite(read) || !isfinite(write))
 		rc = bg_err_set(e, BG_EINVAL,
 		                "store: spent capacity needs a grant and amounts >= 0");
 	else

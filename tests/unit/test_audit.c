@@ -9,6 +9,7 @@
  * appended inside a store transaction (audit_append_tx) commit with its state change or
  * vanish with it, also when the process is killed before the commit.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -760,6 +761,8 @@ static void test_charge_with_record(void **state)
 	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EINVAL);
 	r.grant_id = "bg-G1";
 	rc.read = -1;
+	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EINVAL);
+	rc.read = INFINITY;
 	assert_int_equal(audit_append(a, &r, &seq, &e), BG_EINVAL);
 	check_chain(a, 2, NULL);
 }

@@ -11,6 +11,7 @@
  * (and remove) a location that holds no store yet. What only one backend has (SQLite's
  * files, WAL, query plans) is tested beside it, in test_store_sqlite.c.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1319,8 +1320,6 @@ static void test_reviews(void **state)
 	store_rollback(tx);
 }
 
-/* The audit sinks' cursors: none is 0; set in a transaction (rolled back: gone); never
- * moves back; one per name. */
 /* Spent capacity: running totals per grant and runbook, added in a transaction and
  * gone with its rollback. */
 typedef struct spend_seen {
@@ -1384,9 +1383,14 @@ static void test_spend_totals(void **state)
 	assert_int_equal(store_begin(s, &tx, &e), 0);
 	assert_int_equal(store_spend_add(tx, "bg-a", NULL, -1, 0, &e), BG_EINVAL);
 	store_rollback(tx);
+	assert_int_equal(store_begin(s, &tx, &e), 0);
+	assert_int_equal(store_spend_add(tx, "bg-a", NULL, 0, INFINITY, &e), BG_EINVAL);
+	store_rollback(tx);
 	assert_int_equal(store_spend_list(s, "", spend_cb, &v, &e), BG_EINVAL);
 }
 
+/* The audit sinks' cursors: none is 0; set in a transaction (rolled back: gone); never
+ * moves back; one per name. */
 static void test_sink_cursors(void **state)
 {
 	store *s = *state;

@@ -164,7 +164,8 @@ static void test_schema_version(void **state)
 }
 
 /* Version 9 -> 10 counts what the trail's response records charged so far, per grant and
- * runbook; records without a charge, other kinds and bad amounts count nothing. */
+ * runbook; records without a charge, other kinds, details that are not JSON and negative,
+ * non-number or infinite amounts count nothing. */
 static void test_spend_from_trail(void **state)
 {
 	store *s2 = NULL;
@@ -183,12 +184,22 @@ static void test_spend_from_trail(void **state)
 	    " (4, 't', 'request', 'bg-1', '{\"charged\":{\"read\":50,\"write\":0}}', 'p', 'h'),"
 	    " (5, 't', 'response', 'bg-1', '{\"outcome\":\"answered\"}', 'p', 'h'),"
 	    " (6, 't', 'response', 'bg-1', '{\"charged\":{\"read\":-7,\"write\":0}}', 'p', 'h'),"
-	    " (7, 't', 'response', 'bg-2', '{\"charged\":{\"read\":9,\"write\":9}}', 'p', 'h');"
+	    " (7, 't', 'response', 'bg-2', '{\"charged\":{\"read\":9,\"write\":9}}', 'p', 'h'),"
+	    " (8, 't', 'response', 'bg-1', '{\"charged\":{\"read\":\"-7\",\"write\":true}}', 'p',"
+	    " 'h'),"
+	    " (9, 't', 'response', 'bg-1', 'not JSON', 'p', 'h'),"
+	    " (10, 't', 'response', 'bg-1', '{\"charged\":{\"read\":1e999,\"write\":0}}', 'p', "
+	    "'h');"
 	    "DROP TABLE grant_spend; UPDATE meta SET value = '9'");
 	assert_int_equal(store_open(datadir, false, &s2, &e), 0);
 	ut_spent(s2, "bg-1", t);
 	assert_true(t[0] == 3.5 && t[1] == 0 && t[2] == 0.5 && t[3] == 1);
 	store_free(s2);
+	/* The totals only grow. */
+	ut_sql_fails(dbpath, "DELETE FROM grant_spend");
+	ut_sql_fails(dbpath, "UPDATE grant_spend SET read = 0");
+	ut_sql_fails(dbpath, "UPDATE grant_spend SET grant_id = 'bg-3'");
+	ut_sql(dbpath, "UPDATE grant_spend SET read = read + 1 WHERE grant_id = 'bg-2'");
 }
 
 /* Commits copy nothing into the database file (no automatic checkpoint, whatever the

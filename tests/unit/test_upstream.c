@@ -390,12 +390,9 @@ static void test_sync_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forward_resigned),
-	    cmocka_unit_test(test_upstream_hangs_up),
-	    cmocka_unit_test(test_upstream_by_name),
-	    cmocka_unit_test(test_unreachable),
-	    cmocka_unit_test(test_no_identity),
-	    cmocka_unit_test(test_sync_bound),
+	    cmocka_unit_test(test_forward_resigned), cmocka_unit_test(test_upstream_hangs_up),
+	    cmocka_unit_test(test_upstream_by_name), cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_no_identity),      cmocka_unit_test(test_sync_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,21 @@ static inline void ut_sql(const char *dbpath, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Like ut_sql(), but fails the test if sql succeeds. */
+static inline void ut_sql_fails(const char *dbpath, const char *sql)
+{
+	sqlite3 *db;
+	int rc;
+
+	if (sqlite3_open(dbpath, &db) != SQLITE_OK)
+		fail_msg("cannot open %s", dbpath);
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	if (rc == SQLITE_OK)
+		fail_msg("%s: succeeded", sql);
+}
+
 static inline int ut_spend_sum(void *ctx, const char *runbook, double read, double write, bg_err *e)
 {
 	double *t = ctx;

@@ -465,27 +465,39 @@ static const char schema_sql[] =
 	" updated_at INTEGER NOT NULL);"
 
 /* Version 10's running totals of the capacity each grant spent (store.h, store_spend_add),
- * one row per runbook it spent under ('' outside runbooks). */
+ * one row per runbook it spent under ('' outside runbooks). They only grow: a row cannot
+ * be deleted or lowered (the trail, which `audit verify` checks, stays the ledger they
+ * are counted from). */
 #define SPEND_SQL                                                                                  \
 	"CREATE TABLE grant_spend ("                                                               \
 	" grant_id TEXT NOT NULL,"                                                                 \
 	" runbook TEXT NOT NULL,"                                                                  \
 	" read REAL NOT NULL,"                                                                     \
 	" write REAL NOT NULL,"                                                                    \
-	" PRIMARY KEY (grant_id, runbook)) WITHOUT ROWID;"
+	" PRIMARY KEY (grant_id, runbook)) WITHOUT ROWID;"                                         \
+	"CREATE TRIGGER grant_spend_no_delete BEFORE DELETE ON grant_spend"                        \
+	" BEGIN SELECT RAISE(ABORT, 'spent capacity only grows'); END;"                            \
+	"CREATE TRIGGER grant_spend_no_lower BEFORE UPDATE ON grant_spend"                         \
+	" WHEN NEW.read < OLD.read OR NEW.write < OLD.write OR NEW.grant_id IS NOT OLD.grant_id"   \
+	" OR NEW.runbook IS NOT OLD.runbook"                                                       \
+	" BEGIN SELECT RAISE(ABORT, 'spent capacity only grows'); END;"
 
-/* Migrating to version 10 counts what the trail's response records charged so far, as
- * the gateway did at every start before. */
+/* Upgrading to version 10 counts what the trail's response records charged so far, as
+ * the gateway did at every start before: a `charged` member's read and write when they
+ * are numbers (else 0), its runbook when it is a string, rows with a negative or absurd
+ * amount or a detail that is not JSON left out. */
 #define SPEND_FROM_TRAIL_SQL                                                                       \
 	"INSERT INTO grant_spend (grant_id, runbook, read, write)"                                 \
-	" SELECT grant_id, coalesce(json_extract(detail, '$.charged.runbook'), ''),"               \
-	" total(json_extract(detail, '$.charged.read')), total(json_extract(detail, "              \
-	"'$.charged.write'))"                                                                      \
-	" FROM audit WHERE kind = 'response' AND grant_id IS NOT NULL AND json_valid(detail)"      \
-	" AND json_type(detail, '$.charged') = 'object'"                                           \
-	" AND coalesce(json_extract(detail, '$.charged.read'), 0) >= 0"                            \
-	" AND coalesce(json_extract(detail, '$.charged.write'), 0) >= 0"                           \
-	" GROUP BY 1, 2;"
+	" SELECT grant_id, runbook, total(read), total(write) FROM (SELECT grant_id,"              \
+	"  CASE WHEN json_type(detail, '$.charged.runbook') = 'text'"                              \
+	"   THEN json_extract(detail, '$.charged.runbook') ELSE '' END AS runbook,"                \
+	"  CASE WHEN json_type(detail, '$.charged.read') IN ('integer', 'real')"                   \
+	"   THEN json_extract(detail, '$.charged.read') ELSE 0 END AS read,"                       \
+	"  CASE WHEN json_type(detail, '$.charged.write') IN ('integer', 'real')"                  \
+	"   THEN json_extract(detail, '$.charged.write') ELSE 0 END AS write"                      \
+	"  FROM audit WHERE kind = 'response' AND grant_id IS NOT NULL AND json_valid(detail)"     \
+	"  AND json_type(detail, '$.charged') = 'object')"                                         \
+	" WHERE read >= 0 AND write >= 0 AND read < 1e15 AND write < 1e15 GROUP BY 1, 2;"
 
 /* The rest of a new store's schema (one string literal each stays within C's limit). */
 static const char schema_sql_more[] = REQUESTS_SQL OUTBOX_SQL SINKS_SQL REVIEWS_SQL SPEND_SQL
