@@ -250,19 +250,16 @@ static int probe_syncs(const char *dir)
 	double s[SYNC_SAMPLES], base = 0;
 	char *buf;
 	size_t k;
-	int fd, i, p;
+	int fd, i, p, rc = 1;
 
 	snprintf(path, sizeof(path), "%s/machine_probe.dat", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	buf = calloc(64, PAGE + FRAME_HDR);
-	if (fd < 0 || buf == NULL) {
-		fprintf(stderr, "machine_probe: cannot write %s\n", path);
-		return 1;
-	}
 	/* Written and synced once, so every sample rewrites in place. */
-	if (pwrite(fd, buf, 64 * (PAGE + FRAME_HDR), 0) < 0 || fdatasync(fd) != 0) {
+	if (fd < 0 || buf == NULL || pwrite(fd, buf, 64 * (PAGE + FRAME_HDR), 0) < 0 ||
+	    fdatasync(fd) != 0) {
 		fprintf(stderr, "machine_probe: cannot write %s\n", path);
-		return 1;
+		goto out;
 	}
 	printf("fdatasync in %s, rewriting in place (p50 and p90 of %d)\n", dir, SYNC_SAMPLES);
 	for (k = 0; k < sizeof(frames) / sizeof(frames[0]); k++) {
@@ -278,7 +275,7 @@ static int probe_syncs(const char *dir)
 			}
 			if (bad || fdatasync(fd) != 0) {
 				fprintf(stderr, "machine_probe: write or sync failed\n");
-				return 1;
+				goto out;
 			}
 			s[i] = now_us() - t0;
 		}
@@ -289,10 +286,13 @@ static int probe_syncs(const char *dir)
 		       frames[k], s[SYNC_SAMPLES / 2], s[SYNC_SAMPLES * 9 / 10],
 		       base > 0 ? s[SYNC_SAMPLES / 2] / base : 0.0);
 	}
-	close(fd);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
 	unlink(path);
 	free(buf);
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)
