@@ -891,10 +891,10 @@ def cmd_quick(outdir):
                     v.get("context-switches", 0) / b["requests"])
             line += "; CPU %% %s" % json.dumps(c[-1].get("cpu_pct"))
             for k, t in (c[-1].get("threads") or {}).items():
-                if k in ("breakglass", "nginx"):
-                    line += "; %s threads (voluntary+involuntary /req): %s" % (k, ", ".join(
-                        "%s %.2f+%.2f" % (n, v / b["requests"], i / b["requests"])
-                        for n, (v, i) in sorted(t.items()) if v + i > 0))
+                busy = ["%s %.2f+%.2f" % (n, v / b["requests"], i / b["requests"])
+                        for n, (v, i) in sorted(t.items()) if v + i > 0]
+                if k == "breakglass" and busy:
+                    line += "; %s threads (voluntary+involuntary /req): %s" % (k, ", ".join(busy))
         print(line)
 
 
