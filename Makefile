@@ -93,12 +93,24 @@ lint:
 		$(SRC_C) $(SRC_H) tests/unit/*.c fuzz/*.c bench/*.c 2>/dev/null \
 		|| (echo "lint: banned function used (see DESIGN.md conventions)"; false)
 
-# libFuzzer targets: clang, with the library compiled in, ASan+UBSan.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc $(PKG_CFLAGS)
-build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(SRC_H)
+# libFuzzer targets: clang, ASan+UBSan. The library is compiled once with coverage
+# instrumentation (fuzzer-no-link) into an archive every target links, instead of once
+# per target: 24 targets compiling ~100 files each took a third of `make check`.
+FUZZ_SAN = address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' -g -O1 -Isrc $(PKG_CFLAGS)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c $(SRC_H)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+build/fuzz/libbreakglass.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h build/fuzz/libbreakglass.a
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lhttp_parser -lpthread
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< build/fuzz/libbreakglass.a \
+		$(PKG_LIBS) -lhttp_parser -lpthread
 fuzz: $(FUZZ_BINS)
 
 # A short bounded run of every fuzz target over its seed corpus (fuzz/seeds/NAME/).
