@@ -27,15 +27,20 @@ present() {
 start_seq=$("$PY" -c 'import sqlite3, sys
 print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute("select coalesce(max(seq), 0) from audit").fetchone()[0])' "$E2E_DATA/breakglass.db")
 
-# Hold the write lock for 8 s (the audit writer gives up after 5 s).
 lockfile="$E2E_STATE/fc-locked"
-rm -f "$lockfile"
-"$PY" - "$E2E_DATA/breakglass.db" "$lockfile" <<'PYEOF' &
-import sqlite3, sys, time
+releasefile="$E2E_STATE/fc-release"
+rm -f "$lockfile" "$releasefile"
+# The lock is held until the refused PutItem has returned (at most 60 s), not for a fixed
+# time: on a loaded machine the AWS CLI's start-up plus the store's 5 s busy timeout could
+# outlast a fixed hold, and the write would then go through.
+"$PY" - "$E2E_DATA/breakglass.db" "$lockfile" "$releasefile" <<'PYEOF' &
+import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 c.execute("BEGIN IMMEDIATE")
 open(sys.argv[2], "w").close()
-time.sleep(8)
+deadline = time.monotonic() + 60
+while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+    time.sleep(0.05)
 c.execute("ROLLBACK")
 PYEOF
 locker=$!
@@ -50,6 +55,7 @@ e2e_check "the refusal is RequestRefusedException, not a retryable error" \
 	grep -q "RequestRefusedException" <<<"$out"
 e2e_check "the refused write never reached DynamoDB" eval '! present'
 
+touch "$releasefile"
 wait "$locker"
 e2e_expect_rc "PutItem goes through once the audit log is writable again" 0 put
 e2e_check "the write reached DynamoDB" present
