@@ -47,12 +47,12 @@ int svc_incident_list(const svc *s, const svc_caller *c, bool open_only,
 int svc_incident_resolve(const svc *s, svc_caller *c, const char *id, const char *reason,
                          store_incident *out, bg_err *e) BG_MUST_CHECK;
 
-/* The incident as the API shows it: its fields, its alerts and (with history) its events.
- * *out is a new object (json_decref). */
 /* Whether `close` is the suggested next step: the incident is open and every alert it
  * had has resolved. Suggested only, never done for the responder. */
 bool svc_incident_close_suggested(const store_incident *in);
 
+/* The incident as the API shows it: its fields, its alerts and (with history) its events.
+ * *out is a new object (json_decref). */
 int svc_incident_json(const svc *s, const store_incident *in, bool history, json_t **out,
                       bg_err *e) BG_MUST_CHECK;
 
